@@ -29,9 +29,11 @@ libs/gen/.stamp: $(PROTOS) scripts/gen_protos.py $(VENV)/.installed
 demo: setup
 	$(PY) -m telco360_cli demo
 
-# The whole test suite (PostgreSQL tests use TELCO360_TEST_PG_URL when set; .ci/run sets it).
+# The whole test suite, on SQLite and on a real PostgreSQL server (started on loopback from
+# Debian's packages by scripts/pg_test_server.sh unless TELCO360_TEST_PG_URL is already set).
 test: setup
-	$(PY) -m pytest
+	@if [ -z "$$TELCO360_TEST_PG_URL" ]; then eval "$$(bash scripts/pg_test_server.sh start)"; fi; \
+	  $(PY) -m pytest $(PYTEST_ARGS)
 
 # Build the images, run the suite under docker compose with a scaled service, check health.
 compose-smoke: setup

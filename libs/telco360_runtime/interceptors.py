@@ -1,0 +1,150 @@
+"""The one server interceptor every service uses.
+
+For each call it: takes the request id from metadata (or makes one) and returns it,
+authenticates the caller, binds request id / role / deadline into contextvars, maps
+domain errors to rich gRPC statuses, turns any other exception into INTERNAL with a logged
+traceback, writes one log line per RPC (method, code, duration, request id) and records
+Prometheus metrics. Works for all four handler kinds of grpc.aio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+
+import grpc
+import structlog
+
+from telco360_runtime import auth, context, metrics
+from telco360_runtime.errors import DomainError, Unavailable
+from telco360_runtime.status import status_for
+
+_PEER_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+
+class _CallScope:
+    """Everything the interceptor does around one call, shared by all handler kinds."""
+
+    def __init__(self, service: str, method: str, tokens: Mapping[str, str], ctx: grpc.aio.ServicerContext) -> None:
+        self.service, self.method, self.ctx = service, method, ctx
+        self.tokens = tokens
+        self.code = grpc.StatusCode.OK
+        self.started = time.perf_counter()
+        self.log = structlog.get_logger()
+        self._tokens: list = []
+
+    async def __aenter__(self) -> "_CallScope":
+        meta = {k: v for k, v in (self.ctx.invocation_metadata() or ()) if isinstance(v, str)}
+        rid = meta.get(context.REQUEST_ID_HEADER) or context.new_request_id()
+        self._tokens = context.bind(rid, "admin", self.ctx.time_remaining())
+        structlog.contextvars.bind_contextvars(request_id=rid, method=self.method)
+        metrics.RPC_IN_FLIGHT.labels(self.service).inc()
+        try:
+            await self.ctx.send_initial_metadata(((context.REQUEST_ID_HEADER, rid),))
+        except Exception:  # initial metadata already sent or call gone: nothing to add
+            pass
+        self._metadata = meta
+        return self
+
+    def authenticate(self) -> None:
+        """Resolve the caller's role (raises Unauthenticated) and bind it to the call."""
+        role = auth.authenticate(self.method, self._metadata, self.tokens)
+        context.set_caller_role(role)
+
+    async def _abort(self, error: DomainError) -> None:
+        status = status_for(error)
+        self.code = status.code
+        await self.ctx.abort(status.code, status.details, status.trailing_metadata)
+
+    async def handle(self, error: BaseException) -> None:
+        """Translate an exception escaping the handler into a gRPC status (always raises)."""
+        if isinstance(error, asyncio.CancelledError):
+            self.code = grpc.StatusCode.CANCELLED
+            raise error
+        if isinstance(error, grpc.aio.AbortError):
+            self.code = self.ctx.code() or grpc.StatusCode.UNKNOWN
+            raise error
+        if isinstance(error, DomainError):
+            await self._abort(error)
+        if isinstance(error, grpc.aio.AioRpcError) and error.code() in _PEER_DOWN:
+            await self._abort(Unavailable("peer", f"a dependency did not answer: {error.code().name}"))
+        if isinstance(error, grpc.aio.AioRpcError):
+            # A peer refused our request: pass its code on, not its internals.
+            self.code = error.code()
+            await self.ctx.abort(error.code(), f"a dependency answered {error.code().name}: {error.details()}")
+        self.log.error("unhandled_error", exc_info=error)
+        self.code = grpc.StatusCode.INTERNAL
+        await self.ctx.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log for the request id")
+
+    async def __aexit__(self, *exc: Any) -> None:
+        duration = time.perf_counter() - self.started
+        metrics.RPC_IN_FLIGHT.labels(self.service).dec()
+        metrics.RPC_REQUESTS.labels(self.service, self.method, self.code.name).inc()
+        metrics.RPC_DURATION.labels(self.service, self.method).observe(duration)
+        self.log.info("rpc", code=self.code.name, duration_ms=round(duration * 1000, 3))
+        structlog.contextvars.unbind_contextvars("request_id", "method")
+        context.reset(self._tokens)
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps every handler with `_CallScope`."""
+
+    def __init__(self, service: str, auth_tokens: Mapping[str, str]) -> None:
+        self._service = service
+        self._tokens = dict(auth_tokens)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        method = details.method
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method),
+                handler.request_deserializer, handler.response_serializer)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap_unary(handler.stream_unary, method),
+                handler.request_deserializer, handler.response_serializer)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method),
+                handler.request_deserializer, handler.response_serializer)
+        return grpc.stream_stream_rpc_method_handler(
+            self._wrap_stream(handler.stream_stream, method),
+            handler.request_deserializer, handler.response_serializer)
+
+    def _scope(self, method: str, ctx: grpc.aio.ServicerContext) -> _CallScope:
+        return _CallScope(self._service, method, self._tokens, ctx)
+
+    def _wrap_unary(self, behaviour: Callable, method: str) -> Callable:
+        async def wrapped(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+            async with self._scope(method, ctx) as scope:
+                try:
+                    scope.authenticate()
+                    return await behaviour(request, ctx)
+                except BaseException as error:  # noqa: BLE001 - mapped to a status
+                    await scope.handle(error)
+        return wrapped
+
+    def _wrap_stream(self, behaviour: Callable, method: str) -> Callable:
+        async def wrapped(request: Any, ctx: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async with self._scope(method, ctx) as scope:
+                try:
+                    scope.authenticate()
+                    result = behaviour(request, ctx)
+                    if hasattr(result, "__aiter__"):
+                        async for response in result:
+                            yield response
+                    else:  # handler wrote with ctx.write() and returned a coroutine
+                        await result
+                except BaseException as error:  # noqa: BLE001 - mapped to a status
+                    if isinstance(error, GeneratorExit):
+                        raise
+                    await scope.handle(error)
+        return wrapped

@@ -1,0 +1,117 @@
+"""Server bootstrap: one `GrpcService` builds, runs and stops a Telco360 service.
+
+It wires the shared interceptor, standard health checking (per service name and overall),
+reflection, the Prometheus exporter and graceful shutdown: on SIGTERM health turns
+NOT_SERVING, the server stops taking new calls, in-flight calls get `grace_seconds` to
+finish, then the `on_stop` callbacks run (stop background work, close the store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import signal
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from telco360_runtime.interceptors import ServerInterceptor
+from telco360_runtime.metrics import start_metrics_server
+from telco360_runtime.settings import ServiceSettings
+
+StopCallback = Callable[[], Awaitable[None] | None]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A servicer to add: the generated `add_XServicer_to_server`, the instance, and the
+    fully qualified service name (e.g. `telco360.ingest.v1.IngestService`)."""
+
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    servicer: object
+    service_name: str
+
+
+class GrpcService:
+    """A running (or runnable) service process."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        registrations: list[Registration],
+        on_stop: list[StopCallback] | None = None,
+        on_start: list[Callable[[], Awaitable[None]]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registrations = registrations
+        self.on_stop = list(on_stop or [])
+        self.on_start = list(on_start or [])
+        self.health = health.aio.HealthServicer()
+        self.port = 0
+        self._server: grpc.aio.Server | None = None
+        self._stopped = asyncio.Event()
+        self._log = structlog.get_logger()
+
+    @property
+    def address(self) -> str:
+        """host:port clients can dial (loopback when bound to all interfaces)."""
+        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "::", "[::]") else self.settings.host
+        return f"{host}:{self.port}"
+
+    async def start(self) -> int:
+        """Bind, start serving and report SERVING; returns the bound port."""
+        limit = self.settings.max_message_mb * 1024 * 1024
+        server = grpc.aio.server(
+            interceptors=[ServerInterceptor(self.settings.service_name, self.settings.auth_tokens)],
+            options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
+                     ("grpc.so_reuseport", 0)],
+        )
+        for reg in self.registrations:
+            reg.add_to_server(reg.servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        names = [r.service_name for r in self.registrations]
+        reflection.enable_server_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                                             reflection.SERVICE_NAME], server)
+        self.port = server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        if not self.port:
+            raise RuntimeError(f"cannot bind {self.settings.host}:{self.settings.port}")
+        await server.start()
+        self._server = server
+        for hook in self.on_start:
+            await hook()
+        for name in ["", *names]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        start_metrics_server(self.settings.metrics_port)
+        if not self.settings.auth_tokens:
+            self._log.warning("authentication_disabled", hint="set auth_tokens to require bearer tokens")
+        self._log.info("started", port=self.port, metrics_port=self.settings.metrics_port)
+        return self.port
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop gracefully: NOT_SERVING, finish in-flight calls, then run on_stop callbacks."""
+        if self._server is None or self._stopped.is_set():
+            return
+        self._stopped.set()
+        await self.health.enter_graceful_shutdown()
+        grace = self.settings.grace_seconds if grace is None else grace
+        self._log.info("stopping", grace_seconds=grace)
+        await self._server.stop(grace)
+        for callback in self.on_stop:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        self._log.info("stopped")
+
+    async def serve_forever(self) -> None:
+        """Start and run until SIGTERM or SIGINT, then stop gracefully."""
+        await self.start()
+        loop = asyncio.get_running_loop()
+        stop_requested = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop_requested.set)
+        await stop_requested.wait()
+        await self.stop()

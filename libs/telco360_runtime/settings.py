@@ -1,0 +1,58 @@
+"""Settings every service shares, read from environment variables by pydantic-settings.
+
+Each service subclasses `ServiceSettings` with its own prefix, e.g. `TELCO360_INGEST_`, so
+`TELCO360_INGEST_PORT=50051` sets the ingest port. Settings are built in `main()` and passed
+down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings common to all four services (subclass to add a prefix and peers)."""
+
+    model_config = SettingsConfigDict(env_prefix="TELCO360_", extra="ignore")
+
+    service_name: str = "telco360"
+    """Name used in logs, metrics and health (set by each service's subclass)."""
+
+    host: str = "127.0.0.1"
+    """Interface to bind; containers set 0.0.0.0."""
+
+    port: int = 50051
+    """gRPC port; 0 picks a free port (tests)."""
+
+    metrics_port: int = 0
+    """Prometheus metrics HTTP port; 0 turns the exporter off."""
+
+    database_url: str = ""
+    """SQLAlchemy URL of the service's own store; empty means `sqlite:///var/<service>.db`."""
+
+    sqlite_synchronous: str = "FULL"
+    """SQLite `synchronous` pragma: FULL survives power loss, NORMAL only process crashes."""
+
+    db_workers: int = 8
+    """Threads running blocking store calls for the async server."""
+
+    log_level: str = "INFO"
+    """Lowest log level written (DEBUG, INFO, WARNING, ERROR)."""
+
+    grace_seconds: float = 10.0
+    """On SIGTERM, how long in-flight calls may take to finish before they are cancelled."""
+
+    default_peer_timeout_seconds: float = 5.0
+    """Timeout of outgoing calls to peers when the incoming call carries no deadline."""
+
+    auth_tokens: dict[str, str] = Field(default_factory=dict)
+    """Bearer token -> role (admin, analyst, agent, service). Empty disables authentication
+    (development); every caller is then treated as `admin`."""
+
+    max_message_mb: int = 32
+    """Largest gRPC message accepted or sent, in MiB."""
+
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite default for this service."""
+        return self.database_url or f"sqlite:///var/{self.service_name}.db"

@@ -1,0 +1,169 @@
+"""The shared server runtime, exercised through real grpc.aio servers and channels."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from telco360_runtime import context
+from telco360_runtime.clients import open_channel
+from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
+from telco360_runtime.status import field_violations, rich_status
+
+from .conftest import raw_service
+
+
+async def echo(request: bytes, ctx) -> bytes:
+    return request
+
+
+async def invalid(request: bytes, ctx) -> bytes:
+    raise InvalidArgument([FieldViolation("record.billing.fee_fen", "must be >= 0", "OUT_OF_RANGE")])
+
+
+async def missing(request: bytes, ctx) -> bytes:
+    raise NotFound("customer", "C404")
+
+
+async def crash(request: bytes, ctx) -> bytes:
+    raise ZeroDivisionError("secret internals")
+
+
+def call(channel: grpc.aio.Channel, method: str):
+    return channel.unary_unary(method)
+
+
+async def test_health_reports_serving_for_each_service(start_service) -> None:
+    service = await start_service([raw_service("test.Echo", {"Echo": echo})])
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        for name in ("", "test.Echo"):
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=name))
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.Check(health_pb2.HealthCheckRequest(service="no.Such"))
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_reflection_lists_services(start_service) -> None:
+    service = await start_service([raw_service("test.Echo", {"Echo": echo})])
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        names = [s.name async for r in responses for s in r.list_services_response.service]
+    assert "test.Echo" in names and "grpc.health.v1.Health" in names
+
+
+async def test_domain_errors_map_to_rich_statuses(start_service) -> None:
+    service = await start_service([raw_service("test.E", {"Invalid": invalid, "Missing": missing, "Crash": crash})])
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call(channel, "/test.E/Invalid")(b"")
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field_violations(err.value) == [FieldViolation("record.billing.fee_fen", "must be >= 0", "OUT_OF_RANGE")]
+
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call(channel, "/test.E/Missing")(b"")
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+        assert "C404" in err.value.details()
+        assert rich_status(err.value.trailing_metadata()).code == grpc.StatusCode.NOT_FOUND.value[0]
+
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call(channel, "/test.E/Crash")(b"")
+        assert err.value.code() == grpc.StatusCode.INTERNAL
+        assert "secret" not in err.value.details()
+
+
+async def test_peer_down_answers_unavailable(start_service) -> None:
+    async def relay(request: bytes, ctx) -> bytes:
+        async with open_channel("127.0.0.1:1", default_timeout=1.0) as peer:
+            return await call(peer, "/test.Echo/Echo")(request)
+
+    service = await start_service([raw_service("test.Relay", {"Relay": relay})])
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call(channel, "/test.Relay/Relay")(b"x", timeout=5)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "dependency" in err.value.details()
+
+
+async def test_request_id_crosses_services_and_appears_in_both_logs(start_service, log_capture) -> None:
+    seen: dict[str, str] = {}
+
+    async def downstream(request: bytes, ctx) -> bytes:
+        seen["downstream"] = context.request_id()
+        return request
+
+    back = await start_service([raw_service("test.Back", {"Echo": downstream})], name="back")
+
+    async def upstream(request: bytes, ctx) -> bytes:
+        seen["upstream"] = context.request_id()
+        async with open_channel(back.address) as peer:
+            return await call(peer, "/test.Back/Echo")(request)
+
+    front = await start_service([raw_service("test.Front", {"Call": upstream})], name="front")
+    async with grpc.aio.insecure_channel(front.address) as channel:
+        reply = await call(channel, "/test.Front/Call")(b"hi", metadata=(("x-request-id", "req-42"),))
+    assert reply == b"hi"
+    assert seen == {"upstream": "req-42", "downstream": "req-42"}
+    rpc_lines = [r for r in log_capture.records() if r.get("event") == "rpc" and r.get("request_id") == "req-42"]
+    assert {line["method"] for line in rpc_lines} == {"/test.Front/Call", "/test.Back/Echo"}
+    assert all(line["code"] == "OK" and "duration_ms" in line for line in rpc_lines)
+
+
+async def test_deadline_propagates_to_outgoing_calls(start_service) -> None:
+    remaining: list[float] = []
+
+    async def downstream(request: bytes, ctx) -> bytes:
+        remaining.append(ctx.time_remaining())
+        return request
+
+    back = await start_service([raw_service("test.Back", {"Echo": downstream})], name="back")
+
+    async def upstream(request: bytes, ctx) -> bytes:
+        async with open_channel(back.address, default_timeout=30.0) as peer:
+            return await call(peer, "/test.Back/Echo")(request)
+
+    front = await start_service([raw_service("test.Front", {"Call": upstream})], name="front")
+    async with grpc.aio.insecure_channel(front.address) as channel:
+        await call(channel, "/test.Front/Call")(b"x", timeout=2.0)
+    assert remaining and remaining[0] <= 2.0
+
+
+async def test_graceful_stop_finishes_in_flight_call(start_service) -> None:
+    started = asyncio.Event()
+
+    async def slow(request: bytes, ctx) -> bytes:
+        started.set()
+        await asyncio.sleep(0.5)
+        return b"finished"
+
+    service = await start_service([raw_service("test.Slow", {"Slow": slow})])
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        in_flight = asyncio.ensure_future(call(channel, "/test.Slow/Slow")(b"", timeout=10))
+        await started.wait()
+        await service.stop(grace=5)
+        assert await in_flight == b"finished"
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call(channel, "/test.Slow/Slow")(b"", timeout=1)
+        assert err.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+async def test_bearer_tokens_required_when_configured(start_service) -> None:
+    async def whoami(request: bytes, ctx) -> bytes:
+        return context.caller_role().encode()
+
+    service = await start_service([raw_service("test.Auth", {"WhoAmI": whoami})],
+                                  auth_tokens={"s3cret": "analyst"})
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call(channel, "/test.Auth/WhoAmI")(b"")
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        reply = await call(channel, "/test.Auth/WhoAmI")(b"", metadata=(("authorization", "Bearer s3cret"),))
+        assert reply == b"analyst"
+        health = health_pb2_grpc.HealthStub(channel)
+        assert (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.SERVING
