@@ -167,3 +167,23 @@ async def test_bearer_tokens_required_when_configured(start_service) -> None:
         assert reply == b"analyst"
         health = health_pb2_grpc.HealthStub(channel)
         assert (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_metrics_count_each_rpc_by_method_and_code(start_service) -> None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        metrics_port = sock.getsockname()[1]
+    service = await start_service([raw_service("test.M", {"Ok": echo, "Bad": invalid})], name="metered",
+                                  metrics_port=metrics_port)
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        await call(channel, "/test.M/Ok")(b"")
+        with pytest.raises(grpc.aio.AioRpcError):
+            await call(channel, "/test.M/Bad")(b"")
+    body = await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics").read())
+    text = body.decode()
+    assert 'telco360_rpc_requests_total{code="OK",method="/test.M/Ok",service="metered"} 1.0' in text
+    assert 'telco360_rpc_requests_total{code="INVALID_ARGUMENT",method="/test.M/Bad",service="metered"} 1.0' in text
+    assert 'telco360_rpc_duration_seconds_count{method="/test.M/Ok",service="metered"} 1.0' in text
