@@ -85,3 +85,28 @@ def test_contract_is_documented(package: str, tmp_path: pathlib.Path) -> None:
     files = {f.name: f for f in _descriptor_set(tmp_path).file}
     file = files[f"telco360/{package}/v1/{package}.proto"]
     assert _undocumented(file) == []
+
+
+SERVICE_MODULES = {
+    "ingest": ("telco360.ingest.v1.ingest_pb2_grpc", "IngestServiceServicer"),
+    "profile": ("telco360.profile.v1.profile_pb2_grpc", "ProfileServiceServicer"),
+    "scoring": ("telco360.scoring.v1.scoring_pb2_grpc", "ScoringServiceServicer"),
+    "contact": ("telco360.contact.v1.contact_pb2_grpc", "ContactServiceServicer"),
+}
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_MODULES))
+def test_every_rpc_is_implemented(service: str) -> None:
+    """The service's servicer overrides every rpc of its generated base class."""
+    import importlib
+    import inspect
+
+    grpc_module, base_name = SERVICE_MODULES[service]
+    base = getattr(importlib.import_module(grpc_module), base_name)
+    handlers = importlib.import_module(f"services.{service}.handlers")
+    servicers = [cls for _, cls in inspect.getmembers(handlers, inspect.isclass)
+                 if issubclass(cls, base) and cls is not base]
+    assert servicers, f"no {base_name} subclass in services.{service}.handlers"
+    rpcs = [name for name, _ in inspect.getmembers(base, inspect.isfunction) if not name.startswith("_")]
+    missing = [rpc for rpc in rpcs if getattr(servicers[0], rpc) is getattr(base, rpc)]
+    assert missing == [], f"rpcs left UNIMPLEMENTED in {service}: {missing}"
