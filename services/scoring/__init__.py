@@ -1,0 +1,1 @@
+"""Scoring service: LightGBM churn and value models with reasons, a registry and reports."""

@@ -1,0 +1,1 @@
+"""Scoring's domain: plain Python over pandas and numpy (no gRPC, no SQL)."""

@@ -1,0 +1,201 @@
+"""Top reasons: per-account LightGBM contributions turned into account-manager phrases.
+
+`Booster.predict(pred_contrib=True)` gives each feature's additive contribution to an
+account's raw score (SHAP values for trees). The largest contributions are phrased through
+a table of patterns keyed by profile's feature names: "fee_dedicated_line_change_3m_pct =
+-35" becomes "dedicated-line fee down 35 % over 3 months". Features that match no pattern
+fall back to profile's own description of the feature with its value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .schema import BOOLEAN, CATEGORICAL, FeatureSchema
+
+LINE_NAMES = {
+    "voice": "voice",
+    "mobile_data": "mobile-data",
+    "mobile": "mobile",
+    "broadband": "broadband",
+    "dedicated_line": "dedicated-line",
+    "cloud": "cloud",
+    "iot": "IoT",
+    "ict_project": "ICT-project",
+    "ict": "ICT",
+    "total": "total",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason: the feature, the phrase, its contribution and the account's value."""
+
+    feature: str
+    phrase: str
+    contribution: float
+    value: str
+
+
+def _num(v: float) -> str:
+    """A count or amount without needless decimals."""
+    return f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}"
+
+
+def _plural(n: float, word: str) -> str:
+    return f"{_num(n)} {word}" + ("" if abs(n - 1) < 1e-9 else "s")
+
+
+def _line(key: str) -> str:
+    return LINE_NAMES.get(key, key.replace("_", " "))
+
+
+def _yuan(fen: float) -> str:
+    return f"¥{fen / 100:,.0f}"
+
+
+def _change(m: re.Match[str], v: float) -> str:
+    months = m.group("n")
+    what = f"{_line(m.group('line'))} fee"
+    if abs(v) < 0.5:
+        return f"{what} flat over {months} months"
+    return f"{what} {'down' if v < 0 else 'up'} {abs(v):.0f} % over {months} months"
+
+
+def _ratio_change(m: re.Match[str], v: float) -> str:
+    return _change(m, (v - 1.0) * 100.0 if abs(v) < 10 else v)
+
+
+def _events(word: str) -> Callable[[re.Match[str], float], str]:
+    def fmt(m: re.Match[str], v: float) -> str:
+        return f"{_plural(v, word)} in {m.group('n')} days"
+    return fmt
+
+
+def _months_until(what: str) -> Callable[[re.Match[str], float], str]:
+    def fmt(m: re.Match[str], v: float) -> str:
+        if v < 0:
+            return f"{what} ended {_plural(-v, 'month')} ago"
+        if v < 1:
+            return f"{what} ends this month"
+        return f"{what} ends in {_plural(v, 'month')}"
+    return fmt
+
+
+def _days_since(what: str) -> Callable[[re.Match[str], float], str]:
+    def fmt(m: re.Match[str], v: float) -> str:
+        return f"{what} {_plural(v, 'day')} ago"
+    return fmt
+
+
+def _fee_level(m: re.Match[str], v: float) -> str:
+    line = m.groupdict().get("line") or "total"
+    span = m.groupdict().get("span")
+    label = "last month" if not span else f"average over {span.rstrip('m')} months"
+    return f"{_line(line)} fee {_yuan(v)} ({label})"
+
+
+# (pattern, formatter). First match wins; order from specific to general.
+PHRASES: list[tuple[re.Pattern[str], Callable[[re.Match[str], float], str]]] = [
+    (re.compile(r"^fee_(?P<line>[a-z_]+?)_(?:pct_)?change_(?P<n>\d+)m(?:_pct)?$"), _change),
+    (re.compile(r"^fee_(?P<line>[a-z_]+?)_trend_(?P<n>\d+)m(?:_pct)?$"), _change),
+    (re.compile(r"^fee_(?P<line>[a-z_]+?)_ratio_(?P<n>\d+)m$"), _ratio_change),
+    (re.compile(r"^complaints?(?:_count)?_(?P<n>\d+)d$"), _events("complaint")),
+    (re.compile(r"^fault_tickets?(?:_count)?_(?P<n>\d+)d$"), _events("fault ticket")),
+    (re.compile(r"^service_calls?(?:_count)?_(?P<n>\d+)d$"), _events("service call")),
+    (re.compile(r"^(?:visits?|interactions?)(?:_count)?_(?P<n>\d+)d$"), _events("visit or call")),
+    (re.compile(r"^(?:severe|critical)_(?:complaints?|events?)(?:_count)?_(?P<n>\d+)d$"), _events("severe complaint")),
+    (re.compile(r"^(?:months_to_)?competitor_contract_end(?:_months)?$"), _months_until("competitor contract")),
+    (re.compile(r"^months_to_competitor_contract_end$"), _months_until("competitor contract")),
+    (re.compile(r"^(?:months_to_)?contract_end(?:_months)?$|^contract_months_left$"), _months_until("our contract")),
+    (re.compile(r"^days_since_last_(?P<what>visit|interaction|contact)$"),
+     lambda m, v: f"last {m.group('what')} {_plural(v, 'day')} ago"),
+    (re.compile(r"^days_since_last_complaint$"), _days_since("last complaint")),
+    (re.compile(r"^competitor_(?:active_)?approach(?:ing)?$|^competitor_active$"),
+     lambda m, v: "a competitor is approaching the account" if v >= 0.5 else "no competitor approach known"),
+    (re.compile(r"^competitors?(?:_count)?$|^competitor_count$"), lambda m, v: f"{_plural(v, 'competitor')} present"),
+    (re.compile(r"^(?:survey_)?satisfaction(?:_mean|_avg|_index)?(?:_\d+d)?$"),
+     lambda m, v: f"satisfaction {v:.1f} of 5"),
+    (re.compile(r"^(?:max_)?days_overdue(?:_\w+)?$"), lambda m, v: f"bills overdue up to {_plural(v, 'day')}"),
+    (re.compile(r"^overdue_months(?:_\w+)?$"), lambda m, v: f"{_plural(v, 'overdue bill')}"),
+    (re.compile(r"^tenure_months$"), lambda m, v: f"customer for {_plural(v, 'month')}"),
+    (re.compile(r"^(?:product_lines|product_line_count|lines_held)(?:_\w+)?$"),
+     lambda m, v: f"{_plural(v, 'product line')} held"),
+    (re.compile(r"^open_opportunities(?:_count)?$"), lambda m, v: f"{_plural(v, 'open opportunity')}".replace("opportunitys", "opportunities")),
+    (re.compile(r"^fee_(?P<line>[a-z_]+?)_(?:last_month|last)(?:_fen)?$"), _fee_level),
+    (re.compile(r"^fee_(?P<line>[a-z_]+?)_avg_(?P<span>\d+m)(?:_fen)?$"), _fee_level),
+    (re.compile(r"^fee_(?P<line>[a-z_]+?)_(?:sum|total)_(?P<span>\d+m)(?:_fen)?$"),
+     lambda m, v: f"{_line(m.group('line'))} fees {_yuan(v)} over {m.group('span').rstrip('m')} months"),
+]
+
+
+def phrase_for(name: str, value: float, schema: FeatureSchema) -> str:
+    """The phrase for one feature value (decoded for categorical and boolean features)."""
+    spec = schema.spec(name)
+    if spec.type == CATEGORICAL:
+        code = int(value)
+        shown = spec.categories[code] if 0 <= code < len(spec.categories) else "other"
+        return f"{(spec.description or name.replace('_', ' ')).rstrip('.')}: {shown}"
+    for pattern, fmt in PHRASES:
+        m = pattern.match(name)
+        if m:
+            return fmt(m, float(value))
+    label = (spec.description or name.replace("_", " ")).rstrip(".")
+    if spec.type == BOOLEAN:
+        return f"{label}: {'yes' if value >= 0.5 else 'no'}"
+    return f"{label}: {_num(float(value))}"
+
+
+def display_value(name: str, value: float, schema: FeatureSchema) -> str:
+    """The account's value of a feature as text (categories decoded)."""
+    spec = schema.spec(name)
+    if spec.type == CATEGORICAL:
+        code = int(value)
+        return spec.categories[code] if 0 <= code < len(spec.categories) else "other"
+    if spec.type == BOOLEAN:
+        return "true" if value >= 0.5 else "false"
+    return _num(float(value))
+
+
+def top_reasons(
+    contrib_row: np.ndarray,
+    x_row: np.ndarray,
+    schema: FeatureSchema,
+    k: int,
+    risk: bool,
+) -> list[Reason]:
+    """The k strongest reasons of one row.
+
+    contrib_row has one contribution per feature plus the bias last. For churn (`risk`)
+    the reasons are the features that raise the risk most; when none raises it, the ones
+    that lower it most. For value, the largest contributions by magnitude. Features the
+    account has no value for are not reasons (there is nothing to say about them).
+    """
+    c = contrib_row[:-1]
+    present = ~np.isnan(x_row)
+    positive = np.where(present & (c > 0))[0] if risk else np.empty(0, dtype=np.int64)
+    if len(positive):
+        order = positive[np.argsort(-c[positive], kind="stable")]
+    else:
+        candidates = np.where(present & (c != 0))[0]
+        order = candidates[np.argsort(-np.abs(c[candidates]), kind="stable")]
+    out: list[Reason] = []
+    names = schema.names
+    for i in order[:k]:
+        name = names[i]
+        v = float(x_row[i])
+        out.append(Reason(name, phrase_for(name, v, schema), float(c[i]), display_value(name, v, schema)))
+    return out
+
+
+def explain(booster: object, X: np.ndarray, schema: FeatureSchema, k: int, risk: bool, num_iteration: int) -> list[list[Reason]]:
+    """Top-k reasons for every row of an encoded matrix."""
+    if k <= 0 or len(X) == 0:
+        return [[] for _ in range(len(X))]
+    contrib = booster.predict(X, pred_contrib=True, num_iteration=num_iteration)  # type: ignore[attr-defined]
+    return [top_reasons(contrib[r], X[r], schema, k, risk) for r in range(len(X))]
+

@@ -1,0 +1,203 @@
+"""LightGBM training of churn (binary) and value (regression) models on a training frame.
+
+Training frames have one row per (account, cut-off) with feature columns, `customer_id`,
+`as_of` and `label`. The validation split for early stopping is by account (all rows of an
+account fall on one side), so stacked cut-offs of one account cannot leak into validation.
+Class imbalance is handled by weighting positives; the log of that weight is subtracted
+from the raw score when predicting, which restores the true prior (probabilities stay
+calibrated).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from telco360_runtime.errors import FailedPrecondition
+
+from .params import CHURN, VALUE, TrainParams
+from .schema import FeatureSchema, fit_schema
+
+ProgressFn = Callable[[str], None]
+
+
+@dataclass
+class TrainedModel:
+    """A fitted model with everything needed to score, explain and register it."""
+
+    kind: str
+    booster: lgb.Booster
+    schema: FeatureSchema
+    params: TrainParams
+    best_iteration: int
+    logit_offset: float = 0.0
+    train_rows: int = 0
+    validation_rows: int = 0
+    positives: int = 0
+    accounts: int = 0
+    training_seconds: float = 0.0
+    trained_on: str = "local"
+    value_boundaries: list[float] = field(default_factory=list)
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        """Raw scores (log-odds for churn before the prior correction, fen for value)."""
+        return self.booster.predict(X, raw_score=True, num_iteration=self.best_iteration)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Churn probability or predicted value for each row of an encoded matrix."""
+        raw = self.raw(X)
+        if self.kind == CHURN:
+            return 1.0 / (1.0 + np.exp(-(raw - self.logit_offset)))
+        return raw
+
+    def predict_frame(self, df: pd.DataFrame) -> np.ndarray:
+        """Predictions for a frame (encoded with the model's schema)."""
+        return self.predict(self.schema.encode_frame(df))
+
+    def model_text(self) -> str:
+        """The booster as LightGBM text, trimmed to the best iteration."""
+        return self.booster.model_to_string(num_iteration=self.best_iteration)
+
+
+def positive_weight(y: np.ndarray, setting: str | float) -> float:
+    """Weight of the positive class from the `scale_pos_weight` setting."""
+    pos = float(np.sum(y == 1))
+    neg = float(np.sum(y == 0))
+    if pos == 0 or neg == 0 or setting == "none":
+        return 1.0
+    ratio = neg / pos
+    if setting == "auto":
+        return max(ratio, 1.0)
+    if setting == "sqrt":
+        return max(math.sqrt(ratio), 1.0)
+    return float(setting)
+
+
+def validation_mask(customer_ids: pd.Series, fraction: float, seed: int) -> np.ndarray:
+    """True for rows whose account hashes into the validation share (stable, by account)."""
+    salt = str(seed).encode()
+
+    def bucket(cid: Any) -> float:
+        digest = hashlib.blake2b(str(cid).encode() + salt, digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64
+
+    unique = pd.unique(customer_ids)
+    buckets = {cid: bucket(cid) for cid in unique}
+    return customer_ids.map(buckets).to_numpy() < fraction
+
+
+def check_trainable(kind: str, y: np.ndarray, rows: int) -> None:
+    """Refuse training sets that cannot produce a model."""
+    if rows < 20:
+        raise FailedPrecondition(f"training set has {rows} rows; at least 20 are needed")
+    if kind == CHURN:
+        pos = int(np.sum(y == 1))
+        if pos < 2 or pos > len(y) - 2:
+            raise FailedPrecondition(f"churn training set needs both classes; it has {pos} positives of {len(y)} rows")
+
+
+def value_boundaries(pred: np.ndarray) -> list[float]:
+    """Predicted-value cut points for the six value tiers (top 2/7/17/35/60 %)."""
+    if len(pred) == 0:
+        return []
+    qs = [0.98, 0.93, 0.83, 0.65, 0.40]
+    return [float(np.quantile(pred, q)) for q in qs]
+
+
+def _lgb_params(kind: str, params: TrainParams) -> dict[str, Any]:
+    """LightGBM parameter dict for the kind, quiet, with deterministic defaults."""
+    base: dict[str, Any] = {"verbosity": -1, "deterministic": True, "force_row_wise": True}
+    if kind == CHURN:
+        base.update(objective="binary", metric="binary_logloss")
+    else:
+        base.update(objective="regression", metric="l2")
+    base.update(params.lgbm)
+    if base.get("num_threads") == 0:
+        base.pop("num_threads")
+    return base
+
+
+def train_model(
+    kind: str,
+    df: pd.DataFrame,
+    params: TrainParams,
+    schema: FeatureSchema | None = None,
+    progress: ProgressFn | None = None,
+) -> TrainedModel:
+    """Fit a churn or value model on a training frame with early stopping.
+
+    `df` needs `customer_id`, `label` and feature columns. The schema is fitted on `df`
+    unless given (e.g. for a brought table with excluded columns).
+    """
+    schema = schema or fit_schema(df)
+    if not schema.features:
+        raise FailedPrecondition("training set has no usable feature columns")
+    y = df["label"].to_numpy(dtype=np.float64)
+    check_trainable(kind, y, len(df))
+    X = schema.encode_frame(df)
+    seed = int(params.lgbm.get("seed", 17))
+    val = validation_mask(df["customer_id"], float(params.loop["validation_fraction"]), seed)
+    if kind == CHURN and (y[val].sum() == 0 or y[~val].sum() == 0):
+        val = np.random.default_rng(seed).random(len(y)) < float(params.loop["validation_fraction"])
+    w_pos = positive_weight(y[~val], params.loop["scale_pos_weight"]) if kind == CHURN else 1.0
+    weights = np.where(y == 1, w_pos, 1.0) if kind == CHURN else None
+
+    def dataset(mask: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
+        return lgb.Dataset(
+            X[mask],
+            label=y[mask],
+            weight=None if weights is None else weights[mask],
+            feature_name=schema.names,
+            categorical_feature=schema.categorical_indices,
+            reference=reference,
+            free_raw_data=True,
+        )
+
+    train_set = dataset(~val)
+    valid_set = dataset(val, reference=train_set)
+    if progress:
+        progress(f"fitting {kind} model on {int((~val).sum())} rows, validating on {int(val.sum())}")
+    started = time.perf_counter()
+    booster = lgb.train(
+        _lgb_params(kind, params),
+        train_set,
+        num_boost_round=int(params.loop["num_boost_round"]),
+        valid_sets=[valid_set],
+        valid_names=["validation"],
+        callbacks=[lgb.early_stopping(int(params.loop["early_stopping_rounds"]), verbose=False)],
+    )
+    elapsed = time.perf_counter() - started
+    best = int(booster.best_iteration or booster.current_iteration())
+    model = TrainedModel(
+        kind=kind,
+        booster=booster,
+        schema=schema,
+        params=params,
+        best_iteration=best,
+        logit_offset=math.log(w_pos) if kind == CHURN else 0.0,
+        train_rows=int((~val).sum()),
+        validation_rows=int(val.sum()),
+        positives=int(y.sum()) if kind == CHURN else 0,
+        accounts=int(df["customer_id"].nunique()),
+        training_seconds=elapsed,
+    )
+    if kind == VALUE:
+        model.value_boundaries = value_boundaries(model.predict(X))
+    return model
+
+
+def train_churn(df: pd.DataFrame, params: TrainParams, progress: ProgressFn | None = None) -> TrainedModel:
+    """Fit a binary churn model (see train_model)."""
+    return train_model(CHURN, df, params, progress=progress)
+
+
+def train_value(df: pd.DataFrame, params: TrainParams, progress: ProgressFn | None = None) -> TrainedModel:
+    """Fit a future-revenue regression model (see train_model)."""
+    return train_model(VALUE, df, params, progress=progress)
