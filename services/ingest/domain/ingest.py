@@ -1,0 +1,119 @@
+"""The ingest use case in plain Python: validate a batch, then let the store apply it.
+
+`prepare` turns raw records into `Prepared` items (normalised, serialised once, hashed);
+the store applies a whole batch in one transaction and answers one `Outcome` per item.
+Keeping the decision rules here (what is a duplicate, a correction, a rejection) and the
+SQL in the store lets both be tested on their own.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from services.ingest.domain.hashing import canonical_json, payload_hash
+from services.ingest.domain.records import Record, record_kind
+from services.ingest.domain.validate import validate_record
+from services.ingest.domain.violations import Normalisation, Violation
+
+ACCEPTED = "ACCEPTED"
+DUPLICATE = "DUPLICATE"
+CORRECTED = "CORRECTED"
+REJECTED = "REJECTED"
+
+# Quarantine keeps the record exactly as received, including values JSON cannot carry
+# strictly (NaN usage figures are a classic rejection), so this encoder allows them.
+_RAW_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One record ready for the store: normalised and hashed, or rejected with reasons."""
+
+    source: str
+    source_record_id: str
+    customer_id: str
+    kind: str | None
+    occurred_at_us: int
+    canonical: str | None
+    """Canonical JSON of the normalised record (None when rejected)."""
+    digest: str | None
+    """Payload hash of `canonical` (None when rejected)."""
+    raw_json: str | None = None
+    """The record as received, for the quarantine (rejected records only)."""
+    raw_digest: str | None = None
+    violations: list[Violation] = field(default_factory=list)
+    normalisations: list[Normalisation] = field(default_factory=list)
+    quarantine_id: int | None = None
+    """Set on replays: the quarantine entry this record resolves or updates."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the store did with one prepared record."""
+
+    status: str
+    sequence: int = 0
+    version: int = 0
+    quarantine_id: int | None = None
+
+
+def decide(latest_digest: str | None, digest: str) -> str:
+    """ACCEPTED for a new key, DUPLICATE for the same payload, CORRECTED otherwise."""
+    if latest_digest is None:
+        return ACCEPTED
+    return DUPLICATE if latest_digest == digest else CORRECTED
+
+
+def prepare_one(raw: Record, now: float, quarantine_id: int | None = None) -> Prepared:
+    """Validate, normalise, serialise and hash one raw record."""
+    checked = validate_record(raw, now)
+    if checked.record is not None:
+        record = checked.record
+        canonical = canonical_json(record)
+        stamp = record["occurred_at"]
+        return Prepared(
+            source=record["source"],
+            source_record_id=record["source_record_id"],
+            customer_id=record["customer_id"],
+            kind=record_kind(record),
+            occurred_at_us=stamp["seconds"] * 1_000_000 + stamp.get("nanos", 0) // 1000,
+            canonical=canonical,
+            digest=payload_hash(canonical),
+            normalisations=checked.normalisations,
+            quarantine_id=quarantine_id,
+        )
+    raw_json = _RAW_ENCODER.encode(raw)
+    stamp = raw.get("occurred_at") or {}
+    return Prepared(
+        source=str(raw.get("source", ""))[:256],
+        source_record_id=str(raw.get("source_record_id", ""))[:256],
+        customer_id=str(raw.get("customer_id", ""))[:256],
+        kind=record_kind(raw),
+        occurred_at_us=stamp.get("seconds", 0) * 1_000_000 + stamp.get("nanos", 0) // 1000,
+        canonical=None,
+        digest=None,
+        raw_json=raw_json,
+        raw_digest=payload_hash(raw_json),
+        violations=checked.violations,
+        normalisations=checked.normalisations,
+        quarantine_id=quarantine_id,
+    )
+
+
+def prepare(raws: Sequence[Record], now: float | None = None) -> list[Prepared]:
+    """Prepare a batch against one clock reading (all records judged at the same instant)."""
+    if now is None:
+        now = time.time()
+    return [prepare_one(raw, now) for raw in raws]
+
+
+class LogStore(Protocol):
+    """What the ingest use case needs from a store (services/ingest/store implements it)."""
+
+    def apply_batch(self, items: Sequence[Prepared]) -> list[Outcome]:
+        """Apply a batch in one transaction; one outcome per item, in order."""
+        ...

@@ -1,0 +1,82 @@
+"""The ingest store: SQLAlchemy 2.0 on SQLite or PostgreSQL (see models.py for the tables).
+
+`IngestStore` is the repository the domain and handlers use. Its methods are blocking; the
+async handlers call them through `Database.run` so the event loop never waits on I/O.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import threading
+import time
+from collections.abc import Sequence
+
+from services.ingest.domain.ingest import Outcome, Prepared
+from services.ingest.store import batch, queries
+from services.ingest.store.queries import LogItem, QuarantineFilter, QuarantineItem, Stats
+from telco360_runtime.db import Database, migrate
+
+MIGRATIONS_DIR = pathlib.Path(__file__).resolve().parent / "migrations"
+
+__all__ = [
+    "IngestStore",
+    "LogItem",
+    "MIGRATIONS_DIR",
+    "QuarantineFilter",
+    "QuarantineItem",
+    "Stats",
+    "migrate_store",
+]
+
+
+def migrate_store(url: str) -> None:
+    """Bring the database at `url` to the latest schema (Alembic upgrade head)."""
+    migrate(url, MIGRATIONS_DIR)
+
+
+class IngestStore:
+    """Repository of records, the ordered log and the quarantine."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+        # Writers in this process queue here rather than on the database lock: SQLite's
+        # busy handler sleeps in steps, which would cost far more than a mutex hand-off.
+        self._write_lock = threading.Lock()
+
+    def apply_batch(self, items: Sequence[Prepared]) -> tuple[list[Outcome], int]:
+        """Apply a batch in one committed transaction: (outcomes, last sequence after it)."""
+        now_us = time.time_ns() // 1000
+        with self._write_lock, self.db.write_session() as session:
+            return batch.apply_batch(session.connection(), items, now_us)
+
+    def read_log(self, after: int, limit: int) -> list[LogItem]:
+        """Up to `limit` committed log entries after a sequence, in order."""
+        with self.db.engine.connect() as conn:
+            return queries.read_log(conn, after, limit)
+
+    def last_sequence(self) -> int:
+        """The highest committed sequence."""
+        with self.db.engine.connect() as conn:
+            return queries.last_sequence(conn)
+
+    def stats(self) -> Stats:
+        """Summary counts."""
+        with self.db.engine.connect() as conn:
+            return queries.stats(conn)
+
+    def list_quarantine(
+        self, flt: QuarantineFilter, after: tuple[int, int] | None, limit: int
+    ) -> tuple[list[QuarantineItem], int]:
+        """A page of quarantine entries and the total matching the filter."""
+        with self.db.engine.connect() as conn:
+            return queries.list_quarantine(conn, flt, after, limit)
+
+    def quarantine_ids(self, flt: QuarantineFilter, limit: int) -> list[int]:
+        """Ids of entries matching a filter, oldest first."""
+        with self.db.engine.connect() as conn:
+            return queries.quarantine_ids(conn, flt, limit)
+
+    def get_quarantine(self, ids: list[int]) -> dict[int, QuarantineItem]:
+        """Quarantine entries by id."""
+        with self.db.engine.connect() as conn:
+            return queries.get_quarantine(conn, ids)
