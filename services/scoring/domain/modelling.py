@@ -1,0 +1,139 @@
+"""Fit, evaluate on the holdout, and package a model version for the registry.
+
+Shared by both training paths (profile features and a brought table) and by both
+back-ends (local LightGBM and Dask): everything after "here is a training frame and a
+holdout frame" happens here once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from .baseline import churn_baseline, value_baseline
+from .evaluation import ChurnMetrics, ValueMetrics, evaluate
+from .params import CHURN, TrainParams
+from .registry import READY, Holdout, ModelRecord
+from .schema import FeatureSchema, fit_schema
+from .training import ProgressFn, TrainedModel, train_model
+
+Trainer = Callable[[str, pd.DataFrame, TrainParams, FeatureSchema, ProgressFn | None], TrainedModel]
+
+
+@dataclass
+class Fitted:
+    """A trained model with its holdout evaluation."""
+
+    model: TrainedModel
+    metrics: ChurnMetrics | ValueMetrics
+    holdout: Holdout
+
+
+def new_model_id(kind: str, now: dt.datetime) -> str:
+    """A readable unique model id, e.g. churn-20261123-093012-ab12cd."""
+    return f"{kind}-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def frame_fingerprint(df: pd.DataFrame) -> str:
+    """SHA-256 of a frame's content (lineage: which data the model saw)."""
+    hashed = pd.util.hash_pandas_object(df.reindex(sorted(df.columns), axis=1), index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
+
+
+def local_trainer(kind: str, df: pd.DataFrame, params: TrainParams, schema: FeatureSchema, progress: ProgressFn | None) -> TrainedModel:
+    """Train on this machine."""
+    return train_model(kind, df, params, schema=schema, progress=progress)
+
+
+def fit_and_evaluate(
+    kind: str,
+    train_df: pd.DataFrame,
+    holdout_df: pd.DataFrame,
+    params: TrainParams,
+    *,
+    horizon_months: int = 12,
+    descriptions: dict[str, str] | None = None,
+    exclude: tuple[str, ...] = (),
+    with_baseline: bool = True,
+    trainer: Trainer = local_trainer,
+    progress: ProgressFn | None = None,
+) -> Fitted:
+    """Fit on the training frame and evaluate on the (later) holdout frame."""
+    schema = fit_schema(train_df, exclude=exclude, descriptions=descriptions)
+    model = trainer(kind, train_df, params, schema, progress)
+    if progress:
+        progress(f"evaluating on {len(holdout_df)} holdout rows")
+    baseline = None
+    if with_baseline:
+        baseline = churn_baseline(holdout_df) if kind == CHURN else value_baseline(holdout_df, horizon_months)
+    metrics, pred = evaluate(model, holdout_df, baseline)
+    holdout = Holdout(
+        y=holdout_df["label"].to_numpy(dtype=np.float64),
+        pred=np.asarray(pred, dtype=np.float64),
+        baseline=np.asarray(baseline if baseline is not None else [], dtype=np.float64),
+    )
+    return Fitted(model, metrics, holdout)
+
+
+def importance(model: TrainedModel) -> dict[str, dict[str, float]]:
+    """Gain (normalised to sum 1) and split counts per feature."""
+    booster: lgb.Booster = model.booster
+    names = model.schema.names
+    gain = booster.feature_importance("gain", iteration=model.best_iteration).astype(np.float64)
+    split = booster.feature_importance("split", iteration=model.best_iteration)
+    total = float(gain.sum()) or 1.0
+    return {
+        "gain": {n: float(g / total) for n, g in zip(names, gain)},
+        "split": {n: int(s) for n, s in zip(names, split)},
+    }
+
+
+def make_record(
+    model_id: str,
+    fitted: Fitted,
+    lineage: dict[str, Any],
+    *,
+    description: str,
+    job_id: str,
+    now: dt.datetime,
+) -> ModelRecord:
+    """The registry record of a fitted model (version assigned by the store)."""
+    m = fitted.model
+    lineage = {
+        **lineage,
+        "train_rows": m.train_rows,
+        "validation_rows": m.validation_rows,
+        "holdout_rows": int(len(fitted.holdout.y)),
+        "accounts": m.accounts,
+        "positives": m.positives,
+        "parameters": m.params.as_strings(),
+        "best_iteration": m.best_iteration,
+        "training_seconds": round(m.training_seconds, 3),
+        "trained_on": m.trained_on,
+        "lightgbm_version": lgb.__version__,
+    }
+    return ModelRecord(
+        model_id=model_id,
+        kind=m.kind,
+        version=0,
+        status=READY,
+        description=description,
+        created_at=now,
+        features=m.schema.to_list(),
+        importance=importance(m),
+        metrics=fitted.metrics.to_dict(),
+        lineage=lineage,
+        best_iteration=m.best_iteration,
+        logit_offset=m.logit_offset,
+        value_boundaries=list(m.value_boundaries),
+        model_text=m.model_text(),
+        holdout=fitted.holdout.to_bytes(),
+        job_id=job_id,
+    )

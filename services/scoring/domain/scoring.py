@@ -1,0 +1,110 @@
+"""Scoring rows with the champions: probabilities, bands, values, tiers and reasons.
+
+The hot path: feature dicts are encoded once per model into a float matrix (cached
+column order), each model predicts the whole batch in one call, reasons come from one
+`pred_contrib` call per model, and only then are per-account results assembled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .bands import BANDS, TIERS, risk_band_codes, value_tier_codes
+from .params import CHURN
+from .reasons import Reason, explain
+from .registry import ChampionSet, ServingModel
+
+OK = "OK"
+NOT_FOUND = "NOT_FOUND"
+TERMINATED = "TERMINATED"
+MAX_REASONS = 10
+
+
+@dataclass
+class AccountResult:
+    """The scores of one account (or one caller-supplied row)."""
+
+    customer_id: str
+    status: str = OK
+    error: str = ""
+    churn_probability: float | None = None
+    risk_band: str = ""
+    predicted_value_fen: int | None = None
+    value_tier: str = ""
+    churn_reasons: list[Reason] = field(default_factory=list)
+    value_reasons: list[Reason] = field(default_factory=list)
+    churn_model_id: str = ""
+    value_model_id: str = ""
+    scored_at: dt.datetime | None = None
+    features_as_of: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ModelScores:
+    """One model's predictions over a batch."""
+
+    scores: np.ndarray
+    labels: list[str]
+    reasons: list[list[Reason]]
+    ignored: set[str]
+
+
+def score_with(model: ServingModel, rows: Sequence[Mapping[str, Any]], top_k: int) -> ModelScores:
+    """Predict a batch of feature dicts with one model (and explain it when asked)."""
+    trained = model.model
+    X, ignored = trained.schema.encode_rows(rows)
+    scores = trained.predict(X)
+    if trained.kind == CHURN:
+        labels = [BANDS[i] for i in risk_band_codes(scores)]
+    else:
+        scores = np.maximum(scores, 0.0)
+        labels = [TIERS[i] for i in value_tier_codes(scores, trained.value_boundaries)]
+    k = min(max(top_k, 0), MAX_REASONS)
+    reasons = explain(trained.booster, X, trained.schema, k, trained.kind == CHURN, trained.best_iteration) if k else [[] for _ in rows]
+    return ModelScores(scores, labels, reasons, ignored)
+
+
+def score_accounts(
+    champions: ChampionSet,
+    customer_ids: Sequence[str],
+    rows: Mapping[str, Mapping[str, Any]],
+    not_found: set[str],
+    terminated: set[str],
+    top_k: int,
+    churn_only: bool,
+    now: dt.datetime,
+    features_as_of: dt.datetime,
+) -> list[AccountResult]:
+    """Results in request order; unknown and terminated accounts answered per account."""
+    scorable = list(dict.fromkeys(c for c in customer_ids if c in rows and c not in terminated))
+    feature_rows = [rows[c] for c in scorable]
+    churn, value = champions.churn, None if churn_only else champions.value
+    churn_scores = score_with(churn, feature_rows, top_k) if churn and scorable else None
+    value_scores = score_with(value, feature_rows, top_k) if value and scorable else None
+    position = {c: i for i, c in enumerate(scorable)}
+    out: list[AccountResult] = []
+    for cid in customer_ids:
+        if cid in not_found or (cid not in rows and cid not in terminated):
+            out.append(AccountResult(cid, NOT_FOUND, f"customer '{cid}' not found"))
+            continue
+        if cid in terminated:
+            out.append(AccountResult(cid, TERMINATED, f"customer '{cid}' has terminated"))
+            continue
+        i = position[cid]
+        r = AccountResult(cid, OK, scored_at=now, features_as_of=features_as_of)
+        if churn_scores is not None and churn is not None:
+            r.churn_probability = float(churn_scores.scores[i])
+            r.risk_band = churn_scores.labels[i]
+            r.churn_reasons = churn_scores.reasons[i]
+            r.churn_model_id = churn.model_id
+        if value_scores is not None and value is not None:
+            r.predicted_value_fen = int(round(float(value_scores.scores[i])))
+            r.value_tier = value_scores.labels[i]
+            r.value_reasons = value_scores.reasons[i]
+            r.value_model_id = value.model_id
+        out.append(r)
+    return out

@@ -1,0 +1,1 @@
+"""Scoring's own store: SQLAlchemy models, repository and Alembic migrations."""

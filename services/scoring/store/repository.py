@@ -1,0 +1,267 @@
+"""Repository of the scoring store: registry, champions and batch scores.
+
+Plain synchronous functions over a `telco360_runtime.db.Database`; async callers use
+`await db.run(...)`. Never raises RpcError; unknown ids raise NotFound.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import func, select, update
+
+from telco360_runtime.db import Database
+from telco360_runtime.errors import FailedPrecondition, InvalidArgument, FieldViolation, NotFound
+
+from ..domain.registry import CHAMPION, READY, RETIRED, ModelRecord
+from .models import ChampionRow, LatestScoreRow, ModelRow, ScoreBatchRow, ScoreRow
+
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+
+
+@dataclass(frozen=True)
+class StoredScore:
+    """One account's batch score as stored."""
+
+    customer_id: str
+    churn_probability: float | None
+    risk_band: str
+    predicted_value_fen: int | None
+    value_tier: str
+    churn_model_id: str
+    value_model_id: str
+    scored_at: dt.datetime
+    features_as_of: dt.datetime
+    reasons: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class BandChange:
+    """An account whose risk band differs from its previous batch score."""
+
+    customer_id: str
+    previous_band: str
+    band: str
+
+
+def _record(row: ModelRow, with_blobs: bool = True) -> ModelRecord:
+    return ModelRecord(
+        model_id=row.model_id,
+        kind=row.kind,
+        version=row.version,
+        status=row.status,
+        description=row.description,
+        created_at=_aware(row.created_at),
+        features=list(row.features),
+        importance=dict(row.importance),
+        metrics=dict(row.metrics),
+        lineage=dict(row.lineage),
+        best_iteration=row.best_iteration,
+        logit_offset=row.logit_offset,
+        value_boundaries=list(row.value_boundaries),
+        model_text=row.model_text if with_blobs else "",
+        holdout=row.holdout if with_blobs else b"",
+        job_id=row.job_id,
+        promotion_note=row.promotion_note,
+        promoted_at=_aware(row.promoted_at) if row.promoted_at else None,
+    )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode() if offset else ""
+
+
+def _page_offset(token: str) -> int:
+    if not token:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        if not text.startswith("o:"):
+            raise ValueError(text)
+        return max(0, int(text[2:]))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(FieldViolation("page.page_token", "not a token from this listing", "INVALID_FORMAT")) from exc
+
+
+class ScoringStore:
+    """Registry, champion and score persistence."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- registry ---------------------------------------------------------------------
+
+    def add_model(self, record: ModelRecord) -> ModelRecord:
+        """Insert a model version; its version is assigned here under the write lock."""
+        with self.db.write_session() as s:
+            current = s.execute(select(func.max(ModelRow.version)).where(ModelRow.kind == record.kind)).scalar()
+            record.version = int(current or 0) + 1
+            s.add(
+                ModelRow(
+                    model_id=record.model_id,
+                    kind=record.kind,
+                    version=record.version,
+                    status=record.status,
+                    description=record.description,
+                    created_at=record.created_at,
+                    promoted_at=record.promoted_at,
+                    job_id=record.job_id,
+                    promotion_note=record.promotion_note,
+                    features=record.features,
+                    importance=record.importance,
+                    metrics=record.metrics,
+                    lineage=record.lineage,
+                    best_iteration=record.best_iteration,
+                    logit_offset=record.logit_offset,
+                    value_boundaries=record.value_boundaries,
+                    model_text=record.model_text,
+                    holdout=record.holdout,
+                )
+            )
+        return record
+
+    def get_model(self, model_id: str, with_blobs: bool = True) -> ModelRecord:
+        """One model version; NotFound for an unknown id."""
+        with self.db.session() as s:
+            row = s.get(ModelRow, model_id)
+            if row is None:
+                raise NotFound("model", model_id)
+            return _record(row, with_blobs)
+
+    def list_models(self, kind: str | None, page_size: int, page_token: str) -> tuple[list[ModelRecord], str, int]:
+        """A page of models, newest first: (records without blobs, next token, total)."""
+        size = DEFAULT_PAGE if page_size <= 0 else min(page_size, MAX_PAGE)
+        offset = _page_offset(page_token)
+        with self.db.session() as s:
+            q = select(ModelRow)
+            count_q = select(func.count()).select_from(ModelRow)
+            if kind:
+                q = q.where(ModelRow.kind == kind)
+                count_q = count_q.where(ModelRow.kind == kind)
+            total = int(s.execute(count_q).scalar() or 0)
+            rows = s.execute(
+                q.order_by(ModelRow.created_at.desc(), ModelRow.model_id.desc()).offset(offset).limit(size)
+            ).scalars().all()
+            records = [_record(r, with_blobs=False) for r in rows]
+        nxt = _page_token(offset + size) if offset + size < total else ""
+        return records, nxt, total
+
+    def set_note(self, model_id: str, note: str) -> None:
+        """Record why a model was or was not promoted automatically."""
+        with self.db.write_session() as s:
+            s.execute(update(ModelRow).where(ModelRow.model_id == model_id).values(promotion_note=note))
+
+    def promote(self, model_id: str, now: dt.datetime) -> ModelRecord:
+        """Make a model the champion of its kind; the previous champion is RETIRED."""
+        with self.db.write_session() as s:
+            row = s.get(ModelRow, model_id)
+            if row is None:
+                raise NotFound("model", model_id)
+            if row.status not in (READY, CHAMPION, RETIRED):
+                raise FailedPrecondition(f"model {model_id} is {row.status}; only trained models can be promoted")
+            champ = s.get(ChampionRow, row.kind)
+            if champ is None:
+                s.add(ChampionRow(kind=row.kind, model_id=model_id, promoted_at=now))
+            elif champ.model_id != model_id:
+                s.execute(update(ModelRow).where(ModelRow.model_id == champ.model_id).values(status=RETIRED))
+                champ.model_id = model_id
+                champ.promoted_at = now
+            row.status = CHAMPION
+            row.promoted_at = now
+            s.flush()
+            return _record(row)
+
+    def champions(self) -> dict[str, ModelRecord]:
+        """Current champion record of each kind that has one."""
+        with self.db.session() as s:
+            rows = s.execute(select(ModelRow).join(ChampionRow, ChampionRow.model_id == ModelRow.model_id)).scalars().all()
+            return {r.kind: _record(r) for r in rows}
+
+    def champion_ids(self) -> dict[str, str]:
+        """Champion model id per kind (cheap: used by replicas to notice promotions)."""
+        with self.db.session() as s:
+            return {k: m for k, m in s.execute(select(ChampionRow.kind, ChampionRow.model_id)).all()}
+
+    # -- batch scores -----------------------------------------------------------------
+
+    def start_batch(self, batch_id: str, as_of: dt.datetime, churn_model_id: str, value_model_id: str, now: dt.datetime) -> None:
+        """Register a ScoreAll run."""
+        with self.db.write_session() as s:
+            s.add(ScoreBatchRow(batch_id=batch_id, as_of=as_of, churn_model_id=churn_model_id,
+                                value_model_id=value_model_id, started_at=now, scored=0, band_changes=0))
+
+    def save_scores(self, batch_id: str, scores: Sequence[StoredScore]) -> list[BandChange]:
+        """Store one chunk of a batch; update latest scores; return the band changes."""
+        if not scores:
+            return []
+        ids = [x.customer_id for x in scores]
+        changes: list[BandChange] = []
+        with self.db.write_session() as s:
+            latest = {r.customer_id: r for r in s.execute(select(LatestScoreRow).where(LatestScoreRow.customer_id.in_(ids))).scalars()}
+            s.add_all(
+                ScoreRow(batch_id=batch_id, customer_id=x.customer_id, churn_probability=x.churn_probability,
+                         risk_band=x.risk_band, predicted_value_fen=x.predicted_value_fen, value_tier=x.value_tier,
+                         scored_at=x.scored_at, reasons=x.reasons)
+                for x in scores
+            )
+            for x in scores:
+                prev = latest.get(x.customer_id)
+                if prev is None:
+                    prev = LatestScoreRow(customer_id=x.customer_id)
+                    s.add(prev)
+                    previous_band = ""
+                else:
+                    previous_band = prev.risk_band
+                if x.risk_band and x.risk_band != previous_band:
+                    changes.append(BandChange(x.customer_id, previous_band, x.risk_band))
+                prev.batch_id = batch_id
+                prev.churn_probability = x.churn_probability
+                prev.risk_band = x.risk_band
+                prev.predicted_value_fen = x.predicted_value_fen
+                prev.value_tier = x.value_tier
+                prev.churn_model_id = x.churn_model_id
+                prev.value_model_id = x.value_model_id
+                prev.scored_at = x.scored_at
+                prev.features_as_of = x.features_as_of
+                prev.reasons = x.reasons
+            s.execute(update(ScoreBatchRow).where(ScoreBatchRow.batch_id == batch_id).values(
+                scored=ScoreBatchRow.scored + len(scores), band_changes=ScoreBatchRow.band_changes + len(changes)))
+        return changes
+
+    def finish_batch(self, batch_id: str, now: dt.datetime) -> None:
+        """Mark a batch finished."""
+        with self.db.write_session() as s:
+            s.execute(update(ScoreBatchRow).where(ScoreBatchRow.batch_id == batch_id).values(finished_at=now))
+
+    def batch_counts(self, batch_id: str) -> tuple[int, int]:
+        """(accounts scored, band changes) of a batch."""
+        with self.db.session() as s:
+            row = s.get(ScoreBatchRow, batch_id)
+            if row is None:
+                raise NotFound("score batch", batch_id)
+            return row.scored, row.band_changes
+
+    def latest_score(self, customer_id: str) -> StoredScore:
+        """An account's latest batch score; NotFound when never batch-scored."""
+        with self.db.session() as s:
+            r = s.get(LatestScoreRow, customer_id)
+            if r is None:
+                raise NotFound("score", customer_id, f"account '{customer_id}' has no stored score")
+            return StoredScore(r.customer_id, r.churn_probability, r.risk_band, r.predicted_value_fen, r.value_tier,
+                               r.churn_model_id, r.value_model_id, _aware(r.scored_at), _aware(r.features_as_of),
+                               list(r.reasons))
+
+    def batch_scores(self, batch_id: str) -> Iterable[tuple[str, float | None, str]]:
+        """(customer_id, churn probability, band) of every score of a batch."""
+        with self.db.session() as s:
+            return list(s.execute(select(ScoreRow.customer_id, ScoreRow.churn_probability, ScoreRow.risk_band)
+                                  .where(ScoreRow.batch_id == batch_id)).all())
