@@ -1,0 +1,1 @@
+"""Contact service: contact-frequency control, the contact ledger and next-best-offer."""
