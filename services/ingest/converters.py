@@ -10,12 +10,17 @@ back (enum names, dicts for messages and maps).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
+from services.ingest.domain.hashing import load_record
+from services.ingest.domain.ingest import Outcome, Prepared
 from services.ingest.domain.violations import Normalisation, Violation
+from services.ingest.store.queries import LogItem, QuarantineItem
 from telco360.ingest.v1 import ingest_pb2
 
 _TIMESTAMP = "google.protobuf.Timestamp"
@@ -94,3 +99,68 @@ def dict_to_record(data: dict[str, Any]) -> ingest_pb2.Record:
 def violation_pb(v: Violation | Normalisation) -> ingest_pb2.FieldViolation:
     """A domain violation or normalisation as the contract's FieldViolation."""
     return ingest_pb2.FieldViolation(field=v.field, description=v.description, reason=v.reason)
+
+
+_STATUS = {
+    "ACCEPTED": ingest_pb2.RECORD_STATUS_ACCEPTED,
+    "DUPLICATE": ingest_pb2.RECORD_STATUS_DUPLICATE,
+    "CORRECTED": ingest_pb2.RECORD_STATUS_CORRECTED,
+    "REJECTED": ingest_pb2.RECORD_STATUS_REJECTED,
+}
+
+
+def fill_result(result: ingest_pb2.RecordResult, index: int, item: Prepared,
+                outcome: Outcome) -> ingest_pb2.RecordResult:
+    """Fill a RecordResult in place (e.g. one added to a batch result's repeated field)."""
+    result.index = index
+    result.source = item.source
+    result.source_record_id = item.source_record_id
+    result.status = _STATUS[outcome.status]
+    result.sequence = outcome.sequence
+    result.version = outcome.version
+    if item.violations:
+        result.violations.extend(violation_pb(v) for v in item.violations)
+    if item.normalisations:
+        result.normalisations.extend(violation_pb(n) for n in item.normalisations)
+    if outcome.quarantine_id is not None:
+        result.quarantine_id = str(outcome.quarantine_id)
+    return result
+
+
+def result_pb(index: int, item: Prepared, outcome: Outcome) -> ingest_pb2.RecordResult:
+    """The RecordResult of one prepared record and what the store did with it."""
+    return fill_result(ingest_pb2.RecordResult(), index, item, outcome)
+
+
+def log_entry_pb(item: LogItem) -> ingest_pb2.LogEntry:
+    """A stored log item as a LogEntry (its payload is the normalised record's JSON)."""
+    seconds, micros = divmod(item.ingested_at_us, 1_000_000)
+    return ingest_pb2.LogEntry(
+        sequence=item.sequence, version=item.version,
+        record=ingest_pb2.Record(**load_record(item.payload)),
+        ingested_at=Timestamp(seconds=seconds, nanos=micros * 1000),
+    )
+
+
+def timestamp_us(stamp: Timestamp) -> int:
+    """Microseconds since the epoch of a Timestamp."""
+    return stamp.seconds * 1_000_000 + stamp.nanos // 1000
+
+
+def quarantine_entry_pb(item: QuarantineItem) -> ingest_pb2.QuarantineEntry:
+    """A stored quarantine item as a QuarantineEntry."""
+    seconds, micros = divmod(item.received_at_us, 1_000_000)
+    return ingest_pb2.QuarantineEntry(
+        quarantine_id=str(item.id),
+        record=raw_record_pb(item.record),
+        violations=[ingest_pb2.FieldViolation(field=f, description=d, reason=r)
+                    for f, d, r in item.violations],
+        received_at=Timestamp(seconds=seconds, nanos=micros * 1000),
+        resolved=item.resolved,
+        resolved_sequence=item.resolved_sequence,
+    )
+
+
+def raw_record_pb(raw_json: str) -> ingest_pb2.Record:
+    """A record as received (quarantine JSON) back as a Record message."""
+    return ingest_pb2.Record(**json.loads(raw_json))

@@ -104,16 +104,39 @@ def prepare_one(raw: Record, now: float, quarantine_id: int | None = None) -> Pr
     )
 
 
-def prepare(raws: Sequence[Record], now: float | None = None) -> list[Prepared]:
-    """Prepare a batch against one clock reading (all records judged at the same instant)."""
+def prepare(
+    raws: Sequence[Record], now: float | None = None,
+    quarantine_ids: Sequence[int | None] | None = None,
+) -> list[Prepared]:
+    """Prepare a batch against one clock reading (all records judged at the same instant).
+
+    `quarantine_ids`, on replays, names the quarantine entry each record comes from.
+    """
     if now is None:
         now = time.time()
-    return [prepare_one(raw, now) for raw in raws]
+    if quarantine_ids is None:
+        return [prepare_one(raw, now) for raw in raws]
+    return [prepare_one(raw, now, qid) for raw, qid in zip(raws, quarantine_ids, strict=True)]
 
 
 class LogStore(Protocol):
     """What the ingest use case needs from a store (services/ingest/store implements it)."""
 
-    def apply_batch(self, items: Sequence[Prepared]) -> list[Outcome]:
-        """Apply a batch in one transaction; one outcome per item, in order."""
+    def apply_batch(self, items: Sequence[Prepared]) -> tuple[list[Outcome], int]:
+        """Apply a batch in one committed transaction: one outcome per item, in order, and
+        the last sequence after it."""
         ...
+
+
+def ingest(
+    store: LogStore, raws: Sequence[Record], now: float | None = None,
+    quarantine_ids: Sequence[int | None] | None = None,
+) -> tuple[list[Prepared], list[Outcome], int]:
+    """Validate a batch and apply it in one transaction; nothing is lost or doubled.
+
+    Returns the prepared records (for their normalisations and violations), one outcome per
+    record, and the last log sequence once the transaction committed.
+    """
+    prepared = prepare(raws, now, quarantine_ids)
+    outcomes, last = store.apply_batch(prepared)
+    return prepared, outcomes, last

@@ -316,7 +316,7 @@ def _service_event(f: _Fields, record: Record, now_month: int) -> None:
                       OUT_OF_RANGE)
                 good = False
         if good:
-            f.out["survey_answers"] = dict(answers)
+            f.out["survey_answers"] = {q: answers[q] for q in sorted(answers)}
     f.text("summary", max_len=2000)
 
 

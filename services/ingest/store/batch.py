@@ -45,8 +45,10 @@ LOCK_HEAD = (
     .values(last_sequence=_HEAD.c.last_sequence).returning(_HEAD.c.last_sequence)
 )
 _SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_sequence=bindparam("new_last"))
-_INSERT_LOG = insert(_LOG)
-_INSERT_RECORD = insert(_RECORDS)
+_LOG_COLUMNS = ("sequence", "source", "source_record_id", "version", "customer_id", "kind",
+                "occurred_at_us", "ingested_at_us", "payload")
+_RECORD_COLUMNS = ("source", "source_record_id", "customer_id", "kind", "version", "sequence",
+                   "payload_hash", "updated_at_us")
 _UPDATE_RECORD = (
     update(_RECORDS)
     .where(_RECORDS.c.source == bindparam("k_source"),
@@ -72,6 +74,27 @@ class _Latest:
     in_db: bool
 
 
+def _insert_sql(conn: Connection, table: str, columns: Sequence[str]) -> str:
+    """INSERT text in the driver's own parameter style (for a raw executemany)."""
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([marker] * len(columns))})")
+
+
+def _executemany(conn: Connection, sql: str, rows: list[tuple]) -> None:
+    """executemany straight on the DB-API cursor of the transaction's connection.
+
+    The two hot inserts skip SQLAlchemy's per-row parameter processing, which costs more
+    than the database itself for batches of small rows; the statements are plain INSERTs of
+    ints and strings, so there is nothing for SQLAlchemy to convert.
+    """
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
 def _chunks(values: list[str], size: int = _CHUNK) -> Iterable[list[str]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -85,17 +108,27 @@ def _by_source(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 def _load_latest(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Latest]:
-    """Latest stored version of each key (one indexed query per source and chunk)."""
+    """Latest stored version of each key (one indexed query per source and chunk).
+
+    Raw driver SQL for the same reason as `_executemany`: an expanding IN of hundreds of
+    values is costly to build through SQLAlchemy on every batch.
+    """
     found: dict[tuple[str, str], _Latest] = {}
-    c = _RECORDS.c
-    for source, ids in _by_source(keys).items():
-        for chunk in _chunks(ids):
-            rows = conn.execute(
-                select(c.source_record_id, c.version, c.sequence, c.payload_hash)
-                .where(c.source == source, c.source_record_id.in_(chunk))
-            )
-            for record_id, version, sequence, digest in rows:
-                found[(source, record_id)] = _Latest(version, sequence, digest, True)
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        for source, ids in _by_source(keys).items():
+            for chunk in _chunks(ids):
+                cursor.execute(
+                    "SELECT source_record_id, version, sequence, payload_hash FROM ingest_records"
+                    f" WHERE source = {marker} AND source_record_id IN"
+                    f" ({', '.join([marker] * len(chunk))})",
+                    [source, *chunk],
+                )
+                for record_id, version, sequence, digest in cursor.fetchall():
+                    found[(source, record_id)] = _Latest(version, sequence, digest, True)
+    finally:
+        cursor.close()
     return found
 
 
@@ -260,8 +293,8 @@ def apply_batch(conn: Connection, items: Sequence[Prepared], now_us: int) -> tup
     quarantine = _QuarantineWriter(_load_quarantine(conn, all_keys, raw_digests), now_us)
 
     sequence = last
-    log_rows: list[dict] = []
-    new_records: dict[tuple[str, str], dict] = {}
+    log_rows: list[tuple] = []
+    new_records: dict[tuple[str, str], tuple] = {}
     changed_records: dict[tuple[str, str], dict] = {}
     outcomes: list[Outcome] = []
     for item in items:
@@ -281,33 +314,27 @@ def apply_batch(conn: Connection, items: Sequence[Prepared], now_us: int) -> tup
             continue
         sequence += 1
         version = 1 if state is None else state.version + 1
-        log_rows.append({
-            "sequence": sequence, "source": item.source, "source_record_id": item.source_record_id,
-            "version": version, "customer_id": item.customer_id, "kind": item.kind,
-            "occurred_at_us": item.occurred_at_us, "ingested_at_us": now_us,
-            "payload": item.canonical,
-        })
-        row = {"customer_id": item.customer_id, "kind": item.kind, "version": version,
-               "sequence": sequence, "payload_hash": item.digest, "updated_at_us": now_us}
+        log_rows.append((sequence, item.source, item.source_record_id, version, item.customer_id,
+                         item.kind, item.occurred_at_us, now_us, item.canonical))
         if state is not None and state.in_db:
-            changed_records[key] = row
+            changed_records[key] = {
+                "b_customer_id": item.customer_id, "b_kind": item.kind, "b_version": version,
+                "b_sequence": sequence, "b_payload_hash": item.digest, "b_updated_at_us": now_us}
         else:
-            new_records[key] = row
+            new_records[key] = (item.source, item.source_record_id, item.customer_id, item.kind,
+                                version, sequence, item.digest, now_us)
         latest[key] = _Latest(version, sequence, item.digest, state.in_db if state else False)
         quarantine.accept(item, sequence)
         outcomes.append(Outcome(ACCEPTED if status == ACCEPTED else CORRECTED, sequence, version))
 
     if log_rows:
-        conn.execute(_INSERT_LOG, log_rows)
+        _executemany(conn, _insert_sql(conn, "ingest_log", _LOG_COLUMNS), log_rows)
     if new_records:
-        conn.execute(_INSERT_RECORD, [
-            {"source": k[0], "source_record_id": k[1], **row} for k, row in new_records.items()
-        ])
+        _executemany(conn, _insert_sql(conn, "ingest_records", _RECORD_COLUMNS),
+                     list(new_records.values()))
     if changed_records:
-        conn.execute(_UPDATE_RECORD, [
-            {"k_source": k[0], "k_id": k[1], **{"b_" + n: v for n, v in row.items()}}
-            for k, row in changed_records.items()
-        ])
+        conn.execute(_UPDATE_RECORD, [{"k_source": k[0], "k_id": k[1], **row}
+                                      for k, row in changed_records.items()])
     quarantine.flush(conn)
     if sequence != last:
         conn.execute(_SET_HEAD, {"new_last": sequence})

@@ -1,0 +1,40 @@
+"""Settings of the ingest service (environment variables prefixed TELCO360_INGEST_)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from telco360_runtime.settings import ServiceSettings
+
+
+class IngestSettings(ServiceSettings):
+    """Ingest settings: the shared ones plus batching, log streaming and replay limits."""
+
+    model_config = SettingsConfigDict(env_prefix="TELCO360_INGEST_", extra="ignore")
+
+    service_name: str = "ingest"
+    """Name used in logs, metrics, health and the default SQLite file (var/ingest.db)."""
+
+    port: int = 50051
+    """gRPC port; 0 picks a free port (tests)."""
+
+    batch_max_records: int = 500
+    """Most records of one IngestRecords stream committed in one transaction."""
+
+    batch_linger_ms: float = 0.0
+    """How long a stream waits for more records before committing a partial batch. 0 commits
+    whatever has arrived as soon as the previous batch is done (low latency; batches still
+    grow under load because records queue while a commit runs)."""
+
+    inbox_records: int = 4000
+    """Records buffered per stream ahead of the commit (back-pressure beyond that)."""
+
+    log_page_size: int = 1000
+    """Log entries read from the store per query while streaming ReadLog."""
+
+    log_poll_seconds: float = 1.0
+    """In follow mode, how often the store is polled for entries committed by other
+    replicas (entries committed by this process are announced at once)."""
+
+    replay_max_records: int = 10_000
+    """Most quarantine entries one ReplayQuarantine call re-validates."""
