@@ -159,14 +159,14 @@ def features_as_of(base: SyntheticBase, m: int) -> pd.DataFrame:
     prev3 = total[:, -6:-3].mean(axis=1) if m >= 6 else np.full(len(idx), np.nan)
     out: dict[str, object] = {
         "customer_id": base.customer_ids[idx],
-        "status": np.where((base.terminated[idx] >= 0) & (base.terminated[idx] < m), "terminated", "active"),
+        "status": np.where((base.terminated[idx] >= 0) & (base.terminated[idx] < m), "TERMINATED", "ACTIVE"),
         "industry": np.array(INDUSTRIES)[base.industry[idx]],
         "region": np.array(REGIONS)[base.region[idx]],
         "tier": np.array(TIERS)[base.tier[idx]],
         "tenure_months": (m - base.start[idx]).astype(float),
         "fee_total_last_month": last,
         "fee_total_avg_3m": avg3,
-        "fee_total_change_3m_pct": _pct(avg3, prev3),
+        "fee_total_3v3_pct": _pct(avg3, prev3),
         "fee_total_sum_12m": total[:, -12:].sum(axis=1),
     }
     for k, line in enumerate(LINES):
@@ -174,7 +174,7 @@ def features_as_of(base: SyntheticBase, m: int) -> pd.DataFrame:
         a3 = lf[:, -3:].mean(axis=1)
         p3 = lf[:, -6:-3].mean(axis=1) if m >= 6 else np.full(len(idx), np.nan)
         out[f"fee_{line}_last_month"] = np.where(lf.sum(axis=1) > 0, lf[:, -1], np.nan)
-        out[f"fee_{line}_change_3m_pct"] = _pct(a3, p3)
+        out[f"fee_{line}_3v3_pct"] = _pct(a3, p3)
     out["product_lines"] = (fees[:, -1, :] > 0).sum(axis=1).astype(float)
     out["complaints_90d"] = base.complaints[idx, max(0, m - 3):m].sum(axis=1)
     out["fault_tickets_90d"] = base.faults[idx, max(0, m - 3):m].sum(axis=1)
@@ -182,11 +182,11 @@ def features_as_of(base: SyntheticBase, m: int) -> pd.DataFrame:
     sv = base.survey[idx, max(0, m - 12):m]
     answered = (~np.isnan(sv)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["satisfaction_mean_365d"] = np.where(answered > 0, np.nansum(sv, axis=1) / answered, np.nan)
-    out["max_days_overdue_90d"] = base.overdue[idx, max(0, m - 3):m].max(axis=1)
+        out["satisfaction_index"] = np.where(answered > 0, np.nansum(sv, axis=1) / answered, np.nan)
+    out["days_overdue"] = base.overdue[idx, max(0, m - 3):m].max(axis=1)
     out["competitor_active_approach"] = base.approach[idx, max(0, m - 3):m].any(axis=1)
     comp = base.competitor_end[idx]
-    out["months_to_competitor_contract_end"] = np.where(comp > -999, (comp - m).astype(float), np.nan)
+    out["competitor_contract_end_months"] = np.where(comp > -999, (comp - m).astype(float), np.nan)
     out["months_to_contract_end"] = (base.contract_end[idx] - m).astype(float)
     df = pd.DataFrame(out)
     df["as_of"] = base.cutoff(m)

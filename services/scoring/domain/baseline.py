@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 FEE_TREND = [
+    re.compile(r"^fee_total_3v3_pct$"),
     re.compile(r"^fee_total_(?:pct_)?change_3m(?:_pct)?$"),
     re.compile(r"^fee_total_trend_3m(?:_pct)?$"),
     re.compile(r"^fee_total_ratio_3m$"),

@@ -21,6 +21,11 @@ from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidA
 from .params import CHURN, VALUE
 
 
+# Profile also exports scoring's own latest outputs as features; a model must never learn
+# from them (they would feed old scores back and leak the labels of earlier batches).
+FEEDBACK_FEATURES = ("churn_probability", "risk_band", "predicted_value_fen")
+
+
 def utc(ts: datetime | pd.Timestamp | str) -> pd.Timestamp:
     """An aware UTC pandas Timestamp from a datetime, Timestamp or ISO string."""
     t = pd.Timestamp(ts)
@@ -153,7 +158,7 @@ def build_training_set(
         raise InvalidArgument(FieldViolation("kind", f"unknown model kind {kind!r}", "INVALID_VALUE"))
     df["as_of"] = cut
     df["label"] = label.to_numpy()
-    return df.drop(columns=[c for c in ("status", "terminated_at") if c in df.columns])
+    return df.drop(columns=[c for c in ("status", "terminated_at", *FEEDBACK_FEATURES) if c in df.columns])
 
 
 def stack_training_sets(frames: list[pd.DataFrame]) -> pd.DataFrame:

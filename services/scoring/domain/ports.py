@@ -50,6 +50,31 @@ class PublishedScore:
     reasons: list[tuple[str, str, float]]
 
 
+@dataclass(frozen=True)
+class StoredScore:
+    """One account's batch score as stored."""
+
+    customer_id: str
+    churn_probability: float | None
+    risk_band: str
+    predicted_value_fen: int | None
+    value_tier: str
+    churn_model_id: str
+    value_model_id: str
+    scored_at: dt.datetime
+    features_as_of: dt.datetime
+    reasons: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class BandChange:
+    """An account whose risk band differs from its previous batch score."""
+
+    customer_id: str
+    previous_band: str
+    band: str
+
+
 class FeatureSource(Protocol):
     """Profile as scoring uses it."""
 

@@ -2,7 +2,7 @@
 
 `Booster.predict(pred_contrib=True)` gives each feature's additive contribution to an
 account's raw score (SHAP values for trees). The largest contributions are phrased through
-a table of patterns keyed by profile's feature names: "fee_dedicated_line_change_3m_pct =
+a table of patterns keyed by profile's feature names: "fee_dedicated_line_3v3_pct =
 -35" becomes "dedicated-line fee down 35 % over 3 months". Features that match no pattern
 fall back to profile's own description of the feature with its value.
 """
@@ -66,10 +66,6 @@ def _change(m: re.Match[str], v: float) -> str:
     return f"{what} {'down' if v < 0 else 'up'} {abs(v):.0f} % over {months} months"
 
 
-def _ratio_change(m: re.Match[str], v: float) -> str:
-    return _change(m, (v - 1.0) * 100.0 if abs(v) < 10 else v)
-
-
 def _events(word: str) -> Callable[[re.Match[str], float], str]:
     def fmt(m: re.Match[str], v: float) -> str:
         return f"{_plural(v, word)} in {m.group('n')} days"
@@ -86,12 +82,6 @@ def _months_until(what: str) -> Callable[[re.Match[str], float], str]:
     return fmt
 
 
-def _days_since(what: str) -> Callable[[re.Match[str], float], str]:
-    def fmt(m: re.Match[str], v: float) -> str:
-        return f"{what} {_plural(v, 'day')} ago"
-    return fmt
-
-
 def _fee_level(m: re.Match[str], v: float) -> str:
     line = m.groupdict().get("line") or "total"
     span = m.groupdict().get("span")
@@ -99,37 +89,70 @@ def _fee_level(m: re.Match[str], v: float) -> str:
     return f"{_line(line)} fee {_yuan(v)} ({label})"
 
 
-# (pattern, formatter). First match wins; order from specific to general.
+def _pct_phrase(what: str, span: str) -> Callable[[re.Match[str], float], str]:
+    def fmt(m: re.Match[str], v: float) -> str:
+        line = m.groupdict().get("line")
+        subject = what.format(line=_line(line) if line else "")
+        if abs(v) < 0.5:
+            return f"{subject} flat {span}"
+        return f"{subject} {'down' if v < 0 else 'up'} {abs(v):.0f} % {span}"
+    return fmt
+
+
+def _slope(m: re.Match[str], v: float) -> str:
+    return f"{_line(m.group('line'))} fee {'falling' if v < 0 else 'rising'} {_yuan(abs(v))} a month over 6 months"
+
+
+def _count(word: str, suffix: str = "") -> Callable[[re.Match[str], float], str]:
+    def fmt(m: re.Match[str], v: float) -> str:
+        return f"{_plural(v, word)}{suffix}"
+    return fmt
+
+
+# (pattern, formatter) keyed by profile's feature names (services/profile/domain/schema.py).
+# First match wins; order from specific to general.
 PHRASES: list[tuple[re.Pattern[str], Callable[[re.Match[str], float], str]]] = [
+    (re.compile(r"^fee_(?P<line>[a-z_]+?)_3v3_pct$"), _pct_phrase("{line} fee", "over 3 months")),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_(?:pct_)?change_(?P<n>\d+)m(?:_pct)?$"), _change),
-    (re.compile(r"^fee_(?P<line>[a-z_]+?)_trend_(?P<n>\d+)m(?:_pct)?$"), _change),
-    (re.compile(r"^fee_(?P<line>[a-z_]+?)_ratio_(?P<n>\d+)m$"), _ratio_change),
+    (re.compile(r"^fee_line_min_vs_ref3_pct$"), _pct_phrase("a product line's fee", "against its own 3-month reference")),
+    (re.compile(r"^fee_(?P<line>[a-z_]+?)_vs_ref3_pct$"), _pct_phrase("{line} fee", "against its own 3-month reference")),
+    (re.compile(r"^fee_(?P<line>[a-z_]+?)_mom_pct$"), _pct_phrase("{line} fee", "last month")),
+    (re.compile(r"^usage_(?P<line>[a-z_]+?)_mom_pct$"), _pct_phrase("{line} usage", "last month")),
+    (re.compile(r"^fee_(?P<line>[a-z_]+?)_slope_6m$"), _slope),
     (re.compile(r"^complaints?(?:_count)?_(?P<n>\d+)d$"), _events("complaint")),
     (re.compile(r"^fault_tickets?(?:_count)?_(?P<n>\d+)d$"), _events("fault ticket")),
     (re.compile(r"^service_calls?(?:_count)?_(?P<n>\d+)d$"), _events("service call")),
-    (re.compile(r"^(?:visits?|interactions?)(?:_count)?_(?P<n>\d+)d$"), _events("visit or call")),
-    (re.compile(r"^(?:severe|critical)_(?:complaints?|events?)(?:_count)?_(?P<n>\d+)d$"), _events("severe complaint")),
+    (re.compile(r"^visits?(?:_count)?_(?P<n>\d+)d$"), _events("account-manager visit")),
+    (re.compile(r"^other_interactions_(?P<n>\d+)d$"), _events("call or meeting")),
+    (re.compile(r"^interactions?(?:_count)?_(?P<n>\d+)d$"), _events("interaction")),
+    (re.compile(r"^surveys_(?P<n>\d+)d$"), _events("satisfaction survey")),
     (re.compile(r"^(?:months_to_)?competitor_contract_end(?:_months)?$"), _months_until("competitor contract")),
-    (re.compile(r"^months_to_competitor_contract_end$"), _months_until("competitor contract")),
-    (re.compile(r"^(?:months_to_)?contract_end(?:_months)?$|^contract_months_left$"), _months_until("our contract")),
-    (re.compile(r"^days_since_last_(?P<what>visit|interaction|contact)$"),
+    (re.compile(r"^months_to_contract_end$|^contract_months_left$"), _months_until("our framework contract")),
+    (re.compile(r"^days_since_last_(?P<what>visit|interaction|payment)$"),
      lambda m, v: f"last {m.group('what')} {_plural(v, 'day')} ago"),
-    (re.compile(r"^days_since_last_complaint$"), _days_since("last complaint")),
-    (re.compile(r"^competitor_(?:active_)?approach(?:ing)?$|^competitor_active$"),
-     lambda m, v: "a competitor is approaching the account" if v >= 0.5 else "no competitor approach known"),
-    (re.compile(r"^competitors?(?:_count)?$|^competitor_count$"), lambda m, v: f"{_plural(v, 'competitor')} present"),
-    (re.compile(r"^(?:survey_)?satisfaction(?:_mean|_avg|_index)?(?:_\d+d)?$"),
-     lambda m, v: f"satisfaction {v:.1f} of 5"),
-    (re.compile(r"^(?:max_)?days_overdue(?:_\w+)?$"), lambda m, v: f"bills overdue up to {_plural(v, 'day')}"),
-    (re.compile(r"^overdue_months(?:_\w+)?$"), lambda m, v: f"{_plural(v, 'overdue bill')}"),
+    (re.compile(r"^competitor_active_approach$"),
+     lambda m, v: "a competitor is approaching the account" if v >= 0.5 else "no competitor approach reported"),
+    (re.compile(r"^competitor_present$"),
+     lambda m, v: "competitor seen at the account this year" if v >= 0.5 else "no competitor reported this year"),
+    (re.compile(r"^competitor_count$"), _count("competitor", " reported this year")),
+    (re.compile(r"^satisfaction(?:_index|_mean\w*)?$"), lambda m, v: f"satisfaction index {v:.1f} of 5"),
+    (re.compile(r"^days_overdue$"), lambda m, v: f"bills overdue up to {_plural(v, 'day')}" if v > 0 else "bills paid on time"),
+    (re.compile(r"^months_billed_12m$"), lambda m, v: f"billed in {_num(v)} of the last 12 months"),
     (re.compile(r"^tenure_months$"), lambda m, v: f"customer for {_plural(v, 'month')}"),
-    (re.compile(r"^(?:product_lines|product_line_count|lines_held)(?:_\w+)?$"),
-     lambda m, v: f"{_plural(v, 'product line')} held"),
-    (re.compile(r"^open_opportunities(?:_count)?$"), lambda m, v: f"{_plural(v, 'open opportunity')}".replace("opportunitys", "opportunities")),
+    (re.compile(r"^product_lines$"), _count("product line", " billed last month")),
+    (re.compile(r"^active_products$"), _count("subscription", " held")),
+    (re.compile(r"^active_contacts$"), _count("active contact")),
+    (re.compile(r"^decision_makers$"), _count("decision maker", " known")),
+    (re.compile(r"^open_opportunities$"), lambda m, v: f"{_num(v)} open {'opportunity' if abs(v - 1) < 1e-9 else 'opportunities'}"),
+    (re.compile(r"^open_opportunity_budget_fen$"), lambda m, v: f"open opportunities worth {_yuan(v)}"),
+    (re.compile(r"^subscribed_monthly_fee_fen$"), lambda m, v: f"subscriptions worth {_yuan(v)} a month"),
+    (re.compile(r"^fee_total_ref3$"), lambda m, v: f"usual monthly fee {_yuan(v)}"),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_(?:last_month|last)(?:_fen)?$"), _fee_level),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_avg_(?P<span>\d+m)(?:_fen)?$"), _fee_level),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_(?:sum|total)_(?P<span>\d+m)(?:_fen)?$"),
-     lambda m, v: f"{_line(m.group('line'))} fees {_yuan(v)} over {m.group('span').rstrip('m')} months"),
+     lambda m, v: f"{_line(m.group('line'))} revenue {_yuan(v)} over {m.group('span').rstrip('m')} months"),
+    (re.compile(r"^revenue_cum_share_pct$"), lambda m, v: f"in the top {max(v, 0.1):.1f} % of the base by revenue"),
+    (re.compile(r"^is_branch$"), lambda m, v: "a branch of a group customer" if v >= 0.5 else "a top-level account"),
 ]
 
 
@@ -144,7 +167,7 @@ def phrase_for(name: str, value: float, schema: FeatureSchema) -> str:
         m = pattern.match(name)
         if m:
             return fmt(m, float(value))
-    label = (spec.description or name.replace("_", " ")).rstrip(".")
+    label = re.sub(r"\s*\(.*?\)", "", spec.description or name.replace("_", " ")).rstrip(".")
     if spec.type == BOOLEAN:
         return f"{label}: {'yes' if value >= 0.5 else 'no'}"
     return f"{label}: {_num(float(value))}"

@@ -125,6 +125,10 @@ class ServingModels:
         """The champions in force now (read once per request)."""
         return self._current
 
+    def cached(self, model_id: str) -> ServingModel | None:
+        """A model already loaded, by id (None when it has not been loaded yet)."""
+        return self._cache.get(model_id)
+
     def serving_model(self, record: ModelRecord) -> ServingModel:
         """The loaded model of a record, parsed once and cached."""
         cached = self._cache.get(record.model_id)

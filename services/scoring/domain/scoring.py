@@ -53,10 +53,9 @@ class ModelScores:
     ignored: set[str]
 
 
-def score_with(model: ServingModel, rows: Sequence[Mapping[str, Any]], top_k: int) -> ModelScores:
-    """Predict a batch of feature dicts with one model (and explain it when asked)."""
+def score_matrix(model: ServingModel, X: np.ndarray, top_k: int) -> ModelScores:
+    """Predict an encoded matrix with one model (and explain it when asked)."""
     trained = model.model
-    X, ignored = trained.schema.encode_rows(rows)
     scores = trained.predict(X)
     if trained.kind == CHURN:
         labels = [BANDS[i] for i in risk_band_codes(scores)]
@@ -64,8 +63,18 @@ def score_with(model: ServingModel, rows: Sequence[Mapping[str, Any]], top_k: in
         scores = np.maximum(scores, 0.0)
         labels = [TIERS[i] for i in value_tier_codes(scores, trained.value_boundaries)]
     k = min(max(top_k, 0), MAX_REASONS)
-    reasons = explain(trained.booster, X, trained.schema, k, trained.kind == CHURN, trained.best_iteration) if k else [[] for _ in rows]
-    return ModelScores(scores, labels, reasons, ignored)
+    if k:
+        reasons = explain(trained.booster, X, trained.schema, k, trained.kind == CHURN, trained.best_iteration)
+    else:
+        reasons = [[] for _ in range(len(X))]
+    return ModelScores(scores, labels, reasons, set())
+
+
+def score_with(model: ServingModel, rows: Sequence[Mapping[str, Any]], top_k: int) -> ModelScores:
+    """Predict a batch of feature dicts with one model (names it does not use are listed)."""
+    X, ignored = model.model.schema.encode_rows(rows)
+    result = score_matrix(model, X, top_k)
+    return ModelScores(result.scores, result.labels, result.reasons, ignored)
 
 
 def score_accounts(

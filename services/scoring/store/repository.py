@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import func, select, update
@@ -16,36 +15,12 @@ from sqlalchemy import func, select, update
 from telco360_runtime.db import Database
 from telco360_runtime.errors import FailedPrecondition, InvalidArgument, FieldViolation, NotFound
 
+from ..domain.ports import BandChange, StoredScore
 from ..domain.registry import CHAMPION, READY, RETIRED, ModelRecord
 from .models import ChampionRow, LatestScoreRow, ModelRow, ScoreBatchRow, ScoreRow
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
-
-
-@dataclass(frozen=True)
-class StoredScore:
-    """One account's batch score as stored."""
-
-    customer_id: str
-    churn_probability: float | None
-    risk_band: str
-    predicted_value_fen: int | None
-    value_tier: str
-    churn_model_id: str
-    value_model_id: str
-    scored_at: dt.datetime
-    features_as_of: dt.datetime
-    reasons: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class BandChange:
-    """An account whose risk band differs from its previous batch score."""
-
-    customer_id: str
-    previous_band: str
-    band: str
 
 
 def _record(row: ModelRow, with_blobs: bool = True) -> ModelRecord:

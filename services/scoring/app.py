@@ -1,0 +1,92 @@
+"""Composition root of the scoring service: store, profile client, use cases and servicer.
+
+Champions are loaded once at start; a background task picks up promotions made by other
+replicas (one cheap query every `champion_refresh_seconds`). On stop, running jobs get a
+moment to finish, the profile channel and the scoring thread pool are closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from services.scoring.domain.context import Context, DomainConfig
+from services.scoring.domain.usecases import ScoringApp
+from services.scoring.handlers import ScoringServicer
+from services.scoring.profile_client import ProfileFeatureSource
+from services.scoring.settings import ScoringSettings
+from services.scoring.store import ScoringStore
+from services.scoring.store.models import JOBS
+from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from telco360_runtime.clients import open_channel
+from telco360_runtime.db import Database
+from telco360_runtime.jobs import JobRunner, JobStore
+from telco360_runtime.logs import get_logger
+from telco360_runtime.server import GrpcService, Registration
+
+SERVICE_NAME = scoring_pb2.DESCRIPTOR.services_by_name["ScoringService"].full_name
+
+
+def domain_config(settings: ScoringSettings) -> DomainConfig:
+    """The use cases' view of the settings."""
+    return DomainConfig(
+        report_dir=settings.report_dir,
+        dask_scheduler_address=settings.dask_scheduler_address,
+        batch_reasons=settings.batch_reasons,
+        publish_band_changes=settings.publish_band_changes,
+        scoring_threads=settings.scoring_threads,
+        default_churn_horizon=settings.default_churn_horizon_months,
+        default_value_horizon=settings.default_value_horizon_months,
+    )
+
+
+def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
+    """Wire the scoring service on an open, migrated database (not started)."""
+    log = get_logger()
+    store = ScoringStore(db)
+    jobs = JobStore(db, JOBS)
+    runner = JobRunner(jobs)
+    channel = open_channel(settings.profile_addr, default_timeout=settings.default_peer_timeout_seconds,
+                           max_message_mb=settings.max_message_mb)
+    source = ProfileFeatureSource(channel, export_timeout=settings.profile_export_timeout_seconds)
+    ctx = Context(store=store, source=source, runner=runner, config=domain_config(settings))
+    app = ScoringApp(ctx, db.run)
+    servicer = ScoringServicer(app, jobs, db.run)
+    refresher: list[asyncio.Task[None]] = []
+
+    async def refresh_loop() -> None:
+        while True:
+            await asyncio.sleep(settings.champion_refresh_seconds)
+            try:
+                if await app.refresh_champions():
+                    log.info("champions_refreshed")
+            except Exception as error:  # noqa: BLE001 - keep serving the current champions
+                log.warning("champion_refresh_failed", error=type(error).__name__)
+
+    async def on_start() -> None:
+        ctx.bind_loop()
+        interrupted = await db.run(jobs.fail_interrupted)
+        loaded = await db.run(app.load_champions)
+        log.info("champions_loaded", churn=bool(ctx.serving.current.churn), value=bool(ctx.serving.current.value),
+                 changed=loaded, interrupted_jobs=interrupted)
+        if settings.champion_refresh_seconds > 0:
+            refresher.append(asyncio.create_task(refresh_loop()))
+
+    async def on_stop() -> None:
+        for task in refresher:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.get_running_loop().run_in_executor(None, runner.join_all, 5.0)
+        await channel.close()
+        if ctx.cpu is not None:
+            ctx.cpu.shutdown(wait=False)
+
+    service = GrpcService(
+        settings,
+        [Registration(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer, SERVICE_NAME)],
+        on_start=[on_start],
+        on_stop=[on_stop],
+    )
+    service.scoring_app = app  # type: ignore[attr-defined]  # tests and benches reach the use cases
+    return service

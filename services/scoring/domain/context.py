@@ -1,0 +1,69 @@
+"""What the scoring use cases share: store, feature source, job runner, serving models.
+
+Jobs run on worker threads while profile is reached through an asyncio client owned by the
+server's event loop; `Context.call` runs one coroutine on that loop from a job thread and
+waits for its result, so job code stays plain sequential Python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Protocol, TypeVar
+
+from .ports import FeatureSource
+from .registry import ServingModels
+
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """Starts a job on a worker thread (telco360_runtime.jobs.JobRunner)."""
+
+    def start(self, kind: str, fn: Callable[[Any], str]) -> str: ...
+
+
+@dataclass
+class DomainConfig:
+    """Settings the use cases need (taken from the service settings in main)."""
+
+    report_dir: str = "var/reports"
+    dask_scheduler_address: str = ""
+    batch_reasons: int = 3
+    publish_band_changes: bool = True
+    scoring_threads: int = 4
+    default_churn_horizon: int = 3
+    default_value_horizon: int = 12
+
+
+@dataclass
+class Context:
+    """Dependencies of the use cases, wired once in the composition root."""
+
+    store: Any
+    source: FeatureSource
+    runner: Runner
+    serving: ServingModels = field(default_factory=ServingModels)
+    config: DomainConfig = field(default_factory=DomainConfig)
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
+    loop: asyncio.AbstractEventLoop | None = None
+    cpu: ThreadPoolExecutor | None = None
+
+    def bind_loop(self) -> None:
+        """Remember the running event loop (called from async entry points)."""
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
+
+    def call(self, coro: Awaitable[T]) -> T:
+        """Run a coroutine on the service's event loop from a job thread; wait for it."""
+        if self.loop is None:
+            raise RuntimeError("no event loop bound; call bind_loop() from an async entry point first")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()  # type: ignore[arg-type]
+
+    def executor(self) -> ThreadPoolExecutor:
+        """The thread pool running CPU-bound scoring off the event loop."""
+        if self.cpu is None:
+            self.cpu = ThreadPoolExecutor(self.config.scoring_threads, thread_name_prefix="score")
+        return self.cpu

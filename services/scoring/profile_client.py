@@ -1,0 +1,145 @@
+"""Profile as scoring's feature source: GetFeatures, ExportFeatures, ExportOutcomes,
+RecordScores over gRPC, converted to the domain's frames and dataclasses.
+
+Peer failures surface as `Unavailable("profile")`, so a caller of scoring learns which
+dependency is down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, AsyncIterator, Sequence
+
+import grpc
+import pandas as pd
+
+from telco360.common.v1 import common_pb2
+from telco360.ingest.v1 import ingest_pb2
+from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
+from telco360_runtime.errors import Unavailable
+from telco360_runtime.timeconv import from_timestamp, to_timestamp
+
+from .domain.labels import Outcomes
+from .domain.ports import FeatureFrame, FeatureLookup, PublishedScore
+
+_PEER_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+_TERMINATED = profile_pb2.AccountStatus.ACCOUNT_STATUS_TERMINATED
+_BAND = {"LOW": common_pb2.RISK_BAND_LOW, "MEDIUM": common_pb2.RISK_BAND_MEDIUM, "HIGH": common_pb2.RISK_BAND_HIGH}
+MAX_IDS_PER_CALL = 1000
+
+
+def attribute_value(v: common_pb2.AttributeValue) -> Any:
+    """The Python value of an AttributeValue (None when unset)."""
+    kind = v.WhichOneof("kind")
+    if kind == "number_value":
+        return v.number_value
+    if kind == "string_value":
+        return v.string_value
+    if kind == "bool_value":
+        return v.bool_value
+    return None
+
+
+def vector_dict(features: Any) -> dict[str, Any]:
+    """A FeatureVector's map as a plain dict."""
+    return {name: attribute_value(value) for name, value in features.items()}
+
+
+def _peer_error(err: grpc.aio.AioRpcError) -> Exception:
+    if err.code() in _PEER_DOWN:
+        return Unavailable("profile", f"profile did not answer ({err.code().name})")
+    return err
+
+
+class ProfileFeatureSource:
+    """FeatureSource backed by the profile service."""
+
+    def __init__(self, channel: grpc.aio.Channel, export_timeout: float = 600.0) -> None:
+        self._stub = profile_pb2_grpc.ProfileServiceStub(channel)
+        self._export_timeout = export_timeout
+
+    async def get_features(self, customer_ids: Sequence[str], as_of: dt.datetime | None = None) -> FeatureLookup:
+        """Point-in-time features of up to 1000 accounts (now, unless as_of)."""
+        request = profile_pb2.GetFeaturesRequest(customer_ids=list(customer_ids))
+        if as_of is not None:
+            request.as_of.CopyFrom(to_timestamp(as_of))
+        try:
+            reply = await self._stub.GetFeatures(request)
+        except grpc.aio.AioRpcError as err:
+            raise _peer_error(err) from err
+        lookup = FeatureLookup(as_of=from_timestamp(reply.as_of) if reply.HasField("as_of") else dt.datetime.now(dt.timezone.utc))
+        for v in reply.vectors:
+            if not v.found:
+                lookup.not_found.add(v.customer_id)
+            elif v.status == _TERMINATED:
+                lookup.terminated.add(v.customer_id)
+            else:
+                lookup.rows[v.customer_id] = vector_dict(v.features)
+        return lookup
+
+    async def export_features(self, as_of: dt.datetime, batch_size: int = 1000) -> AsyncIterator[FeatureFrame]:
+        """Active accounts' features as of a moment, one frame per streamed batch."""
+        request = profile_pb2.ExportFeaturesRequest(as_of=to_timestamp(as_of), batch_size=min(max(batch_size, 1), 5000))
+        descriptions: dict[str, str] = {}
+        try:
+            async for batch in self._stub.ExportFeatures(request, timeout=self._export_timeout):
+                if batch.HasField("schema"):
+                    descriptions = {f.name: f.description for f in batch.schema.features}
+                records = []
+                for v in batch.vectors:
+                    if not v.found:
+                        continue
+                    row = vector_dict(v.features)
+                    row["customer_id"] = v.customer_id
+                    row["status"] = "terminated" if v.status == _TERMINATED else "active"
+                    records.append(row)
+                when = from_timestamp(batch.as_of) if batch.HasField("as_of") else as_of
+                yield FeatureFrame(when, pd.DataFrame.from_records(records), descriptions)
+        except grpc.aio.AioRpcError as err:
+            raise _peer_error(err) from err
+
+    async def export_outcomes(self, from_month: str, to_month: str) -> Outcomes:
+        """Monthly totals and lifecycle changes of the window (label facts)."""
+        request = profile_pb2.ExportOutcomesRequest(from_month=from_month, to_month=to_month, batch_size=5000)
+        revenue: list[tuple[str, str, int]] = []
+        lifecycle: list[tuple[str, dt.datetime, bool]] = []
+        try:
+            async for batch in self._stub.ExportOutcomes(request, timeout=self._export_timeout):
+                for o in batch.outcomes:
+                    revenue.extend((o.customer_id, m.month, m.total_fee_fen) for m in o.months)
+                    lifecycle.extend(
+                        (o.customer_id, from_timestamp(c.occurred_at),
+                         c.action == ingest_pb2.LifecycleAction.LIFECYCLE_ACTION_TERMINATED)
+                        for c in o.lifecycle
+                    )
+        except grpc.aio.AioRpcError as err:
+            raise _peer_error(err) from err
+        rev = pd.DataFrame(revenue, columns=["customer_id", "month", "total_fee_fen"])
+        lc = pd.DataFrame(lifecycle, columns=["customer_id", "occurred_at", "terminated"])
+        lc["occurred_at"] = pd.to_datetime(lc["occurred_at"], utc=True)
+        lc["terminated"] = lc["terminated"].astype(bool)
+        return Outcomes(revenue=rev, lifecycle=lc)
+
+    async def record_scores(self, scores: Sequence[PublishedScore]) -> int:
+        """Publish scores to profile in chunks; returns the band changes profile counted."""
+        changes = 0
+        for start in range(0, len(scores), MAX_IDS_PER_CALL):
+            chunk = scores[start:start + MAX_IDS_PER_CALL]
+            request = profile_pb2.RecordScoresRequest(scores=[
+                profile_pb2.AccountScore(
+                    customer_id=s.customer_id,
+                    churn_probability=s.churn_probability,
+                    risk_band=_BAND.get(s.risk_band, common_pb2.RISK_BAND_UNSPECIFIED),
+                    predicted_value_fen=s.predicted_value_fen,
+                    value_horizon_months=s.value_horizon_months,
+                    model_version=s.model_version,
+                    scored_at=to_timestamp(s.scored_at),
+                    reasons=[profile_pb2.ScoreReason(feature=f, description=d, contribution=c) for f, d, c in s.reasons],
+                ) for s in chunk
+            ])
+            try:
+                reply = await self._stub.RecordScores(request)
+            except grpc.aio.AioRpcError as err:
+                raise _peer_error(err) from err
+            changes += reply.risk_band_changes
+        return changes

@@ -1,0 +1,52 @@
+"""Settings of the scoring service (environment variables prefixed TELCO360_SCORING_)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from telco360_runtime.settings import ServiceSettings
+
+
+class ScoringSettings(ServiceSettings):
+    """Scoring settings: the shared ones plus the profile peer, reports, Dask and serving."""
+
+    model_config = SettingsConfigDict(env_prefix="TELCO360_SCORING_", extra="ignore")
+
+    service_name: str = "scoring"
+    """Name used in logs, metrics, health and the default SQLite file (var/scoring.db)."""
+
+    port: int = 50053
+    """gRPC port; 0 picks a free port (tests)."""
+
+    profile_addr: str = "127.0.0.1:50052"
+    """Address of the profile service (features, label facts, score publication);
+    `dns:///profile:50051` balances over replicas."""
+
+    profile_export_timeout_seconds: float = 900.0
+    """Deadline of one ExportFeatures/ExportOutcomes stream (training sets, batch scoring)."""
+
+    report_dir: str = "var/reports"
+    """Where GetReport writes HTML evaluation reports."""
+
+    dask_scheduler_address: str = ""
+    """Dask scheduler (e.g. `tcp://dask-scheduler:8786`); when set, training runs on that
+    cluster with LightGBM's Dask estimators. Empty trains in-process."""
+
+    batch_reasons: int = 3
+    """Reasons stored per account by ScoreAll (and published to profile)."""
+
+    publish_band_changes: bool = True
+    """Whether ScoreAll tells profile about accounts whose risk band changed."""
+
+    scoring_threads: int = 4
+    """Threads running model prediction off the event loop (LightGBM releases the GIL)."""
+
+    champion_refresh_seconds: float = 5.0
+    """How often a replica checks the store for champions promoted by another replica;
+    0 turns the check off (single replica)."""
+
+    default_churn_horizon_months: int = 3
+    """Churn label horizon when TrainModel leaves horizon_months at 0."""
+
+    default_value_horizon_months: int = 12
+    """Value target horizon when TrainModel leaves horizon_months at 0."""
