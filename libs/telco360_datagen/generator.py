@@ -35,13 +35,14 @@ class GeneratedBase:
         first_abs = parse_month(self.months[0])
         emitter = Emitter(self.plans, len(self.months), first_abs, self.seed)
         share = self.bad_record_share
+        self.truth.bad_records.clear()
         for record in emitter:
             chosen, pick = bad.is_bad(self.seed, record, share)
             if chosen:
                 made = bad.corrupt(record, pick)
                 if made is not None:
                     bad_record, truth = made
-                    self.truth.bad_records[(truth.source, truth.source_record_id)] = truth
+                    self.truth.bad_records.append(truth)
                     yield bad_record, truth
                     continue
             yield record, None
