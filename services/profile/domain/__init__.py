@@ -1,0 +1,1 @@
+"""Profile domain logic: plain Python (no gRPC, no SQL)."""

@@ -1,0 +1,13 @@
+"""The tag and segment expression language: tokenizer, parser, checker and evaluator.
+
+Expressions are parsed into an AST by a recursive-descent parser (never `eval`), checked
+against the feature schema (names and types) and evaluated column-wise over many accounts
+at once with numpy, using SQL-like three-valued logic (a comparison with null is unknown;
+an account matches only when the whole expression is true).
+"""
+
+from services.profile.domain.expr.errors import ExpressionError
+from services.profile.domain.expr.parser import parse
+from services.profile.domain.expr.checker import CheckedExpression, check
+
+__all__ = ["ExpressionError", "parse", "check", "CheckedExpression"]

@@ -1,0 +1,191 @@
+"""Applying a batch of ingest log entries in one transaction, with the cursor.
+
+Idempotent and gap-free: entries at or below the stored cursor are skipped; an entry whose
+(source, source_record_id) already has the same or a newer version applied is skipped; a
+correction marks the earlier version superseded at its own ingest time. The facts, the
+recomputed accounts, their tags, the published events and the new cursor all commit
+together, so a crash mid-batch leaves nothing half-applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from services.profile.domain import events as ev
+from services.profile.domain.billing import RevenueBase
+from services.profile.domain.model import LogRecord
+from services.profile.domain.schema import attribute_type
+from services.profile.domain.tags import TagRule
+from services.profile.store.codec import chunks, dumps, utc
+from services.profile.store.models import (AccountFact, AttributeType, BillingFact, BillingMonth, Erasure,
+                                           RecordKey)
+from services.profile.store.refresh import RefreshStats, group_roots, refresh_accounts
+from services.profile.store.writer import Tx
+
+BILLING_FIELDS = ("month", "product_line", "fee_fen", "usage_quantity", "usage_unit", "lines",
+                  "payment_status", "days_overdue")
+
+
+@dataclass
+class ApplyResult:
+    """What one batch did."""
+
+    applied: int = 0
+    skipped: int = 0
+    last_sequence: int = 0
+    accounts: list[str] = field(default_factory=list)
+    refresh: RefreshStats = field(default_factory=RefreshStats)
+    new_attributes: bool = False
+
+
+def _row_common(r: LogRecord) -> dict:
+    return {"customer_id": r.customer_id, "occurred_at": r.occurred_at, "ingested_at": r.ingested_at,
+            "superseded_at": None, "sequence": r.sequence, "source": r.source,
+            "source_record_id": r.source_record_id, "version": r.version}
+
+
+def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rules_for, base: RevenueBase | None,
+                priority: dict[str, int] | None = None) -> ApplyResult:
+    """Apply log entries (in sequence order) and advance the cursor, in the caller's transaction.
+
+    `rules_for(session, attributes_changed)` returns (rules, types) to evaluate tags with.
+    """
+    tx = Tx(s, now)
+    result = ApplyResult(last_sequence=tx.state.applied_sequence)
+    fresh = [r for r in records if r.sequence > tx.state.applied_sequence]
+    result.skipped = len(records) - len(fresh)
+    if not fresh:
+        return result
+    customers = {r.customer_id for r in fresh}
+    erased = {c for part in chunks(sorted(customers))
+              for c in s.execute(select(Erasure.customer_id).where(Erasure.customer_id.in_(part))).scalars()}
+    keys: dict[tuple[str, str], tuple[int, str, str]] = {}
+    for part in chunks(sorted({(r.source, r.source_record_id) for r in fresh})):
+        for row in s.execute(select(RecordKey.source, RecordKey.source_record_id, RecordKey.version,
+                                    RecordKey.customer_id, RecordKey.kind)
+                             .where(tuple_(RecordKey.source, RecordKey.source_record_id).in_(part))):
+            keys[(row[0], row[1])] = (row[2], row[3], row[4])
+    known_keys = set(keys)
+    pending: dict[tuple[str, str], dict] = {}
+    billing_rows, fact_rows, supersede = [], [], []
+    dirty: dict[str, int] = {}
+    sources: dict[str, str] = {}
+    months: dict[str, dt.datetime] = {}
+    bills: dict[tuple[str, str], dict] = {}
+    events: list[ev.AccountEvent] = []
+    attrs: dict[str, str] = {}
+    for r in fresh:
+        result.last_sequence = r.sequence
+        if r.customer_id in erased:
+            result.skipped += 1
+            continue
+        key = (r.source, r.source_record_id)
+        prev = keys.get(key)
+        if prev is not None and prev[0] >= r.version:
+            result.skipped += 1
+            continue
+        if prev is not None:
+            if key in pending:
+                pending[key]["superseded_at"] = r.ingested_at
+            else:
+                supersede.append((key, prev[2], r.ingested_at))
+            if prev[1] != r.customer_id:
+                dirty.setdefault(prev[1], r.sequence)
+        keys[key] = (r.version, r.customer_id, r.kind)
+        row = _row_common(r)
+        if r.kind == "billing":
+            row.update({f: r.payload.get(f) for f in BILLING_FIELDS})
+            row["usage_quantity"] = float(row["usage_quantity"] or 0.0)
+            row["usage_unit"] = str(row["usage_unit"] or "")
+            for f in ("fee_fen", "lines", "payment_status", "days_overdue", "product_line"):
+                row[f] = int(row[f] or 0)
+            billing_rows.append(row)
+            visible_at = max(r.occurred_at, r.ingested_at)
+            month = row["month"]
+            if month not in months or visible_at < months[month]:
+                months[month] = visible_at
+            bill = bills.setdefault((r.customer_id, month), {"month": month, "total_fee_fen": 0, "seq": r.sequence,
+                                                              "at": r.occurred_at})
+            bill["total_fee_fen"] += row["fee_fen"]
+            bill["seq"] = r.sequence
+        else:
+            row.update({"kind": r.kind, "payload": dumps(r.payload)})
+            fact_rows.append(row)
+            if r.kind in ev.RECORD_EVENTS:
+                events.append(ev.AccountEvent(r.customer_id, ev.RECORD_EVENTS[r.kind], r.occurred_at,
+                                              details=ev.record_details(r.kind, r.payload), source_sequence=r.sequence))
+            if r.kind == "account":
+                for name, value in (r.payload.get("attributes") or {}).items():
+                    attrs[name] = attribute_type(value)
+        pending[key] = row
+        dirty[r.customer_id] = r.sequence
+        sources[r.customer_id] = r.source
+        result.applied += 1
+    for key, kind, at in supersede:
+        model = BillingFact if kind == "billing" else AccountFact
+        s.execute(update(model).where(model.source == key[0], model.source_record_id == key[1],
+                                      model.superseded_at.is_(None)).values(superseded_at=at))
+    if billing_rows:
+        s.execute(insert(BillingFact), billing_rows)
+    if fact_rows:
+        s.execute(insert(AccountFact), fact_rows)
+    _write_keys(s, keys, known_keys, pending)
+    _write_months(s, months)
+    result.new_attributes = _write_attributes(s, attrs)
+    for (cid, month), bill in bills.items():
+        events.append(ev.AccountEvent(cid, ev.BILL_ISSUED, bill["at"], details={
+            "month": month, "total_fee_fen": bill["total_fee_fen"]}, source_sequence=bill["seq"]))
+    rules, types = rules_for(s, result.new_attributes)
+    result.refresh = refresh_accounts(tx, list(dirty), rules, types, base, ev.CAUSE_ACCOUNT_CHANGE,
+                                      source_sequences=dirty, sources=sources, priority=priority)
+    tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
+    tx.flush()
+    tx.state.applied_sequence = result.last_sequence
+    tx.state.ingest_last_sequence = max(tx.state.ingest_last_sequence or 0, result.last_sequence)
+    tx.state.last_applied_at = now
+    result.accounts = sorted(dirty)
+    return result
+
+
+def _write_keys(s: Session, keys: dict, known: set, pending: dict) -> None:
+    new_rows, changed = [], []
+    for key in pending:
+        version, cid, kind = keys[key]
+        values = {"source": key[0], "source_record_id": key[1], "version": version, "customer_id": cid, "kind": kind}
+        (changed if key in known else new_rows).append(values)
+    if new_rows:
+        s.execute(insert(RecordKey), new_rows)
+    if changed:
+        s.execute(update(RecordKey), changed)
+
+
+def _write_months(s: Session, months: dict[str, dt.datetime]) -> None:
+    if not months:
+        return
+    existing = {m: utc(at) for m, at in s.execute(select(BillingMonth.month, BillingMonth.first_visible_at)
+                                                  .where(BillingMonth.month.in_(list(months))))}
+    for month, at in months.items():
+        if month not in existing:
+            s.add(BillingMonth(month=month, first_visible_at=at))
+        elif at < existing[month]:
+            s.execute(update(BillingMonth).where(BillingMonth.month == month).values(first_visible_at=at))
+    s.flush()
+
+
+def _write_attributes(s: Session, attrs: dict[str, str]) -> bool:
+    if not attrs:
+        return False
+    known = dict(s.execute(select(AttributeType.name, AttributeType.type)
+                           .where(AttributeType.name.in_(list(attrs)))).all())
+    added = False
+    for name, kind in attrs.items():
+        if name not in known:
+            s.add(AttributeType(name=name, type=kind))
+            added = True
+    s.flush()
+    return added

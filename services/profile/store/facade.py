@@ -1,0 +1,101 @@
+"""ProfileStore: the one object handlers and background tasks use to reach profile's store.
+
+It owns the Database, the clock, the compiled-rule cache and the revenue-base cache, and
+wraps every operation in the right kind of transaction (serialised writes for anything that
+changes accounts, plain sessions for reads).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Callable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.profile.domain.billing import RevenueBase
+from services.profile.domain.features import FeatureResult
+from services.profile.domain.model import STATUS_ACTIVE, LogRecord
+from services.profile.store.apply import ApplyResult, apply_batch
+from services.profile.store.codec import utc
+from services.profile.store.loader import features_at, known_customers, revenue_base_at
+from services.profile.store.models import Account, SyncState
+from services.profile.store.tagdefs import RuleCache, install_builtin_pack
+from services.profile.store.writer import Tx, last_event_sequence
+from telco360_runtime.db import Database
+from telco360_runtime.timeconv import now_utc
+
+Clock = Callable[[], dt.datetime]
+
+
+class ProfileStore:
+    """Profile's store operations."""
+
+    def __init__(self, db: Database, *, clock: Clock = now_utc, source_priority: dict[str, int] | None = None,
+                 base_ttl_seconds: float = 10.0) -> None:
+        self.db = db
+        self.clock = clock
+        self.priority = source_priority
+        self.rules = RuleCache()
+        self._base: RevenueBase | None = None
+        self._base_loaded = 0.0
+        self._base_ttl = base_ttl_seconds
+
+    # -- set-up -------------------------------------------------------------------------
+    def install_builtin_tags(self) -> int:
+        """Store the built-in tag pack definitions that are missing."""
+        with self.db.write_session() as s:
+            Tx(s, self.clock())
+            return install_builtin_pack(s, self.clock())
+
+    # -- revenue base -------------------------------------------------------------------
+    def revenue_base(self, s: Session, force: bool = False) -> RevenueBase:
+        """The current 12-month revenue distribution of active accounts (cached briefly)."""
+        if force or self._base is None or time.monotonic() - self._base_loaded > self._base_ttl:
+            values = s.execute(select(Account.revenue_12m).where(
+                Account.status == STATUS_ACTIVE, Account.erased.is_(False), Account.revenue_12m.is_not(None))).scalars()
+            self._base = RevenueBase(values)
+            self._base_loaded = time.monotonic()
+        return self._base
+
+    def rules_for(self, s: Session, _attributes_changed: bool = False):
+        """(rules, types) as of this session."""
+        return self.rules.get(s)
+
+    # -- applying the log ---------------------------------------------------------------
+    def apply(self, records: Sequence[LogRecord]) -> ApplyResult:
+        """Apply log entries and advance the cursor in one transaction."""
+        with self.db.write_session() as s:
+            return apply_batch(s, records, self.clock(), self.rules_for, self.revenue_base(s), self.priority)
+
+    def applied_sequence(self) -> int:
+        """The durable cursor."""
+        with self.db.session() as s:
+            return s.execute(select(SyncState.applied_sequence).where(SyncState.id == 1)).scalar() or 0
+
+    def sync_status(self) -> dict:
+        """Cursor, last apply time, accounts and last event sequence."""
+        with self.db.session() as s:
+            state = s.get(SyncState, 1)
+            accounts = s.execute(select(func.count()).select_from(Account).where(Account.erased.is_(False))).scalar()
+            return {"applied_sequence": state.applied_sequence if state else 0,
+                    "ingest_last_sequence": state.ingest_last_sequence if state else 0,
+                    "last_applied_at": utc(state.last_applied_at) if state else None,
+                    "accounts": accounts or 0, "last_event_sequence": last_event_sequence(s)}
+
+    def note_ingest_sequence(self, sequence: int) -> None:
+        """Remember the highest sequence ingest reported (for the lag)."""
+        with self.db.write_session() as s:
+            tx = Tx(s, self.clock())
+            if sequence > (tx.state.ingest_last_sequence or 0):
+                tx.state.ingest_last_sequence = sequence
+
+    # -- features -----------------------------------------------------------------------
+    def features(self, customer_ids: list[str], as_of: dt.datetime | None) -> tuple[list[FeatureResult], set[str]]:
+        """Point-in-time features of known accounts and the set of ids known at as_of."""
+        with self.db.session() as s:
+            found = known_customers(s, customer_ids, as_of)
+            ids = [c for c in dict.fromkeys(customer_ids) if c in found]
+            base = self.revenue_base(s) if as_of is None else revenue_base_at(s, as_of)
+            return features_at(s, ids, as_of, self.clock(), base, self.priority), found

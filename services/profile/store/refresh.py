@@ -1,0 +1,196 @@
+"""Recomputing accounts: merged master data, current features, tags, expiry and events.
+
+Called inside a serialised write transaction (`Tx`) whenever accounts change: after log
+entries were applied, when a tag definition changed (job), when a time window expired,
+when scores arrived, or when the base-wide revenue shares moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from services.profile.domain import events as ev
+from services.profile.domain.billing import RevenueBase
+from services.profile.domain.features import compute_features
+from services.profile.domain.merge import changed_fields
+from services.profile.domain.model import STATUS_TERMINATED, MergedAccount
+from services.profile.domain.tags import TagRule, decide, evaluate_rules, next_expiry
+from services.profile.store.codec import chunks, dumps, loads
+from services.profile.store.loader import load_inputs
+from services.profile.store.models import Account, AccountHistory, AccountTag, TagHistory
+from services.profile.store.writer import Tx
+
+
+@dataclass
+class RefreshStats:
+    """What a refresh changed."""
+
+    accounts: int = 0
+    created: int = 0
+    assigned: int = 0
+    removed: int = 0
+
+
+def master_json(merged: MergedAccount) -> dict:
+    """The stored form of merged master data."""
+    return {"fields": merged.fields, "attributes": merged.attributes, "field_sources": merged.field_sources,
+            "status": merged.status, "terminated_at": merged.terminated_at.isoformat() if merged.terminated_at else None,
+            "termination_reason": merged.termination_reason,
+            "first_seen_at": merged.first_seen_at.isoformat() if merged.first_seen_at else None}
+
+
+def _merged_from_json(customer_id: str, data: dict) -> MergedAccount:
+    return MergedAccount(customer_id, dict(data.get("fields") or {}), dict(data.get("field_sources") or {}),
+                         dict(data.get("attributes") or {}), int(data.get("status") or 1))
+
+
+def group_roots(s: Session, customer_ids: Iterable[str]) -> dict[str, str]:
+    """The top of each account's group hierarchy (itself when top-level)."""
+    parent: dict[str, str] = {}
+    todo = set(customer_ids)
+    for _ in range(16):
+        todo -= set(parent)
+        if not todo:
+            break
+        found = dict(s.execute(select(Account.customer_id, Account.parent_customer_id)
+                               .where(Account.customer_id.in_(list(todo)))).all())
+        for cid in todo:
+            parent[cid] = found.get(cid, "")
+        todo = {p for p in parent.values() if p and p not in parent}
+    roots = {}
+    for cid in customer_ids:
+        node, seen = cid, {cid}
+        while parent.get(node) and parent[node] not in seen:
+            node = parent[node]
+            seen.add(node)
+        roots[cid] = node
+    return roots
+
+
+def holdings_of(s: Session, customer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """customer_id -> {tag_id: rule_version} held now."""
+    out: dict[str, dict[str, int]] = {}
+    for part in chunks(customer_ids):
+        for cid, tag_id, version in s.execute(select(AccountTag.customer_id, AccountTag.tag_id,
+                                                     AccountTag.rule_version).where(AccountTag.customer_id.in_(part))):
+            out.setdefault(cid, {})[tag_id] = version
+    return out
+
+
+def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRule], types: dict[str, str],
+                     base: RevenueBase | None, cause: int, *, only_tags: set[str] | None = None,
+                     source_sequences: dict[str, int] | None = None,
+                     sources: dict[str, str] | None = None, priority: dict[str, int] | None = None) -> RefreshStats:
+    """Recompute and persist the given accounts as of tx.now; returns what changed."""
+    s, now, stats = tx.s, tx.now, RefreshStats()
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return stats
+    source_sequences = source_sequences or {}
+    existing = {r.customer_id: r for part in chunks(ids)
+                for r in s.execute(select(Account.customer_id, Account.master, Account.erased)
+                                   .where(Account.customer_id.in_(part))).all()}
+    ids = [cid for cid in ids if not (cid in existing and existing[cid].erased)]
+    loaded = load_inputs(s, ids, None, now, priority)
+    results = compute_features(loaded.inputs, loaded.billing, now, loaded.ref_month, base)
+    events: list[ev.AccountEvent] = []
+    inserts, updates, history = [], [], []
+    for item, result in zip(loaded.inputs, results):
+        merged, cid = item.account, item.customer_id
+        seq = source_sequences.get(cid, 0)
+        previous = _merged_from_json(cid, loads(existing[cid].master)) if cid in existing else None
+        changes = changed_fields(previous, merged)
+        row = {"customer_id": cid, "name": str(merged.fields.get("name", ""))[:200],
+               "parent_customer_id": str(merged.fields.get("parent_customer_id", "")),
+               "tier": int(merged.fields.get("tier") or 0), "status": merged.status,
+               "master": dumps(master_json(merged)), "features": dumps(result.features),
+               "revenue_12m": result.features.get("fee_total_sum_12m"), "first_seen_at": merged.first_seen_at,
+               "updated_at": now, "change_seq": tx.change_seq,
+               "next_expiry_at": next_expiry(rules, result, now)}
+        if previous is None:
+            inserts.append({**row, "erased": False})
+            stats.created += 1
+            events.append(ev.AccountEvent(cid, ev.ACCOUNT_CREATED, now, source_sequence=seq))
+        else:
+            updates.append(row)
+        for name, (old, new) in changes.items():
+            if previous is not None or new is not None:
+                history.append({"customer_id": cid, "field": name, "old_value": dumps(old), "new_value": dumps(new),
+                                "source": merged.field_sources.get(name, (sources or {}).get(cid, "")),
+                                "changed_at": now, "sequence": seq})
+        if previous is not None:
+            events.extend(_master_events(cid, previous, merged, changes, now, seq))
+    if inserts:
+        s.execute(insert(Account), inserts)
+    if updates:
+        s.execute(update(Account), updates)
+    if history:
+        s.execute(insert(AccountHistory), history)
+    stats.accounts = len(ids)
+    _apply_tags(tx, rules, types, results, cause, only_tags, source_sequences, stats, events)
+    tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
+    return stats
+
+
+def _master_events(cid: str, before: MergedAccount, after: MergedAccount, changes: dict, now, seq: int):
+    if before.status != after.status:
+        if after.status == STATUS_TERMINATED:
+            yield ev.AccountEvent(cid, ev.ACCOUNT_TERMINATED, after.terminated_at or now,
+                                  details={"reason": after.termination_reason}, source_sequence=seq)
+        else:
+            yield ev.AccountEvent(cid, ev.ACCOUNT_REACTIVATED, now, source_sequence=seq)
+    fields = sorted(k for k in changes if k != "status")
+    if fields:
+        yield ev.AccountEvent(cid, ev.ACCOUNT_UPDATED, now, details={"fields": ",".join(fields)}, source_sequence=seq)
+
+
+def _apply_tags(tx: Tx, rules, types, results, cause, only_tags, source_sequences, stats, events) -> None:
+    s, now = tx.s, tx.now
+    active_rules = [r for r in rules if only_tags is None or r.tag_id in only_tags]
+    evaluation = evaluate_rules(active_rules, results, types)
+    holdings = holdings_of(s, [r.customer_id for r in results])
+    if only_tags is not None:
+        holdings = {c: {t: v for t, v in h.items() if t in only_tags} for c, h in holdings.items()}
+    known = {r.tag_id for r in active_rules}
+    # Tags held under a definition that no longer exists are removed as well.
+    orphan = [(cid, tag_id, version) for cid, held in holdings.items() for tag_id, version in held.items()
+              if tag_id not in known and (only_tags is None or tag_id in only_tags)]
+    decisions = decide(active_rules, results, evaluation, holdings)
+    add_rows, history = [], []
+    for d in decisions:
+        history.append({"customer_id": d.customer_id, "tag_id": d.tag_id, "assigned": d.assigned,
+                        "rule_version": d.rule_version, "changed_at": now, "cause": cause,
+                        "trigger_values": dumps(d.trigger_values)})
+        events.append(ev.AccountEvent(d.customer_id, ev.TAG_ASSIGNED if d.assigned else ev.TAG_REMOVED, now,
+                                      tag_id=d.tag_id, rule_version=d.rule_version, details=d.trigger_values,
+                                      source_sequence=source_sequences.get(d.customer_id, 0)))
+        if d.assigned:
+            stats.assigned += 1
+            add_rows.append({"customer_id": d.customer_id, "tag_id": d.tag_id, "rule_version": d.rule_version,
+                             "assigned_at": now, "trigger_values": dumps(d.trigger_values)})
+        else:
+            stats.removed += 1
+            s.execute(delete(AccountTag).where(AccountTag.customer_id == d.customer_id, AccountTag.tag_id == d.tag_id))
+    for cid, tag_id, version in orphan:
+        stats.removed += 1
+        s.execute(delete(AccountTag).where(AccountTag.customer_id == cid, AccountTag.tag_id == tag_id))
+        history.append({"customer_id": cid, "tag_id": tag_id, "assigned": False, "rule_version": version,
+                        "changed_at": now, "cause": ev.CAUSE_DEFINITION_CHANGE, "trigger_values": "{}"})
+        events.append(ev.AccountEvent(cid, ev.TAG_REMOVED, now, tag_id=tag_id, rule_version=version))
+    if add_rows:
+        s.execute(insert(AccountTag), add_rows)
+    if history:
+        s.execute(insert(TagHistory), history)
+    # A rule version bump with the same outcome keeps the tag; record the version now deciding it.
+    by_id = {r.tag_id: r for r in active_rules}
+    for cid, held in holdings.items():
+        for tag_id, version in held.items():
+            rule = by_id.get(tag_id)
+            if rule is not None and rule.version != version and tag_id not in {
+                    d.tag_id for d in decisions if d.customer_id == cid}:
+                s.execute(update(AccountTag).where(AccountTag.customer_id == cid, AccountTag.tag_id == tag_id)
+                          .values(rule_version=rule.version))
