@@ -40,7 +40,7 @@ def _plan(fd: FieldDescriptor) -> tuple[int, Any]:
     plan = _PLAN.get(fd)
     if plan is not None:
         return plan
-    repeated = fd.label == FieldDescriptor.LABEL_REPEATED
+    repeated = fd.is_repeated
     if fd.type == _ENUM:
         plan = (_ENUM_LIST if repeated else _ENUM_ONE, _enum_names(fd))
     elif fd.type == _MESSAGE:
