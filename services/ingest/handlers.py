@@ -235,7 +235,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         flt = None
         if request.HasField("filter"):
             flt = _quarantine_filter(request.filter, "filter.", violations)
-        if not wanted and flt is None:
+        if not request.quarantine_ids and not request.corrections and flt is None:
             violations.append(FieldViolation(
                 "quarantine_ids", "name entries, send corrections or give a filter", "REQUIRED"))
         if violations:
