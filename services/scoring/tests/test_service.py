@@ -15,6 +15,7 @@ import pathlib
 from typing import AsyncIterator
 
 import grpc
+import pandas as pd
 import pytest
 
 from services.scoring import synthetic
@@ -31,6 +32,7 @@ from telco360_runtime.settings import ServiceSettings
 from telco360_runtime.status import field_violations
 from telco360_runtime.timeconv import to_timestamp
 
+from .conftest import make_sets
 from .profile_peer import SyntheticProfile
 
 BASE = synthetic.generate(1500, months=33, seed=5)
@@ -191,14 +193,15 @@ async def test_promotion_swaps_atomically_under_concurrent_scoring(env: Env) -> 
 
 
 async def test_train_from_table_round_trip(env: Env) -> None:
-    frame = env.profile.frame(20).query("status == 'ACTIVE'").copy()
-    left = BASE.terminated[[int(c[2:]) for c in frame["customer_id"]]]
-    frame["churned"] = ((left >= 20) & (left < 26)).astype(int)
-    frame = frame.drop(columns=["status", "as_of"])
+    sets = make_sets(BASE, "churn", 3, (12, 15, 18, 21), 24)
+    frame = pd.concat([sets.train, sets.holdout], ignore_index=True)
+    frame["period"] = frame.pop("as_of").dt.strftime("%Y-%m")
+    frame = frame.rename(columns={"label": "churned"})
     buf = io.BytesIO()
     frame.to_csv(buf, index=False)
     job = await env.stub.TrainFromTable(pb.TrainFromTableRequest(
         content=buf.getvalue(), format=pb.TABLE_FORMAT_CSV, id_column="customer_id", label_column="churned",
+        time_column="period",
         parameters=FAST, auto_promote=pb.AUTO_PROMOTE_NEVER))
     model_id = (await env.wait(job)).result_ref
     model = await env.stub.GetModel(pb.GetModelRequest(model_id=model_id))
@@ -206,7 +209,7 @@ async def test_train_from_table_round_trip(env: Env) -> None:
     assert model.status == pb.MODEL_STATUS_READY and model.churn_metrics.roc_auc > 0.7
     row = frame.iloc[0].to_dict()
     features = {k: (common_pb2.AttributeValue(string_value=v) if isinstance(v, str) else common_pb2.AttributeValue(number_value=float(v)))
-                for k, v in row.items() if k not in ("customer_id", "churned") and v == v}
+                for k, v in row.items() if k not in ("customer_id", "churned", "period") and v == v}
     scored = await env.stub.ScoreFeatures(pb.ScoreFeaturesRequest(model_id=model_id, rows=[pb.FeatureRow(row_id="x", features=features)]))
     assert 0 < scored.scores[0].score < 1 and not scored.ignored_features
 
