@@ -1,0 +1,44 @@
+"""The Typer application: global connection options and the command groups."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Optional
+
+import typer
+
+from telco360_cli import config as cfg
+from telco360_cli.commands import contact, demo, ingest, profile, scoring, services
+
+app = typer.Typer(help="Telco360: the key-account suite from the command line.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+
+@app.callback()
+def connect(
+    ctx: typer.Context,
+    ingest_addr: Optional[str] = typer.Option(None, help="ingest host:port (env TELCO360_CLI_INGEST_ADDR)"),
+    profile_addr: Optional[str] = typer.Option(None, help="profile host:port (env TELCO360_CLI_PROFILE_ADDR)"),
+    scoring_addr: Optional[str] = typer.Option(None, help="scoring host:port (env TELCO360_CLI_SCORING_ADDR)"),
+    contact_addr: Optional[str] = typer.Option(None, help="contact host:port (env TELCO360_CLI_CONTACT_ADDR)"),
+    token: Optional[str] = typer.Option(None, help="bearer token (env TELCO360_CLI_TOKEN)"),
+    var_dir: pathlib.Path = typer.Option(cfg.default_var_dir(), help="var directory of `services up` (ports, logs)"),
+    timeout: float = typer.Option(30.0, help="seconds per call (long work runs as jobs)"),
+) -> None:
+    """Resolve where the services are before any command runs."""
+    overrides = {"ingest": ingest_addr, "profile": profile_addr, "scoring": scoring_addr, "contact": contact_addr}
+    ctx.obj = cfg.resolve(overrides, token=token, var_dir=var_dir, timeout=timeout)
+    ctx.meta["var_dir"] = var_dir
+
+
+services.register(app)
+ingest.register(app)
+profile.register(app)
+scoring.register(app)
+contact.register(app)
+demo.register(app)
+
+
+def main() -> None:
+    """Console entry point (`telco360`)."""
+    app()

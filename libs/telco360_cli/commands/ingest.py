@@ -1,0 +1,160 @@
+"""`telco360 import` and `telco360 quarantine list|replay` (the ingest service)."""
+
+from __future__ import annotations
+
+import pathlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Callable, Iterable, Optional
+
+import typer
+from rich.table import Table
+from telco360.ingest.v1 import ingest_pb2
+
+from telco360_cli import fmt, mapping
+from telco360_cli.console import console, progress_bar, run_command
+from telco360_cli.rpc import Clients
+
+quarantine_group = typer.Typer(help="Rejected records: list them, replay them.", no_args_is_help=True)
+STATUS = ingest_pb2.RecordStatus
+
+
+@dataclass
+class IngestSummary:
+    """Counts of an ingest stream, by result status, with a few rejected examples."""
+
+    sent: int = 0
+    by_status: Counter = field(default_factory=Counter)
+    rejected_examples: list[ingest_pb2.RecordResult] = field(default_factory=list)
+
+    def count(self, status: int) -> int:
+        """Results with a status (e.g. RECORD_STATUS_ACCEPTED)."""
+        return self.by_status.get(fmt.enum_name(STATUS, status), 0)
+
+
+async def ingest_records(clients: Clients, records: Iterable[ingest_pb2.Record],
+                         on_result: Callable[[int], None] | None = None, examples: int = 5,
+                         batch_size: int = 1000, timeout: float = 24 * 3600) -> IngestSummary:
+    """Stream records through IngestRecordBatches; count results as batches are committed."""
+    summary = IngestSummary()
+
+    async def requests() -> AsyncIterator[ingest_pb2.RecordBatch]:
+        batch = ingest_pb2.RecordBatch()
+        for record in records:
+            summary.sent += 1
+            batch.records.append(record)
+            if len(batch.records) >= batch_size:
+                yield batch
+                batch = ingest_pb2.RecordBatch()
+        if batch.records:
+            yield batch
+
+    call = clients.ingest.IngestRecordBatches(requests(), timeout=timeout)
+    async for reply in call:
+        for result in reply.results:
+            summary.by_status[fmt.enum_name(STATUS, result.status)] += 1
+            if result.status == STATUS.RECORD_STATUS_REJECTED and len(summary.rejected_examples) < examples:
+                summary.rejected_examples.append(result)
+        if on_result:
+            on_result(len(reply.results))
+    return summary
+
+
+def violations_text(violations: Iterable[ingest_pb2.FieldViolation]) -> str:
+    """Violations as 'field: description [REASON]' lines."""
+    return "\n".join(f"{v.field}: {v.description} [{v.reason}]" for v in violations)
+
+
+def print_ingest_summary(summary: IngestSummary) -> None:
+    """Counts per status and the first rejected records with their reasons."""
+    table = Table(title=f"Ingest results ({summary.sent:,} records sent)")
+    table.add_column("status")
+    table.add_column("records", justify="right")
+    for status, count in sorted(summary.by_status.items()):
+        table.add_row(status, f"{count:,}")
+    console.print(table)
+    if summary.rejected_examples:
+        rejected = Table(title="First rejected records (kept in quarantine)")
+        for column in ("source / id", "quarantine id", "why"):
+            rejected.add_column(column)
+        for result in summary.rejected_examples:
+            rejected.add_row(f"{result.source}/{result.source_record_id}", result.quarantine_id,
+                             violations_text(result.violations))
+        console.print(rejected)
+
+
+def import_files(
+    ctx: typer.Context,
+    files: list[pathlib.Path] = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl or .csv files"),
+    mapping_file: Optional[pathlib.Path] = typer.Option(None, "--mapping", exists=True, dir_okay=False,
+                                                        help="TOML column mapping for CSV files"),
+) -> None:
+    """Import files into ingest (streamed in batches through IngestRecordBatches, with progress)."""
+    total = sum(mapping.count_rows(path) for path in files)
+
+    async def run(clients: Clients) -> IngestSummary:
+        def records():
+            for path in files:
+                yield from mapping.read_records(path, mapping_file)
+
+        with progress_bar() as bar:
+            task = bar.add_task("importing", total=total)
+            return await ingest_records(clients, records(), lambda n: bar.advance(task, n))
+
+    summary = run_command(ctx.obj, run)
+    print_ingest_summary(summary)
+
+
+@quarantine_group.command("list")
+def quarantine_list(ctx: typer.Context,
+                    source: str = typer.Option("", help="only this source"),
+                    reason: str = typer.Option("", help="only this reason code or field path"),
+                    include_resolved: bool = typer.Option(False, help="also entries already replayed"),
+                    limit: int = typer.Option(50, help="entries to show")) -> None:
+    """List quarantined records with why they were rejected."""
+
+    async def run(clients: Clients) -> ingest_pb2.ListQuarantineResponse:
+        request = ingest_pb2.ListQuarantineRequest(source=source, reason=reason, include_resolved=include_resolved)
+        request.page.page_size = min(max(limit, 1), 1000)
+        return await clients.ingest.ListQuarantine(request)
+
+    reply = run_command(ctx.obj, run)
+    total = reply.page.total_count
+    table = Table(title=f"Quarantine ({total if total >= 0 else '?'} matching)")
+    for column in ("quarantine id", "received", "source / id", "customer", "why", "resolved"):
+        table.add_column(column)
+    for entry in reply.entries:
+        table.add_row(entry.quarantine_id, fmt.when(entry.received_at),
+                      f"{entry.record.source}/{entry.record.source_record_id}", entry.record.customer_id,
+                      violations_text(entry.violations), "yes" if entry.resolved else "")
+    console.print(table)
+
+
+@quarantine_group.command("replay")
+def quarantine_replay(ctx: typer.Context,
+                      ids: list[str] = typer.Argument(None, help="quarantine ids to replay as stored"),
+                      all_matching: bool = typer.Option(False, "--all", help="replay every unresolved entry "
+                                                                               "matching --source/--reason"),
+                      source: str = typer.Option("", help="with --all: only this source"),
+                      reason: str = typer.Option("", help="with --all: only this reason or field")) -> None:
+    """Re-validate quarantined records; the ones that now pass move into the log."""
+    if not ids and not all_matching:
+        raise typer.BadParameter("name quarantine ids or use --all")
+
+    async def run(clients: Clients) -> ingest_pb2.ReplayQuarantineResponse:
+        request = ingest_pb2.ReplayQuarantineRequest(quarantine_ids=ids or [])
+        if all_matching:
+            request.filter.CopyFrom(ingest_pb2.ListQuarantineRequest(source=source, reason=reason))
+        return await clients.ingest.ReplayQuarantine(request)
+
+    reply = run_command(ctx.obj, run)
+    console.print(f"moved into the log: [green]{reply.moved}[/]   still rejected: [red]{reply.still_rejected}[/]")
+    for result in reply.results:
+        if result.status == STATUS.RECORD_STATUS_REJECTED:
+            console.print(f"  {result.source}/{result.source_record_id}: {violations_text(result.violations)}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to the application."""
+    app.command("import")(import_files)
+    app.add_typer(quarantine_group, name="quarantine")

@@ -1,0 +1,68 @@
+"""Where the services are and how to authenticate: options, environment, `services up` state.
+
+Addresses resolve, first match wins: the `--<svc>-addr` option, the environment variable
+`TELCO360_CLI_<SVC>_ADDR`, the state file `services up` wrote under the var directory, and
+finally `127.0.0.1:<default port>` (ingest 50051, profile 50052, scoring 50053, contact 50054).
+The bearer token comes from `--token` or `TELCO360_CLI_TOKEN` (empty: no token, which is what
+a local suite without `auth_tokens` expects).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from dataclasses import dataclass, field
+
+SERVICES: tuple[str, ...] = ("ingest", "profile", "scoring", "contact")
+DEFAULT_PORTS: dict[str, int] = {"ingest": 50051, "profile": 50052, "scoring": 50053, "contact": 50054}
+STATE_FILE = "suite.json"
+
+
+def default_var_dir() -> pathlib.Path:
+    """The var directory `services up` uses by default (`TELCO360_CLI_VAR_DIR` or ./var)."""
+    return pathlib.Path(os.environ.get("TELCO360_CLI_VAR_DIR", "var"))
+
+
+def read_state(var_dir: pathlib.Path) -> dict[str, dict]:
+    """The per-service state (`pid`, `port`, `log`) written by `services up`, or {}."""
+    path = var_dir / "run" / STATE_FILE
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text()).get("services", {})
+    except (OSError, ValueError):
+        return {}
+
+
+@dataclass
+class CliConfig:
+    """Resolved connection settings for one CLI invocation."""
+
+    addresses: dict[str, str] = field(default_factory=dict)
+    token: str = ""
+    timeout: float = 30.0
+
+    def address(self, service: str) -> str:
+        """host:port of a service."""
+        return self.addresses[service]
+
+
+def resolve(overrides: dict[str, str | None] | None = None, token: str | None = None,
+            var_dir: pathlib.Path | None = None, timeout: float = 30.0) -> CliConfig:
+    """Build the configuration from options (overrides), environment and local state."""
+    overrides = overrides or {}
+    state = read_state(var_dir or default_var_dir())
+    addresses: dict[str, str] = {}
+    for name in SERVICES:
+        env = os.environ.get(f"TELCO360_CLI_{name.upper()}_ADDR")
+        if overrides.get(name):
+            addresses[name] = str(overrides[name])
+        elif env:
+            addresses[name] = env
+        elif name in state and state[name].get("port"):
+            addresses[name] = f"127.0.0.1:{state[name]['port']}"
+        else:
+            addresses[name] = f"127.0.0.1:{DEFAULT_PORTS[name]}"
+    resolved_token = token if token is not None else os.environ.get("TELCO360_CLI_TOKEN", "")
+    return CliConfig(addresses=addresses, token=resolved_token, timeout=timeout)

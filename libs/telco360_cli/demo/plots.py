@@ -1,0 +1,74 @@
+"""Matplotlib charts for the HTML summary, returned as base64 PNG data URIs."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display on servers and in CI
+import matplotlib.pyplot as plt  # noqa: E402
+
+_TIERS = ("diamond", "emerald", "platinum", "sapphire", "gold", "crystal")
+_COLOURS = {"low": "#4caf50", "medium": "#ff9800", "high": "#e53935"}
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def bar_chart(counts: dict[str, int], title: str, colour: str = "#1565c0", horizontal: bool = False) -> str:
+    """A bar chart of labelled counts."""
+    labels, values = list(counts), list(counts.values())
+    fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    if horizontal:
+        ax.barh(labels[::-1], values[::-1], color=colour)
+        for y, v in enumerate(values[::-1]):
+            ax.text(v, y, f" {v:,}", va="center", fontsize=8)
+    else:
+        ax.bar(labels, values, color=colour)
+        for x, v in enumerate(values):
+            ax.text(x, v, f"{v:,}", ha="center", va="bottom", fontsize=8)
+    ax.set_title(title)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def tier_chart(tiers: dict[str, int]) -> str:
+    """Accounts per service tier, highest tier first."""
+    ordered = {t: tiers.get(t, 0) for t in _TIERS if t in tiers}
+    return bar_chart(ordered, "Accounts per service tier")
+
+
+def risk_chart(probabilities: list[float], bands: list[str]) -> str:
+    """Histogram of churn probabilities, stacked by risk band."""
+    fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    data = [[p for p, b in zip(probabilities, bands) if b == band] for band in ("low", "medium", "high")]
+    ax.hist(data, bins=30, range=(0, 1), stacked=True, color=[_COLOURS[b] for b in ("low", "medium", "high")],
+            label=[f"{b} ({len(d):,})" for b, d in zip(("low", "medium", "high"), data)])
+    ax.set_yscale("log")
+    ax.set_xlabel("churn probability (3 months)")
+    ax.set_ylabel("accounts (log scale)")
+    ax.set_title("Churn risk distribution")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def contact_chart(months: list[str], before: list[float], after: list[float]) -> str:
+    """Contacts per account per month, standard policy vs the strict draft."""
+    fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    xs = range(len(months))
+    ax.bar([x - 0.2 for x in xs], before, width=0.4, color="#90a4ae", label="recorded (standard policy)")
+    ax.bar([x + 0.2 for x in xs], after, width=0.4, color="#1565c0", label="under the strict draft")
+    ax.set_xticks(list(xs), months)
+    ax.set_ylabel("contacts per contacted account")
+    ax.set_title("Contact frequency before / after the policy")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)

@@ -1,0 +1,141 @@
+"""Demo steps about data: generate, ingest (with quarantine), profile catch-up, tags and segments."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from telco360.ingest.v1 import ingest_pb2
+from telco360.profile.v1 import profile_pb2
+
+from telco360_cli import fmt
+from telco360_cli.commands.ingest import ingest_records, print_ingest_summary, violations_text
+from telco360_cli.commands.profile import list_tags, query_segment, tag_counts
+from telco360_cli.console import console, progress_bar
+from telco360_cli.demo.state import DemoState
+from telco360_cli.errors import CliError
+from telco360_cli.rpc import Clients
+from telco360_datagen import generate
+
+#: Records per account-month the generator emits on average (to size the bad-record share).
+_RECORDS_PER_ACCOUNT_MONTH = 6.4
+
+
+async def generate_base(state: DemoState, clients: Clients) -> None:
+    """Plan a seeded base of key accounts (records are built lazily while ingesting)."""
+    o = state.options
+    share = min(0.5, o.bad_records / max(1.0, o.accounts * o.months * _RECORDS_PER_ACCOUNT_MONTH))
+    state.base = generate(o.accounts, o.months, o.seed, end_month=state.end_month, bad_record_share=share)
+    truth = state.base.truth
+    churners = sum(1 for a in truth.accounts.values() if a.churn_month)
+    console.print(f"{len(truth.accounts):,} key accounts, months {truth.months[0]} … {truth.months[-1]}; "
+                  f"{churners:,} will terminate during the period (ground truth, kept aside for checking)")
+
+
+async def ingest_base(state: DemoState, clients: Clients) -> None:
+    """Stream every record through the ingest API; bad ones must land in quarantine."""
+    expected = int(state.options.accounts * state.options.months * _RECORDS_PER_ACCOUNT_MONTH)
+    began = time.monotonic()
+    with progress_bar() as bar:
+        task = bar.add_task("ingesting records", total=expected)
+        summary = await ingest_records(clients, state.base.records(), lambda n: bar.advance(task, n))
+        bar.update(task, total=summary.sent, completed=summary.sent)
+    seconds = time.monotonic() - began
+    print_ingest_summary(summary)
+    stats = await clients.ingest.GetIngestStats(ingest_pb2.GetIngestStatsRequest())
+    bad = len(state.base.truth.bad_records)
+    rejected = summary.count(ingest_pb2.RECORD_STATUS_REJECTED)
+    console.print(f"ingest store: {stats.records:,} records, {stats.log_entries:,} log entries, "
+                  f"{stats.customers:,} customers, {stats.quarantined:,} quarantined "
+                  f"({summary.sent / seconds:,.0f} records/s)")
+    if rejected < bad or stats.quarantined < bad:
+        raise CliError(f"{bad} records were made bad but only {rejected} were rejected "
+                       f"({stats.quarantined} in quarantine)")
+    if stats.customers != state.options.accounts:
+        raise CliError(f"ingest knows {stats.customers} customers, expected {state.options.accounts}")
+    state.ingest = {"sent": summary.sent, "rejected": rejected, "quarantined": stats.quarantined,
+                    "log_entries": stats.log_entries, "customers": stats.customers,
+                    "last_sequence": stats.last_sequence}
+    state.headline["records ingested"] = (f"{summary.sent:,} sent, {stats.log_entries:,} in the log, "
+                                          f"{rejected:,} rejected into quarantine")
+
+
+async def show_and_replay_quarantine(state: DemoState, clients: Clients) -> None:
+    """List the quarantine and replay a few entries with their corrected payloads."""
+    request = ingest_pb2.ListQuarantineRequest()
+    request.page.page_size = 1000
+    reply = await clients.ingest.ListQuarantine(request)
+    for entry in reply.entries[:5]:
+        console.print(f"  {entry.quarantine_id}  {entry.record.source}/{entry.record.source_record_id}: "
+                      f"{violations_text(entry.violations)}", highlight=False)
+    truth = state.base.truth.bad_records
+    corrections = []
+    for entry in reply.entries:
+        bad = truth.get((entry.record.source, entry.record.source_record_id))
+        if bad is not None and len(corrections) < 5:
+            corrections.append(ingest_pb2.QuarantineCorrection(quarantine_id=entry.quarantine_id, record=bad.corrected))
+    if not corrections:
+        raise CliError("no quarantined record matched a known bad record: nothing to replay")
+    replay = await clients.ingest.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(corrections=corrections))
+    console.print(f"replayed {len(corrections)} corrected records: {replay.moved} moved into the log, "
+                  f"{replay.still_rejected} still rejected")
+    if replay.moved != len(corrections):
+        raise CliError("corrected records did not all pass validation on replay")
+    state.ingest["replayed"] = replay.moved
+    stats = await clients.ingest.GetIngestStats(ingest_pb2.GetIngestStatsRequest())
+    state.ingest["last_sequence"] = stats.last_sequence
+    state.ingest["log_entries"] = stats.log_entries
+
+
+async def wait_profile(state: DemoState, clients: Clients, timeout: float = 1800) -> None:
+    """Wait until profile has applied the whole ingest log."""
+    target = state.ingest["last_sequence"]
+    deadline = time.monotonic() + timeout
+    with progress_bar() as bar:
+        task = bar.add_task("profile applying the log", total=target)
+        while True:
+            sync = await clients.profile.GetSyncStatus(profile_pb2.GetSyncStatusRequest())
+            bar.update(task, completed=min(sync.applied_sequence, target))
+            if sync.applied_sequence >= target:
+                break
+            if time.monotonic() > deadline:
+                raise CliError(f"profile applied {sync.applied_sequence} of {target} entries in {timeout:.0f} s")
+            await asyncio.sleep(1.0)
+    console.print(f"profile: {sync.accounts:,} accounts, cursor at {sync.applied_sequence:,}, "
+                  f"{sync.last_event_sequence:,} account events published")
+    if sync.accounts != state.options.accounts:
+        raise CliError(f"profile knows {sync.accounts} accounts, expected {state.options.accounts}")
+    state.ingest["profile_accounts"] = sync.accounts
+
+
+async def tags_and_segments(state: DemoState, clients: Clients) -> None:
+    """Counts per tier and tag, and a few segments an analyst would ask for."""
+    members: list[profile_pb2.SegmentMember]
+    count, members = await query_segment(clients, "", [], 10**9)
+    tiers: dict[str, int] = {}
+    for m in members:
+        tiers[fmt.tier(m.tier)] = tiers.get(fmt.tier(m.tier), 0) + 1
+    state.tier_counts = tiers
+    console.print(f"{count:,} active accounts by service tier: "
+                  + ", ".join(f"{k} {v:,}" for k, v in sorted(tiers.items())))
+    definitions = [d for d in await list_tags(clients) if d.enabled]
+    counts = await tag_counts(clients, [d.tag_id for d in definitions])
+    state.tag_counts = {d.tag_id: (d.display_name, counts[d.tag_id]) for d in definitions}
+    for d in definitions:
+        console.print(f"  {d.display_name:32} {counts[d.tag_id]:6,}  ({d.category})")
+    if not any(counts.values()):
+        raise CliError("no account holds any tag")
+    segments = [
+        ("Valuable accounts showing a fee drop", "tag(vip) and tag(fee_drop)"),
+        ("Competitor approaching, contract ending within 6 months",
+         "competitor_active_approach and months_to_contract_end between 0 and 6"),
+        ("Government and education accounts with low satisfaction", "industry in ('GOV', 'EDU') and tag(low_satisfaction)"),
+        ("Total fee down 10 %+ against own reference", "fee_total_vs_ref3_pct <= -10"),
+    ]
+    for title, expression in segments:
+        n, sample = await query_segment(clients, expression, ["fee_total_last_month"], 3)
+        state.segments.append((title, expression, n))
+        shown = ", ".join(f"{m.customer_id} ({fmt.yuan_short(fmt.attr_py(m.features['fee_total_last_month']) or 0)}"
+                          f"/month)" for m in sample if "fee_total_last_month" in m.features)
+        console.print(f"  {title}: [bold]{n:,}[/]  e.g. {shown}", highlight=False)
+    state.headline["tags"] = ", ".join(f"{name} {n:,}" for name, n in state.tag_counts.values() if n)

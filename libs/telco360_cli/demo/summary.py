@@ -1,0 +1,91 @@
+"""The one-page HTML summary of a demo run (plots embedded as base64 PNG)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import pathlib
+
+from telco360_cli import fmt
+from telco360_cli.demo import plots
+from telco360_cli.demo.state import DemoState
+
+TITLE = "Telco360 key-account summary"
+_STYLE = """
+body{font-family:'DejaVu Sans',Arial,sans-serif;margin:24px;color:#212121;max-width:1250px}
+h1{color:#0d47a1;margin-bottom:0}h2{color:#1565c0;border-bottom:1px solid #bbdefb;padding-bottom:4px}
+.sub{color:#616161;margin-top:4px}.grid{display:flex;flex-wrap:wrap;gap:18px}
+.card{border:1px solid #e0e0e0;border-radius:6px;padding:10px 14px;background:#fafafa}
+table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #e0e0e0;padding:4px 8px;text-align:left}
+th{background:#e3f2fd}.num{text-align:right}img{max-width:600px}
+"""
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td class='num'>{html.escape(v)}</td>" if i in numeric
+                                    else f"<td>{html.escape(v)}</td>" for i, v in enumerate(row)) + "</tr>"
+                   for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render(state: DemoState) -> str:
+    """The summary page as an HTML string."""
+    o = state.options
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{TITLE}</title><style>{_STYLE}</style>"
+             f"</head><body><h1>{TITLE}</h1>",
+             f"<p class='sub'>{o.accounts:,} generated key accounts × {o.months} months (seed {o.seed}), "
+             f"generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
+             "<h2>Headline</h2>",
+             _table(["", ""], [[k, v] for k, v in state.headline.items()])]
+    parts.append("<h2>Accounts per tier and tag</h2><div class='grid'>")
+    parts.append(f"<div class='card'><img alt='tiers' src='{plots.tier_chart(state.tier_counts)}'></div>")
+    tags = {name: n for name, n in sorted(state.tag_counts.values(), key=lambda x: -x[1])}
+    parts.append(f"<div class='card'><img alt='tags' src='{plots.bar_chart(tags, 'Accounts per tag', '#00897b', True)}'>"
+                 "</div></div>")
+    if state.segments:
+        parts.append("<h3>Segments</h3>" + _table(["segment", "expression", "accounts"],
+                                                   [[t, e, f"{n:,}"] for t, e, n in state.segments], {2}))
+    if state.scores:
+        probs = [s[0] for s in state.scores.values()]
+        bands = [s[1] for s in state.scores.values()]
+        parts.append("<h2>Churn risk</h2><div class='grid'>"
+                     f"<div class='card'><img alt='risk' src='{plots.risk_chart(probs, bands)}'></div></div>")
+    if state.at_risk:
+        rows = []
+        for s in state.at_risk:
+            name = state.scores.get(s.customer_id, (0, "", 0, "", ""))[4]
+            rows.append([s.customer_id, name, fmt.tier(state.scores.get(s.customer_id, (0, "", 0, "", ""))[3]),
+                         fmt.percent(s.churn_probability), fmt.yuan_short(s.predicted_value_fen),
+                         "; ".join(r.phrase for r in s.churn_reasons)])
+        parts.append("<h2>Top at-risk valuable accounts</h2>"
+                     + _table(["account", "name", "tier", "churn risk", "predicted value", "why"], rows, {3, 4}))
+    if state.nbo_calls:
+        rows = [[call["customer_id"], ", ".join(call["offers"]) or "(none)",
+                 "; ".join(f"{oid}: {reason}" for oid, reason, _ in call["suppressed"]), call["note"]]
+                for call in state.nbo_calls]
+        parts.append("<h2>Next-best-offers on inbound calls</h2>"
+                     + _table(["account", "offers, best first", "suppressed", "note"], rows))
+    sim = state.simulation
+    if sim is not None and sim.months:
+        months = [m.month for m in sim.months]
+        chart = plots.contact_chart(months, [m.per_account_before for m in sim.months],
+                                    [m.per_account_after for m in sim.months])
+        rules = _table(["rule", "contacts suppressed"], [[r.rule_id, f"{r.count:,}"] for r in sim.suppressed_by_rule], {1})
+        parts.append("<h2>Contact frequency before / after the strict policy</h2><div class='grid'>"
+                     f"<div class='card'><img alt='contacts' src='{chart}'></div><div class='card'>"
+                     f"<p>{sim.contacts_replayed:,} contacts replayed, {sim.contacts_suppressed:,} suppressed; "
+                     f"per account per month {sim.per_account_month_before:.2f} → {sim.per_account_month_after:.2f}"
+                     f"</p>{rules}</div></div>")
+    if state.reports:
+        parts.append("<h2>Model evaluation reports</h2><ul>" + "".join(
+            f"<li><a href='{html.escape(p.name)}'>{html.escape(p.name)}</a></li>" for p in state.reports) + "</ul>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def write(state: DemoState) -> pathlib.Path:
+    """Write the summary to out/summary.html and return its path."""
+    path = state.out_dir / "summary.html"
+    path.write_text(render(state), encoding="utf-8")
+    return path

@@ -1,0 +1,112 @@
+"""Formatting helpers: money in yuan, enum names without prefixes, timestamps, values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from telco360.common.v1 import common_pb2
+
+
+def yuan(fen: int | float) -> str:
+    """An amount in fen shown as yuan, e.g. 1234567 -> '¥12,345.67'."""
+    return f"¥{fen / 100:,.2f}"
+
+
+def yuan_short(fen: int | float) -> str:
+    """An amount in fen shown compactly in yuan (k / M suffix)."""
+    value = fen / 100
+    if abs(value) >= 1_000_000:
+        return f"¥{value / 1_000_000:.2f}M"
+    if abs(value) >= 10_000:
+        return f"¥{value / 1_000:.0f}k"
+    return f"¥{value:,.0f}"
+
+
+def _descriptor(enum_type):
+    """The EnumDescriptor of a generated enum wrapper (or the descriptor itself)."""
+    return getattr(enum_type, "DESCRIPTOR", enum_type)
+
+
+def enum_name(enum_type, value: int) -> str:
+    """The short, lower-case name of an enum value (ACCOUNT_TIER_GOLD -> gold)."""
+    descriptor = _descriptor(enum_type)
+    if value not in descriptor.values_by_number:
+        return str(value)
+    full = descriptor.values_by_number[value].name
+    values = [v.name for v in descriptor.values]
+    prefix = _common_prefix(values)
+    return full[len(prefix):].lower() or full.lower()
+
+
+def _common_prefix(names: list[str]) -> str:
+    if not names:
+        return ""
+    first = names[0]
+    end = len(first)
+    for name in names[1:]:
+        end = min(end, len(name))
+        while end and name[:end] != first[:end]:
+            end -= 1
+    prefix = first[:end]
+    return prefix[: prefix.rfind("_") + 1]
+
+
+def enum_value(enum_type, short: str) -> int:
+    """Parse a short enum name (case-insensitive, e.g. 'sms') into its number."""
+    descriptor = _descriptor(enum_type)
+    prefix = _common_prefix([v.name for v in descriptor.values])
+    wanted = short.strip().upper().replace("-", "_")
+    for value in descriptor.values:
+        if value.name in (wanted, prefix + wanted):
+            return value.number
+    choices = ", ".join(enum_name(enum_type, v.number) for v in descriptor.values if v.number)
+    raise ValueError(f"unknown value {short!r}; choose one of: {choices}")
+
+
+def tier(value: int) -> str:
+    """Account tier name."""
+    return enum_name(common_pb2.AccountTier, value)
+
+
+def risk(value: int) -> str:
+    """Risk band name."""
+    return enum_name(common_pb2.RiskBand, value)
+
+
+def when(ts: Timestamp) -> str:
+    """A timestamp as 'YYYY-MM-DD HH:MM' UTC, or '' when unset."""
+    if not ts.seconds and not ts.nanos:
+        return ""
+    return dt.datetime.fromtimestamp(ts.seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def attr(value: common_pb2.AttributeValue) -> str:
+    """An AttributeValue as display text."""
+    kind = value.WhichOneof("kind")
+    if kind is None:
+        return ""
+    raw = getattr(value, kind)
+    if kind == "number_value":
+        return f"{raw:,.2f}".rstrip("0").rstrip(".") if raw != int(raw) else f"{int(raw):,}"
+    return str(raw).lower() if kind == "bool_value" else str(raw)
+
+
+def attr_py(value: common_pb2.AttributeValue) -> object:
+    """An AttributeValue as a Python value (None when unset)."""
+    kind = value.WhichOneof("kind")
+    return getattr(value, kind) if kind else None
+
+
+def parse_time(text: str) -> dt.datetime:
+    """Parse 'YYYY-MM-DD', 'YYYY-MM' or an ISO timestamp (UTC when no zone)."""
+    text = text.strip()
+    if len(text) == 7:
+        text += "-01"
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def percent(value: float) -> str:
+    """A share 0..1 as a percentage."""
+    return f"{value * 100:.1f} %"
