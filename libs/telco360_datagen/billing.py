@@ -110,8 +110,8 @@ def _line(rng: random.Random, plan: AccountPlan, spec: ProductSpec, base_yuan: f
         seasonal = season[calendar_month(first_abs + t)] if spec.seasonal else 1.0
         up = up_factor if t >= up_t else 1.0
         fee = base_yuan * level * seasonal * decline * up * rng.lognormvariate(0.0, spec.noise)
-        if t == plan.churn_t:
-            fee *= plan.churn_day / days_in_month(first_abs + t)
+        part = plan.churn_day / days_in_month(first_abs + t) if t == plan.churn_t else 1.0
+        fee *= part
         if spec.key in _PER_LINE:
             count = max(1, round(n_lines * level * decline ** 0.8 * (up if spec.key == "cloud" else 1.0)))
         else:
@@ -119,7 +119,7 @@ def _line(rng: random.Random, plan: AccountPlan, spec: ProductSpec, base_yuan: f
         if spec.key == "iot":
             usage = count * rng.uniform(0.85, 1.0) * decline ** 0.5
         elif spec.key in ("voice", "mobile_data"):
-            usage = count * usage_per * seasonal * decline ** 0.6 * rng.lognormvariate(0.0, 0.12)
+            usage = count * usage_per * seasonal * decline ** 0.6 * rng.lognormvariate(0.0, 0.12) * part
         else:
             usage = count * usage_per * up
         line.fees[t] = max(1, round(fee * 100))

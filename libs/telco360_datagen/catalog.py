@@ -10,7 +10,7 @@ model (diamond ... crystal), assigned by cumulative revenue share.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from telco360.common.v1 import common_pb2
 
@@ -47,13 +47,15 @@ PRODUCTS: tuple[ProductSpec, ...] = (
                 (58.0, 199.0), (8.0, 70.0), 0.25, 0.05, 0.002, True),
     ProductSpec(PL.PRODUCT_LINE_BROADBAND, "broadband", "Mbps", ("BB-500M", "BB-1000M", "BB-FTTR-2000M"),
                 (300.0, 2500.0), (300.0, 1000.0), 0.12, 0.01, 0.0, False),
-    ProductSpec(PL.PRODUCT_LINE_DEDICATED_LINE, "dedicated_line", "Mbps", ("DL-100M", "DL-1G", "SDWAN-50M", "MPLS-VPN-20M"),
+    ProductSpec(PL.PRODUCT_LINE_DEDICATED_LINE, "dedicated_line", "Mbps",
+                ("DL-100M", "DL-1G", "SDWAN-50M", "MPLS-VPN-20M"),
                 (1800.0, 18000.0), (20.0, 1000.0), 0.22, 0.01, 0.001, False),
     ProductSpec(PL.PRODUCT_LINE_CLOUD, "cloud", "vCPU-month", ("CLOUD-ECS", "CLOUD-DESKTOP", "CLOUD-OSS"),
                 (280.0, 1600.0), (2.0, 16.0), 0.14, 0.04, 0.012, False),
     ProductSpec(PL.PRODUCT_LINE_IOT, "iot", "connection", ("IOT-NB", "IOT-CAT1", "IOT-5G-REDCAP"),
                 (2.0, 15.0), (0.85, 1.0), 0.08, 0.03, 0.010, False),
-    ProductSpec(PL.PRODUCT_LINE_ICT_PROJECT, "ict_project", "project-month", ("ICT-SMART-CAMPUS", "ICT-EGOV", "ICT-HIS", "ICT-SMART-FACTORY"),
+    ProductSpec(PL.PRODUCT_LINE_ICT_PROJECT, "ict_project", "project-month",
+                ("ICT-SMART-CAMPUS", "ICT-EGOV", "ICT-HIS", "ICT-SMART-FACTORY"),
                 (20000.0, 400000.0), (1.0, 1.0), 0.30, 0.0, 0.0, False),
 )
 PRODUCT_BY_LINE: dict[int, ProductSpec] = {p.line: p for p in PRODUCTS}
@@ -90,7 +92,6 @@ class IndustrySpec:
     templates: tuple[tuple[str, str], ...]
     #: Whether accounts of the industry form group customers (HQ with branches).
     groups: bool = False
-    roles: tuple[str, ...] = field(default=())
 
 
 INDUSTRIES: tuple[IndustrySpec, ...] = (
