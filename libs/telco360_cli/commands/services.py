@@ -24,13 +24,17 @@ def _suite(ctx: typer.Context, base_port: int | None) -> LocalSuite:
 
 @group.command("up")
 def up(ctx: typer.Context,
+       names: list[str] = typer.Argument(None, help="services to start (default: all four)"),
        base_port: int = typer.Option(0, help="first port (ingest; then profile, scoring, contact); 0 = 50051..50054"),
        timeout: float = typer.Option(90.0, help="seconds to wait for each service to report SERVING")) -> None:
     """Start ingest, profile, scoring and contact; wait until each reports SERVING."""
     suite = _suite(ctx, base_port or None)
+    unknown = sorted(set(names or ()) - set(SERVICES))
+    if unknown:
+        raise typer.BadParameter(f"unknown services {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
     try:
         with console.status("starting services…"):
-            suite.start(timeout=timeout)
+            suite.start(tuple(names or SERVICES), timeout=timeout)
     except CliError as error:
         err_console.print(f"[bold red]error[/] {error}")
         raise typer.Exit(1) from None

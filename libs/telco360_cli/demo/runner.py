@@ -120,10 +120,10 @@ def run_demo(options: DemoOptions) -> int:
             outcome = suite.stop(grace=30)
             for name, how in outcome.items():
                 console.print(f"  {name:8} {how}")
-                if how != "stopped cleanly":
+                if how not in ("stopped cleanly", "not running"):
                     status = status or 1
-                    console.print(f"[red]{name} did not stop cleanly; log tail:\n{tail(suite.log_dir / f'{name}.log')}[/]",
-                                  highlight=False, markup=False)
+                    console.print(f"[red]{name} did not stop cleanly; log tail:[/]")
+                    console.print(tail(suite.log_dir / f"{name}.log"), highlight=False, markup=False)
         else:
             console.print(f"services left running; `telco360 --var-dir {var_dir} services down` stops them")
     wall = time.monotonic() - began
