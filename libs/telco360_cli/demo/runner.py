@@ -8,6 +8,7 @@ The services are always stopped at the end (SIGTERM, clean exit checked).
 from __future__ import annotations
 
 import asyncio
+import json
 import pathlib
 import shutil
 import time
@@ -19,7 +20,7 @@ import grpc
 from telco360_cli.config import CliConfig, SERVICES
 from telco360_cli.console import console
 from telco360_cli.demo import steps
-from telco360_cli.demo.state import DemoState
+from telco360_cli.demo.state import DemoState, result_record
 from telco360_cli.errors import CliError, describe_rpc_error
 from telco360_cli.processes import LocalSuite, free_port, tail
 from telco360_cli.rpc import Clients
@@ -91,6 +92,7 @@ def run_demo(options: DemoOptions) -> int:
     state = DemoState(options=options, suite=suite, out_dir=options.out_dir.resolve())
     state.out_dir.mkdir(parents=True, exist_ok=True)
     status = 0
+    failed_step = ""
     try:
         console.rule("[bold cyan]start the four services")
         with console.status("starting ingest, profile, scoring, contact on SQLite…"):
@@ -107,10 +109,12 @@ def run_demo(options: DemoOptions) -> int:
         asyncio.run(main())
     except StepFailed as failed:
         status = 1
+        failed_step = str(failed)
         console.print(f"[bold red]demo FAILED at step: {failed}[/]")
     except CliError as error:
         status = 1
-        _report_failure("start the four services", error, suite)
+        failed_step = "start the four services"
+        _report_failure(failed_step, error, suite)
     except KeyboardInterrupt:
         status = 130
         console.print("[yellow]interrupted[/]")
@@ -127,6 +131,8 @@ def run_demo(options: DemoOptions) -> int:
         else:
             console.print(f"services left running; `telco360 --var-dir {var_dir} services down` stops them")
     wall = time.monotonic() - began
+    result_path = state.out_dir / "demo-result.json"
+    result_path.write_text(json.dumps(result_record(state, status, failed_step, wall), indent=2, default=str))
     if status == 0:
         steps.print_final_summary(state)
         console.print(f"[bold green]demo finished in {wall:.0f} s wall time[/] "
