@@ -1,10 +1,10 @@
 """Deliberately bad records, for demonstrating validation and the quarantine.
 
-Whether a record is bad is decided from a hash of (seed, source, source_record_id,
-occurred_at), so the
+Whether a record is bad is decided from a hash of (seed, source, source_record_id), so the
 choice does not disturb the random stream (the good data are the same with and without bad
 records) and every iteration flags the same records. A bad record replaces the good one in
-the stream under the same identity; ground truth keeps the good version as its correction.
+the stream under the same identity (for CRM records sent in several versions, only the
+first version chosen); ground truth keeps the good version as its correction.
 
 Kinds: NEGATIVE_FEE and BAD_MONTH (billing), SURVEY_OUT_OF_RANGE (an answer of 6),
 MALFORMED_PHONE (contacts), MISSING_REQUIRED (a required field left empty: product code,
@@ -27,7 +27,7 @@ def is_bad(seed: int, record: ingest_pb2.Record, share: float) -> tuple[bool, in
     """Whether the record is chosen to be bad, and a number to pick the kind with."""
     if share <= 0.0:
         return False, 0
-    digest = hashlib.blake2b(f"{seed}|{record.source}|{record.source_record_id}|{record.occurred_at.seconds}".encode(),
+    digest = hashlib.blake2b(f"{seed}|{record.source}|{record.source_record_id}".encode(),
                              digest_size=12).digest()
     draw = int.from_bytes(digest[:8], "big") / 2**64
     return draw < share, int.from_bytes(digest[8:], "big")

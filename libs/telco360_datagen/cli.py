@@ -44,7 +44,7 @@ def write_truth(base: GeneratedBase, path: pathlib.Path) -> None:
         "bad_records": [
             {"source": b.source, "source_record_id": b.source_record_id, "customer_id": b.customer_id,
              "kind": b.kind, "field": b.field}
-            for b in truth.bad_records
+            for b in truth.bad_records.values()
         ],
     }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -38,11 +38,11 @@ class GeneratedBase:
         self.truth.bad_records.clear()
         for record in emitter:
             chosen, pick = bad.is_bad(self.seed, record, share)
-            if chosen:
+            if chosen and (record.source, record.source_record_id) not in self.truth.bad_records:
                 made = bad.corrupt(record, pick)
                 if made is not None:
                     bad_record, truth = made
-                    self.truth.bad_records.append(truth)
+                    self.truth.bad_records[(truth.source, truth.source_record_id)] = truth
                     yield bad_record, truth
                     continue
             yield record, None

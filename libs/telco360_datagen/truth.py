@@ -1,8 +1,8 @@
 """Ground truth of a generated base, for tests, demos and model evaluation.
 
 Everything here is known before any record is emitted, except ``bad_records``, which is
-filled as the records are iterated (a bad record is decided from a hash of its identity and
-time, so every iteration flags the same ones).
+filled as the records are iterated (a bad record is decided from a hash of its identity,
+so every iteration flags the same ones).
 """
 
 from __future__ import annotations
@@ -75,9 +75,9 @@ class GroundTruth:
     accounts: dict[str, AccountTruth]
     #: customer_id -> ProductLine value -> fee in fen per month (aligned with ``months``).
     line_fees: dict[str, dict[int, list[int]]]
-    #: Bad records in stream order; filled (afresh) while records are iterated. A CRM
-    #: record id can appear twice when two of its versions were made bad.
-    bad_records: list[BadRecord] = field(default_factory=list)
+    #: (source, source_record_id) -> bad record, in stream order; filled (afresh) while
+    #: records are iterated. At most one version of a record id is made bad.
+    bad_records: dict[tuple[str, str], BadRecord] = field(default_factory=dict)
 
     def monthly_total(self, customer_id: str, month: str) -> int:
         """Total billed fee (fen) of the account in the month, 0 when nothing billed."""

@@ -60,7 +60,7 @@ def test_records_are_in_ingest_order_inside_the_period(base, records) -> None:
 
 def test_no_record_breaks_a_validation_rule_when_no_bad_records_are_asked(base, records) -> None:
     assert [r.source_record_id for r in records if problems(r)] == []
-    assert base.truth.bad_records == []
+    assert base.truth.bad_records == {}
     for r in records:
         if r.HasField("billing") and r.billing.days_overdue:
             assert r.billing.payment_status in (ingest_pb2.PAYMENT_STATUS_OVERDUE,
