@@ -99,3 +99,44 @@ class ProfileStore:
             ids = [c for c in dict.fromkeys(customer_ids) if c in found]
             base = self.revenue_base(s) if as_of is None else revenue_base_at(s, as_of)
             return features_at(s, ids, as_of, self.clock(), base, self.priority), found
+
+    # -- writes besides the log ----------------------------------------------------------
+    def record_scores(self, scores) -> dict:
+        """Store scores and react (tags, risk-band events)."""
+        from services.profile.store.actions import record_scores
+        with self.db.write_session() as s:
+            tx = Tx(s, self.clock())
+            rules, types = self.rules_for(s)
+            return record_scores(tx, scores, rules, types, self.revenue_base(s))
+
+    def erase(self, customer_id: str, reason: str, purge: bool) -> dict[str, int] | None:
+        """Erase an account's personal data."""
+        from services.profile.store.actions import erase_customer
+        with self.db.write_session() as s:
+            return erase_customer(Tx(s, self.clock()), customer_id, reason, purge)
+
+    def expire_due(self, limit: int = 500) -> int:
+        """Re-evaluate accounts whose time windows expired; returns how many."""
+        from services.profile.domain.events import CAUSE_WINDOW_EXPIRY
+        from services.profile.store.actions import due_accounts
+        from services.profile.store.refresh import refresh_accounts
+        with self.db.write_session() as s:
+            tx = Tx(s, self.clock())
+            ids = due_accounts(s, tx.now, limit)
+            if ids:
+                rules, types = self.rules_for(s)
+                refresh_accounts(tx, ids, rules, types, self.revenue_base(s), CAUSE_WINDOW_EXPIRY)
+                tx.flush()
+            return len(ids)
+
+    def next_expiry(self) -> dt.datetime | None:
+        """When the next time window expires."""
+        from services.profile.store.actions import next_expiry
+        with self.db.session() as s:
+            return next_expiry(s)
+
+    def reevaluate(self, tag_ids: set[str] | None, cause: int, progress=None) -> int:
+        """Re-evaluate tags over all accounts (a job body)."""
+        from services.profile.store.tagops import reevaluate
+        return reevaluate(self.db.write_session, self.clock, lambda s: self.revenue_base(s, force=True),
+                          tag_ids, cause, progress)

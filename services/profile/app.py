@@ -1,0 +1,51 @@
+"""Composition root of the profile service: store, consumer, scheduler, peers and servicer."""
+
+from __future__ import annotations
+
+from services.profile.consumer import LogConsumer
+from services.profile.handlers import ProfileServicer
+from services.profile.peers import Peers
+from services.profile.scheduler import TimeScheduler
+from services.profile.settings import ProfileSettings
+from services.profile.store.facade import ProfileStore
+from services.profile.store.models import JOBS
+from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
+from telco360_runtime.db import Database
+from telco360_runtime.jobs import JobRunner, JobStore
+from telco360_runtime.server import GrpcService, Registration
+
+SERVICE_NAME = profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name
+
+
+def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> GrpcService:
+    """Wire the profile service on an open, migrated database (not started)."""
+    kwargs = {"clock": clock} if clock is not None else {}
+    store = ProfileStore(db, source_priority=settings.source_priority, base_ttl_seconds=settings.base_cache_seconds,
+                         **kwargs)
+    jobs = JobRunner(JobStore(db, JOBS))
+    consumer = LogConsumer(store, settings.ingest_addr, batch_size=settings.apply_batch_size,
+                           reconnect_seconds=settings.reconnect_seconds) if settings.ingest_addr else None
+    scheduler = TimeScheduler(store, settings.expiry_poll_seconds, settings.base_refresh_seconds)
+    peers = Peers(settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds)
+    servicer = ProfileServicer(store, jobs, peers, consumer)
+
+    async def on_start() -> None:
+        await db.run(jobs.store.fail_interrupted)
+        if settings.install_builtin_tags:
+            await db.run(store.install_builtin_tags)
+        if consumer is not None:
+            consumer.start()
+        scheduler.start()
+
+    async def on_stop() -> None:
+        if consumer is not None:
+            await consumer.stop()
+        await scheduler.stop()
+        jobs.join_all(timeout=settings.grace_seconds)
+
+    service = GrpcService(settings, [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, servicer,
+                                                  SERVICE_NAME)], on_start=[on_start], on_stop=[on_stop])
+    service.profile = servicer  # type: ignore[attr-defined]
+    service.consumer = consumer  # type: ignore[attr-defined]
+    service.scheduler = scheduler  # type: ignore[attr-defined]
+    return service

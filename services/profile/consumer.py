@@ -1,0 +1,127 @@
+"""Follows ingest's log and applies it: durable cursor, batching, reconnects, lag metric.
+
+A reader task streams ReadLog(after=cursor, follow=True) into a bounded queue; the applier
+drains the queue in batches and applies each batch in one transaction together with the
+cursor. When ingest is down the service keeps serving what it has and reconnects from the
+stored cursor; entries delivered twice are skipped by the store (at-least-once delivery,
+idempotent apply).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import grpc
+from prometheus_client import Counter, Gauge
+
+from services.profile.records import log_entry_to_record
+from services.profile.store.facade import ProfileStore
+from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from telco360_runtime.clients import open_channel
+from telco360_runtime.logs import get_logger
+
+LAG = Gauge("telco360_profile_ingest_lag_entries", "Ingest log entries not yet applied by profile.")
+APPLIED = Counter("telco360_profile_log_entries_applied_total", "Ingest log entries applied by profile.")
+CONNECTED = Gauge("telco360_profile_ingest_connected", "1 while the ingest log stream is connected.")
+
+
+class LogConsumer:
+    """Background follower of the ingest log."""
+
+    def __init__(self, store: ProfileStore, ingest_addr: str, *, batch_size: int = 2000,
+                 reconnect_seconds: float = 1.0) -> None:
+        self.store = store
+        self.addr = ingest_addr
+        self.batch_size = batch_size
+        self.reconnect_seconds = reconnect_seconds
+        self.connected = False
+        self.ingest_last = 0
+        self._task: asyncio.Task | None = None
+        self._log = get_logger(component="log_consumer")
+
+    def start(self) -> None:
+        """Start following in the background."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="profile-log-consumer")
+
+    async def stop(self) -> None:
+        """Stop following (the cursor is already durable)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except grpc.aio.AioRpcError as error:
+                self._log.warning("ingest_stream_broken", code=error.code().name)
+            except Exception as error:  # noqa: BLE001 - keep serving; retry after a pause
+                self._log.error("log_apply_failed", exc_info=error)
+            self.connected = False
+            CONNECTED.set(0)
+            await asyncio.sleep(self.reconnect_seconds)
+
+    async def _follow(self) -> None:
+        cursor = await self.store.db.run(self.store.applied_sequence)
+        channel = open_channel(self.addr, default_timeout=None)
+        try:
+            stub = ingest_pb2_grpc.IngestServiceStub(channel)
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                stats = await stub.GetIngestStats(ingest_pb2.GetIngestStatsRequest(), timeout=5)
+                await self._note_last(stats.last_sequence, cursor)
+            call = stub.ReadLog(ingest_pb2.ReadLogRequest(after_sequence=cursor, follow=True))
+            queue: asyncio.Queue = asyncio.Queue(maxsize=self.batch_size * 4)
+            reader = asyncio.get_running_loop().create_task(self._read(call, queue))
+            try:
+                await self._apply_from(queue, reader)
+            finally:
+                reader.cancel()
+                call.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reader
+        finally:
+            await channel.close()
+
+    async def _read(self, call, queue: asyncio.Queue) -> None:
+        async for entry in call:
+            if not self.connected:
+                self.connected = True
+                CONNECTED.set(1)
+            await queue.put(entry)
+        await queue.put(None)
+
+    async def _apply_from(self, queue: asyncio.Queue, reader: asyncio.Task) -> None:
+        self.connected = True
+        CONNECTED.set(1)
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                reader.result()  # raises the stream error
+                return
+            first = getter.result()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.batch_size and not queue.empty():
+                item = queue.get_nowait()
+                if item is None:
+                    await self._apply(batch)
+                    return
+                batch.append(item)
+            await self._apply(batch)
+
+    async def _apply(self, entries: list) -> None:
+        records = [log_entry_to_record(e) for e in entries]
+        result = await self.store.db.run(self.store.apply, records)
+        APPLIED.inc(result.applied)
+        await self._note_last(records[-1].sequence, result.last_sequence)
+
+    async def _note_last(self, seen: int, applied: int) -> None:
+        self.ingest_last = max(self.ingest_last, seen)
+        LAG.set(max(0, self.ingest_last - applied))

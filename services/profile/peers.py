@@ -1,0 +1,64 @@
+"""Calls Customer360 makes to scoring and contact; a dependency that is down makes the answer partial."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from telco360.contact.v1 import contact_pb2, contact_pb2_grpc
+from telco360.profile.v1 import profile_pb2 as pb
+from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from telco360_runtime.clients import open_channel
+
+_CONFIRMED = 2
+
+
+class Peers:
+    """Channels to scoring and contact (either may be unset)."""
+
+    def __init__(self, scoring_addr: str, contact_addr: str, timeout: float) -> None:
+        self.timeout = timeout
+        self.scoring = scoring_pb2_grpc.ScoringServiceStub(open_channel(scoring_addr)) if scoring_addr else None
+        self.contact = contact_pb2_grpc.ContactServiceStub(open_channel(contact_addr)) if contact_addr else None
+
+    async def enrich(self, out: pb.Customer360, customer_id: str, recent: int) -> None:
+        """Add the latest stored score and recent contacts; mark the answer partial on failure."""
+        tasks = []
+        if self.scoring is not None:
+            tasks.append(("scoring", self._score(out, customer_id)))
+        if self.contact is not None:
+            tasks.append(("contact", self._contacts(out, customer_id, recent)))
+        results = await asyncio.gather(*(t for _, t in tasks), return_exceptions=True)
+        for (name, _), result in zip(tasks, results):
+            if isinstance(result, grpc.aio.AioRpcError) and result.code() == grpc.StatusCode.NOT_FOUND:
+                continue
+            if isinstance(result, BaseException):
+                out.partial = True
+                out.unavailable.append(name)
+
+    async def _score(self, out: pb.Customer360, customer_id: str) -> None:
+        score = await self.scoring.GetStoredScore(scoring_pb2.GetStoredScoreRequest(customer_id=customer_id),
+                                                  timeout=self.timeout, wait_for_ready=False)
+        if out.HasField("score") and out.score.scored_at.ToDatetime() >= score.scored_at.ToDatetime():
+            return
+        out.score.CopyFrom(pb.AccountScore(
+            customer_id=customer_id, churn_probability=score.churn_probability, risk_band=score.risk_band,
+            predicted_value_fen=score.predicted_value_fen, model_version=score.churn_model_id,
+            scored_at=score.scored_at,
+            reasons=[pb.ScoreReason(feature=r.feature, description=r.phrase, contribution=r.contribution)
+                     for r in score.churn_reasons]))
+
+    async def _contacts(self, out: pb.Customer360, customer_id: str, recent: int) -> None:
+        from telco360.common.v1 import common_pb2
+        page = await self.contact.ListLedger(contact_pb2.ListLedgerRequest(
+            customer_id=customer_id, page=common_pb2.PageRequest(page_size=recent)),
+            timeout=self.timeout, wait_for_ready=False)
+        for entry in page.entries:
+            if entry.HasField("reservation") and entry.reservation.state == _CONFIRMED:
+                r = entry.reservation
+                out.recent_contacts.add(
+                    occurred_at=r.closed_at if r.HasField("closed_at") else r.reserved_at,
+                    channel=contact_pb2.Channel.Name(r.contact.channel).removeprefix("CHANNEL_").lower(),
+                    purpose=contact_pb2.Purpose.Name(r.contact.purpose).removeprefix("PURPOSE_").lower(),
+                    offer_id=r.contact.offer_id, outcome="delivered")

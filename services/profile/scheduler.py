@@ -1,0 +1,77 @@
+"""Background re-evaluation driven by time: window expiries and revenue-share refreshes.
+
+Expiry is scheduled by each account's next expiry (stored with the account), not swept
+nightly: the task sleeps until the earliest one (bounded by a poll interval, since new
+records may bring an earlier one), re-evaluates the accounts that are due, and repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from services.profile.domain import events as ev
+from services.profile.store.facade import ProfileStore
+from telco360_runtime.logs import get_logger
+
+
+class TimeScheduler:
+    """Runs expiry re-evaluation and periodic revenue-share refreshes."""
+
+    def __init__(self, store: ProfileStore, poll_seconds: float, base_refresh_seconds: float) -> None:
+        self.store = store
+        self.poll = poll_seconds
+        self.base_refresh = base_refresh_seconds
+        self._tasks: list[asyncio.Task] = []
+        self._log = get_logger(component="time_scheduler")
+
+    def start(self) -> None:
+        """Start the background loops."""
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._expiry_loop()), loop.create_task(self._base_loop())]
+
+    async def stop(self) -> None:
+        """Stop the loops."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def run_due(self) -> int:
+        """Re-evaluate every account whose window expired; returns how many."""
+        total = 0
+        while True:
+            done = await self.store.db.run(self.store.expire_due)
+            total += done
+            if done == 0:
+                return total
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+                nxt = await self.store.db.run(self.store.next_expiry)
+                wait = self.poll
+                if nxt is not None:
+                    wait = min(self.poll, max(0.0, (nxt - self.store.clock()).total_seconds()))
+                await asyncio.sleep(wait)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - retry on the next round
+                self._log.error("expiry_failed", exc_info=error)
+                await asyncio.sleep(self.poll)
+
+    async def _base_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.base_refresh)
+            try:
+                await self.store.db.run(self.store.reevaluate, self.value_tags(), ev.CAUSE_BASE_REFRESH)
+            except Exception as error:  # noqa: BLE001 - retry on the next round
+                self._log.error("base_refresh_failed", exc_info=error)
+
+    def value_tags(self) -> set[str]:
+        """Tags whose rules read base-relative features."""
+        with self.store.db.session() as s:
+            rules, _ = self.store.rules_for(s)
+        return {r.tag_id for r in rules if "revenue_cum_share_pct" in r.names}

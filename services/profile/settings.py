@@ -1,0 +1,54 @@
+"""Settings of the profile service (environment variables prefixed TELCO360_PROFILE_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from telco360_runtime.settings import ServiceSettings
+
+
+class ProfileSettings(ServiceSettings):
+    """Profile settings."""
+
+    model_config = SettingsConfigDict(env_prefix="TELCO360_PROFILE_", extra="ignore")
+
+    service_name: str = "profile"
+    """Name in logs, metrics and health."""
+
+    port: int = 50052
+    """gRPC port."""
+
+    ingest_addr: str = "127.0.0.1:50051"
+    """Address of ingest (ReadLog is followed from here); empty disables the consumer."""
+
+    scoring_addr: str = ""
+    """Address of scoring (latest stored scores for Customer360); empty = not used."""
+
+    contact_addr: str = ""
+    """Address of contact (recent contacts for Customer360); empty = not used."""
+
+    peer_timeout_seconds: float = 0.3
+    """Timeout of the calls Customer360 makes to scoring and contact before answering partial."""
+
+    apply_batch_size: int = 2000
+    """Most log entries applied in one transaction."""
+
+    reconnect_seconds: float = 1.0
+    """Wait before reconnecting to ingest after the log stream broke."""
+
+    source_priority: dict[str, int] = Field(default_factory=lambda: {"crm": 100, "billing": 80, "field": 60,
+                                                                      "survey": 40})
+    """Master-data precedence: higher wins per field; ties go to the latest record."""
+
+    install_builtin_tags: bool = True
+    """Store the built-in tag pack on start (definitions already stored are left as they are)."""
+
+    base_refresh_seconds: float = 3600.0
+    """How often value tiers are re-evaluated as revenue shares across the base move."""
+
+    expiry_poll_seconds: float = 30.0
+    """Longest sleep of the time-window scheduler (it wakes earlier at the next expiry)."""
+
+    base_cache_seconds: float = 10.0
+    """How long the base-wide revenue distribution is cached."""

@@ -1,0 +1,179 @@
+"""Read models: the local part of Customer360, the event feed and label outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.profile.domain import model as m
+from services.profile.store.codec import chunks, loads, utc
+from services.profile.store.loader import latest_scores
+from services.profile.store.models import (Account, AccountEventRow, AccountFact, AccountTag, BillingFact,
+                                           Erasure, TagDefinitionRow)
+from services.profile.store.refresh import group_roots
+
+
+def group_members(s: Session, root: str) -> list[str]:
+    """The root and all its descendants, in customer_id order."""
+    members, frontier = {root}, [root]
+    for _ in range(16):
+        if not frontier:
+            break
+        children = list(s.execute(select(Account.customer_id).where(
+            Account.parent_customer_id.in_(frontier), Account.erased.is_(False))).scalars())
+        frontier = [c for c in children if c not in members]
+        members.update(frontier)
+    return sorted(members)
+
+
+def customer360(s: Session, customer_id: str, group: bool, trend_months: int, recent: int) -> dict | None:
+    """Everything profile itself knows for the 360° view; None for unknown/erased accounts."""
+    acct = s.get(Account, customer_id)
+    if acct is None or acct.erased:
+        return None
+    root = group_roots(s, [customer_id])[customer_id]
+    members_all = group_members(s, root)
+    scope = group_members(s, customer_id) if group else [customer_id]
+    children = sorted(s.execute(select(Account.customer_id).where(
+        Account.parent_customer_id == customer_id, Account.erased.is_(False))).scalars())
+    facts = defaultdict(list)
+    for part in chunks(scope):
+        for cid, kind, occurred, seq, payload in s.execute(select(
+                AccountFact.customer_id, AccountFact.kind, AccountFact.occurred_at, AccountFact.sequence,
+                AccountFact.payload).where(AccountFact.customer_id.in_(part), AccountFact.superseded_at.is_(None),
+                                           AccountFact.kind != "account")):
+            facts[kind].append((utc(occurred), seq, cid, loads(payload)))
+    for items in facts.values():
+        items.sort(key=lambda x: (x[0], x[1]))
+    contacts = {}
+    for _, _, cid, p in facts["contact"]:
+        contacts[(cid, p.get("person_id"))] = {**p, "customer_id": cid}
+    products = {}
+    for occurred, _, cid, p in facts["subscription"]:
+        key = (cid, p.get("product_code"))
+        if int(p.get("action") or 0) == m.SUB_REMOVED:
+            products.pop(key, None)
+        else:
+            since = products.get(key, {}).get("since", occurred)
+            products[key] = {**p, "customer_id": cid, "since": since}
+    opps, comps = {}, {}
+    for occurred, _, cid, p in facts["opportunity"]:
+        opps[(cid, p.get("opportunity_id"))] = {**p, "customer_id": cid, "updated_at": occurred}
+    for occurred, _, cid, p in facts["competitor"]:
+        comps[(cid, str(p.get("competitor", "")).lower())] = {**p, "customer_id": cid, "observed_at": occurred}
+    events = [{**p, "customer_id": cid, "occurred_at": t} for t, _, cid, p in reversed(facts["service_event"][-recent:])]
+    interactions = [{**p, "customer_id": cid, "occurred_at": t}
+                    for t, _, cid, p in reversed(facts["interaction"][-recent:])]
+    tags = _tags(s, scope)
+    feats = loads(acct.features)
+    return {
+        "account": acct, "master": loads(acct.master), "children": children, "root": root,
+        "members_all": members_all, "contacts": sorted(contacts.values(), key=lambda c: (bool(c.get("inactive")),
+                                                                                         c.get("person_id", ""))),
+        "products": sorted(products.values(), key=lambda p: (p["customer_id"], p.get("product_code", ""))),
+        "spend": _spend(s, scope, trend_months), "service_events": events, "interactions": interactions,
+        "opportunities": [o for o in opps.values() if int(o.get("stage") or 0) not in (m.STAGE_WON, m.STAGE_LOST)],
+        "competitors": sorted(comps.values(), key=lambda c: c["observed_at"], reverse=True),
+        "tags": tags, "features": feats,
+        "group_fee_last_month": _group_fee(s, members_all),
+        "score": latest_scores(s, [customer_id], dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)).get(customer_id),
+    }
+
+
+def _spend(s: Session, scope: list[str], months: int) -> list[dict]:
+    rows = []
+    for part in chunks(scope):
+        rows.extend(s.execute(select(BillingFact.month, BillingFact.product_line, BillingFact.fee_fen,
+                                     BillingFact.usage_quantity, BillingFact.usage_unit, BillingFact.lines,
+                                     BillingFact.days_overdue, BillingFact.sequence, BillingFact.customer_id)
+                              .where(BillingFact.customer_id.in_(part), BillingFact.superseded_at.is_(None))).all())
+    slots: dict[tuple, tuple] = {}
+    for r in rows:
+        key = (r[8], r[0], r[1])
+        if key not in slots or r[7] > slots[key][7]:
+            slots[key] = r
+    by_month: dict[str, dict] = {}
+    for cid, month, line in slots:
+        r = slots[(cid, month, line)]
+        entry = by_month.setdefault(month, {"month": month, "total": 0, "lines": {}, "overdue": 0})
+        entry["total"] += r[2]
+        entry["overdue"] = max(entry["overdue"], r[6])
+        agg = entry["lines"].setdefault(line, {"product_line": line, "fee_fen": 0, "usage_quantity": 0.0,
+                                                "usage_unit": r[4], "lines": 0})
+        agg["fee_fen"] += r[2]
+        agg["usage_quantity"] += r[3]
+        agg["lines"] += r[5]
+    return [by_month[k] for k in sorted(by_month)[-months:]]
+
+
+def _group_fee(s: Session, members: list[str]) -> tuple[int, list[int]]:
+    spend = _spend(s, members, 1)
+    if not spend:
+        return 0, []
+    return spend[-1]["total"], sorted(ln for ln, v in spend[-1]["lines"].items() if v["fee_fen"] > 0)
+
+
+def _tags(s: Session, scope: list[str]) -> list[dict]:
+    out = []
+    for part in chunks(scope):
+        for tag, definition in s.execute(select(AccountTag, TagDefinitionRow).join(
+                TagDefinitionRow, (TagDefinitionRow.tag_id == AccountTag.tag_id)
+                & (TagDefinitionRow.version == AccountTag.rule_version)).where(AccountTag.customer_id.in_(part))):
+            out.append({"customer_id": tag.customer_id, "tag_id": tag.tag_id, "rule_version": tag.rule_version,
+                        "assigned_at": utc(tag.assigned_at), "trigger_values": loads(tag.trigger_values),
+                        "display_name": definition.display_name, "category": definition.category,
+                        "expression": definition.expression})
+    return sorted(out, key=lambda t: (t["customer_id"], t["tag_id"]))
+
+
+def read_events(s: Session, after: int, limit: int, types: list[int], customer_id: str) -> list[AccountEventRow]:
+    """Events after a sequence, in order."""
+    q = select(AccountEventRow).where(AccountEventRow.sequence > after)
+    if types:
+        q = q.where(AccountEventRow.type.in_(types))
+    if customer_id:
+        q = q.where(AccountEventRow.customer_id == customer_id)
+    return list(s.execute(q.order_by(AccountEventRow.sequence).limit(limit)).scalars())
+
+
+def outcomes(s: Session, from_month: str, to_month: str, customer_ids: list[str]) -> list[dict]:
+    """Monthly totals and lifecycle changes of accounts in a window (everything known now)."""
+    erased = set(s.execute(select(Erasure.customer_id)).scalars())
+    q = select(BillingFact.customer_id, BillingFact.month, BillingFact.product_line, BillingFact.fee_fen,
+               BillingFact.sequence).where(BillingFact.superseded_at.is_(None), BillingFact.month >= from_month,
+                                           BillingFact.month <= to_month)
+    ids = customer_ids or list(s.execute(select(Account.customer_id).where(Account.erased.is_(False))).scalars())
+    wanted = set(ids) - erased
+    slots: dict[tuple, tuple] = {}
+    for cid, month, line, fee, seq in s.execute(q):
+        if cid in wanted and ((cid, month, line) not in slots or seq > slots[(cid, month, line)][1]):
+            slots[(cid, month, line)] = (fee, seq)
+    months: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for (cid, month, _line), (fee, _) in slots.items():
+        months[cid][month][0] += fee
+        months[cid][month][1] += 1 if fee > 0 else 0
+    end = dt.datetime(int(to_month[:4]) + (to_month[5:7] == "12"), int(to_month[5:7]) % 12 + 1, 1,
+                      tzinfo=dt.timezone.utc)
+    life: dict[str, list] = defaultdict(list)
+    for part in chunks(sorted(wanted)):
+        for cid, occurred, payload in s.execute(select(AccountFact.customer_id, AccountFact.occurred_at,
+                                                       AccountFact.payload).where(
+                AccountFact.customer_id.in_(part), AccountFact.kind == "lifecycle",
+                AccountFact.superseded_at.is_(None))):
+            life[cid].append((utc(occurred), loads(payload)))
+    start = dt.datetime(int(from_month[:4]), int(from_month[5:7]), 1, tzinfo=dt.timezone.utc)
+    out = []
+    for cid in sorted(wanted):
+        changes = sorted(life.get(cid, []), key=lambda x: x[0])
+        before = [c for c in changes if c[0] < start][-1:]
+        inside = [c for c in changes if start <= c[0] < end]
+        upto = [c for c in changes if c[0] < end]
+        status = m.STATUS_ACTIVE
+        if upto and int(upto[-1][1].get("action") or 0) == m.LIFECYCLE_TERMINATED:
+            status = m.STATUS_TERMINATED
+        out.append({"customer_id": cid, "months": sorted((k, v[0], v[1]) for k, v in months.get(cid, {}).items()),
+                    "lifecycle": before + inside, "status": status})
+    return out
