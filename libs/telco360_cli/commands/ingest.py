@@ -85,17 +85,20 @@ def print_ingest_summary(summary: IngestSummary) -> None:
 
 def import_files(
     ctx: typer.Context,
-    files: list[pathlib.Path] = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl or .csv files"),
-    mapping_file: Optional[pathlib.Path] = typer.Option(None, "--mapping", exists=True, dir_okay=False,
-                                                        help="TOML column mapping for CSV files"),
+    files: list[pathlib.Path] = typer.Argument(..., exists=True, dir_okay=False,
+                                              help="CSV, JSON Lines or Parquet files"),
+    mapping_file: Optional[pathlib.Path] = typer.Option(
+        None, "--mapping", exists=True, dir_okay=False,
+        help="YAML/JSON column mapping (ingest importer format); without it .jsonl holds protobuf-JSON Records"),
 ) -> None:
     """Import files into ingest (streamed in batches through IngestRecordBatches, with progress)."""
     total = sum(mapping.count_rows(path) for path in files)
+    problems = mapping.RowProblems()
 
     async def run(clients: Clients) -> IngestSummary:
         def records():
             for path in files:
-                yield from mapping.read_records(path, mapping_file)
+                yield from mapping.read_records(path, mapping_file, problems)
 
         with progress_bar() as bar:
             task = bar.add_task("importing", total=total)
@@ -103,6 +106,11 @@ def import_files(
 
     summary = run_command(ctx.obj, run)
     print_ingest_summary(summary)
+    for path, number, why in problems.rows[:20]:
+        console.print(f"[red]not sent[/] {path} row {number}: {why}", highlight=False)
+    if problems.rows:
+        console.print(f"{len(problems.rows):,} rows could not be converted and were not sent")
+        raise typer.Exit(1)
 
 
 @quarantine_group.command("list")
