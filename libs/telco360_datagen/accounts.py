@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import TypeVar
 
 from telco360.ingest.v1 import ingest_pb2
 
@@ -20,6 +21,7 @@ from telco360_datagen.catalog import (INDUSTRIES, REGIONS, TIER_ACCOUNTS_PER_MAN
 from telco360_datagen.model import AccountPlan, ContactPlan, Contract
 
 LEVEL = ingest_pb2.ContactLevel
+T = TypeVar("T")
 _GROUP_SHARE = 0.25
 _ACQUIRED_SHARE = 0.06
 _ROLES: dict[int, tuple[str, ...]] = {
@@ -40,7 +42,7 @@ def customer_id(idx: int) -> str:
     return f"KA{idx + 100001}"
 
 
-def _weighted(rng: random.Random, items: tuple, weights: list[float]):
+def _weighted(rng: random.Random, items: tuple[T, ...], weights: list[float]) -> T:
     return rng.choices(items, weights=weights, k=1)[0]
 
 

@@ -114,7 +114,7 @@ def service_events(rng: random.Random, plan: AccountPlan, st: AccountState, t: i
             hours=round(rng.lognormvariate(math.log(6 + 6 * s_c), 0.9), 1), summary=_pick(rng, texts.FAULTS[line]))))
         if rng.random() < 0.2:
             limit = month_end(month) if before is None else before
-            _survey(rng, plan, st, t, min(ts + rng.randrange(3600, 86_400), limit - 1), s_c, s_l, out)
+            _survey(rng, plan, st, min(ts + rng.randrange(3600, 86_400), limit - 1), s_c, s_l, out)
     for _ in range(poisson(rng, 0.35 * tf)):
         ts = working_time(rng, month, before)
         out.append((ts, records.service_event(
@@ -123,10 +123,10 @@ def service_events(rng: random.Random, plan: AccountPlan, st: AccountState, t: i
             summary=_pick(rng, texts.SERVICE_CALLS))))
     p_survey = 0.45 if calendar_month(month) in (3, 6, 9, 12) else 0.04
     if rng.random() < p_survey * (1.2 if plan.tier <= 2 else 1.0):
-        _survey(rng, plan, st, t, working_time(rng, month, before), s_c, s_l, out)
+        _survey(rng, plan, st, working_time(rng, month, before), s_c, s_l, out)
 
 
-def _survey(rng: random.Random, plan: AccountPlan, st: AccountState, t: int, ts: int,
+def _survey(rng: random.Random, plan: AccountPlan, st: AccountState, ts: int,
             s_c: float, s_l: float, out: Out) -> None:
     mean = plan.survey_mean - 1.4 * s_l - 0.5 * s_c
     questions = [q for q in texts.SURVEY_QUESTIONS[:-1] if rng.random() < 0.7] + ["overall"]
@@ -209,7 +209,7 @@ def opportunities(rng: random.Random, plan: AccountPlan, st: AccountState, t: in
                 opp.stage = LOST
             else:
                 opp.stage += 1
-            emit_opportunity(rng, plan, opp, working_time(rng, month, before), out)
+            emit_opportunity(plan, opp, working_time(rng, month, before), out)
         if opp.stage not in (WON, LOST):
             still_open.append(opp)
     st.opps = still_open
@@ -224,10 +224,10 @@ def opportunities(rng: random.Random, plan: AccountPlan, st: AccountState, t: in
                   close_month=month + rng.randint(2, 9), stage=LEAD,
                   lines=[line])
         st.opps.append(opp)
-        emit_opportunity(rng, plan, opp, working_time(rng, month, before), out)
+        emit_opportunity(plan, opp, working_time(rng, month, before), out)
 
 
-def emit_opportunity(rng: random.Random, plan: AccountPlan, opp: Opp, ts: int, out: Out) -> None:
+def emit_opportunity(plan: AccountPlan, opp: Opp, ts: int, out: Out) -> None:
     """Append a record of the opportunity's current stage."""
     opp.version += 1
     out.append((ts, records.opportunity(plan.customer_id, opp.opp_id, opp.version, ts, opp.need,

@@ -125,7 +125,7 @@ class Emitter:
                     REMOVED, 0, 0, ts + 60)))
         for opp in st.opps:
             opp.stage = activity.LOST
-            activity.emit_opportunity(self.rng, plan, opp, ts + 120, out)
+            activity.emit_opportunity(plan, opp, ts + 120, out)
         st.opps = []
 
     def _bills(self, plan: AccountPlan, t: int, month: int, out: activity.Out) -> None:
