@@ -73,6 +73,15 @@ class MonthFigures:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RuleCount:
+    """Contacts one rule would have suppressed."""
+
+    kind: RuleKind
+    rule_id: str
+    count: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class SimulationResult:
     """What the draft would have changed."""
 
@@ -82,7 +91,7 @@ class SimulationResult:
     contacts_replayed: int
     contacts_allowed: int
     suppressed_by_channel: dict[str, int]
-    suppressed_by_rule: dict[tuple[RuleKind, str], int]
+    suppressed_by_rule: tuple[RuleCount, ...]
     months: tuple[MonthFigures, ...]
     accounts: int
 
@@ -168,7 +177,7 @@ def simulate(
         contacts_replayed=len(ordered),
         contacts_allowed=allowed,
         suppressed_by_channel=dict(by_channel),
-        suppressed_by_rule=dict(by_rule),
+        suppressed_by_rule=tuple(RuleCount(k, r, n) for (k, r), n in sorted(by_rule.items())),
         months=months,
         accounts=len({r.customer_id for r in ordered}),
     )

@@ -1,0 +1,18 @@
+"""`python -m services.contact`: migrate the store and serve until SIGTERM."""
+
+from __future__ import annotations
+
+from telco360_runtime.bootstrap import run
+
+from services.contact.service import build_service
+from services.contact.settings import ContactSettings
+from services.contact.store.paths import MIGRATIONS_DIR
+
+
+def main() -> None:
+    """Build settings from the environment and run the service."""
+    run(ContactSettings(), MIGRATIONS_DIR, build_service)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Use cases of the catalogue: policies, offers and campaigns (versioned, validated).
+
+Offer eligibility and campaign targets are profile expressions: they are validated by
+profile's ValidateExpression on create and update (one implementation of the language).
+When profile cannot be reached the change is refused with UNAVAILABLE rather than stored
+unchecked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import grpc
+
+from telco360.profile.v1 import profile_pb2
+from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unavailable
+
+from services.contact.app.deps import Deps
+from services.contact.domain import validation
+from services.contact.domain.model import Campaign, CampaignState, Offer, OfferCategory, Policy
+from services.contact.store import catalogue as repo
+
+
+class CatalogueUseCases:
+    """Policies, offers and campaigns."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def _check_expression(self, expression: str, path: str) -> None:
+        if not expression:
+            return
+        try:
+            reply = await self.deps.peers.profile.ValidateExpression(
+                profile_pb2.ValidateExpressionRequest(expression=expression, segment=True),
+                timeout=max(self.deps.peers.timeout, 2.0),
+            )
+        except grpc.RpcError as error:
+            raise Unavailable("profile", "profile is needed to validate the expression; try again later") from error
+        if not reply.valid:
+            raise InvalidArgument(
+                [FieldViolation(path, f"position {reply.error_position}: {reply.error_message}", "EXPRESSION_SYNTAX")]
+            )
+
+    # -- policies ----------------------------------------------------------------------
+
+    async def create_policy(self, policy: Policy, actor: str) -> Policy:
+        """Validate and store version 1."""
+        validation.validate_policy(policy)
+        db, now = self.deps.db, self.deps.clock()
+        stamped = dataclasses.replace(policy, created_by=actor)
+        return await db.run(self._write, lambda s: repo.create_policy(s, stamped, now))
+
+    async def update_policy(self, policy: Policy, expected_version: int, actor: str) -> Policy:
+        """Validate and store the next version (effective on the next decision)."""
+        validation.validate_policy(policy)
+        now = self.deps.clock()
+        stamped = dataclasses.replace(policy, created_by=actor)
+        return await self.deps.db.run(self._write, lambda s: repo.update_policy(s, stamped, expected_version, now))
+
+    async def get_policy(self, policy_id: str, version: int) -> Policy:
+        """One version of a policy."""
+        return await self.deps.db.run(self._read, lambda s: repo.get_policy(s, policy_id, version))
+
+    async def list_policies(self, active_only: bool, offset: int, limit: int) -> tuple[list[Policy], int]:
+        """A page of policies."""
+        return await self.deps.db.run(self._read, lambda s: repo.list_policies(s, active_only, offset, limit))
+
+    # -- offers ------------------------------------------------------------------------
+
+    async def create_offer(self, offer: Offer) -> Offer:
+        """Validate (eligibility through profile) and store version 1."""
+        validation.validate_offer(offer)
+        await self._check_expression(offer.eligibility, "offer.eligibility")
+        now = self.deps.clock()
+        return await self.deps.db.run(self._write, lambda s: repo.create_offer(s, offer, now))
+
+    async def update_offer(self, offer: Offer, expected_version: int) -> Offer:
+        """Validate and store the next version."""
+        validation.validate_offer(offer)
+        await self._check_expression(offer.eligibility, "offer.eligibility")
+        now = self.deps.clock()
+        return await self.deps.db.run(self._write, lambda s: repo.update_offer(s, offer, expected_version, now))
+
+    async def get_offer(self, offer_id: str) -> Offer:
+        """The latest version of an offer."""
+        return await self.deps.db.run(self._read, lambda s: repo.get_offer(s, offer_id))
+
+    async def list_offers(
+        self, active_only: bool, category: OfferCategory | None, offset: int, limit: int, valid_at=None
+    ) -> tuple[list[Offer], int]:
+        """A page of offers (active_only filters by availability at valid_at)."""
+        offers, total = await self.deps.db.run(self._read, lambda s: repo.list_offers(s, category, 0, 100_000))
+        if active_only:
+            when = valid_at or self.deps.clock()
+            offers = [
+                o for o in offers
+                if o.active and (o.valid_from is None or o.valid_from <= when)
+                and (o.valid_until is None or when < o.valid_until)
+            ]
+            total = len(offers)
+        return offers[offset : offset + limit], total
+
+    # -- campaigns ---------------------------------------------------------------------
+
+    async def _validate_campaign(self, campaign: Campaign) -> None:
+        offers = await self.deps.db.run(self._read, lambda s: {o.offer_id for o in repo.all_offers(s)})
+        validation.validate_campaign(campaign, offers)
+        await self._check_expression(campaign.target, "campaign.target")
+
+    async def create_campaign(self, campaign: Campaign) -> Campaign:
+        """Validate and store version 1 (ACTIVE takes effect at once)."""
+        await self._validate_campaign(campaign)
+        now = self.deps.clock()
+        return await self.deps.db.run(self._write, lambda s: repo.create_campaign(s, campaign, now))
+
+    async def update_campaign(self, campaign: Campaign, expected_version: int) -> Campaign:
+        """Validate and store the next version (effective at once)."""
+        await self._validate_campaign(campaign)
+        now = self.deps.clock()
+
+        def write(session):
+            current = repo.get_campaign(session, campaign.campaign_id, for_update=True)
+            if current.state == CampaignState.ENDED:
+                raise FailedPrecondition(f"campaign {campaign.campaign_id} has ended")
+            return repo.update_campaign(session, campaign, expected_version, now)
+
+        return await self.deps.db.run(self._write, write)
+
+    async def set_state(self, campaign_id: str, state: CampaignState) -> Campaign:
+        """Pause or resume (idempotent)."""
+        now = self.deps.clock()
+
+        def write(session):
+            current = repo.get_campaign(session, campaign_id, for_update=True)
+            if current.state == CampaignState.ENDED:
+                raise FailedPrecondition(f"campaign {campaign_id} has ended and cannot change state")
+            return repo.set_campaign_state(session, campaign_id, state, now)
+
+        return await self.deps.db.run(self._write, write)
+
+    async def get_campaign(self, campaign_id: str) -> Campaign:
+        """One campaign."""
+        return await self.deps.db.run(self._read, lambda s: repo.get_campaign(s, campaign_id))
+
+    async def list_campaigns(self, state: CampaignState | None, offset: int, limit: int) -> tuple[list[Campaign], int]:
+        """A page of campaigns."""
+        return await self.deps.db.run(self._read, lambda s: repo.list_campaigns(s, state, offset, limit))
+
+    # -- transactions ------------------------------------------------------------------
+
+    def _write(self, fn):
+        with self.deps.db.write_session() as session:
+            return fn(session)
+
+    def _read(self, fn):
+        with self.deps.db.session() as session:
+            return fn(session)

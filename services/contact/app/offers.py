@@ -1,0 +1,237 @@
+"""Use cases of next-best-offer and event-triggered campaigns.
+
+GetNextBestOffer gathers the account's context (profile, scoring) and the eligibility of
+every offer and campaign target (profile segments) concurrently, from caches when fresh,
+with a short deadline otherwise; whatever is missing is answered degraded, never waited
+for. The ranking itself runs in one read transaction; the answer is stored as a decision.
+
+Account events (profile's WatchAccountEvents, or SubmitAccountEvent) are claimed once per
+(source, event id) across replicas; each triggered campaign stores one proposal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+
+import grpc
+
+from telco360.profile.v1 import profile_pb2
+from telco360_runtime.errors import FieldViolation, InvalidArgument
+from telco360_runtime.logs import get_logger
+from telco360_runtime.timeconv import from_timestamp
+
+from services.contact.app.deps import Deps
+from services.contact.domain import bandit, nbo
+from services.contact.domain.campaigns import AccountEvent, Proposal, in_schedule, propose, triggered_by
+from services.contact.domain.decide import lookback
+from services.contact.domain.model import AccountEventKind, Channel, RiskBand
+from services.contact.store import ledger as ledger_repo
+from services.contact.store import records, runs
+
+EVENT_CURSOR = "profile.account_events"
+_PROFILE_EVENTS = {
+    profile_pb2.ACCOUNT_EVENT_TYPE_TAG_ASSIGNED: AccountEventKind.TAG_ASSIGNED,
+    profile_pb2.ACCOUNT_EVENT_TYPE_TAG_REMOVED: AccountEventKind.TAG_REMOVED,
+    profile_pb2.ACCOUNT_EVENT_TYPE_BILL_ISSUED: AccountEventKind.BILL_ISSUED,
+    profile_pb2.ACCOUNT_EVENT_TYPE_SERVICE_EVENT: AccountEventKind.SERVICE_TICKET,
+    profile_pb2.ACCOUNT_EVENT_TYPE_SUBSCRIPTION_CHANGED: AccountEventKind.TRANSACTION,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class NboAnswer:
+    """The ranking with its decision id and the numbers used."""
+
+    result: nbo.NboResult
+    decision_id: str
+    context_churn: float | None
+    context_band: RiskBand
+    context_value: int | None
+
+
+class OfferUseCases:
+    """Next-best-offer and campaign proposals."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._log = get_logger()
+
+    async def _inputs(
+        self, customer_id: str, channel: Channel, person_id: str, at: dt.datetime | None,
+        max_offers: int, exploit_only: bool, fresh_after: float | None = None,
+    ) -> nbo.NboInputs:
+        """Everything the ranking reads (peer data gathered concurrently)."""
+
+        def load_catalogue():
+            with self.deps.db.session() as session:
+                return self.deps.catalogue.get(session)
+
+        cat = await self.deps.db.run(load_catalogue)
+        expressions = {o.eligibility for o in cat.offers.values()} | {c.target for c in cat.campaigns.values()}
+        context, (eligibility, reasons) = await asyncio.gather(
+            self.deps.peers.context(customer_id),
+            self.deps.peers.evaluate(expressions, customer_id, fresh_after),
+        )
+        now = self.deps.clock()
+        when = at or now
+        active_campaigns = [c for c in cat.campaigns.values() if in_schedule(c, when)]
+
+        def load_history():
+            with self.deps.db.session() as session:
+                since = when - lookback(cat.active_policies, active_campaigns)
+                history = ledger_repo.load_history(session, customer_id, since, now)
+                stats = ledger_repo.offer_stats(session, context.segment)
+            return history, stats
+
+        history, stats = await self.deps.db.run(load_history)
+        return nbo.NboInputs(
+            customer_id=customer_id,
+            channel=channel,
+            at=when,
+            now=now,
+            policies=cat.active_policies,
+            offers=list(cat.offers.values()),
+            campaigns=active_campaigns,
+            history=history,
+            context=context,
+            eligibility=eligibility,
+            stats={k: bandit.ArmStats(*v) for k, v in stats.items()},
+            person_id=person_id,
+            max_offers=max_offers,
+            exploit_only=exploit_only,
+            valuable_value_fen=self.deps.config.valuable_value_fen,
+            degraded_reasons=tuple(reasons),
+        )
+
+    async def next_best_offer(
+        self, customer_id: str, channel: Channel, person_id: str, at: dt.datetime | None,
+        max_offers: int, exploit_only: bool, context_doc: dict,
+    ) -> NboAnswer:
+        """Rank the catalogue for the account on the channel and store the answer."""
+        if not customer_id:
+            raise InvalidArgument([FieldViolation("customer_id", "customer_id is required", "REQUIRED")])
+        inputs = await self._inputs(customer_id, channel, person_id, at, max_offers, exploit_only)
+        result = nbo.rank(inputs, self.deps.rng)
+        decision_id = ledger_repo.new_id()
+        doc = json.dumps(
+            {
+                "customer_id": customer_id, "channel": channel.name, "person_id": person_id, "context": context_doc,
+                "ranked": [{"offer_id": r.offer.offer_id, "expected_value_fen": r.expected_value_fen,
+                            "propensity": r.propensity, "reasons": list(r.reasons)} for r in result.ranked],
+                "suppressed": [{"offer_id": s.offer_id, "reason": s.reason.name, "detail": s.detail}
+                               for s in result.suppressed],
+                "degraded": list(result.degraded_reasons), "policy_versions": list(result.policy_versions),
+            },
+            ensure_ascii=False,
+        )
+
+        def store() -> None:
+            with self.deps.db.write_session() as session:
+                records.insert_document(session, decision_id, customer_id, "nbo", bool(result.ranked), inputs.now, doc)
+
+        await self.deps.db.run(store)
+        ctx = inputs.context
+        return NboAnswer(result, decision_id, ctx.churn_probability, ctx.risk_band, ctx.predicted_value_fen)
+
+    # -- events and proposals ----------------------------------------------------------
+
+    async def handle_event(self, event: AccountEvent) -> tuple[list[Proposal], bool, bool]:
+        """Process one account event: (proposals, replayed, degraded)."""
+        def claim() -> tuple[bool, list]:
+            with self.deps.db.write_session() as session:
+                fresh = runs.claim_event(session, event.source, event.event_id, self.deps.clock())
+                cat = self.deps.catalogue.get(session)
+            return fresh, [c for c in cat.campaigns.values() if in_schedule(c, event.occurred_at) and triggered_by(c, event)]
+
+        fresh, campaigns = await self.deps.db.run(claim)
+        if not fresh:
+            return [], True, False
+        if not campaigns:
+            return [], False, False
+        # Segment members cached before the event happened may not know about it yet.
+        inputs = await self._inputs(
+            event.customer_id, campaigns[0].touchpoints[0], "", None, 1, True,
+            fresh_after=event.occurred_at.timestamp(),
+        )
+        proposals: list[Proposal] = []
+        for campaign in sorted(campaigns, key=lambda c: c.campaign_id):
+            proposal = propose(campaign, event, inputs, self.deps.rng)
+            proposals.append(dataclasses.replace(proposal, proposal_id=ledger_repo.new_id()))
+
+        def store() -> None:
+            with self.deps.db.write_session() as session:
+                for proposal in proposals:
+                    runs.insert_proposal(session, proposal)
+
+        await self.deps.db.run(store)
+        degraded = bool(inputs.degraded_reasons or inputs.context.degraded_reasons)
+        return proposals, False, degraded
+
+    async def list_proposals(self, campaign_id, customer_id, state, offset, limit) -> list[Proposal]:
+        """Proposals, newest first."""
+        def tx():
+            with self.deps.db.session() as session:
+                return runs.list_proposals(session, campaign_id, customer_id, state, offset, limit)
+
+        return await self.deps.db.run(tx)
+
+    async def follow_profile_events(self, stop: asyncio.Event, retry_seconds: float = 2.0) -> None:
+        """Follow profile's account events with a durable cursor until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await self._follow_once(stop)
+            except (grpc.RpcError, OSError) as error:
+                code = error.code().name if isinstance(error, grpc.aio.AioRpcError) else type(error).__name__
+                self._log.info("profile_events_unavailable", code=code)
+            try:
+                await asyncio.wait_for(stop.wait(), retry_seconds)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _follow_once(self, stop: asyncio.Event) -> None:
+        def cursor() -> int:
+            with self.deps.db.session() as session:
+                return runs.get_cursor(session, EVENT_CURSOR)
+
+        after = await self.deps.db.run(cursor)
+        stream = self.deps.peers.profile.WatchAccountEvents(
+            profile_pb2.WatchAccountEventsRequest(after_sequence=after, follow=True), timeout=None
+        )
+        async for message in stream:
+            if stop.is_set():
+                stream.cancel()
+                return
+            event = profile_event(message)
+            if event is not None:
+                await self.handle_event(event)
+
+            def advance(seq: int = message.sequence) -> None:
+                with self.deps.db.write_session() as session:
+                    runs.advance_cursor(session, EVENT_CURSOR, seq)
+
+            await self.deps.db.run(advance)
+
+
+def profile_event(message: profile_pb2.AccountEvent) -> AccountEvent | None:
+    """Contact's view of a profile account event (None for kinds no campaign can use)."""
+    kind = _PROFILE_EVENTS.get(message.type)
+    if message.type == profile_pb2.ACCOUNT_EVENT_TYPE_RISK_BAND_CHANGED:
+        if message.risk_band <= message.previous_risk_band:
+            return None
+        kind = AccountEventKind.RISK_BAND_RAISED
+    elif message.type == profile_pb2.ACCOUNT_EVENT_TYPE_INTERACTION:
+        return None
+    if kind is None:
+        return None
+    return AccountEvent(
+        event_id=str(message.sequence),
+        source="profile",
+        customer_id=message.customer_id,
+        kind=kind,
+        occurred_at=from_timestamp(message.occurred_at),
+        tag=message.tag_id,
+        risk_band=RiskBand(int(message.risk_band)),
+    )

@@ -1,0 +1,481 @@
+"""Protobuf <-> domain conversion for the contact service (no rules here).
+
+Enum numbers of telco360.contact.v1 equal the domain's IntEnum values, so enums convert
+by number; 0 (UNSPECIFIED) maps to None or the documented default. A value outside the
+enum answers INVALID_ARGUMENT naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from telco360.contact.v1 import contact_pb2 as pb
+from telco360_runtime.errors import FieldViolation, InvalidArgument
+from telco360_runtime.timeconv import from_timestamp, is_set, to_timestamp
+
+from services.contact.domain import windows
+from services.contact.domain.campaigns import AccountEvent, Proposal
+from services.contact.domain.ledger import Adjustment, OutcomeRecord, Reservation
+from services.contact.domain.model import (
+    AccountEventKind,
+    Campaign,
+    CampaignState,
+    CampaignTrigger,
+    CapScope,
+    Channel,
+    Consent,
+    ContactRequest,
+    CoolDown,
+    CoolDownScope,
+    Decision,
+    FrequencyCap,
+    Offer,
+    OfferCategory,
+    OptOut,
+    OptOutKind,
+    OutcomeKind,
+    Policy,
+    Purpose,
+    PurposeClass,
+    QuietHours,
+    RiskBand,
+    RuleEvaluation,
+    Window,
+    WindowKind,
+    WindowUnit,
+)
+
+E = TypeVar("E")
+
+
+def enum(kind: type[E], value: int, path: str, required: bool = True) -> E | None:
+    """A domain enum from a proto number (None for 0 unless required)."""
+    if value == 0:
+        if required:
+            raise InvalidArgument([FieldViolation(path, f"{path} is required", "REQUIRED")])
+        return None
+    try:
+        return kind(value)  # type: ignore[call-arg]
+    except ValueError as error:
+        raise InvalidArgument([FieldViolation(path, f"unknown value {value}", "BAD_ENUM")]) from error
+
+
+def enums(kind: type[E], values: Iterable[int], path: str) -> frozenset[E]:
+    """A set of domain enums from proto numbers (zeros ignored)."""
+    return frozenset(enum(kind, v, path) for v in values if v)  # type: ignore[misc]
+
+
+def ts(value: Timestamp) -> dt.datetime | None:
+    """An aware datetime, or None for an unset Timestamp."""
+    return from_timestamp(value) if is_set(value) else None
+
+
+def put_ts(target: Timestamp, value: dt.datetime | None) -> None:
+    """Set a Timestamp field when the value is given."""
+    if value is not None:
+        target.CopyFrom(to_timestamp(value))
+
+
+def _hhmm(text: str, path: str) -> dt.time | None:
+    if not text:
+        return None
+    parsed = windows.parse_hhmm(text)
+    if parsed is None:
+        raise InvalidArgument([FieldViolation(path, "expected HH:MM", "BAD_TIME")])
+    return parsed
+
+
+# ---------------------------------------------------------------------------------------
+# Policies
+# ---------------------------------------------------------------------------------------
+
+
+def window_from(msg: pb.Window, path: str) -> Window:
+    """A window from its message."""
+    return Window(enum(WindowKind, msg.kind, f"{path}.kind"), enum(WindowUnit, msg.unit, f"{path}.unit"), msg.size)
+
+
+def cap_from(msg: pb.FrequencyCap, path: str) -> FrequencyCap:
+    """A cap from its message (no purposes = MARKETING)."""
+    purposes = enums(Purpose, msg.purposes, f"{path}.purposes") or frozenset({Purpose.MARKETING})
+    return FrequencyCap(
+        cap_id=msg.cap_id,
+        scope=enum(CapScope, msg.scope, f"{path}.scope"),
+        max_contacts=msg.max_contacts,
+        window=window_from(msg.window, f"{path}.window"),
+        channels=enums(Channel, msg.channels, f"{path}.channels"),
+        purposes=purposes,
+        campaign_id=msg.campaign_id,
+        offer_id=msg.offer_id,
+    )
+
+
+def policy_from(msg: pb.ContactPolicy, prefix: str = "policy") -> Policy:
+    """A policy from its message."""
+    q = msg.quiet_hours
+    return Policy(
+        policy_id=msg.policy_id,
+        name=msg.name,
+        description=msg.description,
+        active=msg.active,
+        applies_to_tiers=frozenset(int(t) for t in msg.applies_to_tiers if t),
+        caps=tuple(cap_from(c, f"{prefix}.caps[{i}]") for i, c in enumerate(msg.caps)),
+        quiet_hours=QuietHours(
+            start=_hhmm(q.start, f"{prefix}.quiet_hours.start"),
+            end=_hhmm(q.end, f"{prefix}.quiet_hours.end"),
+            quiet_weekdays=frozenset(q.quiet_weekdays),
+            channels=enums(Channel, q.channels, f"{prefix}.quiet_hours.channels"),
+            exempt_purposes=enums(Purpose, q.exempt_purposes, f"{prefix}.quiet_hours.exempt_purposes"),
+        ),
+        fallback_time_zones=tuple(msg.fallback_time_zones),
+        honour_preferred_hours=msg.honour_preferred_hours,
+        cool_downs=tuple(
+            CoolDown(
+                cool_down_id=c.cool_down_id,
+                triggers=enums(OutcomeKind, c.triggers, f"{prefix}.cool_downs[{i}].triggers"),
+                scope=enum(CoolDownScope, c.scope, f"{prefix}.cool_downs[{i}].scope"),
+                duration=window_from(c.duration, f"{prefix}.cool_downs[{i}].duration"),
+            )
+            for i, c in enumerate(msg.cool_downs)
+        ),
+        purpose_classes=tuple(
+            PurposeClass(
+                purpose=enum(Purpose, pc.purpose, f"{prefix}.purpose_classes[{i}].purpose"),
+                requires_consent=pc.requires_consent,
+                consent_channels=enums(Channel, pc.consent_channels, f"{prefix}.purpose_classes[{i}].consent_channels"),
+            )
+            for i, pc in enumerate(msg.purpose_classes)
+        ),
+        change_note=msg.change_note,
+    )
+
+
+def _time_text(value: dt.time | None) -> str:
+    if value is None:
+        return ""
+    return "24:00" if value == dt.time.max else value.strftime("%H:%M")
+
+
+def window_to(window: Window) -> pb.Window:
+    """The message of a window."""
+    return pb.Window(kind=int(window.kind), unit=int(window.unit), size=window.size)
+
+
+def cap_to(cap: FrequencyCap) -> pb.FrequencyCap:
+    """The message of a cap."""
+    return pb.FrequencyCap(
+        cap_id=cap.cap_id, scope=int(cap.scope), channels=sorted(int(c) for c in cap.channels),
+        purposes=sorted(int(p) for p in cap.purposes), max_contacts=cap.max_contacts,
+        window=window_to(cap.window), campaign_id=cap.campaign_id, offer_id=cap.offer_id,
+    )
+
+
+def policy_to(policy: Policy) -> pb.ContactPolicy:
+    """The message of a policy."""
+    q = policy.quiet_hours
+    msg = pb.ContactPolicy(
+        policy_id=policy.policy_id, version=policy.version, name=policy.name, description=policy.description,
+        active=policy.active, applies_to_tiers=sorted(policy.applies_to_tiers),
+        caps=[cap_to(c) for c in policy.caps],
+        quiet_hours=pb.QuietHours(
+            start=_time_text(q.start), end=_time_text(q.end), quiet_weekdays=sorted(q.quiet_weekdays),
+            channels=sorted(int(c) for c in q.channels), exempt_purposes=sorted(int(p) for p in q.exempt_purposes),
+        ),
+        fallback_time_zones=list(policy.fallback_time_zones),
+        honour_preferred_hours=policy.honour_preferred_hours,
+        cool_downs=[
+            pb.CoolDown(cool_down_id=c.cool_down_id, triggers=sorted(int(t) for t in c.triggers),
+                        scope=int(c.scope), duration=window_to(c.duration))
+            for c in policy.cool_downs
+        ],
+        purpose_classes=[
+            pb.PurposeClass(purpose=int(pc.purpose), requires_consent=pc.requires_consent,
+                            consent_channels=sorted(int(c) for c in pc.consent_channels))
+            for pc in policy.purpose_classes
+        ],
+        created_by=policy.created_by, change_note=policy.change_note,
+    )
+    put_ts(msg.created_at, policy.created_at)
+    return msg
+
+
+# ---------------------------------------------------------------------------------------
+# Offers and campaigns
+# ---------------------------------------------------------------------------------------
+
+
+def offer_from(msg: pb.Offer) -> Offer:
+    """An offer from its message."""
+    return Offer(
+        offer_id=msg.offer_id, name=msg.name, description=msg.description,
+        category=OfferCategory(msg.category) if msg.category in OfferCategory._value2member_map_ else
+        enum(OfferCategory, msg.category, "offer.category"),
+        eligibility=msg.eligibility.strip(), value_fen=msg.value_fen, cost_fen=msg.cost_fen,
+        valid_from=ts(msg.valid_from), valid_until=ts(msg.valid_until),
+        channels=enums(Channel, msg.channels, "offer.channels"),
+        purpose=enum(Purpose, msg.purpose, "offer.purpose", required=False),
+        presentation_cool_down_hours=msg.presentation_cool_down_hours, control_group_bp=msg.control_group_bp,
+        active=msg.active, prior_alpha=msg.prior_alpha, prior_beta=msg.prior_beta,
+    )
+
+
+def offer_to(offer: Offer) -> pb.Offer:
+    """The message of an offer."""
+    msg = pb.Offer(
+        offer_id=offer.offer_id, version=offer.version, name=offer.name, description=offer.description,
+        category=int(offer.category), eligibility=offer.eligibility, value_fen=offer.value_fen,
+        cost_fen=offer.cost_fen, channels=sorted(int(c) for c in offer.channels),
+        purpose=int(offer.purpose) if offer.purpose else 0,
+        presentation_cool_down_hours=offer.presentation_cool_down_hours,
+        control_group_bp=offer.control_group_bp, active=offer.active,
+        prior_alpha=offer.prior_alpha, prior_beta=offer.prior_beta,
+    )
+    put_ts(msg.valid_from, offer.valid_from)
+    put_ts(msg.valid_until, offer.valid_until)
+    return msg
+
+
+def campaign_from(msg: pb.Campaign) -> Campaign:
+    """A campaign from its message."""
+    return Campaign(
+        campaign_id=msg.campaign_id, name=msg.name, description=msg.description, target=msg.target.strip(),
+        triggers=tuple(
+            CampaignTrigger(
+                kind=enum(AccountEventKind, t.kind, f"campaign.triggers[{i}].kind"),
+                tag=t.tag,
+                min_risk_band=RiskBand(t.min_risk_band) if t.min_risk_band else RiskBand.HIGH,
+            )
+            for i, t in enumerate(msg.triggers)
+        ),
+        touchpoints=tuple(enum(Channel, c, "campaign.touchpoints") for c in msg.touchpoints),
+        offer_ids=tuple(msg.offer_ids),
+        purpose=enum(Purpose, msg.purpose, "campaign.purpose", required=False) or Purpose.MARKETING,
+        starts_at=ts(msg.starts_at), ends_at=ts(msg.ends_at), budget_fen=msg.budget_fen,
+        contact_cost_fen=msg.contact_cost_fen,
+        caps=tuple(cap_from(c, f"campaign.caps[{i}]") for i, c in enumerate(msg.caps)),
+        control_group_bp=msg.control_group_bp,
+        state=enum(CampaignState, msg.state, "campaign.state", required=False) or CampaignState.DRAFT,
+        proposal_ttl_seconds=msg.proposal_ttl_seconds,
+    )
+
+
+def campaign_to(campaign: Campaign) -> pb.Campaign:
+    """The message of a campaign."""
+    msg = pb.Campaign(
+        campaign_id=campaign.campaign_id, version=campaign.version, name=campaign.name,
+        description=campaign.description, target=campaign.target,
+        triggers=[pb.CampaignTrigger(kind=int(t.kind), tag=t.tag, min_risk_band=int(t.min_risk_band))
+                  for t in campaign.triggers],
+        touchpoints=[int(c) for c in campaign.touchpoints], offer_ids=list(campaign.offer_ids),
+        purpose=int(campaign.purpose), budget_fen=campaign.budget_fen, contact_cost_fen=campaign.contact_cost_fen,
+        caps=[cap_to(c) for c in campaign.caps], control_group_bp=campaign.control_group_bp,
+        state=int(campaign.state), proposal_ttl_seconds=campaign.proposal_ttl_seconds, spent_fen=campaign.spent_fen,
+    )
+    put_ts(msg.starts_at, campaign.starts_at)
+    put_ts(msg.ends_at, campaign.ends_at)
+    put_ts(msg.updated_at, campaign.updated_at)
+    return msg
+
+
+# ---------------------------------------------------------------------------------------
+# Requests, decisions, ledger
+# ---------------------------------------------------------------------------------------
+
+
+def request_from(msg: pb.CheckContactRequest, prefix: str = "") -> ContactRequest:
+    """A contact request from its message."""
+    return ContactRequest(
+        customer_id=msg.customer_id,
+        channel=enum(Channel, msg.channel, f"{prefix}channel"),
+        purpose=enum(Purpose, msg.purpose, f"{prefix}purpose"),
+        person_id=msg.person_id,
+        category=OfferCategory(msg.category) if msg.category in OfferCategory._value2member_map_ else
+        enum(OfferCategory, msg.category, f"{prefix}category"),
+        campaign_id=msg.campaign_id,
+        offer_id=msg.offer_id,
+        at=ts(msg.at),
+    )
+
+
+def request_to(request: ContactRequest) -> pb.CheckContactRequest:
+    """The message of a contact request."""
+    msg = pb.CheckContactRequest(
+        customer_id=request.customer_id, person_id=request.person_id, channel=int(request.channel),
+        purpose=int(request.purpose), category=int(request.category), campaign_id=request.campaign_id,
+        offer_id=request.offer_id,
+    )
+    put_ts(msg.at, request.at)
+    return msg
+
+
+def rule_to(rule: RuleEvaluation) -> pb.RuleEvaluation:
+    """The message of one evaluated rule."""
+    msg = pb.RuleEvaluation(
+        kind=int(rule.kind), rule_id=rule.rule_id, policy_id=rule.policy_id, policy_version=rule.policy_version,
+        result=int(rule.result), count=rule.count, limit=rule.limit, detail=rule.detail,
+    )
+    put_ts(msg.window_start, rule.window_start)
+    put_ts(msg.window_end, rule.window_end)
+    put_ts(msg.next_allowed_at, rule.next_allowed_at)
+    return msg
+
+
+def decision_to(decision: Decision) -> pb.ContactDecision:
+    """The message of a decision with its trace."""
+    msg = pb.ContactDecision(
+        decision_id=decision.decision_id, request=request_to(decision.request), allowed=decision.allowed,
+        blocking=[rule_to(r) for r in decision.blocking], trace=[rule_to(r) for r in decision.trace],
+        never_allowed=decision.never_allowed, policy_versions=list(decision.policy_versions),
+        degraded=decision.degraded, reservation_id=decision.reservation_id,
+    )
+    put_ts(msg.next_allowed_at, decision.next_allowed_at)
+    put_ts(msg.decided_at, decision.decided_at)
+    return msg
+
+
+def reservation_to(reservation: Reservation, now: dt.datetime) -> pb.Reservation:
+    """The message of a reservation (state as of now: an overdue one is EXPIRED)."""
+    msg = pb.Reservation(
+        reservation_id=reservation.reservation_id, idempotency_key=reservation.idempotency_key,
+        contact=request_to(reservation.request), state=int(reservation.effective_state(now)),
+        external_ref=reservation.external_ref, cancel_reason=reservation.cancel_reason,
+        decision_id=reservation.decision_id,
+    )
+    put_ts(msg.reserved_at, reservation.reserved_at)
+    put_ts(msg.expires_at, reservation.expires_at)
+    closed = reservation.closed_at
+    if closed is None and reservation.effective_state(now).name == "EXPIRED":
+        closed = reservation.expires_at
+    put_ts(msg.closed_at, closed)
+    return msg
+
+
+def ledger_entry_to(entry: Reservation | Adjustment, now: dt.datetime) -> pb.LedgerEntry:
+    """The message of a ledger entry."""
+    if isinstance(entry, Reservation):
+        msg = pb.LedgerEntry(entry_id=entry.reservation_id, kind=pb.LEDGER_ENTRY_KIND_RESERVATION,
+                             reservation=reservation_to(entry, now))
+        put_ts(msg.recorded_at, entry.reserved_at)
+        return msg
+    msg = pb.LedgerEntry(entry_id=entry.adjustment_id, kind=pb.LEDGER_ENTRY_KIND_ADJUSTMENT,
+                         scope=request_to(entry.scope), delta=entry.delta, reason=entry.reason, actor=entry.actor)
+    put_ts(msg.recorded_at, entry.recorded_at)
+    return msg
+
+
+def outcome_from(msg: pb.Outcome) -> OutcomeRecord:
+    """An outcome from its message (occurred_at may be unset: now)."""
+    return OutcomeRecord(
+        outcome_id="", customer_id=msg.customer_id,
+        kind=enum(OutcomeKind, msg.kind, "outcome.kind"),
+        occurred_at=ts(msg.occurred_at),  # type: ignore[arg-type]
+        person_id=msg.person_id, channel=enum(Channel, msg.channel, "outcome.channel", required=False),
+        offer_id=msg.offer_id, campaign_id=msg.campaign_id, reservation_id=msg.reservation_id,
+        idempotency_key=msg.idempotency_key,
+    )
+
+
+def outcome_to(record: OutcomeRecord) -> pb.Outcome:
+    """The message of an outcome."""
+    msg = pb.Outcome(
+        outcome_id=record.outcome_id, customer_id=record.customer_id, person_id=record.person_id,
+        channel=int(record.channel) if record.channel else 0, offer_id=record.offer_id,
+        campaign_id=record.campaign_id, reservation_id=record.reservation_id, kind=int(record.kind),
+        idempotency_key=record.idempotency_key,
+    )
+    put_ts(msg.occurred_at, record.occurred_at)
+    return msg
+
+
+def opt_out_from(msg: pb.OptOut) -> OptOut:
+    """An opt-out from its message."""
+    return OptOut(
+        opt_out_id="", customer_id=msg.customer_id, kind=enum(OptOutKind, msg.kind, "opt_out.kind"),
+        reason=msg.reason, source=msg.source, person_id=msg.person_id,
+        channels=enums(Channel, msg.channels, "opt_out.channels"),
+        purposes=enums(Purpose, msg.purposes, "opt_out.purposes"),
+        starts_at=ts(msg.starts_at), expires_at=ts(msg.expires_at),
+    )
+
+
+def opt_out_to(entry: OptOut) -> pb.OptOut:
+    """The message of an opt-out."""
+    msg = pb.OptOut(
+        opt_out_id=entry.opt_out_id, customer_id=entry.customer_id, person_id=entry.person_id, kind=int(entry.kind),
+        channels=sorted(int(c) for c in entry.channels), purposes=sorted(int(p) for p in entry.purposes),
+        reason=entry.reason, source=entry.source, removed_reason=entry.removed_reason,
+    )
+    put_ts(msg.starts_at, entry.starts_at)
+    put_ts(msg.expires_at, entry.expires_at)
+    put_ts(msg.removed_at, entry.removed_at)
+    put_ts(msg.created_at, entry.created_at)
+    return msg
+
+
+def consent_from(msg: pb.Consent, now: dt.datetime) -> Consent:
+    """A consent record from its message (recorded_at unset: now)."""
+    return Consent(
+        consent_id="", customer_id=msg.customer_id, granted=msg.granted, source=msg.source,
+        recorded_at=ts(msg.recorded_at) or now, person_id=msg.person_id,
+        channel=enum(Channel, msg.channel, "consent.channel", required=False),
+        purpose=enum(Purpose, msg.purpose, "consent.purpose", required=False),
+        source_ref=msg.source_ref, expires_at=ts(msg.expires_at),
+    )
+
+
+def consent_to(record: Consent) -> pb.Consent:
+    """The message of a consent record."""
+    msg = pb.Consent(
+        consent_id=record.consent_id, customer_id=record.customer_id, person_id=record.person_id,
+        channel=int(record.channel) if record.channel else 0, purpose=int(record.purpose) if record.purpose else 0,
+        granted=record.granted, source=record.source, source_ref=record.source_ref,
+    )
+    put_ts(msg.recorded_at, record.recorded_at)
+    put_ts(msg.expires_at, record.expires_at)
+    return msg
+
+
+def event_from(msg: pb.AccountEvent, now: dt.datetime) -> AccountEvent:
+    """An account event from its message."""
+    problems = []
+    if not msg.event_id:
+        problems.append(FieldViolation("event.event_id", "event_id is required", "REQUIRED"))
+    if not msg.customer_id:
+        problems.append(FieldViolation("event.customer_id", "customer_id is required", "REQUIRED"))
+    if problems:
+        raise InvalidArgument(problems)
+    return AccountEvent(
+        event_id=msg.event_id, source=msg.source or "api", customer_id=msg.customer_id,
+        kind=enum(AccountEventKind, msg.kind, "event.kind"), occurred_at=ts(msg.occurred_at) or now,
+        tag=msg.tag, risk_band=RiskBand(msg.risk_band) if msg.risk_band in RiskBand._value2member_map_ else
+        RiskBand.UNSPECIFIED, attributes=tuple(sorted(msg.attributes.items())),
+    )
+
+
+def event_to(event: AccountEvent) -> pb.AccountEvent:
+    """The message of an account event."""
+    msg = pb.AccountEvent(
+        event_id=event.event_id, source=event.source, customer_id=event.customer_id, kind=int(event.kind),
+        tag=event.tag, risk_band=int(event.risk_band), attributes=dict(event.attributes),
+    )
+    put_ts(msg.occurred_at, event.occurred_at)
+    return msg
+
+
+def proposal_to(proposal: Proposal) -> pb.Proposal:
+    """The message of a proposal."""
+    msg = pb.Proposal(
+        proposal_id=proposal.proposal_id, campaign_id=proposal.campaign_id,
+        campaign_version=proposal.campaign_version, customer_id=proposal.customer_id,
+        event=event_to(proposal.event), state=int(proposal.state),
+        channel=int(proposal.channel) if proposal.channel else 0, offer_id=proposal.offer_id,
+        decision_id=proposal.decision_id, reasons=list(proposal.reasons),
+    )
+    put_ts(msg.next_allowed_at, proposal.next_allowed_at)
+    put_ts(msg.proposed_at, proposal.proposed_at)
+    put_ts(msg.expires_at, proposal.expires_at)
+    return msg

@@ -1,0 +1,102 @@
+"""Composition root of the contact service: peers, use cases, servicer, background work.
+
+Background tasks (stopped before the store closes): the reservation expiry sweeper and
+the follower of profile's account events that triggers campaigns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from telco360.contact.v1 import contact_pb2, contact_pb2_grpc
+from telco360_runtime.clients import open_channel
+from telco360_runtime.db import Database
+from telco360_runtime.jobs import JobRunner, JobStore
+from telco360_runtime.logs import get_logger
+from telco360_runtime.server import GrpcService, Registration
+
+from services.contact.app.analysis import AnalysisUseCases
+from services.contact.app.catalogue import CatalogueUseCases
+from services.contact.app.deps import Config, Deps
+from services.contact.app.ledger import LedgerUseCases
+from services.contact.app.offers import OfferUseCases
+from services.contact.handlers import ContactServicer
+from services.contact.peers import Peers
+from services.contact.settings import ContactSettings
+from services.contact.store.models import JOBS
+
+SERVICE_NAME = contact_pb2.DESCRIPTOR.services_by_name["ContactService"].full_name
+
+
+def build_peers(settings: ContactSettings) -> Peers:
+    """Channels to profile and scoring behind caches."""
+    timeout = settings.peer_timeout_seconds
+    return Peers(
+        open_channel(settings.profile_addr, default_timeout=timeout, max_message_mb=settings.max_message_mb),
+        open_channel(settings.scoring_addr, default_timeout=timeout, max_message_mb=settings.max_message_mb),
+        timeout=timeout,
+        retry_after=settings.peer_retry_seconds,
+        context_ttl=settings.context_ttl_seconds,
+        score_ttl=settings.score_ttl_seconds,
+        segment_ttl=settings.segment_ttl_seconds,
+        max_stale=settings.max_stale_seconds,
+    )
+
+
+def build_service(settings: ContactSettings, db: Database) -> GrpcService:
+    """Wire the contact service on an open, migrated database (not started)."""
+    log = get_logger()
+    jobs = JobStore(db, JOBS)
+    jobs.fail_interrupted()
+    deps = Deps(
+        db=db,
+        peers=build_peers(settings),
+        jobs=jobs,
+        runner=JobRunner(jobs),
+        config=Config(
+            valuable_value_fen=settings.valuable_value_fen,
+            simulation_direct_max_contacts=settings.simulation_direct_max_contacts,
+        ),
+    )
+    ledger = LedgerUseCases(deps)
+    offers = OfferUseCases(deps)
+    servicer = ContactServicer(CatalogueUseCases(deps), ledger, offers, AnalysisUseCases(deps))
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def sweep() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.expiry_sweep_seconds)
+            if stop.is_set():
+                return
+            try:
+                expired = await ledger.expire()
+                if expired:
+                    log.info("reservations_expired", count=expired)
+            except Exception as error:  # noqa: BLE001 - the sweeper must survive a bad moment
+                log.warning("expiry_sweep_failed", error=type(error).__name__)
+
+    async def on_start() -> None:
+        if settings.expiry_sweep_seconds > 0:
+            tasks.append(asyncio.create_task(sweep()))
+        if settings.follow_profile_events:
+            tasks.append(asyncio.create_task(offers.follow_profile_events(stop)))
+
+    async def on_stop() -> None:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await deps.peers.close()
+        deps.runner.join_all(timeout=10)
+
+    return GrpcService(
+        settings,
+        [Registration(contact_pb2_grpc.add_ContactServiceServicer_to_server, servicer, SERVICE_NAME)],
+        on_stop=[on_stop],
+        on_start=[on_start],
+    )

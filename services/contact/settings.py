@@ -1,0 +1,56 @@
+"""Settings of the contact service (environment variables prefixed TELCO360_CONTACT_)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from telco360_runtime.settings import ServiceSettings
+
+
+class ContactSettings(ServiceSettings):
+    """Contact settings: the shared ones plus peers, caches and the ledger's housekeeping."""
+
+    model_config = SettingsConfigDict(env_prefix="TELCO360_CONTACT_", extra="ignore")
+
+    service_name: str = "contact"
+    """Name used in logs, metrics, health and the default SQLite file (var/contact.db)."""
+
+    port: int = 50054
+    """gRPC port; 0 picks a free port (tests)."""
+
+    profile_addr: str = "127.0.0.1:50052"
+    """Address of the profile service (account context, segment membership, account events)."""
+
+    scoring_addr: str = "127.0.0.1:50053"
+    """Address of the scoring service (churn risk and value)."""
+
+    peer_timeout_seconds: float = 0.25
+    """Deadline of a profile/scoring call made while answering a caller; past it contact
+    answers from cache or defaults, marked degraded (never blocks the call)."""
+
+    peer_retry_seconds: float = 2.0
+    """After a failed peer call, how long calls skip that peer (answering degraded at once)."""
+
+    context_ttl_seconds: float = 60.0
+    """How long account context (time zone, tier, persons) from profile is served fresh."""
+
+    score_ttl_seconds: float = 300.0
+    """How long a score from scoring is served fresh."""
+
+    segment_ttl_seconds: float = 60.0
+    """How long segment membership (offer eligibility, campaign targets) is served fresh."""
+
+    max_stale_seconds: float = 3600.0
+    """Cached peer data older than this is not used even when the peer is down."""
+
+    valuable_value_fen: int = 50_000_000
+    """Predicted value (fen) from which an account counts as valuable for the retention boost."""
+
+    expiry_sweep_seconds: float = 30.0
+    """How often reservations past their expiry are marked EXPIRED (0 = never)."""
+
+    follow_profile_events: bool = True
+    """Whether to follow profile's WatchAccountEvents stream to trigger campaigns."""
+
+    simulation_direct_max_contacts: int = 20_000
+    """SimulatePolicy answers directly when the period holds at most this many contacts."""

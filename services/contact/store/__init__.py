@@ -1,0 +1,2 @@
+"""Contact store: SQLAlchemy models, JSON codec of domain documents, repository functions
+and the ledger's locking transaction."""
