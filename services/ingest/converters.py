@@ -64,8 +64,9 @@ def _plan(fd: FieldDescriptor) -> tuple[int, Any]:
 def message_to_dict(message: Message) -> dict[str, Any]:
     """A protobuf message as a dict of its set fields (domain shape)."""
     out: dict[str, Any] = {}
+    plans = _PLAN
     for fd, value in message.ListFields():
-        kind, extra = _plan(fd)
+        kind, extra = plans.get(fd) or _plan(fd)
         if kind == _SCALAR:
             out[fd.name] = list(value) if extra else value
         elif kind == _ENUM_ONE:

@@ -392,6 +392,22 @@ def _occurred_at(raw: Record, out: Record, checked: Checked, now: float) -> None
         out["occurred_at"] = {"seconds": seconds, "nanos": nanos} if nanos else {"seconds": seconds}
 
 
+_MONTH_CACHE: dict[int, int] = {}
+
+
+def _month_of(now: float) -> int:
+    """Month index of an epoch time; cached per second since a batch shares one clock."""
+    second = int(now)
+    month = _MONTH_CACHE.get(second)
+    if month is None:
+        tm = time.gmtime(second)
+        month = formats.month_index(tm.tm_year, tm.tm_mon)
+        if len(_MONTH_CACHE) > 64:
+            _MONTH_CACHE.clear()
+        _MONTH_CACHE[second] = month
+    return month
+
+
 def validate_record(raw: Record, now: float | None = None) -> Checked:
     """Validate and normalise one record; never raises for bad content.
 
@@ -430,8 +446,7 @@ def validate_record(raw: Record, now: float | None = None) -> Checked:
     else:
         kind = kinds[0]
         payload = _Fields(raw[kind] or {}, kind + ".", checked)
-        tm = time.gmtime(now)
-        _PAYLOAD_CHECKS[kind](payload, raw, formats.month_index(tm.tm_year, tm.tm_mon))
+        _PAYLOAD_CHECKS[kind](payload, raw, _month_of(now))
         out[kind] = payload.out
     if not checked.violations:
         checked.record = out
