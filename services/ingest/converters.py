@@ -136,10 +136,10 @@ def result_pb(index: int, item: Prepared, outcome: Outcome) -> ingest_pb2.Record
 def log_entry_pb(item: LogItem) -> ingest_pb2.LogEntry:
     """A stored log item as a LogEntry (its payload is the normalised record's JSON)."""
     seconds, micros = divmod(item.ingested_at_us, 1_000_000)
+    # Dicts, not messages: the constructor builds the sub-messages in place (no copies).
     return ingest_pb2.LogEntry(
-        sequence=item.sequence, version=item.version,
-        record=ingest_pb2.Record(**load_record(item.payload)),
-        ingested_at=Timestamp(seconds=seconds, nanos=micros * 1000),
+        sequence=item.sequence, version=item.version, record=load_record(item.payload),
+        ingested_at={"seconds": seconds, "nanos": micros * 1000},
     )
 
 
