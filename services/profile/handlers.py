@@ -12,7 +12,8 @@ from services.profile.peers import Peers
 from services.profile.store import tagops, views
 from services.profile.store.facade import ProfileStore
 from services.profile.store.segments import FeatureSnapshot, query_segment
-from services.profile.store.tagdefs import attribute_types, expression_types, get_definition, latest_definitions
+from services.profile.store.tagdefs import (attribute_types, compile_view, expression_types, get_definition,
+                                            latest_definitions)
 from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360.profile.v1 import profile_pb2_grpc
@@ -197,7 +198,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             with self.db.session() as s:
                 types = expression_types(s)
             try:
-                rule = tagops.compile_view(view, types) if not view.deleted else None
+                rule = compile_view(view, types) if not view.deleted else None
             except ExpressionError:
                 rule = None
             return cv.definition_to_pb(view, rule.names if rule else (), rule.time_dependent if rule else False)
