@@ -16,7 +16,8 @@ seeded data generator (all record types, corrections and ~1 % bad records includ
 
 Figures are medians over the runs; the ratio is ingest throughput / raw insert throughput.
 The client runs in this process, the server in its own; both share the machine's cores.
-Nothing is asserted.
+The server's CPU time per record is reported too: on a shared machine wall-clock rates
+depend on the load, CPU per record much less. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -118,6 +119,12 @@ async def read_log(addr: str) -> tuple[float, int]:
         return count / (time.perf_counter() - start), count
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def raw_sqlite(db_path: pathlib.Path, rows: list[tuple], size: int = 500) -> float:
     conn = sqlite3.connect(db_path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000",
@@ -145,12 +152,17 @@ def one_run(records: list[ingest_pb2.Record], workdir: pathlib.Path, run: int) -
         server = start_server(workdir / f"ingest-{run}-{name}.db", port)
         try:
             addr = f"127.0.0.1:{port}"
+            cpu = cpu_seconds(server.pid)
             if name == "records":
                 figures["ingest_records"], statuses = asyncio.run(stream_records(addr, records))
-                figures["read_log"], _ = asyncio.run(read_log(addr))
                 figures["rejected"] = statuses.get(ingest_pb2.RECORD_STATUS_REJECTED, 0)
+                figures["server_cpu_us_records"] = (cpu_seconds(server.pid) - cpu) / len(records) * 1e6
+                cpu = cpu_seconds(server.pid)
+                figures["read_log"], _ = asyncio.run(read_log(addr))
+                figures["server_cpu_us_read_log"] = (cpu_seconds(server.pid) - cpu) / len(records) * 1e6
             else:
                 figures["ingest_batches"] = asyncio.run(stream_batches(addr, records))
+                figures["server_cpu_us_batches"] = (cpu_seconds(server.pid) - cpu) / len(records) * 1e6
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
@@ -184,6 +196,12 @@ def main() -> None:
           f"   ratio to raw insert {median['ingest_batches'] / median['raw_sqlite']:.3f}")
     print(f"  raw SQLite executemany insert      {median['raw_sqlite']:>10,.0f}")
     print(f"  ReadLog                            {median['read_log']:>10,.0f}")
+    print("server CPU per record (load-independent; 1e6 / it = records/s one free core sustains):")
+    for key, label in (("server_cpu_us_records", "IngestRecords"),
+                       ("server_cpu_us_batches", "IngestRecordBatches"),
+                       ("server_cpu_us_read_log", "ReadLog")):
+        print(f"  {label:<34} {median[key]:>7.1f} us  (~{1e6 / median[key]:,.0f} records/s per core)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     if args.json:
         print(json.dumps(median))
 
