@@ -19,6 +19,7 @@ from telco360_runtime.server import GrpcService, Registration
 from services.contact.app.analysis import AnalysisUseCases
 from services.contact.app.catalogue import CatalogueUseCases
 from services.contact.app.deps import Config, Deps
+from services.contact.app.journal import NboJournal
 from services.contact.app.ledger import LedgerUseCases
 from services.contact.app.offers import OfferUseCases
 from services.contact.handlers import ContactServicer
@@ -54,6 +55,7 @@ def build_service(settings: ContactSettings, db: Database) -> GrpcService:
         peers=build_peers(settings),
         jobs=jobs,
         runner=JobRunner(jobs),
+        journal=NboJournal(db),
         config=Config(
             valuable_value_fen=settings.valuable_value_fen,
             simulation_direct_max_contacts=settings.simulation_direct_max_contacts,
@@ -79,6 +81,7 @@ def build_service(settings: ContactSettings, db: Database) -> GrpcService:
                 log.warning("expiry_sweep_failed", error=type(error).__name__)
 
     async def on_start() -> None:
+        deps.journal.start()
         if settings.expiry_sweep_seconds > 0:
             tasks.append(asyncio.create_task(sweep()))
         if settings.follow_profile_events:
@@ -91,6 +94,7 @@ def build_service(settings: ContactSettings, db: Database) -> GrpcService:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await deps.journal.stop()
         await deps.peers.close()
         deps.runner.join_all(timeout=10)
 

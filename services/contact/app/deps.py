@@ -20,6 +20,7 @@ from telco360_runtime.db import Database
 from telco360_runtime.jobs import JobRunner, JobStore
 
 from services.contact.domain.model import Campaign, Offer, Policy
+from services.contact.app.journal import NboJournal
 from services.contact.peers import Peers
 from services.contact.store import catalogue as repo
 
@@ -79,6 +80,7 @@ class Deps:
     peers: Peers
     jobs: JobStore
     runner: JobRunner
+    journal: NboJournal
     config: Config = dataclasses.field(default_factory=Config)
     catalogue: CatalogueCache = dataclasses.field(default_factory=CatalogueCache)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)

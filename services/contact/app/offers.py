@@ -29,7 +29,7 @@ from services.contact.domain.campaigns import AccountEvent, Proposal, in_schedul
 from services.contact.domain.decide import lookback
 from services.contact.domain.model import AccountEventKind, Channel, RiskBand
 from services.contact.store import ledger as ledger_repo
-from services.contact.store import records, runs
+from services.contact.store import runs
 
 EVENT_CURSOR = "profile.account_events"
 _PROFILE_EVENTS = {
@@ -71,10 +71,6 @@ class OfferUseCases:
 
         cat = await self.deps.db.run(load_catalogue)
         expressions = {o.eligibility for o in cat.offers.values()} | {c.target for c in cat.campaigns.values()}
-        context, (eligibility, reasons) = await asyncio.gather(
-            self.deps.peers.context(customer_id),
-            self.deps.peers.evaluate(expressions, customer_id, fresh_after),
-        )
         now = self.deps.clock()
         when = at or now
         active_campaigns = [c for c in cat.campaigns.values() if in_schedule(c, when)]
@@ -82,11 +78,14 @@ class OfferUseCases:
         def load_history():
             with self.deps.db.session() as session:
                 since = when - lookback(cat.active_policies, active_campaigns)
-                history = ledger_repo.load_history(session, customer_id, since, now)
-                stats = ledger_repo.offer_stats(session, context.segment)
-            return history, stats
+                return ledger_repo.load_history(session, customer_id, since, now), ledger_repo.all_offer_stats(session)
 
-        history, stats = await self.deps.db.run(load_history)
+        (context, (eligibility, reasons), (history, all_stats)) = await asyncio.gather(
+            self.deps.peers.context(customer_id),
+            self.deps.peers.evaluate(expressions, customer_id, fresh_after),
+            self.deps.db.run(load_history),
+        )
+        stats = all_stats.get(context.segment, {})
         return nbo.NboInputs(
             customer_id=customer_id,
             channel=channel,
@@ -128,11 +127,7 @@ class OfferUseCases:
             ensure_ascii=False,
         )
 
-        def store() -> None:
-            with self.deps.db.write_session() as session:
-                records.insert_document(session, decision_id, customer_id, "nbo", bool(result.ranked), inputs.now, doc)
-
-        await self.deps.db.run(store)
+        self.deps.journal.add((decision_id, customer_id, bool(result.ranked), inputs.now, doc))
         ctx = inputs.context
         return NboAnswer(result, decision_id, ctx.churn_probability, ctx.risk_band, ctx.predicted_value_fen)
 

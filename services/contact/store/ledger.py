@@ -295,14 +295,13 @@ def insert_outcome(session: Session, record: OutcomeRecord, now: dt.datetime) ->
     setattr(stats, field, getattr(stats, field) + 1)
 
 
-def offer_stats(session: Session, segment: str) -> dict[str, tuple[int, int]]:
-    """(accepted, declined) per offer id for one segment."""
-    rows = session.execute(
-        select(OfferStatsRow.offer_id, OfferStatsRow.accepted, OfferStatsRow.declined).where(
-            OfferStatsRow.segment == segment
-        )
-    ).all()
-    return {r.offer_id: (r.accepted, r.declined) for r in rows}
+def all_offer_stats(session: Session) -> dict[str, dict[str, tuple[int, int]]]:
+    """(accepted, declined) per segment and offer id (a small table: offers × segments)."""
+    found: dict[str, dict[str, tuple[int, int]]] = {}
+    for r in session.execute(select(OfferStatsRow.offer_id, OfferStatsRow.segment, OfferStatsRow.accepted,
+                                    OfferStatsRow.declined)).all():
+        found.setdefault(r.segment, {})[r.offer_id] = (r.accepted, r.declined)
+    return found
 
 
 # ---------------------------------------------------------------------------------------
