@@ -77,6 +77,7 @@ def train(ctx: typer.Context,
           id_column: str = typer.Option("customer_id", help="with --table: id column"),
           label_column: str = typer.Option("label", help="with --table: label column"),
           time_column: str = typer.Option("", help="with --table: time column for a time-based holdout"),
+          exclude: list[str] = typer.Option([], "--exclude", help="with --table: column to leave out (repeatable)"),
           param: list[str] = typer.Option([], "--param", help="LightGBM parameter name=value (repeatable)"),
           promote: str = typer.Option("if-better", help="auto-promote: never, if-better, always"),
           description: str = typer.Option("", help="stored with the model")) -> None:
@@ -90,7 +91,7 @@ def train(ctx: typer.Context,
                 else scoring_pb2.TABLE_FORMAT_CSV
             request = scoring_pb2.TrainFromTableRequest(
                 content=table.read_bytes(), format=fmt_kind, id_column=id_column, label_column=label_column,
-                kind=model_kind, time_column=time_column, parameters=_params(param), auto_promote=auto,
+                kind=model_kind, time_column=time_column, exclude_columns=exclude, parameters=_params(param), auto_promote=auto,
                 description=description or f"table {table.name}")
             job = await run_job(clients, await clients.scoring.TrainFromTable(request), f"training on {table.name}")
             return await clients.scoring.GetModel(scoring_pb2.GetModelRequest(model_id=job.result_ref))

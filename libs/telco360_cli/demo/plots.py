@@ -46,13 +46,17 @@ def tier_chart(tiers: dict[str, int]) -> str:
 
 
 def risk_chart(probabilities: list[float], bands: list[str]) -> str:
-    """Histogram of churn probabilities, stacked by risk band."""
+    """Histogram of churn probabilities, stacked by risk band, with the band thresholds."""
     fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    top = min(1.0, max(0.05, max(probabilities, default=0.0) * 1.05))
     data = [[p for p, b in zip(probabilities, bands) if b == band] for band in ("low", "medium", "high")]
-    ax.hist(data, bins=30, range=(0, 1), stacked=True, color=[_COLOURS[b] for b in ("low", "medium", "high")],
+    ax.hist(data, bins=40, range=(0, top), stacked=True, color=[_COLOURS[b] for b in ("low", "medium", "high")],
             label=[f"{b} ({len(d):,})" for b, d in zip(("low", "medium", "high"), data)])
+    for threshold in (0.10, 0.30):
+        if threshold < top:
+            ax.axvline(threshold, color="#616161", linestyle="--", linewidth=0.8)
     ax.set_yscale("log")
-    ax.set_xlabel("churn probability (3 months)")
+    ax.set_xlabel("churn probability within 3 months (bands: medium ≥ 0.10, high ≥ 0.30)")
     ax.set_ylabel("accounts (log scale)")
     ax.set_title("Churn risk distribution")
     ax.legend(frameon=False)

@@ -120,7 +120,8 @@ async def tags_and_segments(state: DemoState, clients: Clients) -> None:
                   + ", ".join(f"{k} {v:,}" for k, v in sorted(tiers.items())))
     definitions = [d for d in await list_tags(clients) if d.enabled]
     counts = await tag_counts(clients, [d.tag_id for d in definitions])
-    state.tag_counts = {d.tag_id: (d.display_name, counts[d.tag_id]) for d in definitions}
+    # English names in charts: the Chinese terms in parentheses need CJK fonts to render.
+    state.tag_counts = {d.tag_id: (d.display_name.split(" (")[0], counts[d.tag_id]) for d in definitions}
     for d in definitions:
         console.print(f"  {d.display_name:32} {counts[d.tag_id]:6,}  ({d.category})")
     if not any(counts.values()):

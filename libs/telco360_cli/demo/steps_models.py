@@ -18,8 +18,8 @@ from telco360_runtime.timeconv import month_from_index, month_index, to_timestam
 
 CHURN_HORIZON = 3
 VALUE_HORIZON = 6
-#: Months of history a training cut-off needs before it (features over 6 months).
-_MIN_HISTORY = 6
+#: Months of history a training cut-off needs before it (3-month features and references).
+_MIN_HISTORY = 4
 
 
 def _first_day(month: str) -> dt.datetime:
@@ -27,7 +27,7 @@ def _first_day(month: str) -> dt.datetime:
     return dt.datetime(year, mon, 1, tzinfo=dt.timezone.utc)
 
 
-def cutoffs(first_month: str, end_month: str, horizon: int, count: int = 3) -> tuple[list[dt.datetime], dt.datetime]:
+def cutoffs(first_month: str, end_month: str, horizon: int, count: int = 4) -> tuple[list[dt.datetime], dt.datetime]:
     """Training cut-offs and the holdout cut-off for a label horizon.
 
     The holdout's label window ends with the last generated month; each training cut-off's
@@ -36,7 +36,8 @@ def cutoffs(first_month: str, end_month: str, horizon: int, count: int = 3) -> t
     after_end = month_index(end_month) + 1
     holdout = after_end - horizon - 1
     earliest = month_index(first_month) + _MIN_HISTORY
-    training = [holdout - horizon - 3 * k for k in range(count) if holdout - horizon - 3 * k >= earliest]
+    # Monthly cut-offs stack one row per account and month: more churners to learn from.
+    training = [holdout - horizon - k for k in range(count) if holdout - horizon - k >= earliest]
     if not training:
         raise CliError(f"{first_month}…{end_month} is too short for a {horizon}-month horizon with a holdout")
     return [_first_day(month_from_index(m)) for m in sorted(training)], _first_day(month_from_index(holdout))
@@ -91,9 +92,8 @@ async def batch_score(state: DemoState, clients: Clients) -> None:
     console.print("risk bands: " + ", ".join(f"{b} {n:,}" for b, n in sorted(bands.items())))
     state.headline["scored accounts"] = f"{len(state.scores):,} (" + ", ".join(
         f"{b} {n:,}" for b, n in sorted(bands.items())) + ")"
-    # Valuable accounts at risk: high or medium risk, ranked by expected loss (p × value).
-    ranked = sorted(((p * v, cid) for cid, (p, band, v, _, _) in state.scores.items() if band in ("high", "medium")),
-                    reverse=True)[:10]
+    # Valuable accounts at risk, ranked by expected loss: churn probability × predicted value.
+    ranked = sorted(((p * v, cid) for cid, (p, _, v, _, _) in state.scores.items()), reverse=True)[:10]
     ids = [cid for _, cid in ranked]
     if ids:
         reply = await clients.scoring.ScoreCustomers(scoring_pb2.ScoreCustomersRequest(customer_ids=ids, top_reasons=3))

@@ -22,11 +22,12 @@ th{background:#e3f2fd}.num{text-align:right}img{max-width:600px}
 
 
 def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers) if any(headers) else ""
+    head = f"<tr>{head}</tr>" if head else ""
     body = "".join("<tr>" + "".join(f"<td class='num'>{html.escape(v)}</td>" if i in numeric
                                     else f"<td>{html.escape(v)}</td>" for i, v in enumerate(row)) + "</tr>"
                    for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<table>{head}{body}</table>"
 
 
 def render(state: DemoState) -> str:
