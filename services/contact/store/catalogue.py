@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from telco360_runtime.errors import Aborted, AlreadyExists, NotFound
@@ -31,9 +31,12 @@ from services.contact.store.timeutil import to_us
 T = TypeVar("T")
 
 
+_GENERATION = text("SELECT generation FROM catalogue_generation WHERE id = 1")
+
+
 def generation(session: Session) -> int:
     """The current catalogue generation (0 before any change)."""
-    value = session.scalar(select(CatalogueGeneration.generation).where(CatalogueGeneration.id == 1))
+    value = session.execute(_GENERATION).scalar()
     return int(value or 0)
 
 

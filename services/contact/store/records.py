@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from telco360_runtime.errors import NotFound
@@ -28,7 +28,7 @@ def _parse(text: str, enum_type):
 # ---------------------------------------------------------------------------------------
 
 
-def to_opt_out(row: OptOutRow) -> OptOut:
+def to_opt_out(row) -> OptOut:
     """The domain entry of an opt-out row."""
     return OptOut(
         opt_out_id=row.opt_out_id,
@@ -86,10 +86,13 @@ def get_opt_out_customer(session: Session, opt_out_id: str) -> str:
     return row.customer_id
 
 
+_OPT_OUTS = text("SELECT * FROM opt_outs WHERE customer_id = :c")
+_CONSENTS = text("SELECT * FROM consents WHERE customer_id = :c")
+
+
 def load_opt_outs(session: Session, customer_id: str) -> list[OptOut]:
     """Every opt-out of an account (the rules decide which are in force)."""
-    rows = session.scalars(select(OptOutRow).where(OptOutRow.customer_id == customer_id)).all()
-    return [to_opt_out(r) for r in rows]
+    return [to_opt_out(r) for r in session.execute(_OPT_OUTS, {"c": customer_id}).all()]
 
 
 def list_opt_outs(
@@ -107,7 +110,7 @@ def list_opt_outs(
 # ---------------------------------------------------------------------------------------
 
 
-def to_consent(row: ConsentRow) -> Consent:
+def to_consent(row) -> Consent:
     """The domain record of a consent row."""
     return Consent(
         consent_id=row.consent_id,
@@ -143,8 +146,7 @@ def insert_consent(session: Session, record: Consent) -> None:
 
 def load_consents(session: Session, customer_id: str) -> list[Consent]:
     """Every consent record of an account."""
-    rows = session.scalars(select(ConsentRow).where(ConsentRow.customer_id == customer_id)).all()
-    return [to_consent(r) for r in rows]
+    return [to_consent(r) for r in session.execute(_CONSENTS, {"c": customer_id}).all()]
 
 
 def list_consents(
