@@ -111,14 +111,22 @@ class LogConsumer:
             while len(batch) < self.batch_size and not queue.empty():
                 item = queue.get_nowait()
                 if item is None:
-                    await self._apply(batch)
+                    await self._apply(batch, defer=False)
+                    await self._catch_up_refresh()
                     return
                 batch.append(item)
-            await self._apply(batch)
+            # More entries already waiting: catch-up mode, recompute accounts once at the end.
+            await self._apply(batch, defer=not queue.empty())
+            if queue.empty():
+                await self._catch_up_refresh()
 
-    async def _apply(self, entries: list) -> None:
+    async def _catch_up_refresh(self) -> None:
+        while await self.store.db.run(self.store.refresh_pending):
+            pass
+
+    async def _apply(self, entries: list, defer: bool) -> None:
         records = [log_entry_to_record(e) for e in entries]
-        result = await self.store.db.run(self.store.apply, records)
+        result = await self.store.db.run(self.store.apply, records, defer)
         APPLIED.inc(result.applied)
         await self._note_last(records[-1].sequence, result.last_sequence)
 

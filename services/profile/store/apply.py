@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.profile.domain import events as ev
@@ -23,7 +23,7 @@ from services.profile.domain.schema import attribute_type
 from services.profile.domain.tags import TagRule
 from services.profile.store.codec import chunks, dumps, utc
 from services.profile.store.models import (AccountFact, AttributeType, BillingFact, BillingMonth, Erasure,
-                                           RecordKey)
+                                           PendingRefresh, RecordKey)
 from services.profile.store.refresh import RefreshStats, group_roots, refresh_accounts
 from services.profile.store.writer import Tx
 
@@ -50,10 +50,14 @@ def _row_common(r: LogRecord) -> dict:
 
 
 def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rules_for, base: RevenueBase | None,
-                priority: dict[str, int] | None = None) -> ApplyResult:
+                priority: dict[str, int] | None = None, defer: bool = False) -> ApplyResult:
     """Apply log entries (in sequence order) and advance the cursor, in the caller's transaction.
 
     `rules_for(session, attributes_changed)` returns (rules, types) to evaluate tags with.
+    With `defer` (catch-up mode, more entries already waiting) the changed accounts are
+    queued in `pending_refresh` instead of being recomputed now; `refresh_pending` does it
+    once the consumer has caught up, so an account touched by a thousand entries is
+    recomputed once, not a thousand times.
     """
     tx = Tx(s, now)
     result = ApplyResult(last_sequence=tx.state.applied_sequence)
@@ -65,11 +69,15 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
     erased = {c for part in chunks(sorted(customers))
               for c in s.execute(select(Erasure.customer_id).where(Erasure.customer_id.in_(part))).scalars()}
     keys: dict[tuple[str, str], tuple[int, str, str]] = {}
-    for part in chunks(sorted({(r.source, r.source_record_id) for r in fresh})):
-        for row in s.execute(select(RecordKey.source, RecordKey.source_record_id, RecordKey.version,
-                                    RecordKey.customer_id, RecordKey.kind)
-                             .where(tuple_(RecordKey.source, RecordKey.source_record_id).in_(part))):
-            keys[(row[0], row[1])] = (row[2], row[3], row[4])
+    by_source: dict[str, set[str]] = {}
+    for r in fresh:
+        by_source.setdefault(r.source, set()).add(r.source_record_id)
+    for source, srids in by_source.items():
+        for part in chunks(sorted(srids), 2000):
+            for row in s.execute(select(RecordKey.source_record_id, RecordKey.version, RecordKey.customer_id,
+                                        RecordKey.kind).where(RecordKey.source == source,
+                                                              RecordKey.source_record_id.in_(part))):
+                keys[(source, row[0])] = (row[1], row[2], row[3])
     known_keys = set(keys)
     pending: dict[tuple[str, str], dict] = {}
     billing_rows, fact_rows, supersede = [], [], []
@@ -131,18 +139,21 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
         s.execute(update(model).where(model.source == key[0], model.source_record_id == key[1],
                                       model.superseded_at.is_(None)).values(superseded_at=at))
     if billing_rows:
-        s.execute(insert(BillingFact), billing_rows)
+        s.execute(insert(BillingFact.__table__), billing_rows)
     if fact_rows:
-        s.execute(insert(AccountFact), fact_rows)
+        s.execute(insert(AccountFact.__table__), fact_rows)
     _write_keys(s, keys, known_keys, pending)
     _write_months(s, months)
     result.new_attributes = _write_attributes(s, attrs)
     for (cid, month), bill in bills.items():
         events.append(ev.AccountEvent(cid, ev.BILL_ISSUED, bill["at"], details={
             "month": month, "total_fee_fen": bill["total_fee_fen"]}, source_sequence=bill["seq"]))
-    rules, types = rules_for(s, result.new_attributes)
-    result.refresh = refresh_accounts(tx, list(dirty), rules, types, base, ev.CAUSE_ACCOUNT_CHANGE,
-                                      source_sequences=dirty, sources=sources, priority=priority)
+    if defer:
+        queue_refresh(s, dirty, sources)
+    else:
+        rules, types = rules_for(s, result.new_attributes)
+        result.refresh = refresh_accounts(tx, list(dirty), rules, types, base, ev.CAUSE_ACCOUNT_CHANGE,
+                                          source_sequences=dirty, sources=sources, priority=priority)
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
     tx.flush()
     tx.state.applied_sequence = result.last_sequence
@@ -152,6 +163,38 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
     return result
 
 
+def queue_refresh(s: Session, dirty: dict[str, int], sources: dict[str, str]) -> None:
+    """Remember accounts to refresh later (catch-up mode)."""
+    if not dirty:
+        return
+    known: set[str] = set()
+    for part in chunks(sorted(dirty)):
+        known.update(s.execute(select(PendingRefresh.customer_id).where(PendingRefresh.customer_id.in_(part))).scalars())
+    rows = [{"customer_id": c, "sequence": q, "source": sources.get(c, "")} for c, q in dirty.items()]
+    new = [r for r in rows if r["customer_id"] not in known]
+    old = [r for r in rows if r["customer_id"] in known]
+    if new:
+        s.execute(insert(PendingRefresh.__table__), new)
+    if old:
+        s.execute(update(PendingRefresh), old)
+
+
+def refresh_pending(s: Session, now: dt.datetime, rules_for, base: RevenueBase | None,
+                    priority: dict[str, int] | None = None, limit: int = 1000) -> int:
+    """Refresh up to `limit` queued accounts; returns how many."""
+    tx = Tx(s, now)
+    rows = s.execute(select(PendingRefresh).order_by(PendingRefresh.customer_id).limit(limit)).scalars().all()
+    if not rows:
+        return 0
+    rules, types = rules_for(s, True)
+    refresh_accounts(tx, [r.customer_id for r in rows], rules, types, base, ev.CAUSE_ACCOUNT_CHANGE,
+                     source_sequences={r.customer_id: r.sequence for r in rows},
+                     sources={r.customer_id: r.source for r in rows}, priority=priority)
+    s.execute(delete(PendingRefresh).where(PendingRefresh.customer_id.in_([r.customer_id for r in rows])))
+    tx.flush()
+    return len(rows)
+
+
 def _write_keys(s: Session, keys: dict, known: set, pending: dict) -> None:
     new_rows, changed = [], []
     for key in pending:
@@ -159,7 +202,7 @@ def _write_keys(s: Session, keys: dict, known: set, pending: dict) -> None:
         values = {"source": key[0], "source_record_id": key[1], "version": version, "customer_id": cid, "kind": kind}
         (changed if key in known else new_rows).append(values)
     if new_rows:
-        s.execute(insert(RecordKey), new_rows)
+        s.execute(insert(RecordKey.__table__), new_rows)
     if changed:
         s.execute(update(RecordKey), changed)
 

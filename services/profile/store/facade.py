@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from services.profile.domain.billing import RevenueBase
 from services.profile.domain.features import FeatureResult
 from services.profile.domain.model import STATUS_ACTIVE, LogRecord
-from services.profile.store.apply import ApplyResult, apply_batch
+from services.profile.store.apply import ApplyResult, apply_batch, refresh_pending
 from services.profile.store.codec import utc
 from services.profile.store.loader import features_at, known_customers, revenue_base_at
 from services.profile.store.models import Account, SyncState
@@ -64,10 +64,15 @@ class ProfileStore:
         return self.rules.get(s)
 
     # -- applying the log ---------------------------------------------------------------
-    def apply(self, records: Sequence[LogRecord]) -> ApplyResult:
-        """Apply log entries and advance the cursor in one transaction."""
+    def apply(self, records: Sequence[LogRecord], defer: bool = False) -> ApplyResult:
+        """Apply log entries and advance the cursor in one transaction (see apply_batch for defer)."""
         with self.db.write_session() as s:
-            return apply_batch(s, records, self.clock(), self.rules_for, self.revenue_base(s), self.priority)
+            return apply_batch(s, records, self.clock(), self.rules_for, self.revenue_base(s), self.priority, defer)
+
+    def refresh_pending(self, limit: int = 1000) -> int:
+        """Refresh accounts queued in catch-up mode; returns how many (0 when none are left)."""
+        with self.db.write_session() as s:
+            return refresh_pending(s, self.clock(), self.rules_for, self.revenue_base(s), self.priority, limit)
 
     def applied_sequence(self) -> int:
         """The durable cursor."""

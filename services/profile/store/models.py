@@ -230,3 +230,12 @@ class Erasure(Base):
     reason: Mapped[str] = mapped_column(Text)
     purge_facts: Mapped[bool] = mapped_column(Boolean)
     removed: Mapped[str] = mapped_column(Text)
+
+
+class PendingRefresh(Base):
+    """An account changed by entries applied in catch-up mode, waiting for its refresh."""
+
+    __tablename__ = "pending_refresh"
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(64))

@@ -125,11 +125,11 @@ def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRul
         if previous is not None:
             events.extend(_master_events(cid, previous, merged, changes, now, seq))
     if inserts:
-        s.execute(insert(Account), inserts)
+        s.execute(insert(Account.__table__), inserts)
     if updates:
         s.execute(update(Account), updates)
     if history:
-        s.execute(insert(AccountHistory), history)
+        s.execute(insert(AccountHistory.__table__), history)
     stats.accounts = len(ids)
     _apply_tags(tx, rules, types, results, cause, only_tags, source_sequences, stats, events)
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
@@ -182,9 +182,9 @@ def _apply_tags(tx: Tx, rules, types, results, cause, only_tags, source_sequence
                         "changed_at": now, "cause": ev.CAUSE_DEFINITION_CHANGE, "trigger_values": "{}"})
         events.append(ev.AccountEvent(cid, ev.TAG_REMOVED, now, tag_id=tag_id, rule_version=version))
     if add_rows:
-        s.execute(insert(AccountTag), add_rows)
+        s.execute(insert(AccountTag.__table__), add_rows)
     if history:
-        s.execute(insert(TagHistory), history)
+        s.execute(insert(TagHistory.__table__), history)
     # A rule version bump with the same outcome keeps the tag; record the version now deciding it.
     by_id = {r.tag_id: r for r in active_rules}
     for cid, held in holdings.items():

@@ -61,7 +61,7 @@ class Tx:
     def flush(self) -> None:
         """Write queued events."""
         if self._events:
-            self.s.execute(insert(AccountEventRow), self._events)
+            self.s.execute(insert(AccountEventRow.__table__), self._events)
             self._events = []
 
 
