@@ -219,6 +219,6 @@ def explain(booster: object, X: np.ndarray, schema: FeatureSchema, k: int, risk:
     """Top-k reasons for every row of an encoded matrix."""
     if k <= 0 or len(X) == 0:
         return [[] for _ in range(len(X))]
-    contrib = booster.predict(X, pred_contrib=True, num_iteration=num_iteration)  # type: ignore[attr-defined]
+    contrib = booster.predict(X, pred_contrib=True, num_iteration=num_iteration, num_threads=1)  # type: ignore[attr-defined]
     return [top_reasons(contrib[r], X[r], schema, k, risk) for r in range(len(X))]
 

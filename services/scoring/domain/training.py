@@ -45,10 +45,13 @@ class TrainedModel:
     training_seconds: float = 0.0
     trained_on: str = "local"
     value_boundaries: list[float] = field(default_factory=list)
+    # One OpenMP thread per prediction: serving parallelises over requests instead, and
+    # OpenMP teams spinning in many concurrent calls (or processes) starve each other.
+    predict_threads: int = 1
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Raw scores (log-odds for churn before the prior correction, fen for value)."""
-        return self.booster.predict(X, raw_score=True, num_iteration=self.best_iteration)
+        return self.booster.predict(X, raw_score=True, num_iteration=self.best_iteration, num_threads=self.predict_threads)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Churn probability or predicted value for each row of an encoded matrix."""

@@ -47,6 +47,7 @@ class SyntheticProfile(profile_pb2_grpc.ProfileServiceServicer):
         self.base = base
         self.recorded: list[profile_pb2.AccountScore] = []
         self._frames: dict[int, pd.DataFrame] = {}
+        self._vectors: dict[int, dict[str, profile_pb2.FeatureVector]] = {}
 
     def month_of(self, ts: Any) -> int:
         """The base's month index whose start is the latest at or before ts."""
@@ -62,15 +63,16 @@ class SyntheticProfile(profile_pb2_grpc.ProfileServiceServicer):
             self._frames[m] = synthetic.features_as_of(self.base, m)
         return self._frames[m]
 
+    def vectors(self, m: int) -> dict[str, profile_pb2.FeatureVector]:
+        """Prebuilt vectors of month m by account (the peer answers from memory)."""
+        if m not in self._vectors:
+            self._vectors[m] = {r["customer_id"]: vector(r) for r in self.frame(m).to_dict("records")}
+        return self._vectors[m]
+
     async def GetFeatures(self, request: profile_pb2.GetFeaturesRequest, context: Any) -> profile_pb2.GetFeaturesResponse:
         m = self.month_of(request.as_of) if is_set(request.as_of) else self.base.months
-        frame = self.frame(m).set_index("customer_id", drop=False)
-        vectors = []
-        for cid in request.customer_ids:
-            if cid in frame.index:
-                vectors.append(vector(frame.loc[cid].to_dict()))
-            else:
-                vectors.append(profile_pb2.FeatureVector(customer_id=cid, found=False))
+        known = self.vectors(m)
+        vectors = [known.get(cid) or profile_pb2.FeatureVector(customer_id=cid, found=False) for cid in request.customer_ids]
         return profile_pb2.GetFeaturesResponse(vectors=vectors, as_of=to_timestamp(self.base.cutoff(m).to_pydatetime()))
 
     async def ExportFeatures(self, request: profile_pb2.ExportFeaturesRequest, context: Any) -> AsyncIterator[profile_pb2.FeatureBatch]:
@@ -79,11 +81,12 @@ class SyntheticProfile(profile_pb2_grpc.ProfileServiceServicer):
         if not request.include_terminated:
             frame = frame[frame["status"] != "TERMINATED"]
         size = request.batch_size or 500
-        records = frame.to_dict("records")
+        known = self.vectors(m)
+        records = frame["customer_id"].tolist()
         schema = profile_pb2.FeatureSchema(features=[profile_pb2.FeatureSpec(name=c, description=f"{c} (synthetic)")
                                                      for c in frame.columns if c not in ("customer_id", "as_of")])
         for start in range(0, len(records), size):
-            batch = profile_pb2.FeatureBatch(vectors=[vector(r) for r in records[start:start + size]],
+            batch = profile_pb2.FeatureBatch(vectors=[known[c] for c in records[start:start + size]],
                                              as_of=to_timestamp(self.base.cutoff(m).to_pydatetime()))
             if start == 0:
                 batch.schema.CopyFrom(schema)
