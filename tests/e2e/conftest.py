@@ -33,11 +33,11 @@ class DemoRun:
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
-    """Run the main job on 300 accounts × 18 months with real service processes."""
+    """Run the main job on 400 accounts × 24 months with real service processes."""
     base = tmp_path_factory.mktemp("demo")
     var_dir, out_dir = base / "var", base / "out"
     env = {**os.environ, "COLUMNS": "160"}
-    proc = subprocess.run([sys.executable, "-m", "telco360_cli", "demo", "--accounts", "300", "--months", "18",
+    proc = subprocess.run([sys.executable, "-m", "telco360_cli", "demo", "--accounts", "400", "--months", "24",
                            "--bad-records", "12", "--var-dir", str(var_dir), "--out-dir", str(out_dir),
                            "--keep-running"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
     run = DemoRun(var_dir, out_dir, json.loads((out_dir / "demo-result.json").read_text()) if

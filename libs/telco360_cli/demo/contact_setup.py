@@ -27,7 +27,7 @@ def offers() -> list[c.Offer]:
                 value_fen=180_000_00, cost_fen=8_000_00, channels=everywhere,
                 description="Cloud desktops for the office, free for three months."),
         c.Offer(offer_id="network_health_check", name="Free network health check", active=True,
-                category=c.OFFER_CATEGORY_SERVICE_CARE, value_fen=20_000_00, cost_fen=2_000_00,
+                category=c.OFFER_CATEGORY_SERVICE_CARE, value_fen=60_000_00, cost_fen=2_000_00,
                 channels=everywhere, description="An engineer checks the account's lines and equipment."),
     ]
 

@@ -101,7 +101,7 @@ async def next_best_offers(state: DemoState, clients: Clients) -> None:
     for cid in callers:
         reply = await ask(cid, "bill_query")
         render_nbo(reply, cid, "inbound_offer")
-        state.nbo_calls.append({"customer_id": cid, "offers": [o.offer_id for o in reply.offers],
+        state.nbo_calls.append({"customer_id": cid, "offers": [o.offer_id for o in reply.offers], "declined": "",
                                 "suppressed": [(s.offer_id, fmt.enum_name(c.SuppressionReason, s.reason), s.detail)
                                                for s in reply.suppressed], "note": ""})
     first = next((call for call in state.nbo_calls if call["offers"]), None)
@@ -121,10 +121,10 @@ async def next_best_offers(state: DemoState, clients: Clients) -> None:
     match = next((s for s in again.suppressed if s.offer_id == offer), None)
     if match is None:
         raise CliError(f"{offer} is neither offered nor listed as suppressed for {cid}")
-    why = "; ".join([match.detail, *(render_rule(r) for r in match.blocking)]).strip("; ")
+    why = "; ".join(render_rule(r) for r in match.blocking) or match.detail
     state.nbo_calls.append({"customer_id": cid, "offers": [o.offer_id for o in again.offers],
                             "suppressed": [(s.offer_id, fmt.enum_name(c.SuppressionReason, s.reason), s.detail)
-                                           for s in again.suppressed],
+                                           for s in again.suppressed], "declined": offer,
                             "note": f"after declining {offer}: suppressed ({why})"})
     state.headline["suppressed offer"] = (f"{offer} for {cid}: "
                                           f"{fmt.enum_name(c.SuppressionReason, match.reason)} — {why}")
