@@ -42,6 +42,7 @@ class FakeProfile(profile_pb2_grpc.ProfileServiceServicer):
     def __init__(self) -> None:
         self.accounts: dict[str, AccountFacts] = {}
         self.segments: dict[str, set[str]] = {}
+        self.events: list[profile_pb2.AccountEvent] = []
         self.calls = 0
 
     async def GetCustomer360(self, request, context):
@@ -60,6 +61,17 @@ class FakeProfile(profile_pb2_grpc.ProfileServiceServicer):
         return profile_pb2.QuerySegmentResponse(
             count=len(members), members=[profile_pb2.SegmentMember(customer_id=m) for m in members]
         )
+
+    async def WatchAccountEvents(self, request, context):
+        sent = request.after_sequence
+        while True:
+            for event in self.events:
+                if event.sequence > sent:
+                    sent = event.sequence
+                    yield event
+            if not request.follow:
+                return
+            await asyncio.sleep(0.05)
 
     async def ValidateExpression(self, request, context):
         if request.expression.count("(") != request.expression.count(")"):
@@ -135,8 +147,7 @@ async def start_contact(db_url: str, profile_addr: str, scoring_addr: str, **ove
     """Start a contact server on port 0 against db_url (migrated on open)."""
     settings = ContactSettings(
         port=0, database_url=db_url, profile_addr=profile_addr, scoring_addr=scoring_addr,
-        follow_profile_events=False, expiry_sweep_seconds=0, peer_timeout_seconds=1.0,
-        **overrides,
+        **{"follow_profile_events": False, "expiry_sweep_seconds": 0, "peer_timeout_seconds": 1.0, **overrides},
     )
     db = await asyncio.to_thread(open_store, settings, MIGRATIONS_DIR)
     service = build_service(settings, db)

@@ -10,6 +10,7 @@ import pytest
 
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2 as pb
+from telco360.profile.v1 import profile_pb2
 
 from services.contact.domain import bandit
 from services.contact.tests.harness import AccountFacts, start_contact, start_peers
@@ -224,3 +225,47 @@ async def test_simulate_policy_directly_and_as_a_job(env):
     assert job.state == common_pb2.JOB_STATE_SUCCEEDED, job.error_message
     result = await node.stub.GetSimulationResult(pb.GetSimulationResultRequest(job_id=started.job.job_id))
     assert result.contacts_suppressed == 3 and result.months[0].per_account_after == 1.0
+
+
+async def test_profile_events_trigger_campaigns_with_a_durable_cursor(db_url):
+    profile, profile_server, _, scoring_server = await start_peers()
+    peers = (f"127.0.0.1:{profile_server.port}", f"127.0.0.1:{scoring_server.port}")
+    node = await start_contact(db_url, *peers, follow_profile_events=True)
+    try:
+        await node.stub.CreateOffer(pb.CreateOfferRequest(offer=pb.Offer(
+            offer_id="care", name="Health check", category=pb.OFFER_CATEGORY_SERVICE_CARE, value_fen=1_000,
+            channels=[pb.CHANNEL_VISIT], active=True)))
+        await node.stub.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
+            campaign_id="risk", name="Risk raised", state=pb.CAMPAIGN_STATE_ACTIVE, purpose=pb.PURPOSE_RETENTION,
+            triggers=[pb.CampaignTrigger(kind=pb.ACCOUNT_EVENT_KIND_RISK_BAND_RAISED)],
+            touchpoints=[pb.CHANNEL_VISIT], offer_ids=["care"])))
+        customer = free_account(["risk", "care"], "R")
+        profile.accounts[customer] = AccountFacts()
+        profile.events.append(profile_pb2.AccountEvent(
+            sequence=1, customer_id=customer, type=profile_pb2.ACCOUNT_EVENT_TYPE_RISK_BAND_CHANGED,
+            previous_risk_band=common_pb2.RISK_BAND_LOW, risk_band=common_pb2.RISK_BAND_HIGH))
+        profile.events.append(profile_pb2.AccountEvent(
+            sequence=2, customer_id=customer, type=profile_pb2.ACCOUNT_EVENT_TYPE_RISK_BAND_CHANGED,
+            previous_risk_band=common_pb2.RISK_BAND_HIGH, risk_band=common_pb2.RISK_BAND_LOW))
+        for _ in range(200):
+            listed = await node.stub.ListProposals(pb.ListProposalsRequest(campaign_id="risk"))
+            if listed.proposals:
+                break
+            await asyncio.sleep(0.05)
+        (proposal,) = listed.proposals
+        assert proposal.state == pb.PROPOSAL_STATE_PROPOSED and proposal.channel == pb.CHANNEL_VISIT
+        assert proposal.event.source == "profile" and proposal.event.event_id == "1"
+    finally:
+        await node.close()
+        await profile_server.stop()
+        await scoring_server.stop()
+    # A restarted replica resumes after the stored cursor: nothing is proposed twice.
+    profile_server2 = await profile_server.start()
+    node = await start_contact(db_url, profile_server2, peers[1], follow_profile_events=True)
+    try:
+        await asyncio.sleep(0.5)
+        listed = await node.stub.ListProposals(pb.ListProposalsRequest(campaign_id="risk"))
+        assert len(listed.proposals) == 1
+    finally:
+        await node.close()
+        await profile_server.stop()
