@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import OrderedDict
 
 from services.profile import converters as cv
 from services.profile.domain import events as ev
@@ -17,9 +19,35 @@ from services.profile.store.tagdefs import (attribute_types, compile_view, expre
 from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360.profile.v1 import profile_pb2_grpc
+from telco360_runtime.auth import may_see_personal_data
 from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from telco360_runtime.jobs import JobRunner
 from telco360_runtime.proto_jobs import job_to_proto
+
+class ViewCache:
+    """A small thread-safe LRU of built Customer360 views."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        """The cached value or None."""
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        """Store a value, evicting the least recently used."""
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
 
 TYPES = {"number": pb.FEATURE_TYPE_NUMBER, "string": pb.FEATURE_TYPE_STRING, "bool": pb.FEATURE_TYPE_BOOL}
 
@@ -46,6 +74,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self.peers = peers
         self.consumer = consumer
         self.snapshot = FeatureSnapshot()
+        self._views = ViewCache(20_000)
 
     # -- Customer360 -----------------------------------------------------------------
     async def GetCustomer360(self, request, context):
@@ -56,14 +85,30 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             raise InvalidArgument(FieldViolation("recent_limit", "must be 0-200", "OUT_OF_RANGE"))
         group = request.level == pb.VIEW_LEVEL_GROUP
         recent = request.recent_limit or 20
+        key = (cid, group, request.trend_months or 12, recent, may_see_personal_data())
 
         def read():
+            # Every change to an account (facts, tags, scores, erasure) bumps its change number,
+            # so an account-level view cached under the same number is still exact.
             with self.db.session() as s:
-                return views.customer360(s, cid, group, request.trend_months or 12, recent)
-        data = await self.db.run(read)
-        if data is None:
+                seq = views.change_seq(s, cid)
+                if seq is None:
+                    return None
+                cached = self._views.get(key)
+                if cached is not None and cached[0] == seq and not group:
+                    return cached[1]
+                data = views.customer360(s, cid, group, request.trend_months or 12, recent)
+            if data is None:
+                return None
+            view = cv.customer360_to_pb(data, pb.VIEW_LEVEL_GROUP if group else pb.VIEW_LEVEL_ACCOUNT)
+            if not group:
+                self._views.put(key, (seq, view))
+            return view
+        local = await self.db.run(read)
+        if local is None:
             raise NotFound("customer", cid)
-        out = cv.customer360_to_pb(data, pb.VIEW_LEVEL_GROUP if group else pb.VIEW_LEVEL_ACCOUNT)
+        out = pb.Customer360()
+        out.CopyFrom(local)
         await self.peers.enrich(out, cid, recent)
         return out
 

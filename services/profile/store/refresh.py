@@ -160,7 +160,7 @@ def _apply_tags(tx: Tx, rules, types, results, cause, only_tags, source_sequence
     orphan = [(cid, tag_id, version) for cid, held in holdings.items() for tag_id, version in held.items()
               if tag_id not in known and (only_tags is None or tag_id in only_tags)]
     decisions = decide(active_rules, results, evaluation, holdings)
-    add_rows, history = [], []
+    add_rows, history, removals = [], [], []
     for d in decisions:
         history.append({"customer_id": d.customer_id, "tag_id": d.tag_id, "assigned": d.assigned,
                         "rule_version": d.rule_version, "changed_at": now, "cause": cause,
@@ -174,23 +174,26 @@ def _apply_tags(tx: Tx, rules, types, results, cause, only_tags, source_sequence
                              "assigned_at": now, "trigger_values": dumps(d.trigger_values)})
         else:
             stats.removed += 1
-            s.execute(delete(AccountTag).where(AccountTag.customer_id == d.customer_id, AccountTag.tag_id == d.tag_id))
+            removals.append((d.customer_id, d.tag_id))
     for cid, tag_id, version in orphan:
         stats.removed += 1
         s.execute(delete(AccountTag).where(AccountTag.customer_id == cid, AccountTag.tag_id == tag_id))
         history.append({"customer_id": cid, "tag_id": tag_id, "assigned": False, "rule_version": version,
                         "changed_at": now, "cause": ev.CAUSE_DEFINITION_CHANGE, "trigger_values": "{}"})
         events.append(ev.AccountEvent(cid, ev.TAG_REMOVED, now, tag_id=tag_id, rule_version=version))
+    for tag_id in {t for _, t in removals}:
+        for part in chunks([c for c, t in removals if t == tag_id]):
+            s.execute(delete(AccountTag).where(AccountTag.tag_id == tag_id, AccountTag.customer_id.in_(part)))
     if add_rows:
         s.execute(insert(AccountTag.__table__), add_rows)
     if history:
         s.execute(insert(TagHistory.__table__), history)
     # A rule version bump with the same outcome keeps the tag; record the version now deciding it.
     by_id = {r.tag_id: r for r in active_rules}
+    decided = {(d.customer_id, d.tag_id) for d in decisions}
     for cid, held in holdings.items():
         for tag_id, version in held.items():
             rule = by_id.get(tag_id)
-            if rule is not None and rule.version != version and tag_id not in {
-                    d.tag_id for d in decisions if d.customer_id == cid}:
+            if rule is not None and rule.version != version and (cid, tag_id) not in decided:
                 s.execute(update(AccountTag).where(AccountTag.customer_id == cid, AccountTag.tag_id == tag_id)
                           .values(rule_version=rule.version))

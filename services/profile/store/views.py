@@ -29,6 +29,12 @@ def group_members(s: Session, root: str) -> list[str]:
     return sorted(members)
 
 
+def change_seq(s: Session, customer_id: str) -> int | None:
+    """The account's change number (None for unknown or erased accounts)."""
+    row = s.execute(select(Account.change_seq, Account.erased).where(Account.customer_id == customer_id)).first()
+    return None if row is None or row[1] else int(row[0])
+
+
 def customer360(s: Session, customer_id: str, group: bool, trend_months: int, recent: int) -> dict | None:
     """Everything profile itself knows for the 360° view; None for unknown/erased accounts."""
     acct = s.get(Account, customer_id)
@@ -85,11 +91,14 @@ def customer360(s: Session, customer_id: str, group: bool, trend_months: int, re
 
 def _spend(s: Session, scope: list[str], months: int) -> list[dict]:
     rows = []
+    now = dt.datetime.now(dt.timezone.utc)
+    oldest = f"{now.year - (months // 12) - 1:04d}-{now.month:02d}"
     for part in chunks(scope):
         rows.extend(s.execute(select(BillingFact.month, BillingFact.product_line, BillingFact.fee_fen,
                                      BillingFact.usage_quantity, BillingFact.usage_unit, BillingFact.lines,
                                      BillingFact.days_overdue, BillingFact.sequence, BillingFact.customer_id)
-                              .where(BillingFact.customer_id.in_(part), BillingFact.superseded_at.is_(None))).all())
+                              .where(BillingFact.customer_id.in_(part), BillingFact.superseded_at.is_(None),
+                                     BillingFact.month >= oldest)).all())
     slots: dict[tuple, tuple] = {}
     for r in rows:
         key = (r[8], r[0], r[1])
