@@ -246,7 +246,7 @@ for id in $(compose ps -q ingest profile scoring contact); do
     fi
 done
 
-# ---- graceful stop: SIGTERM through the init process, clean exit well within the grace ----
+# ---- graceful stop: SIGTERM through the init process; exit 0 means no SIGKILL at the grace ----
 t0=$(date +%s)
 compose stop -t 25 ingest profile scoring contact >"$W/logs/stop.log" 2>&1
 took=$(($(date +%s) - t0))
@@ -255,11 +255,7 @@ for id in $(compose ps -q ingest profile scoring contact); do
     if [ "$code" = 0 ]; then
         pass "$name stopped cleanly on SIGTERM (exit 0)"
     else
-        fail "$name exit code $code after SIGTERM"
+        fail "$name exit code $code after SIGTERM (137: killed at the 25s grace)"
     fi
 done
-if [ "$took" -lt 25 ]; then
-    pass "services stopped in ${took}s (grace 25s)"
-else
-    fail "services took ${took}s to stop (killed at the 25s grace)"
-fi
+log "compose stopped the services one dependency level at a time in ${took}s"
