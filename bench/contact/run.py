@@ -31,7 +31,6 @@ import pathlib
 import platform
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -29,7 +29,7 @@ from services.contact.domain.model import (
     SuppressionReason,
 )
 from services.contact.domain.simulation import AccountRecords, ReplayContact, simulate
-from services.contact.tests.factories import UTC, at, cap, contact, context, history, policy, rolling
+from services.contact.tests.factories import UTC, at, cap, contact, context, policy, rolling
 
 ALL = frozenset(Channel)
 OFFERS = [
