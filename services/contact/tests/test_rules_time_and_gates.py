@@ -257,3 +257,41 @@ def test_offer_availability():
     assert run(request(offer_id="x"), history(), [policy()], offer=limited, when=at(2)).allowed
     assert run(request(Channel.EMAIL, offer_id="x"), history(), [policy()], offer=limited, when=at(2)).never_allowed
     assert run(request(offer_id="x"), history(), [policy()], offer=limited, when=at(5)).never_allowed
+
+
+def test_cool_down_and_presentation_lift_exactly_at_their_next_allowed_time():
+    pol = policy(cool_downs=COOL)
+    hist = AccountHistory(outcomes=(outcome(OutcomeKind.DECLINED, -3),))
+    blocked = run(request(offer_id="upgrade"), hist, [pol], offer=OFFER)
+    just_before = blocked.next_allowed_at - dt.timedelta(seconds=1)
+    assert not run(request(offer_id="upgrade"), hist, [pol], offer=OFFER, when=just_before).allowed
+    assert run(request(offer_id="upgrade"), hist, [pol], offer=OFFER, when=blocked.next_allowed_at).allowed
+    shown = AccountHistory(outcomes=(outcome(OutcomeKind.OFFERED, -1, channel=Channel.INBOUND_OFFER),))
+    sms = run(request(offer_id="upgrade"), shown, [policy()], offer=OFFER)
+    assert not run(request(offer_id="upgrade"), shown, [policy()], offer=OFFER,
+                   when=sms.next_allowed_at - dt.timedelta(seconds=1)).allowed
+    assert run(request(offer_id="upgrade"), shown, [policy()], offer=OFFER, when=sms.next_allowed_at).allowed
+
+
+def test_next_allowed_time_is_always_allowed():
+    pol = policy(
+        quiet_hours=QuietHours(dt.time(21, 0), dt.time(8, 0), quiet_weekdays=frozenset({7})),
+        caps=(cap("all", 2, rolling(3)),),
+        cool_downs=COOL,
+        honour_preferred_hours=True,
+    )
+    ctx = context(persons={"p1": Person("p1", "10:00-11:30")})
+    hist = AccountHistory(
+        contacts=(contact(at(-1)), contact(at(-2.5))),
+        outcomes=(outcome(OutcomeKind.DECLINED, -20),),
+    )
+    for hours in range(0, 24 * 7, 5):
+        when = at(hours=hours)
+        decision = run(request(Channel.OUTBOUND_CALL, person_id="p1", offer_id="upgrade"), hist, [pol], ctx=ctx,
+                       when=when, offer=OFFER)
+        if decision.allowed:
+            continue
+        assert decision.next_allowed_at is not None and decision.next_allowed_at > when
+        later = run(request(Channel.OUTBOUND_CALL, person_id="p1", offer_id="upgrade"), hist, [pol], ctx=ctx,
+                    when=decision.next_allowed_at, offer=OFFER)
+        assert later.allowed, [r.detail for r in later.blocking]
