@@ -10,6 +10,7 @@ record arrives (a window expiry, a day counter crossing a threshold, a month tur
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -57,8 +58,13 @@ class TagRule:
     @property
     def thresholds(self) -> tuple[float, ...]:
         """Numeric constants of the rule (candidate day-counter crossings)."""
-        return tuple(sorted({abs(n.value) for n in ast.walk(self.checked.tree)
-                             if isinstance(n, ast.Literal) and isinstance(n.value, float)}))
+        return _thresholds(self.checked.tree)
+
+
+@functools.lru_cache(maxsize=1024)
+def _thresholds(tree: ast.Node) -> tuple[float, ...]:
+    return tuple(sorted({abs(n.value) for n in ast.walk(tree)
+                         if isinstance(n, ast.Literal) and isinstance(n.value, float)}))
 
 
 def compile_rule(tag_id: str, version: int, expression: str, types: Mapping[str, str], *,

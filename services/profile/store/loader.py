@@ -21,6 +21,10 @@ from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.models import AccountFact, BillingFact, BillingMonth, Erasure, ScoreRow
 
 
+EVENT_KINDS = ("service_event", "interaction")
+EVENT_HORIZON = dt.timedelta(days=400)
+
+
 def visible(model: type, as_of: dt.datetime | None):
     """SQL condition: the version was what the suite knew at as_of (current when None)."""
     if as_of is None:
@@ -64,9 +68,11 @@ def load_inputs(s: Session, customer_ids: list[str], as_of: dt.datetime | None, 
     index = {cid: i for i, cid in enumerate(customer_ids)}
     facts: dict[str, list[Fact]] = defaultdict(list)
     for part in chunks(customer_ids):
+        # Service events and interactions older than the longest feature window are not read.
+        recent = or_(AccountFact.kind.not_in(EVENT_KINDS), AccountFact.occurred_at >= effective - EVENT_HORIZON)
         rows = s.execute(select(AccountFact.customer_id, AccountFact.kind, AccountFact.occurred_at,
                                 AccountFact.sequence, AccountFact.source, AccountFact.payload)
-                         .where(AccountFact.customer_id.in_(part), visible(AccountFact, as_of)))
+                         .where(AccountFact.customer_id.in_(part), visible(AccountFact, as_of), recent))
         for cid, kind, occurred, seq, source, payload in rows:
             facts[cid].append(Fact(kind, utc(occurred), seq, source, loads(payload)))
     latest = latest_visible_month(s, effective)

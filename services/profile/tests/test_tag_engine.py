@@ -162,3 +162,16 @@ def test_erasure_removes_personal_data(store, log: Log) -> None:
         assert views.customer360(s, "X1", False, 12, 20) is None
     assert store.erase("X1", "again", purge=False) is None
     assert store.apply([log.account("X1")]).applied == 0  # a tombstone keeps it erased
+
+
+def test_catch_up_mode_recomputes_each_account_once_after_the_batch(store, log: Log) -> None:
+    recs = [log.account("C1"), *log.bills("C1", {m: {"voice": 1000} for m in ("2026-07", "2026-08", "2026-09")}),
+            *log.bills("C1", {"2026-10": {"voice": 100}})]
+    result = store.apply(recs, defer=True)
+    assert result.applied == len(recs) and store.applied_sequence() == recs[-1].sequence
+    assert "C1" not in holders(store, "fee_drop")
+    assert store.refresh_pending() == 1 and store.refresh_pending() == 0
+    assert "C1" in holders(store, "fee_drop")
+    with store.db.session() as s:
+        assigned = views.read_events(s, 0, 100, [ev.TAG_ASSIGNED], "C1")
+    assert any(e.tag_id == "fee_drop" and e.source_sequence == recs[-1].sequence for e in assigned)
