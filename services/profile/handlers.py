@@ -19,7 +19,7 @@ from services.profile.store.tagdefs import (attribute_types, compile_view, expre
 from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360.profile.v1 import profile_pb2_grpc
-from telco360_runtime.auth import may_see_personal_data
+from telco360_runtime.auth import may_see_personal_data, require_role
 from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from telco360_runtime.jobs import JobRunner
 from telco360_runtime.proto_jobs import job_to_proto
@@ -250,15 +250,18 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         return await self.db.run(run)
 
     async def CreateTagDefinition(self, request, context):
+        require_role(("analyst",))
         return await self._change(tagops.create_definition, cv.definition_from_pb(request.definition, self.store.clock()))
 
     async def UpdateTagDefinition(self, request, context):
+        require_role(("analyst",))
         _required(request.definition.tag_id, "definition.tag_id")
         return await self._change(tagops.update_definition,
                                   cv.definition_from_pb(request.definition, self.store.clock()),
                                   request.expected_version)
 
     async def DeleteTagDefinition(self, request, context):
+        require_role(("analyst",))
         return await self._change(tagops.delete_definition, _required(request.tag_id, "tag_id"))
 
     async def GetTagDefinition(self, request, context):
@@ -357,6 +360,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
 
     # -- scores and events -----------------------------------------------------------
     async def RecordScores(self, request, context):
+        require_role(("service",))
         now = self.store.clock()
         for i, score in enumerate(request.scores):
             if not score.customer_id:
@@ -390,6 +394,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
 
     # -- erasure, jobs, status -------------------------------------------------------
     async def EraseCustomer(self, request, context):
+        require_role(())
         cid = _required(request.customer_id, "customer_id")
         _required(request.reason.strip(), "reason")
         removed = await self.db.run(self.store.erase, cid, request.reason, request.purge_facts)

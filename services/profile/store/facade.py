@@ -41,6 +41,7 @@ class ProfileStore:
         self._base: RevenueBase | None = None
         self._base_loaded = 0.0
         self._base_ttl = base_ttl_seconds
+        self._past_bases: dict[dt.datetime, RevenueBase] = {}
 
     # -- set-up -------------------------------------------------------------------------
     def install_builtin_tags(self) -> int:
@@ -96,13 +97,23 @@ class ProfileStore:
             if sequence > (tx.state.ingest_last_sequence or 0):
                 tx.state.ingest_last_sequence = sequence
 
+    def _base_at(self, s: Session, as_of: dt.datetime) -> RevenueBase:
+        """The revenue distribution at a past moment (exports ask for the same as_of many times)."""
+        base = self._past_bases.get(as_of)
+        if base is None:
+            base = revenue_base_at(s, as_of)
+            if len(self._past_bases) >= 8:
+                self._past_bases.pop(next(iter(self._past_bases)))
+            self._past_bases[as_of] = base
+        return base
+
     # -- features -----------------------------------------------------------------------
     def features(self, customer_ids: list[str], as_of: dt.datetime | None) -> tuple[list[FeatureResult], set[str]]:
         """Point-in-time features of known accounts and the set of ids known at as_of."""
         with self.db.session() as s:
             found = known_customers(s, customer_ids, as_of)
             ids = [c for c in dict.fromkeys(customer_ids) if c in found]
-            base = self.revenue_base(s) if as_of is None else revenue_base_at(s, as_of)
+            base = self.revenue_base(s) if as_of is None else self._base_at(s, as_of)
             return features_at(s, ids, as_of, self.clock(), base, self.priority), found
 
     # -- writes besides the log ----------------------------------------------------------
