@@ -9,6 +9,7 @@ import threading
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from telco360_runtime.jobs import SUCCEEDED, Progress
 
+from services.contact.store.ledger import write_transaction
 from services.contact.app.deps import Deps
 from services.contact.domain import metrics, simulation, validation
 from services.contact.domain.decide import lookback
@@ -72,7 +73,7 @@ class AnalysisUseCases:
         def job(progress: Progress) -> str:
             ready.wait(30)
             result = self._run_simulation(draft, replaces, start, end, progress)
-            with self.deps.db.write_session() as session:
+            with write_transaction(self.deps.db) as session:
                 runs.save_simulation(session, holder[0], codec.dumps(result))
             return holder[0]
 

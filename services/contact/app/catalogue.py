@@ -15,6 +15,7 @@ import grpc
 from telco360.profile.v1 import profile_pb2
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unavailable
 
+from services.contact.store.ledger import write_transaction
 from services.contact.app.deps import Deps
 from services.contact.domain import validation
 from services.contact.domain.model import Campaign, CampaignState, Offer, OfferCategory, Policy
@@ -150,7 +151,7 @@ class CatalogueUseCases:
     # -- transactions ------------------------------------------------------------------
 
     def _write(self, fn):
-        with self.deps.db.write_session() as session:
+        with write_transaction(self.deps.db) as session:
             return fn(session)
 
     def _read(self, fn):

@@ -16,6 +16,7 @@ import datetime as dt
 from telco360_runtime.db import Database
 from telco360_runtime.logs import get_logger
 
+from services.contact.store.ledger import write_transaction
 from services.contact.store import records
 
 Entry = tuple[str, str, bool, dt.datetime, str]
@@ -56,7 +57,7 @@ class NboJournal:
                 self._log.warning("nbo_journal_write_failed", entries=len(chunk), error=type(error).__name__)
 
     def _write(self, chunk: list[Entry]) -> None:
-        with self.db.write_session() as session:
+        with write_transaction(self.db) as session:
             for decision_id, customer_id, allowed, decided_at, payload in chunk:
                 records.insert_document(session, decision_id, customer_id, "nbo", allowed, decided_at, payload)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
+from services.contact.store.ledger import write_transaction
 from services.contact.app.deps import Catalogue, Deps
 from services.contact.domain import validation
 from services.contact.domain.decide import decide, lookback
@@ -90,7 +91,7 @@ class LedgerUseCases:
 
         def tx() -> Decision:
             now = self.deps.clock()
-            with self.deps.db.write_session() as session:
+            with write_transaction(self.deps.db) as session:
                 decision = self._decide(session, request, context, now)
                 records.insert_decision(session, "check", decision)
                 return decision
@@ -198,7 +199,7 @@ class LedgerUseCases:
         """Mark reservations past their expiry EXPIRED; returns how many."""
 
         def tx() -> int:
-            with self.deps.db.write_session() as session:
+            with write_transaction(self.deps.db) as session:
                 return repo.expire_reservations(session, self.deps.clock())
 
         return await self.deps.db.run(tx)
@@ -246,7 +247,7 @@ class LedgerUseCases:
 
         def tx() -> OutcomeRecord:
             now = self.deps.clock()
-            with self.deps.db.write_session() as session:
+            with write_transaction(self.deps.db) as session:
                 if record.idempotency_key:
                     prior = repo.find_outcome_by_key(session, record.idempotency_key)
                     if prior is not None:
@@ -290,7 +291,7 @@ class LedgerUseCases:
             raise InvalidArgument([FieldViolation("reason", "reason is required", "REQUIRED")])
 
         def tx() -> OptOut:
-            with self.deps.db.write_session() as session:
+            with write_transaction(self.deps.db) as session:
                 return records.remove_opt_out(session, opt_out_id, reason, self.deps.clock())
 
         return await self.deps.db.run(tx)

@@ -23,6 +23,7 @@ from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.logs import get_logger
 from telco360_runtime.timeconv import from_timestamp
 
+from services.contact.store.ledger import write_transaction
 from services.contact.app.deps import Deps
 from services.contact.domain import bandit, nbo
 from services.contact.domain.campaigns import AccountEvent, Proposal, in_schedule, propose, triggered_by
@@ -136,7 +137,7 @@ class OfferUseCases:
     async def handle_event(self, event: AccountEvent) -> tuple[list[Proposal], bool, bool]:
         """Process one account event: (proposals, replayed, degraded)."""
         def claim() -> tuple[bool, list]:
-            with self.deps.db.write_session() as session:
+            with write_transaction(self.deps.db) as session:
                 fresh = runs.claim_event(session, event.source, event.event_id, self.deps.clock())
                 cat = self.deps.catalogue.get(session)
             return fresh, [c for c in cat.campaigns.values() if in_schedule(c, event.occurred_at) and triggered_by(c, event)]
@@ -157,7 +158,7 @@ class OfferUseCases:
             proposals.append(dataclasses.replace(proposal, proposal_id=ledger_repo.new_id()))
 
         def store() -> None:
-            with self.deps.db.write_session() as session:
+            with write_transaction(self.deps.db) as session:
                 for proposal in proposals:
                     runs.insert_proposal(session, proposal)
 
@@ -204,7 +205,7 @@ class OfferUseCases:
                 await self.handle_event(event)
 
             def advance(seq: int = message.sequence) -> None:
-                with self.deps.db.write_session() as session:
+                with write_transaction(self.deps.db) as session:
                     runs.advance_cursor(session, EVENT_CURSOR, seq)
 
             await self.deps.db.run(advance)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -58,10 +59,33 @@ def lock_key(customer_id: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+_SQLITE_WRITERS: dict[int, threading.Lock] = {}
+_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def write_transaction(db: Database) -> Iterator[Session]:
+    """A write transaction; on SQLite, this process's writers queue on a lock first.
+
+    SQLite lets one writer in at a time; waiting threads otherwise poll the file lock with
+    SQLite's busy handler, which sleeps up to 100 ms between tries and makes long tails.
+    Queueing on an in-process lock hands the write lock over as soon as it is free (other
+    processes on the same file still meet at BEGIN IMMEDIATE).
+    """
+    if not db.is_sqlite:
+        with db.write_session() as session:
+            yield session
+        return
+    with _GUARD:
+        lock = _SQLITE_WRITERS.setdefault(id(db), threading.Lock())
+    with lock, db.write_session() as session:
+        yield session
+
+
 @contextlib.contextmanager
 def account_transaction(db: Database, customer_id: str) -> Iterator[Session]:
     """A write transaction holding the account's lock until commit (see module docstring)."""
-    with db.write_session() as session:
+    with write_transaction(db) as session:
         if not db.is_sqlite:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(customer_id)})
         yield session
