@@ -32,6 +32,7 @@ demo: setup
 # The whole test suite, on SQLite and on a real PostgreSQL server (started on loopback from
 # Debian's packages by scripts/pg_test_server.sh unless TELCO360_TEST_PG_URL is already set).
 test: setup
+	bash scripts/system_deps.sh
 	@if [ -z "$$TELCO360_TEST_PG_URL" ]; then eval "$$(bash scripts/pg_test_server.sh start)"; fi; \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 

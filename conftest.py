@@ -15,6 +15,7 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
+from telco360_runtime.db import normalise_url
 from telco360_runtime.logs import configure_logging
 
 PG_ENV = "TELCO360_TEST_PG_URL"
@@ -27,7 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def postgres_admin_url() -> str | None:
     """The admin URL of the test PostgreSQL server, or None (error in CI)."""
     url = os.environ.get(PG_ENV)
-    if not url and os.environ.get("CI"):
+    if url:
+        return normalise_url(url)
+    if os.environ.get("CI"):
         raise RuntimeError(f"{PG_ENV} must be set in CI (.ci/run starts PostgreSQL)")
     return url
 
