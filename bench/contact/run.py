@@ -17,6 +17,9 @@ account has consent on record.
    and (b) with every cache TTL at 0, so every call makes its GetCustomer360,
    ScoreCustomers and QuerySegment calls to the peers.
 
+Each level also reports the contact server's CPU milliseconds per call (from /proc), a
+figure that a busy shared machine distorts far less than wall-clock latency.
+
 The client runs in this process; all three processes share the machine's cores. Nothing
 is asserted; figures are printed as JSON.
 """
@@ -141,12 +144,18 @@ async def closed_loop(concurrency: int, seconds: float, call) -> tuple[int, list
     return len(latencies), latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by a process (Linux /proc)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
-async def measure(address: str, accounts: list[str], seconds: float, do_setup: bool, reserve: bool) -> dict:
+async def measure(address: str, pid: int, accounts: list[str], seconds: float, do_setup: bool, reserve: bool) -> dict:
     channel = grpc.aio.insecure_channel(address)
     stub = contact_pb2_grpc.ContactServiceStub(channel)
     if do_setup:
@@ -169,13 +178,17 @@ async def measure(address: str, accounts: list[str], seconds: float, do_setup: b
     for concurrency in (1, 8, 32):
         if reserve:
             await closed_loop(concurrency, 0.5, reserve_call)
+            cpu = cpu_seconds(pid)
             count, lat = await closed_loop(concurrency, seconds, reserve_call)
             figures[f"reserve_c{concurrency}"] = {"decisions_per_s": round(count / seconds, 1),
-                                                  "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99)}
+                                                  "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99),
+                                                  "server_cpu_ms_per_call": round((cpu_seconds(pid) - cpu) * 1000 / count, 2)}
         await closed_loop(concurrency, 0.5, nbo_call)
+        cpu = cpu_seconds(pid)
         count, lat = await closed_loop(concurrency, seconds, nbo_call)
         figures[f"nbo_c{concurrency}"] = {"calls_per_s": round(count / seconds, 1), "p50_ms": pct(lat, 0.5),
-                                          "p99_ms": pct(lat, 0.99)}
+                                          "p99_ms": pct(lat, 0.99),
+                                          "server_cpu_ms_per_call": round((cpu_seconds(pid) - cpu) * 1000 / count, 2)}
     await channel.close()
     return figures
 
@@ -222,7 +235,8 @@ def main() -> None:
                                                      ttl_zero, tmp / f"contact-{store}-{ttl_zero}.log")
                     try:
                         key = f"{store}/{'peer_calls_every_request' if ttl_zero else 'default_caches'}"
-                        results[key] = asyncio.run(measure(address, accounts, args.seconds, not ttl_zero, not ttl_zero))
+                        results[key] = asyncio.run(
+                            measure(address, process.pid, accounts, args.seconds, not ttl_zero, not ttl_zero))
                     finally:
                         process.terminate()
                         process.wait(30)
