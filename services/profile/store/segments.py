@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 from sqlalchemy import func, select
@@ -45,16 +45,30 @@ class FeatureSnapshot:
             if self.seq >= 0:
                 q = q.where(Account.change_seq > self.seq)
             added = False
+            changed: list[str] = []
             for cid, features, name, tier, erased in s.execute(q):
                 if erased:
                     added |= self.rows.pop(cid, None) is not None
                     continue
                 added |= cid not in self.rows
                 self.rows[cid] = (loads(features), name, tier)
+                changed.append(cid)
             if added or self.seq < 0:
                 self.ids = sorted(self.rows)
-            self._columns = {}
+                self._columns = {}
+            else:
+                self._patch_columns(changed)
             self.seq = latest
+
+    def _patch_columns(self, changed: list[str]) -> None:
+        """Rewrite only the changed accounts' entries of the cached columns."""
+        if not changed or not self._columns:
+            return
+        positions = [bisect_left(self.ids, c) for c in changed]
+        for name, col in self._columns.items():
+            fresh = column_from_values(col.kind, [self.rows[c][0].get(name) for c in changed])
+            col.data[positions] = fresh.data
+            col.null[positions] = fresh.null
 
     def column(self, name: str, kind: str) -> Column:
         """The column of one feature over self.ids."""

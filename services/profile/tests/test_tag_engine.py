@@ -151,6 +151,10 @@ def test_segments_count_and_page_stably(store, log: Log) -> None:
     assert tagged["count"] == 0 or all(m["customer_id"] in holders(store, "value_diamond") for m in tagged["members"])
     with pytest.raises(InvalidArgument):
         segment(store, snapshot, "region = 'South'", 2, result["next_page_token"])
+    # A change to an existing account patches the cached columns in place.
+    bill = log.bills("S0", {"2026-10": {"voice": 6000}})[0]
+    store.apply([dataclasses.replace(bill, version=2, ingested_at=NOW)])
+    assert segment(store, snapshot, "region = 'North' or fee_total_last_month >= 5000", 10)["count"] == 5
 
 
 def test_erasure_removes_personal_data(store, log: Log) -> None:
