@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import pathlib
+import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -54,6 +55,7 @@ class Database:
         self._write_engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store")
+        self._sqlite_writer = threading.RLock()
 
     def _install_sqlite_hooks(self, synchronous: str) -> None:
         @event.listens_for(self.engine, "connect")
@@ -79,8 +81,16 @@ class Database:
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
-        """Like `session`, but takes SQLite's write lock at BEGIN (no lock-upgrade failures)."""
-        with self._write_sessions.begin() as session:
+        """Like `session`, but takes SQLite's write lock at BEGIN (no lock-upgrade failures).
+
+        On SQLite this process's writers first queue on an in-process lock: SQLite's own busy
+        handler sleeps in growing steps, which turns contention into long tail latencies.
+        """
+        if not self.is_sqlite:
+            with self._write_sessions.begin() as session:
+                yield session
+            return
+        with self._sqlite_writer, self._write_sessions.begin() as session:
             yield session
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
