@@ -36,7 +36,7 @@ export TELCO360_BIND_ADDRESS=127.0.0.1
 
 START=$(date +%s)
 DOCKERD_PID=
-FORWARD_POLICY=
+IPTABLES_SAVED=
 COMPOSE_STARTED=
 RESULTS=()
 FAILED=0
@@ -61,8 +61,9 @@ cleanup() {
     if [ -n "$DOCKERD_PID" ]; then
         kill "$DOCKERD_PID" 2>/dev/null
         wait "$DOCKERD_PID" 2>/dev/null
-        # dockerd leaves the FORWARD policy at DROP and docker0 behind: restore the host.
-        [ -n "$FORWARD_POLICY" ] && iptables -P FORWARD "$FORWARD_POLICY" 2>/dev/null
+        # dockerd leaves its chains, the FORWARD policy DROP and docker0 behind: put the
+        # host's firewall back as it was before dockerd started.
+        [ -n "$IPTABLES_SAVED" ] && iptables-restore <"$W/iptables.before" 2>/dev/null
         ip link delete docker0 2>/dev/null
         log "dockerd stopped"
     fi
@@ -96,7 +97,7 @@ if ! docker info >/dev/null 2>&1; then
         apt-get update -qq >"$W/logs/apt.log" 2>&1
         apt-get install -y -qq docker.io docker-compose debootstrap >>"$W/logs/apt.log" 2>&1
     fi
-    FORWARD_POLICY=$(iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" {print $3; exit}')
+    iptables-save >"$W/iptables.before" 2>/dev/null && IPTABLES_SAVED=1
     mkdir -p "$W/docker-data"
     dockerd --data-root "$W/docker-data" --pidfile "$W/dockerd.pid" >"$W/logs/dockerd.log" 2>&1 &
     DOCKERD_PID=$!
@@ -132,15 +133,16 @@ build_debian_image() {
 if [[ "$BASE_IMAGE" == local/python311* || "$POSTGRES_IMAGE" == local/postgres* ]]; then
     build_debian_image
 fi
+# The PostgreSQL stand-in builds alongside the Python base and the service images.
+PG_BUILD_PID=
+if [[ "$POSTGRES_IMAGE" == local/postgres* ]]; then
+    docker build -t "$POSTGRES_IMAGE" "$ROOT/docker/postgres" >"$W/logs/build-postgres.log" 2>&1 &
+    PG_BUILD_PID=$!
+fi
 if [[ "$BASE_IMAGE" == local/python311* ]]; then
     docker build -t "$BASE_IMAGE" "$ROOT/docker/python311" >"$W/logs/build-python311.log" 2>&1 \
         || { fail "build $BASE_IMAGE (see $W/logs/build-python311.log)"; exit 1; }
     log "base image $BASE_IMAGE ready"
-fi
-if [[ "$POSTGRES_IMAGE" == local/postgres* ]]; then
-    docker build -t "$POSTGRES_IMAGE" "$ROOT/docker/postgres" >"$W/logs/build-postgres.log" 2>&1 \
-        || { fail "build $POSTGRES_IMAGE (see $W/logs/build-postgres.log)"; exit 1; }
-    log "PostgreSQL image $POSTGRES_IMAGE ready"
 fi
 
 # ---- the suite's images ----
@@ -151,6 +153,11 @@ else
     tail -n 40 "$W/logs/build-services.log"
     fail "image build (see $W/logs/build-services.log)"
     exit 1
+fi
+
+if [ -n "$PG_BUILD_PID" ]; then
+    wait "$PG_BUILD_PID" || { fail "build $POSTGRES_IMAGE (see $W/logs/build-postgres.log)"; exit 1; }
+    log "PostgreSQL image $POSTGRES_IMAGE ready"
 fi
 
 # ---- start, scoring scaled ----
