@@ -162,7 +162,9 @@ class JobRunner:
             self.store.finish(job_id, FAILED, error=f"{type(error).__name__}: {error}")
         else:
             progress.update(force=True)
-            self.store.finish(job_id, SUCCEEDED, message="done", result_ref=result_ref)
+            # Keep the job's own closing summary (e.g. "4,812 scored, 37 band changes").
+            summary = progress.message if progress.message not in ("", "started") else "done"
+            self.store.finish(job_id, SUCCEEDED, message=summary, result_ref=result_ref)
         finally:
             self._threads.pop(job_id, None)
 
