@@ -52,7 +52,9 @@ class LogConsumer:
                 await self._task
 
     async def _run(self) -> None:
+        delay = self.reconnect_seconds
         while True:
+            applied_before = await self.store.db.run(self.store.applied_sequence)
             try:
                 await self._follow()
             except asyncio.CancelledError:
@@ -63,7 +65,10 @@ class LogConsumer:
                 self._log.error("log_apply_failed", exc_info=error)
             self.connected = False
             CONNECTED.set(0)
-            await asyncio.sleep(self.reconnect_seconds)
+            # Back off while ingest stays down; start over once entries flow again.
+            progressed = await self.store.db.run(self.store.applied_sequence) > applied_before
+            delay = self.reconnect_seconds if progressed else min(delay * 2, 30 * self.reconnect_seconds)
+            await asyncio.sleep(delay)
 
     async def _follow(self) -> None:
         cursor = await self.store.db.run(self.store.applied_sequence)

@@ -182,3 +182,18 @@ async def test_cursor_survives_a_kill_mid_stream_without_gaps_or_doubles(ingest,
         proc.wait(30)
     cursor, rows, distinct = _counts(url)
     assert cursor == accepted and rows == distinct == accepted
+
+
+async def test_keeps_serving_while_ingest_is_down(tmp_path) -> None:
+    service, db, channel, stub = await start_profile(f"sqlite:///{tmp_path / 'alone.db'}", ingest_addr="127.0.0.1:1")
+    try:
+        status = await stub.GetSyncStatus(pb.GetSyncStatusRequest())
+        assert not status.connected and status.applied_sequence == 0
+        schema = await stub.GetFeatureSchema(pb.GetFeatureSchemaRequest())
+        assert any(f.name == "fee_total_vs_ref3_pct" for f in schema.features)
+        listed = await stub.ListTagDefinitions(pb.ListTagDefinitionsRequest())
+        assert {"fee_drop", "value_diamond", "vip"} <= {d.tag_id for d in listed.definitions}
+    finally:
+        await channel.close()
+        await service.stop(0)
+        db.dispose()
