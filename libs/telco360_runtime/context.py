@@ -57,4 +57,9 @@ def set_caller_role(role: str) -> None:
 def reset(tokens: list[contextvars.Token]) -> None:
     """Undo `bind`."""
     for var, token in zip((_request_id, _caller_role, _deadline), tokens):
-        var.reset(token)
+        try:
+            var.reset(token)
+        except ValueError:
+            # A cancelled stream's generator is finalised in another context; that context
+            # dies with the call, so there is nothing left to restore.
+            pass
