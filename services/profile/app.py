@@ -24,7 +24,9 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
                          **kwargs)
     jobs = JobRunner(JobStore(db, JOBS))
     consumer = LogConsumer(store, settings.ingest_addr, batch_size=settings.apply_batch_size,
-                           reconnect_seconds=settings.reconnect_seconds) if settings.ingest_addr else None
+                           reconnect_seconds=settings.reconnect_seconds,
+                           first_versions_known_when_occurred=settings.first_versions_known_when_occurred,
+                           ) if settings.ingest_addr else None
     scheduler = TimeScheduler(store, settings.expiry_poll_seconds, settings.base_refresh_seconds)
     peers = Peers(settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds)
     servicer = ProfileServicer(store, jobs, peers, consumer)

@@ -30,11 +30,12 @@ class LogConsumer:
     """Background follower of the ingest log."""
 
     def __init__(self, store: ProfileStore, ingest_addr: str, *, batch_size: int = 2000,
-                 reconnect_seconds: float = 1.0) -> None:
+                 reconnect_seconds: float = 1.0, first_versions_known_when_occurred: bool = True) -> None:
         self.store = store
         self.addr = ingest_addr
         self.batch_size = batch_size
         self.reconnect_seconds = reconnect_seconds
+        self.first_versions_known_when_occurred = first_versions_known_when_occurred
         self.connected = False
         self.ingest_last = 0
         self._task: asyncio.Task | None = None
@@ -130,7 +131,8 @@ class LogConsumer:
             pass
 
     async def _apply(self, entries: list, defer: bool) -> None:
-        records = [log_entry_to_record(e) for e in entries]
+        records = [log_entry_to_record(e, first_versions_known_when_occurred=self.first_versions_known_when_occurred)
+                   for e in entries]
         result = await self.store.db.run(self.store.apply, records, defer)
         APPLIED.inc(result.applied)
         await self._note_last(records[-1].sequence, result.last_sequence)

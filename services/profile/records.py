@@ -61,10 +61,21 @@ def record_payload(record: ingest_pb2.Record) -> tuple[str, dict[str, Any]]:
     return _KINDS[which], _message_dict(getattr(record, which))
 
 
-def log_entry_to_record(entry: ingest_pb2.LogEntry) -> LogRecord:
-    """The domain form of one log entry."""
+def log_entry_to_record(entry: ingest_pb2.LogEntry, *, first_versions_known_when_occurred: bool = True) -> LogRecord:
+    """The domain form of one log entry.
+
+    The record's `ingested_at` here is when the suite counts the fact as *known*, which is
+    what point-in-time features filter on. Corrections are known from when ingest stored
+    them (a later fix never leaks into an earlier view). First versions are, by default,
+    known from when they occurred: operators load years of history in bulk on day one, and
+    with the ingestion time every past view would be empty. Set the profile setting
+    `first_versions_known_when_occurred=false` to count strictly by ingestion time.
+    """
     r = entry.record
     kind, payload = record_payload(r)
-    return LogRecord(entry.sequence, r.source, r.source_record_id, entry.version or 1, r.customer_id,
-                     _ts(r.occurred_at.seconds, r.occurred_at.nanos),
-                     _ts(entry.ingested_at.seconds, entry.ingested_at.nanos), kind, payload)
+    occurred = _ts(r.occurred_at.seconds, r.occurred_at.nanos)
+    ingested = _ts(entry.ingested_at.seconds, entry.ingested_at.nanos)
+    version = entry.version or 1
+    known = min(occurred, ingested) if version == 1 and first_versions_known_when_occurred else ingested
+    return LogRecord(entry.sequence, r.source, r.source_record_id, version, r.customer_id, occurred, known,
+                     kind, payload)

@@ -41,6 +41,11 @@ class ProfileSettings(ServiceSettings):
                                                                       "survey": 40})
     """Master-data precedence: higher wins per field; ties go to the latest record."""
 
+    first_versions_known_when_occurred: bool = True
+    """Point-in-time basis: a record's first version counts as known from when it occurred
+    (history loaded in bulk is usable for training); corrections always count from when
+    ingest stored them. False counts every version from its ingestion time."""
+
     install_builtin_tags: bool = True
     """Store the built-in tag pack on start (definitions already stored are left as they are)."""
 

@@ -108,3 +108,25 @@ def test_unknown_accounts_are_not_found_at_as_of(store, log: Log) -> None:
     assert found == set() and results == []
     results, found = store.features(["P3", "NOPE"], None)
     assert found == {"P3"}
+
+
+def test_bulk_loaded_history_is_known_from_occurrence_but_corrections_from_ingestion() -> None:
+    """History loaded today is visible in past views; a correction loaded today is not."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+    from telco360.ingest.v1 import ingest_pb2
+
+    from services.profile.records import log_entry_to_record
+
+    occurred, loaded = dt.datetime(2025, 3, 31, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+
+    def entry(version: int) -> ingest_pb2.LogEntry:
+        record = ingest_pb2.Record(source="billing", source_record_id="b1", customer_id="P1",
+                                   billing=ingest_pb2.MonthlyBilling(month="2025-03", product_line=1, fee_fen=100))
+        record.occurred_at.CopyFrom(Timestamp(seconds=int(occurred.timestamp())))
+        return ingest_pb2.LogEntry(sequence=version, record=record, version=version,
+                                   ingested_at=Timestamp(seconds=int(loaded.timestamp())))
+
+    assert log_entry_to_record(entry(1)).ingested_at == occurred
+    assert log_entry_to_record(entry(2)).ingested_at == loaded
+    strict = log_entry_to_record(entry(1), first_versions_known_when_occurred=False)
+    assert strict.ingested_at == loaded
