@@ -26,9 +26,9 @@ def test_records_are_counted_through_every_service(demo_run) -> None:
     assert ingest["profile_accounts"] == 400
     active = sum(r["tier_counts"].values())
     assert 0 < active <= 400
-    # ScoreAll scores the accounts profile exports as active at the scoring date; the tier
-    # count also holds accounts whose billing has stopped without a termination record
-    # (passive churn), which the export leaves out. Every scored account is an active one.
+    # ScoreAll scores the accounts profile's ExportFeatures yields at the scoring date; in the
+    # demo about 8-12 % of tiered accounts are not among them (cause not yet established,
+    # tracked in issue 5's note). Every scored account must still be an active one.
     assert 0.8 * active <= r["scored_accounts"] <= active
 
 
