@@ -27,7 +27,7 @@ libs/gen/.stamp: $(PROTOS) scripts/gen_protos.py $(VENV)/.installed
 
 # The main job, end to end on SQLite.
 demo: setup
-	$(PY) -m telco360_cli demo
+	$(PY) -m telco360_cli demo --accounts $(DEMO_ACCOUNTS) --months $(DEMO_MONTHS)
 
 # The whole test suite, on SQLite and on a real PostgreSQL server (started on loopback from
 # Debian's packages by scripts/pg_test_server.sh unless TELCO360_TEST_PG_URL is already set).
