@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+# The demo base: 800 key accounts x 24 months finishes in a few minutes on 2 cores.
+DEMO_ACCOUNTS ?= 800
+DEMO_MONTHS ?= 24
 PROTOS := $(shell find protos -name '*.proto')
 REQS := requirements-dev.txt libs/requirements.txt $(wildcard services/*/requirements.txt)
 
