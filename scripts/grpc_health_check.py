@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -34,6 +35,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1, help="number of checks to make")
     parser.add_argument("--round-robin", action="store_true",
                         help="balance the checks over every address the target resolves to")
+    parser.add_argument("--interval", type=float, default=0.0,
+                        help="seconds to pause between checks (gives replicas time to connect)")
     parser.add_argument("--request-id", default="",
                         help="send x-request-id ID-<n> with check n (to find it in logs)")
     parser.add_argument("--quiet", action="store_true", help="print nothing")
@@ -54,6 +57,8 @@ def check(args: argparse.Namespace) -> list[str]:
                 pass
         stub = health_pb2_grpc.HealthStub(channel)
         for n in range(1, args.repeat + 1):
+            if n > 1 and args.interval > 0:
+                time.sleep(args.interval)
             metadata = [("x-request-id", f"{args.request_id}-{n}")] if args.request_id else None
             try:
                 reply = stub.Check(health_pb2.HealthCheckRequest(service=args.service),
