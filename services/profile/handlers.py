@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 from services.profile import converters as cv
 from services.profile.domain import events as ev
-from services.profile.domain.expr import ExpressionError, check
+from telco360_expr import ExpressionError, check
 from services.profile.domain.schema import BUILTIN_FEATURES
 from services.profile.peers import Peers
 from services.profile.store import tagops, views
@@ -166,7 +166,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             return sorted(set(ids))
         ids = await self.db.run(candidates)
         first = True
-        from services.profile.domain.expr.vector import evaluate, frame_resolver
+        from telco360_expr.vector import evaluate, frame_resolver
         for start in range(0, len(ids), size):
             results, _ = await self.db.run(self.store.features, ids[start:start + size], as_of)
             if checked is not None:

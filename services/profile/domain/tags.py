@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from services.profile.domain.expr import ast
-from services.profile.domain.expr.checker import CheckedExpression, check
-from services.profile.domain.expr.errors import ExpressionError
-from services.profile.domain.expr.vector import evaluate, frame_resolver
+from telco360_expr import ast
+from telco360_expr.checker import CheckedExpression, check
+from telco360_expr.errors import ExpressionError
+from telco360_expr.vector import evaluate, frame_resolver
 from services.profile.domain.features import DAY, FeatureResult
 from services.profile.domain.schema import time_kind
 

@@ -18,8 +18,8 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.profile.domain.expr.checker import CheckedExpression
-from services.profile.domain.expr.vector import Column, column_from_values, evaluate
+from telco360_expr.checker import CheckedExpression
+from telco360_expr.vector import Column, column_from_values, evaluate
 from services.profile.store.codec import loads
 from services.profile.store.models import Account, AccountTag
 from telco360_runtime.errors import FieldViolation, InvalidArgument

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.profile.domain.builtin_tags import BUILTIN_TAGS
-from services.profile.domain.expr.errors import ExpressionError
+from telco360_expr.errors import ExpressionError
 from services.profile.domain.schema import type_map
 from services.profile.domain.tags import TagRule, compile_rule
 from services.profile.store.codec import utc

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.profile.domain import events as ev
-from services.profile.domain.expr.errors import ExpressionError
+from telco360_expr.errors import ExpressionError
 from services.profile.domain.tags import TagRule, compile_rule, evaluate_rules, validate_tag_id
 from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.models import Account, AccountTag, TagHistory

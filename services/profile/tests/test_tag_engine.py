@@ -14,7 +14,7 @@ from services.profile.store import tagops, views
 from services.profile.store.models import AccountTag
 from services.profile.store.segments import FeatureSnapshot, query_segment
 from services.profile.store.tagdefs import TagDefinitionView, expression_types
-from services.profile.domain.expr import check
+from telco360_expr import check
 from services.profile.tests.builders import NOW, Log
 from telco360_runtime.errors import Aborted, AlreadyExists, InvalidArgument
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.profile.domain.expr import ExpressionError, check, parse
-from services.profile.domain.expr.vector import evaluate, frame_resolver
+from telco360_expr import ExpressionError, check, parse
+from telco360_expr.vector import evaluate, frame_resolver
 
 TYPES = {"fee": "number", "old": "number", "industry": "string", "vip": "bool", "attr.sites": "number"}
 

@@ -6,8 +6,8 @@ at once with numpy, using SQL-like three-valued logic (a comparison with null is
 an account matches only when the whole expression is true).
 """
 
-from services.profile.domain.expr.errors import ExpressionError
-from services.profile.domain.expr.parser import parse
-from services.profile.domain.expr.checker import CheckedExpression, check
+from telco360_expr.errors import ExpressionError
+from telco360_expr.parser import parse
+from telco360_expr.checker import CheckedExpression, check
 
 __all__ = ["ExpressionError", "parse", "check", "CheckedExpression"]

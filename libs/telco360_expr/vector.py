@@ -13,8 +13,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from services.profile.domain.expr import ast
-from services.profile.domain.expr.checker import BOOL, NULL, NUMBER, STRING
+from telco360_expr import ast
+from telco360_expr.checker import BOOL, NULL, NUMBER, STRING
 
 
 @dataclass

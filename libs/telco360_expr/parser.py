@@ -17,9 +17,9 @@ Grammar (lowest precedence first):
 
 from __future__ import annotations
 
-from services.profile.domain.expr import ast
-from services.profile.domain.expr.errors import ExpressionError
-from services.profile.domain.expr.lexer import Token, tokenize
+from telco360_expr import ast
+from telco360_expr.errors import ExpressionError
+from telco360_expr.lexer import Token, tokenize
 
 MAX_DEPTH = 64
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.profile.domain.expr.errors import ExpressionError
+from telco360_expr.errors import ExpressionError
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "between", "true", "false", "null"})
 _TWO_CHAR_OPS = {"==": "=", "!=": "!=", "<>": "!=", "<=": "<=", ">=": ">="}

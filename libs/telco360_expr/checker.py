@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from services.profile.domain.expr import ast
-from services.profile.domain.expr.errors import ExpressionError
-from services.profile.domain.expr.parser import parse
+from telco360_expr import ast
+from telco360_expr.errors import ExpressionError
+from telco360_expr.parser import parse
 
 NUMBER, STRING, BOOL, NULL = "number", "string", "bool", "null"
 
