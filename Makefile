@@ -11,7 +11,7 @@ REQS := requirements-dev.txt libs/requirements.txt $(wildcard services/*/require
 
 .PHONY: setup gen demo test test-fast compose-smoke bench clean
 
-setup: $(VENV)/.installed libs/gen/.stamp
+setup: $(VENV)/.installed $(VENV)/bin/telco360 libs/gen/.stamp
 
 # Virtualenv with every dependency; the .pth file puts the repo, libs/ and the generated
 # stubs on the import path (no PYTHONPATH juggling in every command).
@@ -21,6 +21,12 @@ $(VENV)/.installed: $(REQS)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	printf '%s\n' "$(CURDIR)" "$(CURDIR)/libs" "$(CURDIR)/libs/gen" > "$$($(PY) -c 'import sysconfig;print(sysconfig.get_path("purelib"))')/telco360-dev.pth"
 	touch $@
+
+# The `telco360` command: pyproject.toml's console script, installed without dependencies
+# or build isolation (setuptools comes with requirements-dev.txt), so it takes seconds.
+$(VENV)/bin/telco360: pyproject.toml $(VENV)/.installed
+	PYTHONWARNINGS=ignore $(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	test -x $@ && touch $@
 
 gen: libs/gen/.stamp
 
