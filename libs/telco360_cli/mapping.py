@@ -8,7 +8,8 @@ Two ways in:
   `python -m services.ingest.importer` read the same mapping files.
 
 Rows that cannot even be turned into a record (a cell that is not a number, an unknown enum
-name) are reported with their row number and field, and the import goes on.
+name, a line that is not a Record) are reported with their row number and field, and the
+import goes on. A broken mapping file, or a CSV without one, fails before anything is sent.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from google.protobuf import json_format
 from telco360.ingest.v1 import ingest_pb2
 
 from services.ingest import importer
-from services.ingest.import_mapping import MappingError, RowError, load_mapping, row_to_record
+from services.ingest.import_mapping import Mapping, MappingError, RowError, load_mapping, row_to_record
 from telco360_cli.errors import CliError
 
 
@@ -42,7 +43,25 @@ def count_rows(path: pathlib.Path) -> int:
     return importer.count_rows(path, importer.detect_format(path)) or 0
 
 
-def _protobuf_jsonl(path: pathlib.Path) -> Iterator[ingest_pb2.Record]:
+def load(mapping_path: pathlib.Path | None, files: list[pathlib.Path]) -> Mapping | None:
+    """Check the files can be read as asked before anything is sent; the parsed mapping or None.
+
+    Raises CliError for a broken mapping file, or a CSV/Parquet file given without a mapping.
+    """
+    if mapping_path is None:
+        for path in files:
+            fmt = importer.detect_format(path)
+            if fmt != "jsonl":
+                raise CliError(f"{path}: a {fmt} file needs --mapping (format: services/ingest/import_mapping.py, "
+                               f"README 'Bring your own data')")
+        return None
+    try:
+        return load_mapping(mapping_path)
+    except (MappingError, OSError, ValueError) as error:
+        raise CliError(f"{mapping_path}: {error}") from None
+
+
+def _protobuf_jsonl(path: pathlib.Path, problems: RowProblems) -> Iterator[ingest_pb2.Record]:
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -50,24 +69,19 @@ def _protobuf_jsonl(path: pathlib.Path) -> Iterator[ingest_pb2.Record]:
             try:
                 yield json_format.Parse(line, ingest_pb2.Record())
             except (json_format.ParseError, json.JSONDecodeError) as error:
-                raise CliError(f"{path}:{number}: not a Record in protobuf JSON ({error}); "
-                               f"pass --mapping for other JSON Lines files") from None
+                problems.add(path, number, f"not a Record in protobuf JSON ({error}); "
+                                           f"pass --mapping for other JSON Lines files")
 
 
-def read_records(path: pathlib.Path, mapping_path: pathlib.Path | None,
-                 problems: RowProblems) -> Iterator[ingest_pb2.Record]:
-    """Records from a file: protobuf JSON lines, or rows converted by a column mapping."""
-    fmt = importer.detect_format(path)
-    if mapping_path is None:
-        if fmt != "jsonl":
-            raise CliError(f"{path}: a {fmt} file needs --mapping (see services/ingest/import_mapping.py)")
-        yield from _protobuf_jsonl(path)
+def read_records(path: pathlib.Path, mapping: Mapping | None, problems: RowProblems) -> Iterator[ingest_pb2.Record]:
+    """Records from a file: protobuf JSON lines, or rows converted by a column mapping (from `load`).
+
+    Rows that cannot be converted go to `problems` and are skipped, so the import goes on.
+    """
+    if mapping is None:
+        yield from _protobuf_jsonl(path, problems)
         return
-    try:
-        mapping = load_mapping(mapping_path)
-    except (MappingError, OSError, ValueError) as error:
-        raise CliError(f"{mapping_path}: {error}") from None
-    for number, row in importer.read_rows(path, fmt):
+    for number, row in importer.read_rows(path, importer.detect_format(path)):
         try:
             yield row_to_record(mapping, row)
         except RowError as error:

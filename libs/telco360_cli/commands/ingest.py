@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from typing import AsyncIterator, Callable, Iterable, Optional
 
 import typer
+from google.protobuf import json_format
 from rich.table import Table
 from telco360.ingest.v1 import ingest_pb2
 
 from telco360_cli import fmt, mapping
 from telco360_cli.console import console, progress_bar, run_command
+from telco360_cli.errors import CliError
 from telco360_cli.rpc import Clients
 
 quarantine_group = typer.Typer(help="Rejected records: list them, replay them.", no_args_is_help=True)
@@ -35,17 +37,27 @@ class IngestSummary:
 async def ingest_records(clients: Clients, records: Iterable[ingest_pb2.Record],
                          on_result: Callable[[int], None] | None = None, examples: int = 5,
                          batch_size: int = 1000, timeout: float = 24 * 3600) -> IngestSummary:
-    """Stream records through IngestRecordBatches; count results as batches are committed."""
+    """Stream records through IngestRecordBatches; count results as batches are committed.
+
+    An error raised while reading `records` ends the stream (batches already sent stay
+    accepted; records are idempotent) and is raised here, rather than surfacing as the
+    call's cancellation.
+    """
     summary = IngestSummary()
+    failures: list[Exception] = []
 
     async def requests() -> AsyncIterator[ingest_pb2.RecordBatch]:
         batch = ingest_pb2.RecordBatch()
-        for record in records:
-            summary.sent += 1
-            batch.records.append(record)
-            if len(batch.records) >= batch_size:
-                yield batch
-                batch = ingest_pb2.RecordBatch()
+        try:
+            for record in records:
+                summary.sent += 1
+                batch.records.append(record)
+                if len(batch.records) >= batch_size:
+                    yield batch
+                    batch = ingest_pb2.RecordBatch()
+        except Exception as error:  # noqa: BLE001 - re-raised below, once the stream is closed
+            failures.append(error)
+            return
         if batch.records:
             yield batch
 
@@ -57,6 +69,8 @@ async def ingest_records(clients: Clients, records: Iterable[ingest_pb2.Record],
                 summary.rejected_examples.append(result)
         if on_result:
             on_result(len(reply.results))
+    if failures:
+        raise failures[0]
     return summary
 
 
@@ -67,7 +81,7 @@ def violations_text(violations: Iterable[ingest_pb2.FieldViolation]) -> str:
 
 def print_ingest_summary(summary: IngestSummary) -> None:
     """Counts per status and the first rejected records with their reasons."""
-    table = Table(title=f"Ingest results ({summary.sent:,} records sent)")
+    table = Table(title="Ingest results", caption=f"{summary.sent:,} records sent")
     table.add_column("status")
     table.add_column("records", justify="right")
     for status, count in sorted(summary.by_status.items()):
@@ -92,17 +106,21 @@ def import_files(
         help="YAML/JSON column mapping (ingest importer format); without it .jsonl holds protobuf-JSON Records"),
 ) -> None:
     """Import files into ingest (streamed in batches through IngestRecordBatches, with progress)."""
-    total = sum(mapping.count_rows(path) for path in files)
     problems = mapping.RowProblems()
 
     async def run(clients: Clients) -> IngestSummary:
+        column_mapping = mapping.load(mapping_file, files)
+        total = sum(mapping.count_rows(path) for path in files)
+
         def records():
             for path in files:
-                yield from mapping.read_records(path, mapping_file, problems)
+                yield from mapping.read_records(path, column_mapping, problems)
 
         with progress_bar() as bar:
             task = bar.add_task("importing", total=total)
-            return await ingest_records(clients, records(), lambda n: bar.advance(task, n))
+            summary = await ingest_records(clients, records(), lambda n: bar.advance(task, n))
+            bar.update(task, completed=total)  # rows not sent (listed below) count as done
+        return summary
 
     summary = run_command(ctx.obj, run)
     print_ingest_summary(summary)
@@ -138,19 +156,65 @@ def quarantine_list(ctx: typer.Context,
     console.print(table)
 
 
+def corrected(record: ingest_pb2.Record, assignments: list[str]) -> ingest_pb2.Record:
+    """A copy of `record` with `field.path=value` assignments applied (proto field names)."""
+    data = json_format.MessageToDict(record, preserving_proto_field_name=True)
+    for assignment in assignments:
+        path, sep, value = assignment.partition("=")
+        if not sep or not path.strip():
+            raise CliError(f"--set {assignment!r}: expected FIELD=VALUE, e.g. billing.fee_fen=1200")
+        node = data
+        *parents, leaf = path.strip().split(".")
+        for name in parents:
+            node = node.setdefault(name, {})
+            if not isinstance(node, dict):
+                raise CliError(f"--set {path}: {name} is not a message")
+        node[leaf] = value
+    try:
+        return json_format.ParseDict(data, ingest_pb2.Record())
+    except json_format.ParseError as error:
+        raise CliError(f"--set: {error}") from None
+
+
+async def find_entry(clients: Clients, quarantine_id: str) -> ingest_pb2.QuarantineEntry:
+    """One quarantine entry by id (pages through the unresolved entries)."""
+    token = ""
+    while True:
+        request = ingest_pb2.ListQuarantineRequest()
+        request.page.page_size = 1000
+        request.page.page_token = token
+        reply = await clients.ingest.ListQuarantine(request)
+        for entry in reply.entries:
+            if entry.quarantine_id == quarantine_id:
+                return entry
+        token = reply.page.next_page_token
+        if not token:
+            raise CliError(f"quarantine entry {quarantine_id} is not among the unresolved entries")
+
+
 @quarantine_group.command("replay")
 def quarantine_replay(ctx: typer.Context,
-                      ids: list[str] = typer.Argument(None, help="quarantine ids to replay as stored"),
+                      ids: list[str] = typer.Argument(None, help="quarantine ids to replay"),
+                      assignments: list[str] = typer.Option([], "--set", help="with one id: correct a field "
+                                                            "before replaying, FIELD=VALUE (repeatable), "
+                                                            "e.g. --set billing.fee_fen=1200"),
                       all_matching: bool = typer.Option(False, "--all", help="replay every unresolved entry "
                                                                                "matching --source/--reason"),
                       source: str = typer.Option("", help="with --all: only this source"),
                       reason: str = typer.Option("", help="with --all: only this reason or field")) -> None:
-    """Re-validate quarantined records; the ones that now pass move into the log."""
+    """Re-validate quarantined records (as stored, or corrected with --set); passing ones move into the log."""
     if not ids and not all_matching:
         raise typer.BadParameter("name quarantine ids or use --all")
+    if assignments and (len(ids or []) != 1 or all_matching):
+        raise typer.BadParameter("--set corrects exactly one quarantine id (without --all)")
 
     async def run(clients: Clients) -> ingest_pb2.ReplayQuarantineResponse:
-        request = ingest_pb2.ReplayQuarantineRequest(quarantine_ids=ids or [])
+        request = ingest_pb2.ReplayQuarantineRequest()
+        if assignments:
+            entry = await find_entry(clients, ids[0])
+            request.corrections.add(quarantine_id=entry.quarantine_id, record=corrected(entry.record, assignments))
+        else:
+            request.quarantine_ids.extend(ids or [])
         if all_matching:
             request.filter.CopyFrom(ingest_pb2.ListQuarantineRequest(source=source, reason=reason))
         return await clients.ingest.ReplayQuarantine(request)
@@ -159,7 +223,8 @@ def quarantine_replay(ctx: typer.Context,
     console.print(f"moved into the log: [green]{reply.moved}[/]   still rejected: [red]{reply.still_rejected}[/]")
     for result in reply.results:
         if result.status == STATUS.RECORD_STATUS_REJECTED:
-            console.print(f"  {result.source}/{result.source_record_id}: {violations_text(result.violations)}")
+            console.print(f"  {result.source}/{result.source_record_id}: {violations_text(result.violations)}",
+                          highlight=False)
 
 
 def register(app: typer.Typer) -> None:
