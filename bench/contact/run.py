@@ -1,6 +1,11 @@
 """Contact benchmark: ReserveContact decisions per second and GetNextBestOffer latency.
 
-    .venv/bin/python -m bench.contact.run [--seconds 5] [--accounts 2000] [--stores sqlite,postgresql]
+    flock /tmp/telco360-bench.lock .venv/bin/python -m bench.contact.run \
+        [--seconds 5] [--accounts 2000] [--stores sqlite,postgresql] [--cprofile DIR]
+
+(the flock keeps benchmarks on a shared machine from running at the same time). With
+--cprofile DIR the contact server runs under cProfile and writes one .prof file per run
+into DIR (figures are then slower: use them to find hotspots, not to report).
 
 For each store (SQLite file; PostgreSQL: a fresh database on TELCO360_TEST_PG_URL) a real
 contact process (`python -m services.contact`) is started on loopback, with stand-in
@@ -13,9 +18,10 @@ account has consent on record.
    random channel); decisions per second (granted or refused: each is a full check and
    write under the account lock) at concurrency 1, 8, 32.
 2. GetNextBestOffer on the inbound-call channel at concurrency 1, 8, 32: p50/p99 in ms,
-   (a) with contact's peer caches at their defaults (warm: most calls answer from cache)
-   and (b) with every cache TTL at 0, so every call makes its GetCustomer360,
-   ScoreCustomers and QuerySegment calls to the peers.
+   (a) with contact's peer caches at their defaults (per-account facts and scores are
+   cached, so calls for an account seen in the last minute make no peer call) and (b) with
+   every cache TTL at 0, so every call makes its GetCustomer360 and ScoreCustomers calls
+   (concurrently) and eligibility is evaluated over the fresh facts.
 
 Each level also reports the contact server's CPU milliseconds per call (from /proc), a
 figure that a busy shared machine distorts far less than wall-clock latency.
@@ -73,7 +79,8 @@ def wait_serving(address: str, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def start_contact(db_url: str, profile: str, scoring: str, ttl_zero: bool, log: pathlib.Path) -> tuple[subprocess.Popen, str]:
+def start_contact(db_url: str, profile: str, scoring: str, ttl_zero: bool, log: pathlib.Path,
+                  prof: pathlib.Path | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
         **os.environ,
@@ -85,8 +92,9 @@ def start_contact(db_url: str, profile: str, scoring: str, ttl_zero: bool, log: 
         "TELCO360_CONTACT_LOG_LEVEL": "WARNING",
     }
     if ttl_zero:
-        env.update({f"TELCO360_CONTACT_{k}_TTL_SECONDS": "0" for k in ("CONTEXT", "SCORE", "SEGMENT")})
-    process = subprocess.Popen([sys.executable, "-m", "services.contact"], cwd=ROOT, env=env,
+        env.update({f"TELCO360_CONTACT_{k}_TTL_SECONDS": "0" for k in ("CONTEXT", "SCORE", "SCHEMA")})
+    profiler = ["-m", "cProfile", "-o", str(prof)] if prof else []
+    process = subprocess.Popen([sys.executable, *profiler, "-m", "services.contact"], cwd=ROOT, env=env,
                                stdout=open(log, "w"), stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
     wait_serving(address)
@@ -217,6 +225,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--cprofile", type=pathlib.Path, default=None,
+                        help="run the contact server under cProfile, writing .prof files here")
     args = parser.parse_args()
     accounts = [f"B{n:05d}" for n in range(args.accounts)]
     profile_port, scoring_port = free_port(), free_port()
@@ -224,17 +234,22 @@ def main() -> None:
     peers = subprocess.Popen([sys.executable, "-m", "bench.contact.peers", str(args.accounts), str(profile_port),
                               str(scoring_port)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert peers.stdout is not None and peers.stdout.readline().strip() == "ready"
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                 "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
                      "accounts": args.accounts, "seconds_per_level": args.seconds}
     try:
         for store in args.stores.split(","):
             url, drop = database_url(store, tmp)
             try:
                 for ttl_zero in (False, True):
+                    key = f"{store}/{'peer_calls_every_request' if ttl_zero else 'default_caches'}"
+                    prof = None
+                    if args.cprofile:
+                        args.cprofile.mkdir(parents=True, exist_ok=True)
+                        prof = args.cprofile / f"contact-{key.replace('/', '-')}.prof"
                     process, address = start_contact(url, f"127.0.0.1:{profile_port}", f"127.0.0.1:{scoring_port}",
-                                                     ttl_zero, tmp / f"contact-{store}-{ttl_zero}.log")
+                                                     ttl_zero, tmp / f"contact-{store}-{ttl_zero}.log", prof)
                     try:
-                        key = f"{store}/{'peer_calls_every_request' if ttl_zero else 'default_caches'}"
                         results[key] = asyncio.run(
                             measure(address, process.pid, accounts, args.seconds, not ttl_zero, not ttl_zero))
                     finally:
@@ -245,6 +260,7 @@ def main() -> None:
     finally:
         peers.terminate()
         peers.wait(10)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(results, indent=2))
 
 

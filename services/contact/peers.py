@@ -9,13 +9,14 @@ Caching rules (each entry keeps the time it was fetched):
 - after a failure the peer is skipped for `peer_retry_seconds` (a circuit breaker), so
   callers during an outage get their degraded answer at once instead of after a timeout.
 
-Sources: profile's GetCustomer360 gives the time zone, tier, contact persons (preferred
-hours) and profile's recorded score; scoring's ScoreCustomers gives the live churn risk
-and value (profile's recorded score is the fallback when scoring is down). Offer
-eligibility and campaign targets are profile expressions evaluated by profile itself:
-contact caches each expression's member set from QuerySegment, so the expression
-language has exactly one implementation (profile's) and eligibility costs no call while
-the cache is fresh.
+Sources: one GetCustomer360 per account gives the time zone, tier, contact persons
+(preferred hours), the current features and tags, and profile's recorded score;
+scoring's ScoreCustomers gives the live churn risk and value (profile's recorded score is
+the fallback when scoring is down). Both are fetched concurrently and cached per account
+(`context_ttl_seconds`, `score_ttl_seconds`). Offer eligibility and campaign targets are
+evaluated locally over those facts (domain/eligibility.py, the shared expression
+library), so they cost no call of their own; profile's feature schema (names and types,
+to check expressions) is fetched once per `schema_ttl_seconds`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 import grpc
 
@@ -32,6 +33,7 @@ from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
 from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from telco360_runtime.logs import get_logger
 
+from services.contact.domain.eligibility import AccountFacts, with_live_score
 from services.contact.domain.model import AccountContext, Person, RiskBand
 
 V = TypeVar("V")
@@ -127,6 +129,27 @@ class ProfileFacts:
     risk_band: int
     predicted_value_fen: int | None
     found: bool = True
+    facts: AccountFacts = AccountFacts({})
+    """Current features and tags, for eligibility."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountView:
+    """An account's context for the rules, its facts for eligibility, and the schema."""
+
+    context: AccountContext
+    facts: AccountFacts | None
+    """None when profile is unavailable and nothing is cached."""
+    schema: "FeatureSchema | None"
+    """Profile's feature schema; None when it could not be fetched yet."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSchema:
+    """Feature name -> type ("number", "string", "bool"), with a version for caches."""
+
+    types: dict[str, str]
+    version: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,7 +174,7 @@ class Peers:
         retry_after: float,
         context_ttl: float,
         score_ttl: float,
-        segment_ttl: float,
+        schema_ttl: float,
         max_stale: float,
     ) -> None:
         self.profile = profile_pb2_grpc.ProfileServiceStub(profile_channel)
@@ -160,7 +183,7 @@ class Peers:
         self.timeout = timeout
         self.facts: PeerCache[ProfileFacts] = PeerCache("profile", context_ttl, max_stale, retry_after, timeout)
         self.scores: PeerCache[ScoreFacts | None] = PeerCache("scoring", score_ttl, max_stale, retry_after, timeout)
-        self.segments: PeerCache[frozenset[str]] = PeerCache("profile", segment_ttl, max_stale, retry_after, timeout * 4)
+        self.schema: PeerCache[FeatureSchema] = PeerCache("profile", schema_ttl, max_stale, retry_after, timeout)
 
     async def close(self) -> None:
         """Close the peer channels."""
@@ -178,6 +201,10 @@ class Peers:
                 return ProfileFacts("", 0, {}, None, 0, None, found=False)
             raise
         score = view.score if view.HasField("score") else None
+        features = {name: getattr(value, value.WhichOneof("kind")) for name, value in view.features.items()
+                    if value.WhichOneof("kind")}
+        # Customer360 of a group may list members' tags; only the account's own count.
+        tags = frozenset(t.tag_id for t in view.tags if t.customer_id in ("", customer_id))
         return ProfileFacts(
             time_zone=view.account.time_zone,
             tier=int(view.account.tier),
@@ -187,6 +214,7 @@ class Peers:
             churn_probability=score.churn_probability if score else None,
             risk_band=int(score.risk_band) if score else 0,
             predicted_value_fen=score.predicted_value_fen if score else None,
+            facts=AccountFacts(features, tags),
         )
 
     async def _score(self, customer_id: str) -> ScoreFacts | None:
@@ -200,66 +228,73 @@ class Peers:
                 )
         return None
 
+    async def _schema(self) -> FeatureSchema:
+        reply = await self.profile.GetFeatureSchema(profile_pb2.GetFeatureSchemaRequest(), timeout=self.timeout)
+        types = {f.name: _FEATURE_TYPES[f.type] for f in reply.features if f.type in _FEATURE_TYPES}
+        # The version changes with the content, so compiled expressions are rechecked only then.
+        return FeatureSchema(types, hash(tuple(sorted(types.items()))))
+
+    async def view(self, customer_id: str, fresh_after: float | None = None) -> AccountView:
+        """Context, facts (with the live score laid over) and schema, fetched concurrently.
+
+        `fresh_after` (a time.time() instant) refetches profile facts cached before it, so an
+        event is evaluated against facts that know about it.
+        """
+        (facts, score, schema) = await asyncio.gather(
+            self.facts.get(customer_id, lambda: self._profile_facts(customer_id), fresh_after),
+            self.scores.get(customer_id, lambda: self._score(customer_id)),
+            self.schema.get("schema", self._schema),
+        )
+        context = _context(customer_id, facts, score)
+        account = None
+        if facts.value is not None:
+            account = with_live_score(facts.value.facts, context.churn_probability,
+                                      context.risk_band.name if context.risk_band else "", context.predicted_value_fen)
+        return AccountView(context, account, schema.value)
+
     async def context(self, customer_id: str, with_score: bool = True) -> AccountContext:
         """The account's context; unknown fields default and degraded reasons are listed."""
-        calls: list[Awaitable[Any]] = [self.facts.get(customer_id, lambda: self._profile_facts(customer_id))]
-        if with_score:
-            calls.append(self.scores.get(customer_id, lambda: self._score(customer_id)))
-        results = await asyncio.gather(*calls)
-        facts: Fetched[ProfileFacts] = results[0]
-        reasons = [facts.degraded] if facts.degraded else []
-        profile = facts.value
-        churn: float | None = None
-        band = RiskBand.UNSPECIFIED
-        value: int | None = None
-        if with_score:
-            score: Fetched[ScoreFacts | None] = results[1]
-            if score.value is not None:
-                churn, band, value = score.value.churn_probability, RiskBand(score.value.risk_band), score.value.predicted_value_fen
-            if score.degraded:
-                if score.value is None and profile is not None and profile.churn_probability is not None:
-                    churn, band, value = profile.churn_probability, RiskBand(profile.risk_band), profile.predicted_value_fen
-                    reasons.append(score.degraded.split(":")[0] + ": using profile's recorded score")
-                else:
-                    reasons.append(score.degraded)
-        return AccountContext(
-            customer_id=customer_id,
-            time_zone=profile.time_zone if profile else "",
-            tier=profile.tier if profile else 0,
-            persons=profile.persons if profile else {},
-            churn_probability=churn,
-            risk_band=band,
-            predicted_value_fen=value,
-            degraded_reasons=tuple(reasons),
+        if not with_score:
+            return _context(customer_id, await self.facts.get(customer_id, lambda: self._profile_facts(customer_id)))
+        facts, score = await asyncio.gather(
+            self.facts.get(customer_id, lambda: self._profile_facts(customer_id)),
+            self.scores.get(customer_id, lambda: self._score(customer_id)),
         )
+        return _context(customer_id, facts, score)
 
-    async def _members(self, expression: str) -> frozenset[str]:
-        members: set[str] = set()
-        token = ""
-        while True:
-            reply = await self.profile.QuerySegment(
-                profile_pb2.QuerySegmentRequest(
-                    expression=expression, page={"page_size": 1000, "page_token": token}
-                ),
-                timeout=self.timeout * 4,
-            )
-            members.update(m.customer_id for m in reply.members)
-            token = reply.page.next_page_token
-            if not token:
-                return frozenset(members)
 
-    async def evaluate(
-        self, expressions: Iterable[str], customer_id: str, fresh_after: float | None = None
-    ) -> tuple[dict[str, bool | None], list[str]]:
-        """Whether the account matches each expression (None = unknown) and degraded reasons."""
-        unique = sorted({e for e in expressions if e})
-        fetched = await asyncio.gather(
-            *(self.segments.get(e, lambda e=e: self._members(e), fresh_after) for e in unique)
-        )
-        answers: dict[str, bool | None] = {}
-        reasons: list[str] = []
-        for expression, result in zip(unique, fetched):
-            answers[expression] = None if result.value is None else customer_id in result.value
-            if result.degraded:
-                reasons.append(f"eligibility: {result.degraded}")
-        return answers, list(dict.fromkeys(reasons))
+_FEATURE_TYPES = {
+    profile_pb2.FEATURE_TYPE_NUMBER: "number",
+    profile_pb2.FEATURE_TYPE_STRING: "string",
+    profile_pb2.FEATURE_TYPE_BOOL: "bool",
+}
+
+
+def _context(
+    customer_id: str, facts: Fetched[ProfileFacts], score: Fetched[ScoreFacts | None] | None = None
+) -> AccountContext:
+    """The rules' view of an account from what profile and (optionally) scoring answered."""
+    reasons = [facts.degraded] if facts.degraded else []
+    profile = facts.value
+    churn: float | None = None
+    band = RiskBand.UNSPECIFIED
+    value: int | None = None
+    if score is not None:
+        if score.value is not None:
+            churn, band, value = score.value.churn_probability, RiskBand(score.value.risk_band), score.value.predicted_value_fen
+        if score.degraded:
+            if score.value is None and profile is not None and profile.churn_probability is not None:
+                churn, band, value = profile.churn_probability, RiskBand(profile.risk_band), profile.predicted_value_fen
+                reasons.append(score.degraded.split(":")[0] + ": using profile's recorded score")
+            else:
+                reasons.append(score.degraded)
+    return AccountContext(
+        customer_id=customer_id,
+        time_zone=profile.time_zone if profile else "",
+        tier=profile.tier if profile else 0,
+        persons=profile.persons if profile else {},
+        churn_probability=churn,
+        risk_band=band,
+        predicted_value_fen=value,
+        degraded_reasons=tuple(reasons),
+    )

@@ -40,7 +40,7 @@ def build_peers(settings: ContactSettings) -> Peers:
         retry_after=settings.peer_retry_seconds,
         context_ttl=settings.context_ttl_seconds,
         score_ttl=settings.score_ttl_seconds,
-        segment_ttl=settings.segment_ttl_seconds,
+        schema_ttl=settings.schema_ttl_seconds,
         max_stale=settings.max_stale_seconds,
     )
 

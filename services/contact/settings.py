@@ -19,7 +19,7 @@ class ContactSettings(ServiceSettings):
     """gRPC port; 0 picks a free port (tests)."""
 
     profile_addr: str = "127.0.0.1:50052"
-    """Address of the profile service (account context, segment membership, account events)."""
+    """Address of the profile service (account context, features and tags, account events)."""
 
     scoring_addr: str = "127.0.0.1:50053"
     """Address of the scoring service (churn risk and value)."""
@@ -32,13 +32,16 @@ class ContactSettings(ServiceSettings):
     """After a failed peer call, how long calls skip that peer (answering degraded at once)."""
 
     context_ttl_seconds: float = 60.0
-    """How long account context (time zone, tier, persons) from profile is served fresh."""
+    """How long an account's facts from profile (time zone, tier, persons, features, tags:
+    what eligibility is evaluated over) are served fresh. An account event newer than the
+    cached facts refetches them before campaigns are evaluated."""
 
     score_ttl_seconds: float = 300.0
     """How long a score from scoring is served fresh."""
 
-    segment_ttl_seconds: float = 60.0
-    """How long segment membership (offer eligibility, campaign targets) is served fresh."""
+    schema_ttl_seconds: float = 300.0
+    """How long profile's feature schema (names and types that eligibility expressions are
+    checked against) is served fresh."""
 
     max_stale_seconds: float = 3600.0
     """Cached peer data older than this is not used even when the peer is down."""

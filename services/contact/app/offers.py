@@ -1,9 +1,12 @@
 """Use cases of next-best-offer and event-triggered campaigns.
 
-GetNextBestOffer gathers the account's context (profile, scoring) and the eligibility of
-every offer and campaign target (profile segments) concurrently, from caches when fresh,
-with a short deadline otherwise; whatever is missing is answered degraded, never waited
-for. The ranking itself runs in one read transaction; the answer is stored as a decision.
+GetNextBestOffer reads the catalogue and the account's history in one read transaction
+while it gathers the account's facts (profile) and score (scoring) concurrently, from
+caches when fresh, with a short deadline otherwise; whatever is missing is answered
+degraded, never waited for. Offer eligibility and campaign targets are then evaluated
+locally over those facts (domain/eligibility.py), each expression parsed and checked once
+per catalogue generation; the ranking is plain CPU work; the answer is journaled
+write-behind as a decision.
 
 Account events (profile's WatchAccountEvents, or SubmitAccountEvent) are claimed once per
 (source, event id) across replicas; each triggered campaign stores one proposal.
@@ -28,6 +31,7 @@ from services.contact.app.deps import Deps
 from services.contact.domain import bandit, nbo
 from services.contact.domain.campaigns import AccountEvent, Proposal, in_schedule, propose, triggered_by
 from services.contact.domain.decide import lookback
+from services.contact.domain.eligibility import ExpressionCache, evaluate_all
 from services.contact.domain.model import AccountEventKind, Channel, RiskBand
 from services.contact.store import ledger as ledger_repo
 from services.contact.store import runs
@@ -59,33 +63,34 @@ class OfferUseCases:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self._log = get_logger()
+        self._expressions = ExpressionCache()
 
     async def _inputs(
         self, customer_id: str, channel: Channel, person_id: str, at: dt.datetime | None,
         max_offers: int, exploit_only: bool, fresh_after: float | None = None,
     ) -> nbo.NboInputs:
-        """Everything the ranking reads (peer data gathered concurrently)."""
-
-        def load_catalogue():
-            with self.deps.db.session() as session:
-                return self.deps.catalogue.get(session)
-
-        cat = await self.deps.db.run(load_catalogue)
-        expressions = {o.eligibility for o in cat.offers.values()} | {c.target for c in cat.campaigns.values()}
+        """Everything the ranking reads (store and peers read concurrently)."""
         now = self.deps.clock()
         when = at or now
-        active_campaigns = [c for c in cat.campaigns.values() if in_schedule(c, when)]
 
-        def load_history():
+        def load():
             with self.deps.db.session() as session:
-                since = when - lookback(cat.active_policies, active_campaigns)
-                return ledger_repo.load_history(session, customer_id, since, now), ledger_repo.all_offer_stats(session)
+                cat = self.deps.catalogue.get(session)
+                campaigns = [c for c in cat.campaigns.values() if in_schedule(c, when)]
+                since = when - lookback(cat.active_policies, campaigns)
+                history = ledger_repo.load_history(session, customer_id, since, now)
+                return cat, campaigns, history, ledger_repo.all_offer_stats(session)
 
-        (context, (eligibility, reasons), (history, all_stats)) = await asyncio.gather(
-            self.deps.peers.context(customer_id),
-            self.deps.peers.evaluate(expressions, customer_id, fresh_after),
-            self.deps.db.run(load_history),
+        (cat, active_campaigns, history, all_stats), view = await asyncio.gather(
+            self.deps.db.run(load), self.deps.peers.view(customer_id, fresh_after)
         )
+        context = view.context
+        texts = [o.eligibility for o in cat.offers.values()] + [c.target for c in active_campaigns]
+        types = view.schema.types if view.schema else None
+        compiled = self._expressions.compiled(cat.generation, view.schema.version if view.schema else 0, texts, types)
+        eligibility = evaluate_all(compiled, texts, view.facts, types)
+        reasons = [f"eligibility: {text!r} cannot be evaluated ({compiled[text].error})"
+                   for text in dict.fromkeys(texts) if text and compiled[text].error]
         stats = all_stats.get(context.segment, {})
         return nbo.NboInputs(
             customer_id=customer_id,

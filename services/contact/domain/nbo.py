@@ -4,7 +4,8 @@ For each offer of the catalogue, in this order, a candidate is suppressed when:
 1. it is inactive, outside its validity or not made on the channel (NOT_AVAILABLE);
 2. the account accepted it already within the history loaded (ALREADY_ACCEPTED);
 3. the eligibility expression is false (NOT_ELIGIBLE) or cannot be evaluated because
-   profile is unavailable and nothing is cached (UNKNOWN_ELIGIBILITY);
+   profile is unavailable and nothing is cached, or the expression no longer checks
+   against profile's feature schema (UNKNOWN_ELIGIBILITY);
 4. the account is in the offer's control group this month, or in the control group of an
    active campaign that carries the offer (CONTROL_GROUP);
 5. a contact rule forbids the contact (PRESENTED_ELSEWHERE, COOL_DOWN, NOT_AVAILABLE or
@@ -178,7 +179,8 @@ def rank(inputs: NboInputs, rng: random.Random) -> NboResult:
                     SuppressedOffer(
                         offer.offer_id,
                         SuppressionReason.UNKNOWN_ELIGIBILITY,
-                        "eligibility cannot be evaluated: profile unavailable and nothing cached",
+                        "eligibility cannot be evaluated: profile unavailable and nothing cached, "
+                        "or the expression no longer checks",
                     )
                 )
                 continue

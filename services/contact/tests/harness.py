@@ -3,7 +3,7 @@ rpcs contact calls, with data the test sets) and real contact servers on port 0.
 
 The stand-ins exist because profile and scoring answers depend on ingested history and
 trained models; contact's tests need to choose time zones, persons, segment members and
-scores exactly, and to take a peer down. Everything of contact itself is real: server,
+scores, features and tags exactly, and to take a peer down. Everything of contact itself is real: server,
 interceptors, store, migrations.
 """
 
@@ -14,6 +14,7 @@ import dataclasses
 
 import grpc
 
+from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2_grpc
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
 from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
@@ -34,16 +35,40 @@ class AccountFacts:
     tier: int = 5
     persons: dict[str, str] = dataclasses.field(default_factory=dict)
     """person_id -> preferred hours."""
+    tags: set[str] = dataclasses.field(default_factory=set)
+    """Tag ids held now."""
+    features: dict[str, float | str | bool] = dataclasses.field(default_factory=lambda: {"status": "ACTIVE"})
+    """Current features (status ACTIVE unless a test says otherwise)."""
+
+
+#: The stand-in's feature schema: a few of profile's built-in features and one attribute.
+SCHEMA = {
+    "status": profile_pb2.FEATURE_TYPE_STRING,
+    "fee_total_last_month": profile_pb2.FEATURE_TYPE_NUMBER,
+    "churn_probability": profile_pb2.FEATURE_TYPE_NUMBER,
+    "risk_band": profile_pb2.FEATURE_TYPE_STRING,
+    "predicted_value_fen": profile_pb2.FEATURE_TYPE_NUMBER,
+    "competitor_active_approach": profile_pb2.FEATURE_TYPE_BOOL,
+    "attr.industry": profile_pb2.FEATURE_TYPE_STRING,
+}
+
+
+def _value(value: float | str | bool) -> common_pb2.AttributeValue:
+    if isinstance(value, bool):
+        return common_pb2.AttributeValue(bool_value=value)
+    if isinstance(value, (int, float)):
+        return common_pb2.AttributeValue(number_value=float(value))
+    return common_pb2.AttributeValue(string_value=value)
 
 
 class FakeProfile(profile_pb2_grpc.ProfileServiceServicer):
-    """Profile stand-in: Customer360 facts, segment members per expression, validation."""
+    """Profile stand-in: Customer360 facts (features, tags), feature schema, events, validation."""
 
     def __init__(self) -> None:
         self.accounts: dict[str, AccountFacts] = {}
-        self.segments: dict[str, set[str]] = {}
         self.events: list[profile_pb2.AccountEvent] = []
         self.calls = 0
+        self.schema_calls = 0
 
     async def GetCustomer360(self, request, context):
         self.calls += 1
@@ -53,13 +78,14 @@ class FakeProfile(profile_pb2_grpc.ProfileServiceServicer):
         return profile_pb2.Customer360(
             account=profile_pb2.Account(customer_id=request.customer_id, time_zone=facts.time_zone, tier=facts.tier),
             contacts=[profile_pb2.Contact(person_id=p, preferred_hours=h) for p, h in facts.persons.items()],
+            tags=[profile_pb2.AssignedTag(tag_id=t, customer_id=request.customer_id) for t in sorted(facts.tags)],
+            features={name: _value(v) for name, v in facts.features.items()},
         )
 
-    async def QuerySegment(self, request, context):
-        self.calls += 1
-        members = sorted(self.segments.get(request.expression, set()))
-        return profile_pb2.QuerySegmentResponse(
-            count=len(members), members=[profile_pb2.SegmentMember(customer_id=m) for m in members]
+    async def GetFeatureSchema(self, request, context):
+        self.schema_calls += 1
+        return profile_pb2.FeatureSchema(
+            features=[profile_pb2.FeatureSpec(name=n, type=t, builtin=True) for n, t in SCHEMA.items()]
         )
 
     async def WatchAccountEvents(self, request, context):

@@ -31,7 +31,7 @@ def free_account(keys: list[str], prefix: str = "N") -> str:
 async def env(db_url):
     profile, profile_server, scoring, scoring_server = await start_peers()
     node = await start_contact(db_url, f"127.0.0.1:{profile_server.port}", f"127.0.0.1:{scoring_server.port}",
-                               peer_retry_seconds=60.0, segment_ttl_seconds=0.0)
+                               peer_retry_seconds=60.0, context_ttl_seconds=0.0)
     await node.stub.CreatePolicy(pb.CreatePolicyRequest(policy=pb.ContactPolicy(
         policy_id="base", name="base", active=True,
         cool_downs=[pb.CoolDown(cool_down_id="declined", triggers=[pb.OUTCOME_KIND_DECLINED],
@@ -64,7 +64,6 @@ async def test_next_best_offer_ranking_suppression_and_outcomes(env):
     node, profile, _, scoring, _ = env
     customer = free_account(["upsell", "retain", "cloud"])
     profile.accounts[customer] = AccountFacts(tier=1)
-    profile.segments["tag(cloud_fit)"] = set()
     scoring.scores[customer] = (0.6, 3, 90_000_000)
     answer = await nbo(node.stub, customer)
     assert not answer.degraded
@@ -95,8 +94,8 @@ async def test_next_best_offer_ranking_suppression_and_outcomes(env):
     scoring.scores[peer] = (0.6, 3, 90_000_000)
     learned = {o.offer_id: o for o in (await nbo(node.stub, peer)).offers}
     assert any("0 accepted, 1 declined" in r for r in learned["retain"].reasons)
-    # Eligibility follows profile's segments.
-    profile.segments["tag(cloud_fit)"] = {customer}
+    # Eligibility follows the tags profile reports (evaluated locally, no segment query).
+    profile.accounts[customer].tags.add("cloud_fit")
     assert "cloud" in [o.offer_id for o in (await nbo(node.stub, customer)).offers]
 
 
@@ -104,7 +103,6 @@ async def test_degraded_when_scoring_is_down_never_blocks(env):
     node, profile, _, scoring, scoring_server = env
     customer = free_account(["upsell", "retain", "cloud"])
     profile.accounts[customer] = AccountFacts(tier=1)
-    profile.segments["tag(cloud_fit)"] = set()
     await scoring_server.stop()
     answer = await nbo(node.stub, customer)
     assert answer.degraded
@@ -126,6 +124,52 @@ async def test_degraded_when_profile_is_down_is_conservative(env):
     assert [o.offer_id for o in answer.offers] == ["upsell", "retain"]
 
 
+async def test_eligibility_is_evaluated_locally_over_features_tags_and_live_score(env):
+    node, profile, _, scoring, _ = env
+    for offer in (
+        pb.Offer(offer_id="big-spender", name="Big", category=pb.OFFER_CATEGORY_UPSELL, value_fen=300_000,
+                 channels=[INBOUND], active=True, eligibility="fee_total_last_month >= 100000 and tag(cloud_fit)"),
+        pb.Offer(offer_id="at-risk", name="Risk", category=pb.OFFER_CATEGORY_RETENTION, value_fen=200_000,
+                 channels=[INBOUND], active=True, eligibility="churn_probability > 0.5"),
+        # Accepted when created, but no longer valid against profile's schema.
+        pb.Offer(offer_id="stale-rule", name="Stale", category=pb.OFFER_CATEGORY_UPSELL, value_fen=10_000,
+                 channels=[INBOUND], active=True, eligibility="attr.gone = 'x'"),
+    ):
+        await node.stub.CreateOffer(pb.CreateOfferRequest(offer=offer))
+    keys = ["upsell", "retain", "cloud", "big-spender", "at-risk", "stale-rule"]
+    customer = free_account(keys)
+    profile.accounts[customer] = AccountFacts(
+        tier=1, tags={"cloud_fit"}, features={"status": "ACTIVE", "fee_total_last_month": 150_000.0,
+                                              "churn_probability": 0.1})
+    # Profile's recorded churn probability is 0.1; scoring's live answer (0.7) is what counts.
+    scoring.scores[customer] = (0.7, 3, 90_000_000)
+    answer = await nbo(node.stub, customer)
+    ranked = [o.offer_id for o in answer.offers]
+    suppressed = {s.offer_id: s.reason for s in answer.suppressed}
+    assert set(ranked[:2]) == {"big-spender", "at-risk"}
+    assert suppressed["cloud"] == pb.SUPPRESSION_REASON_RANKED_OUT
+    assert suppressed["stale-rule"] == pb.SUPPRESSION_REASON_UNKNOWN_ELIGIBILITY
+    assert any("attr.gone" in r for r in answer.degraded_reasons)
+    # A terminated account matches no expression, as in profile's segments.
+    profile.accounts[customer].features["status"] = "TERMINATED"
+    after = {s.offer_id: s.reason for s in (await nbo(node.stub, customer)).suppressed}
+    assert after["cloud"] == after["big-spender"] == pb.SUPPRESSION_REASON_NOT_ELIGIBLE
+    # The schema is fetched once and cached; no segment query is ever made.
+    assert profile.schema_calls == 1
+
+
+async def test_profile_down_after_a_call_uses_cached_facts_marked_degraded(env):
+    node, profile, profile_server, scoring, _ = env
+    customer = free_account(["upsell", "retain", "cloud"])
+    profile.accounts[customer] = AccountFacts(tier=1, tags={"cloud_fit"})
+    scoring.scores[customer] = (0.05, 1, 1_000)
+    assert "cloud" in [o.offer_id for o in (await nbo(node.stub, customer)).offers]
+    await profile_server.stop()
+    answer = await nbo(node.stub, customer)
+    assert answer.degraded and any("profile unavailable" in r and "cached" in r for r in answer.degraded_reasons)
+    assert "cloud" in [o.offer_id for o in answer.offers]
+
+
 async def test_event_triggered_campaign_proposals_and_metrics(env):
     node, profile, _, scoring, _ = env
     campaign = pb.Campaign(
@@ -137,10 +181,8 @@ async def test_event_triggered_campaign_proposals_and_metrics(env):
     created = await node.stub.CreateCampaign(pb.CreateCampaignRequest(campaign=campaign))
     assert created.version == 1 and created.state == pb.CAMPAIGN_STATE_ACTIVE
     accounts = [f"F{n}" for n in range(30)]
-    profile.segments["tag(fee_drop_warning)"] = set(accounts)
-    profile.segments["tag(cloud_fit)"] = set()
     for account in accounts:
-        profile.accounts[account] = AccountFacts()
+        profile.accounts[account] = AccountFacts(tags={"fee_drop_warning"})
         await node.stub.SetConsent(pb.SetConsentRequest(consent=pb.Consent(customer_id=account, granted=True,
                                                                           source="contract")))
     states = {}
