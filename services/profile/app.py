@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.profile.consumer import LogConsumer
+from services.profile.converters import render_view
 from services.profile.handlers import ProfileServicer
 from services.profile.peers import Peers
 from services.profile.scheduler import TimeScheduler
@@ -21,14 +22,15 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     """Wire the profile service on an open, migrated database (not started)."""
     kwargs = {"clock": clock} if clock is not None else {}
     store = ProfileStore(db, source_priority=settings.source_priority, base_ttl_seconds=settings.base_cache_seconds,
-                         **kwargs)
+                         render_view=render_view, **kwargs)
     jobs = JobRunner(JobStore(db, JOBS))
     consumer = LogConsumer(store, settings.ingest_addr, batch_size=settings.apply_batch_size,
                            reconnect_seconds=settings.reconnect_seconds,
                            first_versions_known_when_occurred=settings.first_versions_known_when_occurred,
                            ) if settings.ingest_addr else None
     scheduler = TimeScheduler(store, settings.expiry_poll_seconds, settings.base_refresh_seconds)
-    peers = Peers(settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds)
+    peers = Peers(settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds,
+                  settings.peer_retry_seconds)
     servicer = ProfileServicer(store, jobs, peers, consumer)
 
     async def on_start() -> None:

@@ -82,8 +82,8 @@ def score_to_pb(score: Score) -> pb.AccountScore:
                                     for f, d, c in score.reasons])
 
 
-def account_to_pb(data: dict) -> pb.Account:
-    """The Account message of a Customer360 read."""
+def account_to_pb(data: dict, personal=personal) -> pb.Account:
+    """The Account message of a Customer360 read (`personal` masks personal data for the caller)."""
     acct, master = data["account"], data["master"]
     fields = master.get("fields", {})
     msg = pb.Account(
@@ -107,10 +107,10 @@ def account_to_pb(data: dict) -> pb.Account:
     return msg
 
 
-def customer360_to_pb(data: dict, level: int) -> pb.Customer360:
-    """The local part of a Customer360 message."""
+def customer360_to_pb(data: dict, level: int, personal=personal) -> pb.Customer360:
+    """The local part of a Customer360 message (`personal` masks personal data for the caller)."""
     total, lines = data["group_fee_last_month"]
-    out = pb.Customer360(account=account_to_pb(data), level=level, group=pb.GroupSummary(
+    out = pb.Customer360(account=account_to_pb(data, personal), level=level, group=pb.GroupSummary(
         root_customer_id=data["root"], member_customer_ids=data["members_all"],
         total_fee_last_month_fen=total, product_lines=lines))
     for c in data["contacts"]:
@@ -163,6 +163,40 @@ def customer360_to_pb(data: dict, level: int) -> pb.Customer360:
     if data["score"] is not None:
         out.score.CopyFrom(score_to_pb(data["score"]))
     return out
+
+
+def _unmasked(value: str) -> str:
+    return value
+
+
+def render_view(data: dict) -> bytes:
+    """The stored form of an account-level view (read model): unmasked, group fields left empty."""
+    return customer360_to_pb(data, pb.VIEW_LEVEL_ACCOUNT, _unmasked).SerializeToString()
+
+
+def stored_view_to_pb(body: bytes, group: dict) -> pb.Customer360:
+    """A Customer360 from a stored view plus the group fields read now, masked for the caller."""
+    out = pb.Customer360.FromString(body)
+    out.account.group_root_customer_id = group["root"]
+    out.account.child_customer_ids.extend(group["children"])
+    out.group.root_customer_id = group["root"]
+    out.group.member_customer_ids.extend(group["members"])
+    out.group.total_fee_last_month_fen = group["fee"]
+    out.group.product_lines.extend(group["lines"])
+    if not may_see_personal_data():
+        _mask_view(out)
+    return out
+
+
+def _mask_view(out: pb.Customer360) -> None:
+    """Mask the same fields customer360_to_pb passes through `personal`."""
+    out.account.name = mask(out.account.name)
+    for c in out.contacts:
+        c.name, c.phone, c.email = mask(c.name), mask(c.phone), mask(c.email)
+    for e in out.recent_service_events:
+        e.summary = mask(e.summary)
+    for i in out.recent_interactions:
+        i.notes = mask(i.notes)
 
 
 def event_to_pb(row) -> pb.AccountEvent:

@@ -1,8 +1,15 @@
-"""Calls Customer360 makes to scoring and contact; a dependency that is down makes the answer partial."""
+"""Calls Customer360 makes to scoring and contact; a dependency that is down makes the answer partial.
+
+Both peers are asked concurrently under one short budget. A peer that failed (down,
+refusing, or slower than the budget) is remembered as unavailable for `retry_seconds`:
+during that time requests do not call it at all and are answered partial at once, so a
+dead peer costs one budget every few seconds rather than one per request.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import grpc
 
@@ -17,23 +24,39 @@ _CONFIRMED = 2
 class Peers:
     """Channels to scoring and contact (either may be unset)."""
 
-    def __init__(self, scoring_addr: str, contact_addr: str, timeout: float) -> None:
+    def __init__(self, scoring_addr: str, contact_addr: str, timeout: float, retry_seconds: float = 5.0) -> None:
         self.timeout = timeout
+        self.retry_seconds = retry_seconds
         self.scoring = scoring_pb2_grpc.ScoringServiceStub(open_channel(scoring_addr)) if scoring_addr else None
         self.contact = contact_pb2_grpc.ContactServiceStub(open_channel(contact_addr)) if contact_addr else None
+        self._down_until: dict[str, float] = {}
+
+    def _skip(self, name: str) -> bool:
+        return time.monotonic() < self._down_until.get(name, 0.0)
 
     async def enrich(self, out: pb.Customer360, customer_id: str, recent: int) -> None:
         """Add the latest stored score and recent contacts; mark the answer partial on failure."""
-        tasks = []
-        if self.scoring is not None:
-            tasks.append(("scoring", self._score(out, customer_id)))
-        if self.contact is not None:
-            tasks.append(("contact", self._contacts(out, customer_id, recent)))
-        results = await asyncio.gather(*(t for _, t in tasks), return_exceptions=True)
+        tasks, skipped = [], []
+        for name, stub, call in (("scoring", self.scoring, lambda: self._score(out, customer_id)),
+                                 ("contact", self.contact, lambda: self._contacts(out, customer_id, recent))):
+            if stub is None:
+                continue
+            if self._skip(name):
+                skipped.append(name)
+            else:
+                tasks.append((name, call()))
+        results = await asyncio.gather(*(asyncio.wait_for(t, self.timeout) for _, t in tasks),
+                                       return_exceptions=True) if tasks else []
         for (name, _), result in zip(tasks, results):
             if isinstance(result, grpc.aio.AioRpcError) and result.code() == grpc.StatusCode.NOT_FOUND:
                 continue
             if isinstance(result, BaseException):
+                self._down_until[name] = time.monotonic() + self.retry_seconds
+                skipped.append(name)
+            else:
+                self._down_until.pop(name, None)
+        for name in ("scoring", "contact"):
+            if name in skipped:
                 out.partial = True
                 out.unavailable.append(name)
 

@@ -31,6 +31,9 @@ class ProfileSettings(ServiceSettings):
     peer_timeout_seconds: float = 0.3
     """Timeout of the calls Customer360 makes to scoring and contact before answering partial."""
 
+    peer_retry_seconds: float = 5.0
+    """After a peer failed, Customer360 answers partial without calling it for this long."""
+
     apply_batch_size: int = 2000
     """Most log entries applied in one transaction."""
 

@@ -14,6 +14,7 @@ from services.profile.store.codec import dumps, utc
 from services.profile.store.loader import latest_scores
 from services.profile.store.models import (Account, AccountFact, AccountHistory, AccountTag, BillingFact, Erasure,
                                            ScoreRow, TagHistory)
+from services.profile.store.readmodel import drop_view
 from services.profile.store.refresh import group_roots, refresh_accounts
 from services.profile.store.writer import Tx
 
@@ -88,6 +89,7 @@ def erase_customer(tx: Tx, customer_id: str, reason: str, purge: bool) -> dict[s
     s.execute(update(Account).where(Account.customer_id == customer_id).values(
         name="", master="{}", features="{}", erased=True, revenue_12m=None, change_seq=tx.change_seq,
         next_expiry_at=None, updated_at=tx.now))
+    drop_view(s, customer_id)
     removed["master_data"] = 1
     s.add(Erasure(customer_id=customer_id, erased_at=tx.now, reason=reason, purge_facts=purge, removed=dumps(removed)))
     tx.publish([ev.AccountEvent(customer_id, ev.ACCOUNT_ERASED, tx.now)])

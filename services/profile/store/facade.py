@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Callable, Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from services.profile.store.apply import ApplyResult, apply_batch, refresh_pendi
 from services.profile.store.codec import utc
 from services.profile.store.loader import features_at, known_customers, revenue_base_at
 from services.profile.store.models import Account, SyncState
+from services.profile.store.readmodel import RENDER_KEY, Renderer
 from services.profile.store.tagdefs import RuleCache, install_builtin_pack
 from services.profile.store.writer import Tx, last_event_sequence
 from telco360_runtime.db import Database
@@ -33,8 +35,9 @@ class ProfileStore:
     """Profile's store operations."""
 
     def __init__(self, db: Database, *, clock: Clock = now_utc, source_priority: dict[str, int] | None = None,
-                 base_ttl_seconds: float = 10.0) -> None:
+                 base_ttl_seconds: float = 10.0, render_view: Renderer | None = None) -> None:
         self.db = db
+        self.render_view = render_view
         self.clock = clock
         self.priority = source_priority
         self.rules = RuleCache()
@@ -43,10 +46,18 @@ class ProfileStore:
         self._base_ttl = base_ttl_seconds
         self._past_bases: dict[dt.datetime, RevenueBase] = {}
 
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A serialised write session that also keeps the Customer360 read model (when a renderer is set)."""
+        with self.db.write_session() as s:
+            if self.render_view is not None:
+                s.info[RENDER_KEY] = self.render_view
+            yield s
+
     # -- set-up -------------------------------------------------------------------------
     def install_builtin_tags(self) -> int:
         """Store the built-in tag pack definitions that are missing."""
-        with self.db.write_session() as s:
+        with self.write_session() as s:
             Tx(s, self.clock())
             return install_builtin_pack(s, self.clock())
 
@@ -67,12 +78,12 @@ class ProfileStore:
     # -- applying the log ---------------------------------------------------------------
     def apply(self, records: Sequence[LogRecord], defer: bool = False) -> ApplyResult:
         """Apply log entries and advance the cursor in one transaction (see apply_batch for defer)."""
-        with self.db.write_session() as s:
+        with self.write_session() as s:
             return apply_batch(s, records, self.clock(), self.rules_for, self.revenue_base(s), self.priority, defer)
 
     def refresh_pending(self, limit: int = 1000) -> int:
         """Refresh accounts queued in catch-up mode; returns how many (0 when none are left)."""
-        with self.db.write_session() as s:
+        with self.write_session() as s:
             return refresh_pending(s, self.clock(), self.rules_for, self.revenue_base(s), self.priority, limit)
 
     def applied_sequence(self) -> int:
@@ -92,7 +103,7 @@ class ProfileStore:
 
     def note_ingest_sequence(self, sequence: int) -> None:
         """Remember the highest sequence ingest reported (for the lag)."""
-        with self.db.write_session() as s:
+        with self.write_session() as s:
             tx = Tx(s, self.clock())
             if sequence > (tx.state.ingest_last_sequence or 0):
                 tx.state.ingest_last_sequence = sequence
@@ -120,7 +131,7 @@ class ProfileStore:
     def record_scores(self, scores) -> dict:
         """Store scores and react (tags, risk-band events)."""
         from services.profile.store.actions import record_scores
-        with self.db.write_session() as s:
+        with self.write_session() as s:
             tx = Tx(s, self.clock())
             rules, types = self.rules_for(s)
             return record_scores(tx, scores, rules, types, self.revenue_base(s))
@@ -128,7 +139,7 @@ class ProfileStore:
     def erase(self, customer_id: str, reason: str, purge: bool) -> dict[str, int] | None:
         """Erase an account's personal data."""
         from services.profile.store.actions import erase_customer
-        with self.db.write_session() as s:
+        with self.write_session() as s:
             return erase_customer(Tx(s, self.clock()), customer_id, reason, purge)
 
     def expire_due(self, limit: int = 500) -> int:
@@ -136,7 +147,7 @@ class ProfileStore:
         from services.profile.domain.events import CAUSE_WINDOW_EXPIRY
         from services.profile.store.actions import due_accounts
         from services.profile.store.refresh import refresh_accounts
-        with self.db.write_session() as s:
+        with self.write_session() as s:
             tx = Tx(s, self.clock())
             ids = due_accounts(s, tx.now, limit)
             if ids:
@@ -154,5 +165,5 @@ class ProfileStore:
     def reevaluate(self, tag_ids: set[str] | None, cause: int, progress=None) -> int:
         """Re-evaluate tags over all accounts (a job body)."""
         from services.profile.store.tagops import reevaluate
-        return reevaluate(self.db.write_session, self.clock, lambda s: self.revenue_base(s, force=True),
+        return reevaluate(self.write_session, self.clock, lambda s: self.revenue_base(s, force=True),
                           tag_ids, cause, progress)

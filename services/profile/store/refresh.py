@@ -22,6 +22,7 @@ from services.profile.domain.tags import TagRule, decide, evaluate_rules, next_e
 from services.profile.store.codec import chunks, dumps, loads
 from services.profile.store.loader import load_inputs
 from services.profile.store.models import Account, AccountHistory, AccountTag, TagHistory
+from services.profile.store.readmodel import rebuild_views
 from services.profile.store.writer import Tx
 
 
@@ -132,6 +133,8 @@ def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRul
         s.execute(insert(AccountHistory.__table__), history)
     stats.accounts = len(ids)
     _apply_tags(tx, rules, types, results, cause, only_tags, source_sequences, stats, events)
+    # The Customer360 read model changes in the same transaction as the account.
+    rebuild_views(s, ids, now)
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
     return stats
 

@@ -14,6 +14,7 @@ from services.profile.store.loader import latest_scores
 from services.profile.store.models import (Account, AccountEventRow, AccountFact, AccountTag, BillingFact,
                                            Erasure, TagDefinitionRow)
 from services.profile.store.refresh import group_roots
+from services.profile.store.assemble import fact_parts, spend_from_rows, spend_rows, tags_of
 
 
 def group_members(s: Session, root: str) -> list[str]:
@@ -45,77 +46,29 @@ def customer360(s: Session, customer_id: str, group: bool, trend_months: int, re
     scope = group_members(s, customer_id) if group else [customer_id]
     children = sorted(s.execute(select(Account.customer_id).where(
         Account.parent_customer_id == customer_id, Account.erased.is_(False))).scalars())
-    facts = defaultdict(list)
+    facts: list[tuple] = []
     for part in chunks(scope):
-        for cid, kind, occurred, seq, payload in s.execute(select(
-                AccountFact.customer_id, AccountFact.kind, AccountFact.occurred_at, AccountFact.sequence,
-                AccountFact.payload).where(AccountFact.customer_id.in_(part), AccountFact.superseded_at.is_(None),
-                                           AccountFact.kind != "account")):
-            facts[kind].append((utc(occurred), seq, cid, loads(payload)))
-    for items in facts.values():
-        items.sort(key=lambda x: (x[0], x[1]))
-    contacts = {}
-    for _, _, cid, p in facts["contact"]:
-        contacts[(cid, p.get("person_id"))] = {**p, "customer_id": cid}
-    products = {}
-    for occurred, _, cid, p in facts["subscription"]:
-        key = (cid, p.get("product_code"))
-        if int(p.get("action") or 0) == m.SUB_REMOVED:
-            products.pop(key, None)
-        else:
-            since = products.get(key, {}).get("since", occurred)
-            products[key] = {**p, "customer_id": cid, "since": since}
-    opps, comps = {}, {}
-    for occurred, _, cid, p in facts["opportunity"]:
-        opps[(cid, p.get("opportunity_id"))] = {**p, "customer_id": cid, "updated_at": occurred}
-    for occurred, _, cid, p in facts["competitor"]:
-        comps[(cid, str(p.get("competitor", "")).lower())] = {**p, "customer_id": cid, "observed_at": occurred}
-    events = [{**p, "customer_id": cid, "occurred_at": t} for t, _, cid, p in reversed(facts["service_event"][-recent:])]
-    interactions = [{**p, "customer_id": cid, "occurred_at": t}
-                    for t, _, cid, p in reversed(facts["interaction"][-recent:])]
-    tags = _tags(s, scope)
-    feats = loads(acct.features)
+        facts.extend(s.execute(select(
+            AccountFact.customer_id, AccountFact.kind, AccountFact.occurred_at, AccountFact.sequence,
+            AccountFact.payload).where(AccountFact.customer_id.in_(part), AccountFact.superseded_at.is_(None),
+                                       AccountFact.kind != "account")).all())
+    billing: list[tuple] = []
+    for part in chunks(scope):
+        billing.extend(spend_rows(s, part, trend_months))
     return {
         "account": acct, "master": loads(acct.master), "children": children, "root": root,
-        "members_all": members_all, "contacts": sorted(contacts.values(), key=lambda c: (bool(c.get("inactive")),
-                                                                                         c.get("person_id", ""))),
-        "products": sorted(products.values(), key=lambda p: (p["customer_id"], p.get("product_code", ""))),
-        "spend": _spend(s, scope, trend_months), "service_events": events, "interactions": interactions,
-        "opportunities": [o for o in opps.values() if int(o.get("stage") or 0) not in (m.STAGE_WON, m.STAGE_LOST)],
-        "competitors": sorted(comps.values(), key=lambda c: c["observed_at"], reverse=True),
-        "tags": tags, "features": feats,
+        "members_all": members_all, **fact_parts(facts, recent),
+        "spend": spend_from_rows(billing, trend_months), "tags": tags_of(s, scope), "features": loads(acct.features),
         "group_fee_last_month": _group_fee(s, members_all),
         "score": latest_scores(s, [customer_id], dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)).get(customer_id),
     }
 
 
 def _spend(s: Session, scope: list[str], months: int) -> list[dict]:
-    rows = []
-    now = dt.datetime.now(dt.timezone.utc)
-    oldest = f"{now.year - (months // 12) - 1:04d}-{now.month:02d}"
+    rows: list = []
     for part in chunks(scope):
-        rows.extend(s.execute(select(BillingFact.month, BillingFact.product_line, BillingFact.fee_fen,
-                                     BillingFact.usage_quantity, BillingFact.usage_unit, BillingFact.lines,
-                                     BillingFact.days_overdue, BillingFact.sequence, BillingFact.customer_id)
-                              .where(BillingFact.customer_id.in_(part), BillingFact.superseded_at.is_(None),
-                                     BillingFact.month >= oldest)).all())
-    slots: dict[tuple, tuple] = {}
-    for r in rows:
-        key = (r[8], r[0], r[1])
-        if key not in slots or r[7] > slots[key][7]:
-            slots[key] = r
-    by_month: dict[str, dict] = {}
-    for cid, month, line in slots:
-        r = slots[(cid, month, line)]
-        entry = by_month.setdefault(month, {"month": month, "total": 0, "lines": {}, "overdue": 0})
-        entry["total"] += r[2]
-        entry["overdue"] = max(entry["overdue"], r[6])
-        agg = entry["lines"].setdefault(line, {"product_line": line, "fee_fen": 0, "usage_quantity": 0.0,
-                                                "usage_unit": r[4], "lines": 0})
-        agg["fee_fen"] += r[2]
-        agg["usage_quantity"] += r[3]
-        agg["lines"] += r[5]
-    return [by_month[k] for k in sorted(by_month)[-months:]]
+        rows.extend(spend_rows(s, part, months))
+    return spend_from_rows(rows, months)
 
 
 def _group_fee(s: Session, members: list[str]) -> tuple[int, list[int]]:
@@ -123,19 +76,6 @@ def _group_fee(s: Session, members: list[str]) -> tuple[int, list[int]]:
     if not spend:
         return 0, []
     return spend[-1]["total"], sorted(ln for ln, v in spend[-1]["lines"].items() if v["fee_fen"] > 0)
-
-
-def _tags(s: Session, scope: list[str]) -> list[dict]:
-    out = []
-    for part in chunks(scope):
-        for tag, definition in s.execute(select(AccountTag, TagDefinitionRow).join(
-                TagDefinitionRow, (TagDefinitionRow.tag_id == AccountTag.tag_id)
-                & (TagDefinitionRow.version == AccountTag.rule_version)).where(AccountTag.customer_id.in_(part))):
-            out.append({"customer_id": tag.customer_id, "tag_id": tag.tag_id, "rule_version": tag.rule_version,
-                        "assigned_at": utc(tag.assigned_at), "trigger_values": loads(tag.trigger_values),
-                        "display_name": definition.display_name, "category": definition.category,
-                        "expression": definition.expression})
-    return sorted(out, key=lambda t: (t["customer_id"], t["tag_id"]))
 
 
 def read_events(s: Session, after: int, limit: int, types: list[int], customer_id: str) -> list[AccountEventRow]:

@@ -1,0 +1,54 @@
+"""Customer360 and erasure handlers."""
+
+from __future__ import annotations
+
+from services.profile import converters as cv
+from services.profile.handlers.common import HandlerBase, required
+from services.profile.store import readmodel, views
+from telco360.profile.v1 import profile_pb2 as pb
+from telco360_runtime.auth import require_role
+from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
+
+
+class AccountHandlers(HandlerBase):
+    """GetCustomer360 and EraseCustomer."""
+
+    async def GetCustomer360(self, request, context):
+        cid = required(request.customer_id, "customer_id")
+        if not 0 <= request.trend_months <= 60:
+            raise InvalidArgument(FieldViolation("trend_months", "must be 0-60", "OUT_OF_RANGE"))
+        if not 0 <= request.recent_limit <= 200:
+            raise InvalidArgument(FieldViolation("recent_limit", "must be 0-200", "OUT_OF_RANGE"))
+        group = request.level == pb.VIEW_LEVEL_GROUP
+        months = request.trend_months or readmodel.TREND_MONTHS
+        recent = request.recent_limit or readmodel.RECENT_LIMIT
+        # The common request (account level, default limits) is served from the read model.
+        stored = not group and months == readmodel.TREND_MONTHS and recent == readmodel.RECENT_LIMIT
+        out = await self.db.run(self._read_stored if stored else self._read_live, cid, group, months, recent)
+        if out is None:
+            raise NotFound("customer", cid)
+        await self.peers.enrich(out, cid, recent)
+        return out
+
+    def _read_stored(self, cid: str, group: bool, months: int, recent: int) -> pb.Customer360 | None:
+        with self.db.session() as s:
+            found = readmodel.read_view(s, self.hierarchy, cid)
+        if found is None:  # not rendered (yet): an account from before the read model, or unknown
+            return self._read_live(cid, group, months, recent)
+        return cv.stored_view_to_pb(*found)
+
+    def _read_live(self, cid: str, group: bool, months: int, recent: int) -> pb.Customer360 | None:
+        with self.db.session() as s:
+            data = views.customer360(s, cid, group, months, recent)
+        if data is None:
+            return None
+        return cv.customer360_to_pb(data, pb.VIEW_LEVEL_GROUP if group else pb.VIEW_LEVEL_ACCOUNT)
+
+    async def EraseCustomer(self, request, context):
+        require_role(())
+        cid = required(request.customer_id, "customer_id")
+        required(request.reason.strip(), "reason")
+        removed = await self.db.run(self.store.erase, cid, request.reason, request.purge_facts)
+        if removed is None:
+            raise NotFound("customer", cid)
+        return pb.EraseCustomerResponse(customer_id=cid, removed=removed, erased_at=cv.ts(self.store.clock()))

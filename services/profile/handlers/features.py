@@ -1,0 +1,115 @@
+"""Feature handlers: point-in-time features, the schema, feature and outcome exports."""
+
+from __future__ import annotations
+
+from services.profile import converters as cv
+from services.profile.domain.schema import BUILTIN_FEATURES
+from services.profile.handlers.common import TYPES, HandlerBase
+from services.profile.store import tagops, views
+from services.profile.store.tagdefs import attribute_types, expression_types
+from telco360.profile.v1 import profile_pb2 as pb
+from telco360_expr.vector import evaluate, frame_resolver
+from telco360_runtime.errors import FieldViolation, InvalidArgument
+from telco360_runtime.timeconv import parse_month
+
+
+class FeatureHandlers(HandlerBase):
+    """GetFeatures, GetFeatureSchema, ExportFeatures and ExportOutcomes."""
+
+    async def GetFeatures(self, request, context):
+        ids = list(request.customer_ids)
+        if not 1 <= len(ids) <= 1000:
+            raise InvalidArgument(FieldViolation("customer_ids", "must name 1-1000 accounts", "OUT_OF_RANGE"))
+        as_of = cv.opt_time(request.as_of)
+        results, found = await self.db.run(self.store.features, ids, as_of)
+        by_id = {r.customer_id: r for r in results}
+        only = set(request.feature_names) or None
+        out = pb.GetFeaturesResponse(as_of=cv.ts(as_of or self.store.clock()))
+        for cid in ids:
+            self._vector(out.vectors.add(), cid, by_id.get(cid), only)
+        return out
+
+    @staticmethod
+    def _vector(vec: pb.FeatureVector, cid: str, result, only) -> None:
+        vec.customer_id = cid
+        if result is None:
+            return
+        vec.found = True
+        vec.status = pb.ACCOUNT_STATUS_TERMINATED if result.features.get("status") == "TERMINATED" \
+            else pb.ACCOUNT_STATUS_ACTIVE
+        cv.fill_values(vec.features, result.features, only)
+
+    def _schema(self) -> pb.FeatureSchema:
+        with self.db.session() as s:
+            attrs = attribute_types(s)
+        schema = pb.FeatureSchema()
+        for spec in BUILTIN_FEATURES:
+            schema.features.add(name=spec.name, type=TYPES[spec.type], description=spec.description, builtin=True)
+        for name in sorted(attrs):
+            schema.features.add(name=f"attr.{name}", type=TYPES[attrs[name]],
+                                description="operator attribute", builtin=False)
+        return schema
+
+    async def GetFeatureSchema(self, request, context):
+        return await self.db.run(self._schema)
+
+    async def ExportFeatures(self, request, context):
+        if not cv.opt_time(request.as_of):
+            raise InvalidArgument(FieldViolation("as_of", "is required", "REQUIRED"))
+        if not 0 <= request.batch_size <= 5000:
+            raise InvalidArgument(FieldViolation("batch_size", "must be 0-5000", "OUT_OF_RANGE"))
+        as_of = cv.opt_time(request.as_of)
+        size = request.batch_size or 500
+        checked = await self._checked(request.filter_expression, "filter_expression") if request.filter_expression else None
+        only = set(request.feature_names) or None
+
+        def candidates():
+            with self.db.session() as s:
+                ids = list(request.customer_ids) or tagops.all_account_ids(s)
+            return sorted(set(ids))
+        ids = await self.db.run(candidates)
+        first = True
+        for start in range(0, len(ids), size):
+            results, _ = await self.db.run(self.store.features, ids[start:start + size], as_of)
+            if checked is not None:
+                types = await self.db.run(self._types)
+                mask = evaluate(checked.tree, len(results), frame_resolver([r.features for r in results], types))
+                results = [r for r, keep in zip(results, mask) if keep]
+            if not request.include_terminated:
+                results = [r for r in results if r.features.get("status") != "TERMINATED"]
+            batch = pb.FeatureBatch(as_of=cv.ts(as_of))
+            if first:
+                batch.schema.CopyFrom(await self.db.run(self._schema))
+                first = False
+            for r in results:
+                self._vector(batch.vectors.add(), r.customer_id, r, only)
+            yield batch
+        if first:
+            yield pb.FeatureBatch(as_of=cv.ts(as_of), schema=await self.db.run(self._schema))
+
+    def _types(self) -> dict[str, str]:
+        with self.db.session() as s:
+            return expression_types(s)
+
+    async def ExportOutcomes(self, request, context):
+        for field in ("from_month", "to_month"):
+            if parse_month(getattr(request, field)) is None:
+                raise InvalidArgument(FieldViolation(field, "must be a month YYYY-MM", "INVALID_FORMAT"))
+        if request.from_month > request.to_month:
+            raise InvalidArgument(FieldViolation("to_month", "must not be before from_month", "OUT_OF_RANGE"))
+
+        def read():
+            with self.db.session() as s:
+                return views.outcomes(s, request.from_month, request.to_month, list(request.customer_ids))
+        rows = await self.db.run(read)
+        size = request.batch_size or 500
+        for start in range(0, max(len(rows), 1), size):
+            batch = pb.OutcomeBatch()
+            for row in rows[start:start + size]:
+                o = batch.outcomes.add(customer_id=row["customer_id"], status_at_end=row["status"])
+                for month, total, lines in row["months"]:
+                    o.months.add(month=month, total_fee_fen=total, product_lines=lines)
+                for at, payload in row["lifecycle"]:
+                    o.lifecycle.add(occurred_at=cv.ts(at), action=int(payload.get("action") or 0),
+                                    reason=int(payload.get("reason") or 0))
+            yield batch

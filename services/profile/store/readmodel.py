@@ -1,0 +1,177 @@
+"""Customer360 read model: every account's rendered view, rebuilt in the transaction that changes it.
+
+GetCustomer360 is the hot read of a CRM screen; assembling it from facts takes a dozen
+queries and thousands of JSON/protobuf conversions. Instead, whenever `refresh_accounts`
+recomputes accounts (log apply, scores, tag changes, window expiry), the transaction also
+renders their account-level views (default trend and recent limits) in bulk, one query per
+table for the whole batch, and stores the bytes. A read is then one primary-key lookup.
+
+The parts that depend on *other* accounts (group root, members, children, group fee) are
+not stored: `Hierarchy` keeps the parent links and each account's latest billed month in
+memory and pulls only accounts whose change number moved, checked in the same read
+transaction as the view, so an answer is never older than what that transaction sees.
+
+The store never interprets the bytes: the service injects the renderer (data dict -> bytes)
+through the session's `info` under RENDER_KEY, so the store stays free of protobuf.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from services.profile.store.codec import chunks, dumps, loads, utc
+from services.profile.store.loader import latest_scores
+from services.profile.store.models import Account, AccountFact, AccountView, BillingFact
+from services.profile.store.assemble import fact_parts, oldest_month, spend_from_rows, tags_of
+
+RENDER_KEY = "profile.render_view"
+"""Key in `Session.info` of the renderer `(data: dict) -> bytes` (absent: no read model kept)."""
+
+TREND_MONTHS = 12
+RECENT_LIMIT = 20
+"""The request defaults the stored views are rendered for; other limits are assembled live."""
+
+Renderer = Callable[[dict], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStamp:
+    """What the Account message needs of the accounts row besides master data."""
+
+    customer_id: str
+    updated_at: dt.datetime
+
+
+def rebuild_views(s: Session, customer_ids: Sequence[str], now: dt.datetime) -> int:
+    """Re-render the stored views of these accounts (no-op without a renderer); returns how many."""
+    render: Renderer | None = s.info.get(RENDER_KEY)
+    if render is None or not customer_ids:
+        return 0
+    done = 0
+    for part in chunks(sorted(set(customer_ids)), 500):
+        done += _rebuild_part(s, part, render, now)
+    return done
+
+
+def _rebuild_part(s: Session, ids: list[str], render: Renderer, now: dt.datetime) -> int:
+    accounts = s.execute(select(Account.customer_id, Account.master, Account.features, Account.updated_at)
+                         .where(Account.customer_id.in_(ids), Account.erased.is_(False))).all()
+    facts: dict[str, list] = defaultdict(list)
+    for row in s.execute(select(AccountFact.customer_id, AccountFact.kind, AccountFact.occurred_at,
+                                AccountFact.sequence, AccountFact.payload)
+                         .where(AccountFact.customer_id.in_(ids), AccountFact.superseded_at.is_(None),
+                                AccountFact.kind != "account")):
+        facts[row[0]].append(row)
+    billing: dict[str, list] = defaultdict(list)
+    for row in s.execute(select(BillingFact.month, BillingFact.product_line, BillingFact.fee_fen,
+                                BillingFact.usage_quantity, BillingFact.usage_unit, BillingFact.lines,
+                                BillingFact.days_overdue, BillingFact.sequence, BillingFact.customer_id)
+                         .where(BillingFact.customer_id.in_(ids), BillingFact.superseded_at.is_(None),
+                                BillingFact.month >= oldest_month(TREND_MONTHS, now))):
+        billing[row[8]].append(row)
+    tags: dict[str, list] = defaultdict(list)
+    for tag in tags_of(s, ids):
+        tags[tag["customer_id"]].append(tag)
+    scores = latest_scores(s, ids, now + dt.timedelta(days=36500))
+    rows = []
+    for cid, master, features, updated_at in accounts:
+        spend = spend_from_rows(billing.get(cid, []), TREND_MONTHS)
+        data = {"account": AccountStamp(cid, utc(updated_at)), "master": loads(master), "children": [], "root": "",
+                "members_all": [], "group_fee_last_month": (0, []), **fact_parts(facts.get(cid, []), RECENT_LIMIT),
+                "spend": spend, "tags": tags.get(cid, []), "features": loads(features), "score": scores.get(cid)}
+        last = spend[-1] if spend else None
+        rows.append({"customer_id": cid, "body": render(data), "last_month": last["month"] if last else "",
+                     "last_month_fee_fen": last["total"] if last else 0,
+                     "last_month_lines": dumps(sorted(ln for ln, v in last["lines"].items() if v["fee_fen"] > 0)
+                                               if last else [])})
+    s.execute(delete(AccountView).where(AccountView.customer_id.in_(ids)))
+    if rows:
+        s.execute(insert(AccountView.__table__), rows)
+    return len(rows)
+
+
+def drop_view(s: Session, customer_id: str) -> None:
+    """Forget an account's stored view (erasure)."""
+    s.execute(delete(AccountView).where(AccountView.customer_id == customer_id))
+
+
+@dataclass(slots=True)
+class _Node:
+    parent: str
+    last_month: str
+    fee: int
+    lines: list[int]
+
+
+class Hierarchy:
+    """Parent links and latest billed month of every live account, kept in step by change number."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seq = -1
+        self._nodes: dict[str, _Node] = {}
+        self._children: dict[str, set[str]] = defaultdict(set)
+
+    def sync(self, s: Session, latest: int) -> None:
+        """Pull accounts whose change number passed the last one seen (`latest` read in this transaction)."""
+        with self._lock:
+            if latest <= self._seq:
+                return
+            q = (select(Account.customer_id, Account.parent_customer_id, Account.erased, AccountView.last_month,
+                        AccountView.last_month_fee_fen, AccountView.last_month_lines)
+                 .outerjoin(AccountView, AccountView.customer_id == Account.customer_id))
+            if self._seq >= 0:
+                q = q.where(Account.change_seq > self._seq)
+            for cid, parent, erased, month, fee, lines in s.execute(q):
+                old = self._nodes.pop(cid, None)
+                if old is not None:
+                    self._children[old.parent].discard(cid)
+                if erased:
+                    continue
+                self._nodes[cid] = _Node(parent or "", month or "", int(fee or 0), loads(lines) if lines else [])
+                if parent:
+                    self._children[parent].add(cid)
+            self._seq = max(self._seq, latest)
+
+    def group_fields(self, customer_id: str, now: dt.datetime) -> dict:
+        """root, sorted members of its group, sorted live children, and the group's last-month fee and lines."""
+        with self._lock:
+            node, seen = customer_id, {customer_id}
+            while (parent := self._nodes[node].parent if node in self._nodes else "") and parent not in seen:
+                node = parent
+                seen.add(node)
+            root = node
+            members, frontier = {root}, [root]
+            for _ in range(16):
+                frontier = [c for p in frontier for c in self._children.get(p, ()) if c not in members]
+                if not frontier:
+                    break
+                members.update(frontier)
+            children = sorted(self._children.get(customer_id, ()))
+            cutoff = oldest_month(1, now)
+            billed = [self._nodes[c] for c in members if c in self._nodes and self._nodes[c].last_month >= cutoff]
+        total, lines = 0, set()
+        if billed:
+            month = max(n.last_month for n in billed)
+            for n in billed:
+                if n.last_month == month:
+                    total += n.fee
+                    lines.update(n.lines)
+        return {"root": root, "members": sorted(members), "children": children, "fee": total, "lines": sorted(lines)}
+
+
+def read_view(s: Session, hierarchy: Hierarchy, customer_id: str) -> tuple[bytes, dict] | None:
+    """(stored body, group fields) of a live account, or None when no view is stored for it."""
+    row = s.execute(select(AccountView.body, select(func.max(Account.change_seq)).scalar_subquery())
+                    .where(AccountView.customer_id == customer_id)).first()
+    if row is None:
+        return None
+    hierarchy.sync(s, int(row[1] or 0))
+    return row[0], hierarchy.group_fields(customer_id, dt.datetime.now(dt.timezone.utc))
