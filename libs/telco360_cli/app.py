@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pathlib
+import sys
 from typing import Optional
 
 import typer
 
 from telco360_cli import config as cfg
 from telco360_cli.commands import contact, demo, ingest, profile, scoring, services
+from telco360_cli.console import err_console
+from telco360_cli.errors import CliError, print_error
 
 app = typer.Typer(help="Telco360: the key-account suite from the command line.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -40,5 +43,9 @@ demo.register(app)
 
 
 def main() -> None:
-    """Console entry point (`telco360`)."""
-    app()
+    """Console entry point (`telco360`): a failure found outside a call still prints as words."""
+    try:
+        app()
+    except (CliError, OSError, ValueError) as error:
+        print_error(err_console, error)
+        sys.exit(1)

@@ -61,7 +61,7 @@ def enum_value(enum_type, short: str) -> int:
         if value.name in (wanted, prefix + wanted):
             return value.number
     choices = ", ".join(enum_name(enum_type, v.number) for v in descriptor.values if v.number)
-    raise ValueError(f"unknown value {short!r}; choose one of: {choices}")
+    raise ValueError(f"unknown {descriptor.name} {short!r}; choose one of: {choices}")
 
 
 def tier(value: int) -> str:
@@ -103,7 +103,10 @@ def parse_time(text: str) -> dt.datetime:
     text = text.strip()
     if len(text) == 7:
         text += "-01"
-    value = dt.datetime.fromisoformat(text)
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a date or time: {text!r} (expected YYYY-MM-DD, YYYY-MM or ISO 8601)") from None
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 

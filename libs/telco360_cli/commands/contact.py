@@ -43,13 +43,17 @@ def render_nbo(reply: contact_pb2.GetNextBestOfferResponse, customer_id: str, ch
     risk = f"risk {fmt.risk(reply.risk_band)} ({fmt.percent(reply.churn_probability)})" if reply.risk_band else "risk unknown"
     console.print(f"[bold]next-best-offer[/] for {customer_id} on {channel}: {risk}, predicted value "
                   f"{fmt.yuan_short(reply.predicted_value_fen)}; policies {', '.join(reply.policy_versions) or '-'}")
-    table = Table(title="Offers, best first")
-    for column in ("#", "offer", "category", "propensity", "expected value", "why"):
-        table.add_column(column, overflow="fold")
-    for o in reply.offers:
-        table.add_row(str(o.rank), f"{o.name} ({o.offer_id})", fmt.enum_name(contact_pb2.OfferCategory, o.category),
-                      f"{o.propensity:.3f}", fmt.yuan_short(o.expected_value_fen), "\n".join(o.reasons))
-    console.print(table)
+    if reply.offers:
+        table = Table(title="Offers, best first")
+        for column in ("#", "offer", "category", "propensity", "expected value", "why"):
+            table.add_column(column, overflow="fold")
+        for o in reply.offers:
+            table.add_row(str(o.rank), f"{o.name} ({o.offer_id})", fmt.enum_name(contact_pb2.OfferCategory, o.category),
+                          f"{o.propensity:.3f}", fmt.yuan_short(o.expected_value_fen), "\n".join(o.reasons))
+        console.print(table)
+    else:
+        console.print("no offer to make now" + (" (every candidate is suppressed, see below)" if reply.suppressed
+                                                else " (the catalogue has no active offer for this channel)"))
     if reply.suppressed:
         suppressed = Table(title="Suppressed")
         for column in ("offer", "reason", "detail"):
@@ -98,6 +102,9 @@ def render_decision(decision: contact_pb2.ContactDecision) -> None:
         console.print(f"  next allowed {fmt.when(decision.next_allowed_at)} UTC")
 
 
+# Exit status of `contact check|reserve` when the contact is not allowed (1 stays for errors),
+# so scripts can branch on the verdict.
+NOT_ALLOWED = 3
 _CHANNEL = typer.Option("sms", help="sms, outbound_call, email, app_push, visit, inbound_offer, outlet, web")
 _PURPOSE = typer.Option("marketing", help="service, regulatory, retention, marketing")
 
@@ -107,9 +114,12 @@ def contact_check(ctx: typer.Context, customer_id: str, channel: str = _CHANNEL,
                   offer: str = typer.Option("", help="offer the contact makes"),
                   person: str = typer.Option("", help="person addressed"),
                   campaign: str = typer.Option("", help="campaign it belongs to")) -> None:
-    """May we contact this account now on this channel for this purpose? (records nothing)"""
+    """May we contact this account now on this channel for this purpose? (records nothing; exit 3 if not)"""
     request = _check_request(customer_id, channel, purpose, offer, person, campaign)
-    render_decision(run_command(ctx.obj, lambda c: c.contact.CheckContact(request)))
+    decision = run_command(ctx.obj, lambda c: c.contact.CheckContact(request))
+    render_decision(decision)
+    if not decision.allowed:
+        raise typer.Exit(NOT_ALLOWED)
 
 
 @contact_group.command("reserve")
@@ -119,7 +129,7 @@ def contact_reserve(ctx: typer.Context, customer_id: str, channel: str = _CHANNE
                     campaign: str = typer.Option("", help="campaign it belongs to"),
                     key: str = typer.Option("", help="idempotency key (default: a new one)"),
                     confirm: bool = typer.Option(False, help="confirm delivery at once")) -> None:
-    """Check and reserve a contact slot (optionally confirming it as delivered)."""
+    """Check and reserve a contact slot (optionally confirming it as delivered); exit 3 if not granted."""
     request = contact_pb2.ReserveContactRequest(
         idempotency_key=key or f"cli-{uuid.uuid4().hex}",
         contact=_check_request(customer_id, channel, purpose, offer, person, campaign))
@@ -139,6 +149,8 @@ def contact_reserve(ctx: typer.Context, customer_id: str, channel: str = _CHANNE
         console.print(f"reservation {reply.reservation.reservation_id} "
                       f"{fmt.enum_name(contact_pb2.ReservationState, state)}"
                       f"{' (replayed)' if reply.replayed else ''}")
+    else:
+        raise typer.Exit(NOT_ALLOWED)
 
 
 def load_policy(path: pathlib.Path) -> contact_pb2.ContactPolicy:

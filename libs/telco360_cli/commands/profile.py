@@ -15,8 +15,8 @@ from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2
 
 from telco360_cli import fmt
-from telco360_cli.console import console, progress_bar, run_command
-from telco360_cli.errors import CliError
+from telco360_cli.console import console, err_console, progress_bar, run_command
+from telco360_cli.errors import CliError, print_error
 from telco360_cli.rpc import Clients, wait_job
 
 account_group = typer.Typer(help="One account's 360° view.", no_args_is_help=True)
@@ -264,6 +264,27 @@ async def query_segment(clients: Clients, expression: str, features: list[str], 
             return count, members[:limit]
 
 
+async def check_features(clients: Clients, names: list[str]) -> None:
+    """Fail with the unknown names when a --feature is not in profile's feature schema."""
+    schema = await clients.profile.GetFeatureSchema(profile_pb2.GetFeatureSchemaRequest())
+    known = {spec.name for spec in schema.features}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        hints = {name: sorted(k for k in known if name.split("_")[0] in k)[:5] for name in unknown}
+        raise CliError("; ".join(f"--feature {name}: unknown feature" + (f" (similar: {', '.join(h)})" if h else "")
+                                 for name, h in hints.items()) + " — the full list: profile's GetFeatureSchema")
+
+
+def write_segment_csv(path: pathlib.Path, members: list[profile_pb2.SegmentMember], features: list[str]) -> None:
+    """Members as CSV: customer_id, name, tier and the requested features."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer_id", "name", "tier", *features])
+        for m in members:
+            writer.writerow([m.customer_id, m.name, fmt.tier(m.tier),
+                             *(fmt.attr_py(m.features[f]) if f in m.features else "" for f in features)])
+
+
 def segment(ctx: typer.Context,
             expression: str = typer.Argument("", help="e.g. \"tag(fee_drop_warning) and industry = 'GOV'\""),
             feature: list[str] = typer.Option([], "--feature", "-f", help="feature to show (repeatable)"),
@@ -274,18 +295,23 @@ def segment(ctx: typer.Context,
     wanted = limit if limit is not None else (20 if csv_path is None else 10**9)
 
     async def run(clients: Clients):
+        if feature:
+            await check_features(clients, feature)
+        if csv_path is not None and not csv_path.resolve().parent.is_dir():
+            raise CliError(f"--csv {csv_path}: directory {csv_path.resolve().parent} does not exist")
         return await query_segment(clients, expression, feature, wanted, include_terminated)
 
     count, members = run_command(ctx.obj, run)
     console.print(f"[bold]{count:,}[/] accounts match {expression or '(every active account)'}")
     if csv_path is not None:
-        with open(csv_path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["customer_id", "name", "tier", *feature])
-            for m in members:
-                writer.writerow([m.customer_id, m.name, fmt.tier(m.tier),
-                                 *(fmt.attr_py(m.features[f]) if f in m.features else "" for f in feature)])
+        try:
+            write_segment_csv(csv_path, members, feature)
+        except OSError as error:
+            print_error(err_console, CliError(f"--csv {csv_path}: {error.strerror or error}"))
+            raise typer.Exit(1) from None
         console.print(f"wrote {len(members):,} rows to {csv_path}")
+        return
+    if not members:
         return
     table = Table()
     for column in ("account", "name", "tier", *feature):

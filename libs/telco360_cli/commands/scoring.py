@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import webbrowser
 from typing import Optional
 
 import typer
@@ -165,8 +166,9 @@ async def champions(clients: Clients) -> list[scoring_pb2.Model]:
 
 
 def report(ctx: typer.Context, model_id: list[str] = typer.Argument(None, help="models; empty = the champions"),
-           out: pathlib.Path = typer.Option(pathlib.Path("out"), help="directory for the HTML files")) -> None:
-    """Write models' HTML evaluation reports and print their paths."""
+           out: pathlib.Path = typer.Option(pathlib.Path("out"), help="directory for the HTML files"),
+           open_it: bool = typer.Option(False, "--open", help="also open the reports in the default browser")) -> None:
+    """Write models' HTML evaluation reports and print their paths (--open shows them)."""
 
     async def run(clients: Clients) -> list[pathlib.Path]:
         ids = list(model_id or [m.model_id for m in await champions(clients)])
@@ -175,7 +177,9 @@ def report(ctx: typer.Context, model_id: list[str] = typer.Argument(None, help="
         return [await fetch_report(clients, mid, out) for mid in ids]
 
     for path in run_command(ctx.obj, run):
-        console.print(str(path))
+        console.print(str(path), highlight=False)
+        if open_it and not webbrowser.open(path.as_uri()):
+            console.print("  (no browser available here; open the path above)")
 
 
 def render_scores(scores: list[scoring_pb2.AccountScore]) -> None:
