@@ -3,7 +3,8 @@
 For each call it: takes the request id from metadata (or makes one) and returns it,
 authenticates the caller, binds request id / role / deadline into contextvars, maps
 domain errors to rich gRPC statuses, turns any other exception into INTERNAL with a logged
-traceback, writes one log line per RPC (method, code, duration, request id) and records
+traceback, writes one log line per RPC (method, code, duration, request id; successful health and
+reflection probes at DEBUG, everything else at INFO) and records
 Prometheus metrics. Works for all four handler kinds of grpc.aio.
 """
 
@@ -21,6 +22,14 @@ from telco360_runtime.errors import DomainError, Unavailable
 from telco360_runtime.status import status_for
 
 _PEER_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+# Probes, not work: container health checks call Health every few seconds per replica, and
+# tools poll reflection. Their successful calls are logged at DEBUG so INFO logs show RPCs.
+_ROUTINE_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+def rpc_log_level(method: str, code: grpc.StatusCode) -> str:
+    """The level of the one log line per RPC: DEBUG for successful probes, INFO otherwise."""
+    return "debug" if code == grpc.StatusCode.OK and method.startswith(_ROUTINE_PREFIXES) else "info"
 
 
 class _CallScope:
@@ -82,7 +91,8 @@ class _CallScope:
         metrics.RPC_IN_FLIGHT.labels(self.service).dec()
         metrics.RPC_REQUESTS.labels(self.service, self.method, self.code.name).inc()
         metrics.RPC_DURATION.labels(self.service, self.method).observe(duration)
-        self.log.info("rpc", code=self.code.name, duration_ms=round(duration * 1000, 3))
+        log_at = getattr(self.log, rpc_log_level(self.method, self.code))
+        log_at("rpc", code=self.code.name, duration_ms=round(duration * 1000, 3))
         structlog.contextvars.unbind_contextvars("request_id", "method")
         context.reset(self._tokens)
 

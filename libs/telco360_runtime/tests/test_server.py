@@ -188,3 +188,16 @@ async def test_metrics_count_each_rpc_by_method_and_code(start_service) -> None:
     assert 'telco360_rpc_requests_total{code="OK",method="/test.M/Ok",service="metered"} 1.0' in text
     assert 'telco360_rpc_requests_total{code="INVALID_ARGUMENT",method="/test.M/Bad",service="metered"} 1.0' in text
     assert 'telco360_rpc_duration_seconds_count{method="/test.M/Ok",service="metered"} 1.0' in text
+
+
+async def test_health_probes_log_at_debug_and_other_rpcs_at_info(start_service, log_capture) -> None:
+    service = await start_service([raw_service("test.Echo", {"Echo": echo})])
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+        with pytest.raises(grpc.aio.AioRpcError):
+            await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="no.Such"))
+        await call(channel, "/test.Echo/Echo")(b"x")
+    levels = {(r["method"], r["code"]): r["level"] for r in log_capture.records() if r.get("event") == "rpc"}
+    assert levels[("/grpc.health.v1.Health/Check", "OK")] == "debug"
+    assert levels[("/grpc.health.v1.Health/Check", "NOT_FOUND")] == "info"
+    assert levels[("/test.Echo/Echo", "OK")] == "info"
