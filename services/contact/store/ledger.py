@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from telco360_runtime.db import Database
@@ -27,12 +27,9 @@ from telco360_runtime.errors import NotFound
 
 from services.contact.domain.ledger import Adjustment, OutcomeRecord, Reservation
 from services.contact.domain.model import (
-    AccountHistory,
     Channel,
     ContactRequest,
-    CountedContact,
     OfferCategory,
-    OutcomeEvent,
     OutcomeKind,
     Purpose,
     ReservationState,
@@ -44,7 +41,9 @@ from services.contact.store.models import (
     ReservationRow,
     ReserveRequestRow,
 )
-from services.contact.store.records import load_consents, load_opt_outs
+from services.contact.store.history import load_history
+
+__all__ = ["load_history"]  # re-exported: the rules' view of an account lives in store/history.py
 from services.contact.store.timeutil import from_us, opt_dt, to_us
 
 
@@ -133,16 +132,11 @@ def find_reserve_request(session: Session, key: str) -> ReserveRequestRow | None
 def record_reserve_request(
     session: Session, key: str, fingerprint: str, customer_id: str, decision_id: str, reservation_id: str, now: dt.datetime
 ) -> None:
-    """Remember the answer given to an idempotency key."""
-    session.add(
-        ReserveRequestRow(
-            idempotency_key=key,
-            fingerprint=fingerprint,
-            customer_id=customer_id,
-            decision_id=decision_id,
-            reservation_id=reservation_id,
-            created_at_us=to_us(now),
-        )
+    """Remember the answer given to an idempotency key (a plain INSERT: hot path, no ORM unit of work)."""
+    session.execute(
+        insert(ReserveRequestRow),
+        {"idempotency_key": key, "fingerprint": fingerprint, "customer_id": customer_id, "decision_id": decision_id,
+         "reservation_id": reservation_id, "created_at_us": to_us(now)},
     )
 
 
@@ -158,8 +152,8 @@ def insert_reservation(
     time_zone: str,
     tier: int,
 ) -> Reservation:
-    """Record a granted reservation."""
-    row = ReservationRow(
+    """Record a granted reservation (a plain INSERT: hot path, no ORM unit of work)."""
+    values = dict(
         reservation_id=reservation_id,
         idempotency_key=key,
         customer_id=request.customer_id,
@@ -180,8 +174,8 @@ def insert_reservation(
         time_zone=time_zone,
         tier=tier,
     )
-    session.add(row)
-    return to_reservation(row)
+    session.execute(insert(ReservationRow), values)
+    return to_reservation(ReservationRow(**values))
 
 
 def get_reservation_row(session: Session, reservation_id: str) -> ReservationRow:
@@ -331,53 +325,6 @@ def all_offer_stats(session: Session) -> dict[str, dict[str, tuple[int, int]]]:
 # ---------------------------------------------------------------------------------------
 # History
 # ---------------------------------------------------------------------------------------
-
-
-_COUNTED = text(
-    "SELECT reservation_id AS entry_id, at_us, channel, purpose, person_id, campaign_id, offer_id, 1 AS weight "
-    "FROM reservations WHERE customer_id = :c AND at_us > :since "
-    "AND (state = :confirmed OR (state = :reserved AND expires_at_us > :now)) "
-    "UNION ALL "
-    "SELECT adjustment_id, at_us, channel, purpose, person_id, campaign_id, offer_id, delta "
-    "FROM adjustments WHERE customer_id = :c AND at_us > :since"
-)
-_OUTCOMES = text(
-    "SELECT occurred_at_us, kind, channel, offer_id, category, campaign_id, person_id "
-    "FROM outcomes WHERE customer_id = :c AND occurred_at_us > :since"
-)
-
-
-def load_history(session: Session, customer_id: str, since: dt.datetime, now: dt.datetime) -> AccountHistory:
-    """Everything the rules read about an account: counted contacts and outcomes after
-    `since`, and all its opt-outs and consent records.
-
-    Plain SQL on the hot path (every decision reads it): no per-call statement building.
-    """
-    params = {
-        "c": customer_id, "since": to_us(since), "now": to_us(now),
-        "confirmed": int(ReservationState.CONFIRMED), "reserved": int(ReservationState.RESERVED),
-    }
-    contacts = [
-        CountedContact(
-            at=from_us(r.at_us), channel=Channel(r.channel), purpose=Purpose(r.purpose), person_id=r.person_id,
-            campaign_id=r.campaign_id, offer_id=r.offer_id, weight=r.weight, entry_id=r.entry_id,
-        )
-        for r in session.execute(_COUNTED, params).all()
-    ]
-    outcomes = session.execute(_OUTCOMES, {"c": customer_id, "since": params["since"]}).all()
-    return AccountHistory(
-        contacts=tuple(sorted(contacts, key=lambda c: c.at)),
-        outcomes=tuple(
-            OutcomeEvent(
-                at=from_us(o.occurred_at_us), kind=OutcomeKind(o.kind), channel=Channel(o.channel) if o.channel else None,
-                offer_id=o.offer_id, category=OfferCategory(o.category), campaign_id=o.campaign_id,
-                person_id=o.person_id,
-            )
-            for o in outcomes
-        ),
-        opt_outs=tuple(load_opt_outs(session, customer_id)),
-        consents=tuple(load_consents(session, customer_id)),
-    )
 
 
 def list_ledger(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from telco360_runtime.errors import NotFound
@@ -172,16 +172,11 @@ def list_consents(
 
 
 def insert_decision(session: Session, kind: str, decision: Decision) -> None:
-    """Store a decision with its full trace."""
-    session.add(
-        DecisionRow(
-            decision_id=decision.decision_id,
-            customer_id=decision.request.customer_id,
-            kind=kind,
-            allowed=decision.allowed,
-            decided_at_us=to_us(decision.decided_at),
-            payload=codec.dumps(decision),
-        )
+    """Store a decision with its full trace (a plain INSERT: every decision writes one)."""
+    session.execute(
+        insert(DecisionRow),
+        {"decision_id": decision.decision_id, "customer_id": decision.request.customer_id, "kind": kind,
+         "allowed": decision.allowed, "decided_at_us": to_us(decision.decided_at), "payload": codec.dumps(decision)},
     )
 
 
