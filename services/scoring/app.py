@@ -33,6 +33,7 @@ def domain_config(settings: ScoringSettings) -> DomainConfig:
         report_dir=settings.report_dir,
         dask_scheduler_address=settings.dask_scheduler_address,
         batch_reasons=settings.batch_reasons,
+        reason_method=settings.reason_method,
         publish_band_changes=settings.publish_band_changes,
         scoring_threads=settings.scoring_threads,
         default_churn_horizon=settings.default_churn_horizon_months,

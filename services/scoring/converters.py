@@ -82,6 +82,10 @@ def _churn_metrics(m: dict[str, Any]) -> pb.ChurnMetrics:
         base_rate=m.get("base_rate", 0.0),
         calibration=[pb.CalibrationBin(**b) for b in m.get("calibration", [])],
         baseline_roc_auc=m.get("baseline_roc_auc", 0.0), baseline_lift_top10=m.get("baseline_lift_top10", 0.0),
+        band_medium_threshold=m.get("band_medium_threshold", 0.0), band_high_threshold=m.get("band_high_threshold", 0.0),
+        bands=[pb.RiskBandStats(band=BAND_TO_PB.get(b["band"], 0), lower=b["lower"], upper=b["upper"], accounts=b["accounts"],
+                                account_share=b["account_share"], churn_rate=b["churn_rate"], churner_share=b["churner_share"])
+               for b in m.get("bands", [])],
     )
 
 

@@ -17,6 +17,7 @@ from telco360_runtime.errors import FailedPrecondition
 
 from .ports import FeatureFrame, PublishedScore, StoredScore
 from .context import Context
+from .contributions import PATH
 from .params import CHURN
 from .registry import ChampionSet
 from .scoring import score_matrix
@@ -30,7 +31,7 @@ def _model_version(champions: ChampionSet) -> str:
     return ",".join(parts)
 
 
-def score_frame(champions: ChampionSet, ff: FeatureFrame, top_k: int, now: dt.datetime) -> list[StoredScore]:
+def score_frame(champions: ChampionSet, ff: FeatureFrame, top_k: int, now: dt.datetime, method: str = PATH) -> list[StoredScore]:
     """StoredScore rows for one exported batch (active accounts only)."""
     frame = ff.frame
     if "status" in frame.columns:
@@ -38,7 +39,7 @@ def score_frame(champions: ChampionSet, ff: FeatureFrame, top_k: int, now: dt.da
     if frame.empty:
         return []
     ids = frame["customer_id"].astype(str).tolist()
-    churn = score_matrix(champions.churn, champions.churn.model.schema.encode_frame(frame), top_k) if champions.churn else None
+    churn = score_matrix(champions.churn, champions.churn.model.schema.encode_frame(frame), top_k, method) if champions.churn else None
     value = score_matrix(champions.value, champions.value.model.schema.encode_frame(frame), 0) if champions.value else None
     out = []
     for i, cid in enumerate(ids):
@@ -83,7 +84,7 @@ def run_score_all(ctx: Context, champions: ChampionSet, as_of: dt.datetime, publ
         except StopAsyncIteration:
             break
         now = ctx.clock()
-        rows = score_frame(champions, ff, ctx.config.batch_reasons, now)
+        rows = score_frame(champions, ff, ctx.config.batch_reasons, now, ctx.config.reason_method)
         changes = ctx.store.save_scores(batch_id, rows)
         scored += len(rows)
         changed += len(changes)

@@ -32,6 +32,7 @@ class DomainConfig:
     report_dir: str = "var/reports"
     dask_scheduler_address: str = ""
     batch_reasons: int = 3
+    reason_method: str = "path"
     publish_band_changes: bool = True
     scoring_threads: int = 4
     default_churn_horizon: int = 3

@@ -22,6 +22,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from .bands import BandStats, RiskThresholds, band_stats, holdout_thresholds
 from .params import CHURN
 from .training import TrainedModel
 
@@ -53,10 +54,21 @@ class ChurnMetrics:
     calibration: list[CalibrationBin] = field(default_factory=list)
     baseline_roc_auc: float = 0.0
     baseline_lift_top10: float = 0.0
+    # Risk-band cut-offs of this model version, set from these holdout predictions
+    # (see bands.py), and how each band looked on the holdout.
+    band_medium_threshold: float = 0.0
+    band_high_threshold: float = 0.0
+    bands: list[BandStats] = field(default_factory=list)
 
     def primary(self) -> float:
         """The metric that decides promotion."""
         return self.roc_auc
+
+    def thresholds(self) -> RiskThresholds:
+        """The model's risk-band cut-offs (the fixed fallback when none were stored)."""
+        if self.band_high_threshold <= 0:
+            return RiskThresholds()
+        return RiskThresholds(self.band_medium_threshold, self.band_high_threshold, "holdout_deciles")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the registry."""
@@ -67,6 +79,7 @@ class ChurnMetrics:
         """Inverse of to_dict."""
         d = dict(d)
         d["calibration"] = [CalibrationBin(**b) for b in d.get("calibration", [])]
+        d["bands"] = [BandStats(**b) for b in d.get("bands", [])]
         return cls(**d)
 
 
@@ -157,6 +170,9 @@ def churn_metrics(y: np.ndarray, p: np.ndarray, baseline: np.ndarray | None = No
         base_rate=float(y.mean()) if len(y) else 0.0,
         calibration=calibration_table(y, p),
     )
+    t = holdout_thresholds(p)
+    m.band_medium_threshold, m.band_high_threshold = t.medium, t.high
+    m.bands = band_stats(y, p, t)
     if baseline is not None:
         m.baseline_roc_auc = _safe_auc(y, np.asarray(baseline, dtype=np.float64))
         m.baseline_lift_top10 = lift_and_capture(y, np.asarray(baseline, dtype=np.float64))[0]

@@ -74,6 +74,8 @@ def fit_and_evaluate(
     if with_baseline:
         baseline = churn_baseline(holdout_df) if kind == CHURN else value_baseline(holdout_df, horizon_months)
     metrics, pred = evaluate(model, holdout_df, baseline)
+    if isinstance(metrics, ChurnMetrics):
+        model.risk = metrics.thresholds()
     holdout = Holdout(
         y=holdout_df["label"].to_numpy(dtype=np.float64),
         pred=np.asarray(pred, dtype=np.float64),

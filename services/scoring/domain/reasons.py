@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from .contributions import PATH, SHAP, PathTable, path_contributions, path_table, shap_contributions
 from .schema import BOOLEAN, CATEGORICAL, FeatureSchema
 
 LINE_NAMES = {
@@ -156,21 +157,26 @@ PHRASES: list[tuple[re.Pattern[str], Callable[[re.Match[str], float], str]]] = [
 ]
 
 
-def phrase_for(name: str, value: float, schema: FeatureSchema) -> str:
-    """The phrase for one feature value (decoded for categorical and boolean features)."""
+def _formatter(name: str, schema: FeatureSchema) -> Callable[[float], str]:
+    """The phrase function of one feature, resolved once per model (no regex per score)."""
     spec = schema.spec(name)
     if spec.type == CATEGORICAL:
-        code = int(value)
-        shown = spec.categories[code] if 0 <= code < len(spec.categories) else "other"
-        return f"{(spec.description or name.replace('_', ' ')).rstrip('.')}: {shown}"
+        label = (spec.description or name.replace("_", " ")).rstrip(".")
+        cats = spec.categories
+        return lambda v: f"{label}: {cats[int(v)] if 0 <= int(v) < len(cats) else 'other'}"
     for pattern, fmt in PHRASES:
         m = pattern.match(name)
         if m:
-            return fmt(m, float(value))
+            return lambda v, m=m, fmt=fmt: fmt(m, float(v))
     label = re.sub(r"\s*\(.*?\)", "", spec.description or name.replace("_", " ")).rstrip(".")
     if spec.type == BOOLEAN:
-        return f"{label}: {'yes' if value >= 0.5 else 'no'}"
-    return f"{label}: {_num(float(value))}"
+        return lambda v: f"{label}: {'yes' if v >= 0.5 else 'no'}"
+    return lambda v: f"{label}: {_num(float(v))}"
+
+
+def phrase_for(name: str, value: float, schema: FeatureSchema) -> str:
+    """The phrase for one feature value (decoded for categorical and boolean features)."""
+    return _formatter(name, schema)(value)
 
 
 def display_value(name: str, value: float, schema: FeatureSchema) -> str:
@@ -184,41 +190,81 @@ def display_value(name: str, value: float, schema: FeatureSchema) -> str:
     return _num(float(value))
 
 
-def top_reasons(
-    contrib_row: np.ndarray,
-    x_row: np.ndarray,
-    schema: FeatureSchema,
-    k: int,
-    risk: bool,
-) -> list[Reason]:
-    """The k strongest reasons of one row.
+@dataclass(frozen=True)
+class Phraser:
+    """Per-feature phrase functions of one schema, in column order."""
 
-    contrib_row has one contribution per feature plus the bias last. For churn (`risk`)
-    the reasons are the features that raise the risk most; when none raises it, the ones
-    that lower it most. For value, the largest contributions by magnitude. Features the
-    account has no value for are not reasons (there is nothing to say about them).
+    names: list[str]
+    phrases: list[Callable[[float], str]]
+    schema: FeatureSchema
+
+    def reason(self, i: int, value: float, contribution: float) -> Reason:
+        """The Reason for feature column i of one account."""
+        name = self.names[i]
+        return Reason(name, self.phrases[i](value), contribution, display_value(name, value, self.schema))
+
+
+_PHRASERS: dict[int, Phraser] = {}
+
+
+def phraser(schema: FeatureSchema) -> Phraser:
+    """The schema's Phraser, built on first use (schemas live as long as their model)."""
+    cached = _PHRASERS.get(id(schema))
+    if cached is None or cached.schema is not schema:
+        names = schema.names
+        cached = Phraser(names, [_formatter(n, schema) for n in names], schema)
+        _PHRASERS[id(schema)] = cached
+    return cached
+
+
+def select_reasons(contrib: np.ndarray, X: np.ndarray, k: int, risk: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of the k strongest reasons per row, strongest first, and which are real.
+
+    contrib has one contribution per feature plus the bias last. For churn (`risk`) the
+    reasons are the features that raise the risk most; when none raises it, the ones that
+    lower it most. For value, the largest contributions by magnitude. Features the account
+    has no value for are not reasons (there is nothing to say about them). Vectorised over
+    rows: returns (order: rows x k column indices, valid: rows x k booleans).
     """
-    c = contrib_row[:-1]
-    present = ~np.isnan(x_row)
-    positive = np.where(present & (c > 0))[0] if risk else np.empty(0, dtype=np.int64)
-    if len(positive):
-        order = positive[np.argsort(-c[positive], kind="stable")]
+    c = contrib[:, :-1]
+    present = ~np.isnan(X)
+    by_size = np.where(present & (c != 0), np.abs(c), -np.inf)
+    if risk:
+        raising = present & (c > 0)
+        key = np.where(raising.any(axis=1, keepdims=True), np.where(raising, c, -np.inf), by_size)
     else:
-        candidates = np.where(present & (c != 0))[0]
-        order = candidates[np.argsort(-np.abs(c[candidates]), kind="stable")]
-    out: list[Reason] = []
-    names = schema.names
-    for i in order[:k]:
-        name = names[i]
-        v = float(x_row[i])
-        out.append(Reason(name, phrase_for(name, v, schema), float(c[i]), display_value(name, v, schema)))
+        key = by_size
+    k = min(k, key.shape[1])
+    order = np.argsort(-key, axis=1, kind="stable")[:, :k]
+    valid = np.take_along_axis(key, order, axis=1) > -np.inf
+    return order, valid
+
+
+def top_reasons(contrib_row: np.ndarray, x_row: np.ndarray, schema: FeatureSchema, k: int, risk: bool) -> list[Reason]:
+    """The k strongest reasons of one row (see select_reasons)."""
+    return phrase_rows(contrib_row[None, :], x_row[None, :], schema, k, risk)[0]
+
+
+def phrase_rows(contrib: np.ndarray, X: np.ndarray, schema: FeatureSchema, k: int, risk: bool) -> list[list[Reason]]:
+    """Top-k reasons of every row, phrased (only the chosen k per row are formatted)."""
+    if k <= 0 or len(X) == 0:
+        return [[] for _ in range(len(X))]
+    order, valid = select_reasons(contrib, X, k, risk)
+    ph = phraser(schema)
+    out: list[list[Reason]] = []
+    for r in range(len(X)):
+        cols = order[r][valid[r]].tolist()
+        out.append([ph.reason(i, float(X[r, i]), float(contrib[r, i])) for i in cols])
     return out
 
 
-def explain(booster: object, X: np.ndarray, schema: FeatureSchema, k: int, risk: bool, num_iteration: int) -> list[list[Reason]]:
-    """Top-k reasons for every row of an encoded matrix."""
+def explain(booster: object, X: np.ndarray, schema: FeatureSchema, k: int, risk: bool, num_iteration: int,
+            method: str = SHAP, paths: PathTable | None = None) -> list[list[Reason]]:
+    """Top-k reasons for every row of an encoded matrix (one contributions call per batch)."""
     if k <= 0 or len(X) == 0:
         return [[] for _ in range(len(X))]
-    contrib = booster.predict(X, pred_contrib=True, num_iteration=num_iteration, num_threads=1)  # type: ignore[attr-defined]
-    return [top_reasons(contrib[r], X[r], schema, k, risk) for r in range(len(X))]
-
+    if method == PATH:
+        contrib = path_contributions(booster, X, num_iteration, paths or path_table(booster, num_iteration))
+    else:
+        contrib = shap_contributions(booster, X, num_iteration)
+    return phrase_rows(contrib, X, schema, k, risk)

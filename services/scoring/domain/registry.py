@@ -17,6 +17,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from .bands import RiskThresholds
 from .params import CHURN, VALUE, TrainParams
 from .schema import FeatureSchema
 from .training import TrainedModel
@@ -66,7 +67,17 @@ class ModelRecord:
             best_iteration=self.best_iteration,
             logit_offset=self.logit_offset,
             value_boundaries=list(self.value_boundaries),
+            risk=self.risk_thresholds(),
         )
+
+    def risk_thresholds(self) -> RiskThresholds:
+        """The version's risk-band cut-offs, from its stored holdout metrics (churn only)."""
+        if self.kind != CHURN:
+            return RiskThresholds()
+        high = float(self.metrics.get("band_high_threshold", 0.0) or 0.0)
+        if high <= 0:
+            return RiskThresholds()
+        return RiskThresholds(float(self.metrics.get("band_medium_threshold", 0.0)), high, "holdout_deciles")
 
 
 @dataclass(frozen=True)

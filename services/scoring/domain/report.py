@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
-from .bands import BANDS, HIGH_THRESHOLD, MEDIUM_THRESHOLD, TIERS, risk_band_codes, value_tier_codes  # noqa: E402
+from .bands import BANDS, TIERS, RiskThresholds, risk_band_codes, value_tier_codes  # noqa: E402
 from .params import CHURN  # noqa: E402
 from .registry import Holdout, ModelRecord  # noqa: E402
 
@@ -119,16 +119,16 @@ def _importance(record: ModelRecord, top: int = 20) -> str:
     return _png(fig)
 
 
-def _band_distribution(h: Holdout) -> str:
+def _band_distribution(h: Holdout, t: RiskThresholds) -> str:
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    codes = risk_band_codes(h.pred)
+    codes = risk_band_codes(h.pred, t)
     edges = np.linspace(0, 1, 41)
     for i, band in enumerate(BANDS):
         sel = h.pred[codes == i]
         if len(sel):
             ax.hist(sel, bins=edges, alpha=0.75, color=BAND_COLOURS[band], label=f"{band} ({len(sel)})")
-    for t in (MEDIUM_THRESHOLD, HIGH_THRESHOLD):
-        ax.axvline(t, color="black", linewidth=0.8, linestyle="--")
+    for cut in (t.medium, t.high):
+        ax.axvline(cut, color="black", linewidth=0.8, linestyle="--")
     ax.set_yscale("log")
     ax.set(xlabel="churn probability", ylabel="accounts (log scale)", title="Score distribution by risk band")
     ax.legend()
@@ -167,16 +167,28 @@ def render_report(record: ModelRecord, generated_at: dt.datetime) -> str:
         return _render(record, generated_at)
 
 
+def _band_text(record: ModelRecord) -> str:
+    """The version's band cut-offs and how each band looked on the holdout."""
+    t = record.risk_thresholds()
+    text = (f"<p>Risk bands of this version: HIGH p &ge; {t.high:.3f}, MEDIUM {t.medium:.3f} &le; p &lt; {t.high:.3f}, "
+            f"LOW p &lt; {t.medium:.3f}")
+    if t.rule != "holdout_deciles":
+        return text + " (fixed cut-offs: stored before bands were set from the holdout).</p>"
+    rows = "".join(f"<li>{html.escape(str(b['band']))}: {b['account_share']:.0%} of holdout accounts, churn rate "
+                   f"{b['churn_rate']:.1%}, {b['churner_share']:.0%} of churners</li>" for b in record.metrics.get("bands", []))
+    return text + " (top decile and next two deciles of the holdout's risk).</p><ul>" + rows + "</ul>"
+
+
 def _render(record: ModelRecord, generated_at: dt.datetime) -> str:
     h = Holdout.from_bytes(record.holdout)
     m = record.metrics
     churn = record.kind == CHURN
-    metric_rows = [(k, _fmt(v)) for k, v in m.items() if k != "calibration"]
+    metric_rows = [(k, _fmt(v)) for k, v in m.items() if k not in ("calibration", "bands")]
     lineage_rows = [(k, _fmt(v) if not isinstance(v, (list, dict)) else ", ".join(map(str, v)) if isinstance(v, list)
                      else ", ".join(f"{a}={b}" for a, b in v.items())) for k, v in record.lineage.items()]
     if churn:
         plots = [("ROC", _roc(h)), ("Precision-recall", _pr(h)), ("Lift and gains", _lift_gains(h)),
-                 ("Calibration", _calibration(m)), ("Score distribution by band", _band_distribution(h)),
+                 ("Calibration", _calibration(m)), ("Score distribution by band", _band_distribution(h, record.risk_thresholds())),
                  ("Feature importance", _importance(record))]
         headline = (f"ROC-AUC {m.get('roc_auc', 0):.3f} (baseline {m.get('baseline_roc_auc', 0):.3f}), "
                     f"top-10 % lift {m.get('lift_top10', 0):.2f}, capture {m.get('capture_top10', 0):.0%}")
@@ -188,8 +200,7 @@ def _render(record: ModelRecord, generated_at: dt.datetime) -> str:
     figures = "".join(f'<figure><img alt="{html.escape(t)}" src="{src}"><figcaption>{html.escape(t)}</figcaption></figure>'
                       for t, src in plots)
     title = f"{record.kind} model {record.model_id} (v{record.version}, {record.status})"
-    bands = (f"<p>Risk bands: HIGH p &ge; {HIGH_THRESHOLD:.2f}, MEDIUM {MEDIUM_THRESHOLD:.2f} &le; p &lt; "
-             f"{HIGH_THRESHOLD:.2f}, LOW p &lt; {MEDIUM_THRESHOLD:.2f}.</p>") if churn else ""
+    bands = _band_text(record) if churn else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}

@@ -117,17 +117,25 @@ class FeatureSchema:
         return out
 
     def encode_rows(self, rows: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, set[str]]:
-        """Matrix from dict rows (ScoreFeatures); also the names that the model ignores."""
+        """Matrix from dict rows (ScoreFeatures, GetFeatures); also the names the model ignores.
+
+        Column by column: a numeric column of floats and booleans converts in one numpy
+        call; only columns holding something else (strings, None) fall back to per cell.
+        """
         out = np.full((len(rows), len(self.features)), np.nan, dtype=np.float64)
-        ignored: set[str] = set()
-        index, codes = self._index, self._codes
-        for r, row in enumerate(rows):
-            for name, value in row.items():
-                i = index.get(name)
-                if i is None:
-                    ignored.add(name)
-                    continue
-                out[r, i] = _encode_value(value, codes.get(i))
+        ignored = set().union(*rows).difference(self._index) if rows else set()
+        nan = math.nan
+        for i, spec in enumerate(self.features):
+            name = spec.name
+            column = [row.get(name, nan) for row in rows]
+            codes = self._codes.get(i)
+            if codes is not None:
+                out[:, i] = [nan if v is None or v != v else codes.get(str(v), nan) for v in column]
+                continue
+            try:
+                out[:, i] = np.asarray(column, dtype=np.float64)
+            except (TypeError, ValueError):
+                out[:, i] = [_encode_value(v, None) for v in column]
         return out, ignored
 
 

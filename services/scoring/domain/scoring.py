@@ -1,8 +1,10 @@
 """Scoring rows with the champions: probabilities, bands, values, tiers and reasons.
 
-The hot path: feature dicts are encoded once per model into a float matrix (cached
-column order), each model predicts the whole batch in one call, reasons come from one
-`pred_contrib` call per model, and only then are per-account results assembled.
+The hot path: features are encoded once per model into a float matrix (cached column
+order); with reasons, one contributions call per model and batch gives both the reasons
+and the score (contributions sum to the raw score, so no separate predict); without
+reasons, one predict call. Reasons are chosen for the whole batch with numpy and only
+the chosen k per row are phrased. Per-account results are assembled last.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import numpy as np
 
 from .bands import BANDS, TIERS, risk_band_codes, value_tier_codes
 from .params import CHURN
-from .reasons import Reason, explain
+from .contributions import PATH
+from .reasons import Reason, phrase_rows
 from .registry import ChampionSet, ServingModel
+from .schema import FeatureSchema
 
 OK = "OK"
 NOT_FOUND = "NOT_FOUND"
@@ -53,28 +57,42 @@ class ModelScores:
     ignored: set[str]
 
 
-def score_matrix(model: ServingModel, X: np.ndarray, top_k: int) -> ModelScores:
+def score_matrix(model: ServingModel, X: np.ndarray, top_k: int, method: str = PATH) -> ModelScores:
     """Predict an encoded matrix with one model (and explain it when asked)."""
     trained = model.model
-    scores = trained.predict(X)
-    if trained.kind == CHURN:
-        labels = [BANDS[i] for i in risk_band_codes(scores)]
+    churn = trained.kind == CHURN
+    k = min(max(top_k, 0), MAX_REASONS)
+    if k and len(X):
+        contrib = trained.contributions(X, method)
+        scores = trained.probability(contrib.sum(axis=1))
+        reasons = phrase_rows(contrib, X, trained.schema, k, churn)
+    else:
+        scores = trained.predict(X)
+        reasons = [[] for _ in range(len(X))]
+    if churn:
+        labels = [BANDS[i] for i in risk_band_codes(scores, trained.risk)]
     else:
         scores = np.maximum(scores, 0.0)
         labels = [TIERS[i] for i in value_tier_codes(scores, trained.value_boundaries)]
-    k = min(max(top_k, 0), MAX_REASONS)
-    if k:
-        reasons = explain(trained.booster, X, trained.schema, k, trained.kind == CHURN, trained.best_iteration)
-    else:
-        reasons = [[] for _ in range(len(X))]
     return ModelScores(scores, labels, reasons, set())
 
 
-def score_with(model: ServingModel, rows: Sequence[Mapping[str, Any]], top_k: int) -> ModelScores:
+def score_with(model: ServingModel, rows: Sequence[Mapping[str, Any]], top_k: int, method: str = PATH) -> ModelScores:
     """Predict a batch of feature dicts with one model (names it does not use are listed)."""
     X, ignored = model.model.schema.encode_rows(rows)
-    result = score_matrix(model, X, top_k)
+    result = score_matrix(model, X, top_k, method)
     return ModelScores(result.scores, result.labels, result.reasons, ignored)
+
+
+def _encoded(schema: FeatureSchema, rows: list[Mapping[str, Any]], done: list[tuple[FeatureSchema, np.ndarray]]) -> np.ndarray:
+    """Rows encoded for a schema, reusing the matrix of an equal schema (churn and value
+    champions trained on the same profile export share one)."""
+    for seen, X in done:
+        if seen is schema or seen.features == schema.features:
+            return X
+    X, _ = schema.encode_rows(rows)
+    done.append((schema, X))
+    return X
 
 
 def score_accounts(
@@ -87,13 +105,19 @@ def score_accounts(
     churn_only: bool,
     now: dt.datetime,
     features_as_of: dt.datetime,
+    method: str = PATH,
 ) -> list[AccountResult]:
     """Results in request order; unknown and terminated accounts answered per account."""
     scorable = list(dict.fromkeys(c for c in customer_ids if c in rows and c not in terminated))
     feature_rows = [rows[c] for c in scorable]
     churn, value = champions.churn, None if churn_only else champions.value
-    churn_scores = score_with(churn, feature_rows, top_k) if churn and scorable else None
-    value_scores = score_with(value, feature_rows, top_k) if value and scorable else None
+    churn_scores = value_scores = None
+    if scorable:
+        encoded: list[tuple[FeatureSchema, np.ndarray]] = []
+        if churn:
+            churn_scores = score_matrix(churn, _encoded(churn.model.schema, feature_rows, encoded), top_k, method)
+        if value:
+            value_scores = score_matrix(value, _encoded(value.model.schema, feature_rows, encoded), top_k, method)
     position = {c: i for i, c in enumerate(scorable)}
     out: list[AccountResult] = []
     for cid in customer_ids:

@@ -22,6 +22,8 @@ import pandas as pd
 
 from telco360_runtime.errors import FailedPrecondition
 
+from .bands import RiskThresholds
+from .contributions import PATH, PathTable, path_contributions, path_table, shap_contributions
 from .params import CHURN, VALUE, TrainParams
 from .schema import FeatureSchema, fit_schema
 
@@ -45,9 +47,13 @@ class TrainedModel:
     training_seconds: float = 0.0
     trained_on: str = "local"
     value_boundaries: list[float] = field(default_factory=list)
+    # Risk-band cut-offs (churn); set from the holdout when the version is registered.
+    risk: RiskThresholds = field(default_factory=RiskThresholds)
     # One OpenMP thread per prediction: serving parallelises over requests instead, and
     # OpenMP teams spinning in many concurrent calls (or processes) starve each other.
     predict_threads: int = 1
+    # Decision-path contribution table, built on first use (see contributions.py).
+    _paths: PathTable | None = field(default=None, repr=False, compare=False)
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Raw scores (log-odds for churn before the prior correction, fen for value)."""
@@ -55,10 +61,25 @@ class TrainedModel:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Churn probability or predicted value for each row of an encoded matrix."""
-        raw = self.raw(X)
+        return self.probability(self.raw(X))
+
+    def probability(self, raw: np.ndarray) -> np.ndarray:
+        """Raw scores turned into what predict returns (prior-corrected probability for churn)."""
         if self.kind == CHURN:
             return 1.0 / (1.0 + np.exp(-(raw - self.logit_offset)))
         return raw
+
+    def path_table(self) -> PathTable:
+        """The decision-path contribution table of this model (built once)."""
+        if self._paths is None:
+            self._paths = path_table(self.booster, self.best_iteration)
+        return self._paths
+
+    def contributions(self, X: np.ndarray, method: str) -> np.ndarray:
+        """Per-feature contributions plus bias (rows x features + 1); they sum to the raw score."""
+        if method == PATH:
+            return path_contributions(self.booster, X, self.best_iteration, self.path_table())
+        return shap_contributions(self.booster, X, self.best_iteration)
 
     def predict_frame(self, df: pd.DataFrame) -> np.ndarray:
         """Predictions for a frame (encoded with the model's schema)."""

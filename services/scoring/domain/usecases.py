@@ -134,7 +134,7 @@ class ScoringApp:
         now = self.ctx.clock()
         return await asyncio.get_running_loop().run_in_executor(
             self.ctx.executor(), score_accounts, champions, customer_ids, lookup.rows, lookup.not_found,
-            lookup.terminated, top_k or 3, churn_only, now, lookup.as_of)
+            lookup.terminated, top_k or 3, churn_only, now, lookup.as_of, self.ctx.config.reason_method)
 
     async def _model_for(self, model_id: str, kind: str) -> ServingModel:
         """A champion by kind, or any registered model by id (loaded once, cached)."""
@@ -160,9 +160,10 @@ class ScoringApp:
         model = await self._model_for(model_id, kind or CHURN)
         if len(rows) <= 8 and not top_k:
             # Tiny batches: scoring takes microseconds, a thread hop would cost more.
-            scores = score_with(model, rows, top_k)
+            scores = score_with(model, rows, top_k, self.ctx.config.reason_method)
         else:
-            scores = await asyncio.get_running_loop().run_in_executor(self.ctx.executor(), score_with, model, rows, top_k)
+            scores = await asyncio.get_running_loop().run_in_executor(self.ctx.executor(), score_with, model, rows, top_k,
+                                                                      self.ctx.config.reason_method)
         sent = set().union(*(r.keys() for r in rows))
         missing = [n for n in model.model.schema.names if n not in sent]
         return FeatureScores(model.model_id, model.model.kind, scores, missing)

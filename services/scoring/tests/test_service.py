@@ -97,6 +97,10 @@ async def test_train_promote_score_batch_and_report(env: Env) -> None:
     assert model.status == pb.MODEL_STATUS_CHAMPION and "no champion" in model.promotion_note
     m = model.churn_metrics
     assert m.roc_auc > m.baseline_roc_auc > 0.5 and m.calibration and 0 < m.base_rate < 1
+    # Bands of this version come from its holdout: HIGH is the top decile, MEDIUM the next 20 %.
+    assert 0 < m.band_medium_threshold <= m.band_high_threshold < 1
+    assert [b.band for b in m.bands] == [common_pb2.RISK_BAND_HIGH, common_pb2.RISK_BAND_MEDIUM, common_pb2.RISK_BAND_LOW]
+    assert abs(m.bands[0].account_share - 0.10) < 0.03 and m.bands[0].churn_rate > m.base_rate
     assert len(model.lineage.as_of) == 4 and model.lineage.horizon_months == 3
     assert model.lineage.train_rows > 0 and model.lineage.training_seconds > 0 and model.lineage.data_fingerprint
     names = {f.name for f in model.features}
@@ -140,6 +144,10 @@ async def test_train_promote_score_batch_and_report(env: Env) -> None:
     assert batch.done == len(profile_frame[profile_frame["status"] == "ACTIVE"])
     assert len(env.profile.recorded) == batch.done  # first batch: every band is new
     assert {s.model_version for s in env.profile.recorded} == {"churn:1,value:1"}
+    bands = [s.risk_band for s in env.profile.recorded]
+    assert bands.count(common_pb2.RISK_BAND_HIGH) > 0 and bands.count(common_pb2.RISK_BAND_MEDIUM) > 0
+    assert all((s.risk_band == common_pb2.RISK_BAND_HIGH) == (s.churn_probability >= m.band_high_threshold)
+               for s in env.profile.recorded)
     stored = await stub.GetStoredScore(pb.GetStoredScoreRequest(customer_id=active[0]))
     assert stored.churn_model_id == churn_id and stored.churn_reasons
     again = await env.wait(await stub.ScoreAll(pb.ScoreAllRequest(batch_size=400)))
