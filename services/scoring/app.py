@@ -49,7 +49,9 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
     runner = JobRunner(jobs)
     channel = open_channel(settings.profile_addr, default_timeout=settings.default_peer_timeout_seconds,
                            max_message_mb=settings.max_message_mb)
-    source = ProfileFeatureSource(channel, export_timeout=settings.profile_export_timeout_seconds)
+    source = ProfileFeatureSource(channel, export_timeout=settings.profile_export_timeout_seconds,
+                                  publish_chunk=settings.publish_chunk_size, publish_timeout=settings.publish_timeout_seconds,
+                                  publish_attempts=settings.publish_attempts)
     ctx = Context(store=store, source=source, runner=runner, config=domain_config(settings))
     app = ScoringApp(ctx, db.run)
     servicer = ScoringServicer(app, jobs, db.run)

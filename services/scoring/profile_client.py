@@ -7,6 +7,7 @@ dependency is down.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any, AsyncIterator, Sequence
 
@@ -17,6 +18,7 @@ from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
 from telco360_runtime.errors import Unavailable
+from telco360_runtime.logs import get_logger
 from telco360_runtime.timeconv import from_timestamp, to_timestamp
 
 from .domain.labels import Outcomes
@@ -26,6 +28,7 @@ _PEER_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 _TERMINATED = profile_pb2.AccountStatus.ACCOUNT_STATUS_TERMINATED
 _BAND = {"LOW": common_pb2.RISK_BAND_LOW, "MEDIUM": common_pb2.RISK_BAND_MEDIUM, "HIGH": common_pb2.RISK_BAND_HIGH}
 MAX_IDS_PER_CALL = 1000
+_log = get_logger()
 
 
 def attribute_value(v: common_pb2.AttributeValue) -> Any:
@@ -54,9 +57,13 @@ def _peer_error(err: grpc.aio.AioRpcError) -> Exception:
 class ProfileFeatureSource:
     """FeatureSource backed by the profile service."""
 
-    def __init__(self, channel: grpc.aio.Channel, export_timeout: float = 600.0) -> None:
+    def __init__(self, channel: grpc.aio.Channel, export_timeout: float = 600.0, publish_chunk: int = 500,
+                 publish_timeout: float = 30.0, publish_attempts: int = 4) -> None:
         self._stub = profile_pb2_grpc.ProfileServiceStub(channel)
         self._export_timeout = export_timeout
+        self._publish_chunk = max(1, min(publish_chunk, MAX_IDS_PER_CALL))
+        self._publish_timeout = publish_timeout
+        self._publish_attempts = max(1, publish_attempts)
 
     async def get_features(self, customer_ids: Sequence[str], as_of: dt.datetime | None = None) -> FeatureLookup:
         """Point-in-time features of up to 1000 accounts (now, unless as_of)."""
@@ -121,25 +128,40 @@ class ProfileFeatureSource:
         return Outcomes(revenue=rev, lifecycle=lc)
 
     async def record_scores(self, scores: Sequence[PublishedScore]) -> int:
-        """Publish scores to profile in chunks; returns the band changes profile counted."""
+        """Publish scores to profile in chunks; returns the band changes profile counted.
+
+        Chunks are small (500 by default) so one call stays well inside its deadline on a
+        busy profile, and a chunk that times out or finds profile unavailable is retried
+        with backoff: RecordScores sets each account's latest score, so a repeat is
+        harmless (at worst profile counts a band change twice).
+        """
         changes = 0
-        for start in range(0, len(scores), MAX_IDS_PER_CALL):
-            chunk = scores[start:start + MAX_IDS_PER_CALL]
-            request = profile_pb2.RecordScoresRequest(scores=[
-                profile_pb2.AccountScore(
-                    customer_id=s.customer_id,
-                    churn_probability=s.churn_probability,
-                    risk_band=_BAND.get(s.risk_band, common_pb2.RISK_BAND_UNSPECIFIED),
-                    predicted_value_fen=s.predicted_value_fen,
-                    value_horizon_months=s.value_horizon_months,
-                    model_version=s.model_version,
-                    scored_at=to_timestamp(s.scored_at),
-                    reasons=[profile_pb2.ScoreReason(feature=f, description=d, contribution=c) for f, d, c in s.reasons],
-                ) for s in chunk
-            ])
-            try:
-                reply = await self._stub.RecordScores(request)
-            except grpc.aio.AioRpcError as err:
-                raise _peer_error(err) from err
+        for start in range(0, len(scores), self._publish_chunk):
+            request = profile_pb2.RecordScoresRequest(scores=[_score_pb(s) for s in scores[start:start + self._publish_chunk]])
+            reply = await self._record_with_retries(request)
             changes += reply.risk_band_changes
         return changes
+
+    async def _record_with_retries(self, request: profile_pb2.RecordScoresRequest) -> profile_pb2.RecordScoresResponse:
+        for attempt in range(1, self._publish_attempts + 1):
+            try:
+                return await self._stub.RecordScores(request, timeout=self._publish_timeout)
+            except grpc.aio.AioRpcError as err:
+                if err.code() not in _PEER_DOWN or attempt == self._publish_attempts:
+                    raise _peer_error(err) from err
+                _log.warning("record_scores_retry", attempt=attempt, code=err.code().name, accounts=len(request.scores))
+                await asyncio.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))
+        raise AssertionError("unreachable")
+
+
+def _score_pb(s: PublishedScore) -> profile_pb2.AccountScore:
+    return profile_pb2.AccountScore(
+        customer_id=s.customer_id,
+        churn_probability=s.churn_probability,
+        risk_band=_BAND.get(s.risk_band, common_pb2.RISK_BAND_UNSPECIFIED),
+        predicted_value_fen=s.predicted_value_fen,
+        value_horizon_months=s.value_horizon_months,
+        model_version=s.model_version,
+        scored_at=to_timestamp(s.scored_at),
+        reasons=[profile_pb2.ScoreReason(feature=f, description=d, contribution=c) for f, d, c in s.reasons],
+    )

@@ -45,6 +45,17 @@ class ScoringSettings(ServiceSettings):
     publish_band_changes: bool = True
     """Whether ScoreAll tells profile about accounts whose risk band changed."""
 
+    publish_chunk_size: int = 500
+    """Band changes per RecordScores call (at most 1000): small enough that one call stays
+    well inside its deadline on a busy profile."""
+
+    publish_timeout_seconds: float = 30.0
+    """Deadline of one RecordScores call."""
+
+    publish_attempts: int = 4
+    """Tries per RecordScores chunk when profile times out or is unavailable (backoff
+    0.5 s, 1 s, 2 s ...); RecordScores is idempotent, so a retry is safe."""
+
     scoring_threads: int = 4
     """Threads running model prediction off the event loop (LightGBM releases the GIL)."""
 
