@@ -52,8 +52,15 @@ class ReserveResult:
     replayed: bool
 
 
-def _subjects(cat: Catalogue, session: Session, request: ContactRequest) -> tuple[Offer | None, Campaign | None]:
-    """The offer and campaign a request names (NOT_FOUND when unknown), campaign spend fresh."""
+def _subjects(
+    cat: Catalogue, session: Session, request: ContactRequest, now: dt.datetime, reserving: bool
+) -> tuple[Offer | None, Campaign | None]:
+    """The offer and campaign a request names (NOT_FOUND when unknown).
+
+    A campaign with a budget gets its spend read fresh; when reserving, also the cost of its
+    open reservations, under the campaign's row lock, so the budget check and the insert are
+    one atomic step across accounts and replicas (store/catalogue.lock_campaign_budget).
+    """
     offer = campaign = None
     if request.offer_id:
         offer = cat.offers.get(request.offer_id)
@@ -63,7 +70,10 @@ def _subjects(cat: Catalogue, session: Session, request: ContactRequest) -> tupl
         campaign = cat.campaigns.get(request.campaign_id)
         if campaign is None:
             raise NotFound("campaign", request.campaign_id)
-        if campaign.budget_fen:
+        if campaign.budget_fen and reserving:
+            spent, open_now = catalogue_repo.lock_campaign_budget(session, campaign.campaign_id, now)
+            campaign = dataclasses.replace(campaign, spent_fen=spent, committed_fen=open_now * campaign.contact_cost_fen)
+        elif campaign.budget_fen:
             campaign = dataclasses.replace(campaign, spent_fen=catalogue_repo.campaign_spent(session, campaign.campaign_id))
     return offer, campaign
 
@@ -74,10 +84,13 @@ class LedgerUseCases:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def _decide(self, session: Session, request: ContactRequest, context: AccountContext, now: dt.datetime) -> Decision:
+    def _decide(
+        self, session: Session, request: ContactRequest, context: AccountContext, now: dt.datetime,
+        reserving: bool = False,
+    ) -> Decision:
         """Decide a request inside an open transaction (catalogue checked against the store)."""
         cat = self.deps.catalogue.get(session)
-        offer, campaign = _subjects(cat, session, request)
+        offer, campaign = _subjects(cat, session, request, now, reserving)
         at = request.at or now
         since = at - lookback(cat.active_policies, [campaign] if campaign else [])
         history = repo.load_history(session, request.customer_id, since, now)
@@ -112,7 +125,7 @@ class LedgerUseCases:
                 prior = repo.find_reserve_request(session, key)
                 if prior is not None:
                     return self._replay(session, prior, digest)
-                decision = self._decide(session, request, context, now)
+                decision = self._decide(session, request, context, now, reserving=True)
                 reservation = None
                 if decision.allowed:
                     reservation = repo.insert_reservation(

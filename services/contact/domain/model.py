@@ -445,6 +445,9 @@ class Campaign:
     proposal_ttl_seconds: int = 0
     updated_at: dt.datetime | None = None
     spent_fen: int = 0
+    committed_fen: int = 0
+    """Contact costs of reservations held but not yet confirmed (read with the budget under
+    the campaign's lock when reserving; they become spend on confirmation)."""
 
     @property
     def control_share(self) -> float:

@@ -551,7 +551,8 @@ def offer_availability(offer: Offer, request: ContactRequest, at: dt.datetime) -
 
 
 def campaign_state(campaign: Campaign, at: dt.datetime) -> list[RuleEvaluation]:
-    """The campaign must be active, within its schedule and its budget."""
+    """The campaign must be active, within its schedule and its budget (spend plus reserved
+    contacts plus this contact's cost at most the budget)."""
     common = dict(
         kind=RuleKind.CAMPAIGN_STATE,
         rule_id=f"campaign/{campaign.campaign_id}",
@@ -566,8 +567,15 @@ def campaign_state(campaign: Campaign, at: dt.datetime) -> list[RuleEvaluation]:
         problem, nxt = f"campaign starts at {_fmt(campaign.starts_at)}", campaign.starts_at
     elif campaign.ends_at is not None and at >= campaign.ends_at:
         problem = f"campaign ended at {_fmt(campaign.ends_at)}"
-    elif campaign.budget_fen > 0 and campaign.spent_fen >= campaign.budget_fen:
-        problem = f"budget spent ({campaign.spent_fen} of {campaign.budget_fen} fen)"
+    elif campaign.budget_fen > 0:
+        # The contact must fit in what is left after the spend and the contacts already
+        # reserved (they become spend when confirmed), so racing reservations never overshoot.
+        left = campaign.budget_fen - campaign.spent_fen - campaign.committed_fen
+        if left <= 0 or campaign.contact_cost_fen > left:
+            problem = (
+                f"budget would be exceeded ({campaign.spent_fen} spent + {campaign.committed_fen} reserved"
+                f" + {campaign.contact_cost_fen} for this contact > {campaign.budget_fen} fen)"
+            )
     if problem is None:
         return [
             RuleEvaluation(

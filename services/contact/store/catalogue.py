@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from telco360_runtime.errors import Aborted, AlreadyExists, NotFound
 
-from services.contact.domain.model import Campaign, CampaignState, Offer, OfferCategory, Policy
+from services.contact.domain.model import Campaign, CampaignState, Offer, OfferCategory, Policy, ReservationState
 from services.contact.store import codec
 from services.contact.store.models import (
     CampaignRow,
@@ -247,6 +247,29 @@ def list_campaigns(
         query, count = query.where(CampaignRow.state == int(state)), count.where(CampaignRow.state == int(state))
     rows = session.scalars(query.order_by(CampaignRow.campaign_id).offset(offset).limit(limit)).all()
     return [_campaign(r) for r in rows], int(session.scalar(count) or 0)
+
+
+def lock_campaign_budget(session: Session, campaign_id: str, now: dt.datetime) -> tuple[int, int]:
+    """(spend, reservations open now) of a campaign, holding its row lock until commit.
+
+    ReserveContact calls this in its transaction, after the account lock: reservations of
+    different accounts for the same campaign then queue on the campaign row, and each one
+    sees the spend and the open reservations of those committed before it (PostgreSQL READ
+    COMMITTED re-reads after a lock wait; SQLite writers are serialised anyway). Lock order
+    is always account, then campaign, so it cannot deadlock with ConfirmContact.
+    """
+    spent = session.scalar(
+        select(CampaignRow.spent_fen).where(CampaignRow.campaign_id == campaign_id).with_for_update()
+    )
+    open_now = session.execute(_OPEN_RESERVATIONS, {
+        "c": campaign_id, "reserved": int(ReservationState.RESERVED), "now": to_us(now),
+    }).scalar()
+    return int(spent or 0), int(open_now or 0)
+
+
+_OPEN_RESERVATIONS = text(
+    "SELECT count(*) FROM reservations WHERE campaign_id = :c AND state = :reserved AND expires_at_us > :now"
+)
 
 
 def campaign_spent(session: Session, campaign_id: str) -> int:

@@ -122,6 +122,8 @@ class ReservationRow(Base):
         Index("ix_reservations_open", "state", "expires_at_us"),
         Index("ix_reservations_campaign", "campaign_id", "at_us"),
         Index("ix_reservations_at", "at_us"),
+        # Open reservations of a campaign, counted against its budget on every reservation.
+        Index("ix_reservations_campaign_open", "campaign_id", "state", "expires_at_us"),
     )
 
     reservation_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -176,7 +178,8 @@ class AdjustmentRow(Base):
     at_us: Mapped[int] = mapped_column(BigInteger, nullable=False)
     delta: Mapped[int] = mapped_column(Integer, nullable=False)
     reason: Mapped[str] = mapped_column(String(500), nullable=False)
-    actor: Mapped[str] = mapped_column(String(64), nullable=False)
+    actor: Mapped[str] = mapped_column(String(256), nullable=False)
+    """Who: caller identity and role from the authenticated call, and its request id."""
     recorded_at_us: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 

@@ -89,3 +89,41 @@ async def test_racing_replicas_never_exceed_a_cap(replicas):
     for account in ACCOUNTS:
         assert stored[account].get(pb.CHANNEL_SMS, 0) <= SMS_CAP
         assert sum(stored[account].values()) == ALL_CAP
+
+
+async def test_racing_replicas_never_overshoot_a_campaign_budget(replicas):
+    """Reservations of different accounts (different account locks) for one campaign: the
+    budget check and the insert are atomic, so exactly budget / cost contacts are granted
+    and confirming them all spends at most the budget."""
+    first, second, _ = replicas
+    await first.stub.CreatePolicy(pb.CreatePolicyRequest(policy=policy()))
+    await first.stub.CreateOffer(pb.CreateOfferRequest(offer=pb.Offer(
+        offer_id="o", name="o", category=pb.OFFER_CATEGORY_UPSELL, value_fen=1_000, channels=[pb.CHANNEL_SMS],
+        active=True)))
+    await first.stub.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
+        campaign_id="budgeted", name="budgeted", state=pb.CAMPAIGN_STATE_ACTIVE, purpose=pb.PURPOSE_MARKETING,
+        triggers=[pb.CampaignTrigger(kind=pb.ACCOUNT_EVENT_KIND_BILL_ISSUED)], touchpoints=[pb.CHANNEL_SMS],
+        offer_ids=["o"], budget_fen=1_000, contact_cost_fen=100)))
+
+    async def reserve(index: int, account: str) -> pb.ReserveContactResponse:
+        stub = (first if index % 2 else second).stub
+        return await stub.ReserveContact(pb.ReserveContactRequest(
+            idempotency_key=f"budget-{account}-{index}",
+            contact=pb.CheckContactRequest(customer_id=account, channel=pb.CHANNEL_SMS,
+                                           purpose=pb.PURPOSE_MARKETING, campaign_id="budgeted")))
+
+    # Two attempts per account: the account caps allow both, only the budget limits them.
+    replies = await asyncio.gather(*(reserve(i, ACCOUNTS[i % len(ACCOUNTS)]) for i in range(16)))
+    granted = [r for r in replies if r.granted]
+    assert len(granted) == 10
+    refused = [r for r in replies if not r.granted]
+    assert all("budget would be exceeded" in b.detail for r in refused for b in r.decision.blocking)
+    # A cancelled reservation gives its share of the budget back; confirmed ones become spend.
+    await first.stub.CancelContact(pb.CancelContactRequest(
+        reservation_id=granted[0].reservation.reservation_id, reason="send failed"))
+    for reply in granted[1:]:
+        await second.stub.ConfirmContact(pb.ConfirmContactRequest(reservation_id=reply.reservation.reservation_id))
+    again = await asyncio.gather(*(reserve(100 + i, ACCOUNTS[i]) for i in range(4)))
+    assert sum(r.granted for r in again) == 1
+    campaign = await first.stub.GetCampaign(pb.GetCampaignRequest(campaign_id="budgeted"))
+    assert campaign.spent_fen == 900
