@@ -1,6 +1,10 @@
 """Bearer-token authentication and role checks.
 
-Tokens map to roles in settings (`auth_tokens`). Roles, from most to least powerful:
+Tokens map to roles in settings (`auth_tokens`), optionally naming who holds the token:
+`{"<token>": "admin"}` or `{"<token>": "admin:alice"}` (role, a colon, the subject). The
+caller's identity (subject and role) is bound to each call so audited operations can record
+who acted; a token configured without a subject is identified as `token-<8 hex>`, a stable
+digest of the token that never reveals it. Roles, from most to least powerful:
 admin (everything), analyst (models, tags, segments, reports; personal data masked),
 agent (front line: reads profiles with contact data, records interactions, contact checks),
 service (service-to-service calls). With no tokens configured authentication is off and
@@ -9,6 +13,8 @@ every caller is admin: the development default, logged at start.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from typing import Iterable, Mapping
 
 from telco360_runtime import context
@@ -21,15 +27,45 @@ PERSONAL_DATA_ROLES = frozenset({"admin", "agent", "service"})
 OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
-def authenticate(method: str, metadata: Mapping[str, str], tokens: Mapping[str, str]) -> str:
-    """Return the caller's role for a call, or raise Unauthenticated."""
+#: Subject of callers when authentication is off (development) or on open methods.
+ANONYMOUS = "anonymous"
+
+
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """Who is calling: the subject the token names and the role it grants."""
+
+    role: str
+    subject: str
+
+    @property
+    def identity(self) -> str:
+        """How audit records name the caller, e.g. "alice (admin)"."""
+        return f"{self.subject} ({self.role})"
+
+
+def parse_grant(token: str, grant: str) -> Caller:
+    """The caller a configured token grants: "role" or "role:subject"."""
+    role, _, subject = grant.partition(":")
+    if not subject:
+        subject = "token-" + hashlib.sha256(token.encode()).hexdigest()[:8]
+    return Caller(role.strip(), subject.strip())
+
+
+def identify(method: str, metadata: Mapping[str, str], tokens: Mapping[str, str]) -> Caller:
+    """Return the caller of a call (role and subject), or raise Unauthenticated."""
     if not tokens or method.startswith(OPEN_METHOD_PREFIXES):
-        return "admin" if not tokens else "service"
+        return Caller("admin" if not tokens else "service", ANONYMOUS)
     header = metadata.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or token not in tokens:
         raise Unauthenticated("a valid 'authorization: Bearer <token>' header is required")
-    return tokens[token]
+    return parse_grant(token, tokens[token])
+
+
+def authenticate(method: str, metadata: Mapping[str, str], tokens: Mapping[str, str]) -> str:
+    """Return the caller's role for a call, or raise Unauthenticated."""
+    return identify(method, metadata, tokens).role
 
 
 def require_role(allowed: Iterable[str]) -> None:

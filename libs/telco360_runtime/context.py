@@ -1,4 +1,4 @@
-"""Per-RPC context carried in contextvars: request id, caller role, deadline.
+"""Per-RPC context carried in contextvars: request id, caller role and subject, deadline.
 
 The server interceptor sets these at the start of every call; logging, outgoing peer calls
 and role checks read them, so no handler has to pass them around.
@@ -15,6 +15,7 @@ REQUEST_ID_HEADER = "x-request-id"
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _caller_role: contextvars.ContextVar[str] = contextvars.ContextVar("caller_role", default="admin")
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
+_caller_subject: contextvars.ContextVar[str] = contextvars.ContextVar("caller_subject", default="anonymous")
 
 
 def new_request_id() -> str:
@@ -32,6 +33,16 @@ def caller_role() -> str:
     return _caller_role.get()
 
 
+def caller_subject() -> str:
+    """Who the authenticated caller of the current call is (the token's subject; see auth)."""
+    return _caller_subject.get()
+
+
+def caller_identity() -> str:
+    """The caller as audit records name it: "<subject> (<role>)"."""
+    return f"{_caller_subject.get()} ({_caller_role.get()})"
+
+
 def deadline() -> float | None:
     """Absolute `time.monotonic()` deadline of the current call, or None."""
     return _deadline.get()
@@ -46,7 +57,8 @@ def time_remaining() -> float | None:
 def bind(request_id_value: str, role: str, time_remaining_s: float | None) -> list[contextvars.Token]:
     """Set the context for a call; returns tokens for `reset`."""
     limit = None if time_remaining_s is None else time.monotonic() + time_remaining_s
-    return [_request_id.set(request_id_value), _caller_role.set(role), _deadline.set(limit)]
+    return [_request_id.set(request_id_value), _caller_role.set(role), _deadline.set(limit),
+            _caller_subject.set("anonymous")]
 
 
 def set_caller_role(role: str) -> None:
@@ -54,9 +66,15 @@ def set_caller_role(role: str) -> None:
     _caller_role.set(role)
 
 
+def set_caller(role: str, subject: str) -> None:
+    """Bind the authenticated caller's role and subject to the current call (reset with the call)."""
+    _caller_role.set(role)
+    _caller_subject.set(subject)
+
+
 def reset(tokens: list[contextvars.Token]) -> None:
     """Undo `bind`."""
-    for var, token in zip((_request_id, _caller_role, _deadline), tokens):
+    for var, token in zip((_request_id, _caller_role, _deadline, _caller_subject), tokens):
         try:
             var.reset(token)
         except ValueError:

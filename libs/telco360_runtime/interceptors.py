@@ -1,7 +1,7 @@
 """The one server interceptor every service uses.
 
 For each call it: takes the request id from metadata (or makes one) and returns it,
-authenticates the caller, binds request id / role / deadline into contextvars, maps
+authenticates the caller, binds request id / role / subject / deadline into contextvars, maps
 domain errors to rich gRPC statuses, turns any other exception into INTERNAL with a logged
 traceback, writes one log line per RPC (method, code, duration, request id; successful health and
 reflection probes at DEBUG, everything else at INFO) and records
@@ -57,9 +57,9 @@ class _CallScope:
         return self
 
     def authenticate(self) -> None:
-        """Resolve the caller's role (raises Unauthenticated) and bind it to the call."""
-        role = auth.authenticate(self.method, self._metadata, self.tokens)
-        context.set_caller_role(role)
+        """Resolve the caller's role and subject (raises Unauthenticated) and bind them to the call."""
+        caller = auth.identify(self.method, self._metadata, self.tokens)
+        context.set_caller(caller.role, caller.subject)
 
     async def _abort(self, error: DomainError) -> None:
         status = status_for(error)

@@ -47,7 +47,8 @@ class ServiceSettings(BaseSettings):
     """Timeout of outgoing calls to peers when the incoming call carries no deadline."""
 
     auth_tokens: dict[str, str] = Field(default_factory=dict)
-    """Bearer token -> role (admin, analyst, agent, service). Empty disables authentication
+    """Bearer token -> role (admin, analyst, agent, service), or "role:subject" to name the
+    token's holder for audit records (see auth.py). Empty disables authentication
     (development); every caller is then treated as `admin`."""
 
     max_message_mb: int = 32

@@ -1,7 +1,8 @@
 """gRPC servicer of telco360.contact.v1.ContactService: protobuf <-> domain, then delegate.
 
 Authorisation that depends on the caller's role (AdjustCounter needs `admin`) is checked
-here, from the role the shared interceptor bound to the call.
+here, from the role the shared interceptor bound to the call. Audited records name the
+caller by identity and role ("alice (admin)", from the token; see telco360_runtime.auth).
 """
 
 from __future__ import annotations
@@ -56,12 +57,12 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     # -- policies ----------------------------------------------------------------------
 
     async def CreatePolicy(self, request, context):
-        policy = await self.catalogue.create_policy(cv.policy_from(request.policy), call_context.caller_role())
+        policy = await self.catalogue.create_policy(cv.policy_from(request.policy), call_context.caller_identity())
         return cv.policy_to(policy)
 
     async def UpdatePolicy(self, request, context):
         policy = await self.catalogue.update_policy(
-            cv.policy_from(request.policy), request.expected_version, call_context.caller_role()
+            cv.policy_from(request.policy), request.expected_version, call_context.caller_identity()
         )
         return cv.policy_to(policy)
 
@@ -144,7 +145,7 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
             raise PermissionDenied(f"role {role!r} may not adjust counters; admin only")
         adjustment = await self.ledger.adjust(
             cv.request_from(request.scope, "scope."), request.delta, request.reason,
-            f"{role}:{call_context.request_id()}",
+            f"{call_context.caller_identity()}, request {call_context.request_id()}",
         )
         return cv.ledger_entry_to(adjustment, self._now())
 

@@ -181,7 +181,7 @@ async def test_audited_counter_adjustment(env):
     await env.stub.CreatePolicy(pb.CreatePolicyRequest(policy=sms_policy(2)))
     entry = await env.stub.AdjustCounter(pb.AdjustCounterRequest(scope=contact(), delta=2,
                                                                  reason="SMS sent by legacy system"))
-    assert entry.kind == pb.LEDGER_ENTRY_KIND_ADJUSTMENT and entry.actor.startswith("admin")
+    assert entry.kind == pb.LEDGER_ENTRY_KIND_ADJUSTMENT and entry.actor.startswith("anonymous (admin), request ")
     assert not (await env.stub.CheckContact(contact())).allowed
     await env.stub.AdjustCounter(pb.AdjustCounterRequest(scope=contact(), delta=-1, reason="one bounced"))
     assert (await env.stub.CheckContact(contact())).allowed
@@ -190,6 +190,30 @@ async def test_audited_counter_adjustment(env):
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await env.stub.AdjustCounter(pb.AdjustCounterRequest(scope=contact(), delta=1))
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_audit_records_name_the_caller_from_the_token(db_url):
+    profile, profile_server, _, scoring_server = await start_peers()
+    profile.accounts["C1"] = AccountFacts()
+    node = await start_contact(db_url, f"127.0.0.1:{profile_server.port}", f"127.0.0.1:{scoring_server.port}",
+                               auth_tokens={"t-alice": "admin:alice", "t-bob": "agent:bob"})
+    alice = (("authorization", "Bearer t-alice"), ("x-request-id", "req-42"))
+    try:
+        created = await node.stub.CreatePolicy(pb.CreatePolicyRequest(policy=sms_policy(2)), metadata=alice)
+        assert created.created_by == "alice (admin)"
+        entry = await node.stub.AdjustCounter(
+            pb.AdjustCounterRequest(scope=contact(), delta=1, reason="legacy SMS"), metadata=alice)
+        assert entry.actor == "alice (admin), request req-42"
+        (listed,) = (await node.stub.ListLedger(pb.ListLedgerRequest(customer_id="C1"), metadata=alice)).entries
+        assert listed.actor == entry.actor
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await node.stub.AdjustCounter(pb.AdjustCounterRequest(scope=contact(), delta=1, reason="x"),
+                                          metadata=(("authorization", "Bearer t-bob"),))
+        assert error.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        await node.close()
+        await profile_server.stop()
+        await scoring_server.stop()
 
 
 async def test_unknown_time_zone_from_profile_is_conservative(env):
