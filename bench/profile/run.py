@@ -30,6 +30,7 @@ import time
 import grpc
 from sqlalchemy import text
 
+from services.profile.converters import render_view
 from services.profile.records import log_entry_to_record
 from services.profile.store import MIGRATIONS_DIR
 from services.profile.store.facade import ProfileStore
@@ -50,7 +51,7 @@ def build_store(url: str, accounts: int, months: int, batch: int) -> tuple[list[
     gen_s = time.perf_counter() - t0
     migrate(url, MIGRATIONS_DIR)
     db = Database(url, workers=2, sqlite_synchronous="NORMAL")
-    store = ProfileStore(db)
+    store = ProfileStore(db, render_view=render_view)  # as the service wires it: keeps the Customer360 read model
     store.install_builtin_tags()
     entries = []
     for seq, record in enumerate(records, 1):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from services.profile.consumer import LogConsumer
 from services.profile.converters import render_view
 from services.profile.handlers import ProfileServicer
@@ -32,9 +34,19 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     peers = Peers(settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds,
                   settings.peer_retry_seconds)
     servicer = ProfileServicer(store, jobs, peers, consumer)
+    background: set[asyncio.Task] = set()
+
+    def warm_indexes() -> None:
+        # The first Customer360 and QuerySegment would otherwise load these on the caller's time.
+        with db.session() as s:
+            servicer.hierarchy.warm(s)
+            servicer.snapshot.warm(s)
 
     async def on_start() -> None:
         await db.run(jobs.store.fail_interrupted)
+        warming = asyncio.get_running_loop().create_task(db.run(warm_indexes), name="profile-warm-indexes")
+        background.add(warming)
+        warming.add_done_callback(background.discard)
         if settings.install_builtin_tags:
             await db.run(store.install_builtin_tags)
         if consumer is not None:

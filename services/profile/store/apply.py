@@ -21,6 +21,7 @@ from services.profile.domain.billing import RevenueBase
 from services.profile.domain.model import LogRecord
 from services.profile.domain.schema import attribute_type
 from services.profile.domain.tags import TagRule
+from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, utc
 from services.profile.store.models import (AccountFact, AttributeType, BillingFact, BillingMonth, Erasure,
                                            PendingRefresh, RecordKey)
@@ -139,9 +140,9 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
         s.execute(update(model).where(model.source == key[0], model.source_record_id == key[1],
                                       model.superseded_at.is_(None)).values(superseded_at=at))
     if billing_rows:
-        s.execute(insert(BillingFact.__table__), billing_rows)
+        insert_rows(s, BillingFact.__table__, billing_rows)
     if fact_rows:
-        s.execute(insert(AccountFact.__table__), fact_rows)
+        insert_rows(s, AccountFact.__table__, fact_rows)
     _write_keys(s, keys, known_keys, pending)
     _write_months(s, months)
     result.new_attributes = _write_attributes(s, attrs)
@@ -202,7 +203,7 @@ def _write_keys(s: Session, keys: dict, known: set, pending: dict) -> None:
         values = {"source": key[0], "source_record_id": key[1], "version": version, "customer_id": cid, "kind": kind}
         (changed if key in known else new_rows).append(values)
     if new_rows:
-        s.execute(insert(RecordKey.__table__), new_rows)
+        insert_rows(s, RecordKey.__table__, new_rows)
     if changed:
         s.execute(update(RecordKey), changed)
 

@@ -18,11 +18,18 @@ def fact_parts(rows: list[tuple], recent: int) -> dict:
 
     `rows` are current non-account facts (customer_id, kind, occurred_at, sequence, payload JSON).
     """
-    facts = defaultdict(list)
+    raw = defaultdict(list)
     for cid, kind, occurred, seq, payload in rows:
-        facts[kind].append((utc(occurred), seq, cid, loads(payload)))
-    for items in facts.values():
+        raw[kind].append((occurred, seq, cid, payload))
+    # Times from one database are all naive or all aware, so they sort as they come; payloads are
+    # parsed only where used (most facts are events and interactions, of which only `recent` show).
+    facts = {}
+    for kind, items in raw.items():
         items.sort(key=lambda x: (x[0], x[1]))
+        if kind in ("service_event", "interaction"):
+            items = items[-recent:]
+        facts[kind] = [(utc(t), seq, cid, loads(payload)) for t, seq, cid, payload in items]
+    facts = defaultdict(list, facts)
     contacts = {}
     for _, _, cid, p in facts["contact"]:
         contacts[(cid, p.get("person_id"))] = {**p, "customer_id": cid}

@@ -23,9 +23,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, loads, utc
 from services.profile.store.loader import latest_scores
 from services.profile.store.models import Account, AccountFact, AccountView, BillingFact
@@ -93,7 +94,7 @@ def _rebuild_part(s: Session, ids: list[str], render: Renderer, now: dt.datetime
                                                if last else [])})
     s.execute(delete(AccountView).where(AccountView.customer_id.in_(ids)))
     if rows:
-        s.execute(insert(AccountView.__table__), rows)
+        insert_rows(s, AccountView.__table__, rows)
     return len(rows)
 
 
@@ -139,6 +140,10 @@ class Hierarchy:
                 if parent:
                     self._children[parent].add(cid)
             self._seq = max(self._seq, latest)
+
+    def warm(self, s: Session) -> None:
+        """Load every account's links ahead of the first read (run in the background on start)."""
+        self.sync(s, int(s.execute(select(func.max(Account.change_seq))).scalar() or 0))
 
     def group_fields(self, customer_id: str, now: dt.datetime) -> dict:
         """root, sorted members of its group, sorted live children, and the group's last-month fee and lines."""

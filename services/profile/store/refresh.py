@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from services.profile.domain import events as ev
@@ -19,6 +19,7 @@ from services.profile.domain.features import compute_features
 from services.profile.domain.merge import changed_fields
 from services.profile.domain.model import STATUS_TERMINATED, MergedAccount
 from services.profile.domain.tags import TagRule, decide, evaluate_rules, next_expiry
+from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, loads
 from services.profile.store.loader import load_inputs
 from services.profile.store.models import Account, AccountHistory, AccountTag, TagHistory
@@ -126,11 +127,11 @@ def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRul
         if previous is not None:
             events.extend(_master_events(cid, previous, merged, changes, now, seq))
     if inserts:
-        s.execute(insert(Account.__table__), inserts)
+        insert_rows(s, Account.__table__, inserts)
     if updates:
         s.execute(update(Account), updates)
     if history:
-        s.execute(insert(AccountHistory.__table__), history)
+        insert_rows(s, AccountHistory.__table__, history)
     stats.accounts = len(ids)
     _apply_tags(tx, rules, types, results, cause, only_tags, source_sequences, stats, events)
     # The Customer360 read model changes in the same transaction as the account.
@@ -188,9 +189,9 @@ def _apply_tags(tx: Tx, rules, types, results, cause, only_tags, source_sequence
         for part in chunks([c for c, t in removals if t == tag_id]):
             s.execute(delete(AccountTag).where(AccountTag.tag_id == tag_id, AccountTag.customer_id.in_(part)))
     if add_rows:
-        s.execute(insert(AccountTag.__table__), add_rows)
+        insert_rows(s, AccountTag.__table__, add_rows)
     if history:
-        s.execute(insert(TagHistory.__table__), history)
+        insert_rows(s, TagHistory.__table__, history)
     # A rule version bump with the same outcome keeps the tag; record the version now deciding it.
     by_id = {r.tag_id: r for r in active_rules}
     decided = {(d.customer_id, d.tag_id) for d in decisions}

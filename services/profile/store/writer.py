@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from services.profile.domain.events import AccountEvent
+from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import dumps
 from services.profile.store.models import AccountEventRow, SyncState
 
@@ -61,7 +62,7 @@ class Tx:
     def flush(self) -> None:
         """Write queued events."""
         if self._events:
-            self.s.execute(insert(AccountEventRow.__table__), self._events)
+            insert_rows(self.s, AccountEventRow.__table__, self._events)
             self._events = []
 
 
