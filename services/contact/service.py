@@ -59,6 +59,7 @@ def build_service(settings: ContactSettings, db: Database) -> GrpcService:
         config=Config(
             valuable_value_fen=settings.valuable_value_fen,
             simulation_direct_max_contacts=settings.simulation_direct_max_contacts,
+            stats_ttl_seconds=settings.stats_ttl_seconds,
         ),
     )
     ledger = LedgerUseCases(deps)

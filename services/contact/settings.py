@@ -49,6 +49,10 @@ class ContactSettings(ServiceSettings):
     valuable_value_fen: int = 50_000_000
     """Predicted value (fen) from which an account counts as valuable for the retention boost."""
 
+    stats_ttl_seconds: float = 5.0
+    """How long next-best-offer reuses the answers per offer and segment it read (the
+    propensity evidence) before reading them again; 0 reads them on every call."""
+
     expiry_sweep_seconds: float = 30.0
     """How often reservations past their expiry are marked EXPIRED (0 = never)."""
 

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import random
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from services.contact.domain.model import Campaign, Offer, Policy
 from services.contact.app.journal import NboJournal
 from services.contact.peers import Peers
 from services.contact.store import catalogue as repo
+from services.contact.store.ledger import all_offer_stats
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,9 +49,11 @@ class CatalogueCache:
         self._lock = threading.Lock()
         self._snapshot: Catalogue | None = None
 
-    def get(self, session: Session) -> Catalogue:
-        """The current catalogue, checked against the store within `session`."""
-        generation = repo.generation(session)
+    def get(self, session: Session, generation: int | None = None) -> Catalogue:
+        """The current catalogue, checked against the store within `session` (or against a
+        `generation` the caller already read in it)."""
+        if generation is None:
+            generation = repo.generation(session)
         snapshot = self._snapshot
         if snapshot is not None and snapshot.generation == generation:
             return snapshot
@@ -64,12 +68,36 @@ class CatalogueCache:
         return loaded
 
 
+class OfferStatsCache:
+    """Answers per offer and segment (the propensity evidence), re-read at most every `ttl` s.
+
+    Next-best-offer reads them on every call; they change with every recorded answer, but a
+    propensity that learns a few seconds late ranks no differently in practice (Thompson
+    sampling explores anyway), so one read per `ttl` serves every call in between.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._value: tuple[float, dict[str, dict[str, tuple[int, int]]]] | None = None
+
+    def get(self, session: Session) -> dict[str, dict[str, tuple[int, int]]]:
+        """(accepted, declined) per segment and offer id, from cache or `session`."""
+        cached = self._value
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        stats = all_offer_stats(session)
+        self._value = (now, stats)
+        return stats
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Use-case settings taken from ContactSettings."""
 
     valuable_value_fen: int = 50_000_000
     simulation_direct_max_contacts: int = 20_000
+    stats_ttl_seconds: float = 5.0
 
 
 @dataclasses.dataclass
@@ -85,3 +113,8 @@ class Deps:
     catalogue: CatalogueCache = dataclasses.field(default_factory=CatalogueCache)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
     rng: random.Random = dataclasses.field(default_factory=random.Random)
+    stats: OfferStatsCache | None = None
+
+    def __post_init__(self) -> None:
+        if self.stats is None:
+            self.stats = OfferStatsCache(self.config.stats_ttl_seconds)

@@ -84,13 +84,10 @@ class LedgerUseCases:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def _decide(
-        self, session: Session, request: ContactRequest, context: AccountContext, now: dt.datetime,
-        reserving: bool = False,
-    ) -> Decision:
+    def _decide(self, session: Session, request: ContactRequest, context: AccountContext, now: dt.datetime) -> Decision:
         """Decide a request inside an open transaction (catalogue checked against the store)."""
         cat = self.deps.catalogue.get(session)
-        offer, campaign = _subjects(cat, session, request, now, reserving)
+        offer, campaign = _subjects(cat, session, request, now, reserving=False)
         at = request.at or now
         since = at - lookback(cat.active_policies, [campaign] if campaign else [])
         history = repo.load_history(session, request.customer_id, since, now)
@@ -120,12 +117,19 @@ class LedgerUseCases:
         digest = fingerprint(request, hold_seconds)
 
         def tx() -> ReserveResult:
+            # Statements in the account lock: lock + catalogue generation, (campaign budget
+            # lock,) history + idempotency key, three inserts. Nothing else waits behind it.
             now = self.deps.clock()
-            with repo.account_transaction(self.deps.db, request.customer_id) as session:
-                prior = repo.find_reserve_request(session, key)
+            with repo.locked_account(self.deps.db, request.customer_id) as (session, generation):
+                cat = self.deps.catalogue.get(session, generation)
+                offer, campaign = _subjects(cat, session, request, now, reserving=True)
+                at = request.at or now
+                since = at - lookback(cat.active_policies, [campaign] if campaign else [])
+                history, prior = repo.load_history_and_key(session, request.customer_id, since, now, key)
                 if prior is not None:
                     return self._replay(session, prior, digest)
-                decision = self._decide(session, request, context, now, reserving=True)
+                decision = decide(request, at, now, cat.active_policies, history, context, offer, campaign)
+                decision = dataclasses.replace(decision, decision_id=repo.new_id())
                 reservation = None
                 if decision.allowed:
                     reservation = repo.insert_reservation(

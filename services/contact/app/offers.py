@@ -79,7 +79,7 @@ class OfferUseCases:
                 campaigns = [c for c in cat.campaigns.values() if in_schedule(c, when)]
                 since = when - lookback(cat.active_policies, campaigns)
                 history = ledger_repo.load_history(session, customer_id, since, now)
-                return cat, campaigns, history, ledger_repo.all_offer_stats(session)
+                return cat, campaigns, history, self.deps.stats.get(session)
 
         (cat, active_campaigns, history, all_stats), view = await asyncio.gather(
             self.deps.db.run(load), self.deps.peers.view(customer_id, fresh_after)

@@ -8,7 +8,9 @@ five round trips: on the ReserveContact path this runs while the account lock is
 so every statement saved shortens the time other callers wait for it.
 
 The branches share one column layout: `src` says which table a row comes from and the
-generic columns `s1..s5`, `u2..u4` carry the opt-out and consent fields.
+generic columns `s1..s5`, `u2..u4` carry the opt-out and consent fields. ReserveContact adds
+a sixth branch, the earlier answer to its idempotency key, so the replay check costs no
+statement of its own either.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from services.contact.domain.model import (
     Purpose,
     ReservationState,
 )
+from services.contact.store.models import ReserveRequestRow
 from services.contact.store.timeutil import from_us, opt_dt, to_us
 
-_RESERVATION, _ADJUSTMENT, _OUTCOME, _OPT_OUT, _CONSENT = 1, 2, 3, 4, 5
+_RESERVATION, _ADJUSTMENT, _OUTCOME, _OPT_OUT, _CONSENT, _KEY = 1, 2, 3, 4, 5, 6
 
 _HISTORY = text(
     "SELECT 1 AS src, reservation_id AS id, at_us AS at, channel, purpose, person_id, campaign_id, offer_id, "
@@ -54,6 +57,11 @@ _HISTORY = text(
     "source_ref, '', '', '', expires_at_us, NULL, NULL, granted "
     "FROM consents WHERE customer_id = :c"
 )
+_HISTORY_AND_KEY = text(
+    str(_HISTORY)
+    + " UNION ALL SELECT 6, idempotency_key, created_at_us, 0, 0, customer_id, '', '', 0, 0, 0, fingerprint, "
+    "decision_id, reservation_id, '', '', NULL, NULL, NULL, FALSE FROM reserve_requests WHERE idempotency_key = :k"
+)
 
 
 def _enums(values: str, enum_type) -> frozenset:
@@ -63,6 +71,14 @@ def _enums(values: str, enum_type) -> frozenset:
 def load_history(session: Session, customer_id: str, since: dt.datetime, now: dt.datetime) -> AccountHistory:
     """Everything the rules read about an account: counted contacts and outcomes after
     `since`, and all its opt-outs and consent records (one statement)."""
+    return load_history_and_key(session, customer_id, since, now, None)[0]
+
+
+def load_history_and_key(
+    session: Session, customer_id: str, since: dt.datetime, now: dt.datetime, key: str | None
+) -> tuple[AccountHistory, ReserveRequestRow | None]:
+    """The account's history and, when `key` is given, the earlier ReserveContact answer to
+    that idempotency key (a detached row; None when the key is new), in one statement."""
     params = {
         "c": customer_id, "since": to_us(since), "now": to_us(now),
         "confirmed": int(ReservationState.CONFIRMED), "reserved": int(ReservationState.RESERVED),
@@ -71,8 +87,14 @@ def load_history(session: Session, customer_id: str, since: dt.datetime, now: dt
     outcomes: list[OutcomeEvent] = []
     opt_outs: list[OptOut] = []
     consents: list[Consent] = []
-    for r in session.execute(_HISTORY, params).all():
-        if r.src in (_RESERVATION, _ADJUSTMENT):
+    prior: ReserveRequestRow | None = None
+    if key is not None:
+        params["k"] = key
+    for r in session.execute(_HISTORY if key is None else _HISTORY_AND_KEY, params).all():
+        if r.src == _KEY:
+            prior = ReserveRequestRow(idempotency_key=r.id, fingerprint=r.s1, customer_id=r.person_id,
+                                      decision_id=r.s2, reservation_id=r.s3, created_at_us=r.at)
+        elif r.src in (_RESERVATION, _ADJUSTMENT):
             contacts.append(CountedContact(
                 at=from_us(r.at), channel=Channel(r.channel), purpose=Purpose(r.purpose), person_id=r.person_id,
                 campaign_id=r.campaign_id, offer_id=r.offer_id, weight=r.n, entry_id=r.id,
@@ -97,9 +119,10 @@ def load_history(session: Session, customer_id: str, since: dt.datetime, now: dt
                 channel=Channel(r.channel) if r.channel else None, purpose=Purpose(r.purpose) if r.purpose else None,
                 source_ref=r.s2, expires_at=opt_dt(r.u2),
             ))
-    return AccountHistory(
+    history = AccountHistory(
         contacts=tuple(sorted(contacts, key=lambda c: c.at)),
         outcomes=tuple(outcomes),
         opt_outs=tuple(opt_outs),
         consents=tuple(consents),
     )
+    return history, prior

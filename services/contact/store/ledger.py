@@ -41,9 +41,9 @@ from services.contact.store.models import (
     ReservationRow,
     ReserveRequestRow,
 )
-from services.contact.store.history import load_history
+from services.contact.store.history import load_history, load_history_and_key
 
-__all__ = ["load_history"]  # re-exported: the rules' view of an account lives in store/history.py
+__all__ = ["load_history", "load_history_and_key"]  # re-exported: the rules' view of an account lives in store/history.py
 from services.contact.store.timeutil import from_us, opt_dt, to_us
 
 
@@ -86,8 +86,32 @@ def account_transaction(db: Database, customer_id: str) -> Iterator[Session]:
     """A write transaction holding the account's lock until commit (see module docstring)."""
     with write_transaction(db) as session:
         if not db.is_sqlite:
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(customer_id)})
+            session.execute(_LOCK, {"k": lock_key(customer_id)})
         yield session
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+# The generation comes back with the lock: one round trip instead of two on the hot path.
+_LOCK_AND_GENERATION = text(
+    "SELECT pg_advisory_xact_lock(:k), (SELECT generation FROM catalogue_generation WHERE id = 1) AS generation"
+)
+_GENERATION = text("SELECT generation FROM catalogue_generation WHERE id = 1")
+
+
+@contextlib.contextmanager
+def locked_account(db: Database, customer_id: str) -> Iterator[tuple[Session, int]]:
+    """Like `account_transaction`, also yielding the catalogue generation (read with the lock).
+
+    On PostgreSQL the generation is read by the locking statement's snapshot, i.e. as of
+    just before any wait for the lock: a catalogue change committed during that wait applies
+    from the next decision. The ledger itself is read by later statements, after the lock.
+    """
+    with write_transaction(db) as session:
+        if db.is_sqlite:
+            generation = session.execute(_GENERATION).scalar()
+        else:
+            generation = session.execute(_LOCK_AND_GENERATION, {"k": lock_key(customer_id)}).one().generation
+        yield session, int(generation or 0)
 
 
 # ---------------------------------------------------------------------------------------

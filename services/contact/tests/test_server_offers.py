@@ -31,7 +31,7 @@ def free_account(keys: list[str], prefix: str = "N") -> str:
 async def env(db_url):
     profile, profile_server, scoring, scoring_server = await start_peers()
     node = await start_contact(db_url, f"127.0.0.1:{profile_server.port}", f"127.0.0.1:{scoring_server.port}",
-                               peer_retry_seconds=60.0, context_ttl_seconds=0.0)
+                               peer_retry_seconds=60.0, context_ttl_seconds=0.0, stats_ttl_seconds=0.0)
     await node.stub.CreatePolicy(pb.CreatePolicyRequest(policy=pb.ContactPolicy(
         policy_id="base", name="base", active=True,
         cool_downs=[pb.CoolDown(cool_down_id="declined", triggers=[pb.OUTCOME_KIND_DECLINED],
