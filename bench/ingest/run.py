@@ -12,7 +12,8 @@ seeded data generator (all record types, corrections and ~1 % bad records includ
 3. Raw SQLite: executemany INSERT of the same rows (ids, customer, serialised record) into
    a bare table, 500 per committed transaction, same pragmas, in this process: the ceiling
    of the database itself.
-4. ReadLog: the whole log streamed back (records/s).
+4. ReadLog: the whole log streamed back one entry per message, and ReadLogBatches: the same
+   log in pages (what profile follows), records/s.
 
 Figures are medians over the runs; the ratio is ingest throughput / raw insert throughput.
 The client runs in this process, the server in its own; both share the machine's cores.
@@ -119,6 +120,16 @@ async def read_log(addr: str) -> tuple[float, int]:
         return count / (time.perf_counter() - start), count
 
 
+async def read_log_batches(addr: str) -> float:
+    async with grpc.aio.insecure_channel(addr) as channel:
+        stub = ingest_pb2_grpc.IngestServiceStub(channel)
+        start = time.perf_counter()
+        count = 0
+        async for page in stub.ReadLogBatches(ingest_pb2.ReadLogRequest()):
+            count += len(page.entries)
+        return count / (time.perf_counter() - start)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -160,6 +171,9 @@ def one_run(records: list[ingest_pb2.Record], workdir: pathlib.Path, run: int) -
                 cpu = cpu_seconds(server.pid)
                 figures["read_log"], _ = asyncio.run(read_log(addr))
                 figures["server_cpu_us_read_log"] = (cpu_seconds(server.pid) - cpu) / len(records) * 1e6
+                cpu = cpu_seconds(server.pid)
+                figures["read_log_batches"] = asyncio.run(read_log_batches(addr))
+                figures["server_cpu_us_read_log_batches"] = (cpu_seconds(server.pid) - cpu) / len(records) * 1e6
             else:
                 figures["ingest_batches"] = asyncio.run(stream_batches(addr, records))
                 figures["server_cpu_us_batches"] = (cpu_seconds(server.pid) - cpu) / len(records) * 1e6
@@ -195,11 +209,13 @@ def main() -> None:
     print(f"  IngestRecordBatches (500/message)  {median['ingest_batches']:>10,.0f}"
           f"   ratio to raw insert {median['ingest_batches'] / median['raw_sqlite']:.3f}")
     print(f"  raw SQLite executemany insert      {median['raw_sqlite']:>10,.0f}")
-    print(f"  ReadLog                            {median['read_log']:>10,.0f}")
+    print(f"  ReadLog (1 entry/message)          {median['read_log']:>10,.0f}")
+    print(f"  ReadLogBatches (pages)             {median['read_log_batches']:>10,.0f}")
     print("server CPU per record (load-independent; 1e6 / it = records/s one free core sustains):")
     for key, label in (("server_cpu_us_records", "IngestRecords"),
                        ("server_cpu_us_batches", "IngestRecordBatches"),
-                       ("server_cpu_us_read_log", "ReadLog")):
+                       ("server_cpu_us_read_log", "ReadLog"),
+                       ("server_cpu_us_read_log_batches", "ReadLogBatches")):
         print(f"  {label:<34} {median[key]:>7.1f} us  (~{1e6 / median[key]:,.0f} records/s per core)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     if args.json:

@@ -216,6 +216,53 @@ async def test_read_log_order_cursor_and_limit(server: Running) -> None:
     assert [v.field for v in field_violations(err.value)] == ["after_sequence"]
 
 
+async def test_read_log_batches_pages_the_same_entries(server: Running) -> None:
+    await stream(server, [billing(i) for i in range(120)])
+    pages = [p async for p in server.stub.ReadLogBatches(ingest_pb2.ReadLogRequest(after_sequence=5))]
+    assert [len(p.entries) for p in pages] == [50, 50, 15]  # the server's page size is 50
+    assert [e for p in pages for e in p.entries] == await read_log(server, after=5)
+    limited = [e.sequence async for p in server.stub.ReadLogBatches(
+        ingest_pb2.ReadLogRequest(after_sequence=10, limit=55)) for e in p.entries]
+    assert limited == list(range(11, 66))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        async for _ in server.stub.ReadLogBatches(ingest_pb2.ReadLogRequest(limit=-1)):
+            pass
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in field_violations(err.value)] == ["limit"]
+
+
+async def test_read_log_batches_follow_mode(server: Running) -> None:
+    await stream(server, [billing(i) for i in range(3)])
+    call = server.stub.ReadLogBatches(ingest_pb2.ReadLogRequest(after_sequence=1, follow=True))
+    received: list[int] = []
+
+    async def follow() -> None:
+        async for page in call:
+            assert page.entries, "pages are never empty"
+            received.extend(e.sequence for e in page.entries)
+            if len(received) >= 7:
+                return
+
+    follower = asyncio.create_task(follow())
+    while len(received) < 2:
+        await asyncio.sleep(0.01)
+    await stream(server, [billing(i) for i in range(3, 8)])
+    await asyncio.wait_for(follower, timeout=30)
+    assert received == list(range(2, 9))
+    call.cancel()
+
+
+def test_pages_are_split_below_the_message_limit() -> None:
+    from services.ingest.handlers import _split_by_size
+
+    entries = [ingest_pb2.LogEntry(sequence=i, record=billing(i)) for i in range(1, 11)]
+    size = entries[0].ByteSize()
+    chunks = _split_by_size(entries, max_bytes=size * 3 + 1)
+    assert [len(c) for c in chunks] == [3, 3, 3, 1]
+    assert [e for c in chunks for e in c] == entries
+    assert [len(c) for c in _split_by_size(entries, max_bytes=1)] == [1] * 10
+
+
 async def test_read_log_follow_mode_streams_new_entries(server: Running) -> None:
     await stream(server, [billing(i) for i in range(3)])
     call = server.stub.ReadLog(ingest_pb2.ReadLogRequest(after_sequence=1, follow=True))

@@ -18,11 +18,17 @@ from telco360_datagen import generate
 from telco360_runtime.db import Database, migrate
 
 
-async def start_ingest(url: str):
-    """An ingest server on port 0 and its database."""
+async def start_ingest_unstarted(url: str):
+    """An ingest server on port 0 (migrated, not yet started) and its database."""
     migrate_store(url)
     db = Database(url, workers=4)
     service = build_ingest(IngestSettings(port=0, host="127.0.0.1", database_url=url, log_poll_seconds=0.1), db)
+    return service, db
+
+
+async def start_ingest(url: str):
+    """An ingest server on port 0 and its database."""
+    service, db = await start_ingest_unstarted(url)
     await service.start()
     return service, db
 

@@ -13,7 +13,8 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 from sqlalchemy import create_engine, text
 
-from services.profile.tests.harness import feed, start_ingest, start_profile, wait_applied
+from services.profile.tests.harness import (feed, start_ingest, start_ingest_unstarted, start_profile,
+                                           wait_applied)
 from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
 
@@ -182,6 +183,40 @@ async def test_cursor_survives_a_kill_mid_stream_without_gaps_or_doubles(ingest,
         proc.wait(30)
     cursor, rows, distinct = _counts(url)
     assert cursor == accepted and rows == distinct == accepted
+
+
+async def test_follows_an_older_ingest_without_paged_reads(tmp_path) -> None:
+    """An ingest without ReadLogBatches (rolling upgrade) is followed through plain ReadLog."""
+    service, ingest_db = await start_ingest_unstarted(f"sqlite:///{tmp_path / 'old-ingest.db'}")
+    servicer = service.registrations[0].servicer
+
+    async def unimplemented(request, context) -> None:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
+
+    plain_reads: list[int] = []
+    read_log = servicer.ReadLog
+
+    def counting_read_log(request, context):
+        plain_reads.append(request.after_sequence)
+        return read_log(request, context)
+
+    servicer.ReadLogBatches = unimplemented
+    servicer.ReadLog = counting_read_log
+    await service.start()
+    accepted = await feed(service.address, accounts=5, months=4)
+    profile_service, db, channel, stub = await start_profile(
+        f"sqlite:///{tmp_path / 'profile.db'}", ingest_addr=service.address)
+    try:
+        await wait_applied(stub, accepted)
+        status = await stub.GetSyncStatus(pb.GetSyncStatusRequest())
+        assert status.applied_sequence == accepted
+        assert plain_reads, "profile fell back to ReadLog"
+    finally:
+        await channel.close()
+        await profile_service.stop(0)
+        db.dispose()
+        await service.stop(0)
+        ingest_db.dispose()
 
 
 async def test_keeps_serving_while_ingest_is_down(tmp_path) -> None:
