@@ -210,16 +210,28 @@ def policy_simulate(ctx: typer.Context,
     render_simulation(result)
 
 
+def campaign_metrics_line(m: contact_pb2.CampaignMetrics) -> str:
+    """A campaign's figures in one paragraph: reach, conversion, uplift against control, cost."""
+    return (f"{m.campaign_id}: targeted {m.accounts_targeted:,} accounts ({m.treatment_accounts:,} treated, "
+            f"{m.control_accounts:,} control); contacted {m.accounts_contacted:,} with {m.contacts:,} contacts; "
+            f"accepted {m.accepted:,} (conversion {fmt.percent(m.conversion_rate)}); control accepted "
+            f"{m.control_accepted:,} on their own; uplift {m.uplift * 100:+.1f} points against the control group; "
+            f"{m.contacts_per_account_month:.2f} contacts per contacted account per month; "
+            f"cost {fmt.yuan_short(m.cost_fen)}, value {fmt.yuan_short(m.value_fen)}")
+
+
 @campaign_group.command("metrics")
-def campaign_metrics(ctx: typer.Context, campaign_id: str) -> None:
-    """A campaign's results: targeted, contacted, suppressed, accepted, uplift, disturbance."""
-    m = run_command(ctx.obj, lambda c: c.contact.GetCampaignMetrics(
-        contact_pb2.GetCampaignMetricsRequest(campaign_id=campaign_id)))
-    console.print(f"[bold]{m.campaign_id}[/]: targeted {m.accounts_targeted:,} (control {m.control_accounts:,}), "
-                  f"contacted {m.accounts_contacted:,} with {m.contacts:,} contacts, accepted {m.accepted:,} "
-                  f"(conversion {fmt.percent(m.conversion_rate)}, uplift {m.uplift * 100:+.1f} points), "
-                  f"{m.contacts_per_account_month:.2f} contacts per account per month, "
-                  f"cost {fmt.yuan_short(m.cost_fen)}, value {fmt.yuan_short(m.value_fen)}")
+def campaign_metrics(ctx: typer.Context, campaign_id: str,
+                     start: str = typer.Option("", "--from", help="period start (default: campaign start)"),
+                     end: str = typer.Option("", "--to", help="period end (default: now)")) -> None:
+    """A campaign's results: targeted, contacted, suppressed, accepted, uplift against control, disturbance."""
+    request = contact_pb2.GetCampaignMetricsRequest(campaign_id=campaign_id)
+    if start:
+        request.period_start.CopyFrom(to_timestamp(fmt.parse_time(start)))
+    if end:
+        request.period_end.CopyFrom(to_timestamp(fmt.parse_time(end)))
+    m = run_command(ctx.obj, lambda c: c.contact.GetCampaignMetrics(request))
+    console.print(campaign_metrics_line(m), highlight=False)
     for item in m.suppressed_by_reason:
         console.print(f"  suppressed {item.label}: {item.count:,}")
 

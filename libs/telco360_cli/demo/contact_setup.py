@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from telco360.contact.v1 import contact_pb2 as c
-
 
 
 def _window(size: int, unit: int) -> c.Window:
@@ -71,3 +71,16 @@ def strict_policy() -> c.ContactPolicy:
     ])
     draft.change_note = "stricter caps after complaints about too many SMS"
     return draft
+
+
+def retention_campaign(starts_at: Timestamp, control_group_bp: int) -> c.Campaign:
+    """The retention campaign: an offer on the customer's own inbound call, with a control group."""
+    return c.Campaign(
+        campaign_id="inbound_retention", name="Retention offers on inbound calls",
+        description="When a key account calls in, the agent offers an early renewal or a network health check.",
+        # No target expression: every caller qualifies, and the campaign does not depend on
+        # profile answering within contact's peer deadline (offer eligibility degrades instead).
+        target="", triggers=[c.CampaignTrigger(kind=c.ACCOUNT_EVENT_KIND_INBOUND_CALL)],
+        touchpoints=[c.CHANNEL_INBOUND_OFFER], offer_ids=["retention_renewal", "network_health_check"],
+        purpose=c.PURPOSE_RETENTION, starts_at=starts_at, contact_cost_fen=300,
+        control_group_bp=control_group_bp, state=c.CAMPAIGN_STATE_ACTIVE)

@@ -31,6 +31,8 @@ class DemoState:
     at_risk: list[Any] = field(default_factory=list)
     nbo_calls: list[dict[str, Any]] = field(default_factory=list)
     simulation: Any = None
+    #: The campaign's GetCampaignMetrics answer.
+    campaign: Any = None
     reports: list[pathlib.Path] = field(default_factory=list)
     summary_path: pathlib.Path | None = None
 
@@ -61,6 +63,11 @@ def result_record(state: DemoState, status: int, failed_step: str, wall_seconds:
             "contacts_replayed": sim.contacts_replayed, "contacts_suppressed": sim.contacts_suppressed,
             "per_account_month_before": sim.per_account_month_before,
             "per_account_month_after": sim.per_account_month_after},
+        "campaign": None if state.campaign is None else {
+            "campaign_id": state.campaign.campaign_id, "treatment_accounts": state.campaign.treatment_accounts,
+            "control_accounts": state.campaign.control_accounts, "accounts_contacted": state.campaign.accounts_contacted,
+            "accepted": state.campaign.accepted, "control_accepted": state.campaign.control_accepted,
+            "conversion_rate": state.campaign.conversion_rate, "uplift": state.campaign.uplift},
         "reports": [str(p) for p in state.reports],
         "summary": str(state.summary_path) if state.summary_path else "",
         "headline": state.headline, "timings": state.timings,

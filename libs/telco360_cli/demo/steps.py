@@ -6,7 +6,7 @@ from typing import Awaitable, Callable
 
 from telco360_cli.commands.scoring import fetch_report
 from telco360_cli.console import console
-from telco360_cli.demo import steps_contact, steps_data, steps_models, summary
+from telco360_cli.demo import steps_campaign, steps_contact, steps_data, steps_models, summary
 from telco360_cli.demo.state import DemoState
 from telco360_cli.errors import CliError
 from telco360_cli.rpc import Clients
@@ -37,6 +37,7 @@ PIPELINE: list[tuple[str, Step]] = [
     ("contact: last quarter's contact history", steps_contact.record_history),
     ("next-best-offers for inbound calls", steps_contact.next_best_offers),
     ("simulate a stricter contact policy", steps_contact.simulate_strict_policy),
+    ("a retention campaign with a control group", steps_campaign.run_campaign),
     ("write the evaluation reports and summary", write_reports),
 ]
 

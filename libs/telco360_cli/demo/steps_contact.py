@@ -104,10 +104,14 @@ async def next_best_offers(state: DemoState, clients: Clients) -> None:
         state.nbo_calls.append({"customer_id": cid, "offers": [o.offer_id for o in reply.offers], "declined": "",
                                 "suppressed": [(s.offer_id, fmt.enum_name(c.SuppressionReason, s.reason), s.detail)
                                                for s in reply.suppressed], "note": ""})
-    first = next((call for call in state.nbo_calls if call["offers"]), None)
+    # Decline a commercial offer: cool-downs after a refusal govern marketing and retention,
+    # not service care (a free health check may be offered again).
+    commercial = {o.offer_id for o in contact_setup.offers() if o.category != c.OFFER_CATEGORY_SERVICE_CARE}
+    first = next(((call["customer_id"], offer) for call in state.nbo_calls for offer in call["offers"]
+                  if offer in commercial), None)
     if first is None:
-        raise CliError("no inbound call got any offer")
-    cid, offer = first["customer_id"], first["offers"][0]
+        raise CliError("no inbound call got a commercial offer (only service care, or none)")
+    cid, offer = first
     now = dt.datetime.now(dt.timezone.utc)
     for kind, key in ((c.OUTCOME_KIND_OFFERED, "offered"), (c.OUTCOME_KIND_DECLINED, "declined")):
         await clients.contact.RecordOutcome(c.RecordOutcomeRequest(outcome=c.Outcome(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 
 from telco360.ingest.v1 import ingest_pb2
@@ -16,6 +17,7 @@ from telco360_cli.demo.state import DemoState
 from telco360_cli.errors import CliError
 from telco360_cli.rpc import Clients
 from telco360_datagen import generate
+from telco360_runtime.timeconv import to_timestamp
 
 #: Records per account-month the generator emits on average (to size the bad-record share).
 _RECORDS_PER_ACCOUNT_MONTH = 6.4
@@ -104,11 +106,38 @@ async def wait_profile(state: DemoState, clients: Clients, timeout: float = 1800
                 raise CliError(f"profile applied {sync.applied_sequence} of {target} entries and knows "
                                f"{sync.accounts} of {expected} accounts after {timeout:.0f} s")
             await asyncio.sleep(1.0)
-    console.print(f"profile: {sync.accounts:,} accounts, cursor at {sync.applied_sequence:,}, "
-                  f"{sync.last_event_sequence:,} account events published")
     if sync.accounts != expected:
         raise CliError(f"profile knows {sync.accounts} accounts, ingest {expected}")
+    await _wait_recompute(clients, max(deadline - time.monotonic(), 60.0))
+    console.print(f"profile: {sync.accounts:,} accounts, cursor at {sync.applied_sequence:,}, "
+                  f"{sync.last_event_sequence:,} account events published")
     state.ingest["profile_accounts"] = sync.accounts
+
+
+async def _wait_recompute(clients: Clients, timeout: float) -> None:
+    """Wait until profile's cached account view agrees with its point-in-time features.
+
+    Profile's cursor reaches the end of the log before its post-catch-up recompute has
+    rewritten the accounts it queued (status, tier, tags). Segments read that cached view;
+    ExportFeatures computes from the facts. Counting tiers before the two agree counted
+    accounts that had already terminated as active (about 10 % of the 400-account base),
+    which ScoreAll, exporting later, rightly did not score.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        cached, _ = await query_segment(clients, "", [], 0)
+        request = profile_pb2.ExportFeaturesRequest(as_of=to_timestamp(dt.datetime.now(dt.timezone.utc)),
+                                                    batch_size=5000, feature_names=["status"])
+        exported = 0
+        async for batch in clients.profile.ExportFeatures(request, timeout=600):
+            exported += len(batch.vectors)
+        if cached == exported:
+            return
+        if time.monotonic() > deadline:
+            console.print(f"[yellow]profile still recomputing: {cached:,} active accounts in its cached view, "
+                          f"{exported:,} from its facts[/yellow]")
+            return
+        await asyncio.sleep(1.0)
 
 
 async def tags_and_segments(state: DemoState, clients: Clients) -> None:

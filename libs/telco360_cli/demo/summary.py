@@ -78,11 +78,28 @@ def render(state: DemoState) -> str:
                      f"<p>{sim.contacts_replayed:,} contacts replayed, {sim.contacts_suppressed:,} suppressed; "
                      f"per account per month {sim.per_account_month_before:.2f} → {sim.per_account_month_after:.2f}"
                      f"</p>{rules}</div></div>")
+    if state.campaign is not None:
+        parts.append(_campaign_section(state.campaign))
     if state.reports:
         parts.append("<h2>Model evaluation reports</h2><ul>" + "".join(
             f"<li><a href='{html.escape(p.name)}'>{html.escape(p.name)}</a></li>" for p in state.reports) + "</ul>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _campaign_section(m) -> str:
+    """The campaign's treated-vs-control figures (GetCampaignMetrics)."""
+    treated_rate = m.accepted / m.treatment_accounts if m.treatment_accounts else 0.0
+    control_rate = m.control_accepted / m.control_accounts if m.control_accounts else 0.0
+    rows = [["treated (offer made on the call)", f"{m.treatment_accounts:,}", f"{m.accepted:,}", fmt.percent(treated_rate)],
+            ["control group (no offer)", f"{m.control_accounts:,}", f"{m.control_accepted:,}", fmt.percent(control_rate)]]
+    suppressed = "; ".join(f"{i.label}: {i.count:,}" for i in m.suppressed_by_reason) or "none"
+    return (f"<h2>Campaign {html.escape(m.campaign_id)}: uplift against the control group</h2><div class='card'>"
+            + _table(["group", "accounts", "accepted", "acceptance rate"], rows, {1, 2, 3})
+            + f"<p>Uplift <b>{m.uplift * 100:+.1f} points</b>; {m.accounts_contacted:,} accounts contacted with "
+              f"{m.contacts:,} contacts (conversion {fmt.percent(m.conversion_rate)}); suppressed: "
+              f"{html.escape(suppressed)}; cost {html.escape(fmt.yuan_short(m.cost_fen))}, value "
+              f"{html.escape(fmt.yuan_short(m.value_fen))}. Customers' answers are simulated by the demo.</p></div>")
 
 
 def write(state: DemoState) -> pathlib.Path:
