@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from telco360.common.v1 import common_pb2
 from telco360.scoring.v1 import scoring_pb2 as pb
+from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.timeconv import from_timestamp, is_set, to_timestamp
 
 from .domain.params import CHURN, VALUE
@@ -16,6 +18,7 @@ from .domain.ports import StoredScore
 from .domain.reasons import Reason
 from .domain.registry import ALWAYS, IF_BETTER, NEVER, ModelRecord
 from .domain.scoring import NOT_FOUND, OK, TERMINATED, AccountResult
+from .domain.schema import ColumnBatch
 from .domain.table import CSV, PARQUET
 from .domain.train_jobs import TableRequest, TrainRequest
 from .domain.usecases import FeatureScores
@@ -185,6 +188,37 @@ def feature_rows(rows: Any) -> tuple[list[str], list[dict[str, Any]]]:
         ids.append(row.row_id)
         dicts.append({k: attribute_value(v) for k, v in row.features.items()})
     return ids, dicts
+
+
+def feature_columns(request: pb.ScoreFeaturesRequest) -> tuple[list[str], ColumnBatch | None]:
+    """The request's FeatureColumns as (row ids, ColumnBatch); None when it sent rows.
+
+    Raw float64 bytes are viewed by numpy without a per-value step; ragged columns or
+    row ids answer INVALID_ARGUMENT naming the column.
+    """
+    if not request.HasField("columns"):
+        return [], None
+    cols = request.columns
+    decoded: list[tuple[str, Any]] = []
+    bad: list[FieldViolation] = []
+    for i, c in enumerate(cols.columns):
+        if c.raw_numbers:
+            if len(c.raw_numbers) % 8:
+                bad.append(FieldViolation(f"columns.columns[{i}].raw_numbers", "must hold 8 bytes per row", "INVALID_LENGTH"))
+                continue
+            decoded.append((c.name, np.frombuffer(c.raw_numbers, dtype="<f8").astype(np.float64, copy=False)))
+        elif len(c.categories):
+            decoded.append((c.name, list(c.categories)))
+        else:
+            decoded.append((c.name, np.fromiter(c.numbers, dtype=np.float64, count=len(c.numbers))))
+    rows = len(decoded[0][1]) if decoded else len(cols.row_ids)
+    bad.extend(FieldViolation(f"columns.columns[{i}]", f"has {len(v)} values, the first column {rows}", "RAGGED")
+               for i, (_, v) in enumerate(decoded) if len(v) != rows)
+    if cols.row_ids and len(cols.row_ids) != rows:
+        bad.append(FieldViolation("columns.row_ids", f"has {len(cols.row_ids)} ids for {rows} rows", "RAGGED"))
+    if bad:
+        raise InvalidArgument(bad)
+    return list(cols.row_ids) or [""] * rows, ColumnBatch(rows, decoded)
 
 
 def feature_scores_to_pb(ids: list[str], result: FeatureScores) -> pb.ScoreFeaturesResponse:

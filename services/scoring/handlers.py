@@ -52,9 +52,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         return pb.ScoreCustomersResponse(scores=[cv.account_to_pb(r) for r in results])
 
     async def ScoreFeatures(self, request: pb.ScoreFeaturesRequest, context: Any) -> pb.ScoreFeaturesResponse:
+        column_ids, columns = cv.feature_columns(request)
         ids, rows = cv.feature_rows(request.rows)
         result = await self.app.score_features(rows, request.model_id, cv.KIND_FROM_PB.get(request.kind, "churn"),
-                                               request.top_reasons)
+                                               request.top_reasons, columns)
+        ids = column_ids if columns is not None else ids
         return cv.feature_scores_to_pb(ids, result)
 
     async def ScoreAll(self, request: pb.ScoreAllRequest, context: Any) -> common_pb2.Job:

@@ -19,6 +19,9 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 BOOLEAN = "boolean"
 
+# Batches up to this many rows are encoded cell by cell (cheaper than per-column numpy).
+SMALL_BATCH = 4
+
 # Columns that describe a row rather than the account's behaviour; never features.
 RESERVED_COLUMNS = frozenset({"customer_id", "as_of", "label", "target", "row_id"})
 
@@ -124,6 +127,14 @@ class FeatureSchema:
         """
         out = np.full((len(rows), len(self.features)), np.nan, dtype=np.float64)
         ignored = set().union(*rows).difference(self._index) if rows else set()
+        if len(rows) <= SMALL_BATCH:
+            # A row or two: walking the cells beats setting up a numpy call per column.
+            for r, row in enumerate(rows):
+                for name, value in row.items():
+                    i = self._index.get(name)
+                    if i is not None:
+                        out[r, i] = _encode_value(value, self._codes.get(i))
+            return out, ignored
         nan = math.nan
         for i, spec in enumerate(self.features):
             name = spec.name
@@ -137,6 +148,50 @@ class FeatureSchema:
             except (TypeError, ValueError):
                 out[:, i] = [_encode_value(v, None) for v in column]
         return out, ignored
+
+
+    def encode_columns(self, batch: "ColumnBatch") -> tuple[np.ndarray, set[str]]:
+        """Matrix from caller-supplied columns; also the names the model ignores.
+
+        Numeric columns arrive as float64 arrays and are copied in whole; only categorical
+        columns are looked up value by value.
+        """
+        out = np.full((batch.rows, len(self.features)), np.nan, dtype=np.float64)
+        ignored: set[str] = set()
+        for name, column in batch.columns:
+            i = self._index.get(name)
+            if i is None:
+                ignored.add(name)
+                continue
+            codes = self._codes.get(i)
+            if isinstance(column, np.ndarray) and codes is None:
+                out[:, i] = column
+            elif codes is not None:
+                out[:, i] = [codes.get(k, math.nan) if (k := _category_key(v)) else math.nan for v in _as_list(column)]
+            else:
+                out[:, i] = [_encode_value(v or None, None) for v in column]
+        return out, ignored
+
+
+@dataclass(frozen=True)
+class ColumnBatch:
+    """Caller-supplied features as columns (ScoreFeatures' fast path): per column its name
+    and either a float64 array (numbers, NaN = missing) or a list of strings ("" = missing)."""
+
+    rows: int
+    columns: list[tuple[str, np.ndarray | Sequence[str]]]
+
+    @property
+    def names(self) -> set[str]:
+        """The column names sent."""
+        return {name for name, _ in self.columns}
+
+
+def _as_list(column: np.ndarray | Sequence[Any]) -> list[Any]:
+    """Category values of a column; numbers sent for a categorical feature keep their text."""
+    if isinstance(column, np.ndarray):
+        return [None if math.isnan(v) else (str(int(v)) if float(v).is_integer() else str(v)) for v in column.tolist()]
+    return list(column)
 
 
 def _category_key(value: Any) -> str | None:

@@ -20,7 +20,7 @@ from .params import CHURN
 from .contributions import PATH
 from .reasons import Reason, phrase_rows
 from .registry import ChampionSet, ServingModel
-from .schema import FeatureSchema
+from .schema import ColumnBatch, FeatureSchema
 
 OK = "OK"
 NOT_FOUND = "NOT_FOUND"
@@ -80,6 +80,13 @@ def score_matrix(model: ServingModel, X: np.ndarray, top_k: int, method: str = P
 def score_with(model: ServingModel, rows: Sequence[Mapping[str, Any]], top_k: int, method: str = PATH) -> ModelScores:
     """Predict a batch of feature dicts with one model (names it does not use are listed)."""
     X, ignored = model.model.schema.encode_rows(rows)
+    result = score_matrix(model, X, top_k, method)
+    return ModelScores(result.scores, result.labels, result.reasons, ignored)
+
+
+def score_columns(model: ServingModel, batch: ColumnBatch, top_k: int, method: str = PATH) -> ModelScores:
+    """Predict a batch of caller-supplied columns with one model (unused names are listed)."""
+    X, ignored = model.model.schema.encode_columns(batch)
     result = score_matrix(model, X, top_k, method)
     return ModelScores(result.scores, result.labels, result.reasons, ignored)
 

@@ -22,7 +22,8 @@ from .params import CHURN, VALUE
 from .ports import StoredScore
 from .registry import ModelRecord, ServingModel
 from .report import render_report
-from .scoring import AccountResult, ModelScores, score_accounts, score_with
+from .schema import ColumnBatch
+from .scoring import AccountResult, ModelScores, score_accounts, score_columns, score_with
 from .train_jobs import (Plan, TableRequest, TrainRequest, plan_training, run_table_training, run_training,
                          validate_table_request)
 
@@ -149,23 +150,31 @@ class ScoringApp:
             raise FailedPrecondition(f"no {kind} champion yet: name a model_id or promote a model")
         return champ
 
-    async def score_features(self, rows: Sequence[Mapping[str, Any]], model_id: str, kind: str, top_k: int) -> FeatureScores:
-        """Scores of caller-supplied feature rows."""
-        if not rows:
+    async def score_features(self, rows: Sequence[Mapping[str, Any]], model_id: str, kind: str, top_k: int,
+                             columns: ColumnBatch | None = None) -> FeatureScores:
+        """Scores of caller-supplied feature rows (as dicts, or as columns)."""
+        n = columns.rows if columns is not None else len(rows)
+        if columns is not None and rows:
+            raise InvalidArgument(FieldViolation("columns", "give rows or columns, not both", "ONE_OF"))
+        if not n:
             raise InvalidArgument(FieldViolation("rows", "at least one row is required", "REQUIRED"))
-        if len(rows) > MAX_ROWS:
-            raise InvalidArgument(FieldViolation("rows", f"at most {MAX_ROWS} rows per call", "OUT_OF_RANGE"))
+        if n > MAX_ROWS:
+            raise InvalidArgument(FieldViolation("rows" if columns is None else "columns", f"at most {MAX_ROWS} rows per call",
+                                                 "OUT_OF_RANGE"))
         if top_k < 0 or top_k > 10:
             raise InvalidArgument(FieldViolation("top_reasons", "must be between 0 and 10", "OUT_OF_RANGE"))
         model = await self._model_for(model_id, kind or CHURN)
-        if len(rows) <= 8 and not top_k:
-            # Tiny batches: scoring takes microseconds, a thread hop would cost more.
-            scores = score_with(model, rows, top_k, self.ctx.config.reason_method)
+        method = self.ctx.config.reason_method
+        if columns is not None:
+            fn, batch, sent = score_columns, columns, columns.names
         else:
-            scores = await asyncio.get_running_loop().run_in_executor(self.ctx.executor(), score_with, model, rows, top_k,
-                                                                      self.ctx.config.reason_method)
-        sent = set().union(*(r.keys() for r in rows))
-        missing = [n for n in model.model.schema.names if n not in sent]
+            fn, batch, sent = score_with, rows, set().union(*(r.keys() for r in rows))
+        if n <= 8 and not top_k:
+            # Tiny batches: scoring takes microseconds, a thread hop would cost more.
+            scores = fn(model, batch, top_k, method)  # type: ignore[arg-type]
+        else:
+            scores = await asyncio.get_running_loop().run_in_executor(self.ctx.executor(), fn, model, batch, top_k, method)
+        missing = [name for name in model.model.schema.names if name not in sent]
         return FeatureScores(model.model_id, model.model.kind, scores, missing)
 
     # -- batch ------------------------------------------------------------------------

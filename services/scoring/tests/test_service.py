@@ -15,6 +15,7 @@ import pathlib
 from typing import AsyncIterator
 
 import grpc
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -140,6 +141,8 @@ async def test_train_promote_score_batch_and_report(env: Env) -> None:
     assert scored.model_id == churn_id and [s.row_id for s in scored.scores] == ["a", "b"]
     assert scored.ignored_features == ["not_a_feature"] and "fee_total_3v3_pct" in scored.missing_features
 
+    await _columns_score_like_rows(stub, profile_frame.loc[active].reset_index())
+
     batch = await env.wait(await stub.ScoreAll(pb.ScoreAllRequest(batch_size=400)))
     assert batch.done == len(profile_frame[profile_frame["status"] == "ACTIVE"])
     assert len(env.profile.recorded) == batch.done  # first batch: every band is new
@@ -242,3 +245,38 @@ async def test_bad_requests_name_the_field(env: Env) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await env.stub.TrainModel(pb.TrainModelRequest(kind=pb.MODEL_KIND_CHURN, as_of=[cut(12)], holdout_as_of=future))
     assert {v.field for v in field_violations(err.value)} == {"holdout_as_of"}
+
+
+async def _columns_score_like_rows(stub: scoring_pb2_grpc.ScoringServiceStub, frame: pd.DataFrame) -> None:
+    """The same accounts sent as rows and as columns (raw bytes, numbers, categories) score alike."""
+    features = [c for c in frame.columns if c not in ("customer_id", "as_of", "status")]
+
+    def cell(v: object) -> common_pb2.AttributeValue | None:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, str):
+            return common_pb2.AttributeValue(string_value=v)
+        return common_pb2.AttributeValue(number_value=float(v))
+
+    rows = [pb.FeatureRow(row_id=r["customer_id"], features={k: c for k in features if (c := cell(r[k])) is not None})
+            for r in frame.to_dict("records")]
+    columns = []
+    for i, name in enumerate(features):
+        col = frame[name]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+            columns.append(pb.FeatureColumn(name=name, categories=["" if pd.isna(v) else str(v) for v in col]))
+        elif i % 2:
+            columns.append(pb.FeatureColumn(name=name, raw_numbers=col.to_numpy(dtype="<f8", na_value=np.nan).tobytes()))
+        else:
+            columns.append(pb.FeatureColumn(name=name, numbers=col.to_numpy(dtype=float, na_value=np.nan).tolist()))
+    by_rows = await stub.ScoreFeatures(pb.ScoreFeaturesRequest(rows=rows, top_reasons=3))
+    by_cols = await stub.ScoreFeatures(pb.ScoreFeaturesRequest(
+        columns=pb.FeatureColumns(row_ids=frame["customer_id"].tolist(), columns=columns), top_reasons=3))
+    assert [s.row_id for s in by_cols.scores] == frame["customer_id"].tolist()
+    assert [(s.score, s.risk_band, [r.phrase for r in s.reasons]) for s in by_cols.scores] == \
+        [(s.score, s.risk_band, [r.phrase for r in s.reasons]) for s in by_rows.scores]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.ScoreFeatures(pb.ScoreFeaturesRequest(columns=pb.FeatureColumns(columns=[
+            pb.FeatureColumn(name="complaints_90d", numbers=[1, 2]), pb.FeatureColumn(name="visits_90d", numbers=[1])])))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in field_violations(err.value)] == ["columns.columns[1]"]
