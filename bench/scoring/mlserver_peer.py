@@ -64,11 +64,14 @@ class V2Messages:
                                    request_serializer=self.request.SerializeToString,
                                    response_deserializer=self.response.FromString)
 
-    def infer_request(self, model: str, X: np.ndarray) -> Any:
-        """A request carrying an FP64 matrix."""
+    def infer_request(self, model: str, X: np.ndarray, raw: bool = False) -> Any:
+        """A request carrying an FP64 matrix, in `fp64_contents` or as `raw_input_contents`."""
         req = self.request(model_name=model)
         tensor = req.inputs.add(name="input-0", datatype="FP64", shape=list(X.shape))
-        tensor.contents.fp64_contents.extend(X.ravel().tolist())
+        if raw:
+            req.raw_input_contents.append(np.ascontiguousarray(X, dtype="<f8").tobytes())
+        else:
+            tensor.contents.fp64_contents.extend(X.ravel().tolist())
         return req
 
 
