@@ -25,9 +25,17 @@ def to_value(value: Any) -> common_pb2.AttributeValue:
 
 def fill_values(target, values: Mapping[str, Any], only: set[str] | None = None) -> None:
     """Copy a name -> value dict into a protobuf map of AttributeValue (None left out)."""
+    # Setting the map entry in place avoids building and copying a message per value (hot in views).
     for name, value in values.items():
-        if value is not None and (only is None or name in only):
-            target[name].CopyFrom(to_value(value))
+        if value is None or (only is not None and name not in only):
+            continue
+        entry = target[name]
+        if isinstance(value, bool):
+            entry.bool_value = value
+        elif isinstance(value, (int, float)):
+            entry.number_value = float(value)
+        else:
+            entry.string_value = str(value)
 
 
 def ts(value: dt.datetime | str | None):
@@ -110,9 +118,16 @@ def account_to_pb(data: dict, personal=personal) -> pb.Account:
 def customer360_to_pb(data: dict, level: int, personal=personal) -> pb.Customer360:
     """The local part of a Customer360 message (`personal` masks personal data for the caller)."""
     total, lines = data["group_fee_last_month"]
-    out = pb.Customer360(account=account_to_pb(data, personal), level=level, group=pb.GroupSummary(
+    out = pb.Customer360(level=level, group=pb.GroupSummary(
         root_customer_id=data["root"], member_customer_ids=data["members_all"],
         total_fee_last_month_fen=total, product_lines=lines))
+    _state_to_pb(data, out, personal)
+    _facts_to_pb(data, out, personal)
+    return out
+
+
+def _facts_to_pb(data: dict, out: pb.Customer360, personal) -> None:
+    """Contacts, products, spend trend, recent events and interactions, opportunities, competitors."""
     for c in data["contacts"]:
         out.contacts.add(person_id=c.get("person_id", ""), name=personal(c.get("name", "")), role=c.get("role", ""),
                          level=int(c.get("level") or 0), phone=personal(c.get("phone", "")),
@@ -154,6 +169,11 @@ def customer360_to_pb(data: dict, level: int, personal=personal) -> pb.Customer3
                             contract_end_month=c.get("contract_end_month", ""),
                             active_approach=bool(c.get("active_approach")), observed_at=ts(c["observed_at"]),
                             customer_id=c["customer_id"])
+
+
+def _state_to_pb(data: dict, out: pb.Customer360, personal) -> None:
+    """Account, tags, features and score."""
+    out.account.CopyFrom(account_to_pb(data, personal))
     for t in data["tags"]:
         tag = out.tags.add(tag_id=t["tag_id"], display_name=t["display_name"], category=t["category"],
                            rule_version=t["rule_version"], assigned_at=ts(t["assigned_at"]),
@@ -162,16 +182,29 @@ def customer360_to_pb(data: dict, level: int, personal=personal) -> pb.Customer3
     fill_values(out.features, data["features"])
     if data["score"] is not None:
         out.score.CopyFrom(score_to_pb(data["score"]))
-    return out
 
 
 def _unmasked(value: str) -> str:
     return value
 
 
-def render_view(data: dict) -> bytes:
-    """The stored form of an account-level view (read model): unmasked, group fields left empty."""
-    return customer360_to_pb(data, pb.VIEW_LEVEL_ACCOUNT, _unmasked).SerializeToString()
+class ViewRenderer:
+    """Renders the two stored parts of an account-level view (read model): unmasked, group fields empty."""
+
+    def facts(self, data: dict) -> bytes:
+        """The record-derived part."""
+        out = pb.Customer360()
+        _facts_to_pb(data, out, _unmasked)
+        return out.SerializeToString()
+
+    def state(self, data: dict) -> bytes:
+        """The recomputed part (account, tags, features, score) and the view level."""
+        out = pb.Customer360(level=pb.VIEW_LEVEL_ACCOUNT)
+        _state_to_pb(data, out, _unmasked)
+        return out.SerializeToString()
+
+
+render_view = ViewRenderer()
 
 
 def stored_view_to_pb(body: bytes, group: dict) -> pb.Customer360:

@@ -290,6 +290,16 @@ def _competitor_features(result: FeatureResult, latest: list[Fact], now: float, 
         result.next_change["competitor_contract_end_months"] = _next_month_start(as_of)
 
 
+SCORE_FEATURES = ("churn_probability", "risk_band", "predicted_value_fen")
+
+
+def set_score_features(result: FeatureResult, score: Score | None) -> None:
+    """Replace the score-derived features of an already computed result (scores arrived)."""
+    for name in SCORE_FEATURES:
+        result.features.pop(name, None)
+    _score_features(result, score)
+
+
 def _score_features(result: FeatureResult, score: Score | None) -> None:
     if score is None:
         return

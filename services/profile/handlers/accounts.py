@@ -31,8 +31,8 @@ class AccountHandlers(HandlerBase):
         return out
 
     def _read_stored(self, cid: str, group: bool, months: int, recent: int) -> pb.Customer360 | None:
-        with self.db.session() as s:
-            found = readmodel.read_view(s, self.hierarchy, cid)
+        with self.db.engine.connect() as conn:  # one read: no ORM session needed
+            found = readmodel.read_view(conn, self.hierarchy, cid)
         if found is None:  # not rendered (yet): an account from before the read model, or unknown
             return self._read_live(cid, group, months, recent)
         return cv.stored_view_to_pb(*found)

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from services.profile.domain import events as ev
 from services.profile.domain.model import Score
+from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import dumps, utc
 from services.profile.store.loader import latest_scores
 from services.profile.store.models import (Account, AccountFact, AccountHistory, AccountTag, BillingFact, Erasure,
                                            ScoreRow, TagHistory)
 from services.profile.store.readmodel import drop_view
-from services.profile.store.refresh import group_roots, refresh_accounts
+from services.profile.store.refresh import group_roots, refresh_scores
 from services.profile.store.writer import Tx
 
 
@@ -27,7 +28,7 @@ def record_scores(tx: Tx, scores: Sequence[Score], rules, types, base) -> dict:
                                                             Account.erased.is_(False))).scalars())
     far = tx.now + dt.timedelta(days=36500)
     current = latest_scores(s, ids, far)
-    accepted, ignored, changed, events, touched = 0, 0, 0, [], []
+    accepted, ignored, changed, events, touched, rows = 0, 0, 0, [], [], []
     for sc in scores:
         if sc.customer_id not in known:
             continue
@@ -36,10 +37,10 @@ def record_scores(tx: Tx, scores: Sequence[Score], rules, types, base) -> dict:
                                                                    and sc.model_version == prev.model_version)):
             ignored += 1
             continue
-        s.add(ScoreRow(customer_id=sc.customer_id, scored_at=sc.scored_at, model_version=sc.model_version,
-                       churn_probability=sc.churn_probability, risk_band=sc.risk_band,
-                       predicted_value_fen=sc.predicted_value_fen, value_horizon_months=sc.value_horizon_months,
-                       reasons=dumps([list(r) for r in sc.reasons])))
+        rows.append({"customer_id": sc.customer_id, "scored_at": sc.scored_at, "model_version": sc.model_version,
+                     "churn_probability": sc.churn_probability, "risk_band": sc.risk_band,
+                     "predicted_value_fen": sc.predicted_value_fen, "value_horizon_months": sc.value_horizon_months,
+                     "reasons": dumps([list(r) for r in sc.reasons])})
         current[sc.customer_id] = sc
         accepted += 1
         touched.append(sc.customer_id)
@@ -50,9 +51,9 @@ def record_scores(tx: Tx, scores: Sequence[Score], rules, types, base) -> dict:
                                           previous_risk_band=old_band, risk_band=sc.risk_band,
                                           details={"churn_probability": sc.churn_probability,
                                                    "model_version": sc.model_version}))
-    s.flush()
+    insert_rows(s, ScoreRow.__table__, rows)
     if touched:
-        refresh_accounts(tx, touched, rules, types, base, ev.CAUSE_SCORE_CHANGE)
+        refresh_scores(tx, {cid: current[cid] for cid in touched}, rules, types)
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
     tx.flush()
     return {"accepted": accepted, "ignored": ignored, "unknown": sorted(set(ids) - known), "changed": changed}

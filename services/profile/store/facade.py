@@ -22,7 +22,7 @@ from services.profile.store.apply import ApplyResult, apply_batch, refresh_pendi
 from services.profile.store.codec import utc
 from services.profile.store.loader import features_at, known_customers, revenue_base_at
 from services.profile.store.models import Account, SyncState
-from services.profile.store.readmodel import RENDER_KEY, Renderer
+from services.profile.store.readmodel import RENDER_KEY, ViewRenderer
 from services.profile.store.tagdefs import RuleCache, install_builtin_pack
 from services.profile.store.writer import Tx, last_event_sequence
 from telco360_runtime.db import Database
@@ -35,7 +35,7 @@ class ProfileStore:
     """Profile's store operations."""
 
     def __init__(self, db: Database, *, clock: Clock = now_utc, source_priority: dict[str, int] | None = None,
-                 base_ttl_seconds: float = 10.0, render_view: Renderer | None = None) -> None:
+                 base_ttl_seconds: float = 10.0, render_view: ViewRenderer | None = None) -> None:
         self.db = db
         self.render_view = render_view
         self.clock = clock

@@ -98,12 +98,17 @@ def latest_scores(s: Session, customer_ids: list[str], at: dt.datetime) -> dict[
     """The latest score of each account scored at or before `at`."""
     out: dict[str, Score] = {}
     for part in chunks(customer_ids):
-        rows = s.execute(select(ScoreRow).where(ScoreRow.customer_id.in_(part), ScoreRow.scored_at <= at)
-                         .order_by(ScoreRow.customer_id, ScoreRow.scored_at)).scalars()
-        for r in rows:
-            out[r.customer_id] = Score(r.customer_id, r.churn_probability, r.risk_band, r.predicted_value_fen,
-                                       r.value_horizon_months, r.model_version, utc(r.scored_at),
-                                       tuple(tuple(x) for x in loads(r.reasons) or []))
+        # Core rows, and reasons parsed only for the row that wins (accounts keep their score history).
+        latest: dict[str, tuple] = {}
+        for row in s.execute(select(ScoreRow.customer_id, ScoreRow.churn_probability, ScoreRow.risk_band,
+                                    ScoreRow.predicted_value_fen, ScoreRow.value_horizon_months,
+                                    ScoreRow.model_version, ScoreRow.scored_at, ScoreRow.reasons)
+                             .where(ScoreRow.customer_id.in_(part), ScoreRow.scored_at <= at)
+                             .order_by(ScoreRow.customer_id, ScoreRow.scored_at)):
+            latest[row[0]] = row
+        for cid, prob, band, value, horizon, model, scored_at, reasons in latest.values():
+            out[cid] = Score(cid, prob, band, value, horizon, model, utc(scored_at),
+                             tuple(tuple(x) for x in loads(reasons) or []))
     return out
 
 

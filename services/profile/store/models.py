@@ -245,13 +245,15 @@ class AccountView(Base):
     """The rendered account-level Customer360 of one account (the read model GetCustomer360 serves).
 
     Rebuilt in the same transaction as every change of the account, so it is never stale;
-    `body` is opaque to the store (the service's renderer makes it). The latest billed month's
+    `body` (record-derived parts) and `state` (account, features, tags, score) are opaque to
+    the store (the service's renderer makes them) and concatenate into one message. The latest billed month's
     figures sit beside it so a group's fee total needs no billing query at read time.
     """
 
     __tablename__ = "account_views"
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     last_month: Mapped[str] = mapped_column(String(7), default="")
     last_month_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     last_month_lines: Mapped[str] = mapped_column(Text, default="[]")

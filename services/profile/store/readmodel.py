@@ -11,7 +11,7 @@ not stored: `Hierarchy` keeps the parent links and each account's latest billed 
 memory and pulls only accounts whose change number moved, checked in the same read
 transaction as the view, so an answer is never older than what that transaction sees.
 
-The store never interprets the bytes: the service injects the renderer (data dict -> bytes)
+The store never interprets the bytes: the service injects the renderer (ViewRenderer)
 through the session's `info` under RENDER_KEY, so the store stays free of protobuf.
 """
 
@@ -21,9 +21,10 @@ import datetime as dt
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Protocol, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from services.profile.store.bulk import insert_rows
@@ -33,13 +34,21 @@ from services.profile.store.models import Account, AccountFact, AccountView, Bil
 from services.profile.store.assemble import fact_parts, oldest_month, spend_from_rows, tags_of
 
 RENDER_KEY = "profile.render_view"
-"""Key in `Session.info` of the renderer `(data: dict) -> bytes` (absent: no read model kept)."""
+"""Key in `Session.info` of the ViewRenderer (absent: no read model is kept)."""
 
 TREND_MONTHS = 12
 RECENT_LIMIT = 20
 """The request defaults the stored views are rendered for; other limits are assembled live."""
 
-Renderer = Callable[[dict], bytes]
+class ViewRenderer(Protocol):
+    """Turns Customer360 parts into stored bytes (the service supplies it; the store never parses them)."""
+
+    def facts(self, data: dict) -> bytes:
+        """The record-derived part: contacts, products, spend, service events, interactions, opportunities,
+        competitors."""
+
+    def state(self, data: dict) -> bytes:
+        """The recomputed part: account (master data), features, tags and score."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +59,52 @@ class AccountStamp:
     updated_at: dt.datetime
 
 
-def rebuild_views(s: Session, customer_ids: Sequence[str], now: dt.datetime) -> int:
-    """Re-render the stored views of these accounts (no-op without a renderer); returns how many."""
-    render: Renderer | None = s.info.get(RENDER_KEY)
+def rebuild_views(s: Session, customer_ids: Sequence[str], now: dt.datetime, facts_changed: bool = True) -> int:
+    """Re-render the stored views of these accounts (no-op without a renderer); returns how many.
+
+    A view is stored in two parts that concatenate into one message: `body` (contacts,
+    products, spend, events, interactions, opportunities, competitors: what records bring)
+    and `state` (account, features, tags, score: what every refresh recomputes). Without
+    `facts_changed` (scores, tag definitions, window expiry) only `state` is re-rendered,
+    which is what keeps RecordScores cheap for thousands of accounts.
+    """
+    render: ViewRenderer | None = s.info.get(RENDER_KEY)
     if render is None or not customer_ids:
         return 0
     done = 0
     for part in chunks(sorted(set(customer_ids)), 500):
-        done += _rebuild_part(s, part, render, now)
+        if facts_changed:
+            done += _rebuild_full(s, part, render, now)
+            continue
+        stored = set(s.execute(select(AccountView.customer_id).where(AccountView.customer_id.in_(part))).scalars())
+        missing = [c for c in part if c not in stored]
+        if missing:  # accounts from before the read model: render them whole once
+            done += _rebuild_full(s, missing, render, now)
+        states = _states(s, [c for c in part if c in stored], render, now)
+        if states:
+            s.execute(update(AccountView), [{"customer_id": c, "state": b} for c, b in states.items()])
+        done += len(states)
     return done
 
 
-def _rebuild_part(s: Session, ids: list[str], render: Renderer, now: dt.datetime) -> int:
+def _states(s: Session, ids: list[str], render: ViewRenderer, now: dt.datetime) -> dict[str, bytes]:
+    """Rendered state parts of the live accounts among `ids`."""
+    if not ids:
+        return {}
     accounts = s.execute(select(Account.customer_id, Account.master, Account.features, Account.updated_at)
                          .where(Account.customer_id.in_(ids), Account.erased.is_(False))).all()
+    tags: dict[str, list] = defaultdict(list)
+    for tag in tags_of(s, ids):
+        tags[tag["customer_id"]].append(tag)
+    scores = latest_scores(s, ids, now + dt.timedelta(days=36500))
+    return {cid: render.state({"account": AccountStamp(cid, utc(updated_at)), "master": loads(master),
+                               "root": "", "children": [], "tags": tags.get(cid, []), "features": loads(features),
+                               "score": scores.get(cid)})
+            for cid, master, features, updated_at in accounts}
+
+
+def _rebuild_full(s: Session, ids: list[str], render: ViewRenderer, now: dt.datetime) -> int:
+    states = _states(s, ids, render, now)
     facts: dict[str, list] = defaultdict(list)
     for row in s.execute(select(AccountFact.customer_id, AccountFact.kind, AccountFact.occurred_at,
                                 AccountFact.sequence, AccountFact.payload)
@@ -77,24 +118,17 @@ def _rebuild_part(s: Session, ids: list[str], render: Renderer, now: dt.datetime
                          .where(BillingFact.customer_id.in_(ids), BillingFact.superseded_at.is_(None),
                                 BillingFact.month >= oldest_month(TREND_MONTHS, now))):
         billing[row[8]].append(row)
-    tags: dict[str, list] = defaultdict(list)
-    for tag in tags_of(s, ids):
-        tags[tag["customer_id"]].append(tag)
-    scores = latest_scores(s, ids, now + dt.timedelta(days=36500))
     rows = []
-    for cid, master, features, updated_at in accounts:
+    for cid, state in states.items():
         spend = spend_from_rows(billing.get(cid, []), TREND_MONTHS)
-        data = {"account": AccountStamp(cid, utc(updated_at)), "master": loads(master), "children": [], "root": "",
-                "members_all": [], "group_fee_last_month": (0, []), **fact_parts(facts.get(cid, []), RECENT_LIMIT),
-                "spend": spend, "tags": tags.get(cid, []), "features": loads(features), "score": scores.get(cid)}
         last = spend[-1] if spend else None
-        rows.append({"customer_id": cid, "body": render(data), "last_month": last["month"] if last else "",
+        body = render.facts({**fact_parts(facts.get(cid, []), RECENT_LIMIT), "spend": spend})
+        rows.append({"customer_id": cid, "body": body, "state": state, "last_month": last["month"] if last else "",
                      "last_month_fee_fen": last["total"] if last else 0,
                      "last_month_lines": dumps(sorted(ln for ln, v in last["lines"].items() if v["fee_fen"] > 0)
                                                if last else [])})
     s.execute(delete(AccountView).where(AccountView.customer_id.in_(ids)))
-    if rows:
-        insert_rows(s, AccountView.__table__, rows)
+    insert_rows(s, AccountView.__table__, rows)
     return len(rows)
 
 
@@ -120,7 +154,7 @@ class Hierarchy:
         self._nodes: dict[str, _Node] = {}
         self._children: dict[str, set[str]] = defaultdict(set)
 
-    def sync(self, s: Session, latest: int) -> None:
+    def sync(self, s: Session | Connection, latest: int) -> None:
         """Pull accounts whose change number passed the last one seen (`latest` read in this transaction)."""
         with self._lock:
             if latest <= self._seq:
@@ -172,11 +206,21 @@ class Hierarchy:
         return {"root": root, "members": sorted(members), "children": children, "fee": total, "lines": sorted(lines)}
 
 
-def read_view(s: Session, hierarchy: Hierarchy, customer_id: str) -> tuple[bytes, dict] | None:
-    """(stored body, group fields) of a live account, or None when no view is stored for it."""
-    row = s.execute(select(AccountView.body, select(func.max(Account.change_seq)).scalar_subquery())
-                    .where(AccountView.customer_id == customer_id)).first()
+# One statement for the hot read, built once: SQLAlchemy's per-call statement building and
+# cache-key work cost several times the lookup itself.
+_READ = text("SELECT body, state, (SELECT max(change_seq) FROM accounts) FROM account_views "
+             "WHERE customer_id = :cid")
+
+
+def read_view(s: Session | Connection, hierarchy: Hierarchy, customer_id: str) -> tuple[bytes, dict] | None:
+    """(stored view, group fields) of a live account, or None when no view is stored for it.
+
+    Takes a plain Connection too: the hot path skips the ORM session's set-up and commit.
+    """
+    conn = s.connection() if isinstance(s, Session) else s
+    row = conn.execute(_READ, {"cid": customer_id}).first()
     if row is None:
         return None
-    hierarchy.sync(s, int(row[1] or 0))
-    return row[0], hierarchy.group_fields(customer_id, dt.datetime.now(dt.timezone.utc))
+    hierarchy.sync(conn, int(row[2] or 0))
+    # Serialized messages concatenate into their merge: the two parts never set the same field.
+    return bytes(row[0]) + bytes(row[1]), hierarchy.group_fields(customer_id, dt.datetime.now(dt.timezone.utc))

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from services.profile.domain import events as ev
 from services.profile.domain.billing import RevenueBase
-from services.profile.domain.features import compute_features
+from services.profile.domain.features import FeatureResult, compute_features, set_score_features
 from services.profile.domain.merge import changed_fields
-from services.profile.domain.model import STATUS_TERMINATED, MergedAccount
+from services.profile.domain.model import STATUS_TERMINATED, MergedAccount, Score
 from services.profile.domain.tags import TagRule, decide, evaluate_rules, next_expiry
 from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, loads
@@ -134,9 +134,38 @@ def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRul
         insert_rows(s, AccountHistory.__table__, history)
     stats.accounts = len(ids)
     _apply_tags(tx, rules, types, results, cause, only_tags, source_sequences, stats, events)
-    # The Customer360 read model changes in the same transaction as the account.
-    rebuild_views(s, ids, now)
+    # The Customer360 read model changes in the same transaction as the account; only new
+    # records change its record-derived part.
+    rebuild_views(s, ids, now, facts_changed=cause == ev.CAUSE_ACCOUNT_CHANGE)
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
+    return stats
+
+
+def refresh_scores(tx: Tx, scores: dict[str, Score], rules: Sequence[TagRule], types: dict[str, str]) -> RefreshStats:
+    """React to new scores: patch the score features, re-evaluate tags, re-render the view state.
+
+    Scores feed only the score features, so the full recompute (facts, billing, merge) that
+    `refresh_accounts` does would rebuild the same values; skipping it is what lets scoring
+    record thousands of accounts per call. Time-relative features stay as of the account's
+    last refresh (their windows are re-evaluated by the expiry scheduler as always).
+    """
+    s, now, stats = tx.s, tx.now, RefreshStats()
+    results: list[FeatureResult] = []
+    for part in chunks(sorted(scores)):
+        for cid, features in s.execute(select(Account.customer_id, Account.features)
+                                       .where(Account.customer_id.in_(part), Account.erased.is_(False))):
+            result = FeatureResult(cid, loads(features))
+            set_score_features(result, scores[cid])
+            results.append(result)
+    if not results:
+        return stats
+    s.execute(update(Account), [{"customer_id": r.customer_id, "features": dumps(r.features), "updated_at": now,
+                                 "change_seq": tx.change_seq} for r in results])
+    events: list[ev.AccountEvent] = []
+    _apply_tags(tx, rules, types, results, ev.CAUSE_SCORE_CHANGE, None, {}, stats, events)
+    rebuild_views(s, [r.customer_id for r in results], now, facts_changed=False)
+    tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
+    stats.accounts = len(results)
     return stats
 
 
