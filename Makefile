@@ -9,7 +9,7 @@ DEMO_MONTHS ?= 24
 PROTOS := $(shell find protos -name '*.proto')
 REQS := requirements-dev.txt libs/requirements.txt $(wildcard services/*/requirements.txt)
 
-.PHONY: setup gen demo test test-fast compose-smoke bench clean
+.PHONY: setup gen demo test test-fast compose-smoke constraints bench clean
 
 setup: $(VENV)/.installed $(VENV)/bin/telco360 libs/gen/.stamp
 
@@ -48,6 +48,13 @@ test: setup
 # Build the images, run the suite under docker compose with a scaled service, check health.
 compose-smoke: setup
 	bash scripts/compose_smoke.sh
+
+# Pin the service images to the versions .venv resolved (and the tests passed with), so image
+# builds never backtrack; run after changing a requirements file.
+constraints: setup
+	{ sed -n '1,/^# a requirements file/p' docker/constraints.txt; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v -e '^-e' -e '^telco360=='; } > docker/constraints.txt.new
+	mv docker/constraints.txt.new docker/constraints.txt
 
 bench: setup
 	$(PY) -m bench.run_all

@@ -31,8 +31,11 @@ export DEBIAN_FRONTEND=noninteractive
 # Debian's docker client, matched to its engine, before any other docker on PATH.
 export PATH=/usr/sbin:/usr/bin:$PATH
 # Any free host port for every published service: the test must not collide with anything.
-export TELCO360_INGEST_HOST_PORT= TELCO360_PROFILE_HOST_PORT= TELCO360_CONTACT_HOST_PORT=
+export TELCO360_INGEST_HOST_PORT= TELCO360_PROFILE_HOST_PORT= TELCO360_CONTACT_HOST_PORT= TELCO360_SCORING_HOST_PORT=
 export TELCO360_BIND_ADDRESS=127.0.0.1
+# The round-robin check finds each health probe's request id in the replicas' logs, and
+# successful health checks are logged at DEBUG.
+export TELCO360_LOG_LEVEL=DEBUG
 
 START=$(date +%s)
 DOCKERD_PID=
