@@ -25,6 +25,7 @@ from services.contact.app.offers import OfferUseCases
 from services.contact.handlers import ContactServicer
 from services.contact.peers import Peers
 from services.contact.settings import ContactSettings
+from services.contact.store.batch import GroupCommit
 from services.contact.store.models import JOBS
 
 SERVICE_NAME = contact_pb2.DESCRIPTOR.services_by_name["ContactService"].full_name
@@ -56,6 +57,7 @@ def build_service(settings: ContactSettings, db: Database) -> GrpcService:
         jobs=jobs,
         runner=JobRunner(jobs),
         journal=NboJournal(db),
+        group_commit=GroupCommit(db) if db.is_sqlite else None,
         config=Config(
             valuable_value_fen=settings.valuable_value_fen,
             simulation_direct_max_contacts=settings.simulation_direct_max_contacts,
@@ -96,6 +98,8 @@ def build_service(settings: ContactSettings, db: Database) -> GrpcService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await deps.journal.stop()
+        if deps.group_commit is not None:
+            await asyncio.to_thread(deps.group_commit.close)
         await deps.peers.close()
         deps.runner.join_all(timeout=10)
 

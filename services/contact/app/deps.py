@@ -24,6 +24,7 @@ from services.contact.domain.model import Campaign, Offer, Policy
 from services.contact.app.journal import NboJournal
 from services.contact.peers import Peers
 from services.contact.store import catalogue as repo
+from services.contact.store.batch import GroupCommit
 from services.contact.store.ledger import all_offer_stats
 
 
@@ -114,6 +115,8 @@ class Deps:
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
     rng: random.Random = dataclasses.field(default_factory=random.Random)
     stats: OfferStatsCache | None = None
+    group_commit: GroupCommit | None = None
+    """Group commit of reservations (SQLite only; None = one transaction per reservation)."""
 
     def __post_init__(self) -> None:
         if self.stats is None:

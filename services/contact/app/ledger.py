@@ -109,40 +109,44 @@ class LedgerUseCases:
         return await self.deps.db.run(tx)
 
     async def reserve(self, key: str, request: ContactRequest, hold_seconds: int) -> ReserveResult:
-        """ReserveContact: check and record in one transaction under the account's lock."""
+        """ReserveContact: check and record in one transaction under the account's lock
+        (on SQLite, in a group-committed batch: store/batch.py)."""
         validation.validate_request(request, "contact.")
         if not 1 <= len(key) <= 128:
             raise InvalidArgument([FieldViolation("idempotency_key", "1-128 characters required", "REQUIRED")])
         context = await self.deps.peers.context(request.customer_id, with_score=False)
         digest = fingerprint(request, hold_seconds)
 
-        def tx() -> ReserveResult:
-            # Statements in the account lock: lock + catalogue generation, (campaign budget
+        def decide_and_record(session: Session, generation: int | None) -> ReserveResult:
+            # Statements under the lock: (lock +) catalogue generation, (campaign budget
             # lock,) history + idempotency key, three inserts. Nothing else waits behind it.
             now = self.deps.clock()
-            with repo.locked_account(self.deps.db, request.customer_id) as (session, generation):
-                cat = self.deps.catalogue.get(session, generation)
-                offer, campaign = _subjects(cat, session, request, now, reserving=True)
-                at = request.at or now
-                since = at - lookback(cat.active_policies, [campaign] if campaign else [])
-                history, prior = repo.load_history_and_key(session, request.customer_id, since, now, key)
-                if prior is not None:
-                    return self._replay(session, prior, digest)
-                decision = decide(request, at, now, cat.active_policies, history, context, offer, campaign)
-                decision = dataclasses.replace(decision, decision_id=repo.new_id())
-                reservation = None
-                if decision.allowed:
-                    reservation = repo.insert_reservation(
-                        session, repo.new_id(), key, request, decision.request.at or now, now,
-                        now + hold_for(hold_seconds), decision.decision_id, context.time_zone, context.tier,
-                    )
-                    decision = dataclasses.replace(decision, reservation_id=reservation.reservation_id)
-                records.insert_decision(session, "reserve", decision)
-                repo.record_reserve_request(
-                    session, key, digest, request.customer_id, decision.decision_id,
-                    reservation.reservation_id if reservation else "", now,
+            cat = self.deps.catalogue.get(session, generation)
+            offer, campaign = _subjects(cat, session, request, now, reserving=True)
+            at = request.at or now
+            since = at - lookback(cat.active_policies, [campaign] if campaign else [])
+            history, prior = repo.load_history_and_key(session, request.customer_id, since, now, key)
+            if prior is not None:
+                return self._replay(session, prior, digest)
+            decision = decide(request, at, now, cat.active_policies, history, context, offer, campaign)
+            decision = dataclasses.replace(decision, decision_id=repo.new_id())
+            reservation = None
+            if decision.allowed:
+                reservation = repo.insert_reservation(
+                    session, repo.new_id(), key, request, decision.request.at or now, now,
+                    now + hold_for(hold_seconds), decision.decision_id, context.time_zone, context.tier,
                 )
-                return ReserveResult(decision, reservation, replayed=False)
+                decision = dataclasses.replace(decision, reservation_id=reservation.reservation_id)
+            records.insert_decision(session, "reserve", decision)
+            repo.record_reserve_request(
+                session, key, digest, request.customer_id, decision.decision_id,
+                reservation.reservation_id if reservation else "", now,
+            )
+            return ReserveResult(decision, reservation, replayed=False)
+
+        def tx() -> ReserveResult:
+            with repo.locked_account(self.deps.db, request.customer_id) as (session, generation):
+                return decide_and_record(session, generation)
 
         def replay_only() -> ReserveResult:
             with self.deps.db.session() as session:
@@ -152,6 +156,9 @@ class LedgerUseCases:
                 return self._replay(session, prior, digest)
 
         try:
+            if self.deps.group_commit is not None:
+                # SQLite: queued with this process's other reservations, one commit per batch.
+                return await self.deps.group_commit.run(lambda session: decide_and_record(session, None))
             return await self.deps.db.run(tx)
         except IntegrityError:
             # The same key was used concurrently for another account (a different lock).
