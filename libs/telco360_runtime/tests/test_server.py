@@ -201,3 +201,19 @@ async def test_health_probes_log_at_debug_and_other_rpcs_at_info(start_service, 
     assert levels[("/grpc.health.v1.Health/Check", "OK")] == "debug"
     assert levels[("/grpc.health.v1.Health/Check", "NOT_FOUND")] == "info"
     assert levels[("/test.Echo/Echo", "OK")] == "info"
+
+
+async def test_request_id_comes_back_in_trailers_on_success_and_error(start_service) -> None:
+    service = await start_service([raw_service("test.E", {"Echo": echo, "Missing": missing, "Crash": crash})])
+    sent = (("x-request-id", "req-7"),)
+    async with grpc.aio.insecure_channel(service.address) as channel:
+        ok = call(channel, "/test.E/Echo")(b"x", metadata=sent)
+        await ok
+        assert ("x-request-id", "req-7") in tuple(await ok.trailing_metadata())
+        for method in ("/test.E/Missing", "/test.E/Crash"):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await call(channel, method)(b"", metadata=sent)
+            assert dict(err.value.trailing_metadata())["x-request-id"] == "req-7"
+        anonymous = call(channel, "/test.E/Echo")(b"x")
+        await anonymous
+        assert dict(await anonymous.trailing_metadata())["x-request-id"]  # one is made when none is sent
