@@ -64,6 +64,11 @@ class _CallScope:
     async def _abort(self, error: DomainError) -> None:
         status = status_for(error)
         self.code = status.code
+        if status.code == grpc.StatusCode.UNAVAILABLE:
+            # "A dependency is down" is this call's answer: sending headers first commits the
+            # call, so callers' channel retry policies (meant for a lost connection or a
+            # draining replica) do not repeat it; callers degrade or retry on their own terms.
+            await self.ctx.send_initial_metadata(())
         await self.ctx.abort(status.code, status.details,
                              (*status.trailing_metadata, (context.REQUEST_ID_HEADER, self._rid)))
 

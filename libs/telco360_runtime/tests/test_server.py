@@ -11,7 +11,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from telco360_runtime import context
 from telco360_runtime.clients import open_channel
-from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
+from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound, Unavailable
 from telco360_runtime.status import field_violations, rich_status
 
 from .conftest import raw_service
@@ -217,3 +217,20 @@ async def test_request_id_comes_back_in_trailers_on_success_and_error(start_serv
         anonymous = call(channel, "/test.E/Echo")(b"x")
         await anonymous
         assert dict(await anonymous.trailing_metadata())["x-request-id"]  # one is made when none is sent
+
+
+async def test_a_service_answering_unavailable_is_not_retried_by_peer_channels(start_service) -> None:
+    """Peer channels retry UNAVAILABLE for lost connections; a service's own "dependency down"
+    answer is final for that call (the caller degrades or retries itself, no amplification)."""
+    calls: list[bytes] = []
+
+    async def dependency_down(request: bytes, ctx) -> bytes:
+        calls.append(request)
+        raise Unavailable("scoring", "scoring did not answer")
+
+    service = await start_service([raw_service("test.E", {"Down": dependency_down})])
+    async with open_channel(service.address) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call(channel, "/test.E/Down")(b"once")
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert calls == [b"once"]

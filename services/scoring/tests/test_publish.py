@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import grpc
 import pytest
 
 from services.scoring.domain.ports import PublishedScore
@@ -27,7 +26,7 @@ class FlakyProfile(profile_pb2_grpc.ProfileServiceServicer):
     async def RecordScores(self, request: profile_pb2.RecordScoresRequest, context: Any) -> profile_pb2.RecordScoresResponse:
         self.calls.append(len(request.scores))
         if len(self.calls) <= self.failures:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "busy")
+            raise Unavailable("profile", "busy")
         return profile_pb2.RecordScoresResponse(accepted=len(request.scores), risk_band_changes=len(request.scores))
 
 
