@@ -10,12 +10,17 @@ def _window(size: int, unit: int) -> c.Window:
     return c.Window(kind=c.WINDOW_KIND_ROLLING, unit=unit, size=size)
 
 
+#: Retention is for accounts scoring puts in its high or medium band (bands are relative to
+#: each model's holdout, so they follow the base rate) or that a competitor is approaching.
+RETENTION_ELIGIBILITY = "risk_band in ('HIGH', 'MEDIUM') or competitor_active_approach"
+
+
 def offers() -> list[c.Offer]:
     """Four offers: retention, upsell, cross-sell and service care."""
     everywhere = [c.CHANNEL_INBOUND_OFFER, c.CHANNEL_OUTBOUND_CALL, c.CHANNEL_SMS, c.CHANNEL_VISIT]
     return [
         c.Offer(offer_id="retention_renewal", name="Contract renewal with 8 % discount", active=True,
-                category=c.OFFER_CATEGORY_RETENTION, eligibility="coalesce(churn_probability, 0) >= 0.05 or competitor_active_approach",
+                category=c.OFFER_CATEGORY_RETENTION, eligibility=RETENTION_ELIGIBILITY,
                 value_fen=1_200_000_00, cost_fen=60_000_00, channels=everywhere, prior_alpha=3, prior_beta=7,
                 description="Offer to renew the framework contract early with a loyalty discount."),
         c.Offer(offer_id="dedicated_line_upgrade", name="Dedicated line bandwidth upgrade", active=True,

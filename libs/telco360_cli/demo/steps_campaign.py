@@ -56,7 +56,7 @@ async def run_campaign(state: DemoState, clients: Clients) -> None:
                 attributes={"reason": "bill_query"})))
             for proposal in reply.proposals:
                 if proposal.campaign_id == campaign.campaign_id:
-                    await _follow_up(clients, proposal, index, rng, counts)
+                    await _follow_up(clients, proposal, campaign.offer_ids[0], index, rng, counts)
 
     with progress_bar() as bar:
         task = bar.add_task("inbound calls through the campaign", total=len(callers))
@@ -80,14 +80,19 @@ async def run_campaign(state: DemoState, clients: Clients) -> None:
         f"against the control group (answers simulated: {ACCEPT_TREATED:.0%} treated, {ACCEPT_CONTROL:.0%} control)")
 
 
-async def _follow_up(clients: Clients, proposal: c.Proposal, index: int, rng: random.Random,
+async def _follow_up(clients: Clients, proposal: c.Proposal, own_offer: str, index: int, rng: random.Random,
                      counts: dict[str, int]) -> None:
-    """What the call centre does with one proposal: make the offer and report the answer."""
+    """What the call centre does with one proposal: make the offer and report the answer.
+
+    A control-group caller is offered nothing (its proposal names no offer); some order the
+    campaign's main offer on their own, which is reported against the campaign like any sale.
+    """
     if proposal.state == c.PROPOSAL_STATE_CONTROL:
         counts["control"] += 1
-        if rng.random() < ACCEPT_CONTROL and proposal.offer_id:
+        if rng.random() < ACCEPT_CONTROL:
             counts["control_accepted"] += 1
-            await _outcome(clients, proposal, c.CHANNEL_UNSPECIFIED, c.OUTCOME_KIND_ACCEPTED, "", f"{index}-own")
+            await _outcome(clients, proposal, own_offer, c.CHANNEL_UNSPECIFIED, c.OUTCOME_KIND_ACCEPTED, "",
+                           f"{index}-own")
         return
     if proposal.state != c.PROPOSAL_STATE_PROPOSED:
         counts["suppressed" if proposal.state == c.PROPOSAL_STATE_SUPPRESSED else "other"] += 1
@@ -103,16 +108,17 @@ async def _follow_up(clients: Clients, proposal: c.Proposal, index: int, rng: ra
     reservation = reserved.reservation.reservation_id
     await clients.contact.ConfirmContact(c.ConfirmContactRequest(reservation_id=reservation))
     counts["proposed"] += 1
-    await _outcome(clients, proposal, proposal.channel, c.OUTCOME_KIND_OFFERED, reservation, f"{index}-offered")
+    await _outcome(clients, proposal, proposal.offer_id, proposal.channel, c.OUTCOME_KIND_OFFERED, reservation,
+                   f"{index}-offered")
     accepted = rng.random() < ACCEPT_TREATED
     counts["accepted"] += accepted
-    await _outcome(clients, proposal, proposal.channel, c.OUTCOME_KIND_ACCEPTED if accepted else c.OUTCOME_KIND_DECLINED,
-                   reservation, f"{index}-answer")
+    await _outcome(clients, proposal, proposal.offer_id, proposal.channel,
+                   c.OUTCOME_KIND_ACCEPTED if accepted else c.OUTCOME_KIND_DECLINED, reservation, f"{index}-answer")
 
 
-async def _outcome(clients: Clients, proposal: c.Proposal, channel: int, kind: int, reservation: str,
-                   key: str) -> None:
+async def _outcome(clients: Clients, proposal: c.Proposal, offer_id: str, channel: int, kind: int,
+                   reservation: str, key: str) -> None:
     await clients.contact.RecordOutcome(c.RecordOutcomeRequest(outcome=c.Outcome(
-        customer_id=proposal.customer_id, channel=channel, offer_id=proposal.offer_id,
+        customer_id=proposal.customer_id, channel=channel, offer_id=offer_id,
         campaign_id=proposal.campaign_id, reservation_id=reservation, kind=kind,
         idempotency_key=f"demo-campaign-{key}")))
