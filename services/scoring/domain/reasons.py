@@ -119,6 +119,9 @@ PHRASES: list[tuple[re.Pattern[str], Callable[[re.Match[str], float], str]]] = [
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_vs_ref3_pct$"), _pct_phrase("{line} fee", "against its own 3-month reference")),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_mom_pct$"), _pct_phrase("{line} fee", "last month")),
     (re.compile(r"^usage_(?P<line>[a-z_]+?)_mom_pct$"), _pct_phrase("{line} usage", "last month")),
+    # Profile keeps usage in each line's billing unit (GB, minutes, connections), not named in the feature.
+    (re.compile(r"^usage_(?P<line>[a-z_]+?)_last_month$"),
+     lambda m, v: f"{_line(m.group('line'))} usage {v:,.0f} billing units last month"),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_slope_6m$"), _slope),
     (re.compile(r"^complaints?(?:_count)?_(?P<n>\d+)d$"), _events("complaint")),
     (re.compile(r"^fault_tickets?(?:_count)?_(?P<n>\d+)d$"), _events("fault ticket")),
