@@ -53,25 +53,42 @@ def _pct(new: np.ndarray, old: np.ndarray) -> np.ndarray:
 
 
 def _nanmean(values: np.ndarray) -> np.ndarray:
+    """Mean over axis 1 (months) ignoring NaN; NaN where no month has a value."""
     count = np.sum(np.isfinite(values), axis=1)
     with np.errstate(all="ignore"):
         return np.where(count > 0, np.nansum(values, axis=1) / np.maximum(count, 1), np.nan)
 
 
 def _slope(values: np.ndarray) -> np.ndarray:
-    """Least-squares slope per row of values at x = 0, -1, ..., -(k-1) (fen per month)."""
-    x = -np.arange(values.shape[1], dtype=np.float64)[None, :]
+    """Least-squares slope over axis 1 of values at x = 0, -1, ..., -(k-1) (fen per month)."""
+    shape = [1] * values.ndim
+    shape[1] = values.shape[1]
+    x = -np.arange(values.shape[1], dtype=np.float64).reshape(shape)
     w = np.isfinite(values)
     y = np.where(w, values, 0.0)
     n = w.sum(axis=1)
     with np.errstate(all="ignore"):
         mx = (w * x).sum(axis=1) / n
         my = y.sum(axis=1) / n
-        dx = np.where(w, x - mx[:, None], 0.0)
-        num = (dx * (y - my[:, None]) * w).sum(axis=1)
+        dx = np.where(w, x - np.expand_dims(mx, 1), 0.0)
+        num = (dx * (y - np.expand_dims(my, 1)) * w).sum(axis=1)
         den = (dx * dx).sum(axis=1)
         out = np.where((n >= 2) & (den > 0), num / den, np.nan)
     return np.round(out, 6)
+
+
+def _series_stats(s: np.ndarray) -> dict[str, np.ndarray]:
+    """Level, averages, changes and trend of monthly series s[account, months back, series].
+
+    All series (the total and every product line) in one set of array operations: per
+    series they cost the same numpy call overhead, which dominates for a single account.
+    """
+    avg3, prev3 = _nanmean(s[:, 0:3]), _nanmean(s[:, 3:6])
+    return {
+        "last_month": s[:, 0], "avg_3m": avg3, "avg_6m": _nanmean(s[:, 0:6]),
+        "mom_pct": _pct(s[:, 0], s[:, 1]), "3v3_pct": _pct(avg3, prev3),
+        "slope_6m": _slope(s[:, 0:6]), "vs_ref3_pct": _pct(s[:, 0], _nanmean(s[:, 1:4])),
+    }
 
 
 def _fee_columns(billing: BillingFacts, n: int, ref_month: int | None) -> dict[str, np.ndarray]:
@@ -80,28 +97,24 @@ def _fee_columns(billing: BillingFacts, n: int, ref_month: int | None) -> dict[s
         return cols
     fee, usage, started = billing.cube(n, ref_month)
     total = np.where(started, np.nansum(fee, axis=2), np.nan)
+    lines = list(m.LINE_NAMES)
+    stats = _series_stats(np.concatenate([total[:, :, None], fee[:, :, lines]], axis=2))
+    usage_mom = _pct(usage[:, 0, lines], usage[:, 1, lines])
 
-    def series(prefix: str, s: np.ndarray) -> None:
-        cols[f"{prefix}_last_month"] = s[:, 0]
-        cols[f"{prefix}_avg_3m"] = _nanmean(s[:, 0:3])
-        cols[f"{prefix}_avg_6m"] = _nanmean(s[:, 0:6])
-        cols[f"{prefix}_mom_pct"] = _pct(s[:, 0], s[:, 1])
-        cols[f"{prefix}_3v3_pct"] = _pct(_nanmean(s[:, 0:3]), _nanmean(s[:, 3:6]))
-        cols[f"{prefix}_slope_6m"] = _slope(s[:, 0:6])
-        cols[f"{prefix}_vs_ref3_pct"] = _pct(s[:, 0], _nanmean(s[:, 1:4]))
+    def series(prefix: str, j: int) -> None:
+        for suffix, values in stats.items():
+            cols[f"{prefix}_{suffix}"] = values[:, j]
 
-    series("fee_total", total)
+    series("fee_total", 0)
     cols["fee_total_ref3"] = _nanmean(total[:, 1:4])
-    line_drops = []
-    for line, name in m.LINE_NAMES.items():
-        series(f"fee_{name}", fee[:, :, line])
-        line_drops.append(cols[f"fee_{name}_vs_ref3_pct"])
+    for j, (line, name) in enumerate(m.LINE_NAMES.items(), 1):
+        series(f"fee_{name}", j)
         cols[f"usage_{name}_last_month"] = usage[:, 0, line]
-        cols[f"usage_{name}_mom_pct"] = _pct(usage[:, 0, line], usage[:, 1, line])
-    drops = np.vstack(line_drops)
+        cols[f"usage_{name}_mom_pct"] = usage_mom[:, j - 1]
+    drops = stats["vs_ref3_pct"][:, 1:]
     with np.errstate(all="ignore"):
-        cols["fee_line_min_vs_ref3_pct"] = np.where(np.isfinite(drops).any(axis=0), np.nanmin(
-            np.where(np.isfinite(drops), drops, np.inf), axis=0), np.nan)
+        cols["fee_line_min_vs_ref3_pct"] = np.where(np.isfinite(drops).any(axis=1), np.nanmin(
+            np.where(np.isfinite(drops), drops, np.inf), axis=1), np.nan)
     any_month = started.any(axis=1)
     cols["fee_total_sum_12m"] = np.where(any_month, np.nansum(total, axis=1), np.nan)
     cols["months_billed_12m"] = np.where(any_month, np.sum(total > 0, axis=1), np.nan)
