@@ -29,6 +29,8 @@ from .train_jobs import (Plan, TableRequest, TrainRequest, plan_training, run_ta
 
 MAX_IDS = 1000
 MAX_ROWS = 10_000
+#: Batches up to this size without reasons are scored on the event loop (no thread hop).
+INLINE_ROWS = 128
 
 
 @dataclass(frozen=True)
@@ -169,8 +171,9 @@ class ScoringApp:
             fn, batch, sent = score_columns, columns, columns.names
         else:
             fn, batch, sent = score_with, rows, set().union(*(r.keys() for r in rows))
-        if n <= 8 and not top_k:
-            # Tiny batches: scoring takes microseconds, a thread hop would cost more.
+        if n <= INLINE_ROWS and not top_k:
+            # Without reasons, predicting up to INLINE_ROWS rows takes well under a millisecond
+            # on the loop; a hop to the pool and back costs about as much again under load.
             scores = fn(model, batch, top_k, method)  # type: ignore[arg-type]
         else:
             scores = await asyncio.get_running_loop().run_in_executor(self.ctx.executor(), fn, model, batch, top_k, method)
