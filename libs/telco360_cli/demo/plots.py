@@ -45,18 +45,28 @@ def tier_chart(tiers: dict[str, int]) -> str:
     return bar_chart(ordered, "Accounts per service tier")
 
 
-def risk_chart(probabilities: list[float], bands: list[str]) -> str:
-    """Histogram of churn probabilities, stacked by risk band, with the band thresholds."""
+def risk_axis_label(medium: float, high: float) -> str:
+    """The risk histogram's axis label, naming the band cut-offs drawn on it."""
+    return f"churn probability within 3 months (bands: medium ≥ {medium:.3g}, high ≥ {high:.3g})"
+
+
+def risk_chart(probabilities: list[float], bands: list[str], thresholds: tuple[float, float] | None = None) -> str:
+    """Histogram of churn probabilities, stacked by risk band, with the band thresholds.
+
+    `thresholds` are the champion's (medium, high) cut-offs from its holdout (GetModel); without
+    them the fixed cut-offs of models stored before per-version bands are drawn.
+    """
+    medium, high = thresholds or (0.10, 0.30)
     fig, ax = plt.subplots(figsize=(6.2, 3.4))
     top = min(1.0, max(0.05, max(probabilities, default=0.0) * 1.05))
     data = [[p for p, b in zip(probabilities, bands) if b == band] for band in ("low", "medium", "high")]
     ax.hist(data, bins=40, range=(0, top), stacked=True, color=[_COLOURS[b] for b in ("low", "medium", "high")],
             label=[f"{b} ({len(d):,})" for b, d in zip(("low", "medium", "high"), data)])
-    for threshold in (0.10, 0.30):
+    for threshold in (medium, high):
         if threshold < top:
             ax.axvline(threshold, color="#616161", linestyle="--", linewidth=0.8)
     ax.set_yscale("log")
-    ax.set_xlabel("churn probability within 3 months (bands: medium ≥ 0.10, high ≥ 0.30)")
+    ax.set_xlabel(risk_axis_label(medium, high))
     ax.set_ylabel("accounts (log scale)")
     ax.set_title("Churn risk distribution")
     ax.legend(frameon=False)

@@ -50,8 +50,11 @@ def render(state: DemoState) -> str:
     if state.scores:
         probs = [s[0] for s in state.scores.values()]
         bands = [s[1] for s in state.scores.values()]
+        churn = state.models.get("churn")
+        cuts = churn.churn_metrics if churn is not None and churn.HasField("churn_metrics") else None
+        thresholds = (cuts.band_medium_threshold, cuts.band_high_threshold) if cuts and cuts.band_high_threshold else None
         parts.append("<h2>Churn risk</h2><div class='grid'>"
-                     f"<div class='card'><img alt='risk' src='{plots.risk_chart(probs, bands)}'></div></div>")
+                     f"<div class='card'><img alt='risk' src='{plots.risk_chart(probs, bands, thresholds)}'></div></div>")
     if state.at_risk:
         rows = []
         for s in state.at_risk:
