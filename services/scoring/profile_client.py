@@ -54,6 +54,17 @@ def _peer_error(err: grpc.aio.AioRpcError) -> Exception:
     return err
 
 
+def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Feature rows as a frame with its columns in name order.
+
+    Protobuf map iteration order is not stable across processes, and the column order
+    becomes the model's feature order (LightGBM's feature sampling picks columns by
+    position): without sorting, the same data trained two different models in two runs.
+    """
+    frame = pd.DataFrame.from_records(records)
+    return frame.reindex(sorted(frame.columns), axis=1)
+
+
 class ProfileFeatureSource:
     """FeatureSource backed by the profile service."""
 
@@ -101,7 +112,7 @@ class ProfileFeatureSource:
                     row["status"] = "terminated" if v.status == _TERMINATED else "active"
                     records.append(row)
                 when = from_timestamp(batch.as_of) if batch.HasField("as_of") else as_of
-                yield FeatureFrame(when, pd.DataFrame.from_records(records), descriptions)
+                yield FeatureFrame(when, records_frame(records), descriptions)
         except grpc.aio.AioRpcError as err:
             raise _peer_error(err) from err
 

@@ -197,3 +197,9 @@ def test_dask_path_trains_on_a_local_cluster(churn_sets: Sets) -> None:
     assert 1 <= fitted.model.best_iteration <= 120
     assert fitted.metrics.roc_auc > fitted.metrics.baseline_roc_auc
     print(f"\nDask: ROC-AUC {fitted.metrics.roc_auc:.3f}, best iteration {fitted.model.best_iteration}")
+
+
+def test_training_is_reproducible(churn_fit, churn_sets: Sets) -> None:
+    again = fit_and_evaluate("churn", churn_sets.train, churn_sets.holdout, parse_params(FAST), horizon_months=HORIZON)
+    assert again.model.best_iteration == churn_fit.model.best_iteration
+    assert np.array_equal(np.asarray(again.holdout.pred), np.asarray(churn_fit.holdout.pred))

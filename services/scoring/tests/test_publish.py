@@ -1,4 +1,4 @@
-"""Publishing band changes to profile: chunked RecordScores calls, retried when profile stalls."""
+"""Scoring's profile client: chunked, retried RecordScores publishing; exported rows as frames."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.scoring.domain.ports import PublishedScore
-from services.scoring.profile_client import ProfileFeatureSource
+from services.scoring.profile_client import ProfileFeatureSource, records_frame
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
 from telco360_runtime.clients import open_channel
 from telco360_runtime.errors import Unavailable
@@ -68,3 +68,12 @@ async def test_publishing_gives_up_after_its_attempts() -> None:
     finally:
         await channel.close()
         await peer.stop(0.2)
+
+
+def test_exported_feature_rows_become_columns_in_name_order() -> None:
+    # Protobuf maps iterate in a different order in every process; the frame's column order
+    # is the model's feature order, so it must not depend on it.
+    rows = [{"z_fee": 1.0, "customer_id": "KA1", "a_tenure": 3.0}, {"a_tenure": 4.0, "customer_id": "KA2", "z_fee": 2.0}]
+    frame = records_frame(rows)
+    assert list(frame.columns) == ["a_tenure", "customer_id", "z_fee"]
+    assert frame["z_fee"].tolist() == [1.0, 2.0]
