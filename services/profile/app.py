@@ -30,7 +30,8 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
                            reconnect_seconds=settings.reconnect_seconds,
                            first_versions_known_when_occurred=settings.first_versions_known_when_occurred,
                            ) if settings.ingest_addr else None
-    scheduler = TimeScheduler(store, settings.expiry_poll_seconds, settings.base_refresh_seconds)
+    scheduler = TimeScheduler(store, settings.expiry_poll_seconds, settings.base_refresh_seconds,
+                              settings.share_check_seconds)
     peers = Peers(settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds,
                   settings.peer_retry_seconds)
     servicer = ProfileServicer(store, jobs, peers, consumer)

@@ -1,5 +1,9 @@
 """Background re-evaluation driven by time: window expiries and revenue-share refreshes.
 
+Revenue shares (behind the value tiers) are re-ranked within seconds when the base's
+size or total revenue moved by more than ProfileStore.SHARE_MOVE, and every account is
+re-evaluated for its value tags every `base_refresh_seconds` regardless.
+
 Expiry is scheduled by each account's next expiry (stored with the account), not swept
 nightly: the task sleeps until the earliest one (bounded by a poll interval, since new
 records may bring an earlier one), re-evaluates the accounts that are due, and repeats.
@@ -18,17 +22,20 @@ from telco360_runtime.logs import get_logger
 class TimeScheduler:
     """Runs expiry re-evaluation and periodic revenue-share refreshes."""
 
-    def __init__(self, store: ProfileStore, poll_seconds: float, base_refresh_seconds: float) -> None:
+    def __init__(self, store: ProfileStore, poll_seconds: float, base_refresh_seconds: float,
+                 share_check_seconds: float = 2.0) -> None:
         self.store = store
         self.poll = poll_seconds
         self.base_refresh = base_refresh_seconds
+        self.share_check = share_check_seconds
         self._tasks: list[asyncio.Task] = []
         self._log = get_logger(component="time_scheduler")
 
     def start(self) -> None:
         """Start the background loops."""
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._expiry_loop()), loop.create_task(self._base_loop())]
+        self._tasks = [loop.create_task(self._expiry_loop()), loop.create_task(self._base_loop()),
+                       loop.create_task(self._shares_loop())]
 
     async def stop(self) -> None:
         """Stop the loops."""
@@ -69,6 +76,25 @@ class TimeScheduler:
                 await self.store.db.run(self.store.reevaluate, self.value_tags(), ev.CAUSE_BASE_REFRESH)
             except Exception as error:  # noqa: BLE001 - retry on the next round
                 self._log.error("base_refresh_failed", exc_info=error)
+
+    async def rerank_shares_if_moved(self) -> int:
+        """Re-rank revenue shares when the base moved (see ProfileStore.shares_stale); accounts patched."""
+        if not await self.store.db.run(self.store.shares_stale):
+            return 0
+        patched = await self.store.db.run(self.store.refresh_revenue_shares)
+        self._log.info("revenue_shares_reranked", accounts_patched=patched)
+        return patched
+
+    async def _shares_loop(self) -> None:
+        # A bulk load or catch-up moves the base a lot within minutes: value tiers computed
+        # against the partial base are brought level seconds after it settles, not at the
+        # next hourly run.
+        while True:
+            await asyncio.sleep(self.share_check)
+            try:
+                await self.rerank_shares_if_moved()
+            except Exception as error:  # noqa: BLE001 - retry on the next round
+                self._log.error("share_rerank_failed", exc_info=error)
 
     def value_tags(self) -> set[str]:
         """Tags whose rules read base-relative features."""

@@ -55,6 +55,10 @@ class ProfileSettings(ServiceSettings):
     base_refresh_seconds: float = 3600.0
     """How often value tiers are re-evaluated as revenue shares across the base move."""
 
+    share_check_seconds: float = 2.0
+    """How often to check whether the revenue base moved enough (0.5 % in accounts or total
+    revenue) to re-rank every account's revenue share at once (after a bulk load or catch-up)."""
+
     expiry_poll_seconds: float = 30.0
     """Longest sleep of the time-window scheduler (it wakes earlier at the next expiry)."""
 

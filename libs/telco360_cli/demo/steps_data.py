@@ -115,7 +115,8 @@ async def wait_profile(state: DemoState, clients: Clients, timeout: float = 1800
 
 
 async def _wait_recompute(clients: Clients, timeout: float) -> None:
-    """Wait until profile's cached account view agrees with its point-in-time features.
+    """Wait until profile's cached account view agrees with its point-in-time features
+    and profile no longer reports itself settling (revenue shares re-ranked on the full base).
 
     Profile's cursor reaches the end of the log before its post-catch-up recompute has
     rewritten the accounts it queued (status, tier, tags). Segments read that cached view;
@@ -131,7 +132,8 @@ async def _wait_recompute(clients: Clients, timeout: float) -> None:
         exported = 0
         async for batch in clients.profile.ExportFeatures(request, timeout=600):
             exported += len(batch.vectors)
-        if cached == exported:
+        sync = await clients.profile.GetSyncStatus(profile_pb2.GetSyncStatusRequest())
+        if cached == exported and not sync.settling:  # settling: value tiers about to be re-ranked
             return
         if time.monotonic() > deadline:
             console.print(f"[yellow]profile still recomputing: {cached:,} active accounts in its cached view, "

@@ -59,6 +59,7 @@ class SyncHandlers(HandlerBase):
                             lag_entries=max(0, ingest_last - status["applied_sequence"]),
                             connected=bool(self.consumer and self.consumer.connected), accounts=status["accounts"],
                             last_event_sequence=status["last_event_sequence"])
+        out.settling = status["pending_refresh"] > 0 or await self.db.run(self.store.shares_stale)
         if status["last_applied_at"]:
             out.last_applied_at.CopyFrom(cv.ts(status["last_applied_at"]))
         return out

@@ -21,7 +21,7 @@ from services.profile.domain.model import STATUS_ACTIVE, LogRecord
 from services.profile.store.apply import ApplyResult, apply_batch, refresh_pending
 from services.profile.store.codec import utc
 from services.profile.store.loader import features_at, known_customers, revenue_base_at
-from services.profile.store.models import Account, SyncState
+from services.profile.store.models import Account, PendingRefresh, SyncState
 from services.profile.store.readmodel import RENDER_KEY, ViewRenderer
 from services.profile.store.tagdefs import RuleCache, install_builtin_pack
 from services.profile.store.writer import Tx, last_event_sequence
@@ -45,6 +45,7 @@ class ProfileStore:
         self._base_loaded = 0.0
         self._base_ttl = base_ttl_seconds
         self._past_bases: dict[dt.datetime, RevenueBase] = {}
+        self._shares_ranked_on: tuple[int, float] | None = None  # (accounts, total) of the base last used
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
@@ -71,6 +72,33 @@ class ProfileStore:
             self._base_loaded = time.monotonic()
         return self._base
 
+    #: Revenue shares are re-ranked when the base's account count or total revenue moved by this
+    #: fraction since the last ranking (a bulk load at once; steady drift by the periodic run).
+    SHARE_MOVE = 0.005
+
+    def shares_stale(self) -> bool:
+        """Whether the base moved enough since the last re-ranking of revenue shares."""
+        with self.db.session() as s:
+            base = self.revenue_base(s, force=True)
+        last = self._shares_ranked_on
+        if last is None:
+            return len(base) > 0
+        count, total = last
+        return (abs(len(base) - count) > self.SHARE_MOVE * max(count, 1)
+                or abs(base.total - total) > self.SHARE_MOVE * max(abs(total), 1.0))
+
+    def refresh_revenue_shares(self) -> int:
+        """Re-rank every account's revenue share on the current base; returns accounts patched."""
+        from services.profile.store.refresh import refresh_revenue_shares
+        with self.write_session() as s:
+            tx = Tx(s, self.clock())
+            rules, types = self.rules_for(s)
+            base = self.revenue_base(s, force=True)
+            stats = refresh_revenue_shares(tx, base, rules, types)
+            tx.flush()
+        self._shares_ranked_on = (len(base), base.total)
+        return stats.accounts
+
     def rules_for(self, s: Session, _attributes_changed: bool = False):
         """(rules, types) as of this session."""
         return self.rules.get(s)
@@ -96,7 +124,8 @@ class ProfileStore:
         with self.db.session() as s:
             state = s.get(SyncState, 1)
             accounts = s.execute(select(func.count()).select_from(Account).where(Account.erased.is_(False))).scalar()
-            return {"applied_sequence": state.applied_sequence if state else 0,
+            pending = s.execute(select(func.count()).select_from(PendingRefresh)).scalar() or 0
+            return {"applied_sequence": state.applied_sequence if state else 0, "pending_refresh": pending,
                     "ingest_last_sequence": state.ingest_last_sequence if state else 0,
                     "last_applied_at": utc(state.last_applied_at) if state else None,
                     "accounts": accounts or 0, "last_event_sequence": last_event_sequence(s)}

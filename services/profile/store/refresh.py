@@ -7,8 +7,11 @@ when scores arrived, or when the base-wide revenue shares moved.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
+
+import numpy as np
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -25,6 +28,9 @@ from services.profile.store.loader import load_inputs
 from services.profile.store.models import Account, AccountHistory, AccountTag, TagHistory
 from services.profile.store.readmodel import rebuild_views
 from services.profile.store.writer import Tx
+
+
+SHARE = "revenue_cum_share_pct"
 
 
 @dataclass
@@ -149,7 +155,7 @@ def refresh_scores(tx: Tx, scores: dict[str, Score], rules: Sequence[TagRule], t
     record thousands of accounts per call. Time-relative features stay as of the account's
     last refresh (their windows are re-evaluated by the expiry scheduler as always).
     """
-    s, now, stats = tx.s, tx.now, RefreshStats()
+    s = tx.s
     results: list[FeatureResult] = []
     for part in chunks(sorted(scores)):
         for cid, features in s.execute(select(Account.customer_id, Account.features)
@@ -157,12 +163,47 @@ def refresh_scores(tx: Tx, scores: dict[str, Score], rules: Sequence[TagRule], t
             result = FeatureResult(cid, loads(features))
             set_score_features(result, scores[cid])
             results.append(result)
+    return _store_patched(tx, results, rules, types, ev.CAUSE_SCORE_CHANGE)
+
+
+def refresh_revenue_shares(tx: Tx, base: RevenueBase, rules: Sequence[TagRule], types: dict[str, str]) -> RefreshStats:
+    """Re-rank every account's revenue share against the current base; patch and re-tag those that moved.
+
+    The share (`revenue_cum_share_pct`, behind the value tiers) is the one feature that depends
+    on other accounts. Accounts recomputed while the base was still filling (a bulk load, a
+    catch-up) hold their share of that partial base until this runs; their facts have not
+    changed, so only the share is patched, as `refresh_scores` patches scores.
+    """
+    rows = tx.s.execute(select(Account.customer_id, Account.features, Account.revenue_12m)
+                        .where(Account.erased.is_(False)).order_by(Account.customer_id)).all()
+    if not rows:
+        return RefreshStats()
+    revenues = np.array([math.nan if r[2] is None else float(r[2]) for r in rows], dtype=np.float64)
+    shares = base.cum_share_pct(revenues).tolist()
+    results: list[FeatureResult] = []
+    for (cid, features, _), share in zip(rows, shares):
+        parsed = loads(features)
+        new = share if share == share else None  # NaN: no revenue, no share (as compute_features leaves it out)
+        if parsed.get(SHARE) == new:
+            continue
+        if new is None:
+            parsed.pop(SHARE, None)
+        else:
+            parsed[SHARE] = new
+        results.append(FeatureResult(cid, parsed))
+    return _store_patched(tx, results, rules, types, ev.CAUSE_BASE_REFRESH)
+
+
+def _store_patched(tx: Tx, results: list[FeatureResult], rules: Sequence[TagRule], types: dict[str, str],
+                   cause: int) -> RefreshStats:
+    """Persist patched feature maps, re-evaluate their tags, re-render their view state, publish."""
+    s, now, stats = tx.s, tx.now, RefreshStats()
     if not results:
         return stats
     s.execute(update(Account), [{"customer_id": r.customer_id, "features": dumps(r.features), "updated_at": now,
                                  "change_seq": tx.change_seq} for r in results])
     events: list[ev.AccountEvent] = []
-    _apply_tags(tx, rules, types, results, ev.CAUSE_SCORE_CHANGE, None, {}, stats, events)
+    _apply_tags(tx, rules, types, results, cause, None, {}, stats, events)
     rebuild_views(s, [r.customer_id for r in results], now, facts_changed=False)
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
     stats.accounts = len(results)

@@ -13,7 +13,8 @@ from services.profile.domain.builtin_tags import BUILTIN_TAGS
 from services.profile.domain.features import FeatureResult
 from services.profile.domain.schema import type_map
 from services.profile.domain.tags import compile_rule, evaluate_rules
-from services.profile.store.models import AccountTag
+from services.profile.store.codec import loads
+from services.profile.store.models import Account, AccountTag
 from services.profile.tests.builders import NOW, Log
 
 DAY = dt.timedelta(days=1)
@@ -129,3 +130,24 @@ def test_tags_from_records_end_to_end(sqlite_store, log: Log) -> None:
     assert {"contract_ending_soon", "low_satisfaction", "competitor_threat", "early_warning"} <= e1
     assert "fee_drop" not in e1
     assert "dormant" in tags_of(sqlite_store, "E2")
+
+
+def test_value_tiers_set_on_a_partial_base_are_re_ranked_when_the_base_moves(sqlite_store, log: Log) -> None:
+    # A bulk load: the small account is recomputed first, against a base that does not yet
+    # hold the 19 larger ones, and keeps that share until the base is re-ranked.
+    sqlite_store.apply([log.account("SMALL"), *log.flat_bills("SMALL", 12, {"voice": 1000})])
+    big = [f"BIG{i:02d}" for i in range(19)]
+    sqlite_store.apply([r for cid in big for r in (log.account(cid), *log.flat_bills(cid, 12, {"voice": 5000}))])
+    assert "value_diamond" in tags_of(sqlite_store, "SMALL")  # its share of the partial base
+    assert sqlite_store.shares_stale()
+
+    assert sqlite_store.refresh_revenue_shares() >= 1
+    assert not sqlite_store.shares_stale()
+    assert "value_crystal" in tags_of(sqlite_store, "SMALL") and "value_diamond" not in tags_of(sqlite_store, "SMALL")
+    # The patched share is the one a full point-in-time computation gives now.
+    with sqlite_store.db.session() as s:
+        stored = {cid: loads(f)["revenue_cum_share_pct"]
+                  for cid, f in s.execute(select(Account.customer_id, Account.features))}
+    fresh, _ = sqlite_store.features(["SMALL", *big], None)
+    assert {r.customer_id: r.features["revenue_cum_share_pct"] for r in fresh} == stored
+    assert sqlite_store.refresh_revenue_shares() == 0  # nothing moved: nothing patched
