@@ -22,29 +22,47 @@ VALUE_HORIZON = 6
 _MIN_HISTORY = 4
 
 
-def _first_day(month: str) -> dt.datetime:
-    year, mon = (int(x) for x in month.split("-"))
-    return dt.datetime(year, mon, 1, tzinfo=dt.timezone.utc)
+def _cut_off(window_start: int, day: int) -> dt.datetime:
+    """The cut-off whose label window starts with month `window_start`, on day `day`.
+
+    Day 1 is midnight of that month's first day; any other day is that day of the month
+    before (a mid-month cut-off's window starts with the next calendar month).
+    """
+    year, mon = (int(x) for x in month_from_index(window_start - (day > 1)).split("-"))
+    return dt.datetime(year, mon, day, tzinfo=dt.timezone.utc)
 
 
-def cutoffs(first_month: str, end_month: str, horizon: int, count: int = 4) -> tuple[list[dt.datetime], dt.datetime]:
-    """Training cut-offs and the holdout cut-off for a label horizon.
+def cutoffs(first_month: str, end_month: str, horizon: int, count: int = 4,
+            day: int = 1) -> tuple[list[dt.datetime], dt.datetime]:
+    """Training cut-offs and the holdout cut-off for a label horizon, on a day of the month.
 
     The holdout's label window ends with the last generated month; each training cut-off's
-    label window ends at or before the holdout cut-off (no overlap, no leakage).
+    label window ends at or before the holdout cut-off (no overlap, no leakage). `day` is the
+    day of the month the base will be scored on: features that count days (since the last
+    payment, visit, ...) then look in training as they will when scored, instead of always
+    as on the 1st.
     """
     after_end = month_index(end_month) + 1
     holdout = after_end - horizon - 1
-    earliest = month_index(first_month) + _MIN_HISTORY
+    # A mid-month holdout cut-off falls in the month before its window: training windows
+    # must end by then, one month earlier than for a cut-off on the 1st.
+    last_start = holdout - horizon - (day > 1)
+    earliest = month_index(first_month) + _MIN_HISTORY + (day > 1)
     # Monthly cut-offs stack one row per account and month: more churners to learn from.
-    training = [holdout - horizon - k for k in range(count) if holdout - horizon - k >= earliest]
+    training = [last_start - k for k in range(count) if last_start - k >= earliest]
     if not training:
         raise CliError(f"{first_month}…{end_month} is too short for a {horizon}-month horizon with a holdout")
-    return [_first_day(month_from_index(m)) for m in sorted(training)], _first_day(month_from_index(holdout))
+    return [_cut_off(m, day) for m in sorted(training)], _cut_off(holdout, day)
+
+
+def scoring_day(now: dt.datetime) -> int:
+    """The day of the month cut-offs are placed on: today's, at most the 28th (every month has it)."""
+    return min(now.day, 28)
 
 
 async def _train(state: DemoState, clients: Clients, kind: int, horizon: int, label: str) -> scoring_pb2.Model:
-    training, holdout = cutoffs(state.base.truth.months[0], state.end_month, horizon)
+    training, holdout = cutoffs(state.base.truth.months[0], state.end_month, horizon,
+                                day=scoring_day(dt.datetime.now(dt.timezone.utc)))
     console.print(f"{label}: training cut-offs {', '.join(d.date().isoformat() for d in training)}, "
                   f"holdout {holdout.date().isoformat()}, horizon {horizon} months")
     request = scoring_pb2.TrainModelRequest(kind=kind, horizon_months=horizon,
