@@ -87,17 +87,26 @@ class ProfileStore:
         return (abs(len(base) - count) > self.SHARE_MOVE * max(count, 1)
                 or abs(base.total - total) > self.SHARE_MOVE * max(abs(total), 1.0))
 
-    def refresh_revenue_shares(self) -> int:
-        """Re-rank every account's revenue share on the current base; returns accounts patched."""
+    def refresh_revenue_shares(self, chunk: int = 2000) -> int:
+        """Re-rank every account's revenue share on the current base; returns accounts patched.
+
+        One base for the whole pass; a write transaction per `chunk` accounts, so a re-rank of
+        a large base never holds the writer for long.
+        """
         from services.profile.store.refresh import refresh_revenue_shares
-        with self.write_session() as s:
-            tx = Tx(s, self.clock())
-            rules, types = self.rules_for(s)
+        from services.profile.store.tagops import all_account_ids
+        with self.db.session() as s:
             base = self.revenue_base(s, force=True)
-            stats = refresh_revenue_shares(tx, base, rules, types)
-            tx.flush()
+            ids = all_account_ids(s)
+        patched = 0
+        for start in range(0, len(ids), chunk):
+            with self.write_session() as s:
+                tx = Tx(s, self.clock())
+                rules, types = self.rules_for(s)
+                patched += refresh_revenue_shares(tx, base, ids[start:start + chunk], rules, types).accounts
+                tx.flush()
         self._shares_ranked_on = (len(base), base.total)
-        return stats.accounts
+        return patched
 
     def rules_for(self, s: Session, _attributes_changed: bool = False):
         """(rules, types) as of this session."""

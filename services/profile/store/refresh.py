@@ -166,31 +166,30 @@ def refresh_scores(tx: Tx, scores: dict[str, Score], rules: Sequence[TagRule], t
     return _store_patched(tx, results, rules, types, ev.CAUSE_SCORE_CHANGE)
 
 
-def refresh_revenue_shares(tx: Tx, base: RevenueBase, rules: Sequence[TagRule], types: dict[str, str]) -> RefreshStats:
-    """Re-rank every account's revenue share against the current base; patch and re-tag those that moved.
+def refresh_revenue_shares(tx: Tx, base: RevenueBase, customer_ids: Sequence[str], rules: Sequence[TagRule],
+                           types: dict[str, str]) -> RefreshStats:
+    """Re-rank the accounts' revenue shares against `base`; patch and re-tag those that moved.
 
     The share (`revenue_cum_share_pct`, behind the value tiers) is the one feature that depends
     on other accounts. Accounts recomputed while the base was still filling (a bulk load, a
     catch-up) hold their share of that partial base until this runs; their facts have not
     changed, so only the share is patched, as `refresh_scores` patches scores.
     """
-    rows = tx.s.execute(select(Account.customer_id, Account.features, Account.revenue_12m)
-                        .where(Account.erased.is_(False)).order_by(Account.customer_id)).all()
-    if not rows:
-        return RefreshStats()
-    revenues = np.array([math.nan if r[2] is None else float(r[2]) for r in rows], dtype=np.float64)
-    shares = base.cum_share_pct(revenues).tolist()
     results: list[FeatureResult] = []
-    for (cid, features, _), share in zip(rows, shares):
-        parsed = loads(features)
-        new = share if share == share else None  # NaN: no revenue, no share (as compute_features leaves it out)
-        if parsed.get(SHARE) == new:
-            continue
-        if new is None:
-            parsed.pop(SHARE, None)
-        else:
-            parsed[SHARE] = new
-        results.append(FeatureResult(cid, parsed))
+    for part in chunks(sorted(customer_ids)):
+        rows = tx.s.execute(select(Account.customer_id, Account.features, Account.revenue_12m)
+                            .where(Account.customer_id.in_(part), Account.erased.is_(False))).all()
+        revenues = np.array([math.nan if r[2] is None else float(r[2]) for r in rows], dtype=np.float64)
+        for (cid, features, _), share in zip(rows, base.cum_share_pct(revenues).tolist()):
+            parsed = loads(features)
+            new = share if share == share else None  # NaN: no revenue, no share (compute_features leaves it out)
+            if parsed.get(SHARE) == new:
+                continue
+            if new is None:
+                parsed.pop(SHARE, None)
+            else:
+                parsed[SHARE] = new
+            results.append(FeatureResult(cid, parsed))
     return _store_patched(tx, results, rules, types, ev.CAUSE_BASE_REFRESH)
 
 
