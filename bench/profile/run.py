@@ -112,6 +112,17 @@ async def wait_ready(stub) -> None:
     raise RuntimeError("profile did not start")
 
 
+async def wait_settled(stub, out: dict, key: str, timeout: float = 900) -> None:
+    """Wait until profile no longer reports itself settling (value tiers re-ranked on the
+    base it has); records how long that took, so the latencies measure the steady state."""
+    t0 = time.perf_counter()
+    while (await stub.GetSyncStatus(pb.GetSyncStatusRequest(), timeout=30)).settling:
+        if time.perf_counter() - t0 > timeout:
+            raise RuntimeError("profile still settling")
+        await asyncio.sleep(0.5)
+    out[key] = round(time.perf_counter() - t0, 1)
+
+
 async def latency(call, ids: list[str], requests: int, concurrency: int) -> dict:
     """p50/p99 in ms and throughput of `call(customer_id)`."""
     rng = random.Random(7)
@@ -157,6 +168,8 @@ async def serve_and_measure(url: str, ids: list[str], requests: int, segment_acc
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = profile_pb2_grpc.ProfileServiceStub(channel)
             await wait_ready(stub)
+            await asyncio.sleep(3)  # the share check runs every 2 s
+            await wait_settled(stub, out, "settled after start_s")
 
             async def c360(cid: str):
                 return await stub.GetCustomer360(pb.GetCustomer360Request(customer_id=cid))
@@ -168,6 +181,8 @@ async def serve_and_measure(url: str, ids: list[str], requests: int, segment_acc
                 for conc in (1, 16):
                     out[f"{name} c={conc}"] = await latency(call, ids, requests, conc)
             total = await asyncio.get_running_loop().run_in_executor(None, clone_accounts, url, segment_accounts)
+            await asyncio.sleep(3)
+            await wait_settled(stub, out, "settled after cloning_s")  # 10x the base: every share re-ranked
             out["segment_accounts"] = total
             expressions = ["tag(fee_drop) or fee_total_vs_ref3_pct <= -10",
                            "industry in ('GOV', 'EDU') and fee_total_last_month > 1000000",
