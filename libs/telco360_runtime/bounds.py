@@ -40,11 +40,12 @@ MAX_QUANTITY = 1e15
 MAX_COUNT = 10**9
 
 # --- times -----------------------------------------------------------------------------
-# Every timestamp a request carries must fall in this range (UTC). Business records of the
-# suite start in 1970 (the epoch: unset Timestamps are 0) and nothing is planned past 2200.
-EARLIEST_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+# Every timestamp a request carries must fall in this range (UTC): months are valid from
+# 1900 (timeconv.parse_month), organisations founded before 1970 exist, and nothing is
+# planned past 2200. Far from datetime's limits, so arithmetic on days never overflows.
+EARLIEST_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
 LATEST_TIME = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
-EARLIEST_SECONDS = 0
+EARLIEST_SECONDS = int(EARLIEST_TIME.timestamp())
 LATEST_SECONDS = int(LATEST_TIME.timestamp())
 
 # --- text and lists --------------------------------------------------------------------
