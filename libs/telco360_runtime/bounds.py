@@ -56,6 +56,11 @@ TEXT_MAX = 4000  # descriptions, notes, summaries
 EXPRESSION_MAX = 4000  # tag / segment / eligibility expressions
 LIST_MAX = 1000  # items in a repeated field unless a field names its own limit
 
+# A list answer stops adding items before its encoded size passes this (message.ByteSize()):
+# gRPC clients in every language default to a 4 MiB receive limit, so pages stay below it
+# whatever the server's own max_message_mb, and the page token resumes after the last item.
+PAGE_MAX_BYTES = 3 * 1024 * 1024
+
 PREVIEW_CHARS = 40
 
 
