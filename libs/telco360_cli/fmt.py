@@ -69,6 +69,16 @@ def tier(value: int) -> str:
     return enum_name(common_pb2.AccountTier, value)
 
 
+#: The suite has three tier notions that share the six names (diamond ... crystal) and can
+#: disagree on one account; every screen names which one it shows (docs/TIERS.md).
+SERVICE_TIER = "service tier"
+SERVICE_TIER_HINT = "assigned by the operator in master data; decides the service level"
+VALUE_TIER = "value tier"
+VALUE_TIER_HINT = "tag from the account's share of the base's last-12-month revenue, re-ranked as the base moves"
+PREDICTED_TIER = "predicted value tier"
+PREDICTED_TIER_HINT = "from the value model's predicted future revenue, cut at the model's own boundaries"
+
+
 def risk(value: int) -> str:
     """Risk band name."""
     return enum_name(common_pb2.RiskBand, value)

@@ -29,7 +29,8 @@ def render_customer360(view: profile_pb2.Customer360) -> None:
     a = view.account
     status = fmt.enum_name(profile_pb2.AccountStatus, a.status)
     head = (f"[bold]{a.name}[/]  ({a.customer_id})\n"
-            f"tier [bold]{fmt.tier(a.tier)}[/] · {a.industry} · {a.region} · manager {a.account_manager_id}\n"
+            f"{fmt.SERVICE_TIER} [bold]{fmt.tier(a.tier)}[/] (master data) · {a.industry} · {a.region}"
+            f" · manager {a.account_manager_id}\n"
             f"status {status} · contract {a.contract_start_month or '?'} → {a.contract_end_month or '?'}"
             f" · {a.employee_count or '?'} employees")
     if a.parent_customer_id:
@@ -52,7 +53,8 @@ def render_customer360(view: profile_pb2.Customer360) -> None:
             tags.add_column(column)
         for tag in view.tags:
             why = ", ".join(f"{k}={fmt.attr(v)}" for k, v in sorted(tag.trigger_values.items()))
-            tags.add_row(tag.display_name or tag.tag_id, tag.category, fmt.when(tag.assigned_at), why)
+            category = f"{fmt.VALUE_TIER} (revenue share)" if tag.tag_id.startswith("value_") else tag.category
+            tags.add_row(tag.display_name or tag.tag_id, category, fmt.when(tag.assigned_at), why)
         console.print(tags)
     if view.spend_trend:
         trend = Table(title="Monthly spend")

@@ -184,8 +184,8 @@ def report(ctx: typer.Context, model_id: list[str] = typer.Argument(None, help="
 
 def render_scores(scores: list[scoring_pb2.AccountScore]) -> None:
     """Scores with their top reasons."""
-    table = Table(title="Scores")
-    for column in ("account", "churn", "band", "value", "tier", "why (churn)", "why (value)"):
+    table = Table(title="Scores", caption=f"{fmt.PREDICTED_TIER}: {fmt.PREDICTED_TIER_HINT}")
+    for column in ("account", "churn", "band", "value", fmt.PREDICTED_TIER, "why (churn)", "why (value)"):
         table.add_column(column, overflow="fold")
     for s in scores:
         if s.status != scoring_pb2.SCORE_STATUS_OK:

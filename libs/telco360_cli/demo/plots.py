@@ -42,7 +42,7 @@ def bar_chart(counts: dict[str, int], title: str, colour: str = "#1565c0", horiz
 def tier_chart(tiers: dict[str, int]) -> str:
     """Accounts per service tier, highest tier first."""
     ordered = {t: tiers.get(t, 0) for t in _TIERS if t in tiers}
-    return bar_chart(ordered, "Accounts per service tier")
+    return bar_chart(ordered, "Accounts per service tier (master data)")
 
 
 def risk_axis_label(medium: float, high: float) -> str:

@@ -150,7 +150,7 @@ async def tags_and_segments(state: DemoState, clients: Clients) -> None:
     for m in members:
         tiers[fmt.tier(m.tier)] = tiers.get(fmt.tier(m.tier), 0) + 1
     state.tier_counts = tiers
-    console.print(f"{count:,} active accounts by service tier: "
+    console.print(f"{count:,} active accounts by {fmt.SERVICE_TIER} (master data): "
                   + ", ".join(f"{k} {v:,}" for k, v in sorted(tiers.items())))
     definitions = [d for d in await list_tags(clients) if d.enabled]
     counts = await tag_counts(clients, [d.tag_id for d in definitions])

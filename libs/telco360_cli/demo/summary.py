@@ -39,7 +39,11 @@ def render(state: DemoState) -> str:
              f"generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
              "<h2>Headline</h2>",
              _table(["", ""], [[k, v] for k, v in state.headline.items()])]
-    parts.append("<h2>Accounts per tier and tag</h2><div class='grid'>")
+    parts.append("<h2>Accounts per tier and tag</h2>"
+                 f"<p class='sub'>Three tier notions share the six names and can disagree on one account: "
+                 f"the <b>{fmt.SERVICE_TIER}</b> ({fmt.SERVICE_TIER_HINT}), the <b>{fmt.VALUE_TIER}</b> tags "
+                 f"({fmt.VALUE_TIER_HINT}) and the <b>{fmt.PREDICTED_TIER}</b> ({fmt.PREDICTED_TIER_HINT}).</p>"
+                 "<div class='grid'>")
     parts.append(f"<div class='card'><img alt='tiers' src='{plots.tier_chart(state.tier_counts)}'></div>")
     tags = {name: n for name, n in sorted(state.tag_counts.values(), key=lambda x: -x[1])}
     parts.append(f"<div class='card'><img alt='tags' src='{plots.bar_chart(tags, 'Accounts per tag', '#00897b', True)}'>"
@@ -63,7 +67,7 @@ def render(state: DemoState) -> str:
                          fmt.percent(s.churn_probability), fmt.yuan_short(s.predicted_value_fen),
                          "; ".join(r.phrase for r in s.churn_reasons)])
         parts.append("<h2>Top at-risk valuable accounts</h2>"
-                     + _table(["account", "name", "tier", "churn risk", "predicted value", "why"], rows, {3, 4}))
+                     + _table(["account", "name", "service tier", "churn risk", "predicted value", "why"], rows, {3, 4}))
     if state.nbo_calls:
         rows = [[call["customer_id"], ", ".join(call["offers"]) or "(none)",
                  "; ".join(f"{oid}: {reason}" for oid, reason, _ in call["suppressed"]), call["note"]]
