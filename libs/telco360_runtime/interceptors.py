@@ -5,7 +5,8 @@ authenticates the caller, binds request id / role / subject / deadline into cont
 domain errors to rich gRPC statuses, turns any other exception into INTERNAL with a logged
 traceback, writes one log line per RPC (method, code, duration, request id; successful health and
 reflection probes at DEBUG, everything else at INFO) and records
-Prometheus metrics. Works for all four handler kinds of grpc.aio.
+Prometheus metrics. Works for all four handler kinds of grpc.aio. Request bytes that do not
+decode answer INVALID_ARGUMENT (reason UNDECODABLE; see decoding.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 import grpc
 import structlog
 
-from telco360_runtime import auth, context, metrics
+from telco360_runtime import auth, context, decoding, metrics
 from telco360_runtime.errors import DomainError, Unavailable
 from telco360_runtime.status import status_for
 
@@ -47,6 +48,7 @@ class _CallScope:
         meta = {k: v for k, v in (self.ctx.invocation_metadata() or ()) if isinstance(v, str)}
         rid = meta.get(context.REQUEST_ID_HEADER) or context.new_request_id()
         self._tokens = context.bind(rid, "admin", self.ctx.time_remaining())
+        self._decoding = decoding.begin_call()
         structlog.contextvars.bind_contextvars(request_id=rid, method=self.method)
         metrics.RPC_IN_FLIGHT.labels(self.service).inc()
         # The id goes back in the trailers: sending initial metadata early costs a separate
@@ -101,6 +103,7 @@ class _CallScope:
         log_at("rpc", code=self.code.name, duration_ms=round(duration * 1000, 3))
         structlog.contextvars.unbind_contextvars("request_id", "method")
         context.reset(self._tokens)
+        decoding.end_call(self._decoding)
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
@@ -119,21 +122,19 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = details.method
+        unary_in = decoding.guard_unary(handler.request_deserializer)
+        stream_in = decoding.guard_stream(handler.request_deserializer)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method),
-                handler.request_deserializer, handler.response_serializer)
+                self._wrap_unary(handler.unary_unary, method), unary_in, handler.response_serializer)
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(handler.stream_unary, method),
-                handler.request_deserializer, handler.response_serializer)
+                self._wrap_unary(handler.stream_unary, method), stream_in, handler.response_serializer)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method),
-                handler.request_deserializer, handler.response_serializer)
+                self._wrap_stream(handler.unary_stream, method), unary_in, handler.response_serializer)
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(handler.stream_stream, method),
-            handler.request_deserializer, handler.response_serializer)
+            self._wrap_stream(handler.stream_stream, method), stream_in, handler.response_serializer)
 
     def _scope(self, method: str, ctx: grpc.aio.ServicerContext) -> _CallScope:
         return _CallScope(self._service, method, self._tokens, ctx)
@@ -143,6 +144,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             async with self._scope(method, ctx) as scope:
                 try:
                     scope.authenticate()
+                    if isinstance(request, decoding.Undecodable):
+                        raise request.error()
                     return await behaviour(request, ctx)
                 except BaseException as error:  # noqa: BLE001 - mapped to a status
                     await scope.handle(error)
@@ -153,6 +156,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             async with self._scope(method, ctx) as scope:
                 try:
                     scope.authenticate()
+                    if isinstance(request, decoding.Undecodable):
+                        raise request.error()
                     result = behaviour(request, ctx)
                     if hasattr(result, "__aiter__"):
                         async for response in result:
