@@ -1,8 +1,14 @@
 """Applying a batch of ingest log entries in one transaction, with the cursor.
 
 Idempotent and gap-free: entries at or below the stored cursor are skipped; an entry whose
-(source, source_record_id) already has the same or a newer version applied is skipped; a
-correction marks the earlier version superseded at its own ingest time. The facts, the
+(source, source_record_id) already has the same or a newer version applied is skipped.
+
+Versions of one (source, source_record_id) are ranked by the source's own time
+(`occurred_at`, then the version number for corrections of the same moment), not by
+arrival: a version that ranks above the current one supersedes it at its own ingest time;
+one that ranks below (an old extract sent again) is kept in history, superseded from the
+moment it arrived, so it is never visible and never wins. The same set of versions gives
+the same current state whatever order they arrive in. The facts, the
 recomputed accounts, their tags, the published events and the new cursor all commit
 together, so a crash mid-batch leaves nothing half-applied.
 """
@@ -80,6 +86,8 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
                                                               RecordKey.source_record_id.in_(part))):
                 keys[(source, row[0])] = (row[1], row[2], row[3])
     known_keys = set(keys)
+    current = _current_ranks(s, keys)
+    touched: set[tuple[str, str]] = set()
     pending: dict[tuple[str, str], dict] = {}
     billing_rows, fact_rows, supersede = [], [], []
     dirty: dict[str, int] = {}
@@ -98,6 +106,15 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
         if prev is not None and prev[0] >= r.version:
             result.skipped += 1
             continue
+        touched.add(key)
+        rank = (r.occurred_at, r.version)
+        if key in current and rank < current[key]:
+            # Older by the source's own time than the version in force: history only.
+            keys[key] = (r.version, prev[1], prev[2]) if prev is not None else (r.version, r.customer_id, r.kind)
+            _stale_row(r, billing_rows, fact_rows)
+            result.applied += 1
+            continue
+        current[key] = rank
         if prev is not None:
             if key in pending:
                 pending[key]["superseded_at"] = r.ingested_at
@@ -108,11 +125,7 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
         keys[key] = (r.version, r.customer_id, r.kind)
         row = _row_common(r)
         if r.kind == "billing":
-            row.update({f: r.payload.get(f) for f in BILLING_FIELDS})
-            row["usage_quantity"] = float(row["usage_quantity"] or 0.0)
-            row["usage_unit"] = str(row["usage_unit"] or "")
-            for f in ("fee_fen", "lines", "payment_status", "days_overdue", "product_line"):
-                row[f] = int(row[f] or 0)
+            row.update(_billing_values(r.payload))
             billing_rows.append(row)
             visible_at = max(r.occurred_at, r.ingested_at)
             month = row["month"]
@@ -143,7 +156,7 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
         insert_rows(s, BillingFact.__table__, billing_rows)
     if fact_rows:
         insert_rows(s, AccountFact.__table__, fact_rows)
-    _write_keys(s, keys, known_keys, pending)
+    _write_keys(s, keys, known_keys, touched)
     _write_months(s, months)
     result.new_attributes = _write_attributes(s, attrs)
     for (cid, month), bill in bills.items():
@@ -196,9 +209,49 @@ def refresh_pending(s: Session, now: dt.datetime, rules_for, base: RevenueBase |
     return len(rows)
 
 
-def _write_keys(s: Session, keys: dict, known: set, pending: dict) -> None:
+def _current_ranks(s: Session, keys: dict[tuple[str, str], tuple[int, str, str]]
+                   ) -> dict[tuple[str, str], tuple[dt.datetime, int]]:
+    """(occurred_at, version) of the version in force of each known key (keys without one are absent)."""
+    wanted: dict[tuple[str, bool], list[str]] = {}
+    for (source, srid), (_, _, kind) in keys.items():
+        wanted.setdefault((source, kind == "billing"), []).append(srid)
+    out: dict[tuple[str, str], tuple[dt.datetime, int]] = {}
+    for (source, billing), srids in wanted.items():
+        model = BillingFact if billing else AccountFact
+        for part in chunks(sorted(srids), 2000):
+            for srid, occurred, version in s.execute(
+                    select(model.source_record_id, model.occurred_at, model.version).where(
+                        model.source == source, model.source_record_id.in_(part), model.superseded_at.is_(None))):
+                rank = (utc(occurred), version)
+                if (source, srid) not in out or rank > out[(source, srid)]:
+                    out[(source, srid)] = rank
+    return out
+
+
+def _stale_row(r: LogRecord, billing_rows: list[dict], fact_rows: list[dict]) -> None:
+    """Keep a version that lost to the one in force: superseded from the moment it arrived."""
+    row = {**_row_common(r), "superseded_at": r.ingested_at}
+    if r.kind == "billing":
+        row.update(_billing_values(r.payload))
+        billing_rows.append(row)
+    else:
+        row.update({"kind": r.kind, "payload": dumps(r.payload)})
+        fact_rows.append(row)
+
+
+def _billing_values(payload: dict) -> dict:
+    """The billing columns of a payload, with defaults for unset fields."""
+    row = {f: payload.get(f) for f in BILLING_FIELDS}
+    row["usage_quantity"] = float(row["usage_quantity"] or 0.0)
+    row["usage_unit"] = str(row["usage_unit"] or "")
+    for f in ("fee_fen", "lines", "payment_status", "days_overdue", "product_line"):
+        row[f] = int(row[f] or 0)
+    return row
+
+
+def _write_keys(s: Session, keys: dict, known: set, touched: set) -> None:
     new_rows, changed = [], []
-    for key in pending:
+    for key in touched:
         version, cid, kind = keys[key]
         values = {"source": key[0], "source_record_id": key[1], "version": version, "customer_id": cid, "kind": kind}
         (changed if key in known else new_rows).append(values)
