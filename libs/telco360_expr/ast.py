@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Iterator, Union
 
 
 @dataclass(frozen=True)
@@ -86,22 +86,28 @@ ARITHMETIC = frozenset({"+", "-", "*", "/"})
 LOGIC = frozenset({"and", "or"})
 
 
-def walk(node: Node):
-    """Yield every node of the tree, parents before children."""
-    yield node
+def children(node: Node) -> tuple[Node, ...]:
+    """The direct sub-expressions of a node, left to right."""
     if isinstance(node, Unary):
-        yield from walk(node.operand)
-    elif isinstance(node, Binary):
-        yield from walk(node.left)
-        yield from walk(node.right)
-    elif isinstance(node, InList):
-        yield from walk(node.operand)
-        for item in node.items:
-            yield from walk(item)
-    elif isinstance(node, Between):
-        yield from walk(node.operand)
-        yield from walk(node.low)
-        yield from walk(node.high)
-    elif isinstance(node, Call):
-        for arg in node.args:
-            yield from walk(arg)
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, InList):
+        return (node.operand, *node.items)
+    if isinstance(node, Between):
+        return (node.operand, node.low, node.high)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Yield every node of the tree, parents before children (depth-first, left to right).
+
+    Iterative (an explicit stack), so no tree shape can reach the recursion limit.
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))

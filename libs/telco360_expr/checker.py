@@ -3,6 +3,9 @@
 Types are "number", "string", "bool" and "null" (the null literal, compatible with any
 type). A rule must be boolean; names must exist in the schema; operators and functions
 must get operands of the right types. Errors carry the position of the offending node.
+
+The checker recurses over the tree; that is safe because the parser bounds every tree's
+height (parser.MAX_DEPTH, a few frames per level) and size (parser.MAX_NODES).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from telco360_expr import ast
-from telco360_expr.errors import ExpressionError
+from telco360_expr.errors import EXPRESSION_TYPE, EXPRESSION_UNKNOWN_NAME, ExpressionError
 from telco360_expr.parser import parse
 
 NUMBER, STRING, BOOL, NULL = "number", "string", "bool", "null"
@@ -37,7 +40,7 @@ class CheckedExpression:
     tags: tuple[str, ...]
 
 
-def _fail(node: ast.Node, message: str, reason: str = "EXPRESSION_TYPE") -> ExpressionError:
+def _fail(node: ast.Node, message: str, reason: str = EXPRESSION_TYPE) -> ExpressionError:
     return ExpressionError(node.pos, message, reason)
 
 
@@ -58,15 +61,15 @@ class _Checker:
             return NUMBER if isinstance(node.value, float) else STRING
         if isinstance(node, ast.Name):
             if node.name not in self.schema:
-                raise _fail(node, f"unknown name '{node.name}'", "EXPRESSION_UNKNOWN_NAME")
+                raise _fail(node, f"unknown name '{node.name}'", EXPRESSION_UNKNOWN_NAME)
             if node.name not in self.names:
                 self.names.append(node.name)
             return self.schema[node.name]
         if isinstance(node, ast.TagRef):
             if not self.allow_tags:
-                raise _fail(node, "tag(...) may only be used in segment expressions", "EXPRESSION_UNKNOWN_NAME")
+                raise _fail(node, "tag(...) may only be used in segment expressions", EXPRESSION_UNKNOWN_NAME)
             if self.known_tags is not None and node.tag_id not in self.known_tags:
-                raise _fail(node, f"unknown tag '{node.tag_id}'", "EXPRESSION_UNKNOWN_NAME")
+                raise _fail(node, f"unknown tag '{node.tag_id}'", EXPRESSION_UNKNOWN_NAME)
             if node.tag_id not in self.tags:
                 self.tags.append(node.tag_id)
             return BOOL
@@ -117,7 +120,7 @@ class _Checker:
         spec = FUNCTIONS.get(node.name)
         if spec is None:
             known = ", ".join(sorted(FUNCTIONS))
-            raise _fail(node, f"unknown function '{node.name}' (known: {known}, tag)", "EXPRESSION_UNKNOWN_NAME")
+            raise _fail(node, f"unknown function '{node.name}' (known: {known}, tag)", EXPRESSION_UNKNOWN_NAME)
         low, high, result = spec
         if len(node.args) < low or (high is not None and len(node.args) > high):
             count = f"{low}" if low == high else f"at least {low}"

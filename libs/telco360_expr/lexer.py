@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telco360_expr.errors import ExpressionError
+from telco360_expr.errors import EXPRESSION_TOO_LONG, ExpressionError
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "between", "true", "false", "null"})
 _TWO_CHAR_OPS = {"==": "=", "!=": "!=", "<>": "!=", "<=": "<=", ">=": ">="}
@@ -36,17 +36,24 @@ def _is_name_char(ch: str) -> bool:
     return ch.isascii() and (ch.isalnum() or ch == "_")
 
 
+def _is_digit(ch: str) -> bool:
+    # ASCII only: str.isdigit() accepts full-width and other scripts' digits, which
+    # float() then reads as numbers ("１００" would silently be 100).
+    return "0" <= ch <= "9"
+
+
 def tokenize(text: str) -> list[Token]:
     """Split an expression into tokens, ending with an END token; raises ExpressionError."""
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(MAX_LENGTH, f"expression longer than {MAX_LENGTH} characters")
+        raise ExpressionError(MAX_LENGTH, f"expression longer than {MAX_LENGTH} characters (got {len(text)})",
+                              EXPRESSION_TOO_LONG)
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if ch.isspace():
             i += 1
-        elif ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
+        elif _is_digit(ch) or (ch == "." and i + 1 < n and _is_digit(text[i + 1])):
             i = _number(text, i, tokens)
         elif ch in "'\"":
             i = _string(text, i, tokens)
@@ -66,15 +73,15 @@ def tokenize(text: str) -> list[Token]:
 
 def _number(text: str, start: int, tokens: list[Token]) -> int:
     i, n = start, len(text)
-    while i < n and (text[i].isdigit() or text[i] == "."):
+    while i < n and (_is_digit(text[i]) or text[i] == "."):
         i += 1
     if i < n and text[i] in "eE":
         j = i + 1
         if j < n and text[j] in "+-":
             j += 1
-        if j < n and text[j].isdigit():
+        if j < n and _is_digit(text[j]):
             i = j
-            while i < n and text[i].isdigit():
+            while i < n and _is_digit(text[i]):
                 i += 1
     raw = text[start:i]
     try:

@@ -4,6 +4,9 @@ Values are columns of one type with a null mask. Logic is three-valued (Kleene),
 a comparison with null is unknown, `false and unknown` is false, `true or unknown` is true,
 `not unknown` is unknown; an account matches only where the result is true. Division by
 zero and pct_change against zero give null.
+
+Evaluation recurses over the tree; the parser bounds its height and size (parser.MAX_DEPTH,
+parser.MAX_NODES), so no expression reaches the recursion limit here.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ class _Evaluator:
         if isinstance(node, ast.Unary):
             col = self.eval(node.operand)
             if node.op == "not":
-                return Column(BOOL, ~col.data & ~col.null, col.null.copy())
+                return _not(col)
             return Column(NUMBER, -col.data, col.null.copy())
         if isinstance(node, ast.Binary):
             if node.op == "and":
@@ -107,13 +110,16 @@ class _Evaluator:
         if node.name == "is_null":
             return Column(BOOL, args[0].null.copy(), np.zeros(self.n, dtype=bool))
         if node.name == "coalesce":
-            out = Column(args[0].kind, args[0].data.copy(), args[0].null.copy())
-            for col in args[1:]:
+            # Start from the first typed argument's array: a null literal's placeholder data
+            # (float zeros) cannot hold strings or flags.
+            typed = [col for col in args if col.kind != NULL]
+            if not typed:
+                return self.const(None)
+            out = Column(typed[0].kind, typed[0].data.copy(), np.ones(self.n, dtype=bool))
+            for col in typed:
                 fill = out.null & ~col.null
                 out.data[fill] = col.data[fill]
                 out.null &= col.null
-                if out.kind == NULL:
-                    out.kind = col.kind
             return out
         data = [np.where(a.null, np.nan, a.data.astype(np.float64)) for a in args]
         with np.errstate(all="ignore"):
@@ -141,20 +147,27 @@ def _number(values: np.ndarray) -> Column:
     return Column(NUMBER, np.where(null, 0.0, values), null)
 
 
+def _flags(a: Column) -> np.ndarray:
+    """The boolean data of a logic operand (a null literal carries float placeholders)."""
+    return a.data if a.data.dtype == bool else np.zeros(len(a.null), dtype=bool)
+
+
 def _and(a: Column, b: Column) -> Column:
-    true = a.data & ~a.null & b.data & ~b.null
-    false = (~a.data & ~a.null) | (~b.data & ~b.null)
+    x, y = _flags(a), _flags(b)
+    true = x & ~a.null & y & ~b.null
+    false = (~x & ~a.null) | (~y & ~b.null)
     return Column(BOOL, true, ~true & ~false)
 
 
 def _or(a: Column, b: Column) -> Column:
-    true = (a.data & ~a.null) | (b.data & ~b.null)
-    false = (~a.data & ~a.null) & (~b.data & ~b.null)
+    x, y = _flags(a), _flags(b)
+    true = (x & ~a.null) | (y & ~b.null)
+    false = (~x & ~a.null) & (~y & ~b.null)
     return Column(BOOL, true, ~true & ~false)
 
 
 def _not(a: Column) -> Column:
-    return Column(BOOL, ~a.data & ~a.null, a.null.copy())
+    return Column(BOOL, ~_flags(a) & ~a.null, a.null.copy())
 
 
 def _arith(op: str, a: Column, b: Column) -> Column:
