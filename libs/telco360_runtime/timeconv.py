@@ -1,4 +1,12 @@
-"""Time conversions: protobuf Timestamps, aware UTC datetimes and "YYYY-MM" months."""
+"""Time conversions: protobuf Timestamps, aware UTC datetimes and "YYYY-MM" months.
+
+A Timestamp on the wire can hold any int64 seconds and int32 nanos; a datetime only
+0001-01-01 to 9999-12-31. `from_timestamp` never lets OverflowError / ValueError / OSError
+escape (they would answer INTERNAL): a Timestamp no datetime can hold raises InvalidArgument
+naming the field. Requests should go further and check the suite's documented range with
+`time_field` (collects a violation) or `checked_time` (raises), which apply
+`bounds.check_timestamp` and convert in one step.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +15,15 @@ import re
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from telco360_runtime import bounds
+from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
+
 UTC = dt.timezone.utc
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+# The Timestamp seconds a datetime can hold: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+MIN_DATETIME_SECONDS = -62_135_596_800
+MAX_DATETIME_SECONDS = 253_402_300_799
 
 
 def now_utc() -> dt.datetime:
@@ -16,9 +31,53 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-def from_timestamp(ts: Timestamp) -> dt.datetime:
-    """An aware UTC datetime from a Timestamp."""
-    return dt.datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, UTC)
+def from_timestamp(ts: Timestamp, field: str = "timestamp") -> dt.datetime:
+    """An aware UTC datetime from a Timestamp (nanos truncated to microseconds, exactly).
+
+    Raises InvalidArgument naming `field` (reason OUT_OF_RANGE) when no datetime can hold
+    the value: seconds outside 0001-01-01..9999-12-31 or nanos outside 0..999,999,999.
+    """
+    if not 0 <= ts.nanos < 1_000_000_000:
+        raise InvalidArgument(FieldViolation(field, "nanos must be between 0 and 999,999,999", bounds.OUT_OF_RANGE))
+    if not MIN_DATETIME_SECONDS <= ts.seconds <= MAX_DATETIME_SECONDS:
+        raise InvalidArgument(FieldViolation(
+            field, f"must be between 0001-01-01 and 9999-12-31 UTC (got {ts.seconds} seconds)", bounds.OUT_OF_RANGE))
+    # Integer arithmetic: float seconds lose microseconds far from 1970 and overflow time_t.
+    return _EPOCH + dt.timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
+
+
+def time_field(
+    out: ViolationCollector,
+    field: str,
+    ts: Timestamp,
+    *,
+    required: bool = False,
+    earliest: dt.datetime = bounds.EARLIEST_TIME,
+    latest: dt.datetime = bounds.LATEST_TIME,
+) -> dt.datetime | None:
+    """A request Timestamp as a datetime, checked with `bounds.check_timestamp` semantics.
+
+    Returns None when the field is unset (and not required) or when it is out of range; in
+    the latter case the violation is recorded in `out`, so a request reports all at once.
+    """
+    if not bounds.check_timestamp(out, field, ts, required=required, earliest=earliest, latest=latest):
+        return None
+    return from_timestamp(ts, field) if is_set(ts) else None
+
+
+def checked_time(
+    field: str,
+    ts: Timestamp,
+    *,
+    required: bool = False,
+    earliest: dt.datetime = bounds.EARLIEST_TIME,
+    latest: dt.datetime = bounds.LATEST_TIME,
+) -> dt.datetime | None:
+    """Like `time_field`, but raises InvalidArgument at once (None only when unset)."""
+    out = ViolationCollector()
+    value = time_field(out, field, ts, required=required, earliest=earliest, latest=latest)
+    out.raise_if_any()
+    return value
 
 
 def to_timestamp(value: dt.datetime) -> Timestamp:
