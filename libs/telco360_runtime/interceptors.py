@@ -20,7 +20,7 @@ import structlog
 
 from telco360_runtime import auth, context, decoding, metrics
 from telco360_runtime.errors import DomainError, Unavailable
-from telco360_runtime.status import status_for
+from telco360_runtime.status import MESSAGE_MAX, clip, status_for
 
 _PEER_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 # Probes, not work: container health checks call Health every few seconds per replica, and
@@ -89,7 +89,8 @@ class _CallScope:
         if isinstance(error, grpc.aio.AioRpcError):
             # A peer refused our request: pass its code on, not its internals.
             self.code = error.code()
-            await self.ctx.abort(error.code(), f"a dependency answered {error.code().name}: {error.details()}")
+            await self.ctx.abort(error.code(),
+                                 clip(f"a dependency answered {error.code().name}: {error.details()}", MESSAGE_MAX))
         self.log.error("unhandled_error", exc_info=error)
         self.code = grpc.StatusCode.INTERNAL
         await self.ctx.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log for the request id")
