@@ -101,7 +101,7 @@ class TagHandlers(HandlerBase):
                 checked = check(request.expression, types, allow_tags=request.segment, known_tags=tags)
             except ExpressionError as error:
                 return pb.ValidateExpressionResponse(valid=False, error_position=error.position,
-                                                     error_message=str(error))
+                                                     error_message=str(error), error_reason=error.reason)
             return pb.ValidateExpressionResponse(valid=True, error_position=-1, referenced_names=list(checked.names),
                                                  time_dependent=any(time_kind(n) for n in checked.names))
         return await self.db.run(run)
