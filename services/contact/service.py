@@ -1,19 +1,24 @@
 """Composition root of the contact service: peers, use cases, servicer, background work.
 
 Background tasks (stopped before the store closes): the reservation expiry sweeper and
-the follower of profile's account events that triggers campaigns.
+the follower of profile's account events that triggers campaigns. The SQLite group-commit
+thread is a critical worker: while it is down health answers NOT_SERVING (WorkerHealth).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+from collections.abc import Callable
 
 from telco360.contact.v1 import contact_pb2, contact_pb2_grpc
 from telco360_runtime.clients import open_channel
 from telco360_runtime.db import Database
 from telco360_runtime.jobs import JobRunner, JobStore
 from telco360_runtime.logs import get_logger
+from grpc_health.v1 import health_pb2
+
 from telco360_runtime.server import GrpcService, Registration
 
 from services.contact.app.analysis import AnalysisUseCases
@@ -22,6 +27,7 @@ from services.contact.app.deps import Config, Deps
 from services.contact.app.journal import NboJournal
 from services.contact.app.ledger import LedgerUseCases
 from services.contact.app.offers import OfferUseCases
+from services.contact.domain.ledger import TimeBounds
 from services.contact.handlers import ContactServicer
 from services.contact.peers import Peers
 from services.contact.settings import ContactSettings
@@ -46,9 +52,44 @@ def build_peers(settings: ContactSettings) -> Peers:
     )
 
 
-def build_service(settings: ContactSettings, db: Database) -> GrpcService:
-    """Wire the contact service on an open, migrated database (not started)."""
+class WorkerHealth:
+    """Turns a critical worker's reports (from any thread) into the service's health.
+
+    Reports arriving before the service started are remembered and applied at start; after
+    a graceful shutdown began, the health servicer ignores them (it stays NOT_SERVING).
+    """
+
+    def __init__(self) -> None:
+        self._service: GrpcService | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._healthy = True
+
+    def attach(self, service: GrpcService) -> None:
+        """Bind to the running service (called in its start hook, on its event loop)."""
+        self._service, self._loop = service, asyncio.get_running_loop()
+
+    def __call__(self, healthy: bool) -> None:
+        self._healthy = healthy
+        service, loop = self._service, self._loop
+        if service is None or loop is None or loop.is_closed():
+            return
+        asyncio.run_coroutine_threadsafe(self._apply(service), loop)
+
+    async def _apply(self, service: GrpcService) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if self._healthy else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *(r.service_name for r in service.registrations)):
+            await service.health.set(name, status)
+
+
+def build_service(
+    settings: ContactSettings, db: Database, clock: Callable[[], dt.datetime] | None = None
+) -> GrpcService:
+    """Wire the contact service on an open, migrated database (not started).
+
+    `clock` replaces the wall clock of every decision (tests drive time with it).
+    """
     log = get_logger()
+    worker_health = WorkerHealth()
     jobs = JobStore(db, JOBS)
     jobs.fail_interrupted()
     deps = Deps(
@@ -57,12 +98,18 @@ def build_service(settings: ContactSettings, db: Database) -> GrpcService:
         jobs=jobs,
         runner=JobRunner(jobs),
         journal=NboJournal(db),
-        group_commit=GroupCommit(db) if db.is_sqlite else None,
+        group_commit=GroupCommit(db, on_health=worker_health) if db.is_sqlite else None,
         config=Config(
             valuable_value_fen=settings.valuable_value_fen,
             simulation_direct_max_contacts=settings.simulation_direct_max_contacts,
             stats_ttl_seconds=settings.stats_ttl_seconds,
+            time_bounds=TimeBounds(
+                behind=dt.timedelta(seconds=settings.reserve_behind_seconds),
+                ahead=dt.timedelta(seconds=settings.reserve_ahead_seconds),
+                skew=dt.timedelta(seconds=settings.clock_skew_seconds),
+            ),
         ),
+        **({"clock": clock} if clock is not None else {}),
     )
     ledger = LedgerUseCases(deps)
     offers = OfferUseCases(deps)
@@ -84,6 +131,7 @@ def build_service(settings: ContactSettings, db: Database) -> GrpcService:
                 log.warning("expiry_sweep_failed", error=type(error).__name__)
 
     async def on_start() -> None:
+        worker_health.attach(service)
         deps.journal.start()
         if settings.expiry_sweep_seconds > 0:
             tasks.append(asyncio.create_task(sweep()))
@@ -103,9 +151,10 @@ def build_service(settings: ContactSettings, db: Database) -> GrpcService:
         await deps.peers.close()
         deps.runner.join_all(timeout=10)
 
-    return GrpcService(
+    service = GrpcService(
         settings,
         [Registration(contact_pb2_grpc.add_ContactServiceServicer_to_server, servicer, SERVICE_NAME)],
         on_stop=[on_stop],
         on_start=[on_start],
     )
+    return service

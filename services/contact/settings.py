@@ -53,6 +53,20 @@ class ContactSettings(ServiceSettings):
     """How long next-best-offer reuses the answers per offer and segment it read (the
     propensity evidence) before reading them again; 0 reads them on every call."""
 
+    reserve_behind_seconds: float = 92 * 86_400
+    """How far in the past a ReserveContact may be dated (`contact.at`): 92 days, enough to
+    record a quarter of contacts already made (a sending system's backlog, the demo's
+    history). Earlier answers INVALID_ARGUMENT on `contact.at`."""
+
+    reserve_ahead_seconds: float = 7 * 86_400
+    """How far in the future a ReserveContact may be dated (planning): 7 days. Later answers
+    INVALID_ARGUMENT on `contact.at`. A planned contact counts at its moment in every window
+    it falls into, and holds its slot until `hold_seconds` after that moment."""
+
+    clock_skew_seconds: float = 300.0
+    """Allowance for the clocks of callers and replicas: ConfirmContact's `delivered_at` may
+    lie from the reservation's moment minus this to now plus this (5 minutes)."""
+
     expiry_sweep_seconds: float = 30.0
     """How often reservations past their expiry are marked EXPIRED (0 = never)."""
 

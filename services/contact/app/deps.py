@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from telco360_runtime.db import Database
 from telco360_runtime.jobs import JobRunner, JobStore
 
+from services.contact.domain.ledger import TimeBounds
 from services.contact.domain.model import Campaign, Offer, Policy
 from services.contact.app.journal import NboJournal
 from services.contact.peers import Peers
@@ -99,6 +100,8 @@ class Config:
     valuable_value_fen: int = 50_000_000
     simulation_direct_max_contacts: int = 20_000
     stats_ttl_seconds: float = 5.0
+    time_bounds: TimeBounds = TimeBounds()
+    """How far from now reservations may be dated, and the clock-skew allowance."""
 
 
 @dataclasses.dataclass

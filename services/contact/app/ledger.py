@@ -1,5 +1,11 @@
 """Use cases of the ledger: check, reserve (atomic, idempotent), confirm, cancel, expiry,
-audited adjustments, outcomes, opt-outs, consent and stored decisions."""
+audited adjustments, outcomes, opt-outs, consent and stored decisions.
+
+Reserve, confirm and cancel each read the clock INSIDE the account's lock (after it is
+granted), so their decisions about a slot are ordered like the lock: a confirmation that
+waited for the lock while a reservation took a slot that had just expired sees that expiry
+too and is refused, instead of confirming with the time it read before waiting.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,19 @@ from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidA
 
 from services.contact.store.ledger import write_transaction
 from services.contact.app.deps import Catalogue, Deps
-from services.contact.domain import validation
+from services.contact.domain import validation, windows
 from services.contact.domain.decide import decide, lookback
 from services.contact.domain.ledger import (
     OFFER_OUTCOMES,
     Adjustment,
     OutcomeRecord,
     Reservation,
+    MAX_HOLD,
     check_cancel,
     check_confirm,
+    check_reservation_at,
+    delivered_time,
+    expiry,
     fingerprint,
     hold_for,
 )
@@ -89,7 +99,7 @@ class LedgerUseCases:
         cat = self.deps.catalogue.get(session)
         offer, campaign = _subjects(cat, session, request, now, reserving=False)
         at = request.at or now
-        since = at - lookback(cat.active_policies, [campaign] if campaign else [])
+        since = windows.shift(at, -lookback(cat.active_policies, [campaign] if campaign else []))
         history = repo.load_history(session, request.customer_id, since, now)
         decision = decide(request, at, now, cat.active_policies, history, context, offer, campaign)
         return dataclasses.replace(decision, decision_id=repo.new_id())
@@ -112,29 +122,37 @@ class LedgerUseCases:
         """ReserveContact: check and record in one transaction under the account's lock
         (on SQLite, in a group-committed batch: store/batch.py)."""
         validation.validate_request(request, "contact.")
+        problems = []
         if not 1 <= len(key) <= 128:
-            raise InvalidArgument([FieldViolation("idempotency_key", "1-128 characters required", "REQUIRED")])
+            problems.append(FieldViolation("idempotency_key", "1-128 characters required", "REQUIRED"))
+        if not 0 <= hold_seconds <= MAX_HOLD.total_seconds():
+            problems.append(FieldViolation(
+                "hold_seconds", f"0 (default 900) to {int(MAX_HOLD.total_seconds())} seconds", "OUT_OF_RANGE"))
+        if problems:
+            raise InvalidArgument(problems)
+        bounds = self.deps.config.time_bounds
         context = await self.deps.peers.context(request.customer_id, with_score=False)
         digest = fingerprint(request, hold_seconds)
 
         def decide_and_record(session: Session, generation: int | None) -> ReserveResult:
             # Statements under the lock: (lock +) catalogue generation, (campaign budget
             # lock,) history + idempotency key, three inserts. Nothing else waits behind it.
-            now = self.deps.clock()
+            now = self.deps.clock()  # under the lock (on SQLite: in the batch's write transaction)
             cat = self.deps.catalogue.get(session, generation)
             offer, campaign = _subjects(cat, session, request, now, reserving=True)
             at = request.at or now
-            since = at - lookback(cat.active_policies, [campaign] if campaign else [])
+            since = windows.shift(at, -lookback(cat.active_policies, [campaign] if campaign else []))
             history, prior = repo.load_history_and_key(session, request.customer_id, since, now, key)
             if prior is not None:
                 return self._replay(session, prior, digest)
+            check_reservation_at(at, now, bounds)
             decision = decide(request, at, now, cat.active_policies, history, context, offer, campaign)
             decision = dataclasses.replace(decision, decision_id=repo.new_id())
             reservation = None
             if decision.allowed:
                 reservation = repo.insert_reservation(
-                    session, repo.new_id(), key, request, decision.request.at or now, now,
-                    now + hold_for(hold_seconds), decision.decision_id, context.time_zone, context.tier,
+                    session, repo.new_id(), key, request, at, now,
+                    expiry(at, now, hold_for(hold_seconds)), decision.decision_id, context.time_zone, context.tier,
                 )
                 decision = dataclasses.replace(decision, reservation_id=reservation.reservation_id)
             records.insert_decision(session, "reserve", decision)
@@ -181,12 +199,14 @@ class LedgerUseCases:
         customer_id = await self.deps.db.run(repo.reservation_customer, self.deps.db, reservation_id)
 
         def tx() -> Reservation:
-            now = self.deps.clock()
             with repo.account_transaction(self.deps.db, customer_id) as session:
+                now = self.deps.clock()  # under the lock: see the module docstring
                 row = repo.get_reservation_row(session, reservation_id)
-                if check_confirm(repo.to_reservation(row), now):
+                current = repo.to_reservation(row)
+                if check_confirm(current, now):
+                    when = delivered_time(current, delivered_at, now, self.deps.config.time_bounds)
                     row.state = int(ReservationState.CONFIRMED)
-                    row.closed_at_us = to_us(delivered_at or now)
+                    row.closed_at_us = to_us(when)
                     row.external_ref = external_ref[:128]
                     self._charge_contact(session, row)
                 return repo.to_reservation(row)
@@ -207,8 +227,8 @@ class LedgerUseCases:
         customer_id = await self.deps.db.run(repo.reservation_customer, self.deps.db, reservation_id)
 
         def tx() -> Reservation:
-            now = self.deps.clock()
             with repo.account_transaction(self.deps.db, customer_id) as session:
+                now = self.deps.clock()  # under the lock: see the module docstring
                 row = repo.get_reservation_row(session, reservation_id)
                 current = repo.to_reservation(row)
                 if check_cancel(current, now):
@@ -220,7 +240,13 @@ class LedgerUseCases:
         return await self.deps.db.run(tx)
 
     async def expire(self) -> int:
-        """Mark reservations past their expiry EXPIRED; returns how many."""
+        """Mark reservations past their expiry EXPIRED; returns how many.
+
+        Housekeeping only: counting never depends on it (a reservation past its expiry
+        stops counting at once). It changes only rows still RESERVED in the same
+        statement, so a confirmation committed under the account's lock is never undone,
+        and once a row is written EXPIRED every later confirmation refuses it.
+        """
 
         def tx() -> int:
             with write_transaction(self.deps.db) as session:

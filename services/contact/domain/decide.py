@@ -120,7 +120,9 @@ def next_allowed(
         if any(t is None for t in times):
             return None
         later = max(t for t in times if t is not None)
-        moment = later if later > moment else moment + dt.timedelta(seconds=1)
+        if later <= moment and moment == windows.LATEST:
+            return None  # nothing left to try at the edge of time
+        moment = later if later > moment else windows.shift(moment, dt.timedelta(seconds=1))
         current = [
             r
             for r in evaluate_all(request, moment, policies, history, context, offer, campaign)

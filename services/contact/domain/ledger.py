@@ -10,6 +10,21 @@ CANCELLED and EXPIRED give the slot back. Transitions:
 
 Confirming or cancelling twice answers the same reservation (idempotent); confirming an
 expired or cancelled one, or cancelling a confirmed one, is a FAILED_PRECONDITION.
+
+Time (TimeBounds, from the service settings):
+- A contact counts at its `at` (the moment it is planned for, or now). ReserveContact takes
+  `at` only within [now - behind, now + ahead]; outside that it answers INVALID_ARGUMENT on
+  `contact.at`. A reservation in the future counts in every window it falls into, like any
+  other (rolling windows count every contact after their start, later ones included), so
+  no mix of present and future bookings puts more than a cap inside any window.
+- An unconfirmed reservation holds its slot until `max(at, reserved_at) + hold`, so one
+  planned for later can still be confirmed when its moment comes.
+- `delivered_at` (default: now) must lie within [at - skew, now + skew]: a contact cannot
+  have been made before the moment it counts at, nor in the future. Confirming a planned
+  contact before its moment is therefore refused (it would count at the wrong time).
+- Every decision about one reservation (confirm, cancel, expiry) reads the clock inside
+  the account's lock, the same lock ReserveContact decides under: whatever one of them saw
+  expired, the next one sees expired too (app/ledger.py).
 """
 
 from __future__ import annotations
@@ -18,7 +33,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 
-from telco360_runtime.errors import FailedPrecondition
+from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 from services.contact.domain.model import (
     Channel,
@@ -31,6 +46,65 @@ from services.contact.domain.model import (
 
 DEFAULT_HOLD = dt.timedelta(seconds=900)
 MAX_HOLD = dt.timedelta(days=7)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TimeBounds:
+    """How far from now a reservation may be dated, and the allowance for clock skew."""
+
+    behind: dt.timedelta = dt.timedelta(days=92)
+    """`at` may lie this far in the past (recording contacts already made, a backlog)."""
+    ahead: dt.timedelta = dt.timedelta(days=7)
+    """`at` may lie this far in the future (planning)."""
+    skew: dt.timedelta = dt.timedelta(minutes=5)
+    """Allowance for the clocks of callers and replicas around `at` and now."""
+
+
+def _fmt(at: dt.datetime) -> str:
+    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def check_reservation_at(at: dt.datetime, now: dt.datetime, bounds: TimeBounds, field: str = "contact.at") -> None:
+    """INVALID_ARGUMENT naming `field` unless `at` is within the reservation window around now."""
+    earliest, latest = now - bounds.behind, now + bounds.ahead
+    if not earliest <= at <= latest:
+        raise InvalidArgument([FieldViolation(
+            field,
+            f"a reservation must be dated from {_fmt(earliest)} to {_fmt(latest)} "
+            f"(now - {bounds.behind.days} days to now + {bounds.ahead.total_seconds() / 86400:g} days)",
+            "OUT_OF_RANGE",
+        )])
+
+
+def expiry(at: dt.datetime, now: dt.datetime, hold: dt.timedelta) -> dt.datetime:
+    """When an unconfirmed reservation gives its slot back: `hold` after its moment (or now)."""
+    return max(at, now) + hold
+
+
+def delivered_time(
+    reservation: "Reservation", delivered_at: dt.datetime | None, now: dt.datetime, bounds: TimeBounds
+) -> dt.datetime:
+    """The delivery time to record; raises unless it lies in [at - skew, now + skew].
+
+    An explicit `delivered_at` out of range is INVALID_ARGUMENT on `delivered_at`; the
+    default (now) out of range means the contact's moment has not come yet: FAILED_PRECONDITION.
+    """
+    at = reservation.request.at or reservation.reserved_at
+    earliest, latest = at - bounds.skew, now + bounds.skew
+    when = delivered_at or now
+    if earliest <= when <= latest:
+        return when
+    if delivered_at is not None:
+        raise InvalidArgument([FieldViolation(
+            "delivered_at",
+            f"must be from {_fmt(earliest)} (the reservation's moment less {bounds.skew.total_seconds():g} s) "
+            f"to {_fmt(latest)} (now plus {bounds.skew.total_seconds():g} s)",
+            "OUT_OF_RANGE",
+        )])
+    raise FailedPrecondition(
+        f"reservation {reservation.reservation_id} is for {_fmt(at)}; confirm it once the contact is made",
+        metadata={"reservation_id": reservation.reservation_id, "at": at.isoformat()},
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -4,6 +4,9 @@ Every function answers a list of RuleEvaluation (possibly empty when the rule ki
 not concern the contact at all). A BLOCKED entry carries `next_allowed_at` when some
 future time would lift it, and none when only a change of data would (an open-ended
 opt-out, a zero cap, missing consent).
+
+Date arithmetic goes through `windows.shift`, which saturates at the edges of the datetime
+range, so a decision at 0001-01-01 or 9999-12-31 is answered like any other.
 """
 
 from __future__ import annotations
@@ -149,7 +152,7 @@ def _cap_frees_at(
     for contact in inside:
         running -= contact.weight
         if running <= cap.max_contacts - 1:
-            return contact.at + length
+            return windows.shift(contact.at, length)
     return None
 
 
@@ -444,7 +447,7 @@ def cool_downs(
             o
             for o in history.outcomes
             if o.kind in rule.triggers
-            and o.at > at - length
+            and o.at > windows.shift(at, -length)
             and _cool_down_matches(rule, request, category, o.offer_id, o.category)
         ]
         common = dict(
@@ -452,7 +455,7 @@ def cool_downs(
             rule_id=f"{policy.policy_id}/{rule.cool_down_id}",
             policy_id=policy.policy_id,
             policy_version=policy.version,
-            window_start=at - length,
+            window_start=windows.shift(at, -length),
             window_end=at,
             count=len(hits),
         )
@@ -474,7 +477,7 @@ def cool_downs(
                 detail=f"{last.kind.name.lower()} at {_fmt(last.at)} "
                 f"(offer {last.offer_id or '-'}); cool-down {scope} "
                 f"{windows.describe(rule.duration)}",
-                next_allowed_at=last.at + length,
+                next_allowed_at=windows.shift(last.at, length),
                 **common,
             )
         )
@@ -492,11 +495,12 @@ def presented_elsewhere(
         if o.kind == OutcomeKind.OFFERED and o.offer_id == offer.offer_id and o.channel
     ]
     shown += [(c.at, c.channel) for c in history.contacts if c.offer_id == offer.offer_id and c.weight > 0]
-    elsewhere = [(t, ch) for t, ch in shown if ch != request.channel and t > at - length]
+    since = windows.shift(at, -length)
+    elsewhere = [(t, ch) for t, ch in shown if ch != request.channel and t > since]
     common = dict(
         kind=RuleKind.PRESENTED_ELSEWHERE,
         rule_id=f"offer/{offer.offer_id}/presented",
-        window_start=at - length,
+        window_start=since,
         window_end=at,
         count=len(elsewhere),
     )
@@ -514,7 +518,7 @@ def presented_elsewhere(
             result=RuleResult.BLOCKED,
             detail=f"presented on {last_channel.name} at {_fmt(last_at)}; other touchpoints "
             f"stop pushing it for {length.total_seconds() / 3600:g} hours",
-            next_allowed_at=last_at + length,
+            next_allowed_at=windows.shift(last_at, length),
             **common,
         )
     ]

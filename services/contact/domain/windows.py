@@ -6,6 +6,11 @@ reported as (t - length, t]). Rolling months are 30 days per unit. Calendar wind
 the local calendar hour/day/week (Monday first)/month containing t in the account's time
 zone, reported as [start, end); an account whose zone is unknown uses UTC for calendar
 windows (the boundary moves by hours, nobody is contacted at night because of it).
+
+Times at the edges of what a datetime holds (years 1 and 9999) never raise: `shift`
+saturates at EARLIEST/LATEST, a calendar unit that cannot be represented stretches to the
+edge (it then counts more, never less), and local-hour checks that cannot convert a time
+answer the conservative way (quiet, outside preferred hours, no later boundary).
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ import zoneinfo
 from services.contact.domain.model import QuietHours, Window, WindowKind, WindowUnit
 
 UTC = dt.timezone.utc
+EARLIEST = dt.datetime.min.replace(tzinfo=UTC)
+"""The earliest representable instant (saturation point of `shift`)."""
+LATEST = dt.datetime.max.replace(tzinfo=UTC)
+"""The latest representable instant (saturation point of `shift`)."""
 _UNIT_LENGTH = {
     WindowUnit.HOUR: dt.timedelta(hours=1),
     WindowUnit.DAY: dt.timedelta(days=1),
@@ -54,6 +63,14 @@ class Bounds:
         return self.start <= at < self.end
 
 
+def shift(at: dt.datetime, delta: dt.timedelta) -> dt.datetime:
+    """`at + delta`, saturating at EARLIEST / LATEST instead of raising OverflowError."""
+    try:
+        return at + delta
+    except OverflowError:
+        return LATEST if delta > dt.timedelta(0) else EARLIEST
+
+
 def rolling_length(window: Window) -> dt.timedelta:
     """Length of a rolling window (or of a calendar window's unit, for look-back)."""
     return _UNIT_LENGTH[window.unit] * max(window.size, 1)
@@ -86,7 +103,16 @@ def is_valid_zone(name: str) -> bool:
 def bounds(window: Window, at: dt.datetime, tz: dt.tzinfo | None) -> Bounds:
     """The window evaluated at decision time `at` (tz used for calendar windows)."""
     if window.kind == WindowKind.ROLLING:
-        return Bounds(at - rolling_length(window), at, rolling=True)
+        return Bounds(shift(at, -rolling_length(window)), at, rolling=True)
+    try:
+        return _calendar_bounds(window, at, tz)
+    except (OverflowError, ValueError):
+        # The local unit around `at` is not representable (years 1 and 9999): the window
+        # reaches to the edge of time, so it counts at least what the real one would.
+        return Bounds(EARLIEST, LATEST, rolling=False)
+
+
+def _calendar_bounds(window: Window, at: dt.datetime, tz: dt.tzinfo | None) -> Bounds:
     local = at.astimezone(tz or UTC)
     if window.unit == WindowUnit.HOUR:
         start = local.replace(minute=0, second=0, microsecond=0)
@@ -149,8 +175,12 @@ def _in_range(t: dt.time, start: dt.time, end: dt.time) -> bool:
 
 
 def in_quiet_hours(quiet: QuietHours, at: dt.datetime, tz: dt.tzinfo) -> bool:
-    """Whether `at` falls in the quiet hours or on a quiet weekday, local to tz."""
-    local = at.astimezone(tz)
+    """Whether `at` falls in the quiet hours or on a quiet weekday, local to tz (True when
+    `at` has no local time in tz: at the very edges of the datetime range)."""
+    try:
+        local = at.astimezone(tz)
+    except (OverflowError, ValueError):
+        return True
     if local.isoweekday() in quiet.quiet_weekdays:
         return True
     if quiet.start is None or quiet.end is None:
@@ -159,8 +189,11 @@ def in_quiet_hours(quiet: QuietHours, at: dt.datetime, tz: dt.tzinfo) -> bool:
 
 
 def in_hour_ranges(ranges: list[tuple[dt.time, dt.time]], at: dt.datetime, tz: dt.tzinfo) -> bool:
-    """Whether `at` is within any of the local hour ranges."""
-    local = at.astimezone(tz).time()
+    """Whether `at` is within any of the local hour ranges (False without a local time)."""
+    try:
+        local = at.astimezone(tz).time()
+    except (OverflowError, ValueError):
+        return False
     return any(_in_range(local, start, end) for start, end in ranges)
 
 
@@ -173,13 +206,18 @@ def boundary_candidates(
     marks = {*times, dt.time(0, 0)}
     found: set[dt.datetime] = set()
     for tz in tzs:
-        first = after.astimezone(tz).date()
+        try:
+            first = after.astimezone(tz).date()
+        except (OverflowError, ValueError):
+            continue  # no local date at the edge of time: no boundary either
         for offset in range(days + 1):
-            day = first + dt.timedelta(days=offset)
             for mark in marks:
                 if mark == dt.time.max:
                     continue
-                instant = dt.datetime.combine(day, mark, tzinfo=tz).astimezone(UTC)
+                try:
+                    instant = dt.datetime.combine(first + dt.timedelta(days=offset), mark, tzinfo=tz).astimezone(UTC)
+                except (OverflowError, ValueError):
+                    continue
                 if instant > after:
                     found.add(instant)
     return sorted(found)
