@@ -8,13 +8,11 @@ a stream while a batch commits. A result is sent only after its batch committed.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
 
-from services.ingest import converters
+from services.ingest import checks, converters
 from services.ingest.domain.ingest import ingest
 from services.ingest.domain.records import Record as RawRecord
 from services.ingest.inbox import Inbox
@@ -23,6 +21,7 @@ from services.ingest.settings import IngestSettings
 from services.ingest.store import IngestStore, QuarantineFilter
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from telco360_runtime import bounds
 from telco360_runtime.auth import require_role
 from telco360_runtime.db import Database
 from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
@@ -32,50 +31,15 @@ from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
 WRITERS = ("service", "agent")
 LOG_READERS = ("service",)
 QUARANTINE_ROLES = ("service",)
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
+# Quarantine rows read per store query while filling one page (bounds memory per call).
+_QUARANTINE_CHUNK = 100
+# Room left in a page for everything but the repeated items (paging fields, tags).
+_PAGE_OVERHEAD = 256
 
 
-def _encode_token(received_at_us: int, qid: int) -> str:
-    return base64.urlsafe_b64encode(f"q1:{received_at_us}:{qid}".encode()).decode()
-
-
-def _decode_token(token: str, path: str) -> tuple[int, int]:
-    try:
-        tag, at, qid = base64.urlsafe_b64decode(token.encode()).decode().split(":")
-        if tag != "q1":
-            raise ValueError(tag)
-        return int(at), int(qid)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument(FieldViolation(path, "not a page token from this service",
-                                             "INVALID_FORMAT")) from None
-
-
-def _quarantine_filter(
-    request: ingest_pb2.ListQuarantineRequest, prefix: str, violations: list[FieldViolation]
-) -> QuarantineFilter:
-    after = before = None
-    if request.HasField("received_after"):
-        after = converters.timestamp_us(request.received_after)
-    if request.HasField("received_before"):
-        before = converters.timestamp_us(request.received_before)
-    if after is not None and before is not None and before <= after:
-        violations.append(FieldViolation(prefix + "received_before",
-                                          "must be after received_after", "INCONSISTENT"))
-    if len(request.source) > 256:
-        violations.append(FieldViolation(prefix + "source", "at most 256 characters", "TOO_LONG"))
-    if len(request.reason) > 256:
-        violations.append(FieldViolation(prefix + "reason", "at most 256 characters", "TOO_LONG"))
-    return QuarantineFilter(source=request.source, reason=request.reason,
-                            received_after_us=after, received_before_us=before,
-                            include_resolved=request.include_resolved)
-
-
-def _parse_id(text: str, path: str, violations: list[FieldViolation]) -> int | None:
-    if text.isdigit() and len(text) < 19:
-        return int(text)
-    violations.append(FieldViolation(path, "not a quarantine id", "INVALID_FORMAT"))
-    return None
+def _item_bytes(size: int) -> int:
+    """Encoded size of a repeated message field's element of `size` bytes (tag + length)."""
+    return 1 + (size.bit_length() + 6) // 7 + size
 
 
 class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
@@ -126,6 +90,40 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     def _read_log(self, after: int, limit: int) -> list[ingest_pb2.LogEntry]:
         return [converters.log_entry_pb(item) for item in self.store.read_log(after, limit)]
 
+    def _page_bytes(self) -> int:
+        """Byte budget of one answer: the setting, never above the suite's PAGE_MAX_BYTES."""
+        return min(self.settings.page_max_bytes, bounds.PAGE_MAX_BYTES) - _PAGE_OVERHEAD
+
+    def _quarantine_page(
+        self, flt: QuarantineFilter, after: tuple[int, int] | None, size: int
+    ) -> ingest_pb2.ListQuarantineResponse:
+        """Up to `size` entries after the cursor whose encoded answer stays within the byte
+        budget (at least one entry); the token resumes after the last entry sent."""
+        answer = ingest_pb2.ListQuarantineResponse()
+        budget, used, total, cursor, more = self._page_bytes(), 0, -1, after, False
+        while True:
+            want = min(size - len(answer.entries), _QUARANTINE_CHUNK)
+            items, count = self.store.list_quarantine(flt, cursor, want + 1,
+                                                      count_total=total < 0)
+            total = count if total < 0 else total
+            for item in items[:want]:
+                entry = converters.quarantine_entry_pb(item)
+                cost = _item_bytes(entry.ByteSize())
+                if answer.entries and used + cost > budget:
+                    more = True
+                    break
+                answer.entries.append(entry)
+                used += cost
+                cursor = (item.received_at_us, item.id)
+            if more or len(items) <= want:
+                break  # page full by bytes, or no rows beyond these
+            if len(answer.entries) >= size:
+                more = True
+                break
+        token = checks.encode_token(*cursor) if more and cursor is not None else ""
+        answer.page.CopyFrom(common_pb2.PageResponse(next_page_token=token, total_count=total))
+        return answer
+
     # -- RPCs ------------------------------------------------------------------------------
 
     async def SubmitRecord(self, request: ingest_pb2.SubmitRecordRequest,
@@ -138,8 +136,8 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         result = results[0]
         if result.status == ingest_pb2.RECORD_STATUS_REJECTED:
             raise InvalidArgument(
-                [FieldViolation("record." + v.field, v.description, v.reason)
-                 for v in result.violations],
+                checks.reported([FieldViolation("record." + v.field, v.description, v.reason)
+                                 for v in result.violations]),
                 message=f"record rejected and quarantined as {result.quarantine_id}",
             )
         return result
@@ -181,6 +179,10 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                                                      lambda m: len(m.records))
                 if not messages:
                     break
+                for message in messages:
+                    # Documented: a message over the limit ends the stream INVALID_ARGUMENT
+                    # (every earlier message has been answered), before any of its work.
+                    checks.record_batch(message, self.settings.record_batch_max)
                 answers, last = await self.db.run(self._ingest_batches, messages, index)
                 self.notifier.publish(last)
                 for answer in answers:
@@ -194,90 +196,73 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                              context: grpc.aio.ServicerContext
                              ) -> ingest_pb2.ListQuarantineResponse:
         require_role(QUARANTINE_ROLES)
-        violations: list[FieldViolation] = []
-        flt = _quarantine_filter(request, "", violations)
-        size = request.page.page_size or DEFAULT_PAGE_SIZE
-        if not 0 < size <= MAX_PAGE_SIZE:
-            violations.append(FieldViolation("page.page_size", f"must be 0-{MAX_PAGE_SIZE}",
-                                             "OUT_OF_RANGE"))
-        if violations:
-            raise InvalidArgument(violations)
-        after = _decode_token(request.page.page_token, "page.page_token") \
-            if request.page.page_token else None
-        items, total = await self.db.run(self.store.list_quarantine, flt, after, size + 1)
-        more = len(items) > size
-        items = items[:size]
-        token = _encode_token(items[-1].received_at_us, items[-1].id) if more else ""
-        return ingest_pb2.ListQuarantineResponse(
-            entries=[converters.quarantine_entry_pb(i) for i in items],
-            page=common_pb2.PageResponse(next_page_token=token, total_count=total),
-        )
+        page = checks.list_quarantine(request)
+        return await self.db.run(self._quarantine_page, page.filter, page.after, page.size)
 
     async def ReplayQuarantine(self, request: ingest_pb2.ReplayQuarantineRequest,
                                context: grpc.aio.ServicerContext
                                ) -> ingest_pb2.ReplayQuarantineResponse:
         require_role(QUARANTINE_ROLES)
-        violations: list[FieldViolation] = []
-        wanted: dict[int, ingest_pb2.Record | None] = {}
-        for i, text in enumerate(request.quarantine_ids):
-            qid = _parse_id(text, f"quarantine_ids[{i}]", violations)
-            if qid is not None:
-                wanted.setdefault(qid, None)
-        correction_paths: dict[int, str] = {}
-        for i, correction in enumerate(request.corrections):
-            qid = _parse_id(correction.quarantine_id, f"corrections[{i}].quarantine_id", violations)
-            if not correction.HasField("record"):
-                violations.append(FieldViolation(f"corrections[{i}].record", "is required",
-                                                 "REQUIRED"))
-            elif qid is not None:
-                wanted[qid] = correction.record
-                correction_paths[qid] = f"corrections[{i}].record"
-        flt = None
-        if request.HasField("filter"):
-            flt = _quarantine_filter(request.filter, "filter.", violations)
-        if not request.quarantine_ids and not request.corrections and flt is None:
-            violations.append(FieldViolation(
-                "quarantine_ids", "name entries, send corrections or give a filter", "REQUIRED"))
-        if violations:
-            raise InvalidArgument(violations)
         limit = self.settings.replay_max_records
-        if flt is not None:
-            for qid in await self.db.run(self.store.quarantine_ids, flt, limit + 1):
+        plan = checks.replay_quarantine(request, limit)
+        wanted = plan.wanted
+        if plan.filter is not None:
+            for qid in await self.db.run(self.store.quarantine_ids, plan.filter, limit + 1):
                 wanted.setdefault(qid, None)
         if len(wanted) > limit:
             raise InvalidArgument(FieldViolation(
-                "filter", f"more than {limit} entries; narrow the filter", "OUT_OF_RANGE"))
-        entries = await self.db.run(self.store.get_quarantine, list(wanted))
-        missing = [qid for qid in wanted if qid not in entries]
+                "filter", f"more than {limit} entries; narrow the filter", bounds.TOO_MANY))
+        ids = list(wanted)
+        keys = await self.db.run(self.store.quarantine_keys, ids)
+        missing = [qid for qid in ids if qid not in keys]
         if missing:
             raise NotFound("quarantine entry", str(missing[0]))
-        raws: list[RawRecord] = []
-        for qid, correction in wanted.items():
-            stored = converters.raw_record_pb(entries[qid].record)
-            if correction is None:
-                raws.append(converters.record_to_dict(stored))
-                continue
-            path = correction_paths[qid]
-            for name in ("source", "source_record_id"):
-                kept = getattr(stored, name)
+        violations: list[FieldViolation] = []
+        for qid, path in plan.correction_paths.items():
+            correction = wanted[qid]
+            assert correction is not None
+            for name, kept in zip(("source", "source_record_id"), keys[qid]):
                 if kept and getattr(correction, name) != kept:
                     violations.append(FieldViolation(
-                        f"{path}.{name}", f"must match the quarantined record ({kept!r})",
+                        f"{path}.{name}",
+                        f"must match the quarantined record ({bounds.preview(kept)})",
                         "INCONSISTENT"))
-            raws.append(converters.record_to_dict(correction))
         if violations:
-            raise InvalidArgument(violations)
-        ids = list(wanted)
-        results: list[ingest_pb2.RecordResult] = []
+            raise InvalidArgument(checks.reported(violations))
+        return await self._replay(ids, wanted)
+
+    async def _replay(self, ids: list[int], wanted: dict[int, ingest_pb2.Record | None]
+                      ) -> ingest_pb2.ReplayQuarantineResponse:
+        """Replay entries in chunks; the answer lists results while it stays within the
+        page bytes and counts the rest (`results_omitted`), so it can always be sent."""
+        answer = ingest_pb2.ReplayQuarantineResponse()
+        budget, used, omitted = self._page_bytes(), 0, 0
         step = self.settings.batch_max_records
-        for start in range(0, len(raws), step):
-            chunk, last = await self.db.run(
-                self._ingest_raws, raws[start:start + step], start, ids[start:start + step])
+        for start in range(0, len(ids), step):
+            chunk_ids = ids[start:start + step]
+            stored_ids = [qid for qid in chunk_ids if wanted[qid] is None]
+            stored = await self.db.run(self.store.get_quarantine, stored_ids) if stored_ids else {}
+            raws: list[RawRecord] = []
+            for qid in chunk_ids:
+                message = wanted[qid]
+                if message is None:
+                    message = converters.raw_record_pb(stored[qid].record)
+                raws.append(converters.record_to_dict(message))
+            chunk, last = await self.db.run(self._ingest_raws, raws, start, chunk_ids)
             self.notifier.publish(last)
-            results.extend(chunk)
-        rejected = sum(1 for r in results if r.status == ingest_pb2.RECORD_STATUS_REJECTED)
-        return ingest_pb2.ReplayQuarantineResponse(
-            results=results, moved=len(results) - rejected, still_rejected=rejected)
+            for result in chunk:
+                if result.status == ingest_pb2.RECORD_STATUS_REJECTED:
+                    answer.still_rejected += 1
+                else:
+                    answer.moved += 1
+                cost = _item_bytes(result.ByteSize())
+                if omitted or used + cost > budget:
+                    omitted += 1
+                    continue
+                answer.results.append(result)
+                used += cost
+        answer.results_omitted = omitted
+        return answer
 
     async def ReadLog(self, request: ingest_pb2.ReadLogRequest,
                       context: grpc.aio.ServicerContext) -> AsyncIterator[ingest_pb2.LogEntry]:
@@ -298,14 +283,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                          ) -> AsyncIterator[list[ingest_pb2.LogEntry]]:
         """Pages of the log after the request's cursor; in follow mode waits for more."""
         require_role(LOG_READERS)
-        violations: list[FieldViolation] = []
-        if request.after_sequence < 0:
-            violations.append(FieldViolation("after_sequence", "must be >= 0", "OUT_OF_RANGE"))
-        if request.limit < 0:
-            violations.append(FieldViolation("limit", "must be >= 0 (0 = no limit)",
-                                             "OUT_OF_RANGE"))
-        if violations:
-            raise InvalidArgument(violations)
+        checks.read_log(request)
         after = request.after_sequence
         remaining = request.limit or None
         page = self.settings.log_page_size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
 
+from telco360_runtime import bounds
 from telco360_runtime.settings import ServiceSettings
 
 
@@ -37,4 +38,12 @@ class IngestSettings(ServiceSettings):
     replicas (entries committed by this process are announced at once)."""
 
     replay_max_records: int = 10_000
-    """Most quarantine entries one ReplayQuarantine call re-validates."""
+    """Most quarantine entries one ReplayQuarantine call re-validates (and most ids it names)."""
+
+    record_batch_max: int = 5_000
+    """Most records in one RecordBatch message of IngestRecordBatches; a bigger message ends
+    the stream with INVALID_ARGUMENT (field `records`) before any of its records is stored."""
+
+    page_max_bytes: int = bounds.PAGE_MAX_BYTES
+    """Encoded size a ListQuarantine page or a ReplayQuarantine answer stays within; never
+    above bounds.PAGE_MAX_BYTES (clients' default 4 MiB receive limit). Tests lower it."""

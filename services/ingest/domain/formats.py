@@ -2,19 +2,24 @@
 
 Each function returns the canonical form of a good value or None for a bad one, so the
 validators can name the field and reason themselves. No I/O, no clock: callers pass "now".
+
+Every pattern is ASCII-only (`re.ASCII`): Python's `\\d`, `int()` and `float()` accept any
+Unicode digit, so without it '２０２４-０５' would pass as a month and full-width digits
+would be stored in phone numbers. Numbers typed in text are parsed with `ascii_decimal`.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _PHONE_JUNK = re.compile(r"[\s\-().\u3000/]")
-_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_E164 = re.compile(r"\+[1-9]\d{6,14}", re.ASCII)
 # Mainland numbers after the +86 country code: mobiles, Beijing/2x two-digit area codes
 # with 8-digit subscribers, three-digit area codes with 7-8 digits, and 400/800 numbers.
-_CN_NATIONAL = re.compile(r"1[3-9]\d{9}|(?:10|2\d)\d{8}|[3-9]\d{2}\d{7,8}")
+_CN_NATIONAL = re.compile(r"1[3-9]\d{9}|(?:10|2\d)\d{8}|[3-9]\d{2}\d{7,8}", re.ASCII)
 
 
 def normalise_phone(raw: str, default_country: str = "86") -> str | None:
@@ -82,7 +87,7 @@ def check_credit_code(code: str) -> str | None:
     return None
 
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 
 
 def parse_month(text: str) -> int | None:
@@ -101,7 +106,7 @@ def month_index(year: int, month: int) -> int:
     return year * 12 + month - 1
 
 
-_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
+_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", re.ASCII)
 
 
 def check_hours(text: str) -> bool:
@@ -127,6 +132,25 @@ def is_time_zone(name: str) -> bool:
     """True when name is a known IANA time zone."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a directory of the zone database ("Asia") or a name the file system
+        # refuses; neither is a zone.
         return False
     return True
+
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+DECIMAL_TEXT_MAX = 64
+"""Longest number text accepted (digits beyond any int64 or double are not a number)."""
+
+
+def ascii_decimal(text: str) -> Decimal | None:
+    """The number written in `text` with ASCII digits only ('12', '-3.5', '1e6'), else None.
+
+    Refuses what `int()` / `float()` would accept but a feed never means: full-width or
+    other Unicode digits ('１２３'), '1_000', 'nan', 'inf' and surrounding junk.
+    """
+    text = text.strip()
+    if len(text) > DECIMAL_TEXT_MAX or not _DECIMAL.fullmatch(text):
+        return None
+    return Decimal(text)

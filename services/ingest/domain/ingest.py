@@ -12,8 +12,9 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from services.ingest.domain import limits
 from services.ingest.domain.hashing import canonical_json, payload_hash
 from services.ingest.domain.records import Record, record_kind
 from services.ingest.domain.validate import validate_record
@@ -61,6 +62,39 @@ class Outcome:
     quarantine_id: int | None = None
 
 
+def _cut(value: Any, text_keep: int) -> Any:
+    """`value` with texts, lists and maps over the quarantine's keep sizes cut down."""
+    if isinstance(value, str):
+        return value[:text_keep] if len(value) > text_keep else value
+    item_keep = limits.QUARANTINE_ITEM_TEXT_KEEP
+    if isinstance(value, list):
+        return [_cut(v, item_keep) for v in value[:limits.QUARANTINE_ITEMS_KEEP]]
+    if isinstance(value, dict):
+        items = list(value.items())
+        if len(items) > limits.QUARANTINE_ITEMS_KEEP:
+            items = sorted(items, key=lambda kv: str(kv[0]))[:limits.QUARANTINE_ITEMS_KEEP]
+        return {(_cut(k, item_keep) if isinstance(k, str) else k): _cut(v, item_keep)
+                for k, v in items}
+    return value
+
+
+def quarantine_copy(raw: Record) -> Record:
+    """What the quarantine keeps of a rejected record (see limits.QUARANTINE_TEXT_KEEP).
+
+    The record and its payload keep their fields; only values over every limit of their
+    kind are cut, to one character or entry over it, so that a replay as stored fails the
+    same check and a listing of rejected records stays within its page bytes.
+    """
+    text_keep = limits.QUARANTINE_TEXT_KEEP
+    out: Record = {}
+    for name, value in raw.items():
+        if isinstance(value, dict) and name != "occurred_at":  # the payload
+            out[name] = {k: _cut(v, text_keep) for k, v in value.items()}
+        else:
+            out[name] = _cut(value, text_keep)
+    return out
+
+
 def decide(latest_digest: str | None, digest: str) -> str:
     """ACCEPTED for a new key, DUPLICATE for the same payload, CORRECTED otherwise."""
     if latest_digest is None:
@@ -86,18 +120,20 @@ def prepare_one(raw: Record, now: float, quarantine_id: int | None = None) -> Pr
             normalisations=checked.normalisations,
             quarantine_id=quarantine_id,
         )
-    raw_json = _RAW_ENCODER.encode(raw)
-    stamp = raw.get("occurred_at") or {}
+    # The digest is of the full record (a re-sent bad record is found again), the stored
+    # JSON of the cut copy (see quarantine_copy).
+    raw_digest = payload_hash(_RAW_ENCODER.encode(raw))
+    raw_json = _RAW_ENCODER.encode(quarantine_copy(raw))
     return Prepared(
         source=str(raw.get("source", ""))[:256],
         source_record_id=str(raw.get("source_record_id", ""))[:256],
         customer_id=str(raw.get("customer_id", ""))[:256],
         kind=record_kind(raw),
-        occurred_at_us=stamp.get("seconds", 0) * 1_000_000 + stamp.get("nanos", 0) // 1000,
+        occurred_at_us=0,  # not stored for rejected records, and possibly out of any range
         canonical=None,
         digest=None,
         raw_json=raw_json,
-        raw_digest=payload_hash(raw_json),
+        raw_digest=raw_digest,
         violations=checked.violations,
         normalisations=checked.normalisations,
         quarantine_id=quarantine_id,

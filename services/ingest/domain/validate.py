@@ -4,6 +4,12 @@
 the field's path ("billing.fee_fen", "contact.phone", "service_event.survey_answers[q1]"),
 so a client can fix everything in one go. Good records come back normalised (phones in
 E.164, e-mails lower case, industry codes, trimmed text), with each rewrite reported.
+
+Every number has a business range (money within limits.MAX_MONEY_FEN, quantities finite and
+within MAX_QUANTITY, counts within MAX_COUNT), every text a length, every list and map a
+number of entries (domain/limits.py): one record with fee_fen = 2^63-1 would otherwise
+overflow the revenue sums of the whole base downstream. No description echoes more than a
+short prefix of a bad value (`bounds.preview`), and map keys are cut in field paths.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.ingest.domain import formats
+from services.ingest.domain import formats, limits
 from services.ingest.domain.codes import INDUSTRY_CODES, normalise_industry
 from services.ingest.domain.records import (
     KINDS,
@@ -29,17 +35,27 @@ from services.ingest.domain.violations import (
     INCONSISTENT,
     INVALID_FORMAT,
     INVALID_VALUE,
+    NOT_FINITE,
     OUT_OF_RANGE,
     REQUIRED,
     TOO_LONG,
+    TOO_MANY,
+    UNKNOWN_ENUM,
     Normalisation,
     Violation,
 )
+from telco360_runtime.bounds import preview
 
 EARLIEST_SECONDS = 631_152_000  # 1990-01-01T00:00:00Z: nothing in a key-account feed is older
 FUTURE_TOLERANCE_SECONDS = 86_400  # clocks and time zones of source systems drift
 MIN_MONTH = formats.month_index(1990, 1)
 MAX_MONTH = formats.month_index(2100, 12)
+
+
+def key_path(name: str, key: str) -> str:
+    """`name[key]` for a map entry, the key cut so that a path never carries a huge key."""
+    shown = key if len(key) <= limits.KEY_SHOWN else key[:limits.KEY_SHOWN] + "…"
+    return f"{name}[{shown}]"
 
 
 class _Fields:
@@ -74,7 +90,7 @@ class _Fields:
                 self.bad(name, "is required", REQUIRED)
             return None
         if len(value) > max_len:
-            self.bad(name, f"must be at most {max_len} characters", TOO_LONG)
+            self.bad(name, f"must be at most {max_len} characters (got {len(value)})", TOO_LONG)
             return None
         if pattern is not None and not pattern.fullmatch(value):
             self.bad(name, f"must be {pattern_hint}", INVALID_FORMAT)
@@ -94,20 +110,27 @@ class _Fields:
                 self.bad(name, "is required", REQUIRED)
             return None
         if not isinstance(value, str):
-            self.bad(name, f"unknown value {value}", INVALID_VALUE)
+            self.bad(name, f"unknown value {value}", UNKNOWN_ENUM)
             return None
         self.out[name] = value
         return value
 
-    def enum_list(self, name: str) -> None:
-        """A repeated enum field: every element known and set."""
+    def count(self, name: str, values: Any, max_items: int) -> bool:
+        """Bound the entries of a list or map; the entries are checked only when it fits."""
+        if len(values) > max_items:
+            self.bad(name, f"must have at most {max_items} entries (got {len(values)})", TOO_MANY)
+            return False
+        return True
+
+    def enum_list(self, name: str, max_items: int = limits.PRODUCT_LINES_MAX) -> None:
+        """A repeated enum field: a bounded number of elements, every one known and set."""
         values = self.src.get(name)
-        if not values:
+        if not values or not self.count(name, values, max_items):
             return
         good = True
         for i, value in enumerate(values):
             if not isinstance(value, str):
-                self.bad(f"{name}[{i}]", f"unknown value {value}", INVALID_VALUE)
+                self.bad(f"{name}[{i}]", f"unknown value {value}", UNKNOWN_ENUM)
                 good = False
             elif value.endswith("_UNSPECIFIED"):
                 self.bad(f"{name}[{i}]", "must not be unspecified", INVALID_VALUE)
@@ -115,21 +138,24 @@ class _Fields:
         if good:
             self.out[name] = list(values)
 
-    def integer(self, name: str, lo: int = 0, hi: int | None = None) -> int:
-        """An integer field within [lo, hi]."""
+    def integer(self, name: str, lo: int, hi: int) -> int:
+        """An integer field within [lo, hi] (every integer has both bounds)."""
         value = self.src.get(name, 0)
-        if value < lo or (hi is not None and value > hi):
-            bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
-            self.bad(name, f"must be {bound}, got {value}", OUT_OF_RANGE)
-        elif value:
+        if value < lo or value > hi:
+            self.bad(name, f"must be between {lo:,} and {hi:,} (got {preview(value)})",
+                     OUT_OF_RANGE)
+            return 0
+        if value:
             self.out[name] = value
         return value
 
-    def number(self, name: str, lo: float = 0.0) -> None:
-        """A finite double >= lo."""
+    def number(self, name: str, lo: float, hi: float) -> None:
+        """A finite double within [lo, hi]."""
         value = self.src.get(name, 0.0)
-        if not math.isfinite(value) or value < lo:
-            self.bad(name, f"must be a finite number >= {lo:g}, got {value}", OUT_OF_RANGE)
+        if not math.isfinite(value):
+            self.bad(name, f"must be a finite number (got {value})", NOT_FINITE)
+        elif value < lo or value > hi:
+            self.bad(name, f"must be between {lo:g} and {hi:g} (got {value:g})", OUT_OF_RANGE)
         elif value:
             self.out[name] = value
 
@@ -146,7 +172,7 @@ class _Fields:
             return None
         index = formats.parse_month(value)
         if index is None:
-            self.bad(name, f"must be a month YYYY-MM, got {value!r}", INVALID_FORMAT)
+            self.bad(name, f"must be a month YYYY-MM (got {preview(value)})", INVALID_FORMAT)
             return None
         if index < MIN_MONTH:
             self.bad(name, "must not be before 1990-01", OUT_OF_RANGE)
@@ -157,10 +183,10 @@ class _Fields:
         self.out[name] = value
         return index
 
-    def ids(self, name: str) -> None:
-        """A repeated identifier field."""
+    def ids(self, name: str, max_items: int) -> None:
+        """A repeated identifier field with a bounded number of elements."""
         values = self.src.get(name)
-        if not values:
+        if not values or not self.count(name, values, max_items):
             return
         good = True
         for i, value in enumerate(values):
@@ -172,6 +198,8 @@ class _Fields:
 
 
 _ID_HINT = "1-64 letters, digits, '-' or '_'"
+PHONE_MAX = 32  # E.164 has at most 15 digits; room for spaces, dashes and an extension
+EMAIL_MAX = 254  # RFC 5321 path limit
 
 
 def _account(f: _Fields, record: Record, now_month: int) -> None:
@@ -219,20 +247,25 @@ def _account(f: _Fields, record: Record, now_month: int) -> None:
         del f.out["time_zone"]
         f.bad("time_zone", f"unknown IANA time zone {zone!r}", INVALID_VALUE)
     attributes = f.src.get("attributes")
-    if attributes:
+    if attributes and f.count("attributes", attributes, limits.ATTRIBUTES_MAX):
         good: dict[str, Any] = {}
         for name in sorted(attributes):
             value = attributes[name]
-            path = f"attributes[{name}]"
+            path = key_path("attributes", name)
+            number = value.get("number_value", 0.0) if value else 0.0
             if not formats.ATTRIBUTE_NAME.fullmatch(name):
                 f.bad(path, "attribute names must be lower_snake_case, 1-64 characters",
                       INVALID_FORMAT)
             elif not value:
                 f.bad(path, "attribute value must be a string, number or bool", REQUIRED)
-            elif "number_value" in value and not math.isfinite(value["number_value"]):
-                f.bad(path, "number must be finite", OUT_OF_RANGE)
-            elif len(value.get("string_value", "")) > 1000:
-                f.bad(path, "text must be at most 1000 characters", TOO_LONG)
+            elif not math.isfinite(number):
+                f.bad(path, f"number must be finite (got {number})", NOT_FINITE)
+            elif abs(number) > limits.MAX_QUANTITY:
+                f.bad(path, f"number must be between {-limits.MAX_QUANTITY:g} and "
+                      f"{limits.MAX_QUANTITY:g} (got {number:g})", OUT_OF_RANGE)
+            elif len(value.get("string_value", "")) > limits.ATTRIBUTE_TEXT_MAX:
+                f.bad(path, f"text must be at most {limits.ATTRIBUTE_TEXT_MAX} characters "
+                      f"(got {len(value['string_value'])})", TOO_LONG)
             else:
                 good[name] = value
         if good:
@@ -246,7 +279,10 @@ def _contact(f: _Fields, record: Record, now_month: int) -> None:
     f.text("role", max_len=100)
     f.enum("level", required=True)
     phone = f.src.get("phone", "")
-    if phone.strip():
+    email = f.src.get("email", "")
+    if len(phone) > PHONE_MAX:
+        f.bad("phone", f"must be at most {PHONE_MAX} characters (got {len(phone)})", TOO_LONG)
+    elif phone.strip():
         e164 = formats.normalise_phone(phone)
         if e164 is None:
             f.bad("phone", "not a valid phone number (E.164, or a mainland number)",
@@ -255,8 +291,9 @@ def _contact(f: _Fields, record: Record, now_month: int) -> None:
             f.out["phone"] = e164
             if e164 != phone:
                 f.normalisations.append(Normalisation(f.prefix + "phone", "normalised to E.164"))
-    email = f.src.get("email", "")
-    if email.strip():
+    if len(email) > EMAIL_MAX:
+        f.bad("email", f"must be at most {EMAIL_MAX} characters (got {len(email)})", TOO_LONG)
+    elif email.strip():
         normal = formats.normalise_email(email)
         if normal is None:
             f.bad("email", "not a valid e-mail address", INVALID_FORMAT)
@@ -274,10 +311,10 @@ def _contact(f: _Fields, record: Record, now_month: int) -> None:
 def _billing(f: _Fields, record: Record, now_month: int) -> None:
     f.month("month", required=True, latest=now_month)
     f.enum("product_line", required=True)
-    f.integer("fee_fen", 0)
-    f.number("usage_quantity")
+    f.integer("fee_fen", 0, limits.MAX_MONEY_FEN)
+    f.number("usage_quantity", 0.0, limits.MAX_QUANTITY)
     f.text("usage_unit", max_len=32)
-    f.integer("lines", 0)
+    f.integer("lines", 0, limits.MAX_COUNT)
     status = f.enum("payment_status")
     days = f.integer("days_overdue", 0, 3650)
     if days > 0 and status not in (PAYMENT_OVERDUE, PAYMENT_WRITTEN_OFF):
@@ -289,30 +326,30 @@ def _subscription(f: _Fields, record: Record, now_month: int) -> None:
     f.text("product_code", required=True, max_len=64)
     f.enum("product_line", required=True)
     f.enum("action", required=True)
-    f.integer("quantity", 0)
-    f.integer("monthly_fee_fen", 0)
+    f.integer("quantity", 0, limits.MAX_COUNT)
+    f.integer("monthly_fee_fen", 0, limits.MAX_MONEY_FEN)
 
 
 def _service_event(f: _Fields, record: Record, now_month: int) -> None:
     kind = f.enum("type", required=True)
     f.enum("product_line")
     f.integer("severity", 0, 4)
-    f.number("resolution_hours")
+    f.number("resolution_hours", 0.0, limits.MAX_RESOLUTION_HOURS)
     answers = f.src.get("survey_answers")
     if kind == SURVEY and not answers:
         f.bad("survey_answers", "a satisfaction survey needs at least one answer", REQUIRED)
     elif answers and kind is not None and kind != SURVEY:
         f.bad("survey_answers", "only satisfaction surveys carry answers", INCONSISTENT)
-    elif answers:
+    elif answers and f.count("survey_answers", answers, limits.SURVEY_ANSWERS_MAX):
         good = True
         for question in sorted(answers):
             score = answers[question]
             if not formats.IDENTIFIER.fullmatch(question):
-                f.bad(f"survey_answers[{question}]", f"question ids must be {_ID_HINT}",
+                f.bad(key_path("survey_answers", question), f"question ids must be {_ID_HINT}",
                       INVALID_FORMAT)
                 good = False
             elif not 1 <= score <= 5:
-                f.bad(f"survey_answers[{question}]", f"answers must be 1-5, got {score}",
+                f.bad(key_path("survey_answers", question), f"answers must be 1-5, got {score}",
                       OUT_OF_RANGE)
                 good = False
         if good:
@@ -325,7 +362,7 @@ def _interaction(f: _Fields, record: Record, now_month: int) -> None:
     f.text("recorded_by", required=True, max_len=64, pattern=formats.IDENTIFIER,
            pattern_hint=_ID_HINT)
     f.text("person_id", max_len=64, pattern=formats.IDENTIFIER, pattern_hint=_ID_HINT)
-    f.text("notes", max_len=10_000)
+    f.text("notes", max_len=limits.NOTES_MAX)
     f.integer("duration_minutes", 0, 7 * 24 * 60)
 
 
@@ -341,8 +378,8 @@ def _opportunity(f: _Fields, record: Record, now_month: int) -> None:
     f.text("opportunity_id", required=True, max_len=64, pattern=formats.IDENTIFIER,
            pattern_hint=_ID_HINT)
     f.text("need", required=True, max_len=2000)
-    f.integer("budget_fen", 0)
-    f.ids("decision_maker_ids")
+    f.integer("budget_fen", 0, limits.MAX_MONEY_FEN)
+    f.ids("decision_maker_ids", limits.DECISION_MAKERS_MAX)
     f.month("expected_close_month")
     f.enum("stage", required=True)
     f.enum_list("product_lines")

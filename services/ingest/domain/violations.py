@@ -9,20 +9,30 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-REQUIRED = "REQUIRED"
+from telco360_runtime import bounds
+
+# The suite's shared codes (telco360_runtime.bounds) where they exist; the others are
+# ingest's own and part of its contract since before the shared vocabulary.
+REQUIRED = bounds.REQUIRED
 """A required field is empty or unset."""
 INVALID_FORMAT = "INVALID_FORMAT"
 """A value does not have the expected shape (month, phone, e-mail, code, identifier)."""
-OUT_OF_RANGE = "OUT_OF_RANGE"
+OUT_OF_RANGE = bounds.OUT_OF_RANGE
 """A number, time or month lies outside the allowed range (negative money, future month)."""
 INVALID_VALUE = "INVALID_VALUE"
-"""A value is not one of the allowed values (unknown enum number, unknown industry)."""
-TOO_LONG = "TOO_LONG"
+"""A value is not one of the allowed values (unknown industry, unknown time zone)."""
+TOO_LONG = bounds.TOO_LONG
 """A text is longer than the field allows."""
 INCONSISTENT = "INCONSISTENT"
 """A value contradicts another field of the same record (end before start, ...)."""
 CHECKSUM = "CHECKSUM"
 """A code's check character is wrong (unified social credit code)."""
+NOT_FINITE = bounds.NOT_FINITE
+"""A decimal number is NaN or infinite."""
+TOO_MANY = bounds.TOO_MANY
+"""A list or map has more entries than the field allows."""
+UNKNOWN_ENUM = bounds.UNKNOWN_ENUM
+"""An enum number the contract does not define."""
 
 REASONS: tuple[str, ...] = (
     REQUIRED,
@@ -32,6 +42,9 @@ REASONS: tuple[str, ...] = (
     TOO_LONG,
     INCONSISTENT,
     CHECKSUM,
+    NOT_FINITE,
+    TOO_MANY,
+    UNKNOWN_ENUM,
 )
 
 

@@ -65,16 +65,23 @@ class IngestStore:
             return queries.stats(conn)
 
     def list_quarantine(
-        self, flt: QuarantineFilter, after: tuple[int, int] | None, limit: int
+        self, flt: QuarantineFilter, after: tuple[int, int] | None, limit: int,
+        count_total: bool = True,
     ) -> tuple[list[QuarantineItem], int]:
-        """A page of quarantine entries and the total matching the filter."""
+        """A page of quarantine entries and the total matching the filter (-1 without
+        `count_total`)."""
         with self.db.engine.connect() as conn:
-            return queries.list_quarantine(conn, flt, after, limit)
+            return queries.list_quarantine(conn, flt, after, limit, count_total)
 
     def quarantine_ids(self, flt: QuarantineFilter, limit: int) -> list[int]:
         """Ids of entries matching a filter, oldest first."""
         with self.db.engine.connect() as conn:
             return queries.quarantine_ids(conn, flt, limit)
+
+    def quarantine_keys(self, ids: list[int]) -> dict[int, tuple[str, str]]:
+        """(source, source_record_id) of quarantine entries by id."""
+        with self.db.engine.connect() as conn:
+            return queries.quarantine_keys(conn, ids)
 
     def get_quarantine(self, ids: list[int]) -> dict[int, QuarantineItem]:
         """Quarantine entries by id."""

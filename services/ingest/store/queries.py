@@ -122,11 +122,15 @@ _COLUMNS = (_Q.c.id, _Q.c.record, _Q.c.violations, _Q.c.received_at_us, _Q.c.res
 
 
 def list_quarantine(
-    conn: Connection, flt: QuarantineFilter, after: tuple[int, int] | None, limit: int
+    conn: Connection, flt: QuarantineFilter, after: tuple[int, int] | None, limit: int,
+    count_total: bool = True,
 ) -> tuple[list[QuarantineItem], int]:
-    """A page of entries, oldest first, after the (received_at_us, id) cursor; and the total."""
+    """A page of entries, oldest first, after the (received_at_us, id) cursor; and the total
+    matching the filter (-1 without `count_total`, for the later reads of one page)."""
     conditions = _where(flt)
-    total = conn.execute(select(func.count()).select_from(_Q).where(*conditions)).scalar_one()
+    total = -1
+    if count_total:
+        total = conn.execute(select(func.count()).select_from(_Q).where(*conditions)).scalar_one()
     page_conditions = list(conditions)
     if after is not None:
         at, qid = after
@@ -142,6 +146,17 @@ def quarantine_ids(conn: Connection, flt: QuarantineFilter, limit: int) -> list[
     rows = conn.execute(select(_Q.c.id).where(*_where(flt))
                         .order_by(_Q.c.received_at_us, _Q.c.id).limit(limit))
     return [r[0] for r in rows]
+
+
+def quarantine_keys(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(source, source_record_id) of entries by id, without their records (missing: absent)."""
+    found: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(ids), 400):
+        rows = conn.execute(select(_Q.c.id, _Q.c.source, _Q.c.source_record_id)
+                            .where(_Q.c.id.in_(ids[start:start + 400])))
+        for qid, source, record_id in rows:
+            found[qid] = (source, record_id)
+    return found
 
 
 def get_quarantine(conn: Connection, ids: list[int]) -> dict[int, QuarantineItem]:

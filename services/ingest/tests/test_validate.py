@@ -13,9 +13,11 @@ from services.ingest.domain.violations import (
     INCONSISTENT,
     INVALID_FORMAT,
     INVALID_VALUE,
+    NOT_FINITE,
     OUT_OF_RANGE,
     REQUIRED,
     TOO_LONG,
+    UNKNOWN_ENUM,
 )
 from services.ingest.tests.samples import NOW, PAYLOADS, VALID_CREDIT_CODE, raw
 
@@ -68,7 +70,7 @@ CASES = [
     (raw("account", parent_customer_id="C-001"), "account.parent_customer_id", INCONSISTENT),
     (raw("account", industry="space mining on mars"), "account.industry", INVALID_VALUE),
     (raw("account", region=None), "account.region", REQUIRED),
-    (raw("account", tier=42), "account.tier", INVALID_VALUE),
+    (raw("account", tier=42), "account.tier", UNKNOWN_ENUM),
     (raw("account", contract_start_month="2023-13"), "account.contract_start_month",
      INVALID_FORMAT),
     (raw("account", contract_end_month="2022-12"), "account.contract_end_month", INCONSISTENT),
@@ -78,7 +80,7 @@ CASES = [
      "account.attributes[Bad Name]", INVALID_FORMAT),
     (raw("account", attributes={"empty": {}}), "account.attributes[empty]", REQUIRED),
     (raw("account", attributes={"ratio": {"number_value": float("nan")}}),
-     "account.attributes[ratio]", OUT_OF_RANGE),
+     "account.attributes[ratio]", NOT_FINITE),
     # contact
     (raw("contact", person_id=None), "contact.person_id", REQUIRED),
     (raw("contact", name=None), "contact.name", REQUIRED),
@@ -96,10 +98,10 @@ CASES = [
     (raw("billing", month=FUTURE_MONTH), "billing.month", OUT_OF_RANGE),
     (raw("billing", month="1989-12"), "billing.month", OUT_OF_RANGE),
     (raw("billing", product_line=None), "billing.product_line", REQUIRED),
-    (raw("billing", product_line=99), "billing.product_line", INVALID_VALUE),
+    (raw("billing", product_line=99), "billing.product_line", UNKNOWN_ENUM),
     (raw("billing", fee_fen=-1), "billing.fee_fen", OUT_OF_RANGE),
     (raw("billing", usage_quantity=-0.5), "billing.usage_quantity", OUT_OF_RANGE),
-    (raw("billing", usage_quantity=float("inf")), "billing.usage_quantity", OUT_OF_RANGE),
+    (raw("billing", usage_quantity=float("inf")), "billing.usage_quantity", NOT_FINITE),
     (raw("billing", lines=-1), "billing.lines", OUT_OF_RANGE),
     (raw("billing", days_overdue=4000), "billing.days_overdue", OUT_OF_RANGE),
     (raw("billing", payment_status="PAYMENT_STATUS_PAID"), "billing.days_overdue", INCONSISTENT),
@@ -140,7 +142,7 @@ CASES = [
     (raw("opportunity", decision_maker_ids=["ok", "not ok!"]), "opportunity.decision_maker_ids[1]",
      INVALID_FORMAT),
     (raw("opportunity", product_lines=["PRODUCT_LINE_IOT", 77]), "opportunity.product_lines[1]",
-     INVALID_VALUE),
+     UNKNOWN_ENUM),
     # lifecycle
     (raw("lifecycle", action=None), "lifecycle.action", REQUIRED),
     (raw("lifecycle", reason=None), "lifecycle.reason", REQUIRED),
