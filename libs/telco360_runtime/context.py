@@ -2,13 +2,33 @@
 
 The server interceptor sets these at the start of every call; logging, outgoing peer calls
 and role checks read them, so no handler has to pass them around.
+
+Work that outlives the call must not inherit them: `asyncio.create_task` copies the current
+context, so a worker task (or a thread whose target was wrapped in `copy_context().run`)
+started lazily inside a call would log that call's request id, and act with its caller's
+role and deadline, for ever. Start such workers with a clean context:
+
+    context.start_thread(self._loop, name="contact-group-commit")   # a thread
+    context.create_task(self._refresh())                            # an asyncio task
+    threading.Thread(target=context.run_detached, args=(fn,))       # any other runner
+
+`detached_context()` is the context they run in: a copy of the current one (so the
+service name bound at start stays in log lines) without the call's request id, method,
+caller and deadline.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import threading
 import time
 import uuid
+from typing import Any, Callable, Coroutine, TypeVar
+
+import structlog
+
+T = TypeVar("T")
 
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -70,6 +90,38 @@ def set_caller(role: str, subject: str) -> None:
     """Bind the authenticated caller's role and subject to the current call (reset with the call)."""
     _caller_role.set(role)
     _caller_subject.set(subject)
+
+
+def _forget_call() -> None:
+    for var, value in ((_request_id, ""), (_caller_role, "admin"), (_deadline, None),
+                       (_caller_subject, "anonymous")):
+        var.set(value)
+    structlog.contextvars.unbind_contextvars("request_id", "method")
+
+
+def detached_context() -> contextvars.Context:
+    """A copy of the current context without the current call's values (see module docstring)."""
+    ctx = contextvars.copy_context()
+    ctx.run(_forget_call)
+    return ctx
+
+
+def run_detached(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn` in a `detached_context()` (e.g. as a thread's target)."""
+    return detached_context().run(fn, *args, **kwargs)
+
+
+def start_thread(target: Callable[[], Any], *, name: str, daemon: bool = True) -> threading.Thread:
+    """Start a long-lived worker thread whose logs carry no call's request id."""
+    ctx = detached_context()
+    thread = threading.Thread(target=ctx.run, args=(target,), name=name, daemon=daemon)
+    thread.start()
+    return thread
+
+
+def create_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> "asyncio.Task[T]":
+    """`asyncio.create_task` for work that outlives the current call (clean context)."""
+    return asyncio.get_running_loop().create_task(coro, name=name, context=detached_context())
 
 
 def reset(tokens: list[contextvars.Token]) -> None:

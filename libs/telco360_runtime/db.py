@@ -4,12 +4,16 @@ SQLite (the embedded default) gets WAL, a busy timeout, foreign keys and explici
 transactions, with `write_session()` taking the write lock up front (BEGIN IMMEDIATE) so
 concurrent writers queue instead of failing on lock upgrade. PostgreSQL URLs use psycopg 3.
 Blocking store calls run in a bounded thread pool via `await db.run(fn, ...)` so the async
-gRPC server never blocks its event loop. Migrations are Alembic, applied on start.
+gRPC server never blocks its event loop; they run in a copy of the caller's context, so their
+log lines carry the call's request id. Engines hide SQL parameters from exception messages
+(`hide_parameters`): a failing statement must not put request values into logs.
+Migrations are Alembic, applied on start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import pathlib
 import threading
@@ -46,11 +50,12 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             _prepare_sqlite_file(self.url)
-            self.engine: Engine = create_engine(self.url, echo=echo, connect_args={"timeout": 30})
+            self.engine: Engine = create_engine(self.url, echo=echo, connect_args={"timeout": 30},
+                                                hide_parameters=True)
             self._install_sqlite_hooks(sqlite_synchronous)
         else:
             self.engine = create_engine(self.url, echo=echo, pool_size=max(workers, 5), max_overflow=10,
-                                        pool_pre_ping=True)
+                                        pool_pre_ping=True, hide_parameters=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
@@ -96,7 +101,8 @@ class Database:
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking store code in the store's thread pool and await its result."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        call_context = contextvars.copy_context()  # per call: nothing outlives it
+        return await loop.run_in_executor(self._executor, call_context.run, functools.partial(fn, *args, **kwargs))
 
     def ping(self) -> None:
         """Run a trivial query (raises when the database is unreachable)."""
