@@ -22,7 +22,11 @@ fields:
 
 Values are converted by the target field's type: integers, decimals, booleans
 (true/false/yes/no/1/0), enums by full name ("PRODUCT_LINE_VOICE"), short name ("voice",
-"dedicated_line") or number, repeated fields split on "|". Empty cells leave the field
+"dedicated_line") or number, repeated fields split on "|". Numbers are written with ASCII
+digits only ('１２３' in full-width digits, '1_000', 'nan' and 'inf' are not numbers, although
+Python's int() and float() take them); integers must fit the field's type (int32 / int64)
+and times lie within 1900-2200 (telco360_runtime.bounds); the record is then validated by
+the service like any other. Empty cells leave the field
 unset. `source`, `source_record_id` and `customer_id` must be mapped, so a re-run of the
 same file finds the same records (duplicates, not new records).
 """
@@ -31,14 +35,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import pathlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from services.ingest.domain.formats import ascii_decimal
 from services.ingest.domain.records import KINDS
 from telco360.ingest.v1 import ingest_pb2
+from telco360_runtime import bounds
+from telco360_runtime.bounds import OUT_OF_RANGE, UNKNOWN_ENUM, preview
 
 REQUIRED_PATHS = ("source", "source_record_id", "customer_id")
 _TRUE = {"true", "yes", "y", "1", "t"}
@@ -46,6 +55,14 @@ _FALSE = {"false", "no", "n", "0", "f"}
 _INTS = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
          FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64}
 _FLOATS = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
+_INT_RANGE = {
+    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+}
 
 
 class MappingError(ValueError):
@@ -55,10 +72,11 @@ class MappingError(ValueError):
 class RowError(ValueError):
     """A row cannot be turned into a record; `field` names the record field."""
 
-    def __init__(self, field_path: str, description: str) -> None:
+    def __init__(self, field_path: str, description: str, reason: str = "INVALID_FORMAT") -> None:
         super().__init__(f"{field_path}: {description}")
         self.field = field_path
         self.description = description
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -147,10 +165,12 @@ def _resolve(path: str) -> tuple[list[str], FieldDescriptor, str | None]:
 
 def _enum(fd: FieldDescriptor, text: str, path: str) -> str:
     enum = fd.enum_type
-    if text.lstrip("-").isdigit():
-        value = enum.values_by_number.get(int(text))
+    number = ascii_decimal(text)
+    if number is not None:
+        value = enum.values_by_number.get(int(number)) if number == number.to_integral_value() \
+            else None
         if value is None:
-            raise RowError(path, f"unknown {enum.name} number {text}")
+            raise RowError(path, f"unknown {enum.name} number {preview(text)}", UNKNOWN_ENUM)
         return value.name
     upper = text.strip().upper().replace(" ", "_").replace("-", "_")
     if upper in enum.values_by_name:
@@ -159,22 +179,27 @@ def _enum(fd: FieldDescriptor, text: str, path: str) -> str:
     candidate = f"{prefix}_{upper}"
     if candidate in enum.values_by_name:
         return candidate
-    raise RowError(path, f"unknown {enum.name} value {text!r}")
+    raise RowError(path, f"unknown {enum.name} value {preview(text)}", UNKNOWN_ENUM)
 
 
 def _timestamp(text: str, path: str) -> dict[str, int]:
-    try:
-        seconds = float(text)
-    except ValueError:
+    number = ascii_decimal(text)
+    if number is None:
         try:
+            if not text.isascii():
+                raise ValueError(text)  # fromisoformat's digits are ASCII, but say so here
             when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise RowError(path, f"not an ISO 8601 time or epoch seconds: {text!r}") from None
+            raise RowError(path, f"not an ISO 8601 time or epoch seconds: {preview(text)}") \
+                from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.timezone.utc)
-        seconds = when.timestamp()
-    whole = int(seconds // 1)
-    nanos = int(round((seconds - whole) * 1e9))
+        number = Decimal(int(when.timestamp() * 1_000_000)) / 1_000_000
+    if not bounds.EARLIEST_SECONDS <= number < bounds.LATEST_SECONDS:
+        raise RowError(path, f"must be between {bounds.EARLIEST_TIME:%Y-%m-%d} and "
+                       f"{bounds.LATEST_TIME:%Y-%m-%d} UTC (got {preview(text)})", OUT_OF_RANGE)
+    whole = math.floor(number)  # floor, not Decimal's // (toward zero): nanos >= 0
+    nanos = int((number - whole) * 1_000_000_000)
     return {"seconds": whole, "nanos": nanos} if nanos else {"seconds": whole}
 
 
@@ -182,18 +207,16 @@ def _scalar(fd: FieldDescriptor, text: str, path: str) -> Any:
     if fd.type == FieldDescriptor.TYPE_ENUM:
         return _enum(fd, text, path)
     if fd.type in _INTS:
-        try:
-            number = float(text)
-        except ValueError:
-            raise RowError(path, f"not a whole number: {text!r}") from None
-        if number != int(number):
-            raise RowError(path, f"not a whole number: {text!r}")
+        number = ascii_decimal(text)
+        if number is None or number != number.to_integral_value():
+            raise RowError(path, f"not a whole number: {preview(text)}")
+        lo, hi = _INT_RANGE[fd.type]
+        if not lo <= number <= hi:
+            raise RowError(path, f"must be between {lo} and {hi} (got {preview(text)})",
+                           OUT_OF_RANGE)
         return int(number)
     if fd.type in _FLOATS:
-        try:
-            return float(text)
-        except ValueError:
-            raise RowError(path, f"not a number: {text!r}") from None
+        return _scalar_float(text, path)
     if fd.type == FieldDescriptor.TYPE_BOOL:
         return _bool(text, path)
     return text
@@ -205,7 +228,7 @@ def _bool(text: str, path: str) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise RowError(path, f"not a boolean: {text!r}")
+    raise RowError(path, f"not a boolean: {preview(text)}")
 
 
 def _cell(rule: FieldRule, row: dict[str, Any]) -> Any:
@@ -260,12 +283,21 @@ def row_to_record(mapping: Mapping, row: dict[str, Any]) -> ingest_pb2.Record:
             target[last] = _scalar(fd, str(value), rule.path)
     try:
         return ingest_pb2.Record(**out)
-    except (ValueError, TypeError) as error:  # e.g. an int32 out of range
-        raise RowError("payload", str(error)) from None
+    except (ValueError, TypeError) as error:  # e.g. a map key the contract refuses
+        raise RowError("payload", bounds.preview(str(error), 200)) from None
 
 
 def _scalar_float(value: Any, path: str) -> float:
-    try:
+    """A decimal from a cell: a JSON number as is, text with ASCII digits only.
+
+    A number too large for a double becomes infinite and is rejected by validation as
+    NOT_FINITE, naming the field.
+    """
+    if isinstance(value, bool):
+        raise RowError(path, f"not a number: {preview(value)}")
+    if isinstance(value, (int, float)):
         return float(value)
-    except (TypeError, ValueError):
-        raise RowError(path, f"not a number: {value!r}") from None
+    number = ascii_decimal(str(value))
+    if number is None:
+        raise RowError(path, f"not a number: {preview(value)}")
+    return float(number)

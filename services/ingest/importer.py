@@ -29,6 +29,8 @@ from services.ingest.import_mapping import Mapping, MappingError, RowError, load
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 
 FORMATS = ("csv", "jsonl", "parquet")
+BATCH_SIZE_MAX = 5000
+"""Most records per message; the service's default record_batch_max."""
 
 
 @dataclass
@@ -137,7 +139,7 @@ class _Run:
                 record = row_to_record(self.mapping, row)
             except RowError as error:
                 self.reject(number, row, [{"field": error.field, "description": error.description,
-                                           "reason": "INVALID_FORMAT"}])
+                                           "reason": error.reason}])
                 continue
             with self.lock:
                 self.pending[self.sent] = (number, row)
@@ -171,7 +173,12 @@ class _Run:
 def import_file(path: pathlib.Path, mapping: Mapping, addr: str, *, fmt: str | None = None,
                 rejects_path: pathlib.Path | None = None, batch_size: int = 500,
                 token: str = "", show_progress: bool = True) -> Summary:
-    """Import one file into the ingest service at `addr`; returns the counts."""
+    """Import one file into the ingest service at `addr`; returns the counts.
+
+    `batch_size` (records per message) must be 1-BATCH_SIZE_MAX (ValueError otherwise).
+    """
+    if not 1 <= batch_size <= BATCH_SIZE_MAX:
+        raise ValueError(f"batch_size must be between 1 and {BATCH_SIZE_MAX} (got {batch_size})")
     fmt = fmt or detect_format(path)
     rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
     summary = Summary(rejects_file=str(rejects_path))
@@ -200,7 +207,8 @@ def main(
     addr: str = typer.Option("127.0.0.1:50051", "--addr", help="ingest service host:port"),
     fmt: str = typer.Option("", "--format", help="csv, jsonl or parquet (default: from the file name)"),
     rejects: pathlib.Path = typer.Option(None, "--rejects", help="rejected rows file (default FILE.rejects.jsonl)"),
-    batch_size: int = typer.Option(500, "--batch-size", min=1, max=5000, help="records per message"),
+    batch_size: int = typer.Option(500, "--batch-size", min=1, max=BATCH_SIZE_MAX,
+                                    help="records per message"),
     token: str = typer.Option("", "--token", envvar="TELCO360_TOKEN", help="bearer token"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
