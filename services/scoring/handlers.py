@@ -1,4 +1,11 @@
-"""gRPC servicer of the scoring service: protobuf <-> domain conversion only."""
+"""gRPC servicer of the scoring service: protobuf <-> domain conversion only.
+
+Every rpc first checks its request against the documented bounds (request_bounds), so the
+domain only ever sees values inside them. Answers that grow with the request stay below
+bounds.PAGE_MAX_BYTES: ListModels pages stop early and resume by token, per-account and
+per-row answers that would not fit ask for a smaller call, and a report too large to
+send inline is left at its path.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,14 @@ from typing import Any
 from telco360.common.v1 import common_pb2
 from telco360.scoring.v1 import scoring_pb2 as pb
 from telco360.scoring.v1 import scoring_pb2_grpc
+from telco360_runtime.bounds import PAGE_MAX_BYTES, TOO_MANY
+from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.jobs import JobStore
 from telco360_runtime.proto_jobs import job_to_proto
 from telco360_runtime.timeconv import to_timestamp
 
 from . import converters as cv
+from . import request_bounds
 from .domain.usecases import ScoringApp
 
 
@@ -27,47 +37,90 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         return job_to_proto(await self._run(self.jobs.get, job_id))
 
     async def TrainModel(self, request: pb.TrainModelRequest, context: Any) -> common_pb2.Job:
+        request_bounds.check(request)
         return await self._job(await self.app.train_model(cv.train_request(request)))
 
     async def TrainFromTable(self, request: pb.TrainFromTableRequest, context: Any) -> common_pb2.Job:
+        request_bounds.check(request)
         return await self._job(await self.app.train_from_table(cv.table_request(request)))
 
     async def GetJob(self, request: common_pb2.GetJobRequest, context: Any) -> common_pb2.Job:
+        request_bounds.check(request)
         return await self._job(request.job_id)
 
     async def ListModels(self, request: pb.ListModelsRequest, context: Any) -> pb.ListModelsResponse:
+        request_bounds.check(request)
         records, token, total = await self.app.list_models(cv.KIND_FROM_PB.get(request.kind), request.page.page_size,
                                                            request.page.page_token)
-        return pb.ListModelsResponse(models=[cv.model_to_pb(r, with_importance=False) for r in records],
-                                     page=common_pb2.PageResponse(next_page_token=token, total_count=total))
+        reply = pb.ListModelsResponse(page=common_pb2.PageResponse(total_count=total))
+        size = reply.ByteSize()
+        for i, record in enumerate(records):
+            model = cv.model_to_pb(record, with_importance=False)
+            # Each item costs its size plus a tag and length prefix (at most 6 bytes).
+            item = model.ByteSize() + 6
+            if i and size + item > PAGE_MAX_BYTES:
+                token = self.app.resume_token(request.page.page_token, i)
+                break
+            reply.models.append(model)
+            size += item
+        reply.page.next_page_token = token
+        return reply
 
     async def GetModel(self, request: pb.GetModelRequest, context: Any) -> pb.Model:
+        request_bounds.check(request)
         return cv.model_to_pb(await self.app.get_model(request.model_id))
 
     async def PromoteModel(self, request: pb.PromoteModelRequest, context: Any) -> pb.Model:
+        request_bounds.check(request)
         return cv.model_to_pb(await self.app.promote(request.model_id))
 
     async def ScoreCustomers(self, request: pb.ScoreCustomersRequest, context: Any) -> pb.ScoreCustomersResponse:
+        request_bounds.check(request)
         results = await self.app.score_customers(list(request.customer_ids), request.top_reasons, request.churn_only)
-        return pb.ScoreCustomersResponse(scores=[cv.account_to_pb(r) for r in results])
+        return _fitting(pb.ScoreCustomersResponse(scores=[cv.account_to_pb(r) for r in results]),
+                        "customer_ids", len(results), "ids")
 
     async def ScoreFeatures(self, request: pb.ScoreFeaturesRequest, context: Any) -> pb.ScoreFeaturesResponse:
+        request_bounds.check(request)
         column_ids, columns = cv.feature_columns(request)
         ids, rows = cv.feature_rows(request.rows)
         result = await self.app.score_features(rows, request.model_id, cv.KIND_FROM_PB.get(request.kind, "churn"),
                                                request.top_reasons, columns)
         ids = column_ids if columns is not None else ids
-        return cv.feature_scores_to_pb(ids, result)
+        return _fitting(cv.feature_scores_to_pb(ids, result), "rows" if columns is None else "columns", len(ids), "rows")
 
     async def ScoreAll(self, request: pb.ScoreAllRequest, context: Any) -> common_pb2.Job:
+        request_bounds.check(request)
         job_id = await self.app.score_all(cv.optional_time(request.as_of), request.skip_publish, request.batch_size)
         return await self._job(job_id)
 
     async def GetStoredScore(self, request: pb.GetStoredScoreRequest, context: Any) -> pb.AccountScore:
+        request_bounds.check(request)
         return cv.stored_to_pb(await self.app.stored_score(request.customer_id))
 
     async def GetReport(self, request: pb.GetReportRequest, context: Any) -> pb.GetReportResponse:
+        request_bounds.check(request)
         path, document, generated = await self.app.report(request.model_id)
-        return pb.GetReportResponse(model_id=request.model_id, path=path,
-                                    html=document.encode() if request.include_html else b"",
-                                    generated_at=to_timestamp(generated))
+        reply = pb.GetReportResponse(model_id=request.model_id, path=path, generated_at=to_timestamp(generated))
+        if request.include_html:
+            html = document.encode()
+            if len(html) + reply.ByteSize() + 8 <= PAGE_MAX_BYTES:
+                reply.html = html
+            else:
+                reply.html_omitted = True
+        return reply
+
+
+def _fitting(reply: Any, field: str, items: int, noun: str) -> Any:
+    """The answer when it fits below PAGE_MAX_BYTES, else INVALID_ARGUMENT naming a size that fits.
+
+    Per-account and per-row answers have one entry per requested item and cannot be paged;
+    their size depends on the reasons and the model's feature names, so it is measured.
+    """
+    size = reply.ByteSize()
+    if size <= PAGE_MAX_BYTES:
+        return reply
+    fits = max(1, items * PAGE_MAX_BYTES // size)
+    raise InvalidArgument(FieldViolation(
+        field, f"the answer for {items} {noun} would be {size:,} bytes, above the {PAGE_MAX_BYTES:,}-byte message "
+               f"limit; send at most {fits} {noun} per call (or ask for fewer reasons)", TOO_MANY))

@@ -1,8 +1,10 @@
 """Profile as scoring's feature source: GetFeatures, ExportFeatures, ExportOutcomes,
 RecordScores over gRPC, converted to the domain's frames and dataclasses.
 
-Peer failures surface as `Unavailable("profile")`, so a caller of scoring learns which
-dependency is down.
+Peer failures surface as domain errors whose message is a sentence naming profile: down or
+slow as `Unavailable("profile")` ("profile unavailable: ..."), any other refusal as
+`FailedPrecondition` ("profile refused ..."), so a caller of scoring (or a job's error
+message) learns which dependency failed and how, never a raw AioRpcError text.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import pandas as pd
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
-from telco360_runtime.errors import Unavailable
+from telco360_runtime.bounds import preview
+from telco360_runtime.errors import FailedPrecondition, Unavailable
 from telco360_runtime.logs import get_logger
 from telco360_runtime.timeconv import from_timestamp, to_timestamp
 
@@ -49,9 +52,15 @@ def vector_dict(features: Any) -> dict[str, Any]:
 
 
 def _peer_error(err: grpc.aio.AioRpcError) -> Exception:
-    if err.code() in _PEER_DOWN:
-        return Unavailable("profile", f"profile did not answer ({err.code().name})")
-    return err
+    """Any error profile answered, as a domain error with a clean sentence."""
+    code = err.code()
+    name = code.name if code is not None else "UNKNOWN"
+    if code in _PEER_DOWN:
+        return Unavailable("profile", f"profile unavailable: it did not answer in time or is down ({name})")
+    # Profile's own text names its problem; a short prefix is enough and bounds the message.
+    detail = (err.details() or "").strip()
+    suffix = f": {preview(detail, 120)}" if detail else ""
+    return FailedPrecondition(f"profile refused the request ({name}){suffix}")
 
 
 def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:

@@ -59,10 +59,16 @@ class ChurnMetrics:
     band_medium_threshold: float = 0.0
     band_high_threshold: float = 0.0
     bands: list[BandStats] = field(default_factory=list)
+    # Whether baseline_* were computed (a brought table has no fee trend; 0 is then "none").
+    baseline_computed: bool = False
 
     def primary(self) -> float:
         """The metric that decides promotion."""
         return self.roc_auc
+
+    def baseline_primary(self) -> float | None:
+        """The baseline's value of the primary metric; None when no baseline was computed."""
+        return self.baseline_roc_auc if self.baseline_computed else None
 
     def thresholds(self) -> RiskThresholds:
         """The model's risk-band cut-offs (the fixed fallback when none were stored)."""
@@ -95,9 +101,15 @@ class ValueMetrics:
     top_decile_revenue_share_ideal: float
     baseline_spearman: float = 0.0
 
+    baseline_computed: bool = False
+
     def primary(self) -> float:
         """The metric that decides promotion."""
         return self.spearman
+
+    def baseline_primary(self) -> float | None:
+        """The baseline's Spearman; None when no baseline was computed."""
+        return self.baseline_spearman if self.baseline_computed else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the registry."""
@@ -174,6 +186,7 @@ def churn_metrics(y: np.ndarray, p: np.ndarray, baseline: np.ndarray | None = No
     m.band_medium_threshold, m.band_high_threshold = t.medium, t.high
     m.bands = band_stats(y, p, t)
     if baseline is not None:
+        m.baseline_computed = True
         m.baseline_roc_auc = _safe_auc(y, np.asarray(baseline, dtype=np.float64))
         m.baseline_lift_top10 = lift_and_capture(y, np.asarray(baseline, dtype=np.float64))[0]
     return m
@@ -201,6 +214,7 @@ def value_metrics(actual: np.ndarray, pred: np.ndarray, baseline: np.ndarray | N
         top_decile_revenue_share_ideal=top_decile_share(a, a),
     )
     if baseline is not None and len(a) > 2:
+        m.baseline_computed = True
         b = spearmanr(a, np.asarray(baseline, dtype=np.float64)).statistic
         m.baseline_spearman = float(0.0 if np.isnan(b) else b)
     return m

@@ -1,107 +1,123 @@
-"""Training parameters: defaults, parsing of the request's string map, validation.
+"""Training parameters: defaults, documented bounds, parsing of the request's string map.
 
-The request carries parameters as strings (protobuf map<string, string>); this module turns
-them into typed values, rejects unknown names and bad values with field violations, and
-splits them into LightGBM's own parameters and the training loop's settings.
+The request carries parameters as strings (protobuf map<string, string>). Every parameter
+scoring exposes has a bound here, taken from LightGBM's own constraints (docs/Parameters.rst,
+"constraints:" of each parameter, LightGBM 4.x) and narrowed where LightGBM's range would let
+one job run without end or exhaust memory (rounds, bins, thread counts). A request is checked
+against them before a job starts, so LightGBM never sees a value it would refuse (`num_leaves
+1` used to fail inside the job with a raw LightGBMError) or one it would accept but cannot
+use (`learning_rate inf`). Numbers are ASCII decimals only: "inf", "nan", "1_000" and
+full-width digits (which Python's int() and float() accept) are refused. All bad entries are
+reported together.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
+from telco360_runtime.bounds import BAD_FORMAT, NOT_FINITE, OUT_OF_RANGE, TOO_LONG, TOO_MANY, preview
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 
 CHURN = "churn"
 VALUE = "value"
 
+#: Reason of a parameter name scoring does not expose.
+UNKNOWN_PARAMETER = "UNKNOWN_PARAMETER"
+#: Longest parameter value accepted (any valid number or option is far shorter).
+VALUE_MAX = 64
+#: Most parameters in one request (there are fewer known names than this).
+MAX_PARAMETERS = 32
 
-def _positive_float(v: str) -> float:
-    x = float(v)
-    if not x > 0:
-        raise ValueError("must be > 0")
-    return x
-
-
-def _fraction(v: str) -> float:
-    x = float(v)
-    if not 0.0 < x < 1.0:
-        raise ValueError("must be between 0 and 1 (exclusive)")
-    return x
-
-
-def _unit_fraction(v: str) -> float:
-    x = float(v)
-    if not 0.0 < x <= 1.0:
-        raise ValueError("must be in (0, 1]")
-    return x
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INT32 = 2**31 - 1
+# Continuous regularisation strengths: LightGBM only says ">= 0"; far above any useful value
+# and finite, so no gain or hessian sum overflows.
+_STRENGTH_MAX = 1e12
 
 
-def _non_negative_float(v: str) -> float:
-    x = float(v)
-    if x < 0:
-        raise ValueError("must be >= 0")
-    return x
+@dataclass(frozen=True)
+class Bound:
+    """The accepted values of one numeric parameter and where the range comes from."""
+
+    integer: bool
+    lo: float
+    hi: float
+    lo_open: bool = False
+    hi_open: bool = False
+    source: str = ""
+
+    def text(self) -> str:
+        """The range in words, e.g. "1 < value <= 131072"."""
+        def num(x: float) -> str:
+            return str(int(x)) if self.integer else f"{x:g}"
+        lo = f"{num(self.lo)} {'<' if self.lo_open else '<='} "
+        hi = f" {'<' if self.hi_open else '<='} {num(self.hi)}"
+        return f"{'an integer' if self.integer else 'a number'} with {lo}value{hi}"
+
+    def parse(self, raw: str) -> tuple[Any, str, str]:
+        """(value, problem, reason): the parsed number, or a problem in words and its code."""
+        pattern = _INT if self.integer else _FLOAT
+        if not pattern.fullmatch(raw):
+            low = raw.lower().lstrip("+-")
+            if not self.integer and low in ("inf", "infinity", "nan"):
+                return None, f"must be a finite number; {self.text()}", NOT_FINITE
+            return None, f"must be {self.text()} written in ASCII digits", BAD_FORMAT
+        value: float = int(raw) if self.integer else float(raw)
+        if not math.isfinite(value):
+            return None, f"must be a finite number; {self.text()}", NOT_FINITE
+        below = value <= self.lo if self.lo_open else value < self.lo
+        above = value >= self.hi if self.hi_open else value > self.hi
+        if below or above:
+            return None, f"must be {self.text()}", OUT_OF_RANGE
+        return value, "", ""
 
 
-def _positive_int(v: str) -> int:
-    x = int(v)
-    if x <= 0:
-        raise ValueError("must be a positive integer")
-    return x
+def _int(lo: int, hi: int, source: str, *, lo_open: bool = False) -> Bound:
+    return Bound(True, lo, hi, lo_open=lo_open, source=source)
 
 
-def _non_negative_int(v: str) -> int:
-    x = int(v)
-    if x < 0:
-        raise ValueError("must be >= 0")
-    return x
+def _float(lo: float, hi: float, source: str, *, lo_open: bool = False, hi_open: bool = False) -> Bound:
+    return Bound(False, lo, hi, lo_open=lo_open, hi_open=hi_open, source=source)
 
 
-def _any_int(v: str) -> int:
-    return int(v)
-
-
-def _imbalance(v: str) -> str | float:
-    if v in ("auto", "none", "sqrt"):
-        return v
-    return _positive_float(v)
-
-
-def _objective(v: str) -> str:
-    allowed = {"regression", "regression_l1", "huber", "tweedie", "poisson"}
-    if v not in allowed:
-        raise ValueError(f"must be one of {sorted(allowed)}")
-    return v
-
-
-# Name -> parser. LightGBM parameters pass through to lgb.train; the rest steer the loop.
-LGBM_PARAMS: dict[str, Callable[[str], Any]] = {
-    "learning_rate": _positive_float,
-    "num_leaves": _positive_int,
-    "max_depth": _any_int,
-    "min_data_in_leaf": _positive_int,
-    "min_sum_hessian_in_leaf": _non_negative_float,
-    "feature_fraction": _unit_fraction,
-    "bagging_fraction": _unit_fraction,
-    "bagging_freq": _non_negative_int,
-    "lambda_l1": _non_negative_float,
-    "lambda_l2": _non_negative_float,
-    "min_gain_to_split": _non_negative_float,
-    "max_bin": _positive_int,
-    "max_cat_to_onehot": _positive_int,
-    "cat_smooth": _non_negative_float,
-    "cat_l2": _non_negative_float,
-    "num_threads": _non_negative_int,
-    "seed": _any_int,
-    "objective": _objective,
+# LightGBM's own parameters (passed to lgb.train), with their bounds.
+LGBM_BOUNDS: dict[str, Bound] = {
+    "learning_rate": _float(0.0, 10.0, "LightGBM: > 0; above 10 no boosting converges", lo_open=True),
+    "num_leaves": _int(1, 131072, "LightGBM: 1 < num_leaves <= 131072", lo_open=True),
+    "max_depth": _int(-1, 128, "LightGBM: <= 0 means no limit; deeper than 128 is never reached"),
+    "min_data_in_leaf": _int(0, 10**9, "LightGBM: >= 0"),
+    "min_sum_hessian_in_leaf": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
+    "feature_fraction": _float(0.0, 1.0, "LightGBM: 0 < feature_fraction <= 1", lo_open=True),
+    "bagging_fraction": _float(0.0, 1.0, "LightGBM: 0 < bagging_fraction <= 1", lo_open=True),
+    "bagging_freq": _int(0, 10_000, "LightGBM: 0 disables bagging; at most num_boost_round's limit"),
+    "lambda_l1": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
+    "lambda_l2": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
+    "min_gain_to_split": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
+    "max_bin": _int(1, 65535, "LightGBM: > 1; above 65535 bins need 32-bit storage per value", lo_open=True),
+    "max_cat_to_onehot": _int(0, 1000, "LightGBM: > 0; categories are capped at 200 per feature", lo_open=True),
+    "cat_smooth": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
+    "cat_l2": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
+    "num_threads": _int(0, 256, "LightGBM: 0 = OpenMP's default"),
+    "seed": _int(-_INT32 - 1, _INT32, "LightGBM: a C int"),
 }
-LOOP_PARAMS: dict[str, Callable[[str], Any]] = {
-    "num_boost_round": _positive_int,
-    "early_stopping_rounds": _positive_int,
-    "validation_fraction": _fraction,
-    "scale_pos_weight": _imbalance,
+# Options of the value model's objective (churn is always binary).
+OBJECTIVES = ("regression", "regression_l1", "huber", "tweedie", "poisson")
+# The training loop's own settings.
+LOOP_BOUNDS: dict[str, Bound] = {
+    "num_boost_round": _int(1, 10_000, "LightGBM: >= 0; at least one round, at most 10,000 so a job ends"),
+    "early_stopping_rounds": _int(1, 10_000, "rounds without improvement on the validation split"),
+    "validation_fraction": _float(0.0, 0.5, "share of accounts for early stopping; half or more stays for fitting",
+                                  lo_open=True),
 }
+IMBALANCE_OPTIONS = ("auto", "none", "sqrt")
+SCALE_POS_WEIGHT = _float(0.0, 1e6, "positive-class weight", lo_open=True)
+LGBM_NAMES = frozenset({*LGBM_BOUNDS, "objective"})
+LOOP_NAMES = frozenset({*LOOP_BOUNDS, "scale_pos_weight"})
+KNOWN = tuple(sorted(LGBM_NAMES | LOOP_NAMES))
 
 DEFAULT_LGBM: dict[str, Any] = {
     "learning_rate": 0.05,
@@ -139,24 +155,57 @@ class TrainParams:
         return {k: str(v) for k, v in sorted(merged.items())}
 
 
-def parse_params(raw: Mapping[str, str], field_prefix: str = "parameters") -> TrainParams:
-    """Defaults merged with the request's parameters; all bad entries raise together."""
+def _option(raw: str, options: tuple[str, ...], bound: Bound | None) -> tuple[Any, str, str]:
+    """One of `options`, or (with `bound`) a number inside it."""
+    if raw in options:
+        return raw, "", ""
+    if bound is None:
+        return None, f"must be one of {', '.join(options)}", OUT_OF_RANGE
+    value, problem, reason = bound.parse(raw)
+    if problem:
+        return None, f"must be one of {', '.join(options)} or {problem.removeprefix('must be ')}", reason
+    return value, "", ""
+
+
+def check_param(name: str, raw: str, kind: str = "") -> tuple[Any, FieldViolation | None]:
+    """One parameter's typed value, or the violation (field `parameters[<name>]`)."""
+    path = f"parameters[{preview(name)}]" if len(name) > 40 else f"parameters[{name}]"
+    if name not in LGBM_NAMES and name not in LOOP_NAMES:
+        return None, FieldViolation(path, f"unknown parameter; known: {', '.join(KNOWN)}", UNKNOWN_PARAMETER)
+    text = str(raw).strip()
+    if len(text) > VALUE_MAX:
+        return None, FieldViolation(path, f"must be at most {VALUE_MAX} characters (got {len(text)})", TOO_LONG)
+    if name == "objective":
+        if kind == CHURN:
+            return None, FieldViolation(path, "churn models always use the binary objective", OUT_OF_RANGE)
+        value, problem, reason = _option(text, OBJECTIVES, None)
+    elif name == "scale_pos_weight":
+        value, problem, reason = _option(text, IMBALANCE_OPTIONS, SCALE_POS_WEIGHT)
+    else:
+        value, problem, reason = (LGBM_BOUNDS.get(name) or LOOP_BOUNDS[name]).parse(text)
+    if problem:
+        return None, FieldViolation(path, f"{problem} (got {preview(text)})", reason)
+    return value, None
+
+
+def param_violations(raw: Mapping[str, str], kind: str = "") -> list[FieldViolation]:
+    """Every problem of a request's parameters (empty when all are acceptable)."""
+    if len(raw) > MAX_PARAMETERS:
+        return [FieldViolation("parameters", f"must have at most {MAX_PARAMETERS} entries (got {len(raw)})", TOO_MANY)]
+    return [bad for name, value in raw.items() if (bad := check_param(name, value, kind)[1]) is not None]
+
+
+def parse_params(raw: Mapping[str, str], kind: str = "") -> TrainParams:
+    """Defaults merged with the request's parameters; all bad entries raise together.
+
+    `kind` (churn or value), when known, refuses parameters that do not apply to it.
+    """
+    bad = param_violations(raw, kind)
+    if bad:
+        raise InvalidArgument(bad)
     lgbm = dict(DEFAULT_LGBM)
     loop = dict(DEFAULT_LOOP)
-    violations: list[FieldViolation] = []
     for name, value in raw.items():
-        parser = LGBM_PARAMS.get(name) or LOOP_PARAMS.get(name)
-        path = f"{field_prefix}[{name}]"
-        if parser is None:
-            known = ", ".join(sorted({*LGBM_PARAMS, *LOOP_PARAMS}))
-            violations.append(FieldViolation(path, f"unknown parameter; known: {known}", "UNKNOWN_PARAMETER"))
-            continue
-        try:
-            parsed = parser(str(value).strip())
-        except ValueError as exc:
-            violations.append(FieldViolation(path, f"bad value {value!r}: {exc}", "INVALID_VALUE"))
-            continue
-        (lgbm if name in LGBM_PARAMS else loop)[name] = parsed
-    if violations:
-        raise InvalidArgument(violations)
+        parsed, _ = check_param(name, value, kind)
+        (lgbm if name in LGBM_NAMES else loop)[name] = parsed
     return TrainParams(lgbm=lgbm, loop=loop)

@@ -142,6 +142,10 @@ PHRASES: list[tuple[re.Pattern[str], Callable[[re.Match[str], float], str]]] = [
     (re.compile(r"^satisfaction(?:_index|_mean\w*)?$"), lambda m, v: f"satisfaction index {v:.1f} of 5"),
     (re.compile(r"^days_overdue$"), lambda m, v: f"bills overdue up to {_plural(v, 'day')}" if v > 0 else "bills paid on time"),
     (re.compile(r"^months_billed_12m$"), lambda m, v: f"billed in {_num(v)} of the last 12 months"),
+    (re.compile(r"^fee_reference_months_ago$"),
+     lambda m, v: "latest complete bill is last month's" if v <= 1 else f"latest complete bill is {_plural(v, 'month')} old"),
+    (re.compile(r"^fee_last_month_missing$"),
+     lambda m, v: "no bill for the last closed billing month" if v >= 0.5 else "billed for the last closed billing month"),
     (re.compile(r"^tenure_months$"), lambda m, v: f"customer for {_plural(v, 'month')}"),
     (re.compile(r"^product_lines$"), _count("product line", " billed last month")),
     (re.compile(r"^active_products$"), _count("subscription", " held")),
@@ -160,18 +164,44 @@ PHRASES: list[tuple[re.Pattern[str], Callable[[re.Match[str], float], str]]] = [
 ]
 
 
+#: Prefix of operator-defined attributes in profile's feature names (`attr.<name>`).
+ATTRIBUTE_PREFIX = "attr."
+
+
+def _words(name: str) -> str:
+    """A feature name in words: `attr.contract_tier` -> "contract tier"."""
+    bare = name[len(ATTRIBUTE_PREFIX):] if name.startswith(ATTRIBUTE_PREFIX) else name
+    return re.sub(r"[_.]+", " ", bare).strip() or name
+
+
+def feature_label(name: str, description: str) -> str:
+    """What a reason calls a feature that has no phrase pattern: always names the feature.
+
+    Profile describes every operator attribute with the same words ("operator attribute"),
+    so the description alone said "operator attribute: 555.3" without saying which one; the
+    attribute's own name leads instead. Other features use their description (without
+    parenthesised units), or the name in words when there is none.
+    """
+    words = _words(name)
+    if name.startswith(ATTRIBUTE_PREFIX):
+        return f"{words} (operator attribute)"
+    label = re.sub(r"\s*\(.*?\)", "", description or "").rstrip(".").strip()
+    if not label or label == name:
+        return words
+    return label
+
+
 def _formatter(name: str, schema: FeatureSchema) -> Callable[[float], str]:
     """The phrase function of one feature, resolved once per model (no regex per score)."""
     spec = schema.spec(name)
+    label = feature_label(name, spec.description)
     if spec.type == CATEGORICAL:
-        label = (spec.description or name.replace("_", " ")).rstrip(".")
         cats = spec.categories
         return lambda v: f"{label}: {cats[int(v)] if 0 <= int(v) < len(cats) else 'other'}"
     for pattern, fmt in PHRASES:
         m = pattern.match(name)
         if m:
             return lambda v, m=m, fmt=fmt: fmt(m, float(v))
-    label = re.sub(r"\s*\(.*?\)", "", spec.description or name.replace("_", " ")).rstrip(".")
     if spec.type == BOOLEAN:
         return lambda v: f"{label}: {'yes' if v >= 0.5 else 'no'}"
     return lambda v: f"{label}: {_num(float(v))}"

@@ -179,14 +179,26 @@ def promotion_decision(
     champion_primary: float | None,
     min_gain: float,
     metric_name: str,
+    baseline_primary: float | None = None,
 ) -> tuple[bool, str]:
-    """Whether to promote a new model automatically, and why, in words."""
+    """Whether to promote a new model automatically, and why, in words.
+
+    No rule promotes a model that does not beat its simple baseline on the same holdout
+    (when one was computed): without a champion there is nothing else to compare with, and
+    a model that loses to "last quarter's fee trend" must not start serving on its own.
+    """
+    if rule not in (ALWAYS, IF_BETTER):
+        return False, "not promoted automatically (rule: never); call PromoteModel"
+    if baseline_primary is not None and not challenger_primary > baseline_primary:
+        return False, (
+            f"not promoted: {metric_name} {challenger_primary:.4f} does not beat the baseline's "
+            f"{baseline_primary:.4f} on the same holdout; call PromoteModel to promote it anyway"
+        )
     if rule == ALWAYS:
         return True, "promoted automatically (rule: always)"
-    if rule != IF_BETTER:
-        return False, "not promoted automatically (rule: never); call PromoteModel"
     if champion_primary is None:
-        return True, "promoted automatically: there was no champion of this kind"
+        beats = f"; it beats the baseline's {baseline_primary:.4f}" if baseline_primary is not None else ""
+        return True, f"promoted automatically: there was no champion of this kind{beats}"
     gain = challenger_primary - champion_primary
     if gain > min_gain:
         return True, (

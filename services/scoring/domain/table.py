@@ -5,6 +5,10 @@ is a feature unless excluded. With a time column the rows at the latest time for
 holdout (time-based, like profile training); without one a seeded share of accounts is
 held out. The id becomes `customer_id` and the label `label`, so the same training,
 evaluation, registry and report code runs on it.
+
+Errors name the problem, never the table's data: a message never lists column names or
+cell values it found (the request's own column names are echoed only as short previews),
+and parser errors are summarised by kind, since their text can quote a line of the file.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from telco360_runtime.bounds import NAME_MAX, preview
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 from .params import CHURN
@@ -27,6 +32,9 @@ CSV = "csv"
 PARQUET = "parquet"
 _TRUE = {"1", "true", "yes", "y", "t", "churn", "churned"}
 _FALSE = {"0", "false", "no", "n", "f", "stay", "stayed", ""}
+#: Most columns a brought table may have: keeps a model's schema (GetModel, ListModels) far
+#: below the message limit.
+MAX_TABLE_COLUMNS = 2000
 
 
 @dataclass
@@ -49,7 +57,19 @@ def detect_format(path: str, declared: str) -> str:
         return CSV
     if suffix in (".parquet", ".pq"):
         return PARQUET
-    raise InvalidArgument(FieldViolation("format", f"cannot tell the format of {path!r}; set format", "REQUIRED"))
+    raise InvalidArgument(FieldViolation("format", "cannot tell the format from the path's extension "
+                                                   "(.csv, .parquet or .pq); set format", "REQUIRED"))
+
+
+def _parse_problem(exc: Exception) -> str:
+    """What kind of unreadable a table is, in words (the parser's own text may quote data)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return "it is empty"
+    if isinstance(exc, pd.errors.ParserError):
+        return "its rows do not have the same number of fields as the header"
+    return "it is not a well-formed file of that format"
 
 
 def read_table(content: bytes, fmt: str) -> pd.DataFrame:
@@ -60,8 +80,9 @@ def read_table(content: bytes, fmt: str) -> pd.DataFrame:
         if fmt == PARQUET:
             return pd.read_parquet(io.BytesIO(content))
     except Exception as exc:  # noqa: BLE001 - any parser error is the caller's bad table
-        raise InvalidArgument(FieldViolation("table", f"cannot read the table as {fmt}: {exc}", "INVALID_FORMAT")) from exc
-    raise InvalidArgument(FieldViolation("format", f"unsupported format {fmt!r}", "INVALID_VALUE"))
+        raise InvalidArgument(FieldViolation("table", f"cannot read the table as {fmt}: {_parse_problem(exc)}",
+                                             "INVALID_FORMAT")) from exc
+    raise InvalidArgument(FieldViolation("format", f"unsupported format {preview(fmt)}", "INVALID_VALUE"))
 
 
 def _binary_label(col: pd.Series) -> pd.Series:
@@ -73,9 +94,11 @@ def _binary_label(col: pd.Series) -> pd.Series:
         if values <= {0, 1, 0.0, 1.0}:
             return col.fillna(0).astype(np.int64)
     text = col.astype(str).str.strip().str.lower()
-    bad = sorted(set(text) - _TRUE - _FALSE)
+    bad = set(text) - _TRUE - _FALSE
     if bad:
-        raise InvalidArgument(FieldViolation("label_column", f"churn labels must be 0/1 or yes/no; found {bad[:5]}", "INVALID_VALUE"))
+        raise InvalidArgument(FieldViolation(
+            "label_column", f"churn labels must be 0/1, true/false or yes/no; {len(bad)} other distinct values found",
+            "INVALID_VALUE"))
     return text.isin(_TRUE).astype(np.int64)
 
 
@@ -92,18 +115,31 @@ def prepare_table(
     seed: int = 17,
 ) -> TableSplit:
     """Validate the columns, normalise id/label and split train/holdout."""
-    missing = [(f, c) for f, c in (("id_column", id_column), ("label_column", label_column), ("time_column", time_column)) if c and c not in table.columns]
-    if missing:
-        raise InvalidArgument([FieldViolation(f, f"column {c!r} is not in the table (columns: {list(table.columns)[:20]})", "UNKNOWN_COLUMN") for f, c in missing])
+    bad: list[FieldViolation] = []
     if not id_column:
-        raise InvalidArgument(FieldViolation("id_column", "required", "REQUIRED"))
+        bad.append(FieldViolation("id_column", "is required", "REQUIRED"))
     if not label_column:
-        raise InvalidArgument(FieldViolation("label_column", "required", "REQUIRED"))
-    unknown_excl = [c for c in exclude if c not in table.columns]
-    if unknown_excl:
-        raise InvalidArgument(FieldViolation("exclude_columns", f"not in the table: {unknown_excl}", "UNKNOWN_COLUMN"))
+        bad.append(FieldViolation("label_column", "is required", "REQUIRED"))
+    named = [("id_column", id_column), ("label_column", label_column), ("time_column", time_column)]
+    for i, (field_a, col_a) in enumerate(named):
+        if col_a and any(col_a == col_b for _, col_b in named[:i]):
+            bad.append(FieldViolation(field_a, "names a column that already has another role", "SAME_COLUMN"))
+    bad.extend(FieldViolation(f, f"column {preview(c)} is not in the table ({len(table.columns)} columns)", "UNKNOWN_COLUMN")
+               for f, c in named if c and c not in table.columns)
+    bad.extend(FieldViolation(f"exclude_columns[{i}]", f"column {preview(c)} is not in the table", "UNKNOWN_COLUMN")
+               for i, c in enumerate(exclude) if c not in table.columns)
+    if bad:
+        raise InvalidArgument(bad)
+    if len(table.columns) > MAX_TABLE_COLUMNS:
+        raise FailedPrecondition(f"the table has {len(table.columns)} columns; at most {MAX_TABLE_COLUMNS} are supported")
+    long_names = [i for i, c in enumerate(table.columns) if len(str(c)) > NAME_MAX]
+    if long_names:
+        raise FailedPrecondition(f"{len(long_names)} column names are longer than {NAME_MAX} characters "
+                                 f"(first: column {long_names[0] + 1})")
+    if table.columns.duplicated().any():
+        raise FailedPrecondition("the table has columns with the same name")
     clashes = [c for c in table.columns if c in RESERVED_COLUMNS and c not in (id_column, label_column, time_column)]
-    df = table.drop(columns=list(exclude) + clashes).copy()
+    df = table.drop(columns=list(dict.fromkeys([*exclude, *clashes]))).copy()
     df = df[df[label_column].notna()]
     df = df.rename(columns={id_column: "customer_id", label_column: "label"})
     df["customer_id"] = df["customer_id"].astype(str)
@@ -114,10 +150,10 @@ def prepare_table(
         times = df[time_column].astype(str)
         latest = times.max()
         hold = (times == latest).to_numpy()
-        rule = f"time-based: rows with {time_column} = {latest}"
+        rule = f"time-based: rows with the latest {preview(time_column)} ({preview(latest)})"
         df = df.drop(columns=[time_column])
         if hold.all():
-            raise FailedPrecondition(f"every row has {time_column} = {latest}; a time-based holdout needs earlier rows too")
+            raise FailedPrecondition("every row has the same time; a time-based holdout needs earlier rows too")
     else:
         frac = holdout_fraction if 0 < holdout_fraction < 1 else 0.2
         hold = validation_mask(df["customer_id"], frac, seed + 1)

@@ -103,7 +103,7 @@ def plan_training(req: TrainRequest, ctx: Context) -> Plan:
     if req.auto_promote == IF_BETTER and req.min_gain < 0:
         bad.append(FieldViolation("auto_promote_min_gain", "must be >= 0", "OUT_OF_RANGE"))
     try:
-        params = parse_params(req.parameters)
+        params = parse_params(req.parameters, req.kind)
     except InvalidArgument as err:
         bad.extend(err.violations)
         params = TrainParams()
@@ -171,7 +171,8 @@ def register(ctx: Context, fitted: Fitted, lineage: dict[str, Any], holdout_df: 
     record = make_record(new_model_id(fitted.model.kind, now), fitted, lineage, description=description, job_id=job_id, now=now)
     champion_primary, _ = champion_primary_on(ctx, record.kind, holdout_df)
     metric_name = "ROC-AUC" if record.kind == CHURN else "Spearman"
-    promote, note = promotion_decision(rule, fitted.metrics.primary(), champion_primary, min_gain, metric_name)
+    promote, note = promotion_decision(rule, fitted.metrics.primary(), champion_primary, min_gain, metric_name,
+                                       fitted.metrics.baseline_primary())
     record.promotion_note = note
     ctx.store.add_model(record)
     if promote:
@@ -224,15 +225,38 @@ def run_training(ctx: Context, plan: Plan, req: TrainRequest, job_id: str, progr
     return record.model_id
 
 
+def table_column_violations(req: TableRequest) -> list[FieldViolation]:
+    """The named columns must be distinct, and none of them excluded.
+
+    The id column is kept out of the features and the label becomes the target: a label
+    that is also the id (or the time column) has no column left to learn from, and used to
+    fail inside the job with a raw KeyError.
+    """
+    bad: list[FieldViolation] = []
+    named = [("id_column", req.id_column), ("label_column", req.label_column), ("time_column", req.time_column)]
+    for i, (field_a, col_a) in enumerate(named):
+        for field_b, col_b in named[:i]:
+            if col_a and col_a == col_b:
+                bad.append(FieldViolation(field_a, f"names the same column as {field_b}; each role needs its own column",
+                                          "SAME_COLUMN"))
+    roles = {col: f for f, col in named if col}
+    for i, col in enumerate(req.exclude_columns):
+        if col in roles:
+            bad.append(FieldViolation(f"exclude_columns[{i}]", f"is the {roles[col]}; it cannot also be excluded",
+                                      "SAME_COLUMN"))
+    return bad
+
+
 def validate_table_request(req: TableRequest) -> tuple[str, TrainParams]:
     """Check a TrainFromTable request before a job starts; returns (format, params)."""
     bad: list[FieldViolation] = []
     if not req.content and not req.path:
         bad.append(FieldViolation("table", "give a path or the file's content", "REQUIRED"))
     if not req.id_column:
-        bad.append(FieldViolation("id_column", "required", "REQUIRED"))
+        bad.append(FieldViolation("id_column", "is required", "REQUIRED"))
     if not req.label_column:
-        bad.append(FieldViolation("label_column", "required", "REQUIRED"))
+        bad.append(FieldViolation("label_column", "is required", "REQUIRED"))
+    bad.extend(table_column_violations(req))
     if req.kind not in (CHURN, VALUE):
         bad.append(FieldViolation("kind", "must be churn or value", "INVALID_VALUE"))
     if not 0 <= req.holdout_fraction < 1:
@@ -241,7 +265,7 @@ def validate_table_request(req: TableRequest) -> tuple[str, TrainParams]:
     if req.content and not fmt:
         bad.append(FieldViolation("format", "required when the content is sent inline", "REQUIRED"))
     try:
-        params = parse_params(req.parameters)
+        params = parse_params(req.parameters, req.kind)
     except InvalidArgument as err:
         bad.extend(err.violations)
         params = TrainParams()
@@ -261,7 +285,7 @@ def run_table_training(ctx: Context, req: TableRequest, fmt: str, params: TrainP
             with open(req.path, "rb") as fh:
                 content = fh.read()
         except OSError as exc:
-            raise InvalidArgument(FieldViolation("path", f"cannot read {req.path!r}: {exc.strerror}", "NOT_READABLE")) from exc
+            raise InvalidArgument(FieldViolation("path", f"cannot read the file: {exc.strerror}", "NOT_READABLE")) from exc
     table = read_table(content, fmt)
     split = prepare_table(table, content, id_column=req.id_column, label_column=req.label_column, kind=req.kind,
                           time_column=req.time_column, holdout_fraction=req.holdout_fraction,

@@ -14,7 +14,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
+import lightgbm as lgb
+
+from telco360_runtime.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
+from telco360_runtime.logs import get_logger
 
 from .batch import check_champions, run_score_all
 from .context import Context
@@ -31,6 +34,30 @@ MAX_IDS = 1000
 MAX_ROWS = 10_000
 #: Batches up to this size without reasons are scored on the event loop (no thread hop).
 INLINE_ROWS = 128
+
+
+class JobFailed(FailedPrecondition):
+    """A job failed for a reason that is not the caller's input; its message is a sentence."""
+
+
+def clean_failures(kind: str, job_id: str, body: Callable[[str, Any], str], progress: Any) -> str:
+    """Run a job body so that its error message is a sentence, never a raw exception.
+
+    Domain errors already say what is wrong in words. LightGBM's own errors quote its C++
+    checks and anything else is a bug: both become a sentence pointing at the server log,
+    where the original traceback is kept (chained).
+    """
+    try:
+        return body(job_id, progress)
+    except DomainError:
+        raise
+    except lgb.basic.LightGBMError as exc:
+        get_logger().error("lightgbm_failed", job_id=job_id, kind=kind, error=type(exc).__name__)
+        raise JobFailed(f"LightGBM could not train on this data with these parameters; "
+                        f"the server log has the details of job {job_id}") from exc
+    except Exception as exc:  # noqa: BLE001 - turned into a sentence; the cause stays chained for the log
+        raise JobFailed(f"the {kind.replace('_', ' ')} job failed unexpectedly; "
+                        f"the server log has the details of job {job_id}") from exc
 
 
 @dataclass(frozen=True)
@@ -65,13 +92,13 @@ class ScoringApp:
         return await self._db_run(self.load_champions)
 
     def _start_job(self, kind: str, body: Callable[[str, Any], str]) -> str:
-        """Start a job whose body also learns its own job id."""
+        """Start a job whose body also learns its own job id (failures become clean sentences)."""
         ready = threading.Event()
         holder: dict[str, str] = {}
 
         def fn(progress: Any) -> str:
             ready.wait(10)
-            return body(holder.get("job_id", ""), progress)
+            return clean_failures(kind, holder.get("job_id", ""), body, progress)
 
         job_id = self.ctx.runner.start(kind, fn)
         holder["job_id"] = job_id
@@ -109,6 +136,11 @@ class ScoringApp:
         if page_size < 0 or page_size > 1000:
             raise InvalidArgument(FieldViolation("page.page_size", "must be between 0 and 1000", "OUT_OF_RANGE"))
         return await self._db_run(self.ctx.store.list_models, kind, page_size, page_token)
+
+    def resume_token(self, page_token: str, taken: int) -> str:
+        """The ListModels token that resumes after `taken` items of the page `page_token` began
+        (pages end early when their encoded size reaches the message limit)."""
+        return self.ctx.store.resume_token(page_token, taken)
 
     async def promote(self, model_id: str) -> ModelRecord:
         """Make a model the champion: stored first, then swapped atomically in memory."""

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import func, select, update
 
+from telco360_runtime.bounds import MAX_COUNT
 from telco360_runtime.db import Database
 from telco360_runtime.errors import FailedPrecondition, InvalidArgument, FieldViolation, NotFound
 
@@ -51,6 +52,11 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
+def resume_token(page_token: str, taken: int) -> str:
+    """The token of the page that starts `taken` items after the page `page_token` began."""
+    return _page_token(_page_offset(page_token) + taken)
+
+
 def _page_token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode() if offset else ""
 
@@ -62,7 +68,10 @@ def _page_offset(token: str) -> int:
         text = base64.urlsafe_b64decode(token.encode()).decode()
         if not text.startswith("o:"):
             raise ValueError(text)
-        return max(0, int(text[2:]))
+        offset = int(text[2:])
+        if not 0 <= offset <= MAX_COUNT:
+            raise ValueError("offset out of range")
+        return offset
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidArgument(FieldViolation("page.page_token", "not a token from this listing", "INVALID_FORMAT")) from exc
 
@@ -72,6 +81,11 @@ class ScoringStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    @staticmethod
+    def resume_token(page_token: str, taken: int) -> str:
+        """Token of the listing page that starts `taken` items into the page of `page_token`."""
+        return resume_token(page_token, taken)
 
     # -- registry ---------------------------------------------------------------------
 
