@@ -8,6 +8,13 @@ gRPC server never blocks its event loop; they run in a copy of the caller's cont
 log lines carry the call's request id. Engines hide SQL parameters from exception messages
 (`hide_parameters`): a failing statement must not put request values into logs.
 Migrations are Alembic, applied on start.
+
+A store that cannot be reached is the caller's UNAVAILABLE, not our INTERNAL:
+`unavailable_error(error)` recognises connection-class failures (PostgreSQL down,
+restarting or out of connections; SQLite locked past its busy timeout or its file
+unreadable) and the server interceptor answers them `Unavailable("database")` for every
+service. Errors that say something about the statement or the data (constraint
+violations, serialization failures, syntax, missing tables) are not in that class.
 """
 
 from __future__ import annotations
@@ -16,17 +23,65 @@ import asyncio
 import contextvars
 import functools
 import pathlib
+import sqlite3
 import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, TypeVar
 
+import psycopg
 from sqlalchemy import create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from telco360_runtime.errors import Unavailable
+
 T = TypeVar("T")
+
+#: The dependency name a store outage answers with (ErrorInfo metadata `dependency`).
+DATABASE = "database"
+# PostgreSQL SQLSTATEs meaning "the server cannot serve now": connection exceptions (08),
+# insufficient resources (53: too many connections, disk full, out of memory), operator
+# intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now) and a
+# read-only transaction (25006: a standby after failover).
+_PG_DOWN_CLASSES = ("08", "53")
+_PG_DOWN_STATES = frozenset({"57P01", "57P02", "57P03", "25006"})
+# SQLite messages of the same kind: locked past busy_timeout, file gone or unreadable.
+_SQLITE_DOWN = ("database is locked", "database table is locked", "unable to open database file",
+                "disk i/o error", "database or disk is full")
+
+
+def _store_is_down(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig
+    if isinstance(error, psycopg.InterfaceError):  # e.g. "the connection is closed"
+        return True
+    if isinstance(error, psycopg.OperationalError):
+        state = getattr(error, "sqlstate", None)
+        # No SQLSTATE: the client's own failure to connect or to read from the server.
+        return state is None or state.startswith(_PG_DOWN_CLASSES) or state in _PG_DOWN_STATES
+    if isinstance(error, sqlite3.OperationalError):
+        return str(error).lower().startswith(_SQLITE_DOWN)
+    return False
+
+
+def unavailable_error(error: BaseException) -> Unavailable | None:
+    """`Unavailable("database")` when `error`, or an exception it was raised from, says the
+    store cannot be reached; None for every other error."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _store_is_down(current):
+            return Unavailable(DATABASE, "the database is unavailable; retry later")
+        current = current.__cause__
+    return None
 
 
 def normalise_url(url: str) -> str:

@@ -2,7 +2,8 @@
 
 For each call it: takes the request id from metadata (or makes one) and returns it,
 authenticates the caller, binds request id / role / subject / deadline into contextvars, maps
-domain errors to rich gRPC statuses, turns any other exception into INTERNAL with a logged
+domain errors to rich gRPC statuses, answers a store outage UNAVAILABLE naming the
+database (db.unavailable_error), turns any other exception into INTERNAL with a logged
 traceback, writes one log line per RPC (method, code, duration, request id; successful health and
 reflection probes at DEBUG, everything else at INFO) and records
 Prometheus metrics. Works for all four handler kinds of grpc.aio. Request bytes that do not
@@ -19,6 +20,7 @@ import grpc
 import structlog
 
 from telco360_runtime import auth, context, decoding, metrics
+from telco360_runtime.db import unavailable_error
 from telco360_runtime.errors import DomainError, Unavailable
 from telco360_runtime.status import MESSAGE_MAX, clip, status_for
 
@@ -91,6 +93,12 @@ class _CallScope:
             self.code = error.code()
             await self.ctx.abort(error.code(),
                                  clip(f"a dependency answered {error.code().name}: {error.details()}", MESSAGE_MAX))
+        unavailable = unavailable_error(error)
+        if unavailable is not None:
+            # The store is down (db.unavailable_error): the caller retries later; health
+            # reports it through the store probe. The class alone says what happened.
+            self.log.warning("store_unavailable", error=type(error).__name__)
+            await self._abort(unavailable)
         self.log.error("unhandled_error", exc_info=error)
         self.code = grpc.StatusCode.INTERNAL
         await self.ctx.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log for the request id")

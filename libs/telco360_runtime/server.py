@@ -4,11 +4,20 @@ It wires the shared interceptor, standard health checking (per service name and 
 reflection, the Prometheus exporter and graceful shutdown: on SIGTERM health turns
 NOT_SERVING, the server stops taking new calls, in-flight calls get `grace_seconds` to
 finish, then the `on_stop` callbacks run (stop background work, close the store).
+
+Health (health.py) answers NOT_SERVING while a problem is open, SERVING again once all
+are closed, without a restart:
+- `watch_database(db)` pings the store every `settings.store_probe_seconds` (default 5 s;
+  bootstrap.run watches every service's store);
+- `report_worker(name, healthy)` is for a service's critical workers (a group-commit
+  thread, a consumer): report `False` when one dies and `True` once it runs again.
+  Thread-safe; call it from the worker itself or from whatever restarts it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import signal
 from dataclasses import dataclass
@@ -19,6 +28,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from telco360_runtime.health import HealthState, probe_store
 from telco360_runtime.interceptors import ServerInterceptor
 from telco360_runtime.metrics import start_metrics_server
 from telco360_runtime.settings import ServiceSettings
@@ -51,7 +61,10 @@ class GrpcService:
         self.on_stop = list(on_stop or [])
         self.on_start = list(on_start or [])
         self.health = health.aio.HealthServicer()
+        self.health_state = HealthState(self.health)
         self.port = 0
+        self._database: Any = None
+        self._probe: asyncio.Task | None = None
         self._server: grpc.aio.Server | None = None
         self._stopped = asyncio.Event()
         self._log = structlog.get_logger()
@@ -61,6 +74,29 @@ class GrpcService:
         """host:port clients can dial (loopback when bound to all interfaces)."""
         host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "::", "[::]") else self.settings.host
         return f"{host}:{self.port}"
+
+    def report_worker(self, name: str, healthy: bool) -> None:
+        """Report a critical worker dead (`healthy=False`: health NOT_SERVING) or running again.
+
+        Callable from any thread, before or after start. Only for workers without which the
+        service cannot answer correctly; health turns SERVING again once every reported
+        worker (and the store) is healthy.
+        """
+        self.health_state.report(f"worker:{name}", healthy, "worker reported unhealthy")
+
+    def watch_database(self, db: Any) -> None:
+        """Ping `db` (anything with a blocking `ping()`, e.g. db.Database) for health while
+        serving, every `settings.store_probe_seconds` (0: never). Call before or after start."""
+        self._database = db
+        if self._server is not None and self._probe is None:
+            self._start_probe()
+
+    def _start_probe(self) -> None:
+        if self._database is None or self.settings.store_probe_seconds <= 0:
+            return
+        self._probe = asyncio.get_running_loop().create_task(probe_store(
+            self.health_state, self._database.ping, interval=self.settings.store_probe_seconds,
+            timeout=self.settings.store_probe_timeout_seconds))
 
     async def start(self) -> int:
         """Bind, start serving and report SERVING; returns the bound port."""
@@ -83,8 +119,8 @@ class GrpcService:
         self._server = server
         for hook in self.on_start:
             await hook()
-        for name in ["", *names]:
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self.health_state.open(names)
+        self._start_probe()
         start_metrics_server(self.settings.metrics_port)
         if not self.settings.auth_tokens:
             self._log.warning("authentication_disabled", hint="set auth_tokens to require bearer tokens")
@@ -97,6 +133,10 @@ class GrpcService:
             return
         self._stopped.set()
         await self.health.enter_graceful_shutdown()
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
         grace = self.settings.grace_seconds if grace is None else grace
         self._log.info("stopping", grace_seconds=grace)
         await self._server.stop(grace)

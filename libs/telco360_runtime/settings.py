@@ -54,6 +54,14 @@ class ServiceSettings(BaseSettings):
     max_message_mb: int = 32
     """Largest gRPC message accepted or sent, in MiB."""
 
+    store_probe_seconds: float = 5.0
+    """How often health pings the service's store (`SELECT 1`): health answers NOT_SERVING
+    while a ping fails or takes longer than `store_probe_timeout_seconds`, and SERVING again,
+    by itself, after the first ping that succeeds. 0 turns the probe off."""
+
+    store_probe_timeout_seconds: float = 3.0
+    """A store ping slower than this counts as the store being down."""
+
     def resolved_database_url(self) -> str:
         """The configured database URL, or the embedded SQLite default for this service."""
         return self.database_url or f"sqlite:///var/{self.service_name}.db"
