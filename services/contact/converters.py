@@ -3,6 +3,11 @@
 Enum numbers of telco360.contact.v1 equal the domain's IntEnum values, so enums convert
 by number; 0 (UNSPECIFIED) maps to None or the documented default. A value outside the
 enum answers INVALID_ARGUMENT naming the field.
+
+Given a collector (`errors`), the `*_from` functions are lenient: a value they cannot
+read is recorded there and converted to None, so that the domain rules still run over the
+rest and the caller answers every violation at once (an enum error must not hide the
+others). Without one they raise at the first problem.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from telco360.contact.v1 import contact_pb2 as pb
-from telco360_runtime.errors import FieldViolation, InvalidArgument
+from telco360_runtime import bounds
+from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
 from telco360_runtime.timeconv import from_timestamp, is_set, to_timestamp
 
 from services.contact.domain import windows
@@ -52,26 +58,58 @@ from services.contact.domain.model import (
 E = TypeVar("E")
 
 
-def enum(kind: type[E], value: int, path: str, required: bool = True) -> E | None:
+Errors = ViolationCollector | None
+
+
+def _problem(errors: Errors, path: str, description: str, reason: str) -> None:
+    if errors is None:
+        raise InvalidArgument([FieldViolation(path, description, reason)])
+    errors.add(path, description, reason)
+
+
+def enum(kind: type[E], value: int, path: str, required: bool = True, errors: Errors = None) -> E | None:
     """A domain enum from a proto number (None for 0 unless required)."""
     if value == 0:
         if required:
-            raise InvalidArgument([FieldViolation(path, f"{path} is required", "REQUIRED")])
+            _problem(errors, path, f"{path} is required", bounds.REQUIRED)
         return None
     try:
         return kind(value)  # type: ignore[call-arg]
-    except ValueError as error:
-        raise InvalidArgument([FieldViolation(path, f"unknown value {value}", "BAD_ENUM")]) from error
+    except ValueError:
+        _problem(errors, path, f"unknown value {bounds.preview(value)}", bounds.UNKNOWN_ENUM)
+        return None
 
 
-def enums(kind: type[E], values: Iterable[int], path: str) -> frozenset[E]:
-    """A set of domain enums from proto numbers (zeros ignored)."""
-    return frozenset(enum(kind, v, path) for v in values if v)  # type: ignore[misc]
+def member(kind: type[E], value: int, path: str, errors: Errors = None) -> E | None:
+    """A domain enum from a proto number, 0 included (its UNSPECIFIED member)."""
+    try:
+        return kind(value)  # type: ignore[call-arg]
+    except ValueError:
+        _problem(errors, path, f"unknown value {bounds.preview(value)}", bounds.UNKNOWN_ENUM)
+        return None
 
 
-def ts(value: Timestamp) -> dt.datetime | None:
-    """An aware datetime, or None for an unset Timestamp."""
-    return from_timestamp(value) if is_set(value) else None
+def enums(kind: type[E], values: Iterable[int], path: str, errors: Errors = None) -> frozenset[E]:
+    """A set of domain enums from proto numbers (zeros and unreadable values left out)."""
+    found = (enum(kind, v, f"{path}[{i}]", errors=errors) for i, v in enumerate(values) if v)
+    return frozenset(e for e in found if e is not None)
+
+
+def ts(value: Timestamp, path: str = "", errors: Errors = None) -> dt.datetime | None:
+    """An aware datetime, or None for an unset Timestamp.
+
+    With a path, a time outside the suite's range (bounds.check_timestamp) is a violation
+    there (recorded in `errors`, else raised) and reads as None.
+    """
+    if not is_set(value):
+        return None
+    if path:
+        found = ViolationCollector()
+        if not bounds.check_timestamp(found, path, value):
+            for violation in found.violations:
+                _problem(errors, violation.field, violation.description, violation.reason)
+            return None
+    return from_timestamp(value)
 
 
 def put_ts(target: Timestamp, value: dt.datetime | None) -> None:
@@ -80,12 +118,13 @@ def put_ts(target: Timestamp, value: dt.datetime | None) -> None:
         target.CopyFrom(to_timestamp(value))
 
 
-def _hhmm(text: str, path: str) -> dt.time | None:
+def _hhmm(text: str, path: str, errors: Errors = None) -> dt.time | None:
     if not text:
         return None
-    parsed = windows.parse_hhmm(text)
+    # ASCII only: the pattern's \d would read full-width digits as a time.
+    parsed = windows.parse_hhmm(text) if text.isascii() and len(text) <= 5 else None
     if parsed is None:
-        raise InvalidArgument([FieldViolation(path, "expected HH:MM", "BAD_TIME")])
+        _problem(errors, path, "expected HH:MM (00:00-23:59, or 24:00 as an end)", "BAD_TIME")
     return parsed
 
 
@@ -94,27 +133,28 @@ def _hhmm(text: str, path: str) -> dt.time | None:
 # ---------------------------------------------------------------------------------------
 
 
-def window_from(msg: pb.Window, path: str) -> Window:
+def window_from(msg: pb.Window, path: str, errors: Errors = None) -> Window:
     """A window from its message."""
-    return Window(enum(WindowKind, msg.kind, f"{path}.kind"), enum(WindowUnit, msg.unit, f"{path}.unit"), msg.size)
+    return Window(enum(WindowKind, msg.kind, f"{path}.kind", errors=errors),
+                  enum(WindowUnit, msg.unit, f"{path}.unit", errors=errors), msg.size)
 
 
-def cap_from(msg: pb.FrequencyCap, path: str) -> FrequencyCap:
+def cap_from(msg: pb.FrequencyCap, path: str, errors: Errors = None) -> FrequencyCap:
     """A cap from its message (no purposes = MARKETING)."""
-    purposes = enums(Purpose, msg.purposes, f"{path}.purposes") or frozenset({Purpose.MARKETING})
+    purposes = enums(Purpose, msg.purposes, f"{path}.purposes", errors) or frozenset({Purpose.MARKETING})
     return FrequencyCap(
         cap_id=msg.cap_id,
-        scope=enum(CapScope, msg.scope, f"{path}.scope"),
+        scope=enum(CapScope, msg.scope, f"{path}.scope", errors=errors),
         max_contacts=msg.max_contacts,
-        window=window_from(msg.window, f"{path}.window"),
-        channels=enums(Channel, msg.channels, f"{path}.channels"),
+        window=window_from(msg.window, f"{path}.window", errors),
+        channels=enums(Channel, msg.channels, f"{path}.channels", errors),
         purposes=purposes,
         campaign_id=msg.campaign_id,
         offer_id=msg.offer_id,
     )
 
 
-def policy_from(msg: pb.ContactPolicy, prefix: str = "policy") -> Policy:
+def policy_from(msg: pb.ContactPolicy, prefix: str = "policy", errors: Errors = None) -> Policy:
     """A policy from its message."""
     q = msg.quiet_hours
     return Policy(
@@ -123,30 +163,31 @@ def policy_from(msg: pb.ContactPolicy, prefix: str = "policy") -> Policy:
         description=msg.description,
         active=msg.active,
         applies_to_tiers=frozenset(int(t) for t in msg.applies_to_tiers if t),
-        caps=tuple(cap_from(c, f"{prefix}.caps[{i}]") for i, c in enumerate(msg.caps)),
+        caps=tuple(cap_from(c, f"{prefix}.caps[{i}]", errors) for i, c in enumerate(msg.caps)),
         quiet_hours=QuietHours(
-            start=_hhmm(q.start, f"{prefix}.quiet_hours.start"),
-            end=_hhmm(q.end, f"{prefix}.quiet_hours.end"),
+            start=_hhmm(q.start, f"{prefix}.quiet_hours.start", errors),
+            end=_hhmm(q.end, f"{prefix}.quiet_hours.end", errors),
             quiet_weekdays=frozenset(q.quiet_weekdays),
-            channels=enums(Channel, q.channels, f"{prefix}.quiet_hours.channels"),
-            exempt_purposes=enums(Purpose, q.exempt_purposes, f"{prefix}.quiet_hours.exempt_purposes"),
+            channels=enums(Channel, q.channels, f"{prefix}.quiet_hours.channels", errors),
+            exempt_purposes=enums(Purpose, q.exempt_purposes, f"{prefix}.quiet_hours.exempt_purposes", errors),
         ),
         fallback_time_zones=tuple(msg.fallback_time_zones),
         honour_preferred_hours=msg.honour_preferred_hours,
         cool_downs=tuple(
             CoolDown(
                 cool_down_id=c.cool_down_id,
-                triggers=enums(OutcomeKind, c.triggers, f"{prefix}.cool_downs[{i}].triggers"),
-                scope=enum(CoolDownScope, c.scope, f"{prefix}.cool_downs[{i}].scope"),
-                duration=window_from(c.duration, f"{prefix}.cool_downs[{i}].duration"),
+                triggers=enums(OutcomeKind, c.triggers, f"{prefix}.cool_downs[{i}].triggers", errors),
+                scope=enum(CoolDownScope, c.scope, f"{prefix}.cool_downs[{i}].scope", errors=errors),
+                duration=window_from(c.duration, f"{prefix}.cool_downs[{i}].duration", errors),
             )
             for i, c in enumerate(msg.cool_downs)
         ),
         purpose_classes=tuple(
             PurposeClass(
-                purpose=enum(Purpose, pc.purpose, f"{prefix}.purpose_classes[{i}].purpose"),
+                purpose=enum(Purpose, pc.purpose, f"{prefix}.purpose_classes[{i}].purpose", errors=errors),
                 requires_consent=pc.requires_consent,
-                consent_channels=enums(Channel, pc.consent_channels, f"{prefix}.purpose_classes[{i}].consent_channels"),
+                consent_channels=enums(Channel, pc.consent_channels,
+                                       f"{prefix}.purpose_classes[{i}].consent_channels", errors),
             )
             for i, pc in enumerate(msg.purpose_classes)
         ),
@@ -208,16 +249,16 @@ def policy_to(policy: Policy) -> pb.ContactPolicy:
 # ---------------------------------------------------------------------------------------
 
 
-def offer_from(msg: pb.Offer) -> Offer:
+def offer_from(msg: pb.Offer, errors: Errors = None) -> Offer:
     """An offer from its message."""
     return Offer(
         offer_id=msg.offer_id, name=msg.name, description=msg.description,
-        category=OfferCategory(msg.category) if msg.category in OfferCategory._value2member_map_ else
-        enum(OfferCategory, msg.category, "offer.category"),
+        category=member(OfferCategory, msg.category, "offer.category", errors),
         eligibility=msg.eligibility.strip(), value_fen=msg.value_fen, cost_fen=msg.cost_fen,
-        valid_from=ts(msg.valid_from), valid_until=ts(msg.valid_until),
-        channels=enums(Channel, msg.channels, "offer.channels"),
-        purpose=enum(Purpose, msg.purpose, "offer.purpose", required=False),
+        valid_from=ts(msg.valid_from, "offer.valid_from", errors),
+        valid_until=ts(msg.valid_until, "offer.valid_until", errors),
+        channels=enums(Channel, msg.channels, "offer.channels", errors),
+        purpose=enum(Purpose, msg.purpose, "offer.purpose", required=False, errors=errors),
         presentation_cool_down_hours=msg.presentation_cool_down_hours, control_group_bp=msg.control_group_bp,
         active=msg.active, prior_alpha=msg.prior_alpha, prior_beta=msg.prior_beta,
     )
@@ -239,26 +280,30 @@ def offer_to(offer: Offer) -> pb.Offer:
     return msg
 
 
-def campaign_from(msg: pb.Campaign) -> Campaign:
+def campaign_from(msg: pb.Campaign, errors: Errors = None) -> Campaign:
     """A campaign from its message."""
+    touchpoints = (enum(Channel, c, f"campaign.touchpoints[{i}]", errors=errors) for i, c in enumerate(msg.touchpoints))
     return Campaign(
         campaign_id=msg.campaign_id, name=msg.name, description=msg.description, target=msg.target.strip(),
         triggers=tuple(
             CampaignTrigger(
-                kind=enum(AccountEventKind, t.kind, f"campaign.triggers[{i}].kind"),
+                kind=enum(AccountEventKind, t.kind, f"campaign.triggers[{i}].kind", errors=errors),
                 tag=t.tag,
-                min_risk_band=RiskBand(t.min_risk_band) if t.min_risk_band else RiskBand.HIGH,
+                min_risk_band=enum(RiskBand, t.min_risk_band, f"campaign.triggers[{i}].min_risk_band",
+                                   required=False, errors=errors) or RiskBand.HIGH,
             )
             for i, t in enumerate(msg.triggers)
         ),
-        touchpoints=tuple(enum(Channel, c, "campaign.touchpoints") for c in msg.touchpoints),
+        touchpoints=tuple(c for c in touchpoints if c is not None),
         offer_ids=tuple(msg.offer_ids),
-        purpose=enum(Purpose, msg.purpose, "campaign.purpose", required=False) or Purpose.MARKETING,
-        starts_at=ts(msg.starts_at), ends_at=ts(msg.ends_at), budget_fen=msg.budget_fen,
+        purpose=enum(Purpose, msg.purpose, "campaign.purpose", required=False, errors=errors) or Purpose.MARKETING,
+        starts_at=ts(msg.starts_at, "campaign.starts_at", errors),
+        ends_at=ts(msg.ends_at, "campaign.ends_at", errors), budget_fen=msg.budget_fen,
         contact_cost_fen=msg.contact_cost_fen,
-        caps=tuple(cap_from(c, f"campaign.caps[{i}]") for i, c in enumerate(msg.caps)),
+        caps=tuple(cap_from(c, f"campaign.caps[{i}]", errors) for i, c in enumerate(msg.caps)),
         control_group_bp=msg.control_group_bp,
-        state=enum(CampaignState, msg.state, "campaign.state", required=False) or CampaignState.DRAFT,
+        state=enum(CampaignState, msg.state, "campaign.state", required=False, errors=errors)
+        or CampaignState.DRAFT,
         proposal_ttl_seconds=msg.proposal_ttl_seconds,
     )
 
@@ -286,18 +331,17 @@ def campaign_to(campaign: Campaign) -> pb.Campaign:
 # ---------------------------------------------------------------------------------------
 
 
-def request_from(msg: pb.CheckContactRequest, prefix: str = "") -> ContactRequest:
+def request_from(msg: pb.CheckContactRequest, prefix: str = "", errors: Errors = None) -> ContactRequest:
     """A contact request from its message."""
     return ContactRequest(
         customer_id=msg.customer_id,
-        channel=enum(Channel, msg.channel, f"{prefix}channel"),
-        purpose=enum(Purpose, msg.purpose, f"{prefix}purpose"),
+        channel=enum(Channel, msg.channel, f"{prefix}channel", errors=errors),
+        purpose=enum(Purpose, msg.purpose, f"{prefix}purpose", errors=errors),
         person_id=msg.person_id,
-        category=OfferCategory(msg.category) if msg.category in OfferCategory._value2member_map_ else
-        enum(OfferCategory, msg.category, f"{prefix}category"),
+        category=member(OfferCategory, msg.category, f"{prefix}category", errors),
         campaign_id=msg.campaign_id,
         offer_id=msg.offer_id,
-        at=ts(msg.at),
+        at=ts(msg.at, f"{prefix}at", errors),
     )
 
 
@@ -343,7 +387,7 @@ def reservation_to(reservation: Reservation, now: dt.datetime) -> pb.Reservation
         reservation_id=reservation.reservation_id, idempotency_key=reservation.idempotency_key,
         contact=request_to(reservation.request), state=int(reservation.effective_state(now)),
         external_ref=reservation.external_ref, cancel_reason=reservation.cancel_reason,
-        decision_id=reservation.decision_id,
+        decision_id=reservation.decision_id, outcome=int(reservation.outcome or 0),
     )
     put_ts(msg.reserved_at, reservation.reserved_at)
     put_ts(msg.expires_at, reservation.expires_at)
@@ -367,13 +411,14 @@ def ledger_entry_to(entry: Reservation | Adjustment, now: dt.datetime) -> pb.Led
     return msg
 
 
-def outcome_from(msg: pb.Outcome) -> OutcomeRecord:
+def outcome_from(msg: pb.Outcome, errors: Errors = None) -> OutcomeRecord:
     """An outcome from its message (occurred_at may be unset: now)."""
     return OutcomeRecord(
         outcome_id="", customer_id=msg.customer_id,
-        kind=enum(OutcomeKind, msg.kind, "outcome.kind"),
-        occurred_at=ts(msg.occurred_at),  # type: ignore[arg-type]
-        person_id=msg.person_id, channel=enum(Channel, msg.channel, "outcome.channel", required=False),
+        kind=enum(OutcomeKind, msg.kind, "outcome.kind", errors=errors),
+        occurred_at=ts(msg.occurred_at, "outcome.occurred_at", errors),  # type: ignore[arg-type]
+        person_id=msg.person_id,
+        channel=enum(Channel, msg.channel, "outcome.channel", required=False, errors=errors),
         offer_id=msg.offer_id, campaign_id=msg.campaign_id, reservation_id=msg.reservation_id,
         idempotency_key=msg.idempotency_key,
     )
@@ -391,14 +436,15 @@ def outcome_to(record: OutcomeRecord) -> pb.Outcome:
     return msg
 
 
-def opt_out_from(msg: pb.OptOut) -> OptOut:
+def opt_out_from(msg: pb.OptOut, errors: Errors = None) -> OptOut:
     """An opt-out from its message."""
     return OptOut(
-        opt_out_id="", customer_id=msg.customer_id, kind=enum(OptOutKind, msg.kind, "opt_out.kind"),
+        opt_out_id="", customer_id=msg.customer_id, kind=enum(OptOutKind, msg.kind, "opt_out.kind", errors=errors),
         reason=msg.reason, source=msg.source, person_id=msg.person_id,
-        channels=enums(Channel, msg.channels, "opt_out.channels"),
-        purposes=enums(Purpose, msg.purposes, "opt_out.purposes"),
-        starts_at=ts(msg.starts_at), expires_at=ts(msg.expires_at),
+        channels=enums(Channel, msg.channels, "opt_out.channels", errors),
+        purposes=enums(Purpose, msg.purposes, "opt_out.purposes", errors),
+        starts_at=ts(msg.starts_at, "opt_out.starts_at", errors),
+        expires_at=ts(msg.expires_at, "opt_out.expires_at", errors),
     )
 
 
@@ -416,14 +462,14 @@ def opt_out_to(entry: OptOut) -> pb.OptOut:
     return msg
 
 
-def consent_from(msg: pb.Consent, now: dt.datetime) -> Consent:
+def consent_from(msg: pb.Consent, now: dt.datetime, errors: Errors = None) -> Consent:
     """A consent record from its message (recorded_at unset: now)."""
     return Consent(
         consent_id="", customer_id=msg.customer_id, granted=msg.granted, source=msg.source,
-        recorded_at=ts(msg.recorded_at) or now, person_id=msg.person_id,
-        channel=enum(Channel, msg.channel, "consent.channel", required=False),
-        purpose=enum(Purpose, msg.purpose, "consent.purpose", required=False),
-        source_ref=msg.source_ref, expires_at=ts(msg.expires_at),
+        recorded_at=ts(msg.recorded_at, "consent.recorded_at", errors) or now, person_id=msg.person_id,
+        channel=enum(Channel, msg.channel, "consent.channel", required=False, errors=errors),
+        purpose=enum(Purpose, msg.purpose, "consent.purpose", required=False, errors=errors),
+        source_ref=msg.source_ref, expires_at=ts(msg.expires_at, "consent.expires_at", errors),
     )
 
 
@@ -439,20 +485,21 @@ def consent_to(record: Consent) -> pb.Consent:
     return msg
 
 
-def event_from(msg: pb.AccountEvent, now: dt.datetime) -> AccountEvent:
+def event_from(msg: pb.AccountEvent, now: dt.datetime, errors: Errors = None) -> AccountEvent:
     """An account event from its message."""
-    problems = []
+    own = errors if errors is not None else ViolationCollector()
     if not msg.event_id:
-        problems.append(FieldViolation("event.event_id", "event_id is required", "REQUIRED"))
+        own.add("event.event_id", "event_id is required", bounds.REQUIRED)
     if not msg.customer_id:
-        problems.append(FieldViolation("event.customer_id", "customer_id is required", "REQUIRED"))
-    if problems:
-        raise InvalidArgument(problems)
+        own.add("event.customer_id", "customer_id is required", bounds.REQUIRED)
+    if errors is None:
+        own.raise_if_any()
     return AccountEvent(
         event_id=msg.event_id, source=msg.source or "api", customer_id=msg.customer_id,
-        kind=enum(AccountEventKind, msg.kind, "event.kind"), occurred_at=ts(msg.occurred_at) or now,
-        tag=msg.tag, risk_band=RiskBand(msg.risk_band) if msg.risk_band in RiskBand._value2member_map_ else
-        RiskBand.UNSPECIFIED, attributes=tuple(sorted(msg.attributes.items())),
+        kind=enum(AccountEventKind, msg.kind, "event.kind", errors=errors),
+        occurred_at=ts(msg.occurred_at, "event.occurred_at", errors) or now,
+        tag=msg.tag, risk_band=member(RiskBand, msg.risk_band, "event.risk_band", errors) or RiskBand.UNSPECIFIED,
+        attributes=tuple(sorted(msg.attributes.items())),
     )
 
 

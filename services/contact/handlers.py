@@ -3,27 +3,44 @@
 Authorisation that depends on the caller's role (AdjustCounter needs `admin`) is checked
 here, from the role the shared interceptor bound to the call. Audited records name the
 caller by identity and role ("alice (admin)", from the token; see telco360_runtime.auth).
+
+Every rpc's request is checked against the field bounds (request_checks) before any work:
+the servicer's methods are wrapped once, from the service descriptor, so no rpc is missed.
+Mutations (WHOLE_REQUEST) check the bounds themselves and add conversion problems and the
+domain's rules to the same collector, answering every violation at once.
+
+List answers stop adding items before bounds.PAGE_MAX_BYTES (clients' default receive
+limit is 4 MiB); the page token then resumes after the last item sent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Sequence
+
+from google.protobuf.message import Message
 
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360.contact.v1 import contact_pb2_grpc
+from telco360_runtime import bounds
 from telco360_runtime import context as call_context
-from telco360_runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
+from telco360_runtime.errors import FieldViolation, InvalidArgument, PermissionDenied, ViolationCollector
 from telco360_runtime.proto_jobs import job_to_proto
 
 from services.contact import converters as cv
+from services.contact import request_checks
 from services.contact.app.analysis import AnalysisUseCases
 from services.contact.app.catalogue import CatalogueUseCases
 from services.contact.app.ledger import LedgerUseCases
 from services.contact.app.offers import OfferUseCases
+from services.contact.domain import validation
 from services.contact.domain.model import CampaignState, Channel, OfferCategory, ProposalState
 
-DEFAULT_PAGE, MAX_PAGE = 100, 1000
+DEFAULT_PAGE, MAX_PAGE = 100, request_checks.MAX_PAGE_SIZE
+ITEM_OVERHEAD_BYTES = 8
+"""Field tag and length prefix of one repeated item, on top of its ByteSize()."""
 
 
 def page(request: common_pb2.PageRequest) -> tuple[int, int]:
@@ -32,15 +49,33 @@ def page(request: common_pb2.PageRequest) -> tuple[int, int]:
     if not 1 <= size <= MAX_PAGE:
         raise InvalidArgument([FieldViolation("page.page_size", f"page_size must be 1-{MAX_PAGE}", "OUT_OF_RANGE")])
     token = request.page_token or "0"
-    if not token.isdigit():
+    # ASCII digits within the count range: str.isdigit() takes other scripts' digits, and a
+    # 60-digit offset would overflow the database's OFFSET.
+    if not (token.isascii() and token.isdigit() and int(token) <= bounds.MAX_COUNT):
         raise InvalidArgument([FieldViolation("page.page_token", "not a token from this listing", "BAD_TOKEN")])
     return int(token), size
 
 
-def page_out(offset: int, limit: int, returned: int, total: int = -1) -> common_pb2.PageResponse:
-    """The paging answer: a next token when the page was full."""
-    more = returned == limit and (total < 0 or offset + returned < total)
+def page_out(offset: int, limit: int, returned: int, total: int = -1, truncated: bool = False) -> common_pb2.PageResponse:
+    """The paging answer: a next token when the page was full (or cut short by its size)."""
+    more = truncated or (returned == limit and (total < 0 or offset + returned < total))
     return common_pb2.PageResponse(next_page_token=str(offset + returned) if more else "", total_count=total)
+
+
+def fit(messages: Sequence[Message], budget: int = bounds.PAGE_MAX_BYTES) -> tuple[list[Message], bool]:
+    """The leading messages whose encoded size stays within `budget` (at least one, so a
+    listing always moves on), and whether any were left out."""
+    used = 0
+    for i, message in enumerate(messages):
+        used += message.ByteSize() + ITEM_OVERHEAD_BYTES
+        if used > budget and i > 0:
+            return list(messages[:i]), True
+    return list(messages), False
+
+
+def checked(request: Message) -> ViolationCollector:
+    """The field-bound violations of a request, in a collector the caller may add to."""
+    return request_checks.collect(request)
 
 
 class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
@@ -56,14 +91,20 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
 
     # -- policies ----------------------------------------------------------------------
 
+    @staticmethod
+    def _policy(draft: pb.ContactPolicy, errors: ViolationCollector, name: str = "policy"):
+        policy = cv.policy_from(draft, name, errors)
+        validation.collect_policy(policy, errors, f"{name}.")
+        validation.raise_all(errors)
+        return policy
+
     async def CreatePolicy(self, request, context):
-        policy = await self.catalogue.create_policy(cv.policy_from(request.policy), call_context.caller_identity())
-        return cv.policy_to(policy)
+        policy = self._policy(request.policy, checked(request))
+        return cv.policy_to(await self.catalogue.create_policy(policy, call_context.caller_identity()))
 
     async def UpdatePolicy(self, request, context):
-        policy = await self.catalogue.update_policy(
-            cv.policy_from(request.policy), request.expected_version, call_context.caller_identity()
-        )
+        policy = self._policy(request.policy, checked(request))
+        policy = await self.catalogue.update_policy(policy, request.expected_version, call_context.caller_identity())
         return cv.policy_to(policy)
 
     async def GetPolicy(self, request, context):
@@ -72,15 +113,20 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     async def ListPolicies(self, request, context):
         offset, limit = page(request.page)
         items, total = await self.catalogue.list_policies(request.active_only, offset, limit)
-        return pb.ListPoliciesResponse(policies=[cv.policy_to(p) for p in items], page=page_out(offset, limit, len(items), total))
+        sent, cut = fit([cv.policy_to(p) for p in items])
+        return pb.ListPoliciesResponse(policies=sent, page=page_out(offset, limit, len(sent), total, cut))
 
     # -- offers ------------------------------------------------------------------------
 
     async def CreateOffer(self, request, context):
-        return cv.offer_to(await self.catalogue.create_offer(cv.offer_from(request.offer)))
+        errors = checked(request)
+        offer = cv.offer_from(request.offer, errors)
+        return cv.offer_to(await self.catalogue.create_offer(offer, errors))
 
     async def UpdateOffer(self, request, context):
-        return cv.offer_to(await self.catalogue.update_offer(cv.offer_from(request.offer), request.expected_version))
+        errors = checked(request)
+        offer = cv.offer_from(request.offer, errors)
+        return cv.offer_to(await self.catalogue.update_offer(offer, request.expected_version, errors))
 
     async def GetOffer(self, request, context):
         return cv.offer_to(await self.catalogue.get_offer(request.offer_id))
@@ -89,12 +135,17 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         offset, limit = page(request.page)
         category = OfferCategory(request.category) if request.category else None
         items, total = await self.catalogue.list_offers(request.active_only, category, offset, limit, cv.ts(request.valid_at))
-        return pb.ListOffersResponse(offers=[cv.offer_to(o) for o in items], page=page_out(offset, limit, len(items), total))
+        sent, cut = fit([cv.offer_to(o) for o in items])
+        return pb.ListOffersResponse(offers=sent, page=page_out(offset, limit, len(sent), total, cut))
 
     # -- opt-outs and consent ----------------------------------------------------------
 
     async def SetOptOut(self, request, context):
-        return cv.opt_out_to(await self.ledger.set_opt_out(cv.opt_out_from(request.opt_out)))
+        errors = checked(request)
+        entry = cv.opt_out_from(request.opt_out, errors)
+        validation.collect_opt_out(entry, errors)
+        validation.raise_all(errors)
+        return cv.opt_out_to(await self.ledger.set_opt_out(entry))
 
     async def RemoveOptOut(self, request, context):
         return cv.opt_out_to(await self.ledger.remove_opt_out(request.opt_out_id, request.reason))
@@ -102,25 +153,37 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     async def ListOptOuts(self, request, context):
         offset, limit = page(request.page)
         items = await self.ledger.list_opt_outs(request.customer_id, request.include_inactive, offset, limit)
-        return pb.ListOptOutsResponse(opt_outs=[cv.opt_out_to(o) for o in items], page=page_out(offset, limit, len(items)))
+        sent, cut = fit([cv.opt_out_to(o) for o in items])
+        return pb.ListOptOutsResponse(opt_outs=sent, page=page_out(offset, limit, len(sent), truncated=cut))
 
     async def SetConsent(self, request, context):
-        return cv.consent_to(await self.ledger.set_consent(cv.consent_from(request.consent, self._now())))
+        errors = checked(request)
+        record = cv.consent_from(request.consent, self._now(), errors)
+        validation.collect_consent(record, errors)
+        validation.raise_all(errors)
+        return cv.consent_to(await self.ledger.set_consent(record))
 
     async def ListConsents(self, request, context):
         offset, limit = page(request.page)
         items = await self.ledger.list_consents(request.customer_id, request.include_history, offset, limit)
-        return pb.ListConsentsResponse(consents=[cv.consent_to(c) for c in items], page=page_out(offset, limit, len(items)))
+        sent, cut = fit([cv.consent_to(c) for c in items])
+        return pb.ListConsentsResponse(consents=sent, page=page_out(offset, limit, len(sent), truncated=cut))
 
     # -- decisions and ledger ----------------------------------------------------------
 
+    @staticmethod
+    def _contact(msg: pb.CheckContactRequest, prefix: str, errors: ViolationCollector):
+        contact = cv.request_from(msg, prefix, errors)
+        validation.collect_request(contact, errors, prefix)
+        validation.raise_all(errors)
+        return contact
+
     async def CheckContact(self, request, context):
-        return cv.decision_to(await self.ledger.check(cv.request_from(request)))
+        return cv.decision_to(await self.ledger.check(self._contact(request, "", checked(request))))
 
     async def ReserveContact(self, request, context):
-        result = await self.ledger.reserve(
-            request.idempotency_key, cv.request_from(request.contact, "contact."), request.hold_seconds
-        )
+        contact = self._contact(request.contact, "contact.", checked(request))
+        result = await self.ledger.reserve(request.idempotency_key, contact, request.hold_seconds)
         reply = pb.ReserveContactResponse(
             granted=result.reservation is not None, decision=cv.decision_to(result.decision), replayed=result.replayed
         )
@@ -137,14 +200,17 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return cv.reservation_to(reservation, self._now())
 
     async def RecordOutcome(self, request, context):
-        return cv.outcome_to(await self.ledger.record_outcome(cv.outcome_from(request.outcome)))
+        errors = checked(request)
+        outcome = cv.outcome_from(request.outcome, errors)
+        validation.raise_all(errors)
+        return cv.outcome_to(await self.ledger.record_outcome(outcome))
 
     async def AdjustCounter(self, request, context):
         role = call_context.caller_role()
         if role != "admin":
             raise PermissionDenied(f"role {role!r} may not adjust counters; admin only")
         adjustment = await self.ledger.adjust(
-            cv.request_from(request.scope, "scope."), request.delta, request.reason,
+            self._contact(request.scope, "scope.", checked(request)), request.delta, request.reason,
             f"{call_context.caller_identity()}, request {call_context.request_id()}",
         )
         return cv.ledger_entry_to(adjustment, self._now())
@@ -152,11 +218,11 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     async def ListLedger(self, request, context):
         offset, limit = page(request.page)
         entries = await self.ledger.list_ledger(
-            request.customer_id, cv.ts(request.since), cv.ts(request.until), offset, limit
+            request.customer_id, cv.ts(request.since), cv.ts(request.until), offset, limit, request.confirmed_only
         )
         now = self._now()
-        return pb.ListLedgerResponse(entries=[cv.ledger_entry_to(e, now) for e in entries],
-                                     page=page_out(offset, limit, len(entries)))
+        sent, cut = fit([cv.ledger_entry_to(e, now) for e in entries])
+        return pb.ListLedgerResponse(entries=sent, page=page_out(offset, limit, len(sent), truncated=cut))
 
     async def GetDecisionTrace(self, request, context):
         return cv.decision_to(await self.ledger.get_decision(request.decision_id))
@@ -166,16 +232,17 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         items, total = await self.ledger.list_decisions(
             request.customer_id, cv.ts(request.since), request.blocked_only, offset, limit
         )
-        return pb.ListDecisionsResponse(decisions=[cv.decision_to(d) for d in items],
-                                        page=page_out(offset, limit, len(items), total))
+        sent, cut = fit([cv.decision_to(d) for d in items])
+        return pb.ListDecisionsResponse(decisions=sent, page=page_out(offset, limit, len(sent), total, cut))
 
     # -- next-best-offer ---------------------------------------------------------------
 
     async def GetNextBestOffer(self, request, context):
-        channel = cv.enum(Channel, request.channel, "channel")
+        errors = checked(request)
+        channel = cv.enum(Channel, request.channel, "channel", errors=errors)
+        validation.check_customer(errors, "customer_id", request.customer_id)
+        validation.raise_all(errors)
         max_offers = request.max_offers or 3
-        if not 1 <= max_offers <= 20:
-            raise InvalidArgument([FieldViolation("max_offers", "max_offers must be 0-20", "OUT_OF_RANGE")])
         ctx = request.context
         context_doc = {"kind": int(ctx.kind), "reason": ctx.reason, "event_id": ctx.triggering_event.event_id,
                        "event_kind": int(ctx.triggering_event.kind)}
@@ -211,11 +278,14 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     # -- campaigns ---------------------------------------------------------------------
 
     async def CreateCampaign(self, request, context):
-        return cv.campaign_to(await self.catalogue.create_campaign(cv.campaign_from(request.campaign)))
+        errors = checked(request)
+        campaign = cv.campaign_from(request.campaign, errors)
+        return cv.campaign_to(await self.catalogue.create_campaign(campaign, errors))
 
     async def UpdateCampaign(self, request, context):
-        campaign = cv.campaign_from(request.campaign)
-        return cv.campaign_to(await self.catalogue.update_campaign(campaign, request.expected_version))
+        errors = checked(request)
+        campaign = cv.campaign_from(request.campaign, errors)
+        return cv.campaign_to(await self.catalogue.update_campaign(campaign, request.expected_version, errors))
 
     async def PauseCampaign(self, request, context):
         return cv.campaign_to(await self.catalogue.set_state(request.campaign_id, CampaignState.PAUSED))
@@ -230,11 +300,13 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         offset, limit = page(request.page)
         state = CampaignState(request.state) if request.state else None
         items, total = await self.catalogue.list_campaigns(state, offset, limit)
-        return pb.ListCampaignsResponse(campaigns=[cv.campaign_to(c) for c in items],
-                                        page=page_out(offset, limit, len(items), total))
+        sent, cut = fit([cv.campaign_to(c) for c in items])
+        return pb.ListCampaignsResponse(campaigns=sent, page=page_out(offset, limit, len(sent), total, cut))
 
     async def SubmitAccountEvent(self, request, context):
-        event = cv.event_from(request.event, self._now())
+        errors = checked(request)
+        event = cv.event_from(request.event, self._now(), errors)
+        validation.raise_all(errors)
         proposals, replayed, degraded = await self.offers.handle_event(event)
         return pb.SubmitAccountEventResponse(proposals=[cv.proposal_to(p) for p in proposals],
                                              replayed=replayed, degraded=degraded)
@@ -243,8 +315,8 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         offset, limit = page(request.page)
         state = ProposalState(request.state) if request.state else None
         items = await self.offers.list_proposals(request.campaign_id, request.customer_id, state, offset, limit)
-        return pb.ListProposalsResponse(proposals=[cv.proposal_to(p) for p in items],
-                                        page=page_out(offset, limit, len(items)))
+        sent, cut = fit([cv.proposal_to(p) for p in items])
+        return pb.ListProposalsResponse(proposals=sent, page=page_out(offset, limit, len(sent), truncated=cut))
 
     async def GetCampaignMetrics(self, request, context):
         m = await self.analysis.campaign_metrics(request.campaign_id, cv.ts(request.period_start), cv.ts(request.period_end))
@@ -261,8 +333,9 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     # -- simulation and jobs -----------------------------------------------------------
 
     async def SimulatePolicy(self, request, context):
+        draft = self._policy(request.draft, checked(request), "draft")
         result, job_id = await self.analysis.simulate(
-            cv.policy_from(request.draft, "draft"), list(request.replaces_policy_ids),
+            draft, list(request.replaces_policy_ids),
             cv.ts(request.period_start), cv.ts(request.period_end), request.run_as_job,
         )
         if result is not None:
@@ -275,6 +348,30 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
 
     async def GetJob(self, request, context):
         return job_to_proto(await self.analysis.deps.db.run(self.analysis.deps.jobs.get, request.job_id))
+
+
+WHOLE_REQUEST = frozenset({
+    "CreatePolicy", "UpdatePolicy", "SimulatePolicy", "CreateOffer", "UpdateOffer", "CreateCampaign",
+    "UpdateCampaign", "SetOptOut", "SetConsent", "CheckContact", "ReserveContact", "RecordOutcome",
+    "AdjustCounter", "GetNextBestOffer", "SubmitAccountEvent",
+})
+"""Rpcs whose handler checks the field bounds itself, together with the domain's rules."""
+
+
+def _bounded(method):
+    """Check the request's field bounds before the handler does any work."""
+
+    @functools.wraps(method)
+    async def handler(self, request, context):
+        validation.raise_all(request_checks.collect(request))
+        return await method(self, request, context)
+
+    return handler
+
+
+for _rpc in pb.DESCRIPTOR.services_by_name["ContactService"].methods:
+    if _rpc.name not in WHOLE_REQUEST and _rpc.name in ContactServicer.__dict__:
+        setattr(ContactServicer, _rpc.name, _bounded(ContactServicer.__dict__[_rpc.name]))
 
 
 def simulation_to(result) -> pb.SimulationResult:

@@ -2,8 +2,10 @@
 
 Offer eligibility and campaign targets are profile expressions: they are validated by
 profile's ValidateExpression on create and update (one implementation of the language).
-When profile cannot be reached the change is refused with UNAVAILABLE rather than stored
-unchecked.
+Their syntax and size are checked here first, without profile; a request that is bad in
+any way is answered INVALID_ARGUMENT with every violation (the caller's collector, if
+given, holds those found before), and only a request otherwise good waits for profile:
+when profile cannot be reached it is refused with UNAVAILABLE rather than stored unchecked.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import dataclasses
 import grpc
 
 from telco360.profile.v1 import profile_pb2
-from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unavailable
+from telco360_expr import EXPRESSION_SYNTAX
+from telco360_runtime.errors import FailedPrecondition, Unavailable, ViolationCollector
 
 from services.contact.store.ledger import write_transaction
 from services.contact.app.deps import Deps
@@ -28,8 +31,9 @@ class CatalogueUseCases:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    async def _check_expression(self, expression: str, path: str) -> None:
-        if not expression:
+    async def _check_expression(self, expression: str, path: str, errors: ViolationCollector) -> None:
+        """Add the expression's violations to `errors`: syntax locally, names and types by profile."""
+        if not expression or not validation.check_expression_syntax(errors, path, expression):
             return
         try:
             reply = await self.deps.peers.profile.ValidateExpression(
@@ -37,11 +41,15 @@ class CatalogueUseCases:
                 timeout=max(self.deps.peers.timeout, 2.0),
             )
         except grpc.RpcError as error:
+            if errors.violations:
+                return  # the request is refused as INVALID_ARGUMENT anyway
             raise Unavailable("profile", "profile is needed to validate the expression; try again later") from error
         if not reply.valid:
-            raise InvalidArgument(
-                [FieldViolation(path, f"position {reply.error_position}: {reply.error_message}", "EXPRESSION_SYNTAX")]
-            )
+            # Profile's message names the position already ("position 22: ...").
+            message = reply.error_message or "invalid expression"
+            if not message.startswith("position "):
+                message = f"position {reply.error_position}: {message}"
+            errors.add(path, message, reply.error_reason or EXPRESSION_SYNTAX)
 
     # -- policies ----------------------------------------------------------------------
 
@@ -69,17 +77,21 @@ class CatalogueUseCases:
 
     # -- offers ------------------------------------------------------------------------
 
-    async def create_offer(self, offer: Offer) -> Offer:
+    async def _validate_offer(self, offer: Offer, errors: ViolationCollector | None) -> None:
+        errors = errors if errors is not None else ViolationCollector()
+        validation.collect_offer(offer, errors)
+        await self._check_expression(offer.eligibility, "offer.eligibility", errors)
+        validation.raise_all(errors)
+
+    async def create_offer(self, offer: Offer, errors: ViolationCollector | None = None) -> Offer:
         """Validate (eligibility through profile) and store version 1."""
-        validation.validate_offer(offer)
-        await self._check_expression(offer.eligibility, "offer.eligibility")
+        await self._validate_offer(offer, errors)
         now = self.deps.clock()
         return await self.deps.db.run(self._write, lambda s: repo.create_offer(s, offer, now))
 
-    async def update_offer(self, offer: Offer, expected_version: int) -> Offer:
+    async def update_offer(self, offer: Offer, expected_version: int, errors: ViolationCollector | None = None) -> Offer:
         """Validate and store the next version."""
-        validation.validate_offer(offer)
-        await self._check_expression(offer.eligibility, "offer.eligibility")
+        await self._validate_offer(offer, errors)
         now = self.deps.clock()
         return await self.deps.db.run(self._write, lambda s: repo.update_offer(s, offer, expected_version, now))
 
@@ -104,20 +116,24 @@ class CatalogueUseCases:
 
     # -- campaigns ---------------------------------------------------------------------
 
-    async def _validate_campaign(self, campaign: Campaign) -> None:
+    async def _validate_campaign(self, campaign: Campaign, errors: ViolationCollector | None) -> None:
+        errors = errors if errors is not None else ViolationCollector()
         offers = await self.deps.db.run(self._read, lambda s: {o.offer_id for o in repo.all_offers(s)})
-        validation.validate_campaign(campaign, offers)
-        await self._check_expression(campaign.target, "campaign.target")
+        validation.collect_campaign(campaign, offers, errors)
+        await self._check_expression(campaign.target, "campaign.target", errors)
+        validation.raise_all(errors)
 
-    async def create_campaign(self, campaign: Campaign) -> Campaign:
+    async def create_campaign(self, campaign: Campaign, errors: ViolationCollector | None = None) -> Campaign:
         """Validate and store version 1 (ACTIVE takes effect at once)."""
-        await self._validate_campaign(campaign)
+        await self._validate_campaign(campaign, errors)
         now = self.deps.clock()
         return await self.deps.db.run(self._write, lambda s: repo.create_campaign(s, campaign, now))
 
-    async def update_campaign(self, campaign: Campaign, expected_version: int) -> Campaign:
+    async def update_campaign(
+        self, campaign: Campaign, expected_version: int, errors: ViolationCollector | None = None
+    ) -> Campaign:
         """Validate and store the next version (effective at once)."""
-        await self._validate_campaign(campaign)
+        await self._validate_campaign(campaign, errors)
         now = self.deps.clock()
 
         def write(session):
