@@ -109,8 +109,11 @@ class Database:
                                                 hide_parameters=True)
             self._install_sqlite_hooks(sqlite_synchronous)
         else:
+            # A server that does not answer (host down, packets dropped) fails a connect in
+            # seconds instead of the OS's minutes, so calls answer UNAVAILABLE in time.
+            connect_args = {} if "connect_timeout" in make_url(self.url).query else {"connect_timeout": 5}
             self.engine = create_engine(self.url, echo=echo, pool_size=max(workers, 5), max_overflow=10,
-                                        pool_pre_ping=True, hide_parameters=True)
+                                        pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
