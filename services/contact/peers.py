@@ -7,7 +7,12 @@ Caching rules (each entry keeps the time it was fetched):
   stale value is served (when younger than `max_stale_seconds`) and the answer is marked
   degraded with the reason;
 - after a failure the peer is skipped for `peer_retry_seconds` (a circuit breaker), so
-  callers during an outage get their degraded answer at once instead of after a timeout.
+  callers during an outage get their degraded answer at once instead of after a timeout;
+- "profile does not know this account" is not cached, so an account ingested a moment
+  later is known to the next call (a mistyped id costs one profile call per call);
+- one fetch per key is shared by the concurrent callers; it runs as its own task in an
+  empty contextvars context, so a caller that is cancelled or whose deadline passes never
+  cancels or shortens it for the others, and its log lines carry no caller's request id.
 
 Sources: one GetCustomer360 per account gives the time zone, tier, contact persons
 (preferred hours), the current features and tags, and profile's recorded score;
@@ -22,6 +27,7 @@ to check expressions) is fetched once per `schema_ttl_seconds`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
@@ -56,12 +62,17 @@ class Fetched(Generic[V]):
 class PeerCache(Generic[V]):
     """A TTL cache in front of one peer call, with a circuit breaker."""
 
-    def __init__(self, peer: str, ttl: float, max_stale: float, retry_after: float, timeout: float) -> None:
+    def __init__(
+        self, peer: str, ttl: float, max_stale: float, retry_after: float, timeout: float,
+        keep: Callable[[V], bool] | None = None,
+    ) -> None:
         self.peer, self.ttl, self.max_stale = peer, ttl, max_stale
         self.retry_after, self.timeout = retry_after, timeout
+        self.keep = keep
+        """Which fetched values are cached (default: all)."""
         self._entries: dict[str, _Entry[V]] = {}
         self._down_until = 0.0
-        self._inflight: dict[str, asyncio.Future[V]] = {}
+        self._inflight: dict[str, asyncio.Task[V]] = {}
         self._log = get_logger()
 
     def peek(self, key: str) -> V | None:
@@ -90,32 +101,36 @@ class PeerCache(Generic[V]):
             code = error.code().name if isinstance(error, grpc.aio.AioRpcError) else type(error).__name__
             self._log.warning("peer_unavailable", peer=self.peer, code=code)
             return self._fallback(entry, now, f"unavailable ({code})")
-        self._entries[key] = _Entry(value, time.monotonic())
+        if self.keep is None or self.keep(value):
+            self._entries[key] = _Entry(value, time.monotonic())
         return Fetched(value)
 
     async def _fetch_once(self, key: str, fetch: Callable[[], Awaitable[V]]) -> V:
-        """One call per key at a time; concurrent callers share it."""
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        """One call per key at a time; concurrent callers share it (see the module docstring)."""
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._fetch(key, fetch), context=contextvars.Context())
+            task.add_done_callback(_retrieve)
+            self._inflight[key] = task
+        return await asyncio.shield(task)
+
+    async def _fetch(self, key: str, fetch: Callable[[], Awaitable[V]]) -> V:
         try:
-            value = await asyncio.wait_for(fetch(), self.timeout)
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()
-            raise
+            return await asyncio.wait_for(fetch(), self.timeout)
         finally:
             self._inflight.pop(key, None)
-        future.set_result(value)
-        return value
 
     def _fallback(self, entry: _Entry[V] | None, now: float, why: str) -> Fetched[V]:
         if entry is not None and now - entry.fetched < self.max_stale:
             age = int(now - entry.fetched)
             return Fetched(entry.value, f"{self.peer} {why}: using data cached {age} s ago")
         return Fetched(None, f"{self.peer} {why}: no cached data, using conservative defaults")
+
+
+def _retrieve(task: asyncio.Task) -> None:
+    """Mark a shared fetch's failure as seen (its callers may all have gone away)."""
+    if not task.cancelled():
+        task.exception()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,7 +196,8 @@ class Peers:
         self.scoring = scoring_pb2_grpc.ScoringServiceStub(scoring_channel)
         self._channels = (profile_channel, scoring_channel)
         self.timeout = timeout
-        self.facts: PeerCache[ProfileFacts] = PeerCache("profile", context_ttl, max_stale, retry_after, timeout)
+        self.facts: PeerCache[ProfileFacts] = PeerCache(
+            "profile", context_ttl, max_stale, retry_after, timeout, keep=lambda facts: facts.found)
         self.scores: PeerCache[ScoreFacts | None] = PeerCache("scoring", score_ttl, max_stale, retry_after, timeout)
         self.schema: PeerCache[FeatureSchema] = PeerCache("profile", schema_ttl, max_stale, retry_after, timeout)
 
@@ -297,4 +313,5 @@ def _context(
         risk_band=band,
         predicted_value_fen=value,
         degraded_reasons=tuple(reasons),
+        exists=profile is None or profile.found,
     )

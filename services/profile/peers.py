@@ -74,14 +74,18 @@ class Peers:
 
     async def _contacts(self, out: pb.Customer360, customer_id: str, recent: int) -> None:
         from telco360.common.v1 import common_pb2
+        # The newest `recent` confirmed contacts (filtered by contact, not after paging), each
+        # with the latest outcome recorded for it; "delivered" when none was recorded.
         page = await self.contact.ListLedger(contact_pb2.ListLedgerRequest(
-            customer_id=customer_id, page=common_pb2.PageRequest(page_size=recent)),
+            customer_id=customer_id, page=common_pb2.PageRequest(page_size=recent), confirmed_only=True),
             timeout=self.timeout, wait_for_ready=False)
         for entry in page.entries:
             if entry.HasField("reservation") and entry.reservation.state == _CONFIRMED:
                 r = entry.reservation
+                outcome = (contact_pb2.OutcomeKind.Name(r.outcome).removeprefix("OUTCOME_KIND_").lower()
+                           if r.outcome else "delivered")
                 out.recent_contacts.add(
                     occurred_at=r.closed_at if r.HasField("closed_at") else r.reserved_at,
                     channel=contact_pb2.Channel.Name(r.contact.channel).removeprefix("CHANNEL_").lower(),
                     purpose=contact_pb2.Purpose.Name(r.contact.purpose).removeprefix("PURPOSE_").lower(),
-                    offer_id=r.contact.offer_id, outcome="delivered")
+                    offer_id=r.contact.offer_id, outcome=outcome)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from telco360_runtime.db import Database
+from telco360_runtime.errors import NotFound
 from telco360_runtime.jobs import JobRunner, JobStore
 
 from services.contact.domain.ledger import TimeBounds
@@ -27,6 +28,11 @@ from services.contact.peers import Peers
 from services.contact.store import catalogue as repo
 from services.contact.store.batch import GroupCommit
 from services.contact.store.ledger import all_offer_stats
+
+
+def unknown_account(customer_id: str) -> NotFound:
+    """The answer to a decision about an account profile does not know (NOT_FOUND)."""
+    return NotFound("account", customer_id, f"account '{customer_id}' is not known to profile")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 from services.contact.store.ledger import write_transaction
-from services.contact.app.deps import Catalogue, Deps
+from services.contact.app.deps import Catalogue, Deps, unknown_account
 from services.contact.domain import validation, windows
 from services.contact.domain.decide import decide, lookback
 from services.contact.domain.ledger import (
@@ -108,6 +108,8 @@ class LedgerUseCases:
         """CheckContact: decide and store the decision; nothing is reserved."""
         validation.validate_request(request)
         context = await self.deps.peers.context(request.customer_id, with_score=False)
+        if not context.exists:
+            raise unknown_account(request.customer_id)
 
         def tx() -> Decision:
             now = self.deps.clock()
@@ -132,6 +134,8 @@ class LedgerUseCases:
             raise InvalidArgument(problems)
         bounds = self.deps.config.time_bounds
         context = await self.deps.peers.context(request.customer_id, with_score=False)
+        if not context.exists:
+            raise unknown_account(request.customer_id)
         digest = fingerprint(request, hold_seconds)
 
         def decide_and_record(session: Session, generation: int | None) -> ReserveResult:
@@ -274,11 +278,11 @@ class LedgerUseCases:
 
         return await self.deps.db.run(tx)
 
-    async def list_ledger(self, customer_id, since, until, offset, limit):
-        """An account's ledger, newest first."""
+    async def list_ledger(self, customer_id, since, until, offset, limit, confirmed_only: bool = False):
+        """An account's ledger, newest first (`confirmed_only`: delivered contacts only)."""
         def tx():
             with self.deps.db.session() as session:
-                return repo.list_ledger(session, customer_id, since, until, offset, limit)
+                return repo.list_ledger(session, customer_id, since, until, offset, limit, confirmed_only)
 
         return await self.deps.db.run(tx)
 

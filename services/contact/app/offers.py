@@ -27,8 +27,8 @@ from telco360_runtime.logs import get_logger
 from telco360_runtime.timeconv import from_timestamp
 
 from services.contact.store.ledger import write_transaction
-from services.contact.app.deps import Deps
-from services.contact.domain import bandit, nbo
+from services.contact.app.deps import Deps, unknown_account
+from services.contact.domain import bandit, nbo, windows
 from services.contact.domain.campaigns import AccountEvent, Proposal, in_schedule, propose, triggered_by
 from services.contact.domain.decide import lookback
 from services.contact.domain.eligibility import ExpressionCache, evaluate_all
@@ -77,7 +77,7 @@ class OfferUseCases:
             with self.deps.db.session() as session:
                 cat = self.deps.catalogue.get(session)
                 campaigns = [c for c in cat.campaigns.values() if in_schedule(c, when)]
-                since = when - lookback(cat.active_policies, campaigns)
+                since = windows.shift(when, -lookback(cat.active_policies, campaigns))
                 history = ledger_repo.load_history(session, customer_id, since, now)
                 return cat, campaigns, history, self.deps.stats.get(session)
 
@@ -119,6 +119,8 @@ class OfferUseCases:
         if not customer_id:
             raise InvalidArgument([FieldViolation("customer_id", "customer_id is required", "REQUIRED")])
         inputs = await self._inputs(customer_id, channel, person_id, at, max_offers, exploit_only)
+        if not inputs.context.exists:
+            raise unknown_account(customer_id)
         result = nbo.rank(inputs, self.deps.rng)
         decision_id = ledger_repo.new_id()
         doc = json.dumps(

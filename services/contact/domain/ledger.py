@@ -121,6 +121,8 @@ class Reservation:
     closed_at: dt.datetime | None = None
     external_ref: str = ""
     cancel_reason: str = ""
+    outcome: OutcomeKind | None = None
+    """The latest outcome recorded for it (filled when listing the ledger; None: none)."""
 
     def effective_state(self, now: dt.datetime) -> ReservationState:
         """The state at `now` (an unconfirmed reservation past its expiry is EXPIRED)."""

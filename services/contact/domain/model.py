@@ -589,6 +589,10 @@ class AccountContext:
     risk_band: RiskBand = RiskBand.UNSPECIFIED
     predicted_value_fen: int | None = None
     degraded_reasons: tuple[str, ...] = ()
+    exists: bool = True
+    """False only when profile answered that it does not know the account (decisions then
+    answer NOT_FOUND); True when it knows it, and when profile is unavailable (unknown:
+    the decision goes on with conservative defaults, marked degraded)."""
 
     @property
     def degraded(self) -> bool:

@@ -13,6 +13,7 @@ serialised and the second one sees the first one's reservation:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import threading
@@ -351,12 +352,29 @@ def all_offer_stats(session: Session) -> dict[str, dict[str, tuple[int, int]]]:
 # ---------------------------------------------------------------------------------------
 
 
+def latest_outcomes(session: Session, reservation_ids: list[str]) -> dict[str, OutcomeKind]:
+    """The latest outcome (by occurred_at, then recorded_at) of each reservation that has one."""
+    if not reservation_ids:
+        return {}
+    rows = session.execute(
+        select(OutcomeRow.reservation_id, OutcomeRow.kind)
+        .where(OutcomeRow.reservation_id.in_(reservation_ids))
+        .order_by(OutcomeRow.occurred_at_us, OutcomeRow.recorded_at_us)
+    ).all()
+    return {r.reservation_id: OutcomeKind(r.kind) for r in rows}  # later rows overwrite earlier ones
+
+
 def list_ledger(
-    session: Session, customer_id: str, since: dt.datetime | None, until: dt.datetime | None, offset: int, limit: int
+    session: Session, customer_id: str, since: dt.datetime | None, until: dt.datetime | None, offset: int, limit: int,
+    confirmed_only: bool = False,
 ) -> list[Reservation | Adjustment]:
-    """An account's reservations and adjustments in a time range, newest first."""
+    """An account's reservations and adjustments in a time range, newest first, each
+    reservation with its latest outcome. `confirmed_only`: confirmed reservations only (the
+    filter runs in SQL, so a page holds the newest N confirmed contacts)."""
     conds_r = [ReservationRow.customer_id == customer_id]
     conds_a = [AdjustmentRow.customer_id == customer_id]
+    if confirmed_only:
+        conds_r.append(ReservationRow.state == int(ReservationState.CONFIRMED))
     if since is not None:
         conds_r.append(ReservationRow.at_us >= to_us(since))
         conds_a.append(AdjustmentRow.at_us >= to_us(since))
@@ -367,10 +385,13 @@ def list_ledger(
     reservations = session.scalars(
         select(ReservationRow).where(*conds_r).order_by(ReservationRow.at_us.desc()).limit(window)
     ).all()
-    adjustments = session.scalars(
+    adjustments = [] if confirmed_only else session.scalars(
         select(AdjustmentRow).where(*conds_a).order_by(AdjustmentRow.at_us.desc()).limit(window)
     ).all()
-    entries: list[Reservation | Adjustment] = [to_reservation(r) for r in reservations]
+    outcomes = latest_outcomes(session, [r.reservation_id for r in reservations])
+    entries: list[Reservation | Adjustment] = [
+        dataclasses.replace(to_reservation(r), outcome=outcomes.get(r.reservation_id)) for r in reservations
+    ]
     entries += [to_adjustment(a) for a in adjustments]
 
     def when(entry: Reservation | Adjustment) -> dt.datetime:

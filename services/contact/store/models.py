@@ -191,6 +191,7 @@ class OutcomeRow(Base):
         Index("ix_outcomes_customer_at", "customer_id", "occurred_at_us"),
         Index("ix_outcomes_campaign", "campaign_id", "occurred_at_us"),
         Index("ix_outcomes_offer", "offer_id", "kind"),
+        Index("ix_outcomes_reservation", "reservation_id"),
     )
 
     outcome_id: Mapped[str] = mapped_column(String(32), primary_key=True)

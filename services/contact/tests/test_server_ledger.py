@@ -36,6 +36,7 @@ async def env(db_url):
     profile, profile_server, scoring, scoring_server = await start_peers()
     profile.accounts["C1"] = AccountFacts()
     profile.accounts["C2"] = AccountFacts()
+    profile.accounts["C9"] = AccountFacts(time_zone="")  # known, but profile has no time zone for it
     node = await start_contact(db_url, f"127.0.0.1:{profile_server.port}", f"127.0.0.1:{scoring_server.port}")
     yield node
     await node.close()
@@ -220,7 +221,7 @@ async def test_unknown_time_zone_from_profile_is_conservative(env):
     policy = sms_policy(5)
     policy.quiet_hours.start, policy.quiet_hours.end = "00:00", "23:59"
     await env.stub.CreatePolicy(pb.CreatePolicyRequest(policy=policy))
-    # C9 is unknown to profile: no time zone, no fallback zones: not contacted.
+    # C9's time zone is unknown to profile, and the policy has no fallback zones: not contacted.
     decision = await env.stub.CheckContact(contact(customer_id="C9"))
     assert not decision.allowed
     assert decision.blocking[0].kind == pb.RULE_KIND_UNKNOWN_TIME_ZONE
