@@ -155,7 +155,7 @@ class _Fields:
         if not math.isfinite(value):
             self.bad(name, f"must be a finite number (got {value})", NOT_FINITE)
         elif value < lo or value > hi:
-            self.bad(name, f"must be between {lo:g} and {hi:g} (got {value:g})", OUT_OF_RANGE)
+            self.bad(name, f"must be between {lo:g} and {hi:g} (got {value!r})", OUT_OF_RANGE)
         elif value:
             self.out[name] = value
 
