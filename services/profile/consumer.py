@@ -6,6 +6,12 @@ drains the queue in batches and applies each batch in one transaction together w
 cursor. When ingest is down the service keeps serving what it has and reconnects from the
 stored cursor; entries delivered twice are skipped by the store (at-least-once delivery,
 idempotent apply).
+
+Catch-up: while the cursor is behind the last sequence ingest reported, batches only queue
+their accounts (`pending_refresh`); once caught up the queue is drained ("settling") and
+the revenue shares are re-ranked on the complete base. The queue is durable, so a restart
+after a kill at any point drains what is left as soon as profile is caught up again (at
+once when nothing new arrived), and reaches the state an uninterrupted run reaches.
 """
 
 from __future__ import annotations
@@ -83,9 +89,14 @@ class LogConsumer:
         channel = open_channel(self.addr, default_timeout=None)
         try:
             stub = ingest_pb2_grpc.IngestServiceStub(channel)
+            # Where ingest's log ended when last heard of (kept across restarts, ingest may be down).
+            self.ingest_last = max(self.ingest_last, await self.store.db.run(self.store.known_ingest_sequence))
             with contextlib.suppress(grpc.aio.AioRpcError):
                 stats = await stub.GetIngestStats(ingest_pb2.GetIngestStatsRequest(), timeout=5)
+                await self.store.db.run(self.store.note_ingest_sequence, stats.last_sequence)
                 await self._note_last(stats.last_sequence, cursor)
+            # The last run may have been killed while settling: finish now, not when new data comes.
+            await self._settle_if_caught_up(cursor)
             request = ingest_pb2.ReadLogRequest(after_sequence=cursor, follow=True)
             call = stub.ReadLogBatches(request) if self.paged else stub.ReadLog(request)
             queue: asyncio.Queue = asyncio.Queue(maxsize=self.batch_size * 4)
@@ -122,29 +133,41 @@ class LogConsumer:
             first = getter.result()
             if first is None:
                 return
-            batch = [first]
+            batch, ended = [first], False
             while len(batch) < self.batch_size and not queue.empty():
                 item = queue.get_nowait()
                 if item is None:
-                    await self._apply(batch, defer=False)
-                    await self._catch_up_refresh()
-                    return
+                    ended = True
+                    break
                 batch.append(item)
-            # More entries already waiting: catch-up mode, recompute accounts once at the end.
-            await self._apply(batch, defer=not queue.empty())
+            # More entries waiting (in the queue or still in ingest's log): catch-up mode,
+            # accounts are recomputed once at the end, against the whole base.
+            last = batch[-1].sequence
+            applied = await self._apply(batch, defer=not queue.empty() or last < self.ingest_last)
             if queue.empty():
-                await self._catch_up_refresh()
+                await self._settle_if_caught_up(applied)
+            if ended:
+                return
 
-    async def _catch_up_refresh(self) -> None:
-        while await self.store.db.run(self.store.refresh_pending):
-            pass
+    async def _settle_if_caught_up(self, applied: int) -> None:
+        """Drain the catch-up queue and re-rank revenue shares once the cursor reached ingest's end."""
+        if applied < self.ingest_last:
+            return
+        settled = 0
+        while done := await self.store.db.run(self.store.refresh_pending):
+            settled += done
+        if settled:
+            # Settled accounts kept their old share (none when new): rank them on the whole base.
+            await self.store.db.run(self.store.refresh_revenue_shares)
+            self._log.info("catch_up_settled", accounts=settled)
 
-    async def _apply(self, entries: list, defer: bool) -> None:
+    async def _apply(self, entries: list, defer: bool) -> int:
         records = [log_entry_to_record(e, first_versions_known_when_occurred=self.first_versions_known_when_occurred)
                    for e in entries]
         result = await self.store.db.run(self.store.apply, records, defer)
         APPLIED.inc(result.applied)
         await self._note_last(records[-1].sequence, result.last_sequence)
+        return result.last_sequence
 
     async def _note_last(self, seen: int, applied: int) -> None:
         self.ingest_last = max(self.ingest_last, seen)

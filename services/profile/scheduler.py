@@ -54,9 +54,18 @@ class TimeScheduler:
             if done == 0:
                 return total
 
+    async def catching_up(self) -> bool:
+        """Whether the log is still being caught up or settled: base-wide work waits until it is done."""
+        status = await self.store.db.run(self.store.sync_status)
+        return status["pending_refresh"] > 0 or status["applied_sequence"] < status["ingest_last_sequence"]
+
     async def _expiry_loop(self) -> None:
         while True:
             try:
+                # Recomputing an account mid catch-up would rank it against a partial base.
+                if await self.catching_up():
+                    await asyncio.sleep(min(self.poll, self.share_check))
+                    continue
                 await self.run_due()
                 nxt = await self.store.db.run(self.store.next_expiry)
                 wait = self.poll
@@ -92,7 +101,10 @@ class TimeScheduler:
         while True:
             await asyncio.sleep(self.share_check)
             try:
-                await self.rerank_shares_if_moved()
+                # Ranking mid catch-up would tag value tiers against part of the base; the consumer
+                # re-ranks once it settled.
+                if not await self.catching_up():
+                    await self.rerank_shares_if_moved()
             except Exception as error:  # noqa: BLE001 - retry on the next round
                 self._log.error("share_rerank_failed", exc_info=error)
 

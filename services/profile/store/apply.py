@@ -93,7 +93,7 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
     dirty: dict[str, int] = {}
     sources: dict[str, str] = {}
     months: dict[str, dt.datetime] = {}
-    bills: dict[tuple[str, str], dict] = {}
+    bills: dict[str, set[str]] = {}
     events: list[ev.AccountEvent] = []
     attrs: dict[str, str] = {}
     for r in fresh:
@@ -131,10 +131,7 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
             month = row["month"]
             if month not in months or visible_at < months[month]:
                 months[month] = visible_at
-            bill = bills.setdefault((r.customer_id, month), {"month": month, "total_fee_fen": 0, "seq": r.sequence,
-                                                              "at": r.occurred_at})
-            bill["total_fee_fen"] += row["fee_fen"]
-            bill["seq"] = r.sequence
+            bills.setdefault(r.customer_id, set()).add(month)
         else:
             row.update({"kind": r.kind, "payload": dumps(r.payload)})
             fact_rows.append(row)
@@ -159,15 +156,15 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
     _write_keys(s, keys, known_keys, touched)
     _write_months(s, months)
     result.new_attributes = _write_attributes(s, attrs)
-    for (cid, month), bill in bills.items():
-        events.append(ev.AccountEvent(cid, ev.BILL_ISSUED, bill["at"], details={
-            "month": month, "total_fee_fen": bill["total_fee_fen"]}, source_sequence=bill["seq"]))
-    if defer:
+    # While accounts wait for their catch-up recompute, new changes join them: recomputing
+    # some accounts now would rank them against a base the others have not reached yet.
+    if defer or has_pending(s):
         queue_refresh(s, dirty, sources)
     else:
         rules, types = rules_for(s, result.new_attributes)
         result.refresh = refresh_accounts(tx, list(dirty), rules, types, base, ev.CAUSE_ACCOUNT_CHANGE,
-                                          source_sequences=dirty, sources=sources, priority=priority)
+                                          source_sequences=dirty, sources=sources, priority=priority,
+                                          bill_months={c: bills.get(c, set()) for c in dirty})
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
     tx.flush()
     tx.state.applied_sequence = result.last_sequence
@@ -175,6 +172,11 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
     tx.state.last_applied_at = now
     result.accounts = sorted(dirty)
     return result
+
+
+def has_pending(s: Session) -> bool:
+    """Whether accounts still wait for their catch-up recompute."""
+    return s.execute(select(PendingRefresh.customer_id).limit(1)).first() is not None
 
 
 def queue_refresh(s: Session, dirty: dict[str, int], sources: dict[str, str]) -> None:
@@ -195,7 +197,16 @@ def queue_refresh(s: Session, dirty: dict[str, int], sources: dict[str, str]) ->
 
 def refresh_pending(s: Session, now: dt.datetime, rules_for, base: RevenueBase | None,
                     priority: dict[str, int] | None = None, limit: int = 1000) -> int:
-    """Refresh up to `limit` queued accounts; returns how many."""
+    """Refresh up to `limit` queued accounts; returns how many.
+
+    The chunk's recompute, its events and the removal from the queue commit together, so a
+    crash anywhere leaves each account either done (once) or still queued. Accounts keep
+    the revenue share they had (none when new): the base is still filling while the queue
+    drains, and ranking against it would tag value tiers that the re-ranking after the
+    catch-up (`ProfileStore.refresh_revenue_shares`) undoes. Every current bill not yet
+    announced with its present total is published once, as one BILL_ISSUED per month,
+    however the entries were cut into batches.
+    """
     tx = Tx(s, now)
     rows = s.execute(select(PendingRefresh).order_by(PendingRefresh.customer_id).limit(limit)).scalars().all()
     if not rows:
@@ -203,7 +214,8 @@ def refresh_pending(s: Session, now: dt.datetime, rules_for, base: RevenueBase |
     rules, types = rules_for(s, True)
     refresh_accounts(tx, [r.customer_id for r in rows], rules, types, base, ev.CAUSE_ACCOUNT_CHANGE,
                      source_sequences={r.customer_id: r.sequence for r in rows},
-                     sources={r.customer_id: r.source for r in rows}, priority=priority)
+                     sources={r.customer_id: r.source for r in rows}, priority=priority,
+                     bill_months={r.customer_id: None for r in rows}, keep_shares=True)
     s.execute(delete(PendingRefresh).where(PendingRefresh.customer_id.in_([r.customer_id for r in rows])))
     tx.flush()
     return len(rows)

@@ -15,12 +15,12 @@ from typing import Callable, Iterator, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.profile.domain.billing import RevenueBase
+from services.profile.domain.billing import ClosePolicy, RevenueBase, month_str
 from services.profile.domain.features import FeatureResult
 from services.profile.domain.model import STATUS_ACTIVE, LogRecord
 from services.profile.store.apply import ApplyResult, apply_batch, refresh_pending
 from services.profile.store.codec import utc
-from services.profile.store.loader import features_at, known_customers, revenue_base_at
+from services.profile.store.loader import PERIODS_KEY, BillingPeriods, features_at, known_customers, revenue_base_at
 from services.profile.store.models import Account, PendingRefresh, SyncState
 from services.profile.store.readmodel import RENDER_KEY, ViewRenderer
 from services.profile.store.tagdefs import RuleCache, install_builtin_pack
@@ -35,8 +35,10 @@ class ProfileStore:
     """Profile's store operations."""
 
     def __init__(self, db: Database, *, clock: Clock = now_utc, source_priority: dict[str, int] | None = None,
-                 base_ttl_seconds: float = 10.0, render_view: ViewRenderer | None = None) -> None:
+                 base_ttl_seconds: float = 10.0, render_view: ViewRenderer | None = None,
+                 close_policy: ClosePolicy | None = None) -> None:
         self.db = db
+        self.periods = BillingPeriods(close_policy)
         self.render_view = render_view
         self.clock = clock
         self.priority = source_priority
@@ -53,6 +55,14 @@ class ProfileStore:
         with self.db.write_session() as s:
             if self.render_view is not None:
                 s.info[RENDER_KEY] = self.render_view
+            s.info[PERIODS_KEY] = self.periods
+            yield s
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read session that computes features under this store's billing close policy."""
+        with self.db.session() as s:
+            s.info[PERIODS_KEY] = self.periods
             yield s
 
     # -- set-up -------------------------------------------------------------------------
@@ -116,12 +126,67 @@ class ProfileStore:
     def apply(self, records: Sequence[LogRecord], defer: bool = False) -> ApplyResult:
         """Apply log entries and advance the cursor in one transaction (see apply_batch for defer)."""
         with self.write_session() as s:
-            return apply_batch(s, records, self.clock(), self.rules_for, self.revenue_base(s), self.priority, defer)
+            result = apply_batch(s, records, self.clock(), self.rules_for, self.revenue_base(s), self.priority, defer)
+        if not defer:
+            self.settle_billing_periods()
+        return result
 
     def refresh_pending(self, limit: int = 1000) -> int:
         """Refresh accounts queued in catch-up mode; returns how many (0 when none are left)."""
         with self.write_session() as s:
-            return refresh_pending(s, self.clock(), self.rules_for, self.revenue_base(s), self.priority, limit)
+            done = refresh_pending(s, self.clock(), self.rules_for, self.revenue_base(s), self.priority, limit)
+        if not done:
+            self.settle_billing_periods()
+        return done
+
+    # -- billing periods ----------------------------------------------------------------
+    def billing_closed_month(self, cached: bool = False) -> str:
+        """The base's latest closed billing month now ('YYYY-MM'; '' when none is).
+
+        `cached` answers from what the last recompute or settling round found, when there was
+        one (Customer360's hot read); periods close only on such rounds.
+        """
+        closed = self.periods.known_closed_now if cached else None
+        if closed is None:
+            with self.read_session() as s:
+                closed = self.periods.closed_month(s, None, self.clock())
+        return "" if closed is None else month_str(closed)
+
+    def close_billing_period(self, month: str, closed_by: str) -> int:
+        """Declare a billing month closed (an operator's bill run is complete); returns accounts recomputed.
+
+        Every month before it counts as closed too. Declaring again keeps the first time.
+        """
+        from services.profile.store.periods import declare_closed
+        with self.write_session() as s:
+            declare_closed(s, month, closed_by, self.clock())
+        return self.settle_billing_periods()
+
+    def settle_billing_periods(self, chunk: int = 2000) -> int:
+        """Recompute the accounts still behind the base's latest closed month; returns how many.
+
+        A month closing (bills of most of the base arrived, the deadline passed, or an operator
+        declared it) changes the accounts whose bill for it is missing, although no record of
+        theirs arrived: their fees for it now count as 0. Done once per closed month (marked
+        when done, so a crash midway redoes it), a write transaction per `chunk` accounts.
+        """
+        from services.profile.domain.events import CAUSE_BASE_REFRESH
+        from services.profile.store.periods import accounts_behind, is_settled, mark_settled
+        from services.profile.store.refresh import refresh_accounts
+        with self.read_session() as s:
+            closed = self.periods.closed_month(s, None, self.clock())
+            if closed is None or is_settled(s, month_str(closed)):
+                return 0
+            ids = accounts_behind(s, closed)
+        for start in range(0, len(ids), chunk):
+            with self.write_session() as s:
+                tx = Tx(s, self.clock())
+                rules, types = self.rules_for(s)
+                refresh_accounts(tx, ids[start:start + chunk], rules, types, self.revenue_base(s), CAUSE_BASE_REFRESH)
+                tx.flush()
+        with self.write_session() as s:
+            mark_settled(s, month_str(closed), self.clock())
+        return len(ids)
 
     def applied_sequence(self) -> int:
         """The durable cursor."""
@@ -138,6 +203,11 @@ class ProfileStore:
                     "ingest_last_sequence": state.ingest_last_sequence if state else 0,
                     "last_applied_at": utc(state.last_applied_at) if state else None,
                     "accounts": accounts or 0, "last_event_sequence": last_event_sequence(s)}
+
+    def known_ingest_sequence(self) -> int:
+        """The highest sequence ingest reported or profile applied (0 when none), as stored."""
+        with self.db.session() as s:
+            return s.execute(select(SyncState.ingest_last_sequence).where(SyncState.id == 1)).scalar() or 0
 
     def note_ingest_sequence(self, sequence: int) -> None:
         """Remember the highest sequence ingest reported (for the lag)."""
@@ -159,7 +229,7 @@ class ProfileStore:
     # -- features -----------------------------------------------------------------------
     def features(self, customer_ids: list[str], as_of: dt.datetime | None) -> tuple[list[FeatureResult], set[str]]:
         """Point-in-time features of known accounts and the set of ids known at as_of."""
-        with self.db.session() as s:
+        with self.read_session() as s:
             found = known_customers(s, customer_ids, as_of)
             ids = [c for c in dict.fromkeys(customer_ids) if c in found]
             base = self.revenue_base(s) if as_of is None else self._base_at(s, as_of)
@@ -192,7 +262,10 @@ class ProfileStore:
                 rules, types = self.rules_for(s)
                 refresh_accounts(tx, ids, rules, types, self.revenue_base(s), CAUSE_WINDOW_EXPIRY)
                 tx.flush()
-            return len(ids)
+        # A billing period can close by the passing of time alone (its deadline): checked here,
+        # on the scheduler's round, as well as after every applied batch.
+        settled = self.settle_billing_periods() if not ids else 0
+        return len(ids) + settled
 
     def next_expiry(self) -> dt.datetime | None:
         """When the next time window expires."""

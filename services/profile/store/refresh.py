@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -23,9 +23,10 @@ from services.profile.domain.merge import changed_fields
 from services.profile.domain.model import STATUS_TERMINATED, MergedAccount, Score
 from services.profile.domain.tags import TagRule, decide, evaluate_rules, next_expiry
 from services.profile.store.bulk import insert_rows
-from services.profile.store.codec import chunks, dumps, loads
+from services.profile.store.codec import chunks, dumps, loads, utc
 from services.profile.store.loader import load_inputs
-from services.profile.store.models import Account, AccountHistory, AccountTag, TagHistory
+from services.profile.store.models import (Account, AccountEventRow, AccountHistory, AccountTag, BillingFact,
+                                           TagHistory)
 from services.profile.store.readmodel import rebuild_views
 from services.profile.store.writer import Tx
 
@@ -92,19 +93,34 @@ def holdings_of(s: Session, customer_ids: Sequence[str]) -> dict[str, dict[str, 
 def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRule], types: dict[str, str],
                      base: RevenueBase | None, cause: int, *, only_tags: set[str] | None = None,
                      source_sequences: dict[str, int] | None = None,
-                     sources: dict[str, str] | None = None, priority: dict[str, int] | None = None) -> RefreshStats:
-    """Recompute and persist the given accounts as of tx.now; returns what changed."""
+                     sources: dict[str, str] | None = None, priority: dict[str, int] | None = None,
+                     bill_months: Mapping[str, set[str] | None] | None = None,
+                     keep_shares: bool = False) -> RefreshStats:
+    """Recompute and persist the given accounts as of tx.now; returns what changed.
+
+    `bill_months` names, per account, the billing months to announce (BILL_ISSUED) when their
+    current total differs from the one last announced (None for an account: every month).
+    With `keep_shares` each account keeps its stored revenue share instead of one ranked
+    against `base` (catch-up: the base is incomplete until the queue is drained).
+    """
     s, now, stats = tx.s, tx.now, RefreshStats()
     ids = sorted(set(customer_ids))
     if not ids:
         return stats
     source_sequences = source_sequences or {}
+    columns = (Account.customer_id, Account.master, Account.erased) + ((Account.features,) if keep_shares else ())
     existing = {r.customer_id: r for part in chunks(ids)
-                for r in s.execute(select(Account.customer_id, Account.master, Account.erased)
-                                   .where(Account.customer_id.in_(part))).all()}
+                for r in s.execute(select(*columns).where(Account.customer_id.in_(part))).all()}
     ids = [cid for cid in ids if not (cid in existing and existing[cid].erased)]
     loaded = load_inputs(s, ids, None, now, priority)
     results = compute_features(loaded.inputs, loaded.billing, now, loaded.ref_month, base)
+    if keep_shares:
+        for result in results:
+            old = loads(existing[result.customer_id].features).get(SHARE) if result.customer_id in existing else None
+            if old is None:
+                result.features.pop(SHARE, None)
+            else:
+                result.features[SHARE] = old
     events: list[ev.AccountEvent] = []
     inserts, updates, history = [], [], []
     for item, result in zip(loaded.inputs, results):
@@ -139,12 +155,54 @@ def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRul
     if history:
         insert_rows(s, AccountHistory.__table__, history)
     stats.accounts = len(ids)
+    if bill_months:
+        events.extend(bill_events(s, ids, bill_months))
     _apply_tags(tx, rules, types, results, cause, only_tags, source_sequences, stats, events)
     # The Customer360 read model changes in the same transaction as the account; only new
     # records change its record-derived part.
     rebuild_views(s, ids, now, facts_changed=cause == ev.CAUSE_ACCOUNT_CHANGE)
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
     return stats
+
+
+def bill_events(s: Session, customer_ids: Sequence[str],
+                bill_months: Mapping[str, set[str] | None]) -> list[ev.AccountEvent]:
+    """One BILL_ISSUED per (account, month) whose current total differs from the last one announced.
+
+    Totals are summed here from the current versions of all the month's product lines (Python
+    integers: no SQL aggregate to overflow), so a bill whose lines arrived in several batches,
+    or were replayed after a crash, is still one event with the whole total; a correction that
+    changes the total is announced again with the new total.
+    """
+    wanted = {c: bill_months[c] for c in customer_ids if c in bill_months and bill_months[c] != set()}
+    out: list[ev.AccountEvent] = []
+    for part in chunks(sorted(wanted)):
+        q = select(BillingFact.customer_id, BillingFact.month, BillingFact.fee_fen, BillingFact.occurred_at,
+                   BillingFact.sequence).where(BillingFact.customer_id.in_(part), BillingFact.superseded_at.is_(None))
+        if all(wanted[c] is not None for c in part):
+            q = q.where(BillingFact.month.in_(sorted(set().union(*(wanted[c] for c in part)))))
+        totals: dict[tuple[str, str], list] = {}
+        for cid, month, fee, occurred, seq in s.execute(q):
+            months = wanted[cid]
+            if months is not None and month not in months:
+                continue
+            bill = totals.setdefault((cid, month), [0, utc(occurred), seq])
+            bill[0] += int(fee)
+            bill[1] = max(bill[1], utc(occurred))
+            bill[2] = max(bill[2], seq)
+        if not totals:
+            continue
+        announced: dict[tuple[str, str], int] = {}
+        for cid, details in s.execute(select(AccountEventRow.customer_id, AccountEventRow.details).where(
+                AccountEventRow.customer_id.in_(part), AccountEventRow.type == ev.BILL_ISSUED)
+                .order_by(AccountEventRow.sequence)):
+            data = loads(details)
+            announced[(cid, str(data.get("month", "")))] = int(data.get("total_fee_fen") or 0)
+        for (cid, month), (total, occurred, seq) in sorted(totals.items()):
+            if announced.get((cid, month)) != total:
+                out.append(ev.AccountEvent(cid, ev.BILL_ISSUED, occurred,
+                                           details={"month": month, "total_fee_fen": total}, source_sequence=seq))
+    return out
 
 
 def refresh_scores(tx: Tx, scores: dict[str, Score], rules: Sequence[TagRule], types: dict[str, str]) -> RefreshStats:
