@@ -6,7 +6,10 @@ domain errors to rich gRPC statuses, answers a store outage UNAVAILABLE naming t
 database (db.unavailable_error), turns any other exception into INTERNAL with a logged
 traceback, writes one log line per RPC (method, code, duration, request id; successful health and
 reflection probes at DEBUG, everything else at INFO) and records
-Prometheus metrics. Works for all four handler kinds of grpc.aio. Request bytes that do not
+Prometheus metrics. The code logged (and counted) is the one the client got: a call that
+did not complete is DEADLINE_EXCEEDED once its deadline passed, UNAVAILABLE when the server
+cut it at the end of its shutdown grace period, CANCELLED otherwise (the client went away),
+never OK; a handler that set a code with `ctx.set_code` is logged with it. Works for all four handler kinds of grpc.aio. Request bytes that do not
 decode answer INVALID_ARGUMENT (reason UNDECODABLE; see decoding.py).
 """
 
@@ -38,9 +41,10 @@ def rpc_log_level(method: str, code: grpc.StatusCode) -> str:
 class _CallScope:
     """Everything the interceptor does around one call, shared by all handler kinds."""
 
-    def __init__(self, service: str, method: str, tokens: Mapping[str, str], ctx: grpc.aio.ServicerContext) -> None:
-        self.service, self.method, self.ctx = service, method, ctx
-        self.tokens = tokens
+    def __init__(self, owner: "ServerInterceptor", method: str, ctx: grpc.aio.ServicerContext) -> None:
+        self.service, self.method, self.ctx = owner.service, method, ctx
+        self.tokens = owner.tokens
+        self._owner = owner
         self.code = grpc.StatusCode.OK
         self.started = time.perf_counter()
         self.log = structlog.get_logger()
@@ -59,6 +63,16 @@ class _CallScope:
         self.ctx.set_trailing_metadata(((context.REQUEST_ID_HEADER, rid),))
         self._metadata = meta
         return self
+
+    def interrupted(self) -> grpc.StatusCode:
+        """The code a client got for a call that ended before its handler did."""
+        cut_at = self._owner.cut_at
+        if cut_at is not None and time.monotonic() >= cut_at:
+            return grpc.StatusCode.UNAVAILABLE  # what grpc answers calls cut at shutdown
+        remaining = self.ctx.time_remaining()
+        if remaining is not None and remaining <= 0:
+            return grpc.StatusCode.DEADLINE_EXCEEDED
+        return grpc.StatusCode.CANCELLED
 
     def authenticate(self) -> None:
         """Resolve the caller's role and subject (raises Unauthenticated) and bind them to the call."""
@@ -79,7 +93,7 @@ class _CallScope:
     async def handle(self, error: BaseException) -> None:
         """Translate an exception escaping the handler into a gRPC status (always raises)."""
         if isinstance(error, asyncio.CancelledError):
-            self.code = grpc.StatusCode.CANCELLED
+            self.code = self.interrupted()
             raise error
         if isinstance(error, grpc.aio.AbortError):
             self.code = self.ctx.code() or grpc.StatusCode.UNKNOWN
@@ -105,6 +119,12 @@ class _CallScope:
 
     async def __aexit__(self, *exc: Any) -> None:
         duration = time.perf_counter() - self.started
+        if self.code == grpc.StatusCode.OK:
+            set_code = self.ctx.code()
+            if set_code is not None and set_code != grpc.StatusCode.OK:
+                self.code = set_code  # the handler answered with ctx.set_code, not an exception
+            elif self.ctx.cancelled():
+                self.code = self.interrupted()  # the client never got the answer
         metrics.RPC_IN_FLIGHT.labels(self.service).dec()
         metrics.RPC_REQUESTS.labels(self.service, self.method, self.code.name).inc()
         metrics.RPC_DURATION.labels(self.service, self.method).observe(duration)
@@ -119,8 +139,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     """Wraps every handler with `_CallScope`."""
 
     def __init__(self, service: str, auth_tokens: Mapping[str, str]) -> None:
-        self._service = service
-        self._tokens = dict(auth_tokens)
+        self.service = service
+        self.tokens = dict(auth_tokens)
+        # Monotonic time from which the server cuts calls still running (end of the shutdown
+        # grace period; set by GrpcService.stop): their clients get UNAVAILABLE.
+        self.cut_at: float | None = None
 
     async def intercept_service(
         self,
@@ -146,7 +169,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             self._wrap_stream(handler.stream_stream, method), stream_in, handler.response_serializer)
 
     def _scope(self, method: str, ctx: grpc.aio.ServicerContext) -> _CallScope:
-        return _CallScope(self._service, method, self._tokens, ctx)
+        return _CallScope(self, method, ctx)
 
     def _wrap_unary(self, behaviour: Callable, method: str) -> Callable:
         async def wrapped(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
@@ -175,6 +198,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         await result
                 except BaseException as error:  # noqa: BLE001 - mapped to a status
                     if isinstance(error, GeneratorExit):
+                        # grpc closed the stream while it waited at a `yield`: the client
+                        # went away or the server cut the call; it did not get OK.
+                        scope.code = scope.interrupted()
                         raise
                     await scope.handle(error)
         return wrapped

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import inspect
 import signal
+import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
@@ -101,8 +102,9 @@ class GrpcService:
     async def start(self) -> int:
         """Bind, start serving and report SERVING; returns the bound port."""
         limit = self.settings.max_message_mb * 1024 * 1024
+        self._interceptor = ServerInterceptor(self.settings.service_name, self.settings.auth_tokens)
         server = grpc.aio.server(
-            interceptors=[ServerInterceptor(self.settings.service_name, self.settings.auth_tokens)],
+            interceptors=[self._interceptor],
             options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
                      ("grpc.so_reuseport", 0)],
         )
@@ -139,6 +141,7 @@ class GrpcService:
                 await self._probe
         grace = self.settings.grace_seconds if grace is None else grace
         self._log.info("stopping", grace_seconds=grace)
+        self._interceptor.cut_at = time.monotonic() + grace  # calls cut after this get UNAVAILABLE
         await self._server.stop(grace)
         for callback in self.on_stop:
             result = callback()
