@@ -179,15 +179,22 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                                                      lambda m: len(m.records))
                 if not messages:
                     break
-                for message in messages:
-                    # Documented: a message over the limit ends the stream INVALID_ARGUMENT
-                    # (every earlier message has been answered), before any of its work.
-                    checks.record_batch(message, self.settings.record_batch_max)
-                answers, last = await self.db.run(self._ingest_batches, messages, index)
-                self.notifier.publish(last)
-                for answer in answers:
-                    index += len(answer.results)
-                    yield answer
+                # Documented: a message over record_batch_max ends the stream with
+                # INVALID_ARGUMENT once every earlier message is answered, before any of
+                # its own records is stored.
+                most = self.settings.record_batch_max
+                oversized = next((i for i, m in enumerate(messages) if len(m.records) > most),
+                                 None)
+                if oversized is not None:
+                    messages, refused = messages[:oversized], messages[oversized]
+                if messages:
+                    answers, last = await self.db.run(self._ingest_batches, messages, index)
+                    self.notifier.publish(last)
+                    for answer in answers:
+                        index += len(answer.results)
+                        yield answer
+                if oversized is not None:
+                    checks.record_batch(refused, most)
         finally:
             if not reader.done():
                 reader.cancel()

@@ -179,6 +179,9 @@ def _state_to_pb(data: dict, out: pb.Customer360, personal) -> None:
                            rule_version=t["rule_version"], assigned_at=ts(t["assigned_at"]),
                            expression=t["expression"], customer_id=t["customer_id"])
         fill_values(tag.trigger_values, t["trigger_values"])
+        fill_values(tag.current_values, t.get("current_values") or {})
+        if t.get("current_values_at"):
+            tag.current_values_at.CopyFrom(ts(t["current_values_at"]))
     fill_values(out.features, data["features"])
     if data["score"] is not None:
         out.score.CopyFrom(score_to_pb(data["score"]))

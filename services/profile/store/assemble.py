@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.profile.domain import model as m
 from services.profile.store.codec import chunks, loads, utc
-from services.profile.store.models import AccountTag, BillingFact, TagDefinitionRow
+from services.profile.store.models import Account, AccountTag, BillingFact, TagDefinitionRow
 
 
 def fact_parts(rows: list[tuple], recent: int) -> dict:
@@ -98,14 +98,29 @@ def spend_from_rows(rows: list, months: int) -> list[dict]:
 
 
 def tags_of(s: Session, scope: list[str]) -> list[dict]:
-    """Current tags of the accounts with why they hold (definition, trigger values)."""
+    """Current tags of the accounts with why they hold (definition, trigger values).
+
+    `trigger_values` are the rule's inputs when the tag was assigned; `current_values` the
+    same names in the holder's features now (as of `current_values_at`, its last recompute),
+    so evidence never passes off old figures as today's.
+    """
     out = []
+    parsed: dict[str, dict] = {}  # an account holds several tags: parse its features once
     for part in chunks(scope):
-        for tag, definition in s.execute(select(AccountTag, TagDefinitionRow).join(
+        for tag, definition, features, updated_at in s.execute(
+                select(AccountTag, TagDefinitionRow, Account.features, Account.updated_at).join(
                 TagDefinitionRow, (TagDefinitionRow.tag_id == AccountTag.tag_id)
-                & (TagDefinitionRow.version == AccountTag.rule_version)).where(AccountTag.customer_id.in_(part))):
+                & (TagDefinitionRow.version == AccountTag.rule_version))
+                .join(Account, Account.customer_id == AccountTag.customer_id)
+                .where(AccountTag.customer_id.in_(part))):
+            trigger = loads(tag.trigger_values)
+            now = parsed.get(tag.customer_id)
+            if now is None:
+                now = parsed[tag.customer_id] = loads(features)
             out.append({"customer_id": tag.customer_id, "tag_id": tag.tag_id, "rule_version": tag.rule_version,
-                        "assigned_at": utc(tag.assigned_at), "trigger_values": loads(tag.trigger_values),
+                        "assigned_at": utc(tag.assigned_at), "trigger_values": trigger,
+                        "current_values": {name: now.get(name) for name in trigger},
+                        "current_values_at": utc(updated_at),
                         "display_name": definition.display_name, "category": definition.category,
                         "expression": definition.expression})
     return sorted(out, key=lambda t: (t["customer_id"], t["tag_id"]))

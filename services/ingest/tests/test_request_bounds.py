@@ -1,0 +1,269 @@
+"""Request bounds of the ingest API on a real server (SQLite and PostgreSQL).
+
+Every time, number, text, list and token a request carries is checked before any work and
+answered INVALID_ARGUMENT naming the field; ListQuarantine pages and ReplayQuarantine
+answers stay within their byte budget, and paging lists every entry exactly once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from services.ingest.app import build_service
+from services.ingest.checks import REPORTED_VIOLATIONS_MAX, encode_token
+from services.ingest.domain import limits
+from services.ingest.settings import IngestSettings
+from services.ingest.store import migrate_store
+from services.ingest.tests.conftest import Running
+from services.ingest.tests.samples import billing, record
+from telco360.common.v1 import common_pb2
+from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from telco360_runtime import bounds
+from telco360_runtime.db import Database
+from telco360_runtime.status import field_violations
+
+INT64 = 2**63 - 1
+REJECTED = ingest_pb2.RECORD_STATUS_REJECTED
+SMALL_PAGE_BYTES = 50_000
+
+
+@pytest.fixture
+async def small(db_url: str) -> AsyncIterator[Running]:
+    """A server with small answers (page bytes) and small RecordBatch messages."""
+    migrate_store(db_url)
+    db = Database(db_url, workers=2)
+    settings = IngestSettings(port=0, host="127.0.0.1", database_url=db_url,
+                              page_max_bytes=SMALL_PAGE_BYTES, record_batch_max=10,
+                              batch_max_records=16)
+    service = build_service(settings, db)
+    await service.start()
+    channel = grpc.aio.insecure_channel(service.address,
+                                        options=[("grpc.max_send_message_length", 64 << 20)])
+    try:
+        yield Running(service.address, ingest_pb2_grpc.IngestServiceStub(channel), db_url)
+    finally:
+        await channel.close()
+        await service.stop(0)
+        db.dispose()
+
+
+async def _invalid(call) -> list[tuple[str, str]]:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.details()
+    return [(v.field, v.reason) for v in field_violations(err.value)]
+
+
+def _stamp(seconds: int, nanos: int = 0) -> Timestamp:
+    return Timestamp(seconds=seconds, nanos=nanos)
+
+
+LIST_CASES = [
+    ({"received_before": _stamp(INT64)}, [("received_before", "OUT_OF_RANGE")]),
+    ({"received_after": _stamp(-(2**63))}, [("received_after", "OUT_OF_RANGE")]),
+    ({"received_after": _stamp(bounds.LATEST_SECONDS)}, [("received_after", "OUT_OF_RANGE")]),
+    ({"received_after": _stamp(1_700_000_000, -1)}, [("received_after", "OUT_OF_RANGE")]),
+    ({"page": common_pb2.PageRequest(page_size=-1)}, [("page.page_size", "OUT_OF_RANGE")]),
+    ({"page": common_pb2.PageRequest(page_size=-(2**31))}, [("page.page_size", "OUT_OF_RANGE")]),
+    ({"page": common_pb2.PageRequest(page_token="x" * 100_000)},
+     [("page.page_token", "BAD_FORMAT")]),
+    ({"page": common_pb2.PageRequest(page_token=encode_token(1, 1)[:-2] + "７")},
+     [("page.page_token", "BAD_FORMAT")]),
+    ({"source": "s" * 3_900_000}, [("source", "TOO_LONG")]),
+    ({"reason": "r" * 300, "received_before": _stamp(INT64)},
+     [("reason", "TOO_LONG"), ("received_before", "OUT_OF_RANGE")]),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), LIST_CASES)
+async def test_list_quarantine_bounds(server: Running, kwargs: dict, expected: list) -> None:
+    request = ingest_pb2.ListQuarantineRequest(**kwargs)
+    assert await _invalid(server.stub.ListQuarantine(request)) == expected
+    # The same filter inside a replay names the field under `filter.`.
+    replay = ingest_pb2.ReplayQuarantineRequest(filter=request)
+    if "page" not in kwargs:  # a replay filter's paging is not used
+        assert await _invalid(server.stub.ReplayQuarantine(replay)) == [
+            ("filter." + f, r) for f, r in expected]
+
+
+async def test_full_width_page_token_digits_are_refused(server: Running) -> None:
+    import base64
+
+    token = base64.urlsafe_b64encode("q1:１２３:４５".encode()).decode()
+    request = ingest_pb2.ListQuarantineRequest(page=common_pb2.PageRequest(page_token=token))
+    assert await _invalid(server.stub.ListQuarantine(request)) == [
+        ("page.page_token", "BAD_FORMAT")]
+
+
+async def test_extreme_valid_times_are_answered(server: Running) -> None:
+    request = ingest_pb2.ListQuarantineRequest(
+        received_after=_stamp(bounds.EARLIEST_SECONDS),
+        received_before=_stamp(bounds.LATEST_SECONDS - 1, 999_999_999))
+    answer = await server.stub.ListQuarantine(request)
+    assert answer.page.total_count == 0
+
+
+@pytest.mark.parametrize(("ids", "field", "reason"), [
+    (["１２３"], "quarantine_ids[0]", "BAD_FORMAT"),
+    (["-1"], "quarantine_ids[0]", "BAD_FORMAT"),
+    (["9" * 19], "quarantine_ids[0]", "BAD_FORMAT"),
+    (["1" * 100_000], "quarantine_ids[0]", "BAD_FORMAT"),
+    ([str(i) for i in range(10_001)], "quarantine_ids", "TOO_MANY"),
+])
+async def test_replay_ids_bounds(server: Running, ids: list[str], field: str, reason: str
+                                 ) -> None:
+    violations = await _invalid(server.stub.ReplayQuarantine(
+        ingest_pb2.ReplayQuarantineRequest(quarantine_ids=ids)))
+    assert violations == [(field, reason)]
+
+
+async def test_replay_reports_many_bad_ids_in_a_bounded_status(server: Running) -> None:
+    ids = [f"x{i}" for i in range(500)]
+    violations = await _invalid(server.stub.ReplayQuarantine(
+        ingest_pb2.ReplayQuarantineRequest(quarantine_ids=ids)))
+    assert len(violations) == REPORTED_VIOLATIONS_MAX + 1
+    assert violations[-1] == ("", "TOO_MANY")
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"after_sequence": -1}, "after_sequence"),
+    ({"after_sequence": -(2**63)}, "after_sequence"),
+    ({"limit": -5}, "limit"),
+])
+async def test_read_log_bounds(server: Running, kwargs: dict, field: str) -> None:
+    request = ingest_pb2.ReadLogRequest(**kwargs)
+    for call in (server.stub.ReadLog, server.stub.ReadLogBatches):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            [m async for m in call(request)]
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert [(v.field, v.reason) for v in field_violations(err.value)] == [
+            (field, "OUT_OF_RANGE")]
+
+
+async def test_read_log_past_the_last_int64_is_empty_not_an_error(server: Running) -> None:
+    await server.stub.SubmitRecord(ingest_pb2.SubmitRecordRequest(record=billing(1)))
+    request = ingest_pb2.ReadLogRequest(after_sequence=INT64, limit=INT64)
+    assert [e async for e in server.stub.ReadLog(request)] == []
+
+
+async def test_submit_record_with_huge_texts_answers_a_small_status(server: Running) -> None:
+    huge = record("account", "big", name="名" * 1_300_000,
+                  attributes={f"k{i}": {"string_value": "v" * 2000} for i in range(60)})
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await server.stub.SubmitRecord(ingest_pb2.SubmitRecordRequest(record=huge))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    violations = field_violations(err.value)
+    assert ("record.account.name", "TOO_LONG") == (violations[0].field, violations[0].reason)
+    assert len(violations) == REPORTED_VIOLATIONS_MAX + 1  # 61 violations, 20 listed
+    assert sum(len(v.description) + len(v.field) for v in violations) < 8_000
+    listed = await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest())
+    [entry] = listed.entries
+    assert len(entry.record.account.name) == limits.QUARANTINE_TEXT_KEEP
+    replay = await server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(
+        quarantine_ids=[entry.quarantine_id]))
+    assert replay.still_rejected == 1 and replay.results[0].status == REJECTED
+
+
+async def test_out_of_range_money_is_quarantined_and_good_records_flow(server: Running) -> None:
+    records = [billing(0, fee_fen=INT64), billing(1), billing(2, fee_fen=bounds.MAX_MONEY_FEN),
+               billing(3, fee_fen=bounds.MAX_MONEY_FEN + 1)]
+    results = [r async for r in server.stub.IngestRecords(iter(records))]
+    assert [r.status for r in results] == [REJECTED, ingest_pb2.RECORD_STATUS_ACCEPTED,
+                                           ingest_pb2.RECORD_STATUS_ACCEPTED, REJECTED]
+    assert {(v.field, v.reason) for r in results for v in r.violations} == {
+        ("billing.fee_fen", "OUT_OF_RANGE")}
+    log = [e async for e in server.stub.ReadLog(ingest_pb2.ReadLogRequest())]
+    assert [e.record.source_record_id for e in log] == ["b-1", "b-2"]
+
+
+async def test_a_record_batch_over_the_limit_ends_the_stream_before_its_work(small: Running
+                                                                             ) -> None:
+    ok = ingest_pb2.RecordBatch(records=[billing(i) for i in range(3)])
+    too_big = ingest_pb2.RecordBatch(records=[billing(i) for i in range(100, 111)])
+
+    async def messages():
+        yield ok
+        yield too_big
+
+    got: list[ingest_pb2.RecordBatchResult] = []
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        async for answer in small.stub.IngestRecordBatches(messages()):
+            got.append(answer)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [(v.field, v.reason) for v in field_violations(err.value)] == [("records", "TOO_MANY")]
+    assert [len(a.results) for a in got] == [3]
+    stats = await small.stub.GetIngestStats(ingest_pb2.GetIngestStatsRequest())
+    assert stats.records == 3 and stats.quarantined == 0
+
+
+def _bad_interaction(rng: random.Random, i: int) -> ingest_pb2.Record:
+    """A rejected record of random size (an oversized note of 10-14 KB)."""
+    return record("interaction", f"i-{i}", notes="n" * rng.randint(10_001, 14_000),
+                  duration_minutes=rng.choice([10, 99_999]))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_list_quarantine_pages_by_bytes_list_every_entry_once(small: Running, seed: int
+                                                                     ) -> None:
+    rng = random.Random(seed)
+    records = [_bad_interaction(rng, i) for i in range(rng.randint(15, 30))]
+    results = [r async for r in small.stub.IngestRecords(iter(records))]
+    expected = sorted(r.quarantine_id for r in results)
+    assert len(set(expected)) == len(records)
+    seen: list[str] = []
+    token = ""
+    pages = 0
+    while True:
+        page_size = rng.choice([0, 1, 2, 5, 1000])
+        page = await small.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest(
+            page=common_pb2.PageRequest(page_size=page_size, page_token=token)))
+        pages += 1
+        assert page.ByteSize() <= SMALL_PAGE_BYTES
+        assert page.entries and page.page.total_count == len(records)
+        assert len(page.entries) <= (page_size or 100)
+        seen += [e.quarantine_id for e in page.entries]
+        token = page.page.next_page_token
+        if not token:
+            break
+    assert sorted(seen) == expected  # every entry exactly once
+    assert pages > 1
+
+
+async def test_list_quarantine_at_the_default_page_bytes(server: Running) -> None:
+    # Each entry keeps 65 attributes of ~1,000 + ~1,000 characters (3 bytes each), about
+    # 400 KB: twelve of them would be a 4.7 MB answer, over clients' 4 MiB limit.
+    big = {f"{i:03d}" + "键" * 3000: {"string_value": "值" * 3000} for i in range(100)}
+    records = [record("account", f"a-{i}", attributes=big) for i in range(12)]
+    channel_results = [r async for r in server.stub.IngestRecords(iter(records))]
+    assert all(r.status == REJECTED for r in channel_results)
+    seen: list[str] = []
+    token, pages = "", 0
+    while True:
+        page = await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest(
+            page=common_pb2.PageRequest(page_token=token)))
+        assert page.ByteSize() <= bounds.PAGE_MAX_BYTES
+        pages += 1
+        seen += [e.quarantine_id for e in page.entries]
+        token = page.page.next_page_token
+        if not token:
+            break
+    assert pages >= 2 and sorted(seen) == sorted(r.quarantine_id for r in channel_results)
+
+
+async def test_replay_answer_stays_within_the_page_bytes(small: Running) -> None:
+    # 64 non-finite attributes each: one result carries 64 violations (about 5 KB).
+    nan = {f"a{i}": {"number_value": float("nan")} for i in range(limits.ATTRIBUTES_MAX)}
+    records = [record("account", f"i-{i}", attributes=nan) for i in range(40)]
+    [r async for r in small.stub.IngestRecords(iter(records))]
+    replay = await small.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(
+        filter=ingest_pb2.ListQuarantineRequest(source="crm")))
+    assert replay.moved + replay.still_rejected == 40 and replay.still_rejected == 40
+    assert replay.ByteSize() <= SMALL_PAGE_BYTES
+    assert replay.results_omitted == 40 - len(replay.results) and replay.results_omitted > 0
+    assert [r.source_record_id for r in replay.results] == [
+        f"i-{i}" for i in range(len(replay.results))]
