@@ -134,3 +134,57 @@ async def test_cli_prints_summary(server: Running, files, tmp_path: pathlib.Path
 def test_bad_mappings_are_refused_up_front(data: dict, message: str) -> None:
     with pytest.raises(MappingError, match=message):
         parse_mapping(data)
+
+
+BOUNDS_ROWS = [
+    ["N1", "C-1", "2024-06-01", "2024-05", "voice", "120000", "10", ""],       # good
+    ["N2", "C-1", "2024-06-01", "2024-05", "voice", "１２００００", "10", ""],   # full-width fee
+    ["N3", "C-1", "2024-06-01", "２０２４-05", "voice", "100", "1", ""],        # full-width month
+    ["N4", "C-1", "1e30", "2024-05", "voice", "100", "1", ""],                  # time past 2200
+    ["N5", "C-1", "nan", "2024-05", "voice", "100", "1", ""],                   # not a time
+    ["N6", "C-1", "2024-06-01", "2024-05", "voice", "9223372036854775808", "1", ""],  # > int64
+    ["N7", "C-1", "2024-06-01", "2024-05", "voice", "10000000000001", "1", ""],  # > money bound
+    ["N8", "C-1", "2024-06-01", "2024-05", "voice", "1_000", "1", ""],          # underscores
+    ["N9", "C-1", "2024-06-01", "2024-05", "voice", "100", "3000000000", ""],   # > int32
+    ["N10", "C-1", "2024-06-01", "2024-05", "１", "100", "1", ""],              # full-width enum
+    ["N11", "C-1", "2024-06-01", "2024-05", "voice", "300", "2", ""],           # good
+]
+
+
+async def test_import_refuses_full_width_digits_and_out_of_range_numbers(
+        server: Running, tmp_path: pathlib.Path) -> None:
+    data = tmp_path / "bounds.csv"
+    with data.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(BOUNDS_ROWS)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(MAPPING_YAML, encoding="utf-8")
+    summary = await _import(server, data, mapping, batch_size=4)
+    assert (summary.rows, summary.accepted, summary.rejected) == (11, 2, 9)
+    rejects = {r["row"]: r for r in map(json.loads, pathlib.Path(summary.rejects_file)
+                                        .read_text().splitlines())}
+    got = {row: (r["violations"][0]["field"], r["violations"][0]["reason"])
+           for row, r in rejects.items()}
+    assert got == {
+        2: ("billing.fee_fen", "INVALID_FORMAT"),
+        3: ("billing.month", "INVALID_FORMAT"),
+        4: ("occurred_at", "OUT_OF_RANGE"),
+        5: ("occurred_at", "INVALID_FORMAT"),
+        6: ("billing.fee_fen", "OUT_OF_RANGE"),
+        7: ("billing.fee_fen", "OUT_OF_RANGE"),
+        8: ("billing.fee_fen", "INVALID_FORMAT"),
+        9: ("billing.lines", "OUT_OF_RANGE"),
+        10: ("billing.product_line", "UNKNOWN_ENUM"),
+    }
+    assert rejects[3]["quarantine_id"] and rejects[7]["quarantine_id"]  # judged by the service
+    log = [e async for e in server.stub.ReadLog(ingest_pb2.ReadLogRequest())]
+    assert [e.record.source_record_id for e in log] == ["N1", "N11"]
+
+
+@pytest.mark.parametrize("size", [0, -1, 5001])
+def test_import_refuses_batch_sizes_out_of_range(size: int, files) -> None:
+    data, mapping = files
+    with pytest.raises(ValueError, match="batch_size"):
+        import_file(data, load_mapping(mapping), "127.0.0.1:1", batch_size=size,
+                    show_progress=False)
