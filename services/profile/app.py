@@ -24,7 +24,7 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     """Wire the profile service on an open, migrated database (not started)."""
     kwargs = {"clock": clock} if clock is not None else {}
     store = ProfileStore(db, source_priority=settings.source_priority, base_ttl_seconds=settings.base_cache_seconds,
-                         render_view=render_view, **kwargs)
+                         render_view=render_view, close_policy=settings.close_policy(), **kwargs)
     jobs = JobRunner(JobStore(db, JOBS))
     consumer = LogConsumer(store, settings.ingest_addr, batch_size=settings.apply_batch_size,
                            reconnect_seconds=settings.reconnect_seconds,

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any, Mapping
 
 from services.profile.domain import model as m
+from services.profile.domain.features import reference_month_of
 from services.profile.domain.model import Score
 from services.profile.store.tagdefs import TagDefinitionView
 from telco360.common.v1 import common_pb2
@@ -21,6 +22,17 @@ def to_value(value: Any) -> common_pb2.AttributeValue:
     if isinstance(value, (int, float)):
         return common_pb2.AttributeValue(number_value=float(value))
     return common_pb2.AttributeValue(string_value=str(value))
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def fen(value: Any) -> int:
+    """A money sum for an int64 field: summed in Python (never overflows), clamped to int64.
+
+    One absurd stored fee must not make every view of the account or its group fail.
+    """
+    return max(INT64_MIN, min(INT64_MAX, int(value or 0)))
 
 
 def fill_values(target, values: Mapping[str, Any], only: set[str] | None = None) -> None:
@@ -120,7 +132,7 @@ def customer360_to_pb(data: dict, level: int, personal=personal) -> pb.Customer3
     total, lines = data["group_fee_last_month"]
     out = pb.Customer360(level=level, group=pb.GroupSummary(
         root_customer_id=data["root"], member_customer_ids=data["members_all"],
-        total_fee_last_month_fen=total, product_lines=lines))
+        total_fee_last_month_fen=fen(total), product_lines=lines))
     _state_to_pb(data, out, personal)
     _facts_to_pb(data, out, personal)
     return out
@@ -138,7 +150,7 @@ def _facts_to_pb(data: dict, out: pb.Customer360, personal) -> None:
                          quantity=int(p.get("quantity") or 0), monthly_fee_fen=int(p.get("monthly_fee_fen") or 0),
                          since=ts(p["since"]), customer_id=p["customer_id"])
     for month in data["spend"]:
-        spend = out.spend_trend.add(month=month["month"], total_fee_fen=month["total"],
+        spend = out.spend_trend.add(month=month["month"], total_fee_fen=fen(month["total"]),
                                     max_days_overdue=month["overdue"])
         for line in sorted(month["lines"]):
             spend.lines.add(**month["lines"][line])
@@ -183,6 +195,9 @@ def _state_to_pb(data: dict, out: pb.Customer360, personal) -> None:
         if t.get("current_values_at"):
             tag.current_values_at.CopyFrom(ts(t["current_values_at"]))
     fill_values(out.features, data["features"])
+    updated_at = data["account"].updated_at
+    out.fee_reference_month = reference_month_of(data["features"],
+                                                 updated_at.replace(tzinfo=updated_at.tzinfo or dt.timezone.utc))
     if data["score"] is not None:
         out.score.CopyFrom(score_to_pb(data["score"]))
 
@@ -217,7 +232,7 @@ def stored_view_to_pb(body: bytes, group: dict) -> pb.Customer360:
     out.account.child_customer_ids.extend(group["children"])
     out.group.root_customer_id = group["root"]
     out.group.member_customer_ids.extend(group["members"])
-    out.group.total_fee_last_month_fen = group["fee"]
+    out.group.total_fee_last_month_fen = fen(group["fee"])
     out.group.product_lines.extend(group["lines"])
     if not may_see_personal_data():
         _mask_view(out)

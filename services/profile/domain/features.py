@@ -1,9 +1,11 @@
 """Point-in-time features of a batch of accounts.
 
 The caller (the store) hands in only what was known at `as_of`: merged master data, the
-visible non-billing facts and the visible billing facts. Fee features come from a numpy
-cube (accounts x 12 months x product lines) ending at the reference month, the latest
-closed month (before as_of's month) with any visible bill in the base. Event features
+visible non-billing facts, the visible billing facts and the base's latest closed billing
+month at as_of (billing.ClosePolicy). Fee features come from a numpy cube (accounts x 12
+months x product lines) ending at each account's own reference month: its latest complete
+month (BillingFacts.reference_months), never a month another account's early bill opened.
+A month without the account's bill counts as missing (fee 0) only once it is closed. Event features
 are windows counted back from as_of. Besides the values, each result says when a
 time-dependent feature next changes with no new record (window expiries, month turns)
 and the anchors of day counters, so the tag engine can schedule re-evaluation.
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from services.profile.domain import model as m
-from services.profile.domain.billing import BillingFacts, RevenueBase, month_index, month_of_datetime
+from services.profile.domain.billing import BillingFacts, RevenueBase, month_index, month_of_datetime, month_str
 from services.profile.domain.model import Fact, MergedAccount, Score
 
 DAY = 86400.0
@@ -91,11 +93,17 @@ def _series_stats(s: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _fee_columns(billing: BillingFacts, n: int, ref_month: int | None) -> dict[str, np.ndarray]:
+#: Fee columns holding flags (the column matrix is float; these become bools).
+BOOL_COLUMNS = frozenset({"fee_last_month_missing"})
+
+
+def _fee_columns(billing: BillingFacts, n: int, closed: int | None, before: int) -> dict[str, np.ndarray]:
     cols: dict[str, np.ndarray] = {}
-    if ref_month is None:
+    ref = billing.reference_months(n, closed, before)
+    if not (ref >= 0).any():
         return cols
-    fee, usage, started = billing.cube(n, ref_month)
+    ref = np.where(ref >= 0, ref, 0)  # month 0 is far before any bill: such accounts get no fee columns
+    fee, usage, started = billing.cube(n, ref)
     total = np.where(started, np.nansum(fee, axis=2), np.nan)
     lines = list(m.LINE_NAMES)
     stats = _series_stats(np.concatenate([total[:, :, None], fee[:, :, lines]], axis=2))
@@ -116,10 +124,12 @@ def _fee_columns(billing: BillingFacts, n: int, ref_month: int | None) -> dict[s
         cols["fee_line_min_vs_ref3_pct"] = np.where(np.isfinite(drops).any(axis=1), np.nanmin(
             np.where(np.isfinite(drops), drops, np.inf), axis=1), np.nan)
     any_month = started.any(axis=1)
+    cols["fee_reference_months_ago"] = np.where(any_month, (before - ref).astype(np.float64), np.nan)
+    cols["fee_last_month_missing"] = np.where(any_month, (~billing.billed_in(n, ref)).astype(np.float64), np.nan)
     cols["fee_total_sum_12m"] = np.where(any_month, np.nansum(total, axis=1), np.nan)
     cols["months_billed_12m"] = np.where(any_month, np.sum(total > 0, axis=1), np.nan)
     cols["product_lines"] = np.where(started[:, 0], np.sum(np.nan_to_num(fee[:, 0, 1:]) > 0, axis=1), np.nan)
-    back = ref_month - billing.month
+    back = ref[billing.account] - billing.month
     recent = (back >= 0) & (back < 3)
     overdue = np.full(n, np.nan)
     if recent.any():
@@ -136,18 +146,15 @@ def _fee_columns(billing: BillingFacts, n: int, ref_month: int | None) -> dict[s
     return cols
 
 
-def reference_month(as_of: dt.datetime, latest_visible_month: str | None) -> int | None:
-    """The reference month: the latest billed month visible at as_of, before as_of's month."""
-    if latest_visible_month is None:
-        return None
-    return min(month_index(latest_visible_month), month_of_datetime(as_of) - 1)
-
-
 def compute_features(inputs: list[AccountInput], billing: BillingFacts, as_of: dt.datetime,
-                     ref_month: int | None, base: RevenueBase | None = None) -> list[FeatureResult]:
-    """Features of every account in `inputs` as of `as_of` (billing.account indexes inputs)."""
+                     closed_month: int | None, base: RevenueBase | None = None) -> list[FeatureResult]:
+    """Features of every account in `inputs` as of `as_of` (billing.account indexes inputs).
+
+    `closed_month` is the base's latest closed billing month at as_of (ClosePolicy), None
+    when none is: then each account's reference is its own latest billed month.
+    """
     n = len(inputs)
-    cols = _fee_columns(billing, n, ref_month)
+    cols = _fee_columns(billing, n, closed_month, month_of_datetime(as_of))
     if "fee_total_sum_12m" in cols:
         revenue = cols["fee_total_sum_12m"]
         cols["revenue_cum_share_pct"] = (base or RevenueBase(revenue)).cum_share_pct(revenue)
@@ -161,8 +168,11 @@ def compute_features(inputs: list[AccountInput], billing: BillingFacts, as_of: d
         column = matrix[:, i]
         for name, value in zip(names, column.tolist()):
             if value == value:  # not NaN
-                features[name] = value
+                features[name] = bool(value) if name in BOOL_COLUMNS else value
         result = FeatureResult(item.customer_id, features)
+        if "fee_reference_months_ago" in features:
+            # The reference month stays; its distance from as_of's month grows at the month turn.
+            result.next_change["fee_reference_months_ago"] = _next_month_start(as_of)
         if last_paid is not None and last_paid[i] == last_paid[i]:
             _days_since(result, "days_since_last_payment", float(last_paid[i]), now)
         _master_features(result, item, as_of)
@@ -301,6 +311,28 @@ def _competitor_features(result: FeatureResult, latest: list[Fact], now: float, 
     if ends:
         f["competitor_contract_end_months"] = float(min(ends))
         result.next_change["competitor_contract_end_months"] = _next_month_start(as_of)
+
+
+def reference_month_of(features: dict[str, Any], computed_at: dt.datetime) -> str:
+    """The account's reference month ('YYYY-MM') named by features computed at `computed_at`; '' when none."""
+    ago = features.get("fee_reference_months_ago")
+    if ago is None:
+        return ""
+    return month_str(month_of_datetime(computed_at) - int(ago))
+
+
+def own_month_summary(features: dict[str, Any], computed_at: dt.datetime) -> tuple[str, int, list[int]]:
+    """(reference month, total fee, product lines with a fee) of the account's own latest complete month.
+
+    What a group summary adds up per member: each member's own complete month, never a month
+    that only some members' bills have reached yet.
+    """
+    month = reference_month_of(features, computed_at)
+    if not month:
+        return "", 0, []
+    total = int(round(float(features.get("fee_total_last_month") or 0.0)))
+    lines = [line for line, name in m.LINE_NAMES.items() if float(features.get(f"fee_{name}_last_month") or 0.0) > 0]
+    return month, total, lines
 
 
 SCORE_FEATURES = ("churn_probability", "risk_band", "predicted_value_fen")

@@ -5,28 +5,39 @@ from __future__ import annotations
 import asyncio
 
 from services.profile import converters as cv
+from services.profile.handlers import validation
 from services.profile.handlers.common import HandlerBase, required
 from services.profile.store import views
 from telco360.profile.v1 import profile_pb2 as pb
+from telco360_runtime import bounds
 from telco360_runtime.auth import require_role
-from telco360_runtime.errors import FieldViolation, InvalidArgument
+from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
 from telco360_runtime.proto_jobs import job_to_proto
+from telco360_runtime.timeconv import month_of, parse_month
 
 
 class SyncHandlers(HandlerBase):
-    """RecordScores, WatchAccountEvents, GetJob and GetSyncStatus."""
+    """RecordScores, WatchAccountEvents, GetJob, GetSyncStatus and CloseBillingPeriod."""
 
     async def RecordScores(self, request, context):
         require_role(("service",))
         now = self.store.clock()
+        # A batch of independent rows: a bad row is reported and left out, the rest is stored.
+        good, rejected = [], []
         for i, score in enumerate(request.scores):
-            if not score.customer_id:
-                raise InvalidArgument(FieldViolation(f"scores[{i}].customer_id", "is required", "REQUIRED"))
-            if not 0.0 <= score.churn_probability <= 1.0:
-                raise InvalidArgument(FieldViolation(f"scores[{i}].churn_probability", "must be 0-1", "OUT_OF_RANGE"))
-        result = await self.db.run(self.store.record_scores, [cv.score_from_pb(s, now) for s in request.scores])
+            problems = validation.score_row_violations(i, score)
+            if problems:
+                rejected.append(pb.RejectedScore(
+                    index=i, customer_id=score.customer_id[:bounds.ID_MAX],
+                    violations=[pb.ScoreViolation(field=v.field, description=v.description, reason=v.reason)
+                                for v in problems]))
+            else:
+                good.append(cv.score_from_pb(score, now))
+        result = await self.db.run(self.store.record_scores, good) if good else {
+            "accepted": 0, "ignored": 0, "unknown": [], "changed": 0}
         return pb.RecordScoresResponse(accepted=result["accepted"], ignored=result["ignored"],
-                                       unknown_customer_ids=result["unknown"], risk_band_changes=result["changed"])
+                                       unknown_customer_ids=result["unknown"], risk_band_changes=result["changed"],
+                                       rejected=rejected)
 
     async def WatchAccountEvents(self, request, context):
         after, sent = request.after_sequence, 0
@@ -63,3 +74,19 @@ class SyncHandlers(HandlerBase):
         if status["last_applied_at"]:
             out.last_applied_at.CopyFrom(cv.ts(status["last_applied_at"]))
         return out
+
+    async def CloseBillingPeriod(self, request, context):
+        require_role(())
+        out = ViolationCollector()
+        if not request.month:
+            out.add("month", "is required", bounds.REQUIRED)
+        elif parse_month(request.month) is None:
+            out.add("month", f"must be YYYY-MM, got {bounds.preview(request.month)}", bounds.BAD_FORMAT)
+        elif request.month >= month_of(self.store.clock()):
+            out.add("month", "must be before the current month (its bills are not all issued yet)",
+                    bounds.OUT_OF_RANGE)
+        bounds.check_text(out, "note", request.note, max_len=bounds.NAME_MAX)
+        out.raise_if_any()
+        recomputed = await self.db.run(self.store.close_billing_period, request.month, request.note)
+        closed = await self.db.run(self.store.billing_closed_month)
+        return pb.CloseBillingPeriodResponse(billing_closed_month=closed, accounts_recomputed=recomputed)

@@ -159,7 +159,7 @@ class ProfileStore:
         """
         from services.profile.store.periods import declare_closed
         with self.write_session() as s:
-            declare_closed(s, month, closed_by, self.clock())
+            declare_closed(Tx(s, self.clock()).s, month, closed_by, self.clock())
         return self.settle_billing_periods()
 
     def settle_billing_periods(self, chunk: int = 2000) -> int:
@@ -180,12 +180,14 @@ class ProfileStore:
             ids = accounts_behind(s, closed)
         for start in range(0, len(ids), chunk):
             with self.write_session() as s:
-                tx = Tx(s, self.clock())
+                tx = Tx(s, self.clock())  # the writer lock: another thread or replica may be settling too
+                if start == 0 and is_settled(s, month_str(closed)):
+                    return 0
                 rules, types = self.rules_for(s)
                 refresh_accounts(tx, ids[start:start + chunk], rules, types, self.revenue_base(s), CAUSE_BASE_REFRESH)
                 tx.flush()
         with self.write_session() as s:
-            mark_settled(s, month_str(closed), self.clock())
+            mark_settled(Tx(s, self.clock()).s, month_str(closed), self.clock())
         return len(ids)
 
     def applied_sequence(self) -> int:

@@ -2,23 +2,30 @@
 
 `as_of=None` means "now" and reads only current versions (the fast path); a past as_of
 reads the versions that were ingested, not yet superseded, and had occurred by then.
+
+Fee features need the base's latest closed billing month at the same moment
+(`BillingPeriods.closed_month`): counted from the bills visible then and the months an
+operator had declared closed by then, so a past as_of never sees a later bill or close.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from services.profile.domain.billing import BillingFacts, RevenueBase, month_of_datetime, month_str
-from services.profile.domain.features import AccountInput, FeatureResult, compute_features, reference_month
+from services.profile.domain.billing import (BillingFacts, ClosePolicy, RevenueBase, month_index, month_of_datetime,
+                                             month_str)
+from services.profile.domain.features import AccountInput, FeatureResult, compute_features
 from services.profile.domain.merge import merge_account
 from services.profile.domain.model import Fact, Score
 from services.profile.store.codec import chunks, loads, utc
-from services.profile.store.models import AccountFact, BillingFact, BillingMonth, Erasure, ScoreRow
+from services.profile.store.models import (AccountFact, BillingFact, BillingMonth, BillingPeriod, Erasure,
+                                           ScoreRow)
 
 
 EVENT_KINDS = ("service_event", "interaction")
@@ -33,13 +40,101 @@ def visible(model: type, as_of: dt.datetime | None):
                 model.occurred_at <= as_of)
 
 
+PERIODS_KEY = "profile.billing_periods"
+"""Key in `Session.info` of the store's BillingPeriods (absent: default policy, nothing cached)."""
+
+#: Months looked at below the latest billed one; a month this far back counts as closed anyway.
+CLOSE_LOOKBACK_MONTHS = 3
+
+
 @dataclass
 class Loaded:
     """Inputs for features of a batch of accounts."""
 
     inputs: list[AccountInput]
     billing: BillingFacts
-    ref_month: int | None
+    closed_month: int | None
+
+    @property
+    def ref_month(self) -> int | None:
+        """The base's latest closed month (what compute_features takes; each account's own
+        reference month is derived from it and the account's bills)."""
+        return self.closed_month
+
+
+class BillingPeriods:
+    """The base's latest closed billing month at a moment, under a ClosePolicy.
+
+    One per store: it caches the month found closed for the current data (closing only ever
+    moves forward as bills arrive, so later checks count only the months after it) and the
+    answer for a few past as_of moments (an export asks for the same one per batch).
+    """
+
+    def __init__(self, policy: ClosePolicy | None = None) -> None:
+        self.policy = policy or ClosePolicy()
+        self._lock = threading.Lock()
+        self._closed_now: int | None = None
+        self._past: dict[dt.datetime, int | None] = {}
+
+    @property
+    def known_closed_now(self) -> int | None:
+        """The latest month this store has found closed for the current data (None: not looked yet)."""
+        with self._lock:
+            return self._closed_now
+
+    def closed_month(self, s: Session, as_of: dt.datetime | None, now: dt.datetime) -> int | None:
+        """The latest closed month before the month of as_of (None = now), or None."""
+        if as_of is not None:
+            with self._lock:
+                if as_of in self._past:
+                    return self._past[as_of]
+        with self._lock:
+            floor = self._closed_now if as_of is None else None
+        closed = latest_closed_month(s, self.policy, as_of, as_of or now, floor)
+        with self._lock:
+            if as_of is None:
+                if closed is not None and (self._closed_now is None or closed > self._closed_now):
+                    self._closed_now = closed
+                return self._closed_now if self._closed_now is not None else closed
+            if len(self._past) >= 8:
+                self._past.pop(next(iter(self._past)))
+            self._past[as_of] = closed
+        return closed
+
+
+def periods_of(s: Session) -> BillingPeriods:
+    """The store's BillingPeriods set on the session, or a default one (nothing cached)."""
+    periods = s.info.get(PERIODS_KEY)
+    return periods if periods is not None else BillingPeriods()
+
+
+def billed_accounts(s: Session, as_of: dt.datetime | None, low: str, before: str) -> dict[int, int]:
+    """Accounts with a visible bill per month, for months from `low` up to (not including) `before`."""
+    rows = s.execute(select(BillingFact.month, func.count(func.distinct(BillingFact.customer_id))).where(
+        BillingFact.month >= low, BillingFact.month < before, visible(BillingFact, as_of))
+        .group_by(BillingFact.month)).all()
+    return {month_index(month): int(count) for month, count in rows}
+
+
+def declared_closed(s: Session, at: dt.datetime) -> list[int]:
+    """Months an operator had declared closed by `at`."""
+    return [month_index(m) for m in s.execute(select(BillingPeriod.month).where(
+        BillingPeriod.closed_at.is_not(None), BillingPeriod.closed_at <= at)).scalars()]
+
+
+def latest_closed_month(s: Session, policy: ClosePolicy, as_of: dt.datetime | None, effective: dt.datetime,
+                        floor: int | None = None) -> int | None:
+    """The latest closed month at `effective` from what was visible then (`floor`: a month known closed)."""
+    declared = declared_closed(s, effective)
+    latest = latest_visible_month(s, effective)
+    if latest is None:
+        return max(declared, default=floor)
+    low = month_index(latest) - CLOSE_LOOKBACK_MONTHS
+    if floor is not None:
+        low = max(low, floor)
+        declared.append(floor)
+    billed = billed_accounts(s, as_of, month_str(low), month_str(month_of_datetime(effective)))
+    return policy.latest_closed(effective, billed, declared)
 
 
 def latest_visible_month(s: Session, as_of: dt.datetime) -> str | None:
@@ -75,11 +170,14 @@ def load_inputs(s: Session, customer_ids: list[str], as_of: dt.datetime | None, 
                          .where(AccountFact.customer_id.in_(part), visible(AccountFact, as_of), recent))
         for cid, kind, occurred, seq, source, payload in rows:
             facts[cid].append(Fact(kind, utc(occurred), seq, source, loads(payload)))
-    latest = latest_visible_month(s, effective)
-    ref = reference_month(effective, latest)
+    closed = periods_of(s).closed_month(s, as_of, now)
+    before = month_of_datetime(effective)
+    # Each account's reference month is the closed month or later (or, with none closed, its
+    # own latest month): the window reaches 11 months below the lowest and up to as_of's month.
+    start = closed if closed is not None else latest_month_index(s, effective)
     billing_rows: list[tuple] = []
-    if ref is not None:
-        low, high = month_str(ref - 11), month_str(ref)
+    if start is not None:
+        low, high = month_str(start - 11), month_str(before - 1)
         for part in chunks(customer_ids):
             billing_rows.extend(s.execute(select(
                 BillingFact.customer_id, BillingFact.month, BillingFact.product_line, BillingFact.fee_fen,
@@ -91,7 +189,13 @@ def load_inputs(s: Session, customer_ids: list[str], as_of: dt.datetime | None, 
     scores = latest_scores(s, customer_ids, effective)
     inputs = [AccountInput(cid, merge_account(cid, facts.get(cid, []), priority), facts.get(cid, []),
                            scores.get(cid)) for cid in customer_ids]
-    return Loaded(inputs, BillingFacts.from_rows(billing_rows, index), ref)
+    return Loaded(inputs, BillingFacts.from_rows(billing_rows, index), closed)
+
+
+def latest_month_index(s: Session, at: dt.datetime) -> int | None:
+    """latest_visible_month as a month index."""
+    latest = latest_visible_month(s, at)
+    return None if latest is None else month_index(latest)
 
 
 def latest_scores(s: Session, customer_ids: list[str], at: dt.datetime) -> dict[str, Score]:
@@ -113,8 +217,15 @@ def latest_scores(s: Session, customer_ids: list[str], at: dt.datetime) -> dict[
 
 
 def revenue_base_at(s: Session, as_of: dt.datetime) -> RevenueBase:
-    """The 12-month revenue distribution of the base as known at a past moment."""
-    ref = reference_month(as_of, latest_visible_month(s, as_of))
+    """The 12-month revenue distribution of the base as known at a past moment.
+
+    Summed over the 12 months up to the base's closed month then (accounts whose own reference
+    is a later, open month count that month in their own revenue: a small difference at the
+    edge of a billing period, in ranking only).
+    """
+    ref = periods_of(s).closed_month(s, as_of, as_of)
+    if ref is None:
+        ref = latest_month_index(s, as_of)
     if ref is None:
         return RevenueBase([])
     rows = s.execute(select(BillingFact.customer_id, func.sum(BillingFact.fee_fen)).where(
@@ -128,4 +239,4 @@ def features_at(s: Session, customer_ids: list[str], as_of: dt.datetime | None, 
                 base: RevenueBase | None, priority: dict[str, int] | None = None) -> list[FeatureResult]:
     """Compute the features of the accounts as of a moment (None = now)."""
     loaded = load_inputs(s, customer_ids, as_of, now, priority)
-    return compute_features(loaded.inputs, loaded.billing, as_of or now, loaded.ref_month, base)
+    return compute_features(loaded.inputs, loaded.billing, as_of or now, loaded.closed_month, base)

@@ -76,7 +76,8 @@ class BillingFact(Base):
     source_record_id: Mapped[str] = mapped_column(String(128))
     version: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_billing_customer_month", "customer_id", "month"),
-                      Index("ix_billing_key", "source", "source_record_id"))
+                      Index("ix_billing_key", "source", "source_record_id"),
+                      Index("ix_billing_month_customer", "month", "customer_id"))
 
 
 class AccountFact(Base):
@@ -104,6 +105,19 @@ class BillingMonth(Base):
     __tablename__ = "billing_months"
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     first_visible_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class BillingPeriod(Base):
+    """A billing month an operator declared closed, or whose missing bills profile has settled."""
+
+    __tablename__ = "billing_periods"
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    """When an operator declared the month closed (NULL: not declared; it may still be inferred)."""
+    closed_by: Mapped[str] = mapped_column(String(200), default="")
+    """Who declared it, or their note (no personal data)."""
+    settled_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    """When the accounts still behind this closed month were last recomputed (live state)."""
 
 
 class Account(Base):

@@ -7,8 +7,8 @@ renders their account-level views (default trend and recent limits) in bulk, one
 table for the whole batch, and stores the bytes. A read is then one primary-key lookup.
 
 The parts that depend on *other* accounts (group root, members, children, group fee) are
-not stored: `Hierarchy` keeps the parent links and each account's latest billed month in
-memory and pulls only accounts whose change number moved, checked in the same read
+not stored: `Hierarchy` keeps the parent links and each account's own latest complete month
+(its fee reference month, total and lines: `own_month_summary`) in memory and pulls only accounts whose change number moved, checked in the same read
 transaction as the view, so an answer is never older than what that transaction sees.
 
 The store never interprets the bytes: the service injects the renderer (ViewRenderer)
@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from services.profile.domain.features import own_month_summary
 from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, loads, utc
 from services.profile.store.loader import latest_scores
@@ -82,7 +83,9 @@ def rebuild_views(s: Session, customer_ids: Sequence[str], now: dt.datetime, fac
             done += _rebuild_full(s, missing, render, now)
         states = _states(s, [c for c in part if c in stored], render, now)
         if states:
-            s.execute(update(AccountView), [{"customer_id": c, "state": b} for c, b in states.items()])
+            # The own-month summary follows the features (a billing period closing moves it).
+            own = _own_months(s, list(states))
+            s.execute(update(AccountView), [{"customer_id": c, "state": b, **own[c]} for c, b in states.items()])
         done += len(states)
     return done
 
@@ -103,8 +106,19 @@ def _states(s: Session, ids: list[str], render: ViewRenderer, now: dt.datetime) 
             for cid, master, features, updated_at in accounts}
 
 
+def _own_months(s: Session, ids: list[str]) -> dict[str, dict]:
+    """The view columns of each account's own latest complete month (group summaries add these up)."""
+    out = {}
+    for cid, features, updated_at in s.execute(select(Account.customer_id, Account.features, Account.updated_at)
+                                               .where(Account.customer_id.in_(ids))):
+        month, fee, lines = own_month_summary(loads(features), utc(updated_at))
+        out[cid] = {"last_month": month, "last_month_fee_fen": fee, "last_month_lines": dumps(lines)}
+    return out
+
+
 def _rebuild_full(s: Session, ids: list[str], render: ViewRenderer, now: dt.datetime) -> int:
     states = _states(s, ids, render, now)
+    own = _own_months(s, list(states))
     facts: dict[str, list] = defaultdict(list)
     for row in s.execute(select(AccountFact.customer_id, AccountFact.kind, AccountFact.occurred_at,
                                 AccountFact.sequence, AccountFact.payload)
@@ -121,12 +135,8 @@ def _rebuild_full(s: Session, ids: list[str], render: ViewRenderer, now: dt.date
     rows = []
     for cid, state in states.items():
         spend = spend_from_rows(billing.get(cid, []), TREND_MONTHS)
-        last = spend[-1] if spend else None
         body = render.facts({**fact_parts(facts.get(cid, []), RECENT_LIMIT), "spend": spend})
-        rows.append({"customer_id": cid, "body": body, "state": state, "last_month": last["month"] if last else "",
-                     "last_month_fee_fen": last["total"] if last else 0,
-                     "last_month_lines": dumps(sorted(ln for ln, v in last["lines"].items() if v["fee_fen"] > 0)
-                                               if last else [])})
+        rows.append({"customer_id": cid, "body": body, "state": state, **own[cid]})
     s.execute(delete(AccountView).where(AccountView.customer_id.in_(ids)))
     insert_rows(s, AccountView.__table__, rows)
     return len(rows)
@@ -146,7 +156,7 @@ class _Node:
 
 
 class Hierarchy:
-    """Parent links and latest billed month of every live account, kept in step by change number."""
+    """Parent links and own latest complete month of every live account, kept in step by change number."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -180,7 +190,11 @@ class Hierarchy:
         self.sync(s, int(s.execute(select(func.max(Account.change_seq))).scalar() or 0))
 
     def group_fields(self, customer_id: str, now: dt.datetime) -> dict:
-        """root, sorted members of its group, sorted live children, and the group's last-month fee and lines."""
+        """root, sorted members of its group, sorted live children, and the group's fee and lines.
+
+        The group's fee adds up each member's own latest complete month (members' bills for a
+        month arrive on different days: one member's early bill is not the group's month).
+        """
         with self._lock:
             node, seen = customer_id, {customer_id}
             while (parent := self._nodes[node].parent if node in self._nodes else "") and parent not in seen:
@@ -197,12 +211,9 @@ class Hierarchy:
             cutoff = oldest_month(1, now)
             billed = [self._nodes[c] for c in members if c in self._nodes and self._nodes[c].last_month >= cutoff]
         total, lines = 0, set()
-        if billed:
-            month = max(n.last_month for n in billed)
-            for n in billed:
-                if n.last_month == month:
-                    total += n.fee
-                    lines.update(n.lines)
+        for n in billed:
+            total += n.fee
+            lines.update(n.lines)
         return {"root": root, "members": sorted(members), "children": children, "fee": total, "lines": sorted(lines)}
 
 

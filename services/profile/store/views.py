@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.profile.domain import model as m
+from services.profile.domain.features import own_month_summary
 from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.loader import latest_scores
 from services.profile.store.models import (Account, AccountEventRow, AccountFact, AccountTag, BillingFact,
@@ -64,18 +65,16 @@ def customer360(s: Session, customer_id: str, group: bool, trend_months: int, re
     }
 
 
-def _spend(s: Session, scope: list[str], months: int) -> list[dict]:
-    rows: list = []
-    for part in chunks(scope):
-        rows.extend(spend_rows(s, part, months))
-    return spend_from_rows(rows, months)
-
-
 def _group_fee(s: Session, members: list[str]) -> tuple[int, list[int]]:
-    spend = _spend(s, members, 1)
-    if not spend:
-        return 0, []
-    return spend[-1]["total"], sorted(ln for ln, v in spend[-1]["lines"].items() if v["fee_fen"] > 0)
+    """The group's fee and product lines: each member's own latest complete month, added up."""
+    total, lines = 0, set()
+    for part in chunks(members):
+        for features, updated_at in s.execute(select(Account.features, Account.updated_at).where(
+                Account.customer_id.in_(part), Account.erased.is_(False))):
+            _, fee, own_lines = own_month_summary(loads(features), utc(updated_at))
+            total += fee
+            lines.update(own_lines)
+    return total, sorted(lines)
 
 
 def read_events(s: Session, after: int, limit: int, types: list[int], customer_id: str) -> list[AccountEventRow]:
