@@ -328,7 +328,7 @@ def test_mixed_batches_accept_good_records_once_and_quarantine_bad_ones(
         assert len(entry.record.encode()) < 200_000
         kept = json.loads(entry.record)
         assert kept["source_record_id"].startswith(run)
-    listed, total = store.list_quarantine(QuarantineFilter(source="crm"), None, 1000)
+    _, total = store.list_quarantine(QuarantineFilter(source="crm"), None, 1000)
     assert total >= len(bads)
 
 
