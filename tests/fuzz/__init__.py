@@ -1,0 +1,1 @@
+"""Fuzz tests of every RPC of the four services against real in-process servers (issue #12)."""
