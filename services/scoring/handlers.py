@@ -56,8 +56,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         size = reply.ByteSize()
         for i, record in enumerate(records):
             model = cv.model_to_pb(record, with_importance=False)
-            # Each item costs its size plus a tag and length prefix (at most 6 bytes).
-            item = model.ByteSize() + 6
+            item = _encoded(model.ByteSize())
             if i and size + item > PAGE_MAX_BYTES:
                 token = self.app.resume_token(request.page.page_token, i)
                 break
@@ -77,8 +76,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     async def ScoreCustomers(self, request: pb.ScoreCustomersRequest, context: Any) -> pb.ScoreCustomersResponse:
         request_bounds.check(request)
         results = await self.app.score_customers(list(request.customer_ids), request.top_reasons, request.churn_only)
-        return _fitting(pb.ScoreCustomersResponse(scores=[cv.account_to_pb(r) for r in results]),
-                        "customer_ids", len(results), "ids")
+        return _fitting(pb.ScoreCustomersResponse(scores=[cv.account_to_pb(r) for r in results]), "customer_ids", "ids")
 
     async def ScoreFeatures(self, request: pb.ScoreFeaturesRequest, context: Any) -> pb.ScoreFeaturesResponse:
         request_bounds.check(request)
@@ -87,7 +85,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         result = await self.app.score_features(rows, request.model_id, cv.KIND_FROM_PB.get(request.kind, "churn"),
                                                request.top_reasons, columns)
         ids = column_ids if columns is not None else ids
-        return _fitting(cv.feature_scores_to_pb(ids, result), "rows" if columns is None else "columns", len(ids), "rows")
+        return _fitting(cv.feature_scores_to_pb(ids, result), "rows" if columns is None else "columns", "rows")
 
     async def ScoreAll(self, request: pb.ScoreAllRequest, context: Any) -> common_pb2.Job:
         request_bounds.check(request)
@@ -111,16 +109,25 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         return reply
 
 
-def _fitting(reply: Any, field: str, items: int, noun: str) -> Any:
+def _encoded(size: int) -> int:
+    """Bytes an embedded message of `size` takes in its parent: a one-byte tag, the varint
+    length, the message."""
+    return 1 + max(1, (size.bit_length() + 6) // 7) + size
+
+
+def _fitting(reply: Any, field: str, noun: str) -> Any:
     """The answer when it fits below PAGE_MAX_BYTES, else INVALID_ARGUMENT naming a size that fits.
 
     Per-account and per-row answers have one entry per requested item and cannot be paged;
-    their size depends on the reasons and the model's feature names, so it is measured.
+    their size depends on the reasons and the model's feature names, so it is measured. The
+    suggested count assumes every item is as large as the largest, so it always fits.
     """
     size = reply.ByteSize()
     if size <= PAGE_MAX_BYTES:
         return reply
-    fits = max(1, items * PAGE_MAX_BYTES // size)
+    items = [_encoded(s.ByteSize()) for s in reply.scores]
+    fixed = size - sum(items)
+    fits = max(1, (PAGE_MAX_BYTES - fixed) // max(items))
     raise InvalidArgument(FieldViolation(
-        field, f"the answer for {items} {noun} would be {size:,} bytes, above the {PAGE_MAX_BYTES:,}-byte message "
+        field, f"the answer for {len(items)} {noun} would be {size:,} bytes, above the {PAGE_MAX_BYTES:,}-byte message "
                f"limit; send at most {fits} {noun} per call (or ask for fewer reasons)", TOO_MANY))

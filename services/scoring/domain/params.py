@@ -92,7 +92,9 @@ LGBM_BOUNDS: dict[str, Bound] = {
     "min_data_in_leaf": _int(0, 10**9, "LightGBM: >= 0"),
     "min_sum_hessian_in_leaf": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
     "feature_fraction": _float(0.0, 1.0, "LightGBM: 0 < feature_fraction <= 1", lo_open=True),
-    "bagging_fraction": _float(0.0, 1.0, "LightGBM: 0 < bagging_fraction <= 1", lo_open=True),
+    # LightGBM allows any share above 0, but fails outright ("num_data > 0") when the share
+    # of a small training set rounds to no rows; a tenth keeps at least one of 20 rows.
+    "bagging_fraction": _float(0.1, 1.0, "LightGBM: 0 < bagging_fraction <= 1; at least 0.1 so a bag is never empty"),
     "bagging_freq": _int(0, 10_000, "LightGBM: 0 disables bagging; at most num_boost_round's limit"),
     "lambda_l1": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
     "lambda_l2": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
@@ -110,8 +112,8 @@ OBJECTIVES = ("regression", "regression_l1", "huber", "tweedie", "poisson")
 LOOP_BOUNDS: dict[str, Bound] = {
     "num_boost_round": _int(1, 10_000, "LightGBM: >= 0; at least one round, at most 10,000 so a job ends"),
     "early_stopping_rounds": _int(1, 10_000, "rounds without improvement on the validation split"),
-    "validation_fraction": _float(0.0, 0.5, "share of accounts for early stopping; half or more stays for fitting",
-                                  lo_open=True),
+    "validation_fraction": _float(0.05, 0.5, "share of accounts for early stopping: at least 5 % so the split "
+                                  "is not empty, at most half so the rest stays for fitting"),
 }
 IMBALANCE_OPTIONS = ("auto", "none", "sqrt")
 SCALE_POS_WEIGHT = _float(0.0, 1e6, "positive-class weight", lo_open=True)

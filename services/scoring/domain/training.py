@@ -170,6 +170,15 @@ def train_model(
     val = validation_mask(df["customer_id"], float(params.loop["validation_fraction"]), seed)
     if kind == CHURN and (y[val].sum() == 0 or y[~val].sum() == 0):
         val = np.random.default_rng(seed).random(len(y)) < float(params.loop["validation_fraction"])
+    fit_rows = int((~val).sum())
+    if fit_rows == 0 or not val.any():
+        # LightGBM stops with a fatal "num_data > 0" check on an empty dataset.
+        raise FailedPrecondition(f"the validation split of {len(y)} rows left {'no rows to fit' if fit_rows == 0 else 'no validation rows'}; "
+                                 "change validation_fraction or bring more rows")
+    bag = float(params.lgbm.get("bagging_fraction", 1.0))
+    if int(params.lgbm.get("bagging_freq", 0)) > 0 and int(bag * fit_rows) < 1:
+        # LightGBM would stop with a fatal "num_data > 0" check on an empty bag.
+        raise FailedPrecondition(f"the fitting split has {fit_rows} rows; bagging_fraction {bag:g} would bag none of them")
     w_pos = positive_weight(y[~val], params.loop["scale_pos_weight"]) if kind == CHURN else 1.0
     weights = np.where(y == 1, w_pos, 1.0) if kind == CHURN else None
 

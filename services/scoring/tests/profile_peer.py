@@ -3,12 +3,16 @@
 It answers the four rpcs scoring calls (GetFeatures, ExportFeatures, ExportOutcomes,
 RecordScores) with the ProfileService contract, from `services.scoring.synthetic`, and
 remembers the scores it was sent. The real profile service speaks the same contract.
+`refuse[rpc] = (code, details)` makes the peer answer that rpc with an error status, as a
+failing profile would.
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any, AsyncIterator
+
+import grpc
 
 import numpy as np
 import pandas as pd
@@ -46,6 +50,7 @@ class SyntheticProfile(profile_pb2_grpc.ProfileServiceServicer):
     def __init__(self, base: synthetic.SyntheticBase) -> None:
         self.base = base
         self.recorded: list[profile_pb2.AccountScore] = []
+        self.refuse: dict[str, tuple[grpc.StatusCode, str]] = {}
         self._frames: dict[int, pd.DataFrame] = {}
         self._vectors: dict[int, dict[str, profile_pb2.FeatureVector]] = {}
 
@@ -69,13 +74,20 @@ class SyntheticProfile(profile_pb2_grpc.ProfileServiceServicer):
             self._vectors[m] = {r["customer_id"]: vector(r) for r in self.frame(m).to_dict("records")}
         return self._vectors[m]
 
+    async def _maybe_refuse(self, rpc: str, context: Any) -> None:
+        if rpc in self.refuse:
+            code, details = self.refuse[rpc]
+            await context.abort(code, details)
+
     async def GetFeatures(self, request: profile_pb2.GetFeaturesRequest, context: Any) -> profile_pb2.GetFeaturesResponse:
+        await self._maybe_refuse("GetFeatures", context)
         m = self.month_of(request.as_of) if is_set(request.as_of) else self.base.months
         known = self.vectors(m)
         vectors = [known.get(cid) or profile_pb2.FeatureVector(customer_id=cid, found=False) for cid in request.customer_ids]
         return profile_pb2.GetFeaturesResponse(vectors=vectors, as_of=to_timestamp(self.base.cutoff(m).to_pydatetime()))
 
     async def ExportFeatures(self, request: profile_pb2.ExportFeaturesRequest, context: Any) -> AsyncIterator[profile_pb2.FeatureBatch]:
+        await self._maybe_refuse("ExportFeatures", context)
         m = self.month_of(request.as_of)
         frame = self.frame(m)
         if not request.include_terminated:
@@ -93,6 +105,7 @@ class SyntheticProfile(profile_pb2_grpc.ProfileServiceServicer):
             yield batch
 
     async def ExportOutcomes(self, request: profile_pb2.ExportOutcomesRequest, context: Any) -> AsyncIterator[profile_pb2.OutcomeBatch]:
+        await self._maybe_refuse("ExportOutcomes", context)
         oc = synthetic.outcomes(self.base)
         rev = oc.revenue[(oc.revenue["month"] >= request.from_month) & (oc.revenue["month"] <= request.to_month)]
         months = {cid: g for cid, g in rev.groupby("customer_id")}

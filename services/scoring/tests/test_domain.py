@@ -7,6 +7,8 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.scoring import synthetic
 from services.scoring.domain.labels import Outcomes, build_training_set, churn_labels, value_targets, window_months
@@ -15,7 +17,7 @@ from services.scoring.domain.params import parse_params
 from services.scoring.domain.reasons import display_value, explain
 from services.scoring.domain.registry import promotion_decision
 from services.scoring.domain.table import prepare_table, read_table
-from telco360_runtime.errors import FailedPrecondition, InvalidArgument
+from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 from .conftest import HORIZON, Sets
 
@@ -203,3 +205,50 @@ def test_training_is_reproducible(churn_fit, churn_sets: Sets) -> None:
     again = fit_and_evaluate("churn", churn_sets.train, churn_sets.holdout, parse_params(FAST), horizon_months=HORIZON)
     assert again.model.best_iteration == churn_fit.model.best_iteration
     assert np.array_equal(np.asarray(again.holdout.pred), np.asarray(churn_fit.holdout.pred))
+
+
+@settings(max_examples=100, deadline=None)
+@given(rule=st.sampled_from(["NEVER", "IF_BETTER", "ALWAYS"]), challenger=st.floats(-1, 1), baseline=st.floats(-1, 1),
+       champion=st.one_of(st.none(), st.floats(-1, 1)), gain=st.floats(0, 1))
+def test_auto_promotion_never_promotes_a_model_that_does_not_beat_its_baseline(
+        rule: str, challenger: float, baseline: float, champion: float | None, gain: float) -> None:
+    promote, note = promotion_decision(rule, challenger, champion, gain, "ROC-AUC", baseline)
+    if challenger <= baseline:
+        assert not promote and ("baseline" in note or rule == "NEVER")
+    if promote:
+        assert challenger > baseline and (champion is None or rule == "ALWAYS" or challenger - champion > gain)
+
+
+def test_job_failures_read_as_sentences() -> None:
+    import lightgbm as lgb
+
+    from services.scoring.domain.usecases import clean_failures
+
+    def raising(exc: Exception):
+        def body(job_id: str, progress: object) -> str:
+            raise exc
+        return body
+
+    for exc, expected in ((KeyError("SECRET_COLUMN"), "failed unexpectedly"),
+                          (lgb.basic.LightGBMError("Check failed: (num_leaves) > (1) at config.cpp"), "LightGBM could not")):
+        with pytest.raises(FailedPrecondition) as err:
+            clean_failures("train_from_table", "job-1", raising(exc), None)
+        assert expected in err.value.message and "job-1" in err.value.message
+        assert "SECRET" not in err.value.message and "Check failed" not in err.value.message
+        assert err.value.__cause__ is exc  # the server log keeps the original
+    with pytest.raises(InvalidArgument):  # domain errors pass through with their own sentence
+        clean_failures("train_model", "job-2", raising(InvalidArgument(FieldViolation("x", "bad"))), None)
+
+
+def test_table_errors_never_echo_the_tables_data() -> None:
+    frame = pd.DataFrame({"acct": [f"A{i}" for i in range(40)], "SECRET_HEADER": range(40),
+                          "left": ["SECRET_VALUE" if i == 3 else "no" for i in range(40)]})
+    content = frame.to_csv(index=False).encode()
+    for kwargs in ({"id_column": "acct", "label_column": "missing"}, {"id_column": "acct", "label_column": "left"},
+                   {"id_column": "acct", "label_column": "acct"}):
+        with pytest.raises(InvalidArgument) as err:
+            prepare_table(read_table(content, "csv"), content, **kwargs)
+        assert "SECRET" not in str(err.value) and all("SECRET" not in v.description for v in err.value.violations)
+    with pytest.raises(InvalidArgument) as err:
+        read_table(b"a,b\n1,2\nSECRET_ROW,2,3,4\n", "csv")
+    assert "SECRET" not in str(err.value) and "same number of fields" in str(err.value)
