@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.ingest.domain.hashing import load_record
-from services.ingest.domain.ingest import Outcome, Prepared
+from services.ingest.domain.ingest import Outcome, Prepared, quarantine_copy
 from services.ingest.domain.violations import Normalisation, Violation
 from services.ingest.store.queries import LogItem, QuarantineItem
 from telco360.ingest.v1 import ingest_pb2
@@ -163,5 +163,9 @@ def quarantine_entry_pb(item: QuarantineItem) -> ingest_pb2.QuarantineEntry:
 
 
 def raw_record_pb(raw_json: str) -> ingest_pb2.Record:
-    """A record as received (quarantine JSON) back as a Record message."""
-    return ingest_pb2.Record(**json.loads(raw_json))
+    """A record as received (quarantine JSON) back as a Record message.
+
+    Cut like any new entry (domain.ingest.quarantine_copy; a no-op for entries stored since):
+    an entry stored whole before the cut existed must not make a page outgrow its bytes.
+    """
+    return ingest_pb2.Record(**quarantine_copy(json.loads(raw_json)))

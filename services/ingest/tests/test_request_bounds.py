@@ -267,3 +267,22 @@ async def test_replay_answer_stays_within_the_page_bytes(small: Running) -> None
     assert replay.results_omitted == 40 - len(replay.results) and replay.results_omitted > 0
     assert [r.source_record_id for r in replay.results] == [
         f"i-{i}" for i in range(len(replay.results))]
+
+
+async def test_an_entry_stored_whole_before_the_cut_is_listed_cut(server: Running) -> None:
+    import json
+
+    import sqlalchemy as sa
+
+    [result] = [r async for r in server.stub.IngestRecords(iter([billing(1, fee_fen=-1)]))]
+    # An entry as an older ingest stored it: the whole 3.9 MB text.
+    legacy = {"source": "billing", "source_record_id": "b-1", "customer_id": "C-1",
+              "occurred_at": {"seconds": 1_700_000_000},
+              "billing": {"month": "2024-05", "usage_unit": "名" * 1_300_000, "fee_fen": -1}}
+    engine = sa.create_engine(server.url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE ingest_quarantine SET record = :r WHERE id = :i"),
+                     {"r": json.dumps(legacy, ensure_ascii=False), "i": int(result.quarantine_id)})
+    engine.dispose()
+    [entry] = (await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest())).entries
+    assert len(entry.record.billing.usage_unit) == limits.QUARANTINE_TEXT_KEEP
