@@ -31,6 +31,10 @@ _PEER_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 # Probes, not work: container health checks call Health every few seconds per replica, and
 # tools poll reflection. Their successful calls are logged at DEBUG so INFO logs show RPCs.
 _ROUTINE_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+# The server's copy of a deadline runs from when the call arrived, a little after the
+# client's: a client whose deadline fired cancels the call while the server still sees
+# some time left. Calls ended this close to their deadline are logged DEADLINE_EXCEEDED.
+_DEADLINE_SKEW_S = 0.25
 
 
 def rpc_log_level(method: str, code: grpc.StatusCode) -> str:
@@ -70,7 +74,7 @@ class _CallScope:
         if cut_at is not None and time.monotonic() >= cut_at:
             return grpc.StatusCode.UNAVAILABLE  # what grpc answers calls cut at shutdown
         remaining = self.ctx.time_remaining()
-        if remaining is not None and remaining <= 0:
+        if remaining is not None and remaining <= _DEADLINE_SKEW_S:
             return grpc.StatusCode.DEADLINE_EXCEEDED
         return grpc.StatusCode.CANCELLED
 

@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 
+from telco360_runtime import context
 from telco360_runtime.server import Registration
 
 from .conftest import raw_service
@@ -30,7 +31,11 @@ async def written(request: bytes, ctx) -> None:
         await asyncio.sleep(0.02)
 
 
+SLOW_STARTED: list[str] = []
+
+
 async def slow(request: bytes, ctx) -> bytes:
+    SLOW_STARTED.append(context.request_id())
     await asyncio.sleep(30)
     return b"late"
 
@@ -98,7 +103,8 @@ async def test_calls_cut_at_shutdown_are_logged_as_the_unavailable_their_clients
             await call.read()  # each stream is running
         unary = channel.unary_unary("/test.Codes/Slow")(b"", metadata=rid("slow"))
         calls["slow"] = unary
-        await asyncio.sleep(0.1)
+        while "slow" not in SLOW_STARTED:  # the unary call is running in its handler
+            await asyncio.sleep(0.01)
         stopping = asyncio.ensure_future(service.stop(grace=0.2))  # as on SIGTERM, grace runs out
         got = {name: await client_code(call) for name, call in calls.items()}
         await stopping
@@ -123,7 +129,8 @@ async def test_cancelled_and_expired_calls_are_never_logged_ok(start_service, lo
         got["deadline-Slow"] = await client_code(channel.unary_unary("/test.Codes/Slow")(
             b"", timeout=0.3, metadata=rid("deadline-Slow")))
         call = channel.unary_unary("/test.Codes/Slow")(b"", metadata=rid("cancel-Slow"))
-        await asyncio.sleep(0.1)
+        while "cancel-Slow" not in SLOW_STARTED:
+            await asyncio.sleep(0.01)
         call.cancel()
         got["cancel-Slow"] = "CANCELLED"
         got["refuse"] = await client_code(channel.unary_unary("/test.Codes/Refuse")(b"", metadata=rid("refuse")))
