@@ -9,8 +9,12 @@ from services.profile.store import tagops, views
 from services.profile.store.tagdefs import attribute_types, expression_types
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_expr.vector import evaluate, frame_resolver
+from telco360_runtime import bounds
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.timeconv import parse_month
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class FeatureHandlers(HandlerBase):
@@ -81,8 +85,17 @@ class FeatureHandlers(HandlerBase):
             if first:
                 batch.schema.CopyFrom(await self.db.run(self._schema))
                 first = False
+            # A batch also ends before it outgrows the page byte limit (clients' 4 MiB default).
+            used = batch.ByteSize()
             for r in results:
-                self._vector(batch.vectors.add(), r.customer_id, r, only)
+                vec = pb.FeatureVector()
+                self._vector(vec, r.customer_id, r, only)
+                grows = vec.ByteSize() + 8  # field tag and length prefix
+                if batch.vectors and used + grows > bounds.PAGE_MAX_BYTES:
+                    yield batch
+                    batch, used = pb.FeatureBatch(as_of=cv.ts(as_of)), 0
+                batch.vectors.append(vec)
+                used += grows
             yield batch
         if first:
             yield pb.FeatureBatch(as_of=cv.ts(as_of), schema=await self.db.run(self._schema))
@@ -104,12 +117,20 @@ class FeatureHandlers(HandlerBase):
         rows = await self.db.run(read)
         size = request.batch_size or 500
         for start in range(0, max(len(rows), 1), size):
-            batch = pb.OutcomeBatch()
+            batch, used = pb.OutcomeBatch(), 0
             for row in rows[start:start + size]:
-                o = batch.outcomes.add(customer_id=row["customer_id"], status_at_end=row["status"])
+                o = pb.AccountOutcome(customer_id=row["customer_id"], status_at_end=row["status"])
                 for month, total, lines in row["months"]:
-                    o.months.add(month=month, total_fee_fen=total, product_lines=lines)
+                    # One absurd stored fee must not make the whole export fail on int64.
+                    o.months.add(month=month, total_fee_fen=max(INT64_MIN, min(INT64_MAX, int(total))),
+                                 product_lines=lines)
                 for at, payload in row["lifecycle"]:
                     o.lifecycle.add(occurred_at=cv.ts(at), action=int(payload.get("action") or 0),
                                     reason=int(payload.get("reason") or 0))
+                grows = o.ByteSize() + 8
+                if batch.outcomes and used + grows > bounds.PAGE_MAX_BYTES:
+                    yield batch
+                    batch, used = pb.OutcomeBatch(), 0
+                batch.outcomes.append(o)
+                used += grows
             yield batch

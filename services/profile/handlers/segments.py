@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from services.profile import converters as cv
+from services.profile.handlers import validation
 from services.profile.handlers.common import HandlerBase, page_size
-from services.profile.store.segments import query_segment
+from services.profile.store.segments import page_token, query_segment
 from services.profile.store.tagdefs import expression_types
 from telco360.profile.v1 import profile_pb2 as pb
 
@@ -22,10 +23,16 @@ class SegmentHandlers(HandlerBase):
                                      size, request.page.page_token, request.count_only, list(request.feature_names))
         result = await self.db.run(run)
         out = pb.QuerySegmentResponse(count=result["count"])
-        for member in result["members"]:
-            m = out.members.add(customer_id=member["customer_id"], name=cv.personal(member["name"]),
-                                tier=member["tier"])
-            cv.fill_values(m.features, member["features"])
         out.page.total_count = result["count"]
         out.page.next_page_token = result["next_page_token"]
+        room = validation.PageBytes(out)
+        for i, member in enumerate(result["members"]):
+            m = pb.SegmentMember(customer_id=member["customer_id"], name=cv.personal(member["name"]),
+                                 tier=member["tier"])
+            cv.fill_values(m.features, member["features"])
+            if not room.take(m):  # full in bytes: the next page starts at this member
+                out.page.next_page_token = page_token(checked.text if checked else "",
+                                                      result["members"][i - 1]["customer_id"])
+                break
+            out.members.append(m)
         return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.profile import converters as cv
 from services.profile.domain import events as ev
 from services.profile.domain.schema import time_kind
+from services.profile.handlers import validation
 from services.profile.handlers.common import HandlerBase, page_size, required
 from services.profile.store import tagops
 from services.profile.store.tagdefs import compile_view, expression_types, get_definition, latest_definitions
@@ -76,11 +77,16 @@ class TagHandlers(HandlerBase):
                   and (not request.category or v.category == request.category)
                   and (not request.page.page_token or v.tag_id > request.page.page_token)]
         out = pb.ListTagDefinitionsResponse()
+        room = validation.PageBytes(out)
         for view in views_[:size]:
-            out.definitions.append(await self._definition_pb(view))
+            definition = await self._definition_pb(view)
+            if not room.take(definition):  # the page is full in bytes before it is in items
+                break
+            out.definitions.append(definition)
+        shown = room.items
         out.page.total_count = -1
-        if len(views_) > size:
-            out.page.next_page_token = views_[size - 1].tag_id
+        if len(views_) > shown:
+            out.page.next_page_token = views_[shown - 1].tag_id
         return out
 
     async def DryRunTagDefinition(self, request, context):
@@ -122,11 +128,16 @@ class TagHandlers(HandlerBase):
                                           cv.opt_time(request.changed_before), size, before_id)
         entries, cursor = await self.db.run(run)
         out = pb.ListTagHistoryResponse()
-        for e in entries:
-            change = out.changes.add(change_id=e["change_id"], customer_id=e["customer_id"], tag_id=e["tag_id"],
-                                     assigned=e["assigned"], rule_version=e["rule_version"],
-                                     changed_at=cv.ts(e["changed_at"]), cause=e["cause"])
+        room = validation.PageBytes(out)
+        for i, e in enumerate(entries):
+            change = pb.TagChange(change_id=e["change_id"], customer_id=e["customer_id"], tag_id=e["tag_id"],
+                                  assigned=e["assigned"], rule_version=e["rule_version"],
+                                  changed_at=cv.ts(e["changed_at"]), cause=e["cause"])
             cv.fill_values(change.trigger_values, e["trigger_values"])
+            if not room.take(change):  # full in bytes: the next page starts at this change
+                cursor = entries[i - 1]["change_id"]
+                break
+            out.changes.append(change)
         out.page.total_count = -1
         out.page.next_page_token = str(cursor) if cursor else ""
         return out

@@ -139,6 +139,11 @@ def _token(expression: str, after: str) -> str:
     return base64.urlsafe_b64encode(json.dumps({"a": after, "h": digest}).encode()).decode()
 
 
+def page_token(expression: str, after: str) -> str:
+    """The token of the page after account `after` (a handler cutting a page short by bytes)."""
+    return _token(expression, after)
+
+
 def _parse_token(token: str, expression: str) -> str:
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
