@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import lightgbm as lgb
 
+from telco360_runtime.bounds import preview
 from telco360_runtime.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
 from telco360_runtime.logs import get_logger
 
@@ -119,7 +120,7 @@ class ScoringApp:
         self.ctx.bind_loop()
         fmt, params = validate_table_request(req)
         if req.path and not os.path.isfile(req.path):
-            raise InvalidArgument(FieldViolation("path", f"no such file on the scoring server: {req.path}", "NOT_FOUND"))
+            raise InvalidArgument(FieldViolation("path", f"no such file on the scoring server: {preview(req.path)}", "NOT_FOUND"))
         return await self._db_run(self._start_job, "train_from_table",
                                   lambda job_id, progress: run_table_training(self.ctx, req, fmt, params, job_id, progress))
 
