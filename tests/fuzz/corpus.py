@@ -49,7 +49,12 @@ def _apply(msg: Message, changes: dict[str, Any]) -> None:
     for key, value in changes.items():
         if isinstance(value, list):
             msg.ClearField(key)
-            getattr(msg, key).extend(value)
+            target = getattr(msg, key)
+            for item in value:
+                if isinstance(item, dict):
+                    target.add(**item)
+                else:
+                    target.append(item)
         elif isinstance(value, dict) and key in msg.DESCRIPTOR.fields_by_name and \
                 msg.DESCRIPTOR.fields_by_name[key].message_type is not None and \
                 not msg.DESCRIPTOR.fields_by_name[key].message_type.GetOptions().map_entry:

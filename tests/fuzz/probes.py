@@ -170,6 +170,8 @@ def judge(cluster: Cluster, service: str, method: MethodDescriptor, request: Any
         problems.append(f"answer a default client cannot receive ({outcome.short()})")
     elif code == "UNAVAILABLE":
         problems.append(f"UNAVAILABLE while every peer is up ({outcome.short()})")
+    if method.client_streaming and method.server_streaming and isinstance(request, list):
+        problems += _stream_answers(request, outcome)
     if outcome.detail_bytes > MAX_ERROR_BYTES:
         problems.append(f"error echoes the bad value: {outcome.detail_bytes} bytes of status details")
     if code == "OK":
@@ -177,6 +179,26 @@ def judge(cluster: Cluster, service: str, method: MethodDescriptor, request: Any
             final = follow_job(cluster, service, job)
             if final.state == common_pb2.JOB_STATE_FAILED and RAW_ERROR.search(final.error_message):
                 problems.append(f"job {final.kind} failed with raw error text: {final.error_message[:160]!r}")
+    return problems
+
+
+def _stream_answers(items: list, outcome: Outcome) -> list[str]:
+    """A mixed stream loses no good message: one answer per message (batches: per record).
+
+    A stream may end with INVALID_ARGUMENT at an undecodable message, but only after it
+    answered every message before it.
+    """
+    first_bad = next((n for n, item in enumerate(items) if isinstance(item, (bytes, bytearray))), None)
+    got = len(outcome.responses)
+    if outcome.code == "OK" and got != len(items):
+        return [f"stream of {len(items)} messages answered {got} times"]
+    if outcome.code == "INVALID_ARGUMENT" and first_bad is not None and got < first_bad:
+        return [f"stream ended at message {first_bad} having answered only {got} messages before it"]
+    problems = []
+    for n, (item, reply) in enumerate(zip(items, outcome.responses)):
+        if isinstance(item, Message) and "records" in item.DESCRIPTOR.fields_by_name and \
+                len(reply.results) != len(item.records):
+            problems.append(f"batch {n} of {len(item.records)} records answered with {len(reply.results)} results")
     return problems
 
 
