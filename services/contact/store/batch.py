@@ -159,8 +159,10 @@ class GroupCommit:
                 self._run_batch(batch)
             except BaseException as error:  # noqa: BLE001 - whatever happened, only this batch fails
                 self._log.error("group_commit_batch_failed", error=type(error).__name__, units=len(batch))
-                for _, future in batch:
-                    _settle(future, False, error)
+                for item in batch:
+                    future = item[1] if isinstance(item, tuple) and len(item) == 2 else None
+                    if isinstance(future, concurrent.futures.Future):
+                        _settle(future, False, error)
 
     def _run_batch(self, batch: list[_Unit]) -> None:
         # Withdrawn callers (cancelled, deadline passed) are skipped; the rest can no
