@@ -7,20 +7,28 @@ answers stay within their byte budget, and paging lists every entry exactly once
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
+from hypothesis import Phase, find
+from hypothesis import settings as hypothesis_settings
 
 from services.ingest.app import build_service
 from services.ingest.checks import REPORTED_VIOLATIONS_MAX, encode_token
+from services.ingest.converters import dict_to_record
 from services.ingest.domain import limits
+from services.ingest.domain.records import KINDS
 from services.ingest.settings import IngestSettings
 from services.ingest.store import migrate_store
 from services.ingest.tests.conftest import Running
-from services.ingest.tests.samples import billing, record
+from services.ingest.tests.samples import billing, raw, record
+from services.ingest.tests.test_bounds import ALL_CASES, _bad_record
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from telco360_runtime import bounds
@@ -80,20 +88,19 @@ LIST_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "expected"), LIST_CASES)
-async def test_list_quarantine_bounds(server: Running, kwargs: dict, expected: list) -> None:
-    request = ingest_pb2.ListQuarantineRequest(**kwargs)
-    assert await _invalid(server.stub.ListQuarantine(request)) == expected
-    # The same filter inside a replay names the field under `filter.`.
-    replay = ingest_pb2.ReplayQuarantineRequest(filter=request)
-    if "page" not in kwargs:  # a replay filter's paging is not used
-        assert await _invalid(server.stub.ReplayQuarantine(replay)) == [
-            ("filter." + f, r) for f, r in expected]
+async def test_list_quarantine_bounds(server: Running) -> None:
+    # One server for all cases (a server per case costs more than the cases).
+    for kwargs, expected in LIST_CASES:
+        request = ingest_pb2.ListQuarantineRequest(**kwargs)
+        assert await _invalid(server.stub.ListQuarantine(request)) == expected
+        # The same filter inside a replay names the field under `filter.`.
+        replay = ingest_pb2.ReplayQuarantineRequest(filter=request)
+        if "page" not in kwargs:  # a replay filter's paging is not used
+            assert await _invalid(server.stub.ReplayQuarantine(replay)) == [
+                ("filter." + f, r) for f, r in expected]
 
 
 async def test_full_width_page_token_digits_are_refused(server: Running) -> None:
-    import base64
-
     token = base64.urlsafe_b64encode("q1:１２３:４５".encode()).decode()
     request = ingest_pb2.ListQuarantineRequest(page=common_pb2.PageRequest(page_token=token))
     assert await _invalid(server.stub.ListQuarantine(request)) == [
@@ -108,18 +115,24 @@ async def test_extreme_valid_times_are_answered(server: Running) -> None:
     assert answer.page.total_count == 0
 
 
-@pytest.mark.parametrize(("ids", "field", "reason"), [
+REPLAY_ID_CASES = [
     (["１２３"], "quarantine_ids[0]", "BAD_FORMAT"),
     (["-1"], "quarantine_ids[0]", "BAD_FORMAT"),
     (["9" * 19], "quarantine_ids[0]", "BAD_FORMAT"),
     (["1" * 100_000], "quarantine_ids[0]", "BAD_FORMAT"),
     ([str(i) for i in range(10_001)], "quarantine_ids", "TOO_MANY"),
-])
-async def test_replay_ids_bounds(server: Running, ids: list[str], field: str, reason: str
-                                 ) -> None:
-    violations = await _invalid(server.stub.ReplayQuarantine(
-        ingest_pb2.ReplayQuarantineRequest(quarantine_ids=ids)))
-    assert violations == [(field, reason)]
+]
+
+
+async def test_replay_ids_bounds(server: Running) -> None:
+    for ids, field, reason in REPLAY_ID_CASES:
+        violations = await _invalid(server.stub.ReplayQuarantine(
+            ingest_pb2.ReplayQuarantineRequest(quarantine_ids=ids)))
+        assert violations == [(field, reason)]
+    corrections = [ingest_pb2.QuarantineCorrection(quarantine_id="1", record=billing(1))] * 1001
+    assert await _invalid(server.stub.ReplayQuarantine(
+        ingest_pb2.ReplayQuarantineRequest(corrections=corrections))) == [
+            ("corrections", "TOO_MANY")]
 
 
 async def test_replay_reports_many_bad_ids_in_a_bounded_status(server: Running) -> None:
@@ -130,19 +143,17 @@ async def test_replay_reports_many_bad_ids_in_a_bounded_status(server: Running) 
     assert violations[-1] == ("", "TOO_MANY")
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"after_sequence": -1}, "after_sequence"),
-    ({"after_sequence": -(2**63)}, "after_sequence"),
-    ({"limit": -5}, "limit"),
-])
-async def test_read_log_bounds(server: Running, kwargs: dict, field: str) -> None:
-    request = ingest_pb2.ReadLogRequest(**kwargs)
-    for call in (server.stub.ReadLog, server.stub.ReadLogBatches):
-        with pytest.raises(grpc.aio.AioRpcError) as err:
-            [m async for m in call(request)]
-        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert [(v.field, v.reason) for v in field_violations(err.value)] == [
-            (field, "OUT_OF_RANGE")]
+async def test_read_log_bounds(server: Running) -> None:
+    for kwargs, field in [({"after_sequence": -1}, "after_sequence"),
+                          ({"after_sequence": -(2**63)}, "after_sequence"),
+                          ({"limit": -5}, "limit")]:
+        request = ingest_pb2.ReadLogRequest(**kwargs)
+        for call in (server.stub.ReadLog, server.stub.ReadLogBatches):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                [m async for m in call(request)]
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert [(v.field, v.reason) for v in field_violations(err.value)] == [
+                (field, "OUT_OF_RANGE")]
 
 
 async def test_read_log_past_the_last_int64_is_empty_not_an_error(server: Running) -> None:
@@ -270,10 +281,6 @@ async def test_replay_answer_stays_within_the_page_bytes(small: Running) -> None
 
 
 async def test_an_entry_stored_whole_before_the_cut_is_listed_cut(server: Running) -> None:
-    import json
-
-    import sqlalchemy as sa
-
     [result] = [r async for r in server.stub.IngestRecords(iter([billing(1, fee_fen=-1)]))]
     # An entry as an older ingest stored it: the whole 3.9 MB text.
     legacy = {"source": "billing", "source_record_id": "b-1", "customer_id": "C-1",
@@ -286,3 +293,29 @@ async def test_an_entry_stored_whole_before_the_cut_is_listed_cut(server: Runnin
     engine.dispose()
     [entry] = (await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest())).entries
     assert len(entry.record.billing.usage_unit) == limits.QUARANTINE_TEXT_KEEP
+
+
+async def test_every_bad_value_over_grpc_is_quarantined_beside_good_records(server: Running
+                                                                           ) -> None:
+    # One value of each bad-value strategy (every value it draws is bad; no shrinking).
+    once = hypothesis_settings(phases=[Phase.generate], database=None)
+    bad = [(case, find(case[3], lambda _: True, settings=once)) for case in ALL_CASES]
+    records, expected = [], []
+    for i, (case, value) in enumerate(bad):
+        records.append(dict_to_record(raw(KINDS[i % len(KINDS)], f"g-{i}")))
+        expected.append(None)
+        records.append(dict_to_record(_bad_record(case, value, f"x-{i}")))
+        expected.append((case[2], case[4]))
+    message = ingest_pb2.RecordBatch(records=records)
+    [answer] = [a async for a in server.stub.IngestRecordBatches(iter([message]))]
+    for result, want in zip(answer.results, expected, strict=True):
+        if want is None:
+            assert result.status == ingest_pb2.RECORD_STATUS_ACCEPTED, result
+        else:
+            assert result.status == REJECTED and result.quarantine_id
+            assert want in [(v.field, v.reason) for v in result.violations], (want, result)
+    [again] = [a async for a in server.stub.IngestRecordBatches(iter([message]))]
+    assert [r.status for r in again.results] == [
+        ingest_pb2.RECORD_STATUS_DUPLICATE if w is None else REJECTED for w in expected]
+    stats = await server.stub.GetIngestStats(ingest_pb2.GetIngestStatsRequest())
+    assert stats.log_entries == len(bad) and stats.quarantined == len(bad)
