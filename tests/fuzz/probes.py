@@ -41,6 +41,9 @@ FOLLOW_DEADLINE_S = 1.0
 MAX_STREAM_MESSAGES = 200
 #: A status message or detail above this is echoing a bad value rather than naming it.
 MAX_ERROR_BYTES = 8 * 1024
+#: Runs of the long edge strings' characters: an error containing one echoes far more than
+#: a short prefix of the bad value (the runtime's preview() shows 40 characters).
+ECHO_RUNS = tuple(ch * 200 for ch in "xZC长名a9")
 #: Job errors that read like a raw exception, not a sentence.
 RAW_ERROR = re.compile(r"Traceback|AioRpcError|StatusCode\.|<_\w+|\b[A-Z]\w*(Error|Exception)\b|^[A-Z][a-z]+[A-Z]\w*: ")
 #: How long a job an RPC started is followed to see how it ends.
@@ -77,6 +80,8 @@ class Outcome:
     message: str = ""
     has_bad_request: bool = False
     detail_bytes: int = 0
+    detail_text: str = ""
+    """The status message and its rich details as text (to look for echoed values)."""
     responses: list[Message] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
 
@@ -125,6 +130,8 @@ def invoke(cluster: Cluster, service: str, method: MethodDescriptor, request: An
         return Outcome(code.name, error.details() or "", has_bad_request=bool(field_violations(error)) or (
             status is not None and any("BadRequest" in d.type_url for d in status.details)),
             detail_bytes=len(error.details() or "") + (status.ByteSize() if status else 0),
+            detail_text=(error.details() or "") + (status.SerializeToString().decode("utf-8", "replace")
+                                                   if status else ""),
             responses=responses, seconds=time.monotonic() - started)
     return Outcome("OK", responses=responses, seconds=time.monotonic() - started)
 
@@ -174,6 +181,8 @@ def judge(cluster: Cluster, service: str, method: MethodDescriptor, request: Any
         problems += _stream_answers(request, outcome)
     if outcome.detail_bytes > MAX_ERROR_BYTES:
         problems.append(f"error echoes the bad value: {outcome.detail_bytes} bytes of status details")
+    elif any(run in outcome.detail_text for run in ECHO_RUNS):
+        problems.append("error echoes more than a short prefix of a long bad value")
     if code == "OK":
         for job in _jobs_of(outcome):
             final = follow_job(cluster, service, job)
