@@ -84,9 +84,16 @@ def write_transaction(db: Database) -> Iterator[Session]:
 
 @contextlib.contextmanager
 def account_transaction(db: Database, customer_id: str) -> Iterator[Session]:
-    """A write transaction holding the account's lock until commit (see module docstring)."""
+    """A write transaction holding the account's lock until commit (see module docstring).
+
+    The lock is held when this yields, on both back ends: on SQLite the transaction (and
+    with it BEGIN IMMEDIATE, the write lock) would otherwise start only at the first
+    statement, and a clock read before it would not be ordered by the lock.
+    """
     with write_transaction(db) as session:
-        if not db.is_sqlite:
+        if db.is_sqlite:
+            session.connection()  # BEGIN IMMEDIATE now
+        else:
             session.execute(_LOCK, {"k": lock_key(customer_id)})
         yield session
 
