@@ -62,19 +62,57 @@ class Loaded:
         return self.closed_month
 
 
+class _LiveBilled:
+    """Accounts with a bill per recent month in the current data, kept up to date by row id.
+
+    Counting a month's billed accounts in SQL costs a scan of the month's rows, on every
+    recompute; instead the sets are loaded once and then extended with the rows added since
+    (every new bill or correction is a new row with a higher id: writes are serialised by the
+    writer lock, so ids grow in commit order). Used under BillingPeriods' lock.
+    """
+
+    def __init__(self) -> None:
+        self.low: int | None = None
+        self.last_id = 0
+        self.billed: dict[int, set[str]] = defaultdict(set)
+
+    def counts(self, s: Session, low: int, before: int) -> dict[int, int]:
+        if self.low is None or low < self.low:
+            self.last_id = int(s.execute(select(func.max(BillingFact.id))).scalar() or 0)
+            self.billed = defaultdict(set)
+            for month, cid in s.execute(select(BillingFact.month, BillingFact.customer_id).where(
+                    BillingFact.month >= month_str(low), BillingFact.superseded_at.is_(None)).distinct()):
+                self.billed[month_index(month)].add(cid)
+            self.low = low
+        else:
+            for row_id, month, cid in s.execute(select(BillingFact.id, BillingFact.month, BillingFact.customer_id)
+                                                .where(BillingFact.id > self.last_id)):
+                self.last_id = max(self.last_id, int(row_id))
+                index = month_index(month)
+                if index >= self.low:
+                    self.billed[index].add(cid)
+            if low > self.low:  # months below the closed one are no longer needed
+                for index in [i for i in self.billed if i < low]:
+                    del self.billed[index]
+                self.low = low
+        return {m: len(ids) for m, ids in self.billed.items() if low <= m < before and ids}
+
+
 class BillingPeriods:
     """The base's latest closed billing month at a moment, under a ClosePolicy.
 
-    One per store: it caches the month found closed for the current data (closing only ever
-    moves forward as bills arrive, so later checks count only the months after it) and the
-    answer for a few past as_of moments (an export asks for the same one per batch).
+    One per store. For "now" it keeps the accounts billed per recent month in memory
+    (`_LiveBilled`) and the month found closed as a floor (closing only moves forward as bills
+    arrive); past as_of answers are cached by what they depend on (the highest billing row id
+    and the declared closes), since an export asks for the same as_of once per batch.
     """
 
     def __init__(self, policy: ClosePolicy | None = None) -> None:
         self.policy = policy or ClosePolicy()
         self._lock = threading.Lock()
         self._closed_now: int | None = None
-        self._past: dict[dt.datetime, int | None] = {}
+        self._live = _LiveBilled()
+        self._past: dict[tuple, int | None] = {}
 
     @property
     def known_closed_now(self) -> int | None:
@@ -84,21 +122,23 @@ class BillingPeriods:
 
     def closed_month(self, s: Session, as_of: dt.datetime | None, now: dt.datetime) -> int | None:
         """The latest closed month before the month of as_of (None = now), or None."""
-        if as_of is not None:
+        if as_of is None:
             with self._lock:
-                if as_of in self._past:
-                    return self._past[as_of]
-        with self._lock:
-            floor = self._closed_now if as_of is None else None
-        closed = latest_closed_month(s, self.policy, as_of, as_of or now, floor)
-        with self._lock:
-            if as_of is None:
+                closed = latest_closed_month(s, self.policy, None, now, self._closed_now, self._live.counts)
                 if closed is not None and (self._closed_now is None or closed > self._closed_now):
                     self._closed_now = closed
-                return self._closed_now if self._closed_now is not None else closed
+                return closed
+        key = (as_of, s.execute(select(func.max(BillingFact.id))).scalar(),
+               tuple(s.execute(select(BillingPeriod.month, BillingPeriod.closed_at)
+                               .where(BillingPeriod.closed_at.is_not(None)).order_by(BillingPeriod.month)).all()))
+        with self._lock:
+            if key in self._past:
+                return self._past[key]
+        closed = latest_closed_month(s, self.policy, as_of, as_of, None)
+        with self._lock:
             if len(self._past) >= 8:
                 self._past.pop(next(iter(self._past)))
-            self._past[as_of] = closed
+            self._past[key] = closed
         return closed
 
 
@@ -123,17 +163,23 @@ def declared_closed(s: Session, at: dt.datetime) -> list[int]:
 
 
 def latest_closed_month(s: Session, policy: ClosePolicy, as_of: dt.datetime | None, effective: dt.datetime,
-                        floor: int | None = None) -> int | None:
-    """The latest closed month at `effective` from what was visible then (`floor`: a month known closed)."""
+                        floor: int | None = None, counts=None) -> int | None:
+    """The latest closed month at `effective` from what was visible then (`floor`: a month known closed;
+    `counts(s, low, before)`: accounts billed per month, counted in SQL when not given)."""
     declared = declared_closed(s, effective)
     latest = latest_visible_month(s, effective)
     if latest is None:
         return max(declared, default=floor)
     low = month_index(latest) - CLOSE_LOOKBACK_MONTHS
+    declared.append(low)  # this far behind the latest bills a month counts as closed anyway
     if floor is not None:
         low = max(low, floor)
         declared.append(floor)
-    billed = billed_accounts(s, as_of, month_str(low), month_str(month_of_datetime(effective)))
+    before = month_of_datetime(effective)
+    if counts is None:
+        billed = billed_accounts(s, as_of, month_str(low), month_str(before))
+    else:
+        billed = counts(s, low, before)
     return policy.latest_closed(effective, billed, declared)
 
 

@@ -160,3 +160,31 @@ def test_bills_over_days_on_each_database(db_url: str) -> None:
         run_month(store, clock, Log(), Plan(arrival, kind, list(IDS)))
     finally:
         store.db.dispose()
+
+
+def test_close_policy_rules() -> None:
+    """Share, deadline, a stalled feed and declared closes, as documented in the README."""
+    oct_, nov = 2026 * 12 + 9, 2026 * 12 + 10
+    early, late = day(3), day(12)
+    assert POLICY.latest_closed(early, {oct_: 100, nov: 94}) == oct_
+    assert POLICY.latest_closed(early, {oct_: 100, nov: 95}) == nov
+    assert POLICY.latest_closed(late, {oct_: 100, nov: 50}) == nov  # past the deadline with half the base
+    assert POLICY.latest_closed(late, {oct_: 100, nov: 49}) == oct_
+    assert POLICY.latest_closed(day(28), {oct_: 100}) == oct_  # no November bill at all: never closes by itself
+    assert POLICY.latest_closed(early, {oct_: 100, nov: 1}, declared=[nov]) == nov
+    assert POLICY.latest_closed(early, {oct_: 100}, declared=[nov + 1]) == oct_  # the current month cannot be
+
+
+def test_a_past_view_sees_no_later_close(sqlite_store: ProfileStore, clock: Clock, log: Log) -> None:
+    """Declared on 5 December: a view as of the 3rd still treats the missing bills as pending."""
+    clock.now = dt.datetime(2026, 11, 15, tzinfo=UTC)
+    sqlite_store.apply(history(log, ["B1", "B2"]))
+    clock.now = day(2)
+    sqlite_store.apply(november_bill(log, "B1", USUAL, day(2)))
+    clock.now = day(5)
+    assert sqlite_store.close_billing_period("2026-11", "test") == 1
+    now = {r.customer_id: r.features for r in sqlite_store.features(["B1", "B2"], None)[0]}
+    before = {r.customer_id: r.features for r in sqlite_store.features(["B1", "B2"], day(3))[0]}
+    assert now["B2"]["fee_last_month_missing"] and now["B2"]["fee_total_last_month"] == 0
+    assert not before["B2"]["fee_last_month_missing"] and before["B2"]["fee_total_last_month"] == 15_000
+    assert before["B1"]["fee_reference_months_ago"] == now["B1"]["fee_reference_months_ago"] == 1
