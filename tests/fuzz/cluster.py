@@ -1,4 +1,4 @@
-"""The four services wired together in-process on SQLite, for the fuzz tests.
+"""The four services wired together in-process (SQLite, or PostgreSQL), for the fuzz tests.
 
 The servers run on an event loop of their own in a background thread, so the fuzz test
 can drive them from plain synchronous code (Hypothesis, blocking gRPC clients with real
@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import pathlib
 import socket
 import threading
 import time
+import uuid
 from concurrent.futures import Future
 from typing import Any, Awaitable, Callable
 
@@ -38,8 +40,11 @@ from services.scoring.app import build_service as build_scoring
 from services.scoring.settings import ScoringSettings
 from services.scoring.store import MIGRATIONS_DIR as SCORING_MIGRATIONS
 from telco360.ingest.v1 import ingest_pb2
+import sqlalchemy as sa
+
 from telco360_datagen import generate
 from telco360_runtime.bootstrap import open_store
+from telco360_runtime.db import normalise_url
 from telco360_runtime.server import GrpcService
 
 #: Full gRPC service names, by short service name.
@@ -49,6 +54,11 @@ SERVICE_NAMES = {
     "scoring": "telco360.scoring.v1.ScoringService",
     "contact": "telco360.contact.v1.ContactService",
 }
+
+#: Store backend: "sqlite" (default; files in the tmp folder) or "postgresql" (fresh databases on
+#: the server named by TELCO360_TEST_PG_URL, dropped when the cluster is rebuilt or closed).
+BACKEND_ENV = "TELCO360_FUZZ_DB"
+PG_ENV = "TELCO360_TEST_PG_URL"
 
 #: The seeded base: small enough to load in seconds, large enough for every record kind.
 SEED_ACCOUNTS = 6
@@ -82,7 +92,7 @@ class Node:
 
 
 class Cluster:
-    """Ingest, profile, scoring and contact on SQLite in `root`, served from a background loop."""
+    """Ingest, profile, scoring and contact on SQLite in `root` (or PostgreSQL), served from a background loop."""
 
     def __init__(self, root: pathlib.Path) -> None:
         self.root = root
@@ -91,6 +101,8 @@ class Cluster:
         self.thread = threading.Thread(target=self.loop.run_forever, name="fuzz-cluster", daemon=True)
         self.thread.start()
         self.nodes: dict[str, Node] = {}
+        self.backend = os.environ.get(BACKEND_ENV, "sqlite")
+        self.pg_databases: list[str] = []
         self.channels: dict[str, grpc.Channel] = {}
         self.customer_ids: list[str] = []
         self.model_id = ""
@@ -118,6 +130,8 @@ class Cluster:
 
     async def _start(self, folder: pathlib.Path) -> None:
         def url(name: str) -> str:
+            if self.backend == "postgresql":
+                return self._pg_database(name)
             return f"sqlite:///{folder / (name + '.db')}"
 
         profile_port = _free_port()
@@ -166,6 +180,32 @@ class Cluster:
                 self.call(_stop, timeout=90)
             except Exception:  # noqa: BLE001 - best effort; the databases are thrown away anyway
                 pass
+        self._drop_pg_databases()
+
+    def _pg_database(self, name: str) -> str:
+        """A fresh PostgreSQL database for one service."""
+        admin_url = os.environ.get(PG_ENV)
+        if not admin_url:
+            raise RuntimeError(f"{BACKEND_ENV}=postgresql needs {PG_ENV}")
+        admin_url = normalise_url(admin_url)
+        database = f"fuzz_{name}_{uuid.uuid4().hex[:12]}"
+        engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
+        engine.dispose()
+        self.pg_databases.append(database)
+        return sa.engine.make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+
+    def _drop_pg_databases(self) -> None:
+        admin_url = os.environ.get(PG_ENV)
+        if not self.pg_databases or not admin_url:
+            return
+        engine = sa.create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            for database in self.pg_databases:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        engine.dispose()
+        self.pg_databases = []
 
     def rebuild(self, seed: Callable[["Cluster"], None]) -> None:
         """A fresh cluster on new databases, seeded again."""

@@ -6,6 +6,7 @@ code by design; the lead switches them on once the services pass). Knobs:
 * TELCO360_FUZZ_EXAMPLES: generated examples per RPC (default 15; 2-4 min on 2 busy cores).
 * TELCO360_FUZZ_RANDOM=1: a fresh random run instead of the derandomized, repeatable one.
 * TELCO360_FUZZ_FINDINGS=path: write every finding, per service and RPC, as Markdown.
+* TELCO360_FUZZ_DB=postgresql: the four stores on PostgreSQL (TELCO360_TEST_PG_URL) instead of SQLite.
 """
 
 from __future__ import annotations
@@ -57,4 +58,4 @@ def findings() -> Iterator[Findings]:
     target = os.environ.get("TELCO360_FUZZ_FINDINGS")
     if target:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        pathlib.Path(target).write_text(found.markdown(stamp, EXAMPLES), encoding="utf-8")
+        pathlib.Path(target).write_text(found.markdown(stamp, EXAMPLES, os.environ.get("TELCO360_FUZZ_DB", "sqlite")), encoding="utf-8")

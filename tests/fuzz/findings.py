@@ -118,9 +118,9 @@ class Findings:
                 lines.append(f"    {finding.origin}: {finding.request}{extra}")
         return "\n".join(lines)
 
-    def markdown(self, stamp: str, examples: int) -> str:
+    def markdown(self, stamp: str, examples: int, backend: str = "sqlite") -> str:
         """The whole report, per service and RPC."""
-        out = [f"# Fuzz findings ({stamp})", "",
+        out = [f"# Fuzz findings on {backend} ({stamp})", "",
                f"tests/fuzz, {examples} generated examples per RPC plus the issue #12 corpus; "
                f"{len(self.items)} failing inputs in {len({(f.service, f.method) for f in self.items})} RPCs "
                f"of {len(self.ran)} exercised.", ""]

@@ -44,7 +44,8 @@ FLOAT_EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, 1e308, -1e308, 1.7976931348623157e308,
 #: combining characters, right-to-left, emoji, SQL and path fragments, 64/65/5,000/100,000
 #: characters, numbers written in odd ways.
 STRING_EDGES = [
-    "", " ", "\t\n", "０１２３４５", "１２", "2026-１０", "\x00", "a\x00b", "\u202eevil", "e\u0301\u0301\u0301",
+    "", " ", "\t\n", "０１２３４５", "１２", "2026-１０", "\x00", "a\x00b", "\u202eevil",
+    "e\u0301\u0301\u0301",
     "😀" * 10, "客户", "C" * 64, "C" * 65, "C" * 129, LONG_TEXT, HUGE_TEXT, "-1", "9" * 40, "1e308", "NaN", "inf",
     "-inf", "' OR 1=1 --", "%s%s%n", "../../../etc/passwd", "/dev/zero", "${jndi:x}", "null", "0", "C1",
     "\ud7ff", "\ufeffBOM", "a" * 4001,
