@@ -49,6 +49,14 @@ _CAP_KIND = {
 PERSON_TIMED_CHANNELS = frozenset({Channel.OUTBOUND_CALL, Channel.VISIT})
 
 
+def _local_words(at: dt.datetime, tz: dt.tzinfo) -> str:
+    """E.g. "Tue 14:00": the local weekday and time (at the edges of time there is none)."""
+    try:
+        return f"{at.astimezone(tz):%a %H:%M}"
+    except (OverflowError, ValueError):
+        return "beyond the calendar's range"
+
+
 def _fmt(at: dt.datetime) -> str:
     """Compact UTC time for trace details."""
     return at.astimezone(windows.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -249,7 +257,7 @@ def quiet_hours(
 
     period = f"{quiet.start:%H:%M}-{quiet.end:%H:%M}" if quiet.start and quiet.end else "none"
     days = f", quiet weekdays {sorted(quiet.quiet_weekdays)}" if quiet.quiet_weekdays else ""
-    local = ", ".join(f"{at.astimezone(tz):%a %H:%M}" for tz in tzs)
+    local = ", ".join(_local_words(at, tz) for tz in tzs)
     common = dict(
         kind=RuleKind.QUIET_HOURS,
         rule_id=f"{policy.policy_id}/quiet_hours",

@@ -50,13 +50,16 @@ async def test_withdrawn_and_failing_units_leave_the_worker_running() -> None:
     reports: list[bool] = []
     batcher = GroupCommit(db, on_health=reports.append)
 
+    entered = threading.Event()
+
     def blocker(session) -> str:
+        entered.set()
         gate.wait()  # holds the worker so the next units are still queued when cancelled
         return "blocker"
 
     try:
         first = asyncio.ensure_future(batcher.run(blocker))
-        await asyncio.sleep(0.05)
+        await asyncio.to_thread(entered.wait)  # its batch is formed: later units queue behind it
         withdrawn = [asyncio.ensure_future(batcher.run(_insert(f"gone{n}"))) for n in range(5)]
         await asyncio.sleep(0)
         for task in withdrawn:
