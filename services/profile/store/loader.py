@@ -68,7 +68,9 @@ class _LiveBilled:
     Counting a month's billed accounts in SQL costs a scan of the month's rows, on every
     recompute; instead the sets are loaded once and then extended with the rows added since
     (every new bill or correction is a new row with a higher id: writes are serialised by the
-    writer lock, so ids grow in commit order). Used under BillingPeriods' lock.
+    writer lock, so ids grow in commit order). Used under BillingPeriods' lock. Rows seen inside
+    a write transaction that then rolls back stay counted: the consumer applies the same
+    entries again, so they name the same accounts; an erased account stays counted until restart.
     """
 
     def __init__(self) -> None:
@@ -274,11 +276,14 @@ def revenue_base_at(s: Session, as_of: dt.datetime) -> RevenueBase:
         ref = latest_month_index(s, as_of)
     if ref is None:
         return RevenueBase([])
-    rows = s.execute(select(BillingFact.customer_id, func.sum(BillingFact.fee_fen)).where(
-        BillingFact.month >= month_str(ref - 11), BillingFact.month <= month_str(ref),
-        visible(BillingFact, as_of)).group_by(BillingFact.customer_id)).all()
+    # Summed in Python integers: a SQL sum of fees near the int64 limit overflows on SQLite.
+    totals: dict[str, int] = defaultdict(int)
+    for cid, fee in s.execute(select(BillingFact.customer_id, BillingFact.fee_fen).where(
+            BillingFact.month >= month_str(ref - 11), BillingFact.month <= month_str(ref),
+            visible(BillingFact, as_of))):
+        totals[cid] += int(fee)
     erased = set(s.execute(select(Erasure.customer_id)).scalars())
-    return RevenueBase(float(total) for cid, total in rows if cid not in erased)
+    return RevenueBase(float(total) for cid, total in totals.items() if cid not in erased)
 
 
 def features_at(s: Session, customer_ids: list[str], as_of: dt.datetime | None, now: dt.datetime,
