@@ -10,8 +10,9 @@ Caching rules (each entry keeps the time it was fetched):
   callers during an outage get their degraded answer at once instead of after a timeout;
 - "profile does not know this account" is not cached, so an account ingested a moment
   later is known to the next call (a mistyped id costs one profile call per call);
-- one fetch per key is shared by the concurrent callers; it runs as its own task in an
-  empty contextvars context, so a caller that is cancelled or whose deadline passes never
+- one fetch per key is shared by the concurrent callers; it runs as its own task in a
+  detached context (telco360_runtime.context.create_task: no caller's request id, role or
+  deadline), so a caller that is cancelled or whose deadline passes never
   cancels or shortens it for the others, and its log lines carry no caller's request id.
 
 Sources: one GetCustomer360 per account gives the time zone, tier, contact persons
@@ -27,7 +28,6 @@ to check expressions) is fetched once per `schema_ttl_seconds`.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +37,7 @@ import grpc
 
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
 from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from telco360_runtime import context as call_context
 from telco360_runtime.logs import get_logger
 
 from services.contact.domain.eligibility import AccountFacts, with_live_score
@@ -109,7 +110,7 @@ class PeerCache(Generic[V]):
         """One call per key at a time; concurrent callers share it (see the module docstring)."""
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.get_running_loop().create_task(self._fetch(key, fetch), context=contextvars.Context())
+            task = call_context.create_task(self._fetch(key, fetch))
             task.add_done_callback(_retrieve)
             self._inflight[key] = task
         return await asyncio.shield(task)

@@ -2,7 +2,8 @@
 
 Background tasks (stopped before the store closes): the reservation expiry sweeper and
 the follower of profile's account events that triggers campaigns. The SQLite group-commit
-thread is a critical worker: while it is down health answers NOT_SERVING (WorkerHealth).
+thread is a critical worker: while it is down health answers NOT_SERVING
+(GrpcService.report_worker).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from telco360_runtime.clients import open_channel
 from telco360_runtime.db import Database
 from telco360_runtime.jobs import JobRunner, JobStore
 from telco360_runtime.logs import get_logger
-from grpc_health.v1 import health_pb2
-
 from telco360_runtime.server import GrpcService, Registration
 
 from services.contact.app.analysis import AnalysisUseCases
@@ -52,35 +51,6 @@ def build_peers(settings: ContactSettings) -> Peers:
     )
 
 
-class WorkerHealth:
-    """Turns a critical worker's reports (from any thread) into the service's health.
-
-    Reports arriving before the service started are remembered and applied at start; after
-    a graceful shutdown began, the health servicer ignores them (it stays NOT_SERVING).
-    """
-
-    def __init__(self) -> None:
-        self._service: GrpcService | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._healthy = True
-
-    def attach(self, service: GrpcService) -> None:
-        """Bind to the running service (called in its start hook, on its event loop)."""
-        self._service, self._loop = service, asyncio.get_running_loop()
-
-    def __call__(self, healthy: bool) -> None:
-        self._healthy = healthy
-        service, loop = self._service, self._loop
-        if service is None or loop is None or loop.is_closed():
-            return
-        asyncio.run_coroutine_threadsafe(self._apply(service), loop)
-
-    async def _apply(self, service: GrpcService) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if self._healthy else health_pb2.HealthCheckResponse.NOT_SERVING
-        for name in ("", *(r.service_name for r in service.registrations)):
-            await service.health.set(name, status)
-
-
 def build_service(
     settings: ContactSettings, db: Database, clock: Callable[[], dt.datetime] | None = None
 ) -> GrpcService:
@@ -89,7 +59,11 @@ def build_service(
     `clock` replaces the wall clock of every decision (tests drive time with it).
     """
     log = get_logger()
-    worker_health = WorkerHealth()
+
+    def worker_health(healthy: bool) -> None:
+        # Called from the group-commit thread, which starts on the first reservation,
+        # i.e. after `service` below exists.
+        service.report_worker("group_commit", healthy)
     jobs = JobStore(db, JOBS)
     jobs.fail_interrupted()
     deps = Deps(
@@ -131,7 +105,6 @@ def build_service(
                 log.warning("expiry_sweep_failed", error=type(error).__name__)
 
     async def on_start() -> None:
-        worker_health.attach(service)
         deps.journal.start()
         if settings.expiry_sweep_seconds > 0:
             tasks.append(asyncio.create_task(sweep()))

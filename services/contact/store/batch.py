@@ -25,7 +25,7 @@ The thread is shared by every call, so no single call may harm it:
   thread itself end unexpectedly, the next call starts a new one, and `on_health(False)` is
   reported while it is down (the service turns health NOT_SERVING), `on_health(True)` once
   it runs again;
-- the thread is started with an empty contextvars context (threads never inherit one), so
+- the thread is started in a detached context (telco360_runtime.context.start_thread), so
   its log lines never carry the request id of the call that happened to start it.
 """
 
@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from telco360_runtime import context
 from telco360_runtime.db import Database
 from telco360_runtime.logs import get_logger
 
@@ -112,8 +113,7 @@ class GroupCommit:
                 self.restarts += 1
                 self._log.error("group_commit_thread_restarted", restarts=self.restarts)
             self._closing = False
-            self._thread = threading.Thread(target=self._supervise, name="contact-group-commit", daemon=True)
-            self._thread.start()
+            self._thread = context.start_thread(self._supervise, name="contact-group-commit")
 
     def _report(self, healthy: bool) -> None:
         if self.on_health is None:
