@@ -58,4 +58,5 @@ def findings() -> Iterator[Findings]:
     target = os.environ.get("TELCO360_FUZZ_FINDINGS")
     if target:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        pathlib.Path(target).write_text(found.markdown(stamp, EXAMPLES, os.environ.get("TELCO360_FUZZ_DB", "sqlite")), encoding="utf-8")
+        backend = os.environ.get("TELCO360_FUZZ_DB", "sqlite")
+        pathlib.Path(target).write_text(found.markdown(stamp, EXAMPLES, backend), encoding="utf-8")
