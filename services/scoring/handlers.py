@@ -79,9 +79,12 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         return _fitting(pb.ScoreCustomersResponse(scores=[cv.account_to_pb(r) for r in results]), "customer_ids", "ids")
 
     async def ScoreFeatures(self, request: pb.ScoreFeaturesRequest, context: Any) -> pb.ScoreFeaturesResponse:
-        request_bounds.check(request)
+        bad = request_bounds.violations(request)
+        # Rows beyond the count limit are refused unread.
+        ids, rows = cv.feature_rows(request.rows) if len(request.rows) <= request_bounds.MAX_ROWS else ([], [])
+        request_bounds.check_feature_rows(bad, rows)
+        bad.raise_if_any()
         column_ids, columns = cv.feature_columns(request)
-        ids, rows = cv.feature_rows(request.rows)
         result = await self.app.score_features(rows, request.model_id, cv.KIND_FROM_PB.get(request.kind, "churn"),
                                                request.top_reasons, columns)
         ids = column_ids if columns is not None else ids

@@ -179,6 +179,21 @@ def test_lists_maps_and_floats_have_limits() -> None:
     assert not rb.violations(pb.ScoreFeaturesRequest(rows=[row])).violations
 
 
+def test_feature_rows_are_bounded_after_conversion() -> None:
+    from services.scoring import converters as cv
+
+    rows = [pb.FeatureRow(row_id="a", features={"k" * 300: common_pb2.AttributeValue(number_value=1.0),
+                                                "ok": common_pb2.AttributeValue(string_value="v" * 600)}),
+            pb.FeatureRow(features={f"f{i}": common_pb2.AttributeValue(bool_value=True) for i in range(rb.MAX_FEATURES + 1)})]
+    out = rb.violations(pb.ScoreFeaturesRequest(rows=rows))
+    rb.check_feature_rows(out, cv.feature_rows(rows)[1])
+    got = [(v.field, v.reason) for v in out.violations]
+    assert ("rows[0].features[ok].string_value", bounds.TOO_LONG) in got
+    assert ("rows[1].features", bounds.TOO_MANY) in got
+    assert any(f.startswith("rows[0].features['kkk") and f.endswith(".key") for f, _ in got)
+    assert len(got) == 3
+
+
 def test_one_answer_lists_every_violation_without_echoing_values() -> None:
     request = pb.TrainFromTableRequest(kind=999, auto_promote=999, format=7, id_column="i" * 100_000,
                                        parameters={"num_leaves": "1", "learning_rate": "inf"},

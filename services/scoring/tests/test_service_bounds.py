@@ -152,6 +152,8 @@ def table() -> pd.DataFrame:
     ("ListModels", pb.ListModelsRequest(page=common_pb2.PageRequest(page_size=-1)), "page.page_size"),
     ("ScoreAll", pb.ScoreAllRequest(batch_size=-5), "batch_size"),
     ("ScoreCustomers", pb.ScoreCustomersRequest(customer_ids=["x" * 100_000]), "customer_ids[0]"),
+    ("ScoreFeatures", pb.ScoreFeaturesRequest(rows=[pb.FeatureRow(features={
+        "industry": common_pb2.AttributeValue(string_value="x" * 100_000)})]), "rows[0].features[industry].string_value"),
 ])
 def test_bad_fields_answer_invalid_argument_naming_them(server: Server, rpc: str, request_: Any, field: str) -> None:
     code, fields, details = refused(getattr(server.stub, rpc), request_)
