@@ -83,22 +83,38 @@ def timestamps(draw: st.DrawFn, message_class: type[Message]) -> Message:
 class Hints:
     """Values the services know, by field name (ids of the seeded base, ...).
 
-    `pools` maps a field-name suffix ("customer_id", "policy_id", ...) to known values; a
-    string field whose name ends with a suffix draws one of them a third of the time.
+    `pools` maps a field-name suffix ("customer_id", "policy_id", ...) to a function giving
+    the values known now; a string field whose name ends with a suffix draws one of them
+    about half the time.
     """
 
     def __init__(self, pools: dict[str, Callable[[], Sequence[str]]] | None = None) -> None:
         self.pools = pools or {}
 
-    def known(self, name: str) -> Sequence[str]:
-        """Known values for a field name (empty when none); "customer_ids" matches "customer_id"."""
+    def pool(self, name: str) -> Callable[[], Sequence[str]] | None:
+        """The pool of known values for a field name, if any; "customer_ids" matches "customer_id"."""
         base = name[:-1] if name.endswith("_ids") else name
         for suffix, pool in self.pools.items():
             if base == suffix or base.endswith("_" + suffix):
-                values = pool()
-                if values:
-                    return values
-        return ()
+                return pool
+        return None
+
+    def strategy(self, name: str) -> st.SearchStrategy[str] | None:
+        """Known values for a field, drawn so that the draw does not depend on the pool's size.
+
+        Pools grow as the services answer ids; Hypothesis requires every replay of an example
+        to draw the same way, so the strategy draws a number and maps it onto the pool as it
+        is now (an unknown id while the pool is still empty).
+        """
+        pool = self.pool(name)
+        if pool is None:
+            return None
+
+        def pick(index: int) -> str:
+            values = pool()
+            return values[index % len(values)] if values else f"unknown-{name}"
+
+        return st.integers(0, 2**16).map(pick)
 
 
 def _string_strategy(field: FieldDescriptor, hints: Hints, small: bool) -> st.SearchStrategy[str]:
@@ -112,10 +128,9 @@ def _string_strategy(field: FieldDescriptor, hints: Hints, small: bool) -> st.Se
         choices.append(st.sampled_from([e for e in EXPRESSION_EDGES if not small or len(e) < 200]))
     if "time_zone" in name:
         choices.append(st.sampled_from([z for z in TIME_ZONE_EDGES if not small or len(z) < 300]))
-    known = hints.known(name)
-    if known:
-        known_strategy = st.sampled_from(list(known))
-        return st.one_of(known_strategy, known_strategy, *choices)
+    known = hints.strategy(name)
+    if known is not None:
+        return st.one_of(known, known, *choices)
     return st.one_of(*choices)
 
 
