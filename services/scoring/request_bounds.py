@@ -27,11 +27,8 @@ from telco360_runtime.errors import ViolationCollector
 
 from .domain.params import MAX_PARAMETERS, VALUE_MAX, param_violations
 from .domain.train_jobs import MAX_CUTOFFS
+from .domain.usecases import MAX_IDS, MAX_ROWS  # ids per ScoreCustomers call, rows per ScoreFeatures call
 
-#: Account ids per ScoreCustomers call (and profile's GetFeatures limit).
-MAX_IDS = 1000
-#: Rows per ScoreFeatures call.
-MAX_ROWS = 10_000
 #: Features in one row or columns in one FeatureColumns batch (models have far fewer).
 MAX_FEATURES = 2000
 #: Reasons per account or row.
