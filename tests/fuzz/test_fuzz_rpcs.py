@@ -176,15 +176,39 @@ def test_rpc_answers_undecodable_bytes_with_invalid_argument(cluster: Cluster, f
 
 
 @pytest.mark.parametrize("case", corpus.CASES, ids=[f"#{c.item} {c.name}" for c in corpus.CASES])
-def test_issue_12_case(cluster: Cluster, findings: Findings, case: corpus.Case) -> None:
-    """The exact inputs issue #12 reported, with the answer the contract demands."""
+def test_issue_12_case(cluster: Cluster, findings: Findings, case: corpus.Case,
+                       capfd: pytest.CaptureFixture[str]) -> None:
+    """The exact inputs issue #12 reported, with the answer the contract demands.
+
+    The servers' log lines written meanwhile (item 10) must not carry a long request value.
+    """
     problems: list[str] = []
+    origin = f"corpus #{case.item} {case.name}"
     for index, (rpc, build) in enumerate(case.steps):
         service, method = BY_ID[rpc]
         last = index == len(case.steps) - 1
-        problems += run_case(cluster, findings, service, method, build(cluster), f"corpus #{case.item} {case.name}",
-                             case.expect if last else None)
+        request = build(cluster)
+        problems += run_case(cluster, findings, service, method, request, origin, case.expect if last else None)
+        logged = capfd.readouterr()
+        echoed = log_echoes(logged.out + logged.err)
+        if echoed:
+            findings.add(service, method.name, origin, request, [echoed])
+            problems.append(echoed)
     assert not problems, f"{case.name}:\n" + "\n".join(problems)
+
+
+#: A log line longer than this carries more than ids, counts and short previews.
+MAX_LOG_LINE = 16 * 1024
+
+
+def log_echoes(text: str) -> str:
+    """What is wrong with the servers' log output of a call ("" when nothing)."""
+    longest = max((len(line) for line in text.splitlines()), default=0)
+    if longest > MAX_LOG_LINE:
+        return f"server log line of {longest:,} characters (a request value in a log or traceback)"
+    if any(run in text for run in probes.ECHO_RUNS):
+        return "server log echoes more than a short prefix of a long request value"
+    return ""
 
 
 STORM_ROUNDS = 5
