@@ -96,8 +96,14 @@ def reseed(cluster: Cluster) -> None:
 
 
 def run_case(cluster: Cluster, findings: Findings, service: str, method: MethodDescriptor, request: Any,
-             origin: str, expect: frozenset[str] | None = None) -> list[str]:
-    """One call judged under the fuzz contract, then the after-checks; returns the problems."""
+             origin: str, expect: frozenset[str] | None = None,
+             capfd: pytest.CaptureFixture[str] | None = None) -> list[str]:
+    """One call judged under the fuzz contract, then the after-checks; returns the problems.
+
+    With `capfd`, the servers' log output meanwhile is checked too (issue #12 item 10).
+    """
+    if capfd is not None:
+        capfd.readouterr()
     outcome = probes.invoke(cluster, service, method, request)
     problems = probes.judge(cluster, service, method, request, outcome)
     if expect is not None and outcome.code not in expect:
@@ -109,6 +115,11 @@ def run_case(cluster: Cluster, findings: Findings, service: str, method: MethodD
         if not cluster.wait_until(lambda: probes.applied(cluster), APPLY_WAIT_S):
             after.append(f"profile did not apply ingest's log within {APPLY_WAIT_S:g} s")
         after += [f"profile {p}" for p in probes.after_checks(cluster, "profile")]
+    if capfd is not None:
+        logged = capfd.readouterr()
+        echoed = log_echoes(logged.out + logged.err)
+        if echoed:
+            problems.append(echoed)
     findings.ran_method(service, method.name, origin)
     if after:
         problems += after
@@ -136,7 +147,8 @@ def request_strategy(cluster: Cluster, service: str, method: MethodDescriptor) -
 
 
 @pytest.mark.parametrize("rpc", IDS)
-def test_rpc_survives_generated_requests(cluster: Cluster, findings: Findings, rpc: str) -> None:
+def test_rpc_survives_generated_requests(cluster: Cluster, findings: Findings, rpc: str,
+                                        capfd: pytest.CaptureFixture[str]) -> None:
     """Generated requests (descriptor strategies and mutations of a valid request)."""
     service, method = BY_ID[rpc]
     strategy = request_strategy(cluster, service, method)
@@ -145,7 +157,7 @@ def test_rpc_survives_generated_requests(cluster: Cluster, findings: Findings, r
     @settings(settings.get_profile("telco360-fuzz"))
     @given(request=strategy)
     def explore(request: Any) -> None:
-        if run_case(cluster, findings, service, method, request, "generated"):
+        if run_case(cluster, findings, service, method, request, "generated", capfd=capfd):
             failed.append(rpc)
 
     explore()
@@ -158,7 +170,8 @@ UNDECODABLE = (b"\x08\x80", b"\x00\x00")
 
 
 @pytest.mark.parametrize("rpc", IDS)
-def test_rpc_answers_undecodable_bytes_with_invalid_argument(cluster: Cluster, findings: Findings, rpc: str) -> None:
+def test_rpc_answers_undecodable_bytes_with_invalid_argument(cluster: Cluster, findings: Findings, rpc: str,
+                                                            capfd: pytest.CaptureFixture[str]) -> None:
     """Bytes that are no message answer INVALID_ARGUMENT (client streams: for that message)."""
     service, method = BY_ID[rpc]
     problems: list[str] = []
@@ -170,7 +183,7 @@ def test_rpc_answers_undecodable_bytes_with_invalid_argument(cluster: Cluster, f
             expect = frozenset({"OK", "INVALID_ARGUMENT"})
         else:
             request, expect = payload, corpus.INVALID
-        problems += run_case(cluster, findings, service, method, request, "undecodable", expect)
+        problems += run_case(cluster, findings, service, method, request, "undecodable", expect, capfd)
     assert not problems, f"{rpc}:\n" + findings.summary(
         [f for f in findings.for_method(service, method.name) if f.origin == "undecodable"])
 
@@ -187,13 +200,8 @@ def test_issue_12_case(cluster: Cluster, findings: Findings, case: corpus.Case,
     for index, (rpc, build) in enumerate(case.steps):
         service, method = BY_ID[rpc]
         last = index == len(case.steps) - 1
-        request = build(cluster)
-        problems += run_case(cluster, findings, service, method, request, origin, case.expect if last else None)
-        logged = capfd.readouterr()
-        echoed = log_echoes(logged.out + logged.err)
-        if echoed:
-            findings.add(service, method.name, origin, request, [echoed])
-            problems.append(echoed)
+        problems += run_case(cluster, findings, service, method, build(cluster), origin,
+                             case.expect if last else None, capfd)
     assert not problems, f"{case.name}:\n" + "\n".join(problems)
 
 
