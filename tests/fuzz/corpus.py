@@ -224,6 +224,12 @@ CASES: list[Case] = [
     # 2. One accepted record breaks the whole base: maxima must be refused up front.
     case("billing fee_fen 2^63-1", 2, "ingest.SubmitRecord",
          lambda cl: i.SubmitRecordRequest(record=billing(c0(cl), fee_fen=INT64_MAX))),
+    # The documented maxima are accepted, and must leave profile's base (the after-checks) intact.
+    Case("bills at the documented maxima on every product line", 2, tuple(
+        ("ingest.SubmitRecord", lambda cl, line=line, month=month: i.SubmitRecordRequest(record=billing(
+            c0(cl), fee_fen=10**13, usage_quantity=1e15, lines=1_000_000, product_line=line, month=month)))
+        for line in (common_pb2.PRODUCT_LINE_MOBILE_DATA, common_pb2.PRODUCT_LINE_BROADBAND)
+        for month in ("2026-09", "2026-10")), expect=frozenset({"OK"})),
     case("billing usage_quantity 1e308", 2, "ingest.SubmitRecord",
          lambda cl: i.SubmitRecordRequest(record=billing(c0(cl), usage_quantity=1e308))),
     case("billing lines int32 max", 2, "ingest.SubmitRecord",
