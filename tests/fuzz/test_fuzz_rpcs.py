@@ -11,7 +11,7 @@ answer a known-good request correctly (for ingest, profile too, once it applied 
 and the servers must not have logged a long request value (item 10).
 
 The stores are SQLite files by default; TELCO360_FUZZ_DB=postgresql runs the same on
-PostgreSQL, which refuses what SQLite stores (a NUL byte in text, integers over int32).
+PostgreSQL, which refuses some of what SQLite stores (a NUL byte in text, for one).
 
 Marked `fuzz` and skipped unless TELCO360_FUZZ=1 (see conftest.py for the knobs):
     TELCO360_FUZZ=1 .venv/bin/python -m pytest tests/fuzz -q -p no:cacheprovider
