@@ -408,6 +408,12 @@ CASES: list[Case] = [
     case("TrainModel num_leaves in full-width digits", 9, "scoring.TrainModel",
          lambda cl: train(parameters={"num_leaves": "３１"})),
     case("TrainModel negative horizon", 9, "scoring.TrainModel", lambda cl: train(horizon_months=-3)),
+    # Accepted or refused, but a job that fails must say why in a sentence (no exception text).
+    case("TrainModel cut-off before any data", 9, "scoring.TrainModel", lambda cl: train(as_of=[ts(1)]),
+         expect=None),
+    case("TrainFromTable unreadable CSV", 9, "scoring.TrainFromTable", lambda cl: s.TrainFromTableRequest(
+        content=b"\x00", format=s.TABLE_FORMAT_CSV, id_column="id", label_column="label", kind=s.MODEL_KIND_CHURN),
+         expect=None),
     case("TrainFromTable label = id column", 9, "scoring.TrainFromTable", lambda cl: s.TrainFromTableRequest(
         content=TABLE, format=s.TABLE_FORMAT_CSV, id_column="id", label_column="id", kind=s.MODEL_KIND_CHURN)),
     case("ExportFeatures negative batch_size", 9, "profile.ExportFeatures",

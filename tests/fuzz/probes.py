@@ -45,7 +45,9 @@ MAX_ERROR_BYTES = 8 * 1024
 #: a short prefix of the bad value (the runtime's preview() shows 40 characters).
 ECHO_RUNS = tuple(ch * 200 for ch in "xZC长名a9")
 #: Job errors that read like a raw exception, not a sentence.
-RAW_ERROR = re.compile(r"Traceback|AioRpcError|StatusCode\.|<_\w+|\b[A-Z]\w*(Error|Exception)\b|^[A-Z][a-z]+[A-Z]\w*: ")
+RAW_ERROR = re.compile(r"Traceback|AioRpcError|StatusCode\.|<_\w+|\b[A-Z]\w*(Error|Exception)\b|^[A-Z]\w+: ")
+#: A job error blaming a peer: every peer is up in the cluster, so the job broke it or misread it.
+PEER_BLAMED = re.compile(r"unavailable|did not answer|deadline", re.I)
 #: How long a job an RPC started is followed to see how it ends.
 JOB_WAIT_S = 3.0
 
@@ -164,8 +166,13 @@ def follow_job(cluster: Cluster, service: str, job: common_pb2.Job, wait: float 
     return last
 
 
-def judge(cluster: Cluster, service: str, method: MethodDescriptor, request: Any, outcome: Outcome) -> list[str]:
-    """What is wrong with an answer under the fuzz contract (empty: nothing)."""
+def judge(cluster: Cluster, service: str, method: MethodDescriptor, request: Any, outcome: Outcome,
+          job_wait: float = JOB_WAIT_S) -> list[str]:
+    """What is wrong with an answer under the fuzz contract (empty: nothing).
+
+    A job the call started is followed for `job_wait` seconds: if it fails, its error must be
+    a sentence, not exception text, and must not blame a peer that is up.
+    """
     problems: list[str] = []
     code = outcome.code
     if code in ("INTERNAL", "UNKNOWN"):
@@ -186,9 +193,13 @@ def judge(cluster: Cluster, service: str, method: MethodDescriptor, request: Any
         problems.append("error echoes more than a short prefix of a long bad value")
     if code == "OK" and not method.name.startswith("Get"):  # GetJob shows a job another RPC started
         for job in _jobs_of(outcome):
-            final = follow_job(cluster, service, job)
-            if final.state == common_pb2.JOB_STATE_FAILED and RAW_ERROR.search(final.error_message):
+            final = follow_job(cluster, service, job, job_wait)
+            if final.state != common_pb2.JOB_STATE_FAILED:
+                continue
+            if RAW_ERROR.search(final.error_message):
                 problems.append(f"job {final.kind} failed with raw error text: {final.error_message[:160]!r}")
+            elif PEER_BLAMED.search(final.error_message):
+                problems.append(f"job {final.kind} blames a peer that is up: {final.error_message[:160]!r}")
     return problems
 
 

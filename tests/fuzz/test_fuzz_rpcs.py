@@ -97,7 +97,7 @@ def reseed(cluster: Cluster) -> None:
 
 def run_case(cluster: Cluster, findings: Findings, service: str, method: MethodDescriptor, request: Any,
              origin: str, expect: frozenset[str] | None = None,
-             capfd: pytest.CaptureFixture[str] | None = None) -> list[str]:
+             capfd: pytest.CaptureFixture[str] | None = None, job_wait: float = probes.JOB_WAIT_S) -> list[str]:
     """One call judged under the fuzz contract, then the after-checks; returns the problems.
 
     With `capfd`, the servers' log output meanwhile is checked too (issue #12 item 10).
@@ -105,7 +105,7 @@ def run_case(cluster: Cluster, findings: Findings, service: str, method: MethodD
     if capfd is not None:
         capfd.readouterr()
     outcome = probes.invoke(cluster, service, method, request)
-    problems = probes.judge(cluster, service, method, request, outcome)
+    problems = probes.judge(cluster, service, method, request, outcome, job_wait)
     if expect is not None and outcome.code not in expect:
         problems.append(f"expected {' or '.join(sorted(expect))}, got {outcome.short()}")
     harvest(cluster, outcome.responses)
@@ -204,10 +204,12 @@ def test_issue_12_case(cluster: Cluster, findings: Findings, case: corpus.Case,
         service, method = BY_ID[rpc]
         last = index == len(case.steps) - 1
         problems += run_case(cluster, findings, service, method, build(cluster), origin,
-                             case.expect if last else None, capfd)
+                             case.expect if last else None, capfd, job_wait=CORPUS_JOB_WAIT_S)
     assert not problems, f"{case.name}:\n" + "\n".join(problems)
 
 
+#: Corpus cases follow the jobs they start to the end (generated ones only for a few seconds).
+CORPUS_JOB_WAIT_S = 30.0
 #: A log line longer than this carries more than ids, counts and short previews.
 MAX_LOG_LINE = 16 * 1024
 
