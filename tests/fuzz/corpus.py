@@ -371,6 +371,11 @@ CASES: list[Case] = [
         [("ingest.SubmitRecord", lambda cl, n=n: i.SubmitRecordRequest(record=account(
             c0(cl), name="名" * 1_000_000, industry=f"NOPE{n}"))) for n in range(5)]
         + [("ingest.ListQuarantine", lambda cl: i.ListQuarantineRequest())]), expect=frozenset({"OK"})),
+    Case("ReplayQuarantine of five rejected 1 MB records", 8, tuple(
+        [("ingest.SubmitRecord", lambda cl, n=n: i.SubmitRecordRequest(record=account(
+            c0(cl), name="名" * 1_000_000, industry=f"NOPE{n}"))) for n in range(5)]
+        + [("ingest.ReplayQuarantine", lambda cl: i.ReplayQuarantineRequest(filter=i.ListQuarantineRequest()))]),
+        expect=frozenset({"OK"})),
     case("offer description of 100 KB", 8, "contact.CreateOffer",
          lambda cl: c.CreateOfferRequest(offer=offer(offer_id="fuzz-long", description=HUGE_TEXT))),
     case("consent source of 100 KB", 8, "contact.SetConsent",
