@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, select, update
 
 from telco360_runtime.db import Database
-from telco360_runtime.errors import NotFound
+from telco360_runtime.errors import DomainError, NotFound
 from telco360_runtime.timeconv import now_utc
 
 PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED = "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"
@@ -136,6 +136,17 @@ JobFunction = Callable[[Progress], str]
 """A job body: does the work, reports progress, returns a result reference ('' if none)."""
 
 
+def job_error_sentence(job_id: str, error: BaseException) -> str:
+    """What a failed job tells its caller: a domain error's own sentence, else a pointer to the log.
+
+    Raw exception text (class names, parser output, peer RpcError dumps) can carry request
+    data and means nothing to an operator, so it stays in the server log only.
+    """
+    if isinstance(error, DomainError):
+        return error.message[:1000]
+    return f"the job failed unexpectedly ({type(error).__name__}); see the server log for job {job_id}"
+
+
 class JobRunner:
     """Runs job functions on background threads and records their outcome."""
 
@@ -159,7 +170,7 @@ class JobRunner:
             result_ref = fn(progress) or ""
         except Exception as error:  # noqa: BLE001 - recorded on the job, never lost
             self._log.error("job_failed", job_id=job_id, kind=kind, exc_info=error)
-            self.store.finish(job_id, FAILED, error=f"{type(error).__name__}: {error}")
+            self.store.finish(job_id, FAILED, error=job_error_sentence(job_id, error))
         else:
             progress.update(force=True)
             # Keep the job's own closing summary (e.g. "4,812 scored, 37 band changes").

@@ -8,6 +8,7 @@ import threading
 import sqlalchemy as sa
 from telco360.common.v1 import common_pb2
 
+from telco360_runtime.errors import FailedPrecondition
 from telco360_runtime.db import Database, migrate
 from telco360_runtime.jobs import FAILED, SUCCEEDED, JobRunner, JobStore, jobs_table
 from telco360_runtime.proto_jobs import job_to_proto
@@ -85,12 +86,19 @@ async def test_jobs_report_progress_and_outcome(db_url: str) -> None:
         return "model-7"
 
     def broken(progress) -> str:
-        raise ValueError("no training rows")
+        raise FailedPrecondition("no training rows")
+
+    def crashed(progress) -> str:
+        raise ValueError("secret cell value 13800138000")
 
     ok = await runner.wait(runner.start("train_model", work), timeout=10)
     assert (ok.state, ok.done, ok.total, ok.result_ref) == (SUCCEEDED, 10, 10, "model-7")
     proto = job_to_proto(ok)
     assert proto.state == common_pb2.JOB_STATE_SUCCEEDED and proto.HasField("finished_at")
     bad = await runner.wait(runner.start("train_model", broken), timeout=10)
-    assert bad.state == FAILED and "no training rows" in bad.error_message
+    assert bad.state == FAILED and bad.error_message == "no training rows"
+    # Unexpected errors never reach the caller raw (their text may carry request data).
+    crash = await runner.wait(runner.start("train_model", crashed), timeout=10)
+    assert crash.state == FAILED and "13800138000" not in crash.error_message
+    assert "ValueError" in crash.error_message and crash.job_id in crash.error_message
     db.dispose()
