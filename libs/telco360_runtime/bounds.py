@@ -85,6 +85,10 @@ def check_text(
     if len(value) > max_len:
         out.add(field, f"must be at most {max_len} characters (got {len(value)})", TOO_LONG)
         return False
+    if "\x00" in value:
+        # PostgreSQL text cannot hold NUL, and no business text needs it.
+        out.add(field, "must not contain NUL (0x00) characters", BAD_FORMAT)
+        return False
     return True
 
 

@@ -36,7 +36,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from telco360_runtime.errors import Unavailable
+from telco360_runtime.errors import FieldViolation, InvalidArgument, Unavailable
 
 T = TypeVar("T")
 
@@ -81,6 +81,23 @@ def unavailable_error(error: BaseException) -> Unavailable | None:
         if _store_is_down(current):
             return Unavailable(DATABASE, "the database is unavailable; retry later")
         current = current.__cause__
+    return None
+
+
+def nul_text_error(error: BaseException) -> InvalidArgument | None:
+    """InvalidArgument when the store refused a text holding NUL (PostgreSQL cannot store it).
+
+    A safety net behind the services' own checks (bounds.check_text refuses NUL by field):
+    whatever text a request carried, the caller learns its input was bad, not INTERNAL.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if "NUL (0x00)" in str(current)[:300]:
+            return InvalidArgument(FieldViolation("request", "text must not contain NUL (0x00) characters",
+                                                  "BAD_FORMAT"))
+        current = current.__cause__ or current.__context__
     return None
 
 

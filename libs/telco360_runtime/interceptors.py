@@ -23,7 +23,7 @@ import grpc
 import structlog
 
 from telco360_runtime import auth, context, decoding, metrics
-from telco360_runtime.db import unavailable_error
+from telco360_runtime.db import nul_text_error, unavailable_error
 from telco360_runtime.errors import DomainError, Unavailable
 from telco360_runtime.status import MESSAGE_MAX, clip, status_for
 
@@ -117,6 +117,10 @@ class _CallScope:
             # reports it through the store probe. The class alone says what happened.
             self.log.warning("store_unavailable", error=type(error).__name__)
             await self._abort(unavailable)
+        bad_text = nul_text_error(error)
+        if bad_text is not None:
+            self.log.info("store_refused_text", error=type(error).__name__)
+            await self._abort(bad_text)
         self.log.error("unhandled_error", exc_info=error)
         self.code = grpc.StatusCode.INTERNAL
         await self.ctx.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log for the request id")

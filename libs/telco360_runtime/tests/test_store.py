@@ -102,3 +102,29 @@ async def test_jobs_report_progress_and_outcome(db_url: str) -> None:
     assert crash.state == FAILED and "13800138000" not in crash.error_message
     assert "ValueError" in crash.error_message and crash.job_id in crash.error_message
     db.dispose()
+
+
+def test_text_with_nul_is_a_bad_request_on_every_store(db_url: str) -> None:
+    """PostgreSQL refuses NUL in text: that must read as the caller's bad input, not INTERNAL."""
+    from telco360_runtime import bounds
+    from telco360_runtime.db import nul_text_error
+    from telco360_runtime.errors import InvalidArgument, ViolationCollector
+
+    out = ViolationCollector()
+    assert not bounds.check_text(out, "name", "a\x00b", max_len=10)
+    assert [(v.field, v.reason) for v in out.violations] == [("name", bounds.BAD_FORMAT)]
+
+    db = Database(db_url)
+    table = sa.Table("nul_probe", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("text", sa.Text))
+    table.metadata.create_all(db.engine)
+    try:
+        with db.session() as session:
+            session.execute(table.insert().values(id=1, text="a\x00b"))
+    except Exception as error:  # noqa: BLE001 - PostgreSQL refuses, SQLite stores it
+        mapped = nul_text_error(error)
+        assert isinstance(mapped, InvalidArgument) and mapped.violations[0].reason == "BAD_FORMAT"
+    else:
+        assert db.is_sqlite
+    assert nul_text_error(ValueError("something else")) is None
+    db.dispose()
