@@ -49,15 +49,21 @@ def render_customer360(view: profile_pb2.Customer360) -> None:
                             title="Scores", expand=False))
     if view.tags:
         tags = Table(title="Tags", show_lines=False)
-        for column in ("tag", "category", "since", "why"):
+        for column in ("tag", "category", "since", "why (values when assigned)"):
             tags.add_column(column)
         for tag in view.tags:
-            why = ", ".join(f"{k}={fmt.attr(v)}" for k, v in sorted(tag.trigger_values.items()))
+            # Evidence as it was when the tag was given, and the same names now (they move).
+            why = ", ".join(
+                f"{k}={fmt.attr(v)}" + (f" (now {fmt.attr(tag.current_values[k])})"
+                                        if k in tag.current_values and tag.current_values[k] != v else "")
+                for k, v in sorted(tag.trigger_values.items()))
             category = f"{fmt.VALUE_TIER} (revenue share)" if tag.tag_id.startswith("value_") else tag.category
             tags.add_row(tag.display_name or tag.tag_id, category, fmt.when(tag.assigned_at), why)
         console.print(tags)
     if view.spend_trend:
-        trend = Table(title="Monthly spend")
+        caption = (f"fee features describe {view.fee_reference_month or '(no bill in 12 months)'}; "
+                   f"base closed through {view.billing_closed_month or '(no month closed yet)'}")
+        trend = Table(title="Monthly spend", caption=caption)
         trend.add_column("month")
         trend.add_column("total", justify="right")
         trend.add_column("lines")

@@ -153,8 +153,6 @@ async def _huge(server) -> list[str]:
     return [f"B{i:03d}" for i in range(ACCOUNTS)] + ["HUGE"]
 
 
-@pytest.mark.xfail(reason="store/loader.py revenue_base_at sums fee_fen in SQL (SQLite: integer overflow): "
-                          "billing-period owner's file, reported to the lead", strict=False)
 async def test_one_huge_stored_fee_breaks_no_past_features(server) -> None:
     _, stub, _ = server
     ids = await _huge(server)
