@@ -203,6 +203,8 @@ class Case:
     steps: tuple[tuple[str, Callable[[Any], Any]], ...]
     expect: frozenset[str] | None = INVALID
     """Codes the last step must answer (None: any code the fuzz contract allows)."""
+    check: Callable[[list[Any]], str | None] | None = None
+    """A further check of the last step's replies: a problem, or None when they are right."""
 
     @property
     def method(self) -> str:
@@ -210,9 +212,25 @@ class Case:
         return self.steps[-1][0]
 
 
-def case(name: str, item: int, method: str, build: Callable[[Any], Any], expect=INVALID) -> Case:
+def case(name: str, item: int, method: str, build: Callable[[Any], Any], expect=INVALID,
+         check: Callable[[list[Any]], str | None] | None = None) -> Case:
     """A one-step case."""
-    return Case(name, item, ((method, build),), expect)
+    return Case(name, item, ((method, build),), expect, check)
+
+
+def _score_row_rejected(replies: list[Any]) -> str | None:
+    """RecordScores is a batch of independent rows: a bad row is answered in `rejected`."""
+    reply = replies[-1] if replies else None
+    if reply is None or reply.accepted != 0 or [r.index for r in reply.rejected] != [0]:
+        return f"expected row 0 rejected and nothing accepted, got {reply}"
+    if not all(v.reason for v in reply.rejected[0].violations):
+        return "a rejected row's violations must carry reason codes"
+    return None
+
+
+def score_row_case(name: str, item: int, build: Callable[[Any], Any]) -> Case:
+    """A RecordScores row that breaks a bound: OK for the call, the row rejected with reasons."""
+    return case(name, item, "profile.RecordScores", build, expect=frozenset({"OK"}), check=_score_row_rejected)
 
 
 def c0(cl: Any) -> str:
@@ -242,7 +260,7 @@ CASES: list[Case] = [
              occurred_at=ts(now_s() - 3600), subscription=i.Subscription(
                  product_code="DL-100M", product_line=common_pb2.PRODUCT_LINE_MOBILE_DATA,
                  action=i.SUBSCRIPTION_ACTION_ADDED, quantity=1, monthly_fee_fen=INT64_MAX)))),
-    case("RecordScores predicted_value_fen 2^63-1", 2, "profile.RecordScores",
+    score_row_case("RecordScores predicted_value_fen 2^63-1", 2,
          lambda cl: p.RecordScoresRequest(scores=[p.AccountScore(customer_id=c0(cl), churn_probability=0.1,
                                                                  risk_band=common_pb2.RISK_BAND_LOW,
                                                                  predicted_value_fen=INT64_MAX,
@@ -301,7 +319,7 @@ CASES: list[Case] = [
     case("TrainFromTable kind 999", 4, "scoring.TrainFromTable", lambda cl: s.TrainFromTableRequest(
         content=TABLE, format=s.TABLE_FORMAT_CSV, id_column="id", label_column="label", kind=999)),
     case("TrainModel auto_promote 999", 4, "scoring.TrainModel", lambda cl: train(auto_promote=999)),
-    case("RecordScores risk_band 999", 4, "profile.RecordScores",
+    score_row_case("RecordScores risk_band 999", 4,
          lambda cl: p.RecordScoresRequest(scores=[p.AccountScore(customer_id=c0(cl), churn_probability=0.1,
                                                                  risk_band=999, scored_at=ts(now_s()))])),
     case("billing product_line 999", 4, "ingest.SubmitRecord",
@@ -395,15 +413,15 @@ CASES: list[Case] = [
     case("policy name of 100 KB", 8, "contact.CreatePolicy",
          lambda cl: c.CreatePolicyRequest(policy=_policy_with(policy_id="fuzz-name", name=HUGE_TEXT))),
     # 9. Silent acceptance.
-    case("RecordScores negative predicted value", 9, "profile.RecordScores",
+    score_row_case("RecordScores negative predicted value", 9,
          lambda cl: p.RecordScoresRequest(scores=[p.AccountScore(customer_id=c0(cl), churn_probability=0.1,
                                                                  risk_band=common_pb2.RISK_BAND_LOW,
                                                                  predicted_value_fen=-5, scored_at=ts(now_s()))])),
-    case("RecordScores negative horizon", 9, "profile.RecordScores",
+    score_row_case("RecordScores negative horizon", 9,
          lambda cl: p.RecordScoresRequest(scores=[p.AccountScore(customer_id=c0(cl), churn_probability=0.1,
                                                                  risk_band=common_pb2.RISK_BAND_LOW,
                                                                  value_horizon_months=-3, scored_at=ts(now_s()))])),
-    case("RecordScores churn probability 7", 9, "profile.RecordScores",
+    score_row_case("RecordScores churn probability 7", 9,
          lambda cl: p.RecordScoresRequest(scores=[p.AccountScore(customer_id=c0(cl), churn_probability=7.0,
                                                                  risk_band=common_pb2.RISK_BAND_LOW,
                                                                  scored_at=ts(now_s()))])),
