@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from telco360_runtime.db import normalise_url
+from telco360_runtime.testing_pg import PrivatePostgres, postgres_bindir
 from telco360_runtime.logs import configure_logging
 
 PG_ENV = "TELCO360_TEST_PG_URL"
@@ -75,3 +76,19 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         drop()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A running private PostgreSQL cluster (skipped without the binaries, unless in CI)."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("initdb/pg_ctl are needed in CI for the store outage tests")
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    cluster = PrivatePostgres(bindir)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()

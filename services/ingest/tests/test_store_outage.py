@@ -10,15 +10,9 @@ mapping: the batch writer's raw executemany on the driver cursor, the stream com
 from __future__ import annotations
 
 import asyncio
-import glob
-import os
 import pathlib
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -32,67 +26,19 @@ from services.ingest.tests.conftest import Running
 from services.ingest.tests.samples import billing
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from telco360_runtime.db import Database
+from telco360_runtime.testing_pg import PrivatePostgres
 
 HANG_GUARD_S = 60.0  # only stops a broken test from hanging; never a performance bound
 
 
-class _Cluster:
-    """A throw-away PostgreSQL cluster on a temp dir and a free port, owned by one test."""
-
-    def __init__(self, bindir: pathlib.Path) -> None:
-        self.bindir = bindir
-        self.root = pathlib.Path(tempfile.mkdtemp(prefix="t360-ingest-pg-"))
-        self.data = self.root / "data"
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        # The server refuses to run as root: as root, run its tools as `postgres`.
-        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self._as:
-            shutil.chown(self.root, "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "telco360", "--auth=trust", "-E", "UTF8",
-                  "--no-sync")
-        self.url = f"postgresql+psycopg://telco360@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, tool: str, *args: str) -> None:
-        subprocess.run([*self._as, str(self.bindir / tool), *args], check=True,
-                       capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-                  "-w", "start")
-
-    def stop(self) -> None:
-        """Fast shutdown: open sessions are cut, as in an outage."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    def destroy(self) -> None:
-        subprocess.run([*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m",
-                        "immediate", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(self.root, ignore_errors=True)
+@pytest.fixture
+def cluster(private_postgres: PrivatePostgres) -> PrivatePostgres:
+    """The private cluster ingest runs on (the root conftest's fixture)."""
+    return private_postgres
 
 
 @pytest.fixture
-def cluster() -> Iterator[_Cluster]:
-    found = shutil.which("initdb")
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    bindir = pathlib.Path(found).parent if found else (
-        pathlib.Path(candidates[-1]).parent if candidates else None)
-    if bindir is None:
-        if os.environ.get("CI"):
-            raise RuntimeError("initdb/pg_ctl are needed in CI for the store outage test")
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    pg = _Cluster(bindir)
-    try:
-        pg.start()
-        yield pg
-    finally:
-        pg.destroy()
-
-
-@pytest.fixture
-async def on_cluster(cluster: _Cluster) -> AsyncIterator[Running]:
+async def on_cluster(cluster: PrivatePostgres) -> AsyncIterator[Running]:
     migrate_store(cluster.url)
     db = Database(cluster.url, workers=2)
     settings = IngestSettings(port=0, host="127.0.0.1", database_url=cluster.url,
@@ -121,7 +67,7 @@ async def _code(call) -> grpc.StatusCode:
 
 
 async def test_every_rpc_answers_unavailable_while_the_database_is_down(
-        on_cluster: Running, cluster: _Cluster, tmp_path: pathlib.Path) -> None:
+        on_cluster: Running, cluster: PrivatePostgres, tmp_path: pathlib.Path) -> None:
     stub = on_cluster.stub
     first = await stub.SubmitRecord(ingest_pb2.SubmitRecordRequest(record=billing(1)))
     bad = [r async for r in stub.IngestRecords(iter([billing(2, fee_fen=-1)]))]
