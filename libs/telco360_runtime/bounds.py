@@ -64,6 +64,14 @@ PAGE_MAX_BYTES = 3 * 1024 * 1024
 PREVIEW_CHARS = 40
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, saying how long it was when cut."""
+    if len(text) <= limit:
+        return text
+    note = f"… ({len(text)} characters)"
+    return text[: max(limit - len(note), 0)] + note
+
+
 def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
     """A short, safe rendering of a bad value for an error message (never the whole value)."""
     text = value if isinstance(value, str) else repr(value)

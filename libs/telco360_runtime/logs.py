@@ -23,15 +23,11 @@ from typing import Any
 
 import structlog
 
+from telco360_runtime.bounds import clip
+
 EXCEPTION_MESSAGE_MAX = 300
 TRACEBACK_MAX = 20_000
 VALUE_MAX = 1_000
-
-
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _clip_messages(te: traceback.TracebackException, seen: set[int]) -> None:
@@ -42,10 +38,10 @@ def _clip_messages(te: traceback.TracebackException, seen: set[int]) -> None:
     # `_str` holds the rendered message in CPython 3.11-3.13; without it the default rendering
     # stays (the whole-traceback cap still applies).
     if isinstance(getattr(te, "_str", None), str):
-        te._str = _clip(te._str, EXCEPTION_MESSAGE_MAX)
+        te._str = clip(te._str, EXCEPTION_MESSAGE_MAX)
     notes = getattr(te, "__notes__", None)
     if isinstance(notes, list):
-        te.__notes__ = [_clip(str(note), EXCEPTION_MESSAGE_MAX) for note in notes[:5]]
+        te.__notes__ = [clip(str(note), EXCEPTION_MESSAGE_MAX) for note in notes[:5]]
     for linked in (te.__cause__, te.__context__, *(getattr(te, "exceptions", None) or ())):
         if linked is not None:
             _clip_messages(linked, seen)
@@ -82,7 +78,7 @@ def clip_values(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[st
     """structlog processor: string values longer than `VALUE_MAX` are clipped."""
     for key, value in event_dict.items():
         if key != "exception" and isinstance(value, str) and len(value) > VALUE_MAX:
-            event_dict[key] = _clip(value, VALUE_MAX)
+            event_dict[key] = clip(value, VALUE_MAX)
     return event_dict
 
 

@@ -16,6 +16,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from telco360_runtime.bounds import clip
 from telco360_runtime.errors import (
     ERROR_DOMAIN,
     AlreadyExists,
@@ -39,13 +40,6 @@ METADATA_KEY_MAX = 32
 METADATA_VALUE_MAX = 64
 DETAILS_MAX_BYTES = 3072
 
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, saying how long it was when cut."""
-    if len(text) <= limit:
-        return text
-    note = f"… ({len(text)} characters)"
-    return text[: max(limit - len(note), 0)] + note
 
 
 def _bounded_metadata(metadata: dict[str, str], omitted: int) -> dict[str, str]:
