@@ -1,6 +1,7 @@
 """Bounds of every field of every contact request, checked in one place before any work.
 
-Driven by the message descriptors, so no field can be forgotten: every set field of a
+Driven by the message descriptors (the shared walker, telco360_runtime.request_bounds), so no
+field can be forgotten: every set field of a
 request (nested messages, repeated fields and maps included) is checked by its type:
 - enums: a value the proto defines (proto3 keeps unknown numbers) -> UNKNOWN_ENUM;
 - strings: a per-field length limit (TEXT_LIMITS, by field name) -> TOO_LONG;
@@ -20,11 +21,11 @@ INT_RANGES / FLOAT_RANGES.
 
 from __future__ import annotations
 
-from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from telco360_runtime import bounds
 from telco360_runtime.errors import ViolationCollector
+from telco360_runtime.request_bounds import FieldBounds, RequestBounds
 
 from services.contact.domain.ledger import MAX_HOLD
 from services.contact.domain.validation import MAX_CAP, MAX_WINDOW_UNITS
@@ -88,69 +89,14 @@ FLOAT_RANGES: dict[str, tuple[float, float]] = {
 }
 """Range per float field name (0..bounds.MAX_QUANTITY otherwise)."""
 
-_INTS = frozenset({
-    FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT32,
-    FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_UINT64,
-    FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED32,
-    FieldDescriptor.TYPE_SFIXED64,
-})
-_FLOATS = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT})
-_TIMESTAMP = "google.protobuf.Timestamp"
+BOUNDS = RequestBounds(FieldBounds(
+    text=TEXT_LIMITS, count=LIST_LIMITS, ints=INT_RANGES, floats=FLOAT_RANGES,
+    default_text=bounds.SHORT_TEXT_MAX, default_bytes=bounds.TEXT_MAX, default_count=bounds.LIST_MAX,
+    default_int=(0, bounds.MAX_COUNT), default_float=(0.0, bounds.MAX_QUANTITY),
+    default_map_key=MAP_KEY_MAX, default_map_value=MAP_VALUE_MAX,
+))
 
 
 def collect(request: Message, out: ViolationCollector | None = None) -> ViolationCollector:
     """Check every set field of `request` against its bounds; returns the collector."""
-    out = out if out is not None else ViolationCollector()
-    _message(request, "", out)
-    return out
-
-
-def _message(msg: Message, path: str, out: ViolationCollector) -> None:
-    for field, value in msg.ListFields():
-        where = f"{path}{field.name}"
-        if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            _map(field, value, where, out)
-        elif field.is_repeated:
-            if bounds.check_count(out, where, value, max_items=LIST_LIMITS.get(field.name, bounds.LIST_MAX)):
-                for i, item in enumerate(value):
-                    _value(field, item, f"{where}[{i}]", out)
-        else:
-            _value(field, value, where, out)
-
-
-def _map(field: FieldDescriptor, value, where: str, out: ViolationCollector) -> None:
-    if not bounds.check_count(out, where, value, max_items=LIST_LIMITS.get(field.name, bounds.LIST_MAX)):
-        return
-    value_field = field.message_type.fields_by_name["value"]
-    for key in value:
-        if isinstance(key, str) and len(key) > MAP_KEY_MAX:
-            out.add(where, f"keys must be at most {MAP_KEY_MAX} characters (got {bounds.preview(key)})",
-                    bounds.TOO_LONG)
-            continue
-        item = value[key]
-        if value_field.type == FieldDescriptor.TYPE_STRING:
-            bounds.check_text(out, f"{where}[{key}]", item, max_len=MAP_VALUE_MAX)
-        elif value_field.message_type is not None:
-            _message(item, f"{where}[{key}].", out)
-
-
-def _value(field: FieldDescriptor, value, where: str, out: ViolationCollector) -> None:
-    kind = field.type
-    if kind == FieldDescriptor.TYPE_MESSAGE:
-        if field.message_type.full_name == _TIMESTAMP:
-            bounds.check_timestamp(out, where, value)
-        else:
-            _message(value, f"{where}.", out)
-    elif kind == FieldDescriptor.TYPE_ENUM:
-        bounds.check_enum(out, where, value, field.enum_type)
-    elif kind == FieldDescriptor.TYPE_STRING:
-        bounds.check_text(out, where, value, max_len=TEXT_LIMITS.get(field.name, bounds.SHORT_TEXT_MAX))
-    elif kind == FieldDescriptor.TYPE_BYTES:
-        if len(value) > bounds.TEXT_MAX:
-            out.add(where, f"must be at most {bounds.TEXT_MAX} bytes (got {len(value)})", bounds.TOO_LONG)
-    elif kind in _INTS:
-        lo, hi = INT_RANGES.get(field.name, (0, bounds.MAX_COUNT))
-        bounds.check_int(out, where, value, lo=lo, hi=hi)
-    elif kind in _FLOATS:
-        lo_f, hi_f = FLOAT_RANGES.get(field.name, (0.0, bounds.MAX_QUANTITY))
-        bounds.check_float(out, where, value, lo=lo_f, hi=hi_f)
+    return BOUNDS.violations(request, out)

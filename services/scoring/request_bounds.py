@@ -2,7 +2,7 @@
 
 One table per kind of field names the limit of every text, bytes, repeated, map and
 integer field a scoring request can carry (nested messages included); a walker over the
-request's descriptor applies them, checks every enum field against its defined values
+request's descriptor (telco360_runtime.request_bounds) applies them, checks every enum field against its defined values
 (proto3 keeps unknown numbers, so MODEL_KIND 999 would otherwise pass as "no kind") and
 every Timestamp against the suite's time range. Nothing is listed by hand per rpc, so no
 enum or timestamp can be forgotten, and a text, list or number field added to the contract
@@ -17,13 +17,13 @@ value is echoed only through `bounds.preview`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from telco360_runtime import bounds as b
 from telco360_runtime.errors import ViolationCollector
+from telco360_runtime.request_bounds import FieldBounds, RequestBounds
 
 from .domain.params import MAX_PARAMETERS, VALUE_MAX, param_violations
 from .domain.train_jobs import MAX_CUTOFFS
@@ -107,134 +107,13 @@ FLOATS: dict[str, tuple[float, float] | None] = {
 # cost as much as the conversion itself (100 rows x 50 features: ~10 ms).
 AFTER_CONVERSION = frozenset({"FeatureRow.features"})
 
-_TIMESTAMP = "google.protobuf.Timestamp"
-Check = Callable[[ViolationCollector, str, Any], None]
-_PLANS: dict[str, list[tuple[str, Check]]] = {}
-
-
-def _key(field: FieldDescriptor) -> str:
-    return f"{field.containing_type.name}.{field.name}"
-
-
-def _is_map(field: FieldDescriptor) -> bool:
-    t = field.message_type
-    return field.is_repeated and t is not None and t.GetOptions().map_entry
-
-
-def _text_check(limit: int, is_bytes: bool) -> Callable[[ViolationCollector, str, Any], None]:
-    unit = "bytes" if is_bytes else "characters"
-
-    def check(out: ViolationCollector, path: str, value: Any) -> None:
-        if limit and len(value) > limit:
-            out.add(path, f"must be at most {limit} {unit} (got {len(value)})", b.TOO_LONG)
-    return check
-
-
-def _scalar_check(field: FieldDescriptor) -> Check | None:
-    """The check of one singular value of a scalar field (None when it needs none)."""
-    key, t = _key(field), field.type
-    if t == FieldDescriptor.TYPE_ENUM:
-        enum = field.enum_type
-        return lambda out, path, v: None if v in enum.values_by_number else b.check_enum(out, path, v, enum)
-    if t in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
-        return _text_check(TEXT[key], t == FieldDescriptor.TYPE_BYTES)
-    if t in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
-        rng = FLOATS[key]
-        if rng is None:
-            return None
-        lo, hi = rng
-        return lambda out, path, v: None if lo <= v <= hi else b.check_float(out, path, v, lo=lo, hi=hi)
-    if t == FieldDescriptor.TYPE_BOOL:
-        return None
-    lo_i, hi_i = INTS[key]
-    return lambda out, path, v: None if lo_i <= v <= hi_i else b.check_int(out, path, v, lo=lo_i, hi=hi_i)
-
-
-def _field_check(field: FieldDescriptor) -> Check | None:
-    """The whole check of one field of a message (count, then each item)."""
-    key = _key(field)
-    repeated = field.is_repeated
-    if key in AFTER_CONVERSION:
-        return None
-    if _is_map(field):
-        limit = COUNT[key]
-        key_check = _text_check(TEXT[f"{key}.key"], False)
-        value_field = field.message_type.fields_by_name["value"]
-        if value_field.type == FieldDescriptor.TYPE_MESSAGE:
-            value_plan = _plan(value_field.message_type)
-            value_check: Check | None = lambda out, path, v: _walk(out, path, v, value_plan)  # noqa: E731
-        else:
-            value_check = _text_check(TEXT[f"{key}.value"], value_field.type == FieldDescriptor.TYPE_BYTES)
-        map_name = field.name
-
-        def check_map(out: ViolationCollector, path: str, parent: Any) -> None:
-            mapping = getattr(parent, map_name)
-            if not b.check_count(out, path, mapping, max_items=limit):
-                return
-            for k, v in mapping.items():
-                item = f"{path}[{b.preview(k) if len(k) > b.PREVIEW_CHARS else k}]"
-                key_check(out, f"{item}.key", k)
-                if value_check is not None:
-                    value_check(out, item, v)
-        return check_map
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        if field.message_type.full_name == _TIMESTAMP:
-            one: Check | None = lambda out, path, v: b.check_timestamp(out, path, v)  # noqa: E731
-        else:
-            plan = _plan(field.message_type)
-            one = (lambda out, path, v: _walk(out, path, v, plan)) if plan else None  # noqa: E731
-    else:
-        one = _scalar_check(field)
-    if not repeated:
-        if one is None:
-            return None
-        single = field.name
-        if field.type == FieldDescriptor.TYPE_MESSAGE:
-            return lambda out, path, msg: one(out, path, getattr(msg, single)) if msg.HasField(single) else None
-        return lambda out, path, msg: one(out, path, getattr(msg, single))
-    limit = COUNT[key]
-    name = field.name
-    texts = field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES)
-    text_limit = TEXT.get(key, 0) if texts else 0
-
-    def check_list(out: ViolationCollector, path: str, parent: Any) -> None:
-        items = getattr(parent, name)
-        if not b.check_count(out, path, items, max_items=limit) or one is None or not len(items):
-            return
-        # Long lists of short text (ids) pass in one C-level max() before any per-item work.
-        if texts and text_limit and max(map(len, items)) <= text_limit:
-            return
-        for i, item in enumerate(items):
-            one(out, f"{path}[{i}]", item)
-    return check_list
-
-
-def _plan(descriptor: Descriptor) -> list[tuple[str, Check]]:
-    """(field name, check) for every field of a message that needs one (built once)."""
-    cached = _PLANS.get(descriptor.full_name)
-    if cached is not None:
-        return cached
-    plan: list[tuple[str, Check]] = []
-    _PLANS[descriptor.full_name] = plan  # recursion guard; filled in place
-    for field in descriptor.fields:
-        check = _field_check(field)
-        if check is not None:
-            plan.append((field.name, check))
-    return plan
-
-
-def _walk(out: ViolationCollector, prefix: str, msg: Message, plan: list[tuple[str, Check]]) -> None:
-    """Apply a message's plan: each check gets the field's path and the message holding it."""
-    base = f"{prefix}." if prefix else ""
-    for name, check in plan:
-        check(out, f"{base}{name}", msg)
+BOUNDS = RequestBounds(FieldBounds(text=TEXT, count=COUNT, ints=INTS, floats=FLOATS, skip=AFTER_CONVERSION))
+"""Every field named: a field the contract adds without a bound fails when its plan is built."""
 
 
 def violations(request: Message) -> ViolationCollector:
     """Every bound a request breaks (empty collector when it is within all of them)."""
-    out = ViolationCollector()
-    _walk(out, "", request, _plan(request.DESCRIPTOR))
-    return out
+    return BOUNDS.violations(request)
 
 
 def check_feature_rows(out: ViolationCollector, rows: list[dict[str, Any]]) -> None:
