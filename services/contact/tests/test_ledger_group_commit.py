@@ -64,6 +64,9 @@ async def test_withdrawn_and_failing_units_leave_the_worker_running() -> None:
         await asyncio.sleep(0)
         for task in withdrawn:
             task.cancel()
+        # A cancel reaches the worker's future through a loop callback (asyncio.wrap_future):
+        # let it land before the worker is released, as it does for any caller not racing it.
+        await asyncio.wait(withdrawn)
         failing = asyncio.ensure_future(batcher.run(_boom))
         kept = asyncio.ensure_future(batcher.run(_insert("kept")))
         gate.set()
