@@ -7,9 +7,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from telco360.common.v1 import common_pb2
+from telco360.scoring.v1 import scoring_pb2
 
 from telco360_runtime import bounds
-from telco360_runtime.request_bounds import FieldBounds, RequestBounds
+from telco360_runtime.request_bounds import ANY_FLOAT, FieldBounds, RequestBounds
 
 LENIENT = RequestBounds(FieldBounds(
     text={"page_token": 8, "Job.kind": 3}, ints={"page_size": (0, 100)},
@@ -55,3 +56,26 @@ def test_a_service_that_names_every_field_learns_of_an_unnamed_one() -> None:
 def test_a_long_bad_value_is_echoed_only_as_a_prefix() -> None:
     out = LENIENT.violations(common_pb2.PageRequest(page_size=10**9))
     assert all(len(v.description) < 200 for v in out.violations)
+
+
+def test_map_entries_are_bounded_by_count_key_and_value() -> None:
+    """A map counts as a list; a long key is reported on `.key`, a long value on its entry."""
+    request = scoring_pb2.TrainModelRequest(parameters={"k" * 11: "v", "ok": "v" * 11})
+    assert found(LENIENT, request) == {
+        (f"parameters[{'k' * 11}].key", bounds.TOO_LONG),
+        ("parameters[ok]", bounds.TOO_LONG),
+    }
+    many = scoring_pb2.TrainModelRequest(parameters={str(i): "v" for i in range(6)})
+    assert found(LENIENT, many) == {("parameters", bounds.TOO_MANY)}
+
+
+def test_skipped_fields_and_any_float_are_not_checked() -> None:
+    """`skip` leaves a field to a service's own post-check; ANY_FLOAT takes NaN and infinities."""
+    free = RequestBounds(FieldBounds(
+        text={"TrainModelRequest.parameters.key": 1, "TrainModelRequest.parameters.value": 1},
+        skip=frozenset({"TrainModelRequest.parameters"}), default_text=0, default_bytes=0,
+        default_count=5, default_int=(0, 1000), default_float=ANY_FLOAT,
+        default_map_key=10, default_map_value=10))
+    request = scoring_pb2.TrainModelRequest(parameters={"long key": "long value"},
+                                            auto_promote_min_gain=float("nan"))
+    assert not found(free, request)
