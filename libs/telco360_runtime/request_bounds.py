@@ -25,8 +25,9 @@ every violation is reported together, and a bad value is echoed only through
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -199,10 +200,10 @@ class RequestBounds:
         one: Check | None
         if fd.type == FieldDescriptor.TYPE_MESSAGE:
             if fd.message_type.full_name == _TIMESTAMP:
-                one = lambda out, path, v: b.check_timestamp(out, path, v)  # noqa: E731
+                one = lambda out, path, v: b.check_timestamp(out, path, v)
             else:
                 plan = self.plan(fd.message_type)
-                one = (lambda out, path, v: self._walk(out, path, v, plan)) if plan else None  # noqa: E731
+                one = (lambda out, path, v: self._walk(out, path, v, plan)) if plan else None
         else:
             one = self._scalar_check(fd)
         name = fd.name
