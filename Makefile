@@ -43,6 +43,7 @@ demo: setup
 # Debian's packages by scripts/pg_test_server.sh unless TELCO360_TEST_PG_URL is already set).
 test: setup
 	bash scripts/system_deps.sh
+	$(PY) -m ruff check --select F .
 	@if [ -z "$$TELCO360_TEST_PG_URL" ]; then eval "$$(bash scripts/pg_test_server.sh start)"; fi; \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 

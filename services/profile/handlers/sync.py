@@ -11,7 +11,7 @@ from services.profile.store import views
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime import bounds
 from telco360_runtime.auth import require_role
-from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
+from telco360_runtime.errors import ViolationCollector
 from telco360_runtime.proto_jobs import job_to_proto
 from telco360_runtime.timeconv import month_of, parse_month
 

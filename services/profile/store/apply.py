@@ -26,7 +26,6 @@ from services.profile.domain import events as ev
 from services.profile.domain.billing import RevenueBase
 from services.profile.domain.model import LogRecord
 from services.profile.domain.schema import attribute_type
-from services.profile.domain.tags import TagRule
 from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, utc
 from services.profile.store.models import (AccountFact, AttributeType, BillingFact, BillingMonth, Erasure,

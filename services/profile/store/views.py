@@ -12,8 +12,8 @@ from services.profile.domain import model as m
 from services.profile.domain.features import own_month_summary
 from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.loader import latest_scores
-from services.profile.store.models import (Account, AccountEventRow, AccountFact, AccountTag, BillingFact,
-                                           Erasure, TagDefinitionRow)
+from services.profile.store.models import (Account, AccountEventRow, AccountFact, BillingFact,
+                                           Erasure)
 from services.profile.store.refresh import group_roots
 from services.profile.store.assemble import fact_parts, spend_from_rows, spend_rows, tags_of
 

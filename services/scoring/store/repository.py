@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from sqlalchemy import func, select, update
 
