@@ -34,7 +34,7 @@ async def _serve(settings: ServiceSettings, migrations_dir: pathlib.Path, build:
     service = build(settings, db)
     if asyncio.iscoroutine(service):
         service = await service
-    service.on_stop.append(db.dispose)
+    service.add_shutdown(db.dispose)
     service.watch_database(db)  # health NOT_SERVING while the store is down
     await service.serve_forever()
 

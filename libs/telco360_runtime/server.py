@@ -3,7 +3,22 @@
 It wires the shared interceptor, standard health checking (per service name and overall),
 reflection, the Prometheus exporter and graceful shutdown: on SIGTERM health turns
 NOT_SERVING, the server stops taking new calls, in-flight calls get `grace_seconds` to
-finish, then the `on_stop` callbacks run (stop background work, close the store).
+finish, then background tasks are stopped and the shutdown hooks run (close the store).
+
+Lifecycle — the one way every service wires its start, background work and stop
+(in its `app.py`):
+- `add_startup(fn)`: runs after the port is bound, before health turns SERVING, in order;
+- `add_background(name, fn)`: `fn(stopping)` is a coroutine that returns once its work is
+  done or `stopping` is set; a crash is logged and turns health NOT_SERVING (a critical
+  worker);
+- `add_periodic(name, seconds, fn)`: `fn()` every `seconds`; a failing round is logged and
+  the next one runs;
+- `add_shutdown(fn, before_drain=False)`: runs on stop, in registration order (so the
+  store, which bootstrap registers last, closes last), after in-flight calls finished (or, with `before_drain`, first: e.g. ending streams
+  that would otherwise hold the shutdown for the whole grace period);
+- `parts`: named objects the composition root exposes to tests and benches.
+Hooks may be async or plain functions; plain ones run in a worker thread, so nothing
+blocks the event loop. Every stop step is bounded by `settings.grace_seconds`.
 
 Health (health.py) answers NOT_SERVING while a problem is open, SERVING again once all
 are closed, without a restart:
@@ -34,7 +49,10 @@ from telco360_runtime.interceptors import ServerInterceptor
 from telco360_runtime.metrics import start_metrics_server
 from telco360_runtime.settings import ServiceSettings
 
-StopCallback = Callable[[], Awaitable[None] | None]
+Hook = Callable[[], Awaitable[None] | None]
+"""A lifecycle step: a coroutine function, or a plain (blocking) function run in a thread."""
+Background = Callable[[asyncio.Event], Awaitable[None]]
+BACKGROUND_STOP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,13 +72,17 @@ class GrpcService:
         self,
         settings: ServiceSettings,
         registrations: list[Registration],
-        on_stop: list[StopCallback] | None = None,
-        on_start: list[Callable[[], Awaitable[None]]] | None = None,
+        parts: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.registrations = registrations
-        self.on_stop = list(on_stop or [])
-        self.on_start = list(on_start or [])
+        self.parts: dict[str, Any] = dict(parts or {})
+        self._startup: list[Hook] = []
+        self._shutdown: list[Hook] = []
+        self._before_drain: list[Hook] = []
+        self._background: list[tuple[str, Background]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
         self.health = health.aio.HealthServicer()
         self.health_state = HealthState(self.health)
         self.port = 0
@@ -68,7 +90,76 @@ class GrpcService:
         self._probe: asyncio.Task | None = None
         self._server: grpc.aio.Server | None = None
         self._stopped = asyncio.Event()
+        self._interceptor: ServerInterceptor | None = None
         self._log = structlog.get_logger()
+
+    def add_startup(self, hook: Hook) -> None:
+        """Run `hook` at start, after binding and before SERVING (registration order)."""
+        self._startup.append(hook)
+
+    def add_shutdown(self, hook: Hook, *, before_drain: bool = False) -> None:
+        """Run `hook` at stop (registration order); `before_drain`: before in-flight
+        calls are waited for, otherwise after background tasks have stopped."""
+        (self._before_drain if before_drain else self._shutdown).append(hook)
+
+    def add_background(self, name: str, work: Background) -> None:
+        """Run `work(stopping)` from start until stop; it should return once `stopping` is set."""
+        self._background.append((name, work))
+
+    def add_periodic(self, name: str, seconds: float, work: Hook) -> None:
+        """Run `work()` every `seconds` (<= 0: never); one failing round never ends the loop."""
+        if seconds <= 0:
+            return
+
+        async def loop(stopping: asyncio.Event) -> None:
+            while not stopping.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), seconds)
+                if stopping.is_set():
+                    return
+                try:
+                    await run_hook(work)
+                except Exception as error:  # noqa: BLE001 - the next round may succeed
+                    self._log.warning("periodic_failed", task=name, error=type(error).__name__, detail=str(error))
+
+        self.add_background(name, loop)
+
+    def _start_background(self) -> None:
+        for name, work in self._background:
+            task = asyncio.get_running_loop().create_task(work(self._stopping), name=name)
+            task.add_done_callback(lambda done, name=name: self._background_ended(name, done))
+            self._tasks.append(task)
+
+    def _background_ended(self, name: str, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self._stopping.is_set():
+            return
+        error = task.exception()
+        if error is None:  # one-shot work (e.g. warming a cache) may end early
+            self._log.info("background_task_done", task=name)
+            return
+        self._log.error("background_task_failed", task=name, error=type(error).__name__, detail=str(error))
+        self.report_worker(name, False)
+
+    async def _stop_background(self, grace: float) -> None:
+        self._stopping.set()
+        if not self._tasks:
+            return
+        # A moment to return on their own (periodic rounds do at once); a follower blocked
+        # on a stream read is then cancelled, which is how it is meant to end.
+        _, pending = await asyncio.wait(self._tasks, timeout=min(grace, BACKGROUND_STOP_SECONDS))
+        for task in pending:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _run_stop_hooks(self, hooks: list[Hook], grace: float) -> None:
+        for hook in hooks:
+            try:
+                await asyncio.wait_for(run_hook(hook), timeout=max(grace, 1.0))
+            except Exception as error:  # noqa: BLE001 - every other hook still runs
+                self._log.warning("stop_hook_failed", hook=getattr(hook, "__qualname__", repr(hook)),
+                                  error=type(error).__name__, detail=str(error))
 
     @property
     def address(self) -> str:
@@ -119,8 +210,9 @@ class GrpcService:
             raise RuntimeError(f"cannot bind {self.settings.host}:{self.settings.port}")
         await server.start()
         self._server = server
-        for hook in self.on_start:
-            await hook()
+        for hook in self._startup:
+            await run_hook(hook)
+        self._start_background()
         await self.health_state.open(names)
         self._start_probe()
         start_metrics_server(self.settings.metrics_port)
@@ -141,12 +233,12 @@ class GrpcService:
                 await self._probe
         grace = self.settings.grace_seconds if grace is None else grace
         self._log.info("stopping", grace_seconds=grace)
-        self._interceptor.cut_at = time.monotonic() + grace  # calls cut after this get UNAVAILABLE
+        if self._interceptor is not None:
+            self._interceptor.cut_at = time.monotonic() + grace  # calls cut after this get UNAVAILABLE
+        await self._run_stop_hooks(self._before_drain, grace)
         await self._server.stop(grace)
-        for callback in self.on_stop:
-            result = callback()
-            if inspect.isawaitable(result):
-                await result
+        await self._stop_background(grace)
+        await self._run_stop_hooks(self._shutdown, grace)
         self._log.info("stopped")
 
     async def serve_forever(self) -> None:
@@ -158,3 +250,13 @@ class GrpcService:
             loop.add_signal_handler(sig, stop_requested.set)
         await stop_requested.wait()
         await self.stop()
+
+
+async def run_hook(hook: Hook) -> None:
+    """Await a coroutine function; run a plain function in a worker thread."""
+    if inspect.iscoroutinefunction(hook):
+        await hook()
+        return
+    result = await asyncio.to_thread(hook)
+    if inspect.isawaitable(result):
+        await result

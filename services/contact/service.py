@@ -8,8 +8,6 @@ thread is a critical worker: while it is down health answers NOT_SERVING
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 
@@ -65,7 +63,6 @@ def build_service(
         # i.e. after `service` below exists.
         service.report_worker("group_commit", healthy)
     jobs = JobStore(db, JOBS)
-    jobs.fail_interrupted()
     deps = Deps(
         db=db,
         peers=build_peers(settings),
@@ -88,46 +85,31 @@ def build_service(
     ledger = LedgerUseCases(deps)
     offers = OfferUseCases(deps)
     servicer = ContactServicer(CatalogueUseCases(deps), ledger, offers, AnalysisUseCases(deps))
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
 
-    async def sweep() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.expiry_sweep_seconds)
-            if stop.is_set():
-                return
-            try:
-                expired = await ledger.expire()
-                if expired:
-                    log.info("reservations_expired", count=expired)
-            except Exception as error:  # noqa: BLE001 - the sweeper must survive a bad moment
-                log.warning("expiry_sweep_failed", error=type(error).__name__)
+    async def expire_reservations() -> None:
+        expired = await ledger.expire()
+        if expired:
+            log.info("reservations_expired", count=expired)
 
-    async def on_start() -> None:
+    async def start_journal() -> None:
         deps.journal.start()
-        if settings.expiry_sweep_seconds > 0:
-            tasks.append(asyncio.create_task(sweep()))
-        if settings.follow_profile_events:
-            tasks.append(asyncio.create_task(offers.follow_profile_events(stop)))
 
-    async def on_stop() -> None:
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await deps.journal.stop()
+    def close_group_commit() -> None:
         if deps.group_commit is not None:
-            await asyncio.to_thread(deps.group_commit.close)
-        await deps.peers.close()
-        deps.runner.join_all(timeout=10)
+            deps.group_commit.close()
 
     service = GrpcService(
         settings,
         [Registration(contact_pb2_grpc.add_ContactServiceServicer_to_server, servicer, SERVICE_NAME)],
-        on_stop=[on_stop],
-        on_start=[on_start],
+        parts={"deps": deps, "ledger": ledger, "offers": offers},
     )
+    service.add_startup(jobs.fail_interrupted)
+    service.add_startup(start_journal)
+    service.add_periodic("reservation-expiry", settings.expiry_sweep_seconds, expire_reservations)
+    if settings.follow_profile_events:
+        service.add_background("profile-events", offers.follow_profile_events)
+    service.add_shutdown(deps.journal.stop)
+    service.add_shutdown(close_group_commit)
+    service.add_shutdown(deps.peers.close)
+    service.add_shutdown(lambda: deps.runner.join_all(timeout=settings.grace_seconds))
     return service

@@ -13,23 +13,7 @@ from telco360_runtime.server import GrpcService, Registration
 SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
 
 
-class IngestGrpcService(GrpcService):
-    """The shared GrpcService, ending ReadLog follow streams first when it stops.
-
-    Followers would otherwise hold the shutdown for the whole grace period; ending their
-    streams cleanly lets consumers reconnect to another replica at once.
-    """
-
-    def __init__(self, *args: object, notifier: LogNotifier, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.notifier = notifier
-
-    async def stop(self, grace: float | None = None) -> None:
-        self.notifier.close()
-        await super().stop(grace)
-
-
-def build_service(settings: IngestSettings, db: Database) -> IngestGrpcService:
+def build_service(settings: IngestSettings, db: Database) -> GrpcService:
     """Wire the ingest service on an open, migrated database (not started)."""
     store = IngestStore(db)
     notifier = LogNotifier()
@@ -38,9 +22,16 @@ def build_service(settings: IngestSettings, db: Database) -> IngestGrpcService:
     async def announce_committed_log() -> None:
         notifier.publish(await db.run(store.last_sequence))
 
-    return IngestGrpcService(
+    service = GrpcService(
         settings,
         [Registration(ingest_pb2_grpc.add_IngestServiceServicer_to_server, servicer, SERVICE_NAME)],
-        on_start=[announce_committed_log],
-        notifier=notifier,
+        parts={"store": store, "notifier": notifier},
     )
+    async def end_follow_streams() -> None:
+        # ReadLog followers would otherwise hold the shutdown for the whole grace period;
+        # ending their streams first lets consumers reconnect to another replica at once.
+        notifier.close()  # on the loop: it sets an asyncio.Event
+
+    service.add_startup(announce_committed_log)
+    service.add_shutdown(end_follow_streams, before_drain=True)
+    return service

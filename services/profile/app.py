@@ -35,7 +35,6 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     peers = Peers(settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds,
                   settings.peer_retry_seconds)
     servicer = ProfileServicer(store, jobs, peers, consumer)
-    background: set[asyncio.Task] = set()
 
     def warm_indexes() -> None:
         # The first Customer360 and QuerySegment would otherwise load these on the caller's time.
@@ -43,26 +42,29 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
             servicer.hierarchy.warm(s)
             servicer.snapshot.warm(s)
 
-    async def on_start() -> None:
-        await db.run(jobs.store.fail_interrupted)
-        warming = asyncio.get_running_loop().create_task(db.run(warm_indexes), name="profile-warm-indexes")
-        background.add(warming)
-        warming.add_done_callback(background.discard)
-        if settings.install_builtin_tags:
-            await db.run(store.install_builtin_tags)
+    async def start_followers() -> None:
         if consumer is not None:
             consumer.start()
         scheduler.start()
 
-    async def on_stop() -> None:
+    async def stop_followers() -> None:
         if consumer is not None:
             await consumer.stop()
         await scheduler.stop()
-        jobs.join_all(timeout=settings.grace_seconds)
 
-    service = GrpcService(settings, [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, servicer,
-                                                  SERVICE_NAME)], on_start=[on_start], on_stop=[on_stop])
-    service.profile = servicer  # type: ignore[attr-defined]
-    service.consumer = consumer  # type: ignore[attr-defined]
-    service.scheduler = scheduler  # type: ignore[attr-defined]
+    async def warm_in_background(stopping: asyncio.Event) -> None:
+        await db.run(warm_indexes)
+
+    service = GrpcService(
+        settings,
+        [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, servicer, SERVICE_NAME)],
+        parts={"profile": servicer, "consumer": consumer, "scheduler": scheduler, "store": store},
+    )
+    service.add_startup(jobs.store.fail_interrupted)
+    if settings.install_builtin_tags:
+        service.add_startup(store.install_builtin_tags)
+    service.add_startup(start_followers)
+    service.add_background("profile-warm-indexes", warm_in_background)
+    service.add_shutdown(stop_followers)
+    service.add_shutdown(lambda: jobs.join_all(timeout=settings.grace_seconds))
     return service

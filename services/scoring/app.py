@@ -7,9 +7,6 @@ moment to finish, the profile channel and the scoring thread pool are closed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from services.scoring.domain.context import Context, DomainConfig
 from services.scoring.domain.usecases import ScoringApp
 from services.scoring.handlers import ScoringServicer
@@ -55,41 +52,32 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
     ctx = Context(store=store, source=source, runner=runner, config=domain_config(settings))
     app = ScoringApp(ctx, db.run)
     servicer = ScoringServicer(app, jobs, db.run)
-    refresher: list[asyncio.Task[None]] = []
 
-    async def refresh_loop() -> None:
-        while True:
-            await asyncio.sleep(settings.champion_refresh_seconds)
-            try:
-                if await app.refresh_champions():
-                    log.info("champions_refreshed")
-            except Exception as error:  # noqa: BLE001 - keep serving the current champions
-                log.warning("champion_refresh_failed", error=type(error).__name__)
-
-    async def on_start() -> None:
+    async def load_champions() -> None:
         ctx.bind_loop()
         interrupted = await db.run(jobs.fail_interrupted)
         loaded = await db.run(app.load_champions)
         log.info("champions_loaded", churn=bool(ctx.serving.current.churn), value=bool(ctx.serving.current.value),
                  changed=loaded, interrupted_jobs=interrupted)
-        if settings.champion_refresh_seconds > 0:
-            refresher.append(asyncio.create_task(refresh_loop()))
 
-    async def on_stop() -> None:
-        for task in refresher:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await asyncio.get_running_loop().run_in_executor(None, runner.join_all, 5.0)
-        await channel.close()
+    async def refresh_champions() -> None:
+        if await app.refresh_champions():
+            log.info("champions_refreshed")
+
+    def stop_scoring_threads() -> None:
         if ctx.cpu is not None:
             ctx.cpu.shutdown(wait=False)
 
     service = GrpcService(
         settings,
         [Registration(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer, SERVICE_NAME)],
-        on_start=[on_start],
-        on_stop=[on_stop],
+        parts={"scoring_app": app},  # tests and benches reach the use cases
     )
-    service.scoring_app = app  # type: ignore[attr-defined]  # tests and benches reach the use cases
+    service.add_startup(load_champions)
+    # Promotions made by other replicas: one cheap query per round; a failed round keeps
+    # serving the current champions.
+    service.add_periodic("champion-refresh", settings.champion_refresh_seconds, refresh_champions)
+    service.add_shutdown(lambda: runner.join_all(settings.grace_seconds))
+    service.add_shutdown(channel.close)
+    service.add_shutdown(stop_scoring_threads)
     return service

@@ -35,7 +35,7 @@ async def server(db_url):
     for i in range(ACCOUNTS):
         cid = f"B{i:03d}"
         records += [log.account(cid), *log.flat_bills(cid, 12, {"voice": 1000 + i, "mobile_data": 500})]
-    await db.run(service.profile.store.apply, records)
+    await db.run(service.parts["profile"].store.apply, records)
     yield service, stub, log
     await channel.close()
     await service.stop(0)
@@ -148,7 +148,7 @@ async def test_record_scores_rejects_bad_rows_and_stores_the_rest(server) -> Non
 async def _huge(server) -> list[str]:
     """Store an int64-max fee (ingest bounds fees now; a value stored before must not fail the base)."""
     service, _, log = server
-    await service.profile.db.run(service.profile.store.apply, [
+    await service.parts["profile"].db.run(service.parts["profile"].store.apply, [
         log.account("HUGE"), *log.bills("HUGE", {"2026-09": {"voice": 2**63 - 1}, "2026-10": {"voice": 1000}})])
     return [f"B{i:03d}" for i in range(ACCOUNTS)] + ["HUGE"]
 
