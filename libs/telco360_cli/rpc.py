@@ -6,18 +6,19 @@ so a command that only talks to profile never dials the others.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import grpc
-from telco360.common.v1 import common_pb2
+
 from telco360.contact.v1 import contact_pb2_grpc
 from telco360.ingest.v1 import ingest_pb2_grpc
 from telco360.profile.v1 import profile_pb2_grpc
 from telco360.scoring.v1 import scoring_pb2_grpc
-
 from telco360_cli.config import CliConfig
 from telco360_runtime.clients import open_channel
+from telco360_runtime.proto_jobs import wait_job
+
+__all__ = ["Clients", "wait_job"]
 
 _STUBS: dict[str, Callable[[grpc.aio.Channel], Any]] = {
     "ingest": ingest_pb2_grpc.IngestServiceStub,
@@ -75,22 +76,3 @@ class Clients:
         await self.close()
 
 
-JobGetter = Callable[[common_pb2.GetJobRequest], Awaitable[common_pb2.Job]]
-FINISHED = {common_pb2.JOB_STATE_SUCCEEDED, common_pb2.JOB_STATE_FAILED, common_pb2.JOB_STATE_CANCELLED}
-
-
-async def wait_job(get_job: JobGetter, job: common_pb2.Job, on_progress: Callable[[common_pb2.Job], None] | None = None,
-                   poll_seconds: float = 0.5, timeout: float = 3600.0) -> common_pb2.Job:
-    """Poll a long-running job until it finishes; call on_progress with each state seen."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while job.state not in FINISHED:
-        if on_progress:
-            on_progress(job)
-        if loop.time() > deadline:
-            raise TimeoutError(f"job {job.job_id} ({job.kind}) did not finish within {timeout:.0f} s")
-        await asyncio.sleep(poll_seconds)
-        job = await get_job(common_pb2.GetJobRequest(job_id=job.job_id))
-    if on_progress:
-        on_progress(job)
-    return job

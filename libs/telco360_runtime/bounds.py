@@ -19,15 +19,17 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from telco360_runtime.errors import ViolationCollector
 
-# --- reason codes shared by every service (google.rpc.BadRequest.FieldViolation.reason) ---
-REQUIRED = "REQUIRED"
-TOO_LONG = "TOO_LONG"
-TOO_MANY = "TOO_MANY"
-OUT_OF_RANGE = "OUT_OF_RANGE"
-UNKNOWN_ENUM = "UNKNOWN_ENUM"
-BAD_FORMAT = "BAD_FORMAT"
-NOT_FINITE = "NOT_FINITE"
-UNDECODABLE = "UNDECODABLE"
+# Reason codes: the catalogue lives in reasons.py; these names stay importable from here.
+from telco360_runtime.reasons import (
+    BAD_FORMAT,
+    NOT_FINITE,
+    OUT_OF_RANGE,
+    REQUIRED,
+    TOO_LONG,
+    TOO_MANY,
+    UNDECODABLE,  # noqa: F401 - re-exported
+    UNKNOWN_ENUM,
+)
 
 # --- business ranges -------------------------------------------------------------------
 # 10^13 fen = 100 billion yuan: above any single monthly bill or ICT contract of a key account,
