@@ -10,7 +10,7 @@ DEMO_MONTHS ?= 24
 PROTOS := $(shell find protos -name '*.proto')
 REQS := requirements-dev.txt libs/requirements.txt $(wildcard services/*/requirements.txt)
 
-.PHONY: setup gen demo test test-fast compose-smoke constraints bench clean
+.PHONY: setup gen demo lint test test-fast compose-smoke constraints bench clean
 
 setup: $(VENV)/.installed $(VENV)/bin/telco360 libs/gen/.stamp
 
@@ -41,9 +41,13 @@ demo: setup
 
 # The whole test suite, on SQLite and on a real PostgreSQL server (started on loopback from
 # Debian's packages by scripts/pg_test_server.sh unless TELCO360_TEST_PG_URL is already set).
-test: setup
+# Lint (pycodestyle, pyflakes, import order, bugbear, pyupgrade) and formatting: any finding fails.
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: setup lint
 	bash scripts/system_deps.sh
-	$(PY) -m ruff check --select F .
 	@if [ -z "$$TELCO360_TEST_PG_URL" ]; then eval "$$(bash scripts/pg_test_server.sh start)"; fi; \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 

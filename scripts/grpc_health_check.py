@@ -26,19 +26,21 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options; the defaults suit a container checking its own server."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", nargs="?", default="127.0.0.1:50051",
-                        help="gRPC target, e.g. 127.0.0.1:50051 or dns:///scoring:50051")
-    parser.add_argument("--service", default="",
-                        help="service name to check; empty (default) is the whole server")
-    parser.add_argument("--timeout", type=float, default=3.0,
-                        help="seconds to wait for each answer, connecting included")
+    parser.add_argument(
+        "target", nargs="?", default="127.0.0.1:50051", help="gRPC target, e.g. 127.0.0.1:50051 or dns:///scoring:50051"
+    )
+    parser.add_argument("--service", default="", help="service name to check; empty (default) is the whole server")
+    parser.add_argument(
+        "--timeout", type=float, default=3.0, help="seconds to wait for each answer, connecting included"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="number of checks to make")
-    parser.add_argument("--round-robin", action="store_true",
-                        help="balance the checks over every address the target resolves to")
-    parser.add_argument("--interval", type=float, default=0.0,
-                        help="seconds to pause between checks (gives replicas time to connect)")
-    parser.add_argument("--request-id", default="",
-                        help="send x-request-id ID-<n> with check n (to find it in logs)")
+    parser.add_argument(
+        "--round-robin", action="store_true", help="balance the checks over every address the target resolves to"
+    )
+    parser.add_argument(
+        "--interval", type=float, default=0.0, help="seconds to pause between checks (gives replicas time to connect)"
+    )
+    parser.add_argument("--request-id", default="", help="send x-request-id ID-<n> with check n (to find it in logs)")
     parser.add_argument("--quiet", action="store_true", help="print nothing")
     return parser.parse_args(argv)
 
@@ -61,8 +63,12 @@ def check(args: argparse.Namespace) -> list[str]:
                 time.sleep(args.interval)
             metadata = [("x-request-id", f"{args.request_id}-{n}")] if args.request_id else None
             try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(service=args.service),
-                                   timeout=args.timeout, metadata=metadata, wait_for_ready=True)
+                reply = stub.Check(
+                    health_pb2.HealthCheckRequest(service=args.service),
+                    timeout=args.timeout,
+                    metadata=metadata,
+                    wait_for_ready=True,
+                )
                 statuses.append(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
             except grpc.RpcError as err:
                 statuses.append(err.code().name)

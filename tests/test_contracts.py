@@ -25,8 +25,11 @@ def test_every_package_has_a_v1_contract() -> None:
 
 def test_generated_stubs_match_the_protos(tmp_path: pathlib.Path) -> None:
     """libs/gen must be exactly what the current .proto files generate (no drift)."""
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_protos.py"), str(tmp_path / "gen")], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_protos.py"), str(tmp_path / "gen")],
+        check=True,
+        capture_output=True,
+    )
     compare = filecmp.dircmp(tmp_path / "gen", ROOT / "libs" / "gen", ignore=["__pycache__", ".stamp"])
     stale: list[str] = []
 
@@ -42,15 +45,26 @@ def test_generated_stubs_match_the_protos(tmp_path: pathlib.Path) -> None:
 def _descriptor_set(tmp_path: pathlib.Path) -> descriptor_pb2.FileDescriptorSet:
     out = tmp_path / "set.pb"
     include = pathlib.Path(protoc.__file__).parent / "_proto"
-    code = protoc.main(["protoc", f"-I{ROOT / 'protos'}", f"-I{include}", "--include_source_info",
-                        f"--descriptor_set_out={out}", *map(str, PROTOS)])
+    code = protoc.main(
+        [
+            "protoc",
+            f"-I{ROOT / 'protos'}",
+            f"-I{include}",
+            "--include_source_info",
+            f"--descriptor_set_out={out}",
+            *map(str, PROTOS),
+        ]
+    )
     assert code == 0
     return descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
 
 
 def _undocumented(file: descriptor_pb2.FileDescriptorProto) -> list[str]:
-    commented = {tuple(loc.path) for loc in file.source_code_info.location
-                 if loc.leading_comments.strip() or loc.trailing_comments.strip()}
+    commented = {
+        tuple(loc.path)
+        for loc in file.source_code_info.location
+        if loc.leading_comments.strip() or loc.trailing_comments.strip()
+    }
     missing: list[str] = []
 
     def message(msg: descriptor_pb2.DescriptorProto, path: tuple, name: str) -> None:
@@ -104,8 +118,9 @@ def test_every_rpc_is_implemented(service: str) -> None:
     grpc_module, base_name = SERVICE_MODULES[service]
     base = getattr(importlib.import_module(grpc_module), base_name)
     handlers = importlib.import_module(f"services.{service}.handlers")
-    servicers = [cls for _, cls in inspect.getmembers(handlers, inspect.isclass)
-                 if issubclass(cls, base) and cls is not base]
+    servicers = [
+        cls for _, cls in inspect.getmembers(handlers, inspect.isclass) if issubclass(cls, base) and cls is not base
+    ]
     assert servicers, f"no {base_name} subclass in services.{service}.handlers"
     rpcs = [name for name, _ in inspect.getmembers(base, inspect.isfunction) if not name.startswith("_")]
     missing = [rpc for rpc in rpcs if getattr(servicers[0], rpc) is getattr(base, rpc)]

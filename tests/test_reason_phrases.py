@@ -16,7 +16,9 @@ from services.profile.domain import schema as profile_schema
 from services.scoring.domain.reasons import phrase_for
 from services.scoring.domain.schema import BOOLEAN, CATEGORICAL, NUMERIC, FeatureSchema, FeatureSpec
 
-NUMERIC_FEATURES = [f for f in profile_schema.BUILTIN_FEATURES if f.type in (profile_schema.NUMBER, profile_schema.BOOL)]
+NUMERIC_FEATURES = [
+    f for f in profile_schema.BUILTIN_FEATURES if f.type in (profile_schema.NUMBER, profile_schema.BOOL)
+]
 
 
 @pytest.mark.parametrize("feature", NUMERIC_FEATURES, ids=lambda f: f.name)
@@ -31,8 +33,11 @@ ATTRIBUTE_DESCRIPTION = "operator attribute"  # what profile's feature schema sa
 
 
 @settings(max_examples=60, deadline=None)
-@given(name=st.from_regex(r"[a-z][a-z0-9]{0,10}(_[a-z0-9]{1,8}){0,3}", fullmatch=True),
-       kind=st.sampled_from([NUMERIC, BOOLEAN, CATEGORICAL]), value=st.floats(0, 1e6))
+@given(
+    name=st.from_regex(r"[a-z][a-z0-9]{0,10}(_[a-z0-9]{1,8}){0,3}", fullmatch=True),
+    kind=st.sampled_from([NUMERIC, BOOLEAN, CATEGORICAL]),
+    value=st.floats(0, 1e6),
+)
 def test_operator_attribute_reasons_name_the_attribute(name: str, kind: str, value: float) -> None:
     """A value reason read 'operator attribute: 555.3' without saying which attribute."""
     feature = f"attr.{name}"
@@ -43,8 +48,11 @@ def test_operator_attribute_reasons_name_the_attribute(name: str, kind: str, val
 
 
 @settings(max_examples=60, deadline=None)
-@given(name=st.from_regex(r"[a-z][a-z0-9]{0,10}(_[a-z0-9]{1,8}){0,3}", fullmatch=True),
-       description=st.sampled_from(["", None]), value=st.floats(-1e6, 1e6))
+@given(
+    name=st.from_regex(r"[a-z][a-z0-9]{0,10}(_[a-z0-9]{1,8}){0,3}", fullmatch=True),
+    description=st.sampled_from(["", None]),
+    value=st.floats(-1e6, 1e6),
+)
 def test_features_without_a_description_are_named_in_words(name: str, description: str | None, value: float) -> None:
     schema = FeatureSchema([FeatureSpec(name, NUMERIC, description=description or "")])
     phrase = phrase_for(name, value, schema)

@@ -36,13 +36,18 @@ def free_port() -> int:
 
 def start_process(name: str, tmp_path: pathlib.Path, port: int) -> subprocess.Popen:
     prefix = f"TELCO360_{name.upper()}_"
-    env = {**os.environ, f"{prefix}PORT": str(port), f"{prefix}HOST": "127.0.0.1",
-           f"{prefix}DATABASE_URL": f"sqlite:///{tmp_path / (name + '.db')}",
-           # Peers point at a closed port: each service must start and serve without them.
-           **{f"{prefix}{peer.upper()}_ADDR": "127.0.0.1:1" for peer in SERVICES if peer != name}}
+    env = {
+        **os.environ,
+        f"{prefix}PORT": str(port),
+        f"{prefix}HOST": "127.0.0.1",
+        f"{prefix}DATABASE_URL": f"sqlite:///{tmp_path / (name + '.db')}",
+        # Peers point at a closed port: each service must start and serve without them.
+        **{f"{prefix}{peer.upper()}_ADDR": "127.0.0.1:1" for peer in SERVICES if peer != name},
+    }
     log = open(tmp_path / f"{name}.log", "w")
-    return subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def wait_serving(channel: grpc.Channel, timeout: float = 60.0) -> None:
@@ -81,8 +86,6 @@ def test_service_process_serves_and_stops_cleanly(name: str, tmp_path: pathlib.P
         if process.poll() is None:
             process.kill()
             process.wait()
-
-
 
 
 def test_malformed_ingest_request_names_the_field(tmp_path: pathlib.Path) -> None:

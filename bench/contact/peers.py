@@ -33,8 +33,9 @@ async def serve(accounts: int, profile_port: int, scoring_port: int) -> None:
         # A realistic feature map (profile has about 60 built-in features per account).
         features: dict[str, float | str | bool] = {f"feature_{n}": rng.random() * 1000 for n in range(60)}
         features.update(status="ACTIVE", fee_total_last_month=rng.randint(10**4, 10**7) * 1.0)
-        profile.accounts[customer] = AccountFacts(tier=rng.randint(1, 6), persons={"p1": "09:00-18:00"},
-                                                  tags=tags, features=features)
+        profile.accounts[customer] = AccountFacts(
+            tier=rng.randint(1, 6), persons={"p1": "09:00-18:00"}, tags=tags, features=features
+        )
         scoring.scores[customer] = (rng.random() * 0.6, rng.choice([1, 2, 3]), rng.randint(10**5, 10**8))
     print("ready", flush=True)
     await asyncio.Event().wait()

@@ -79,8 +79,9 @@ def wait_serving(address: str, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def start_contact(db_url: str, profile: str, scoring: str, ttl_zero: bool, log: pathlib.Path,
-                  prof: pathlib.Path | None = None) -> tuple[subprocess.Popen, str]:
+def start_contact(
+    db_url: str, profile: str, scoring: str, ttl_zero: bool, log: pathlib.Path, prof: pathlib.Path | None = None
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
         **os.environ,
@@ -94,8 +95,13 @@ def start_contact(db_url: str, profile: str, scoring: str, ttl_zero: bool, log: 
     if ttl_zero:
         env.update({f"TELCO360_CONTACT_{k}_TTL_SECONDS": "0" for k in ("CONTEXT", "SCORE", "SCHEMA")})
     profiler = ["-m", "cProfile", "-o", str(prof)] if prof else []
-    process = subprocess.Popen([sys.executable, *profiler, "-m", "services.contact"], cwd=ROOT, env=env,
-                               stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, *profiler, "-m", "services.contact"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+    )
     address = f"127.0.0.1:{port}"
     wait_serving(address)
     return process, address
@@ -104,34 +110,79 @@ def start_contact(db_url: str, profile: str, scoring: str, ttl_zero: bool, log: 
 async def setup(stub, accounts: list[str]) -> None:
     week = pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=pb.WINDOW_UNIT_DAY, size=7)
     month = pb.Window(kind=pb.WINDOW_KIND_CALENDAR, unit=pb.WINDOW_UNIT_MONTH, size=1)
-    await stub.CreatePolicy(pb.CreatePolicyRequest(policy=pb.ContactPolicy(
-        policy_id="bench", name="bench", active=True, honour_preferred_hours=True,
-        fallback_time_zones=["Asia/Shanghai"],
-        caps=[
-            pb.FrequencyCap(cap_id="sms-7d", scope=pb.CAP_SCOPE_ACCOUNT, channels=[pb.CHANNEL_SMS], max_contacts=3, window=week),
-            pb.FrequencyCap(cap_id="all-month", scope=pb.CAP_SCOPE_ACCOUNT, max_contacts=15, window=month),
-            pb.FrequencyCap(cap_id="retention", scope=pb.CAP_SCOPE_ACCOUNT, purposes=[pb.PURPOSE_RETENTION],
-                            max_contacts=4, window=month),
-            pb.FrequencyCap(cap_id="offer", scope=pb.CAP_SCOPE_OFFER, max_contacts=2, window=week),
-        ],
-        cool_downs=[pb.CoolDown(cool_down_id="declined", triggers=[pb.OUTCOME_KIND_DECLINED],
-                                scope=pb.COOL_DOWN_SCOPE_SAME_OFFER, duration=week)],
-    )))
+    await stub.CreatePolicy(
+        pb.CreatePolicyRequest(
+            policy=pb.ContactPolicy(
+                policy_id="bench",
+                name="bench",
+                active=True,
+                honour_preferred_hours=True,
+                fallback_time_zones=["Asia/Shanghai"],
+                caps=[
+                    pb.FrequencyCap(
+                        cap_id="sms-7d",
+                        scope=pb.CAP_SCOPE_ACCOUNT,
+                        channels=[pb.CHANNEL_SMS],
+                        max_contacts=3,
+                        window=week,
+                    ),
+                    pb.FrequencyCap(cap_id="all-month", scope=pb.CAP_SCOPE_ACCOUNT, max_contacts=15, window=month),
+                    pb.FrequencyCap(
+                        cap_id="retention",
+                        scope=pb.CAP_SCOPE_ACCOUNT,
+                        purposes=[pb.PURPOSE_RETENTION],
+                        max_contacts=4,
+                        window=month,
+                    ),
+                    pb.FrequencyCap(cap_id="offer", scope=pb.CAP_SCOPE_OFFER, max_contacts=2, window=week),
+                ],
+                cool_downs=[
+                    pb.CoolDown(
+                        cool_down_id="declined",
+                        triggers=[pb.OUTCOME_KIND_DECLINED],
+                        scope=pb.COOL_DOWN_SCOPE_SAME_OFFER,
+                        duration=week,
+                    )
+                ],
+            )
+        )
+    )
     for n in range(8):
-        await stub.CreateOffer(pb.CreateOfferRequest(offer=pb.Offer(
-            offer_id=f"offer-{n}", name=f"Offer {n}", category=[1, 2, 3, 4][n % 4], value_fen=50_000 + 10_000 * n,
-            cost_fen=1_000 * n, channels=[pb.CHANNEL_INBOUND_OFFER, pb.CHANNEL_SMS], active=True,
-            eligibility=["", "", "tag(cloud_fit)", "", "", "tag(fee_drop_warning)", "", ""][n])))
-    await stub.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
-        campaign_id="fee-drop", name="fee drop", target="tag(fee_drop_warning)", state=pb.CAMPAIGN_STATE_ACTIVE,
-        triggers=[pb.CampaignTrigger(kind=pb.ACCOUNT_EVENT_KIND_TAG_ASSIGNED, tag="fee_drop_warning")],
-        touchpoints=[pb.CHANNEL_SMS], offer_ids=["offer-5"], purpose=pb.PURPOSE_RETENTION)))
+        await stub.CreateOffer(
+            pb.CreateOfferRequest(
+                offer=pb.Offer(
+                    offer_id=f"offer-{n}",
+                    name=f"Offer {n}",
+                    category=[1, 2, 3, 4][n % 4],
+                    value_fen=50_000 + 10_000 * n,
+                    cost_fen=1_000 * n,
+                    channels=[pb.CHANNEL_INBOUND_OFFER, pb.CHANNEL_SMS],
+                    active=True,
+                    eligibility=["", "", "tag(cloud_fit)", "", "", "tag(fee_drop_warning)", "", ""][n],
+                )
+            )
+        )
+    await stub.CreateCampaign(
+        pb.CreateCampaignRequest(
+            campaign=pb.Campaign(
+                campaign_id="fee-drop",
+                name="fee drop",
+                target="tag(fee_drop_warning)",
+                state=pb.CAMPAIGN_STATE_ACTIVE,
+                triggers=[pb.CampaignTrigger(kind=pb.ACCOUNT_EVENT_KIND_TAG_ASSIGNED, tag="fee_drop_warning")],
+                touchpoints=[pb.CHANNEL_SMS],
+                offer_ids=["offer-5"],
+                purpose=pb.PURPOSE_RETENTION,
+            )
+        )
+    )
     sem = asyncio.Semaphore(32)
 
     async def consent(account: str) -> None:
         async with sem:
-            await stub.SetConsent(pb.SetConsentRequest(consent=pb.Consent(customer_id=account, granted=True,
-                                                                          source="bench")))
+            await stub.SetConsent(
+                pb.SetConsentRequest(consent=pb.Consent(customer_id=account, granted=True, source="bench"))
+            )
 
     await asyncio.gather(*(consent(a) for a in accounts))
 
@@ -171,15 +222,26 @@ async def measure(address: str, pid: int, accounts: list[str], seconds: float, d
     figures: dict = {}
 
     async def reserve_call(rng: random.Random) -> None:
-        await stub.ReserveContact(pb.ReserveContactRequest(
-            idempotency_key=uuid.uuid4().hex,
-            contact=pb.CheckContactRequest(customer_id=rng.choice(accounts), channel=rng.choice(CHANNELS),
-                                           purpose=rng.choice([pb.PURPOSE_MARKETING, pb.PURPOSE_RETENTION]))))
+        await stub.ReserveContact(
+            pb.ReserveContactRequest(
+                idempotency_key=uuid.uuid4().hex,
+                contact=pb.CheckContactRequest(
+                    customer_id=rng.choice(accounts),
+                    channel=rng.choice(CHANNELS),
+                    purpose=rng.choice([pb.PURPOSE_MARKETING, pb.PURPOSE_RETENTION]),
+                ),
+            )
+        )
 
     async def nbo_call(rng: random.Random) -> None:
-        reply = await stub.GetNextBestOffer(pb.GetNextBestOfferRequest(
-            customer_id=rng.choice(accounts), channel=pb.CHANNEL_INBOUND_OFFER, person_id="p1",
-            context=pb.InteractionContext(kind=pb.INTERACTION_KIND_INBOUND_CALL, reason="bill_query")))
+        reply = await stub.GetNextBestOffer(
+            pb.GetNextBestOfferRequest(
+                customer_id=rng.choice(accounts),
+                channel=pb.CHANNEL_INBOUND_OFFER,
+                person_id="p1",
+                context=pb.InteractionContext(kind=pb.INTERACTION_KIND_INBOUND_CALL, reason="bill_query"),
+            )
+        )
         if reply.degraded:
             figures["degraded_answers"] = figures.get("degraded_answers", 0) + 1
 
@@ -188,15 +250,21 @@ async def measure(address: str, pid: int, accounts: list[str], seconds: float, d
             await closed_loop(concurrency, 0.5, reserve_call)
             cpu = cpu_seconds(pid)
             count, lat = await closed_loop(concurrency, seconds, reserve_call)
-            figures[f"reserve_c{concurrency}"] = {"decisions_per_s": round(count / seconds, 1),
-                                                  "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99),
-                                                  "server_cpu_ms_per_call": round((cpu_seconds(pid) - cpu) * 1000 / count, 2)}
+            figures[f"reserve_c{concurrency}"] = {
+                "decisions_per_s": round(count / seconds, 1),
+                "p50_ms": pct(lat, 0.5),
+                "p99_ms": pct(lat, 0.99),
+                "server_cpu_ms_per_call": round((cpu_seconds(pid) - cpu) * 1000 / count, 2),
+            }
         await closed_loop(concurrency, 0.5, nbo_call)
         cpu = cpu_seconds(pid)
         count, lat = await closed_loop(concurrency, seconds, nbo_call)
-        figures[f"nbo_c{concurrency}"] = {"calls_per_s": round(count / seconds, 1), "p50_ms": pct(lat, 0.5),
-                                          "p99_ms": pct(lat, 0.99),
-                                          "server_cpu_ms_per_call": round((cpu_seconds(pid) - cpu) * 1000 / count, 2)}
+        figures[f"nbo_c{concurrency}"] = {
+            "calls_per_s": round(count / seconds, 1),
+            "p50_ms": pct(lat, 0.5),
+            "p99_ms": pct(lat, 0.99),
+            "server_cpu_ms_per_call": round((cpu_seconds(pid) - cpu) * 1000 / count, 2),
+        }
     await channel.close()
     return figures
 
@@ -225,18 +293,32 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--stores", default="sqlite,postgresql")
-    parser.add_argument("--cprofile", type=pathlib.Path, default=None,
-                        help="run the contact server under cProfile, writing .prof files here")
+    parser.add_argument(
+        "--cprofile",
+        type=pathlib.Path,
+        default=None,
+        help="run the contact server under cProfile, writing .prof files here",
+    )
     args = parser.parse_args()
     accounts = [f"B{n:05d}" for n in range(args.accounts)]
     profile_port, scoring_port = free_port(), free_port()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="contact-bench-"))
-    peers = subprocess.Popen([sys.executable, "-m", "bench.contact.peers", str(args.accounts), str(profile_port),
-                              str(scoring_port)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    peers = subprocess.Popen(
+        [sys.executable, "-m", "bench.contact.peers", str(args.accounts), str(profile_port), str(scoring_port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert peers.stdout is not None and peers.stdout.readline().strip() == "ready"
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                 "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
-                     "accounts": args.accounts, "seconds_per_level": args.seconds}
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "accounts": args.accounts,
+        "seconds_per_level": args.seconds,
+    }
     try:
         for store in args.stores.split(","):
             url, drop = database_url(store, tmp)
@@ -247,11 +329,18 @@ def main() -> None:
                     if args.cprofile:
                         args.cprofile.mkdir(parents=True, exist_ok=True)
                         prof = args.cprofile / f"contact-{key.replace('/', '-')}.prof"
-                    process, address = start_contact(url, f"127.0.0.1:{profile_port}", f"127.0.0.1:{scoring_port}",
-                                                     ttl_zero, tmp / f"contact-{store}-{ttl_zero}.log", prof)
+                    process, address = start_contact(
+                        url,
+                        f"127.0.0.1:{profile_port}",
+                        f"127.0.0.1:{scoring_port}",
+                        ttl_zero,
+                        tmp / f"contact-{store}-{ttl_zero}.log",
+                        prof,
+                    )
                     try:
                         results[key] = asyncio.run(
-                            measure(address, process.pid, accounts, args.seconds, not ttl_zero, not ttl_zero))
+                            measure(address, process.pid, accounts, args.seconds, not ttl_zero, not ttl_zero)
+                        )
                     finally:
                         process.terminate()
                         process.wait(30)

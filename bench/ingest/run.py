@@ -68,11 +68,20 @@ def free_port() -> int:
 
 
 def start_server(db_path: pathlib.Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "TELCO360_INGEST_PORT": str(port), "TELCO360_INGEST_HOST": "127.0.0.1",
-           "TELCO360_INGEST_DATABASE_URL": f"sqlite:///{db_path}",
-           "TELCO360_INGEST_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "-m", "services.ingest"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "TELCO360_INGEST_PORT": str(port),
+        "TELCO360_INGEST_HOST": "127.0.0.1",
+        "TELCO360_INGEST_DATABASE_URL": f"sqlite:///{db_path}",
+        "TELCO360_INGEST_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.ingest"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         deadline = time.monotonic() + 60
@@ -97,10 +106,8 @@ async def stream_records(addr: str, records: list[ingest_pb2.Record]) -> tuple[f
 
 
 async def stream_batches(addr: str, records: list[ingest_pb2.Record], size: int = 500) -> float:
-    batches = [ingest_pb2.RecordBatch(records=records[i:i + size])
-               for i in range(0, len(records), size)]
-    async with grpc.aio.insecure_channel(addr, options=[
-            ("grpc.max_receive_message_length", 64 << 20)]) as channel:
+    batches = [ingest_pb2.RecordBatch(records=records[i : i + size]) for i in range(0, len(records), size)]
+    async with grpc.aio.insecure_channel(addr, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
         stub = ingest_pb2_grpc.IngestServiceStub(channel)
         start = time.perf_counter()
         count = 0
@@ -138,16 +145,25 @@ def cpu_seconds(pid: int) -> float:
 
 def raw_sqlite(db_path: pathlib.Path, rows: list[tuple], size: int = 500) -> float:
     conn = sqlite3.connect(db_path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000",
-                   "temp_store=MEMORY", "cache_size=-65536"):
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=FULL",
+        "busy_timeout=30000",
+        "temp_store=MEMORY",
+        "cache_size=-65536",
+    ):
         conn.execute(f"PRAGMA {pragma}")
-    conn.execute("CREATE TABLE log (sequence INTEGER PRIMARY KEY, source TEXT NOT NULL,"
-                 " source_record_id TEXT NOT NULL, customer_id TEXT NOT NULL, payload BLOB NOT NULL)")
+    conn.execute(
+        "CREATE TABLE log (sequence INTEGER PRIMARY KEY, source TEXT NOT NULL,"
+        " source_record_id TEXT NOT NULL, customer_id TEXT NOT NULL, payload BLOB NOT NULL)"
+    )
     start = time.perf_counter()
     for i in range(0, len(rows), size):
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO log (sequence, source, source_record_id, customer_id, payload)"
-                         " VALUES (?, ?, ?, ?, ?)", rows[i:i + size])
+        conn.executemany(
+            "INSERT INTO log (sequence, source, source_record_id, customer_id, payload) VALUES (?, ?, ?, ?, ?)",
+            rows[i : i + size],
+        )
         conn.execute("COMMIT")
     rate = len(rows) / (time.perf_counter() - start)
     conn.close()
@@ -155,8 +171,7 @@ def raw_sqlite(db_path: pathlib.Path, rows: list[tuple], size: int = 500) -> flo
 
 
 def one_run(records: list[ingest_pb2.Record], workdir: pathlib.Path, run: int) -> dict[str, float]:
-    rows = [(i + 1, r.source, r.source_record_id, r.customer_id, r.SerializeToString())
-            for i, r in enumerate(records)]
+    rows = [(i + 1, r.source, r.source_record_id, r.customer_id, r.SerializeToString()) for i, r in enumerate(records)]
     figures: dict[str, float] = {"raw_sqlite": raw_sqlite(workdir / f"raw-{run}.db", rows)}
     for name in ("records", "batches"):
         port = free_port()
@@ -204,18 +219,24 @@ def main() -> None:
             print(f"run {run + 1}: " + ", ".join(f"{k} {v:,.0f}" for k, v in figures.items()))
     median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
     print(f"\nmedian of {args.runs} runs (records/s):")
-    print(f"  IngestRecords (1 record/message)   {median['ingest_records']:>10,.0f}"
-          f"   ratio to raw insert {median['ingest_records'] / median['raw_sqlite']:.3f}")
-    print(f"  IngestRecordBatches (500/message)  {median['ingest_batches']:>10,.0f}"
-          f"   ratio to raw insert {median['ingest_batches'] / median['raw_sqlite']:.3f}")
+    print(
+        f"  IngestRecords (1 record/message)   {median['ingest_records']:>10,.0f}"
+        f"   ratio to raw insert {median['ingest_records'] / median['raw_sqlite']:.3f}"
+    )
+    print(
+        f"  IngestRecordBatches (500/message)  {median['ingest_batches']:>10,.0f}"
+        f"   ratio to raw insert {median['ingest_batches'] / median['raw_sqlite']:.3f}"
+    )
     print(f"  raw SQLite executemany insert      {median['raw_sqlite']:>10,.0f}")
     print(f"  ReadLog (1 entry/message)          {median['read_log']:>10,.0f}")
     print(f"  ReadLogBatches (pages)             {median['read_log_batches']:>10,.0f}")
     print("server CPU per record (load-independent; 1e6 / it = records/s one free core sustains):")
-    for key, label in (("server_cpu_us_records", "IngestRecords"),
-                       ("server_cpu_us_batches", "IngestRecordBatches"),
-                       ("server_cpu_us_read_log", "ReadLog"),
-                       ("server_cpu_us_read_log_batches", "ReadLogBatches")):
+    for key, label in (
+        ("server_cpu_us_records", "IngestRecords"),
+        ("server_cpu_us_batches", "IngestRecordBatches"),
+        ("server_cpu_us_read_log", "ReadLog"),
+        ("server_cpu_us_read_log_batches", "ReadLogBatches"),
+    ):
         print(f"  {label:<34} {median[key]:>7.1f} us  (~{1e6 / median[key]:,.0f} records/s per core)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     if args.json:

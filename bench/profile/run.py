@@ -75,17 +75,24 @@ def build_store(url: str, accounts: int, months: int, batch: int) -> tuple[list[
         entries.append(entry)
     t0, c0 = time.perf_counter(), time.process_time()
     for start in range(0, len(entries), batch):
-        store.apply([log_entry_to_record(e) for e in entries[start:start + batch]], defer=True)
+        store.apply([log_entry_to_record(e) for e in entries[start : start + batch]], defer=True)
     facts_s, facts_cpu = time.perf_counter() - t0, time.process_time() - c0
     t1, c1 = time.perf_counter(), time.process_time()
     refreshed = 0
-    while (done := store.refresh_pending(1000)):
+    while done := store.refresh_pending(1000):
         refreshed += done
     refresh_s, refresh_cpu = time.perf_counter() - t1, time.process_time() - c1
     ids = sorted({r.customer_id for r in records})
     db.dispose()
-    return ids, {"records": len(records), "generate_s": gen_s, "facts_s": facts_s, "refresh_s": refresh_s,
-                 "facts_cpu": facts_cpu, "refresh_cpu": refresh_cpu, "accounts_refreshed": refreshed}
+    return ids, {
+        "records": len(records),
+        "generate_s": gen_s,
+        "facts_s": facts_s,
+        "refresh_s": refresh_s,
+        "facts_cpu": facts_cpu,
+        "refresh_cpu": refresh_cpu,
+        "accounts_refreshed": refreshed,
+    }
 
 
 def free_port() -> int:
@@ -95,11 +102,21 @@ def free_port() -> int:
 
 
 def start_server(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "TELCO360_PROFILE_PORT": str(port), "TELCO360_PROFILE_DATABASE_URL": url,
-           "TELCO360_PROFILE_INGEST_ADDR": "", "TELCO360_PROFILE_LOG_LEVEL": "WARNING",
-           "TELCO360_PROFILE_SQLITE_SYNCHRONOUS": "NORMAL"}
-    return subprocess.Popen([sys.executable, "-m", "services.profile"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "TELCO360_PROFILE_PORT": str(port),
+        "TELCO360_PROFILE_DATABASE_URL": url,
+        "TELCO360_PROFILE_INGEST_ADDR": "",
+        "TELCO360_PROFILE_LOG_LEVEL": "WARNING",
+        "TELCO360_PROFILE_SQLITE_SYNCHRONOUS": "NORMAL",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.profile"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def wait_ready(stub) -> None:
@@ -135,12 +152,17 @@ async def latency(call, ids: list[str], requests: int, concurrency: int) -> dict
             t = time.perf_counter()
             await call(cid)
             samples.append(time.perf_counter() - t)
+
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - t0
     samples.sort()
-    return {"p50_ms": 1000 * samples[len(samples) // 2], "p99_ms": 1000 * samples[int(len(samples) * 0.99) - 1],
-            "rps": len(samples) / wall, "n": len(samples)}
+    return {
+        "p50_ms": 1000 * samples[len(samples) // 2],
+        "p99_ms": 1000 * samples[int(len(samples) * 0.99) - 1],
+        "rps": len(samples) / wall,
+        "n": len(samples),
+    }
 
 
 def clone_accounts(url: str, target: int) -> int:
@@ -150,11 +172,18 @@ def clone_accounts(url: str, target: int) -> int:
         real = s.execute(text("SELECT count(*) FROM accounts")).scalar()
         top = s.execute(text("SELECT max(change_seq) FROM accounts")).scalar() or 0
         copies = max(0, -(-target // real) - 1)
-        cols = ("name, parent_customer_id, tier, status, master, features, revenue_12m, first_seen_at, updated_at, "
-                "next_expiry_at, erased")
+        cols = (
+            "name, parent_customer_id, tier, status, master, features, revenue_12m, first_seen_at, updated_at, "
+            "next_expiry_at, erased"
+        )
         for k in range(1, copies + 1):
-            s.execute(text(f"INSERT INTO accounts (customer_id, change_seq, {cols}) SELECT customer_id || '-c{k}', "
-                           f":seq, {cols} FROM accounts WHERE customer_id NOT LIKE '%-c%'"), {"seq": top + 1})
+            s.execute(
+                text(
+                    f"INSERT INTO accounts (customer_id, change_seq, {cols}) SELECT customer_id || '-c{k}', "
+                    f":seq, {cols} FROM accounts WHERE customer_id NOT LIKE '%-c%'"
+                ),
+                {"seq": top + 1},
+            )
         total = s.execute(text("SELECT count(*) FROM accounts")).scalar()
     db.dispose()
     return total
@@ -176,6 +205,7 @@ async def serve_and_measure(url: str, ids: list[str], requests: int, segment_acc
 
             async def feats(cid: str):
                 return await stub.GetFeatures(pb.GetFeaturesRequest(customer_ids=[cid]))
+
             for name, call in (("GetCustomer360", c360), ("GetFeatures", feats)):
                 await latency(call, ids, 50, 4)  # warm-up
                 for conc in (1, 16):
@@ -184,10 +214,12 @@ async def serve_and_measure(url: str, ids: list[str], requests: int, segment_acc
             await asyncio.sleep(3)
             await wait_settled(stub, out, "settled after cloning_s")  # 10x the base: every share re-ranked
             out["segment_accounts"] = total
-            expressions = ["tag(fee_drop) or fee_total_vs_ref3_pct <= -10",
-                           "industry in ('GOV', 'EDU') and fee_total_last_month > 1000000",
-                           "complaints_90d >= 2 and not competitor_active_approach",
-                           "pct_change(fee_total_last_month, fee_total_ref3) < -5 and tenure_months > 24"]
+            expressions = [
+                "tag(fee_drop) or fee_total_vs_ref3_pct <= -10",
+                "industry in ('GOV', 'EDU') and fee_total_last_month > 1000000",
+                "complaints_90d >= 2 and not competitor_active_approach",
+                "pct_change(fee_total_last_month, fee_total_ref3) < -5 and tenure_months > 24",
+            ]
             page = common_pb2.PageRequest(page_size=50)
             t = time.perf_counter()
             first = await stub.QuerySegment(pb.QuerySegmentRequest(expression=expressions[0], page=page), timeout=600)
@@ -220,23 +252,33 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{tmp}/profile.db"
     ids, apply = build_store(url, args.accounts, args.months, args.batch)
     total_s = apply["facts_s"] + apply["refresh_s"]
-    print(f"data: {args.accounts} accounts x {args.months} months = {apply['records']} records "
-          f"(generated in {apply['generate_s']:.1f}s)")
+    print(
+        f"data: {args.accounts} accounts x {args.months} months = {apply['records']} records "
+        f"(generated in {apply['generate_s']:.1f}s)"
+    )
     # CPU-time rates are printed too: on a shared box the wall-clock rate mostly measures the queue for a core.
     total_cpu = apply["facts_cpu"] + apply["refresh_cpu"]
-    print(f"apply facts+cursor:  {apply['records'] / apply['facts_s']:,.0f} records/s wall "
-          f"({apply['facts_s']:.1f}s), {apply['records'] / apply['facts_cpu']:,.0f} records/s per CPU-second")
-    print(f"recompute accounts:  {apply['accounts_refreshed'] / apply['refresh_s']:,.0f} accounts/s wall "
-          f"({apply['refresh_s']:.1f}s: merge, features, tags, events), "
-          f"{apply['accounts_refreshed'] / apply['refresh_cpu']:,.0f} per CPU-second")
-    print(f"end to end:          {apply['records'] / total_s:,.0f} records/s wall, "
-          f"{apply['records'] / total_cpu:,.0f} records/s per CPU-second")
+    print(
+        f"apply facts+cursor:  {apply['records'] / apply['facts_s']:,.0f} records/s wall "
+        f"({apply['facts_s']:.1f}s), {apply['records'] / apply['facts_cpu']:,.0f} records/s per CPU-second"
+    )
+    print(
+        f"recompute accounts:  {apply['accounts_refreshed'] / apply['refresh_s']:,.0f} accounts/s wall "
+        f"({apply['refresh_s']:.1f}s: merge, features, tags, events), "
+        f"{apply['accounts_refreshed'] / apply['refresh_cpu']:,.0f} per CPU-second"
+    )
+    print(
+        f"end to end:          {apply['records'] / total_s:,.0f} records/s wall, "
+        f"{apply['records'] / total_cpu:,.0f} records/s per CPU-second"
+    )
     sys.stdout.flush()
     results = asyncio.run(serve_and_measure(url, ids, args.requests, args.segment_accounts))
     for key, value in results.items():
         if isinstance(value, dict):
-            print(f"{key:22s} p50 {value['p50_ms']:.2f} ms  p99 {value['p99_ms']:.2f} ms  "
-                  f"{value['rps']:,.0f} req/s  (n={value['n']})")
+            print(
+                f"{key:22s} p50 {value['p50_ms']:.2f} ms  p99 {value['p99_ms']:.2f} ms  "
+                f"{value['rps']:,.0f} req/s  (n={value['n']})"
+            )
         else:
             print(f"{key:22s} {value:,.1f}" if isinstance(value, float) else f"{key:22s} {value}")
 

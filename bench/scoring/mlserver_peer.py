@@ -55,13 +55,17 @@ class V2Messages:
         self.package = file_proto.package
         self.service = file_proto.service[0].name
         self.request = message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{self.package}.ModelInferRequest"))
-        self.response = message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{self.package}.ModelInferResponse"))
+        self.response = message_factory.GetMessageClass(
+            pool.FindMessageTypeByName(f"{self.package}.ModelInferResponse")
+        )
 
     def infer_method(self, channel: grpc.aio.Channel) -> Any:
         """A unary-unary callable for ModelInfer on a channel."""
-        return channel.unary_unary(f"/{self.package}.{self.service}/ModelInfer",
-                                   request_serializer=self.request.SerializeToString,
-                                   response_deserializer=self.response.FromString)
+        return channel.unary_unary(
+            f"/{self.package}.{self.service}/ModelInfer",
+            request_serializer=self.request.SerializeToString,
+            response_deserializer=self.response.FromString,
+        )
 
     def infer_request(self, model: str, X: np.ndarray, raw: bool = False) -> Any:
         """A request carrying an FP64 matrix, in `fp64_contents` or as `raw_input_contents`."""
@@ -80,29 +84,43 @@ def start(model_file: pathlib.Path, workdir: pathlib.Path, grpc_port: int, http_
     model_dir = workdir / "churn"
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / "model.txt").write_text(model_file.read_text())
-    (model_dir / "model-settings.json").write_text(json.dumps({
-        "name": "churn", "implementation": "mlserver_lightgbm.LightGBMModel",
-        "parameters": {"uri": "./model.txt"}}))
-    (workdir / "settings.json").write_text(json.dumps({
-        "grpc_port": grpc_port, "http_port": http_port, "metrics_port": http_port + 1,
-        "host": "127.0.0.1", "parallel_workers": 0, "debug": False}))
+    (model_dir / "model-settings.json").write_text(
+        json.dumps(
+            {"name": "churn", "implementation": "mlserver_lightgbm.LightGBMModel", "parameters": {"uri": "./model.txt"}}
+        )
+    )
+    (workdir / "settings.json").write_text(
+        json.dumps(
+            {
+                "grpc_port": grpc_port,
+                "http_port": http_port,
+                "metrics_port": http_port + 1,
+                "host": "127.0.0.1",
+                "parallel_workers": 0,
+                "debug": False,
+            }
+        )
+    )
     log = open(workdir / "mlserver.log", "w")
-    return subprocess.Popen([str(python.parent / "mlserver"), "start", str(workdir)], stdout=log, stderr=subprocess.STDOUT,
-                            cwd=workdir)
+    return subprocess.Popen(
+        [str(python.parent / "mlserver"), "start", str(workdir)], stdout=log, stderr=subprocess.STDOUT, cwd=workdir
+    )
 
 
 def wait_ready(channel_target: str, messages: V2Messages, X: np.ndarray, timeout: float = 120.0) -> None:
     """Block until MLServer answers an inference."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(channel_target) as channel:
-        call = channel.unary_unary(f"/{messages.package}.{messages.service}/ModelInfer",
-                                   request_serializer=messages.request.SerializeToString,
-                                   response_deserializer=messages.response.FromString)
+        call = channel.unary_unary(
+            f"/{messages.package}.{messages.service}/ModelInfer",
+            request_serializer=messages.request.SerializeToString,
+            response_deserializer=messages.response.FromString,
+        )
         while True:
             try:
                 call(messages.infer_request("churn", X[:1]), timeout=2)
                 return
-            except grpc.RpcError:
+            except grpc.RpcError as error:
                 if time.monotonic() > deadline:
-                    raise TimeoutError("MLServer did not become ready")
+                    raise TimeoutError("MLServer did not become ready") from error
                 time.sleep(0.5)

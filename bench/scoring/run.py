@@ -29,7 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 import numpy as np
@@ -65,7 +66,9 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) * 1000 if values else float("nan")
 
 
-async def load(call: Callable[[int], Awaitable[Any]], concurrency: int, duration: float) -> tuple[int, list[float], float]:
+async def load(
+    call: Callable[[int], Awaitable[Any]], concurrency: int, duration: float
+) -> tuple[int, list[float], float]:
     """Run `call` from `concurrency` tasks for `duration` s: (calls, latencies, elapsed)."""
     latencies: list[float] = []
     stop_at = time.perf_counter() + duration
@@ -100,7 +103,10 @@ def raw_predict(pairs: list[tuple[Any, list[np.ndarray]]], duration: float) -> t
 
 def line(label: str, rows: int, calls: int, lat: list[float], elapsed: float) -> dict[str, float]:
     rate = calls * rows / elapsed
-    print(f"  {label:<44} {calls / elapsed:9.0f} calls/s {rate:10.0f} rows/s  p50 {pct(lat, 50):7.2f} ms  p99 {pct(lat, 99):7.2f} ms")
+    print(
+        f"  {label:<44} {calls / elapsed:9.0f} calls/s {rate:10.0f} rows/s"
+        f"  p50 {pct(lat, 50):7.2f} ms  p99 {pct(lat, 99):7.2f} ms"
+    )
     return {"rows_per_s": rate, "p99_ms": pct(lat, 99), "p50_ms": pct(lat, 50)}
 
 
@@ -110,18 +116,25 @@ def train_and_register(base: synthetic.SyntheticBase, db_url: str) -> tuple[Any,
     params = parse_params({"num_boost_round": "300", "learning_rate": "0.08"})
     sets = {}
     for kind, horizon, months, hold in (("churn", 3, (12, 15, 18, 21), 24), ("value", 6, (12, 15), 18)):
-        train = stack_training_sets([build_training_set(synthetic.features_as_of(base, m), oc, base.cutoff(m), horizon, kind)
-                                     for m in months])
+        train = stack_training_sets(
+            [build_training_set(synthetic.features_as_of(base, m), oc, base.cutoff(m), horizon, kind) for m in months]
+        )
         holdout = build_training_set(synthetic.features_as_of(base, hold), oc, base.cutoff(hold), horizon, kind)
         sets[kind] = (fit_and_evaluate(kind, train, holdout, params, horizon_months=horizon), horizon)
     migrate(db_url, MIGRATIONS_DIR)
     db = Database(db_url, workers=1)
     store = ScoringStore(db)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ids = {}
     for kind, (fitted, horizon) in sets.items():
-        rec = make_record(new_model_id(kind, now), fitted, {"source": "profile", "horizon_months": horizon},
-                          description="bench", job_id="", now=now)
+        rec = make_record(
+            new_model_id(kind, now),
+            fitted,
+            {"source": "profile", "horizon_months": horizon},
+            description="bench",
+            job_id="",
+            now=now,
+        )
         store.add_model(rec)
         store.promote(rec.model_id, now)
         ids[kind] = rec.model_id
@@ -131,11 +144,22 @@ def train_and_register(base: synthetic.SyntheticBase, db_url: str) -> tuple[Any,
 
 
 def start_scoring(db_url: str, profile_addr: str, port: int, workdir: pathlib.Path) -> subprocess.Popen:
-    env = {**os.environ, "TELCO360_SCORING_PORT": str(port), "TELCO360_SCORING_DATABASE_URL": db_url,
-           "TELCO360_SCORING_PROFILE_ADDR": profile_addr, "TELCO360_SCORING_LOG_LEVEL": "WARNING",
-           "TELCO360_SCORING_CHAMPION_REFRESH_SECONDS": "0", "TELCO360_SCORING_REPORT_DIR": str(workdir / "reports")}
-    return subprocess.Popen([sys.executable, "-m", "services.scoring"], cwd=ROOT, env=env,
-                            stdout=open(workdir / "scoring.log", "w"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "TELCO360_SCORING_PORT": str(port),
+        "TELCO360_SCORING_DATABASE_URL": db_url,
+        "TELCO360_SCORING_PROFILE_ADDR": profile_addr,
+        "TELCO360_SCORING_LOG_LEVEL": "WARNING",
+        "TELCO360_SCORING_CHAMPION_REFRESH_SECONDS": "0",
+        "TELCO360_SCORING_REPORT_DIR": str(workdir / "reports"),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.scoring"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(workdir / "scoring.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def wait_scoring(stub: scoring_pb2_grpc.ScoringServiceStub, some_id: str) -> None:
@@ -161,7 +185,9 @@ def feature_columns(frame: pd.DataFrame) -> pb.FeatureColumns:
             continue
         col = frame[name]
         if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            columns.append(pb.FeatureColumn(name=name, raw_numbers=col.to_numpy(dtype="<f8", na_value=np.nan).tobytes()))
+            columns.append(
+                pb.FeatureColumn(name=name, raw_numbers=col.to_numpy(dtype="<f8", na_value=np.nan).tobytes())
+            )
         else:
             columns.append(pb.FeatureColumn(name=name, categories=["" if pd.isna(v) else str(v) for v in col]))
     return pb.FeatureColumns(row_ids=frame["customer_id"].astype(str).tolist(), columns=columns)
@@ -188,9 +214,16 @@ async def serving(args: argparse.Namespace, workdir: pathlib.Path) -> None:
     churn, value, churn_text = train_and_register(base, db_url)
     print(f"setup: {args.accounts} accounts, champions trained and registered in {time.perf_counter() - t:.1f} s")
     profile = SyntheticProfile(base)
-    peer = GrpcService(ServiceSettings(service_name="profile", port=0, log_level="WARNING"),
-                       [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, profile,
-                                     profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name)])
+    peer = GrpcService(
+        ServiceSettings(service_name="profile", port=0, log_level="WARNING"),
+        [
+            Registration(
+                profile_pb2_grpc.add_ProfileServiceServicer_to_server,
+                profile,
+                profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
+            )
+        ],
+    )
     await peer.start()
     now_frame = profile.frame(base.months)
     active = now_frame[now_frame["status"] == "ACTIVE"]
@@ -203,24 +236,41 @@ async def serving(args: argparse.Namespace, workdir: pathlib.Path) -> None:
             stub = scoring_pb2_grpc.ScoringServiceStub(channel)
             await wait_scoring(stub, ids[0])
             rng = random.Random(1)
-            print(f"\nScoreCustomers (profile GetFeatures + churn + value + 3 reasons each) vs raw Booster.predict "
-                  f"(churn + value); {load_note()}")
+            print(
+                f"\nScoreCustomers (profile GetFeatures + churn + value + 3 reasons each) vs raw Booster.predict "
+                f"(churn + value); {load_note()}"
+            )
             for size in (1, 100):
                 batches = [rng.sample(ids, size) for _ in range(200)]
-                mats_c = [churn.schema.encode_frame(active.set_index("customer_id").loc[b].reset_index()) for b in batches[:50]]
-                mats_v = [value.schema.encode_frame(active.set_index("customer_id").loc[b].reset_index()) for b in batches[:50]]
+                mats_c = [
+                    churn.schema.encode_frame(active.set_index("customer_id").loc[b].reset_index())
+                    for b in batches[:50]
+                ]
+                mats_v = [
+                    value.schema.encode_frame(active.set_index("customer_id").loc[b].reset_index())
+                    for b in batches[:50]
+                ]
                 raw = raw_predict([(churn, mats_c), (value, mats_v)], args.duration / 2)
                 raw_stats = line(f"raw predict, {size} rows/call", size, *raw)
                 for conc in (1, 8, 32):
                     reqs = [pb.ScoreCustomersRequest(customer_ids=b, top_reasons=3) for b in batches]
-                    stats = line(f"ScoreCustomers {size}/call, concurrency {conc}", size,
-                                 *await load(lambda i: stub.ScoreCustomers(reqs[i % len(reqs)]), conc, args.duration))
-                    print(f"    -> {stats['rows_per_s'] / raw_stats['rows_per_s']:.3f} of raw predict throughput ({load_note()})")
+                    stats = line(
+                        f"ScoreCustomers {size}/call, concurrency {conc}",
+                        size,
+                        *await load(lambda i, reqs=reqs: stub.ScoreCustomers(reqs[i % len(reqs)]), conc, args.duration),
+                    )
+                    print(
+                        f"    -> {stats['rows_per_s'] / raw_stats['rows_per_s']:.3f} of raw predict throughput"
+                        f" ({load_note()})"
+                    )
                     results[f"sc_{size}_{conc}"] = stats
 
-            print("\nScoreFeatures (churn champion, no reasons; 1 row as a FeatureRow map, 100 rows as FeatureColumns with "
-                  "raw float64 bytes) vs MLServer + mlserver-lightgbm (FP64 tensor; at 100 rows the faster of "
-                  f"fp64_contents and raw_input_contents); {load_note()}")
+            print(
+                "\nScoreFeatures (churn champion, no reasons; 1 row as a FeatureRow map, "
+                "100 rows as FeatureColumns with "
+                "raw float64 bytes) vs MLServer + mlserver-lightgbm (FP64 tensor; at 100 rows the faster of "
+                f"fp64_contents and raw_input_contents); {load_note()}"
+            )
             model_file = workdir / "churn.txt"
             model_file.write_text(churn_text)
             ml_port, ml_http = free_port(), free_port()
@@ -240,9 +290,14 @@ async def serving(args: argparse.Namespace, workdir: pathlib.Path) -> None:
                 for size in (1, 100):
                     starts = [rng.randrange(0, len(records) - size) for _ in range(100)]
                     if size == 1:
-                        sf_reqs = [pb.ScoreFeaturesRequest(rows=[feature_row(r) for r in records[s:s + size]]) for s in starts]
+                        sf_reqs = [
+                            pb.ScoreFeaturesRequest(rows=[feature_row(r) for r in records[s : s + size]])
+                            for s in starts
+                        ]
                     else:
-                        sf_reqs = [pb.ScoreFeaturesRequest(columns=feature_columns(active.iloc[s:s + size])) for s in starts]
+                        sf_reqs = [
+                            pb.ScoreFeaturesRequest(columns=feature_columns(active.iloc[s : s + size])) for s in starts
+                        ]
                     encodings = [False] if size == 1 else [False, True]
                     if infer is not None and size > 1:
                         try:
@@ -250,22 +305,44 @@ async def serving(args: argparse.Namespace, workdir: pathlib.Path) -> None:
                         except grpc.aio.AioRpcError as err:
                             print(f"  MLServer refused raw_input_contents ({err.code().name}); fp64_contents only")
                             encodings = [False]
-                    ml_reqs = {raw: [messages.infer_request("churn", X_all[s:s + size], raw=raw) for s in starts]
-                               for raw in encodings} if messages else {}
+                    ml_reqs = (
+                        {
+                            raw: [messages.infer_request("churn", X_all[s : s + size], raw=raw) for s in starts]
+                            for raw in encodings
+                        }
+                        if messages
+                        else {}
+                    )
                     for conc in (1, 8, 32):
-                        ours = line(f"ScoreFeatures {size}/call, concurrency {conc}", size,
-                                    *await load(lambda i: stub.ScoreFeatures(sf_reqs[i % len(sf_reqs)]), conc, args.duration))
+                        ours = line(
+                            f"ScoreFeatures {size}/call, concurrency {conc}",
+                            size,
+                            *await load(
+                                lambda i, sf_reqs=sf_reqs: stub.ScoreFeatures(sf_reqs[i % len(sf_reqs)]),
+                                conc,
+                                args.duration,
+                            ),
+                        )
                         if infer is not None:
                             best: dict[str, float] | None = None
                             for raw in encodings:
                                 reqs_ml = ml_reqs[raw]
-                                theirs = line(f"MLServer ModelInfer {size}/call{' raw' if raw else ''}, concurrency {conc}", size,
-                                              *await load(lambda i: infer(reqs_ml[i % len(reqs_ml)]), conc, args.duration))
+                                theirs = line(
+                                    f"MLServer ModelInfer {size}/call{' raw' if raw else ''}, concurrency {conc}",
+                                    size,
+                                    *await load(
+                                        lambda i, reqs_ml=reqs_ml: infer(reqs_ml[i % len(reqs_ml)]),
+                                        conc,
+                                        args.duration,
+                                    ),
+                                )
                                 if best is None or theirs["rows_per_s"] > best["rows_per_s"]:
                                     best = theirs
                             assert best is not None
-                            print(f"    -> scoring/MLServer throughput {ours['rows_per_s'] / best['rows_per_s']:.2f}x, "
-                                  f"p99 {ours['p99_ms']:.2f} vs {best['p99_ms']:.2f} ms ({load_note()})")
+                            print(
+                                f"    -> scoring/MLServer throughput {ours['rows_per_s'] / best['rows_per_s']:.2f}x, "
+                                f"p99 {ours['p99_ms']:.2f} vs {best['p99_ms']:.2f} ms ({load_note()})"
+                            )
             if ml_proc is not None:
                 ml_proc.terminate()
                 ml_proc.wait(30)
@@ -277,9 +354,11 @@ async def serving(args: argparse.Namespace, workdir: pathlib.Path) -> None:
                 await asyncio.sleep(0.2)
                 job = await stub.GetJob(common_pb2.GetJobRequest(job_id=job.job_id))
             took = time.perf_counter() - t
-            print(f"  {job.done} accounts in {took:.1f} s = {job.done / took:.0f} accounts/s "
-                  f"(export from profile, churn + value, 3 reasons, stored; state {common_pb2.JobState.Name(job.state)}; "
-                  f"{len(profile.recorded)} band changes published)")
+            print(
+                f"  {job.done} accounts in {took:.1f} s = {job.done / took:.0f} accounts/s "
+                f"(export from profile, churn + value, 3 reasons, stored; state {common_pb2.JobState.Name(job.state)}; "
+                f"{len(profile.recorded)} band changes published)"
+            )
     finally:
         proc.terminate()
         proc.wait(30)
@@ -287,8 +366,10 @@ async def serving(args: argparse.Namespace, workdir: pathlib.Path) -> None:
 
 
 def training(args: argparse.Namespace) -> None:
-    print(f"\nTraining: {args.train_accounts} accounts x 12 cut-offs (synthetic, local LightGBM, {os.cpu_count()} CPUs; "
-          f"{load_note()})")
+    print(
+        f"\nTraining: {args.train_accounts} accounts x 12 cut-offs (synthetic, local LightGBM, {os.cpu_count()} CPUs; "
+        f"{load_note()})"
+    )
     t = time.perf_counter()
     base = synthetic.generate(args.train_accounts, months=30, seed=9)
     oc = synthetic.outcomes(base)
@@ -296,9 +377,11 @@ def training(args: argparse.Namespace) -> None:
     df = stack_training_sets(frames)
     built = time.perf_counter() - t
     model = train_churn(df, parse_params({}))
-    print(f"  {len(df)} rows x {len(model.schema.features)} features; building the frame {built:.1f} s; "
-          f"fit {model.training_seconds:.1f} s ({model.best_iteration} rounds kept after early stopping, "
-          f"{model.train_rows} train / {model.validation_rows} validation rows)")
+    print(
+        f"  {len(df)} rows x {len(model.schema.features)} features; building the frame {built:.1f} s; "
+        f"fit {model.training_seconds:.1f} s ({model.best_iteration} rounds kept after early stopping, "
+        f"{model.train_rows} train / {model.validation_rows} validation rows)"
+    )
 
 
 def main() -> None:
@@ -309,8 +392,11 @@ def main() -> None:
     parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args()
     configure_logging("bench", "WARNING")
-    print(f"bench/scoring on {os.cpu_count()} CPUs, LightGBM {__import__('lightgbm').__version__}, pandas {pd.__version__}; "
-          f"{load_note()} at start")
+    print(
+        f"bench/scoring on {os.cpu_count()} CPUs, LightGBM {__import__('lightgbm').__version__}, "
+        f"pandas {pd.__version__}; "
+        f"{load_note()} at start"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(serving(args, pathlib.Path(tmp)))
     if not args.skip_training:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pathlib
 import sys
-from typing import Optional
 
 import typer
 
@@ -13,18 +12,22 @@ from telco360_cli.commands import contact, demo, ingest, profile, scoring, servi
 from telco360_cli.console import err_console
 from telco360_cli.errors import CliError, print_error
 
-app = typer.Typer(help="Telco360: the key-account suite from the command line.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Telco360: the key-account suite from the command line.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 
 
 @app.callback()
 def connect(
     ctx: typer.Context,
-    ingest_addr: Optional[str] = typer.Option(None, help="ingest host:port (env TELCO360_CLI_INGEST_ADDR)"),
-    profile_addr: Optional[str] = typer.Option(None, help="profile host:port (env TELCO360_CLI_PROFILE_ADDR)"),
-    scoring_addr: Optional[str] = typer.Option(None, help="scoring host:port (env TELCO360_CLI_SCORING_ADDR)"),
-    contact_addr: Optional[str] = typer.Option(None, help="contact host:port (env TELCO360_CLI_CONTACT_ADDR)"),
-    token: Optional[str] = typer.Option(None, help="bearer token (env TELCO360_CLI_TOKEN)"),
+    ingest_addr: str | None = typer.Option(None, help="ingest host:port (env TELCO360_CLI_INGEST_ADDR)"),
+    profile_addr: str | None = typer.Option(None, help="profile host:port (env TELCO360_CLI_PROFILE_ADDR)"),
+    scoring_addr: str | None = typer.Option(None, help="scoring host:port (env TELCO360_CLI_SCORING_ADDR)"),
+    contact_addr: str | None = typer.Option(None, help="contact host:port (env TELCO360_CLI_CONTACT_ADDR)"),
+    token: str | None = typer.Option(None, help="bearer token (env TELCO360_CLI_TOKEN)"),
     var_dir: pathlib.Path = typer.Option(cfg.default_var_dir(), help="var directory of `services up` (ports, logs)"),
     timeout: float = typer.Option(30.0, help="seconds per call (long work runs as jobs)"),
 ) -> None:

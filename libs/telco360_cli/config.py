@@ -48,8 +48,12 @@ class CliConfig:
         return self.addresses[service]
 
 
-def resolve(overrides: dict[str, str | None] | None = None, token: str | None = None,
-            var_dir: pathlib.Path | None = None, timeout: float = 30.0) -> CliConfig:
+def resolve(
+    overrides: dict[str, str | None] | None = None,
+    token: str | None = None,
+    var_dir: pathlib.Path | None = None,
+    timeout: float = 30.0,
+) -> CliConfig:
     """Build the configuration from options (overrides), environment and local state."""
     overrides = overrides or {}
     state = read_state(var_dir or default_var_dir())

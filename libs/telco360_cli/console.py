@@ -7,7 +7,8 @@ into a printed message and exit status 1 (never a traceback).
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import grpc
 import typer
@@ -42,5 +43,12 @@ def run_command(config: CliConfig, fn: Callable[[Clients], Awaitable[T]]) -> T:
 
 def progress_bar(transient: bool = False) -> Progress:
     """A progress bar for long work (imports, jobs)."""
-    return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=transient)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=transient,
+    )

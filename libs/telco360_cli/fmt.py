@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from telco360.common.v1 import common_pb2
 
 
@@ -36,7 +37,7 @@ def enum_name(enum_type, value: int) -> str:
     full = descriptor.values_by_number[value].name
     values = [v.name for v in descriptor.values]
     prefix = _common_prefix(values)
-    return full[len(prefix):].lower() or full.lower()
+    return full[len(prefix) :].lower() or full.lower()
 
 
 def _common_prefix(names: list[str]) -> str:
@@ -88,7 +89,7 @@ def when(ts: Timestamp) -> str:
     """A timestamp as 'YYYY-MM-DD HH:MM' UTC, or '' when unset."""
     if not ts.seconds and not ts.nanos:
         return ""
-    return dt.datetime.fromtimestamp(ts.seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromtimestamp(ts.seconds, dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def attr(value: common_pb2.AttributeValue) -> str:
@@ -117,7 +118,7 @@ def parse_time(text: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"not a date or time: {text!r} (expected YYYY-MM-DD, YYYY-MM or ISO 8601)") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def percent(value: float) -> str:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import pathlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from google.protobuf import json_format
-from telco360.ingest.v1 import ingest_pb2
 
 from services.ingest import importer
 from services.ingest.import_mapping import Mapping, MappingError, RowError, load_mapping, row_to_record
+from telco360.ingest.v1 import ingest_pb2
 from telco360_cli.errors import CliError
 
 
@@ -52,8 +52,10 @@ def load(mapping_path: pathlib.Path | None, files: list[pathlib.Path]) -> Mappin
         for path in files:
             fmt = importer.detect_format(path)
             if fmt != "jsonl":
-                raise CliError(f"{path}: a {fmt} file needs --mapping (format: services/ingest/import_mapping.py, "
-                               f"README 'Bring your own data')")
+                raise CliError(
+                    f"{path}: a {fmt} file needs --mapping (format: services/ingest/import_mapping.py, "
+                    f"README 'Bring your own data')"
+                )
         return None
     try:
         return load_mapping(mapping_path)
@@ -69,8 +71,9 @@ def _protobuf_jsonl(path: pathlib.Path, problems: RowProblems) -> Iterator[inges
             try:
                 yield json_format.Parse(line, ingest_pb2.Record())
             except (json_format.ParseError, json.JSONDecodeError) as error:
-                problems.add(path, number, f"not a Record in protobuf JSON ({error}); "
-                                           f"pass --mapping for other JSON Lines files")
+                problems.add(
+                    path, number, f"not a Record in protobuf JSON ({error}); pass --mapping for other JSON Lines files"
+                )
 
 
 def read_records(path: pathlib.Path, mapping: Mapping | None, problems: RowProblems) -> Iterator[ingest_pb2.Record]:

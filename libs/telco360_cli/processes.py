@@ -78,8 +78,9 @@ class ServiceState:
 class LocalSuite:
     """The four services as local processes under one var directory."""
 
-    def __init__(self, var_dir: pathlib.Path, ports: dict[str, int] | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, var_dir: pathlib.Path, ports: dict[str, int] | None = None, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.var_dir = var_dir.resolve()
         self.ports = dict(ports or DEFAULT_PORTS)
         self.extra_env = dict(extra_env or {})
@@ -101,8 +102,10 @@ class LocalSuite:
 
     def _write(self, states: dict[str, ServiceState]) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        payload = {"var_dir": str(self.var_dir),
-                   "services": {s.name: {"pid": s.pid, "port": s.port, "log": s.log} for s in states.values()}}
+        payload = {
+            "var_dir": str(self.var_dir),
+            "services": {s.name: {"pid": s.pid, "port": s.port, "log": s.log} for s in states.values()},
+        }
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload, indent=2))
         tmp.replace(self.state_path)
@@ -117,13 +120,15 @@ class LocalSuite:
     def env_for(self, name: str) -> dict[str, str]:
         """Environment of one service process: port, SQLite store, peers, metrics off."""
         prefix = f"TELCO360_{name.upper()}_"
-        env = {**os.environ,
-               f"{prefix}HOST": "127.0.0.1",
-               f"{prefix}PORT": str(self.ports[name]),
-               f"{prefix}DATABASE_URL": f"sqlite:///{self.var_dir / (name + '.db')}",
-               f"{prefix}METRICS_PORT": "0",
-               f"{prefix}REPORT_DIR": str(self.var_dir / "reports"),
-               "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            f"{prefix}HOST": "127.0.0.1",
+            f"{prefix}PORT": str(self.ports[name]),
+            f"{prefix}DATABASE_URL": f"sqlite:///{self.var_dir / (name + '.db')}",
+            f"{prefix}METRICS_PORT": "0",
+            f"{prefix}REPORT_DIR": str(self.var_dir / "reports"),
+            "PYTHONUNBUFFERED": "1",
+        }
         for peer in SERVICES:
             if peer != name:
                 env[f"{prefix}{peer.upper()}_ADDR"] = f"127.0.0.1:{self.ports[peer]}"
@@ -142,9 +147,15 @@ class LocalSuite:
             log_path = self.log_dir / f"{name}.log"
             with open(log_path, "ab") as log:
                 # A new session: the services outlive the CLI and ignore its terminal's Ctrl-C.
-                proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=REPO_ROOT,
-                                        env=self.env_for(name), stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", f"services.{name}"],
+                    cwd=REPO_ROOT,
+                    env=self.env_for(name),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             state = ServiceState(name=name, pid=proc.pid, port=self.ports[name], log=str(log_path))
             states[name] = state
             launched.append((state, proc))
@@ -157,13 +168,17 @@ class LocalSuite:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise CliError(f"{state.name} exited with status {proc.returncode} while starting; "
-                               f"last log lines:\n{tail(pathlib.Path(state.log))}")
+                raise CliError(
+                    f"{state.name} exited with status {proc.returncode} while starting; "
+                    f"last log lines:\n{tail(pathlib.Path(state.log))}"
+                )
             if health_status(state.address) == "SERVING":
                 return
             if time.monotonic() > deadline:
-                raise CliError(f"{state.name} did not report SERVING within {timeout:.0f} s; "
-                               f"last log lines:\n{tail(pathlib.Path(state.log))}")
+                raise CliError(
+                    f"{state.name} did not report SERVING within {timeout:.0f} s; "
+                    f"last log lines:\n{tail(pathlib.Path(state.log))}"
+                )
             time.sleep(0.25)
 
     # ------------------------------------------------------------------ status / stop
@@ -173,12 +188,28 @@ class LocalSuite:
         for name in SERVICES:
             state = self.read().get(name)
             if state is None:
-                rows.append({"service": name, "pid": None, "alive": False, "port": self.ports[name],
-                             "health": "NOT STARTED", "log": ""})
+                rows.append(
+                    {
+                        "service": name,
+                        "pid": None,
+                        "alive": False,
+                        "port": self.ports[name],
+                        "health": "NOT STARTED",
+                        "log": "",
+                    }
+                )
                 continue
             alive = pid_alive(state.pid, name)
-            rows.append({"service": name, "pid": state.pid, "alive": alive, "port": state.port,
-                         "health": health_status(state.address) if alive else "STOPPED", "log": state.log})
+            rows.append(
+                {
+                    "service": name,
+                    "pid": state.pid,
+                    "alive": alive,
+                    "port": state.port,
+                    "health": health_status(state.address) if alive else "STOPPED",
+                    "log": state.log,
+                }
+            )
         return rows
 
     def stop(self, grace: float = 30.0) -> dict[str, str]:

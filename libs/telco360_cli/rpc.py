@@ -6,7 +6,8 @@ so a command that only talks to profile never dials the others.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import grpc
 
@@ -39,8 +40,12 @@ class Clients:
     def channel(self, service: str) -> grpc.aio.Channel:
         """The channel to a service (opened on first use)."""
         if service not in self._channels:
-            self._channels[service] = open_channel(self.config.address(service), default_timeout=self.config.timeout,
-                                                   token=self.config.token, max_message_mb=64)
+            self._channels[service] = open_channel(
+                self.config.address(service),
+                default_timeout=self.config.timeout,
+                token=self.config.token,
+                max_message_mb=64,
+            )
         return self._channels[service]
 
     @property
@@ -69,10 +74,8 @@ class Clients:
             await channel.close()
         self._channels.clear()
 
-    async def __aenter__(self) -> "Clients":
+    async def __aenter__(self) -> Clients:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-

@@ -14,10 +14,8 @@ import random
 from typing import TypeVar
 
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_datagen import credit_code, names
-from telco360_datagen.catalog import (INDUSTRIES, REGIONS, TIER_ACCOUNTS_PER_MANAGER, TIER_CUTS,
-                                      IndustrySpec, Region)
+from telco360_datagen.catalog import INDUSTRIES, REGIONS, TIER_ACCOUNTS_PER_MANAGER, TIER_CUTS, IndustrySpec, Region
 from telco360_datagen.model import AccountPlan, ContactPlan, Contract
 
 LEVEL = ingest_pb2.ContactLevel
@@ -25,14 +23,26 @@ T = TypeVar("T")
 _GROUP_SHARE = 0.25
 _ACQUIRED_SHARE = 0.06
 _ROLES: dict[int, tuple[str, ...]] = {
-    LEVEL.CONTACT_LEVEL_DECISION_MAKER: ("General manager", "CIO", "Deputy general manager",
-                                         "Chief financial officer", "Director"),
-    LEVEL.CONTACT_LEVEL_INFLUENCER: ("Procurement manager", "Office director", "Finance manager",
-                                     "Operations director"),
-    LEVEL.CONTACT_LEVEL_USER: ("Administrative assistant", "Department head", "Sales manager",
-                               "Branch office manager"),
-    LEVEL.CONTACT_LEVEL_TECHNICAL: ("IT director", "Network engineer", "IT operations lead",
-                                    "Information centre engineer"),
+    LEVEL.CONTACT_LEVEL_DECISION_MAKER: (
+        "General manager",
+        "CIO",
+        "Deputy general manager",
+        "Chief financial officer",
+        "Director",
+    ),
+    LEVEL.CONTACT_LEVEL_INFLUENCER: (
+        "Procurement manager",
+        "Office director",
+        "Finance manager",
+        "Operations director",
+    ),
+    LEVEL.CONTACT_LEVEL_USER: ("Administrative assistant", "Department head", "Sales manager", "Branch office manager"),
+    LEVEL.CONTACT_LEVEL_TECHNICAL: (
+        "IT director",
+        "Network engineer",
+        "IT operations lead",
+        "Information centre engineer",
+    ),
 }
 _HOURS = ("09:00-12:00", "14:00-17:30", "09:30-11:30", "10:00-16:00", "13:30-17:00", "08:30-18:00")
 
@@ -55,16 +65,28 @@ def plan_identities(rng: random.Random, count: int) -> list[AccountPlan]:
     used_names: set[str] = set()
     plans: list[AccountPlan] = []
 
-    def add(name_cn: str, name_en: str, brand_en: str, industry: IndustrySpec, region: Region,
-            parent: str, root: str) -> AccountPlan:
+    def add(
+        name_cn: str, name_en: str, brand_en: str, industry: IndustrySpec, region: Region, parent: str, root: str
+    ) -> AccountPlan:
         idx = len(plans)
         cid = customer_id(idx)
-        prefix = industry.credit_prefixes[0] if rng.random() < 0.85 else \
-            industry.credit_prefixes[rng.randrange(len(industry.credit_prefixes))]
-        plan = AccountPlan(idx=idx, customer_id=cid, name=name_cn, name_en=name_en,
-                           brand_en=brand_en, industry=industry, region=region,
-                           credit_code=credit_code.make_code(rng, prefix, region.division_code),
-                           parent_id=parent, group_root=root or cid)
+        prefix = (
+            industry.credit_prefixes[0]
+            if rng.random() < 0.85
+            else industry.credit_prefixes[rng.randrange(len(industry.credit_prefixes))]
+        )
+        plan = AccountPlan(
+            idx=idx,
+            customer_id=cid,
+            name=name_cn,
+            name_en=name_en,
+            brand_en=brand_en,
+            industry=industry,
+            region=region,
+            credit_code=credit_code.make_code(rng, prefix, region.division_code),
+            parent_id=parent,
+            group_root=root or cid,
+        )
         used_names.add(name_cn)
         plans.append(plan)
         return plan
@@ -199,9 +221,16 @@ def plan_contacts(rng: random.Random, plan: AccountPlan, months: int) -> None:
     """
     count = {1: 7, 2: 6, 3: 5, 4: 4, 5: 3, 6: 3}[plan.tier] + rng.randint(-1, 1)
     levels = [LEVEL.CONTACT_LEVEL_DECISION_MAKER, LEVEL.CONTACT_LEVEL_TECHNICAL]
-    levels += rng.choices((LEVEL.CONTACT_LEVEL_INFLUENCER, LEVEL.CONTACT_LEVEL_USER,
-                           LEVEL.CONTACT_LEVEL_TECHNICAL, LEVEL.CONTACT_LEVEL_DECISION_MAKER),
-                          weights=(0.4, 0.3, 0.2, 0.1), k=max(0, count - 2))
+    levels += rng.choices(
+        (
+            LEVEL.CONTACT_LEVEL_INFLUENCER,
+            LEVEL.CONTACT_LEVEL_USER,
+            LEVEL.CONTACT_LEVEL_TECHNICAL,
+            LEVEL.CONTACT_LEVEL_DECISION_MAKER,
+        ),
+        weights=(0.4, 0.3, 0.2, 0.1),
+        k=max(0, count - 2),
+    )
     for level in levels:
         plan.contacts.append(_new_contact(rng, plan, level, plan.first_t))
     end_t = months if plan.churn_t is None else plan.churn_t
@@ -228,7 +257,13 @@ def _new_contact(rng: random.Random, plan: AccountPlan, level: int, joined_t: in
     email = f"{given}.{surname}{suffix}@{plan.email_domain}" if rng.random() < 0.85 else ""
     phone = names.format_mobile(rng, names.mobile_number(rng)) if rng.random() < 0.95 else ""
     roles = _ROLES[level]
-    return ContactPlan(person_id=person_id, name=name_cn, role=roles[rng.randrange(len(roles))],
-                       level=level, phone=phone, email=email,
-                       hours=_HOURS[rng.randrange(len(_HOURS))] if rng.random() < 0.7 else "",
-                       joined_t=joined_t)
+    return ContactPlan(
+        person_id=person_id,
+        name=name_cn,
+        role=roles[rng.randrange(len(roles))],
+        level=level,
+        phone=phone,
+        email=email,
+        hours=_HOURS[rng.randrange(len(_HOURS))] if rng.random() < 0.7 else "",
+        joined_t=joined_t,
+    )

@@ -16,7 +16,6 @@ import random
 from dataclasses import dataclass, field
 
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_datagen import records, texts
 from telco360_datagen.catalog import COMPETITORS, TIER_VISIT_RATE
 from telco360_datagen.model import SIGNALS, AccountPlan
@@ -89,55 +88,103 @@ def _pick(rng: random.Random, items: tuple | list):
 
 def active_people(plan: AccountPlan, t: int, levels: tuple[int, ...] | None = None) -> list[str]:
     """person_ids of contacts at the account in month t (optionally of some levels)."""
-    return [c.person_id for c in plan.contacts
-            if c.joined_t <= t and (c.left_t is None or c.left_t > t)
-            and (levels is None or c.level in levels)]
+    return [
+        c.person_id
+        for c in plan.contacts
+        if c.joined_t <= t and (c.left_t is None or c.left_t > t) and (levels is None or c.level in levels)
+    ]
 
 
-def service_events(rng: random.Random, plan: AccountPlan, st: AccountState, t: int, month: int,
-                   before: int | None, live: list[int], out: Out) -> None:
+def service_events(
+    rng: random.Random,
+    plan: AccountPlan,
+    st: AccountState,
+    t: int,
+    month: int,
+    before: int | None,
+    live: list[int],
+    out: Out,
+) -> None:
     """Complaints, fault tickets, service calls and satisfaction surveys."""
     cid, tf = plan.customer_id, TIER_FACTOR[plan.tier]
     s_c, s_l = plan.signal(t, "complaints"), plan.signal(t, "low_satisfaction")
     sev_w = (0.35, 0.4, 0.2 + 0.2 * s_c, 0.05 + 0.1 * s_c)
     for _ in range(poisson(rng, 0.05 * plan.service_base * tf * (1 + 3.0 * s_c))):
         ts, line = working_time(rng, month, before), _pick(rng, live)
-        out.append((ts, records.service_event(
-            "callcenter", "CMP", cid, st.next(), ts, type_=COMPLAINT, line=line,
-            severity=rng.choices((1, 2, 3, 4), weights=sev_w)[0],
-            hours=round(rng.lognormvariate(math.log(30), 0.8), 1), summary=_pick(rng, texts.COMPLAINTS[line]))))
+        out.append(
+            (
+                ts,
+                records.service_event(
+                    "callcenter",
+                    "CMP",
+                    cid,
+                    st.next(),
+                    ts,
+                    type_=COMPLAINT,
+                    line=line,
+                    severity=rng.choices((1, 2, 3, 4), weights=sev_w)[0],
+                    hours=round(rng.lognormvariate(math.log(30), 0.8), 1),
+                    summary=_pick(rng, texts.COMPLAINTS[line]),
+                ),
+            )
+        )
     for _ in range(poisson(rng, 0.22 * plan.service_base * tf * (1 + 2.0 * s_c))):
         ts, line = working_time(rng, month, before), _pick(rng, live)
-        out.append((ts, records.service_event(
-            "oss", "FT", cid, st.next(), ts, type_=FAULT_TICKET, line=line,
-            severity=rng.choices((1, 2, 3, 4), weights=sev_w)[0],
-            hours=round(rng.lognormvariate(math.log(6 + 6 * s_c), 0.9), 1), summary=_pick(rng, texts.FAULTS[line]))))
+        out.append(
+            (
+                ts,
+                records.service_event(
+                    "oss",
+                    "FT",
+                    cid,
+                    st.next(),
+                    ts,
+                    type_=FAULT_TICKET,
+                    line=line,
+                    severity=rng.choices((1, 2, 3, 4), weights=sev_w)[0],
+                    hours=round(rng.lognormvariate(math.log(6 + 6 * s_c), 0.9), 1),
+                    summary=_pick(rng, texts.FAULTS[line]),
+                ),
+            )
+        )
         if rng.random() < 0.2:
             limit = month_end(month) if before is None else before
             _survey(rng, plan, st, min(ts + rng.randrange(3600, 86_400), limit - 1), s_c, s_l, out)
     for _ in range(poisson(rng, 0.35 * tf)):
         ts = working_time(rng, month, before)
-        out.append((ts, records.service_event(
-            "callcenter", "SC", cid, st.next(), ts, type_=SERVICE_CALL,
-            line=_pick(rng, live), hours=round(rng.uniform(0.1, 4.0), 1),
-            summary=_pick(rng, texts.SERVICE_CALLS))))
+        out.append(
+            (
+                ts,
+                records.service_event(
+                    "callcenter",
+                    "SC",
+                    cid,
+                    st.next(),
+                    ts,
+                    type_=SERVICE_CALL,
+                    line=_pick(rng, live),
+                    hours=round(rng.uniform(0.1, 4.0), 1),
+                    summary=_pick(rng, texts.SERVICE_CALLS),
+                ),
+            )
+        )
     p_survey = 0.45 if calendar_month(month) in (3, 6, 9, 12) else 0.04
     if rng.random() < p_survey * (1.2 if plan.tier <= 2 else 1.0):
         _survey(rng, plan, st, working_time(rng, month, before), s_c, s_l, out)
 
 
-def _survey(rng: random.Random, plan: AccountPlan, st: AccountState, ts: int,
-            s_c: float, s_l: float, out: Out) -> None:
+def _survey(rng: random.Random, plan: AccountPlan, st: AccountState, ts: int, s_c: float, s_l: float, out: Out) -> None:
     mean = plan.survey_mean - 1.4 * s_l - 0.5 * s_c
     questions = [q for q in texts.SURVEY_QUESTIONS[:-1] if rng.random() < 0.7] + ["overall"]
     answers = {q: min(5, max(1, round(rng.gauss(mean + texts.SURVEY_BIAS[q], 0.7)))) for q in questions}
-    out.append((ts, records.service_event(
-        "survey", "SRV", plan.customer_id, st.next(), ts,
-        type_=SURVEY, answers=answers)))
+    out.append(
+        (ts, records.service_event("survey", "SRV", plan.customer_id, st.next(), ts, type_=SURVEY, answers=answers))
+    )
 
 
-def interactions(rng: random.Random, plan: AccountPlan, st: AccountState, t: int, month: int,
-                 before: int | None, out: Out) -> None:
+def interactions(
+    rng: random.Random, plan: AccountPlan, st: AccountState, t: int, month: int, before: int | None, out: Out
+) -> None:
     """Visits, calls, meetings, exhibitions, questionnaires, website and call-centre contacts."""
     cid, tf = plan.customer_id, TIER_FACTOR[plan.tier]
     s_v = plan.signal(t, "fewer_visits")
@@ -151,31 +198,47 @@ def interactions(rng: random.Random, plan: AccountPlan, st: AccountState, t: int
         out.append((ts, records.interaction(source, cid, st.next(), ts, channel, by, person, notes, minutes)))
 
     for _ in range(poisson(rng, visit_rate)):
-        notes = _pick(rng, texts.VISIT_WARNING_NOTES) if s_any > 0.5 and rng.random() < 0.4 \
+        notes = (
+            _pick(rng, texts.VISIT_WARNING_NOTES)
+            if s_any > 0.5 and rng.random() < 0.4
             else _pick(rng, texts.VISIT_NOTES)
-        add("field", VISIT, plan.manager_id, _pick(rng, people), notes,
-            rng.randint(30, 120))
+        )
+        add("field", VISIT, plan.manager_id, _pick(rng, people), notes, rng.randint(30, 120))
     for _ in range(poisson(rng, 0.8 * plan.diligence * tf * (1 - 0.4 * min(1.0, s_v)))):
-        add("field", PHONE_CALL, plan.manager_id, _pick(rng, people),
-            _pick(rng, texts.CALL_NOTES), rng.randint(3, 25))
+        add("field", PHONE_CALL, plan.manager_id, _pick(rng, people), _pick(rng, texts.CALL_NOTES), rng.randint(3, 25))
     for _ in range(poisson(rng, 0.12 * tf + (0.2 if st.opps else 0.0))):
-        add("field", MEETING, plan.manager_id, _pick(rng, people),
-            _pick(rng, texts.MEETING_NOTES), rng.randint(60, 180))
+        add(
+            "field", MEETING, plan.manager_id, _pick(rng, people), _pick(rng, texts.MEETING_NOTES), rng.randint(60, 180)
+        )
     if calendar_month(month) in (4, 6, 9, 11) and rng.random() < 0.07 * tf:
-        add("field", EXHIBITION, plan.manager_id, _pick(rng, people),
-            _pick(rng, texts.EXHIBITIONS), rng.randint(15, 60))
+        add(
+            "field", EXHIBITION, plan.manager_id, _pick(rng, people), _pick(rng, texts.EXHIBITIONS), rng.randint(15, 60)
+        )
     if rng.random() < 0.04:
-        add("survey", QUESTIONNAIRE, "SYS-SURVEY", _pick(rng, people),
-            _pick(rng, texts.QUESTIONNAIRES), rng.randint(5, 20))
+        add(
+            "survey",
+            QUESTIONNAIRE,
+            "SYS-SURVEY",
+            _pick(rng, people),
+            _pick(rng, texts.QUESTIONNAIRES),
+            rng.randint(5, 20),
+        )
     for _ in range(poisson(rng, 0.1)):
         add("web", WEBSITE, "SYS-WEB", "", _pick(rng, texts.WEB_NOTES), 0)
     for _ in range(poisson(rng, 0.2 + 0.6 * plan.signal(t, "complaints"))):
-        add("callcenter", CALL_CENTER, f"CC{rng.randint(2001, 2240)}",
-            _pick(rng, people), _pick(rng, texts.CALLCENTER_NOTES), rng.randint(2, 15))
+        add(
+            "callcenter",
+            CALL_CENTER,
+            f"CC{rng.randint(2001, 2240)}",
+            _pick(rng, people),
+            _pick(rng, texts.CALLCENTER_NOTES),
+            rng.randint(2, 15),
+        )
 
 
-def competitor_intel(rng: random.Random, plan: AccountPlan, st: AccountState, t: int, month: int,
-                     before: int | None, out: Out) -> None:
+def competitor_intel(
+    rng: random.Random, plan: AccountPlan, st: AccountState, t: int, month: int, before: int | None, out: Out
+) -> None:
     """What the account manager learns about competitors at the account."""
     s = plan.signal(t, "competitor")
     if s > 0:
@@ -191,12 +254,19 @@ def competitor_intel(rng: random.Random, plan: AccountPlan, st: AccountState, t:
     satisfaction = rng.randint(3, 5) if s > 0 else rng.choice((0, 2, 3, 3, 4))
     end = month + rng.randint(-2, 18) if rng.random() < 0.7 else None
     ts = working_time(rng, month, before)
-    out.append((ts, records.competitor(plan.customer_id, st.next(), ts, name, lines, satisfaction,
-                                       end, rng.random() < p_active)))
+    out.append(
+        (
+            ts,
+            records.competitor(
+                plan.customer_id, st.next(), ts, name, lines, satisfaction, end, rng.random() < p_active
+            ),
+        )
+    )
 
 
-def opportunities(rng: random.Random, plan: AccountPlan, st: AccountState, t: int, month: int,
-                  before: int | None, out: Out) -> None:
+def opportunities(
+    rng: random.Random, plan: AccountPlan, st: AccountState, t: int, month: int, before: int | None, out: Out
+) -> None:
     """New opportunities and stage changes of open ones (lost more often under warning)."""
     s_max = max(plan.signal(t, name) for name in SIGNALS)
     still_open: list[Opp] = []
@@ -218,11 +288,16 @@ def opportunities(rng: random.Random, plan: AccountPlan, st: AccountState, t: in
         line = _pick(rng, tuple(texts.NEEDS))
         deciders = active_people(plan, t, DECIDERS)
         budget = round(plan.revenue_yuan * rng.uniform(1.0, 12.0) * 100, -4)
-        opp = Opp(opp_id=f"{plan.customer_id}-O{st.opp_count:03d}", version=0,
-                  need=_pick(rng, texts.NEEDS[line]), budget_fen=int(budget),
-                  decision_makers=rng.sample(deciders, min(len(deciders), rng.randint(1, 2))),
-                  close_month=month + rng.randint(2, 9), stage=LEAD,
-                  lines=[line])
+        opp = Opp(
+            opp_id=f"{plan.customer_id}-O{st.opp_count:03d}",
+            version=0,
+            need=_pick(rng, texts.NEEDS[line]),
+            budget_fen=int(budget),
+            decision_makers=rng.sample(deciders, min(len(deciders), rng.randint(1, 2))),
+            close_month=month + rng.randint(2, 9),
+            stage=LEAD,
+            lines=[line],
+        )
         st.opps.append(opp)
         emit_opportunity(plan, opp, working_time(rng, month, before), out)
 
@@ -230,6 +305,20 @@ def opportunities(rng: random.Random, plan: AccountPlan, st: AccountState, t: in
 def emit_opportunity(plan: AccountPlan, opp: Opp, ts: int, out: Out) -> None:
     """Append a record of the opportunity's current stage."""
     opp.version += 1
-    out.append((ts, records.opportunity(plan.customer_id, opp.opp_id, opp.version, ts, opp.need,
-                                        opp.budget_fen, opp.decision_makers, opp.close_month,
-                                        opp.stage, opp.lines)))
+    out.append(
+        (
+            ts,
+            records.opportunity(
+                plan.customer_id,
+                opp.opp_id,
+                opp.version,
+                ts,
+                opp.need,
+                opp.budget_fen,
+                opp.decision_makers,
+                opp.close_month,
+                opp.stage,
+                opp.lines,
+            ),
+        )
+    )

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_datagen.truth import BadRecord
 
 EV = ingest_pb2.ServiceEventType
@@ -27,8 +26,7 @@ def is_bad(seed: int, record: ingest_pb2.Record, share: float) -> tuple[bool, in
     """Whether the record is chosen to be bad, and a number to pick the kind with."""
     if share <= 0.0:
         return False, 0
-    digest = hashlib.blake2b(f"{seed}|{record.source}|{record.source_record_id}".encode(),
-                             digest_size=12).digest()
+    digest = hashlib.blake2b(f"{seed}|{record.source}|{record.source_record_id}".encode(), digest_size=12).digest()
     draw = int.from_bytes(digest[:8], "big") / 2**64
     return draw < share, int.from_bytes(digest[8:], "big")
 
@@ -60,11 +58,21 @@ def corrupt(record: ingest_pb2.Record, pick: int) -> tuple[ingest_pb2.Record, Ba
         bad.contact.phone = (f"{digits[:3]}-12A4-{digits[-4:]}", digits[:7], f"+86{digits}99")[pick % 3]
         kind, field = "MALFORMED_PHONE", "contact.phone"
     else:
-        field = {"contact": "contact.name", "subscription": "subscription.product_code",
-                 "interaction": "interaction.recorded_by", "competitor": "competitor.competitor",
-                 "opportunity": "opportunity.need"}[kind_name]
+        field = {
+            "contact": "contact.name",
+            "subscription": "subscription.product_code",
+            "interaction": "interaction.recorded_by",
+            "competitor": "competitor.competitor",
+            "opportunity": "opportunity.need",
+        }[kind_name]
         getattr(bad, kind_name).ClearField(field.split(".")[1])
         kind = "MISSING_REQUIRED"
-    truth = BadRecord(source=record.source, source_record_id=record.source_record_id,
-                      customer_id=record.customer_id, kind=kind, field=field, corrected=record)
+    truth = BadRecord(
+        source=record.source,
+        source_record_id=record.source_record_id,
+        customer_id=record.customer_id,
+        kind=kind,
+        field=field,
+        corrected=record,
+    )
     return bad, truth

@@ -24,7 +24,6 @@ from __future__ import annotations
 import random
 
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_datagen.catalog import PRODUCT_BY_KEY, PRODUCTS, ProductSpec
 from telco360_datagen.model import AccountPlan, LinePlan
 from telco360_datagen.months import calendar_month, days_in_month
@@ -61,8 +60,9 @@ def plan_lines(rng: random.Random, plan: AccountPlan, months: int, first_abs: in
     react_level = rng.uniform(0.5, 0.9)
     for spec, weight in zip(held, weights, strict=True):
         base_yuan = plan.revenue_yuan * weight / total_w
-        line = _line(rng, plan, spec, base_yuan, growth, depth[spec.key], months, first_abs,
-                     start_t=plan.first_t, ramp=False)
+        line = _line(
+            rng, plan, spec, base_yuan, growth, depth[spec.key], months, first_abs, start_t=plan.first_t, ramp=False
+        )
         if plan.react_t is not None:
             _apply_reactivation(plan, line, spec.key in kept_on_reactivation, react_level)
         plan.lines.append(line)
@@ -74,15 +74,36 @@ def plan_lines(rng: random.Random, plan: AccountPlan, months: int, first_abs: in
             start = rng.randint(plan.first_t + 1, months - 1)
             end = plan.churn_t if plan.churn_t is not None else months
             if start < end:
-                plan.lines.append(_line(rng, plan, spec, plan.revenue_yuan * 0.08, growth, [],
-                                        months, first_abs, start_t=start, ramp=True))
+                plan.lines.append(
+                    _line(
+                        rng,
+                        plan,
+                        spec,
+                        plan.revenue_yuan * 0.08,
+                        growth,
+                        [],
+                        months,
+                        first_abs,
+                        start_t=start,
+                        ramp=True,
+                    )
+                )
     if rng.random() < industry.holding["ict_project"]:
         plan.lines.append(_project(rng, plan, months))
 
 
-def _line(rng: random.Random, plan: AccountPlan, spec: ProductSpec, base_yuan: float, growth: float,
-          depths: list[tuple[int, float]], months: int, first_abs: int, start_t: int,
-          ramp: bool) -> LinePlan:
+def _line(
+    rng: random.Random,
+    plan: AccountPlan,
+    spec: ProductSpec,
+    base_yuan: float,
+    growth: float,
+    depths: list[tuple[int, float]],
+    months: int,
+    first_abs: int,
+    start_t: int,
+    ramp: bool,
+) -> LinePlan:
     unit_fee = rng.uniform(*spec.unit_fee_yuan)
     n_lines = max(1, round(base_yuan / unit_fee))
     usage_per = rng.uniform(*spec.usage_per_line)
@@ -95,8 +116,13 @@ def _line(rng: random.Random, plan: AccountPlan, spec: ProductSpec, base_yuan: f
         window = plan.windows[depths[0][0]]
         if window.kind == "churn" and window.end - window.start >= 3:
             removed_t = window.end - 1
-    line = LinePlan(spec=spec, product_code=spec.codes[rng.randrange(len(spec.codes))],
-                    fees=[0] * months, lines=[0] * months, usage=[0.0] * months)
+    line = LinePlan(
+        spec=spec,
+        product_code=spec.codes[rng.randrange(len(spec.codes))],
+        fees=[0] * months,
+        lines=[0] * months,
+        usage=[0.0] * months,
+    )
     season = plan.industry.season
     for t in range(start_t, months):
         if not plan.active(t) or t >= removed_t:
@@ -113,13 +139,13 @@ def _line(rng: random.Random, plan: AccountPlan, spec: ProductSpec, base_yuan: f
         part = plan.churn_day / days_in_month(first_abs + t) if t == plan.churn_t else 1.0
         fee *= part
         if spec.key in _PER_LINE:
-            count = max(1, round(n_lines * level * decline ** 0.8 * (up if spec.key == "cloud" else 1.0)))
+            count = max(1, round(n_lines * level * decline**0.8 * (up if spec.key == "cloud" else 1.0)))
         else:
             count = n_lines
         if spec.key == "iot":
-            usage = count * rng.uniform(0.85, 1.0) * decline ** 0.5
+            usage = count * rng.uniform(0.85, 1.0) * decline**0.5
         elif spec.key in ("voice", "mobile_data"):
-            usage = count * usage_per * seasonal * decline ** 0.6 * rng.lognormvariate(0.0, 0.12) * part
+            usage = count * usage_per * seasonal * decline**0.6 * rng.lognormvariate(0.0, 0.12) * part
         else:
             usage = count * usage_per * up
         line.fees[t] = max(1, round(fee * 100))
@@ -153,8 +179,13 @@ def _project(rng: random.Random, plan: AccountPlan, months: int) -> LinePlan:
     start = rng.randint(plan.first_t - 6, months - 2)
     end = start + duration
     installment = plan.revenue_yuan * rng.uniform(0.5, 2.0)
-    line = LinePlan(spec=spec, product_code=spec.codes[rng.randrange(len(spec.codes))],
-                    fees=[0] * months, lines=[0] * months, usage=[0.0] * months)
+    line = LinePlan(
+        spec=spec,
+        product_code=spec.codes[rng.randrange(len(spec.codes))],
+        fees=[0] * months,
+        lines=[0] * months,
+        usage=[0.0] * months,
+    )
     first = max(start, plan.first_t)
     for t in range(first, min(end, months)):
         if plan.active(t) and (plan.churn_t is None or t < plan.churn_t or t >= (plan.react_t or months)):

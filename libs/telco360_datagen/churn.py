@@ -22,7 +22,6 @@ import math
 import random
 
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_datagen.catalog import COMPETITORS, TIER_CHURN_EFFECT
 from telco360_datagen.model import AccountPlan, Contract, Window
 
@@ -34,8 +33,13 @@ LATENT_SHARE = 0.05
 REACTIVATION_SHARE = 0.08
 #: Probability that each signal is present in a churn window.
 SIGNAL_PRESENCE: dict[str, float] = {
-    "fee_decline": 0.7, "complaints": 0.55, "low_satisfaction": 0.5, "competitor": 0.5,
-    "fewer_visits": 0.5, "overdue": 0.3, "contact_loss": 0.25,
+    "fee_decline": 0.7,
+    "complaints": 0.55,
+    "low_satisfaction": 0.5,
+    "competitor": 0.5,
+    "fewer_visits": 0.5,
+    "overdue": 0.3,
+    "contact_loss": 0.25,
 }
 _COMPETITOR_HEAVY = ("ICT", "RETAIL", "HOSPITALITY", "LOGISTICS", "MEDIA")
 
@@ -56,8 +60,13 @@ def plan_propensity(rng: random.Random, plans: list[AccountPlan]) -> None:
         plan.has_competitor = rng.random() < p_comp
         plan.competitor = COMPETITORS[rng.randrange(len(COMPETITORS))][0]
         group = -0.2 if plan.parent_id else (-0.3 if plan.group_root != plan.customer_id else 0.0)
-        plan.propensity = (plan.industry.churn_effect + TIER_CHURN_EFFECT[plan.tier]
-                           + (0.6 if plan.has_competitor else 0.0) + group + rng.gauss(0.0, 0.55))
+        plan.propensity = (
+            plan.industry.churn_effect
+            + TIER_CHURN_EFFECT[plan.tier]
+            + (0.6 if plan.has_competitor else 0.0)
+            + group
+            + rng.gauss(0.0, 0.55)
+        )
 
 
 def plan_churn(rng: random.Random, plans: list[AccountPlan], months: int, first_abs: int) -> None:
@@ -74,8 +83,7 @@ def plan_churn(rng: random.Random, plans: list[AccountPlan], months: int, first_
                 break
         if plan.churn_t is not None and not plan.parent_id:
             for member in plans:
-                if member.parent_id == plan.customer_id and member.churn_t is None \
-                        and rng.random() < 0.35:
+                if member.parent_id == plan.customer_id and member.churn_t is None and rng.random() < 0.35:
                     follow = plan.churn_t + rng.randint(0, 2)
                     if follow < months and follow >= member.first_t + 2:
                         member.churn_t = follow
@@ -93,8 +101,7 @@ def plan_churn(rng: random.Random, plans: list[AccountPlan], months: int, first_
             contract = Contract(start=start, end=start + length - 1, from_t=plan.react_t)
             plan.contracts.append(contract)
             while contract.end < first_abs + months - 1:
-                contract = Contract(start=contract.end + 1, end=contract.end + 24,
-                                    from_t=contract.end - first_abs)
+                contract = Contract(start=contract.end + 1, end=contract.end + 24, from_t=contract.end - first_abs)
                 plan.contracts.append(contract)
 
 
@@ -130,11 +137,19 @@ def _plan_churner(rng: random.Random, plan: AccountPlan, months: int) -> None:
             plan.churn_reason = rng.choice((REASON.TERMINATION_REASON_OTHER, REASON.TERMINATION_REASON_PRICE))
     else:
         plan.churn_reason = rng.choices(
-            (REASON.TERMINATION_REASON_BUSINESS_CLOSED, REASON.TERMINATION_REASON_RELOCATION,
-             REASON.TERMINATION_REASON_COMPETITOR, REASON.TERMINATION_REASON_OTHER),
-            weights=(0.35, 0.25, 0.2, 0.2))[0]
-    if plan.churn_reason not in (REASON.TERMINATION_REASON_BUSINESS_CLOSED,) \
-            and churn_t <= months - 4 and rng.random() < REACTIVATION_SHARE:
+            (
+                REASON.TERMINATION_REASON_BUSINESS_CLOSED,
+                REASON.TERMINATION_REASON_RELOCATION,
+                REASON.TERMINATION_REASON_COMPETITOR,
+                REASON.TERMINATION_REASON_OTHER,
+            ),
+            weights=(0.35, 0.25, 0.2, 0.2),
+        )[0]
+    if (
+        plan.churn_reason not in (REASON.TERMINATION_REASON_BUSINESS_CLOSED,)
+        and churn_t <= months - 4
+        and rng.random() < REACTIVATION_SHARE
+    ):
         plan.react_t = churn_t + rng.randint(2, 8)
         if plan.react_t >= months:
             plan.react_t = None
@@ -146,8 +161,7 @@ def _plan_stayer(rng: random.Random, plan: AccountPlan, months: int) -> None:
     if roll < FALSE_ALARM_SHARE and months - earliest >= 4:
         length = rng.randint(2, 5)
         start = rng.randint(earliest, months - 2)
-        plan.windows.append(Window("false_alarm", start, start + length,
-                                   _draw_signals(rng, plan, 0.8, 0.4, 1.0)))
+        plan.windows.append(Window("false_alarm", start, start + length, _draw_signals(rng, plan, 0.8, 0.4, 1.0)))
     elif roll < FALSE_ALARM_SHARE + LATENT_SHARE and months - earliest >= 4:
         start = rng.randint(earliest, months - 2)
         signals = {"fee_decline": rng.uniform(0.7, 1.3)}

@@ -15,23 +15,45 @@ from dataclasses import asdict
 
 import typer
 from google.protobuf import json_format
+
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_datagen.generator import GeneratedBase, generate
 
 app = typer.Typer(add_completion=False, help="Generate realistic key-account records for Telco360 ingest.")
 
-BILLING_COLUMNS = ("source", "source_record_id", "customer_id", "occurred_at", "month", "product_line",
-                   "fee_fen", "usage_quantity", "usage_unit", "lines", "payment_status", "days_overdue")
+BILLING_COLUMNS = (
+    "source",
+    "source_record_id",
+    "customer_id",
+    "occurred_at",
+    "month",
+    "product_line",
+    "fee_fen",
+    "usage_quantity",
+    "usage_unit",
+    "lines",
+    "payment_status",
+    "days_overdue",
+)
 
 
 def _billing_row(record: ingest_pb2.Record) -> list[object]:
     bill = record.billing
-    return [record.source, record.source_record_id, record.customer_id,
-            record.occurred_at.ToJsonString(), bill.month, common_pb2.ProductLine.Name(bill.product_line),
-            bill.fee_fen, bill.usage_quantity, bill.usage_unit, bill.lines,
-            ingest_pb2.PaymentStatus.Name(bill.payment_status), bill.days_overdue]
+    return [
+        record.source,
+        record.source_record_id,
+        record.customer_id,
+        record.occurred_at.ToJsonString(),
+        bill.month,
+        common_pb2.ProductLine.Name(bill.product_line),
+        bill.fee_fen,
+        bill.usage_quantity,
+        bill.usage_unit,
+        bill.lines,
+        ingest_pb2.PaymentStatus.Name(bill.payment_status),
+        bill.days_overdue,
+    ]
 
 
 def write_truth(base: GeneratedBase, path: pathlib.Path) -> None:
@@ -42,8 +64,13 @@ def write_truth(base: GeneratedBase, path: pathlib.Path) -> None:
         "accounts": {cid: asdict(acct) for cid, acct in truth.accounts.items()},
         "monthly_totals_fen": truth.monthly_totals,
         "bad_records": [
-            {"source": b.source, "source_record_id": b.source_record_id, "customer_id": b.customer_id,
-             "kind": b.kind, "field": b.field}
+            {
+                "source": b.source,
+                "source_record_id": b.source_record_id,
+                "customer_id": b.customer_id,
+                "kind": b.kind,
+                "field": b.field,
+            }
             for b in truth.bad_records.values()
         ],
     }
@@ -74,8 +101,13 @@ def main(
             for record in base.records():
                 kind = record.WhichOneof("payload") or "none"
                 counts[kind] += 1
-                handle.write(json.dumps(json_format.MessageToDict(record, preserving_proto_field_name=True),
-                                        ensure_ascii=False, separators=(",", ":")))
+                handle.write(
+                    json.dumps(
+                        json_format.MessageToDict(record, preserving_proto_field_name=True),
+                        ensure_ascii=False,
+                        separators=(",", ":"),
+                    )
+                )
                 handle.write("\n")
                 if writer and kind == "billing":
                     writer.writerow(_billing_row(record))
@@ -86,7 +118,10 @@ def main(
         write_truth(base, truth)
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
-    typer.echo(f"wrote {total} records for {accounts} accounts x {months} months in {elapsed:.1f}s "
-               f"({len(base.truth.churned())} churners, {len(base.truth.bad_records)} bad records)", err=True)
+    typer.echo(
+        f"wrote {total} records for {accounts} accounts x {months} months in {elapsed:.1f}s "
+        f"({len(base.truth.churned())} churners, {len(base.truth.bad_records)} bad records)",
+        err=True,
+    )
     for kind, n in sorted(counts.items()):
         typer.echo(f"  {kind}: {n}", err=True)

@@ -12,7 +12,6 @@ import random
 from collections.abc import Iterator
 
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_datagen import activity, records, texts
 from telco360_datagen.model import AccountPlan
 from telco360_datagen.months import billing_cutoff, month_start, working_time
@@ -59,8 +58,9 @@ class Emitter:
         onboard_ts = self._master(plan, st, t, month, term_ts, out)
         self._contacts(plan, t, month, onboard_ts, term_ts, out)
         self._subscriptions(plan, st, t, month, onboard_ts, term_ts, out)
-        live = [line.spec.line for line in plan.lines if line.fees[t] > 0] or \
-            [line.spec.line for line in plan.lines[:1]]
+        live = [line.spec.line for line in plan.lines if line.fees[t] > 0] or [
+            line.spec.line for line in plan.lines[:1]
+        ]
         activity.service_events(rng, plan, st, t, month, term_ts, live, out)
         activity.interactions(rng, plan, st, t, month, term_ts, out)
         activity.competitor_intel(rng, plan, st, t, month, term_ts, out)
@@ -69,8 +69,9 @@ class Emitter:
             self._terminate(plan, st, t, term_ts, out)
         self._bills(plan, t, month, out)
 
-    def _master(self, plan: AccountPlan, st: activity.AccountState, t: int, month: int,
-                before: int | None, out: activity.Out) -> int | None:
+    def _master(
+        self, plan: AccountPlan, st: activity.AccountState, t: int, month: int, before: int | None, out: activity.Out
+    ) -> int | None:
         """Account master at onboarding, renewals and reactivation; returns the onboarding time."""
         rng = self.rng
         onboard_ts = None
@@ -81,16 +82,18 @@ class Emitter:
         react_ts = None
         if t == plan.react_t:
             react_ts = working_time(rng, month)
-            out.append((react_ts, records.lifecycle(plan.customer_id, st.next(), react_ts,
-                                                    REACTIVATED, 0, "客户重新签约回归")))
+            out.append(
+                (react_ts, records.lifecycle(plan.customer_id, st.next(), react_ts, REACTIVATED, 0, "客户重新签约回归"))
+            )
         for contract in plan.contracts:
             if contract.from_t == t and t != plan.first_t:
                 ts = react_ts + 60 if react_ts is not None and t == plan.react_t else working_time(rng, month, before)
                 out.append((ts, records.account(plan, contract, ts)))
         return onboard_ts
 
-    def _contacts(self, plan: AccountPlan, t: int, month: int, onboard_ts: int | None,
-                  before: int | None, out: activity.Out) -> None:
+    def _contacts(
+        self, plan: AccountPlan, t: int, month: int, onboard_ts: int | None, before: int | None, out: activity.Out
+    ) -> None:
         for person in plan.contacts:
             if person.joined_t == t:
                 ts = onboard_ts + 1 if onboard_ts is not None else working_time(self.rng, month, before)
@@ -99,8 +102,16 @@ class Emitter:
                 ts = working_time(self.rng, month, before)
                 out.append((ts, records.contact(plan, person, ts, inactive=True)))
 
-    def _subscriptions(self, plan: AccountPlan, st: activity.AccountState, t: int, month: int,
-                       onboard_ts: int | None, before: int | None, out: activity.Out) -> None:
+    def _subscriptions(
+        self,
+        plan: AccountPlan,
+        st: activity.AccountState,
+        t: int,
+        month: int,
+        onboard_ts: int | None,
+        before: int | None,
+        out: activity.Out,
+    ) -> None:
         for line in plan.lines:
             for change_t, action in line.changes:
                 if change_t != t:
@@ -110,19 +121,46 @@ class Emitter:
                 else:
                     ts = working_time(self.rng, month, before)
                 removed = action == REMOVED
-                out.append((ts, records.subscription(
-                    plan.customer_id, st.next(), line.product_code, line.spec.line, action,
-                    0 if removed else line.lines[t], 0 if removed else line.fees[t], ts)))
+                out.append(
+                    (
+                        ts,
+                        records.subscription(
+                            plan.customer_id,
+                            st.next(),
+                            line.product_code,
+                            line.spec.line,
+                            action,
+                            0 if removed else line.lines[t],
+                            0 if removed else line.fees[t],
+                            ts,
+                        ),
+                    )
+                )
 
-    def _terminate(self, plan: AccountPlan, st: activity.AccountState, t: int, ts: int,
-                   out: activity.Out) -> None:
-        out.append((ts, records.lifecycle(plan.customer_id, st.next(), ts, TERMINATED,
-                                          plan.churn_reason, texts.TERMINATION_DETAILS.get(plan.churn_reason, ""))))
+    def _terminate(self, plan: AccountPlan, st: activity.AccountState, t: int, ts: int, out: activity.Out) -> None:
+        out.append(
+            (
+                ts,
+                records.lifecycle(
+                    plan.customer_id,
+                    st.next(),
+                    ts,
+                    TERMINATED,
+                    plan.churn_reason,
+                    texts.TERMINATION_DETAILS.get(plan.churn_reason, ""),
+                ),
+            )
+        )
         for line in plan.lines:
             if line.fees[t] > 0:
-                out.append((ts + 60, records.subscription(
-                    plan.customer_id, st.next(), line.product_code, line.spec.line,
-                    REMOVED, 0, 0, ts + 60)))
+                out.append(
+                    (
+                        ts + 60,
+                        records.subscription(
+                            plan.customer_id, st.next(), line.product_code, line.spec.line, REMOVED, 0, 0, ts + 60
+                        ),
+                    )
+                )
         for opp in st.opps:
             opp.stage = activity.LOST
             activity.emit_opportunity(plan, opp, ts + 120, out)
@@ -143,5 +181,21 @@ class Emitter:
         for line in plan.lines:
             fee = line.fees[t]
             if fee > 0:
-                out.append((ts, records.billing(plan.customer_id, month, line.spec.line, line.spec.key, fee,
-                                                line.usage[t], line.spec.unit, line.lines[t], status, days, ts)))
+                out.append(
+                    (
+                        ts,
+                        records.billing(
+                            plan.customer_id,
+                            month,
+                            line.spec.line,
+                            line.spec.key,
+                            fee,
+                            line.usage[t],
+                            line.spec.unit,
+                            line.lines[t],
+                            status,
+                            days,
+                            ts,
+                        ),
+                    )
+                )

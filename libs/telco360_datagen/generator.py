@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_datagen import accounts, bad, billing, churn
 from telco360_datagen.catalog import TIER_NAMES
 from telco360_datagen.emit import Emitter
@@ -56,8 +55,9 @@ class GeneratedBase:
         return self.records()
 
 
-def generate(accounts: int, months: int, seed: int, end_month: str = "2026-10",
-             bad_record_share: float = 0.0) -> GeneratedBase:
+def generate(
+    accounts: int, months: int, seed: int, end_month: str = "2026-10", bad_record_share: float = 0.0
+) -> GeneratedBase:
     """Plan a base of ``accounts`` key accounts over the ``months`` months ending ``end_month``.
 
     Deterministic for a seed. ``end_month`` should be a completed month (bills of a month
@@ -77,10 +77,12 @@ def generate(accounts: int, months: int, seed: int, end_month: str = "2026-10",
 
     plans = _plan(seed, accounts, months, first_abs)
     month_names = tuple(month_str(first_abs + t) for t in range(months))
-    truth = GroundTruth(months=month_names, accounts={p.customer_id: _truth(p, first_abs) for p in plans},
-                        line_fees={p.customer_id: _line_fees(p) for p in plans})
-    return GeneratedBase(seed=seed, months=month_names, bad_record_share=bad_record_share,
-                         truth=truth, plans=plans)
+    truth = GroundTruth(
+        months=month_names,
+        accounts={p.customer_id: _truth(p, first_abs) for p in plans},
+        line_fees={p.customer_id: _line_fees(p) for p in plans},
+    )
+    return GeneratedBase(seed=seed, months=month_names, bad_record_share=bad_record_share, truth=truth, plans=plans)
 
 
 def _plan(seed: int, count: int, months: int, first_abs: int) -> list[AccountPlan]:
@@ -116,14 +118,26 @@ def _truth(plan: AccountPlan, first_abs: int) -> AccountTruth:
     churn_window = next((w for w in plan.windows if w.kind == "churn"), None)
     false_alarm = next((w for w in plan.windows if w.kind == "false_alarm"), None)
     return AccountTruth(
-        customer_id=plan.customer_id, name=plan.name, name_en=plan.name_en,
-        industry=plan.industry.code, region=plan.region.region, tier=plan.tier,
-        tier_name=TIER_NAMES[plan.tier], parent_customer_id=plan.parent_id,
-        group_root=plan.group_root, manager_id=plan.manager_id, credit_code=plan.credit_code,
-        first_month=month_str(first_abs + plan.first_t), propensity=round(plan.propensity, 4),
-        has_competitor=plan.has_competitor, churn_month=month(plan.churn_t),
-        churn_reason=plan.churn_reason, warned=plan.warned,
+        customer_id=plan.customer_id,
+        name=plan.name,
+        name_en=plan.name_en,
+        industry=plan.industry.code,
+        region=plan.region.region,
+        tier=plan.tier,
+        tier_name=TIER_NAMES[plan.tier],
+        parent_customer_id=plan.parent_id,
+        group_root=plan.group_root,
+        manager_id=plan.manager_id,
+        credit_code=plan.credit_code,
+        first_month=month_str(first_abs + plan.first_t),
+        propensity=round(plan.propensity, 4),
+        has_competitor=plan.has_competitor,
+        churn_month=month(plan.churn_t),
+        churn_reason=plan.churn_reason,
+        warned=plan.warned,
         warning_start_month=month(churn_window.start) if churn_window else None,
         warning_signals=tuple(sorted(churn_window.signals)) if churn_window else (),
-        reactivated_month=month(plan.react_t), latent_churn_month=month(plan.latent_t),
-        false_alarm_month=month(false_alarm.start) if false_alarm else None)
+        reactivated_month=month(plan.react_t),
+        latent_churn_month=month(plan.latent_t),
+        false_alarm_month=month(false_alarm.start) if false_alarm else None,
+    )

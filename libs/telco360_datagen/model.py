@@ -13,8 +13,15 @@ from dataclasses import dataclass, field
 from telco360_datagen.catalog import IndustrySpec, ProductSpec, Region
 
 #: Names of the warning signals that precede churn (see the package docstring).
-SIGNALS: tuple[str, ...] = ("fee_decline", "complaints", "low_satisfaction", "competitor",
-                            "fewer_visits", "overdue", "contact_loss")
+SIGNALS: tuple[str, ...] = (
+    "fee_decline",
+    "complaints",
+    "low_satisfaction",
+    "competitor",
+    "fewer_visits",
+    "overdue",
+    "contact_loss",
+)
 
 
 @dataclass(slots=True)

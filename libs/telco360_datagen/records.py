@@ -11,9 +11,9 @@ each number their own records.
 from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_datagen.model import AccountPlan, ContactPlan, Contract
 from telco360_datagen.months import month_str
 
@@ -21,8 +21,7 @@ Record = ingest_pb2.Record
 
 
 def _record(source: str, srid: str, cid: str, ts: int, **payload: object) -> Record:
-    return Record(source=source, source_record_id=srid, customer_id=cid,
-                  occurred_at=Timestamp(seconds=ts), **payload)
+    return Record(source=source, source_record_id=srid, customer_id=cid, occurred_at=Timestamp(seconds=ts), **payload)
 
 
 def _attribute(value: object) -> common_pb2.AttributeValue:
@@ -36,76 +35,162 @@ def _attribute(value: object) -> common_pb2.AttributeValue:
 def account(plan: AccountPlan, contract: Contract, ts: int) -> Record:
     """The CRM's account master record (a new version on every change)."""
     master = ingest_pb2.AccountMaster(
-        name=plan.name, credit_code=plan.credit_code, parent_customer_id=plan.parent_id,
-        industry=plan.industry.code, region=plan.region.region, tier=plan.tier,
-        account_manager_id=plan.manager_id, contract_start_month=month_str(contract.start),
-        contract_end_month=month_str(contract.end), employee_count=plan.employees,
+        name=plan.name,
+        credit_code=plan.credit_code,
+        parent_customer_id=plan.parent_id,
+        industry=plan.industry.code,
+        region=plan.region.region,
+        tier=plan.tier,
+        account_manager_id=plan.manager_id,
+        contract_start_month=month_str(contract.start),
+        contract_end_month=month_str(contract.end),
+        employee_count=plan.employees,
         time_zone=plan.time_zone,
-        attributes={k: _attribute(v) for k, v in plan.attributes.items()})
+        attributes={k: _attribute(v) for k, v in plan.attributes.items()},
+    )
     return _record("crm", f"ACC-{plan.customer_id}", plan.customer_id, ts, account=master)
 
 
 def contact(plan: AccountPlan, person: ContactPlan, ts: int, inactive: bool = False) -> Record:
     """A contact person; the departure is a new version with ``inactive`` set."""
-    msg = ingest_pb2.ContactPerson(person_id=person.person_id, name=person.name, role=person.role,
-                                   level=person.level, phone=person.phone, email=person.email,
-                                   preferred_hours=person.hours, inactive=inactive)
+    msg = ingest_pb2.ContactPerson(
+        person_id=person.person_id,
+        name=person.name,
+        role=person.role,
+        level=person.level,
+        phone=person.phone,
+        email=person.email,
+        preferred_hours=person.hours,
+        inactive=inactive,
+    )
     return _record("crm", f"CON-{person.person_id}", plan.customer_id, ts, contact=msg)
 
 
-def billing(cid: str, month: int, line: int, key: str, fee_fen: int, usage: float, unit: str,
-            lines: int, status: int, days_overdue: int, ts: int) -> Record:
+def billing(
+    cid: str,
+    month: int,
+    line: int,
+    key: str,
+    fee_fen: int,
+    usage: float,
+    unit: str,
+    lines: int,
+    status: int,
+    days_overdue: int,
+    ts: int,
+) -> Record:
     """One month's bill of one product line."""
     month_text = month_str(month)
-    msg = ingest_pb2.MonthlyBilling(month=month_text, product_line=line, fee_fen=fee_fen,
-                                    usage_quantity=usage, usage_unit=unit, lines=lines,
-                                    payment_status=status, days_overdue=days_overdue)
+    msg = ingest_pb2.MonthlyBilling(
+        month=month_text,
+        product_line=line,
+        fee_fen=fee_fen,
+        usage_quantity=usage,
+        usage_unit=unit,
+        lines=lines,
+        payment_status=status,
+        days_overdue=days_overdue,
+    )
     return _record("billing", f"BILL-{cid}-{month_text}-{key}", cid, ts, billing=msg)
 
 
-def subscription(cid: str, serial: int, code: str, line: int, action: int, quantity: int,
-                 fee_fen: int, ts: int) -> Record:
+def subscription(
+    cid: str, serial: int, code: str, line: int, action: int, quantity: int, fee_fen: int, ts: int
+) -> Record:
     """A product added, changed or removed."""
-    msg = ingest_pb2.Subscription(product_code=code, product_line=line, action=action,
-                                  quantity=quantity, monthly_fee_fen=fee_fen)
+    msg = ingest_pb2.Subscription(
+        product_code=code, product_line=line, action=action, quantity=quantity, monthly_fee_fen=fee_fen
+    )
     return _record("crm", f"SUB-{cid}-{serial:05d}", cid, ts, subscription=msg)
 
 
-def service_event(source: str, prefix: str, cid: str, serial: int, ts: int, *, type_: int,
-                  line: int = 0, severity: int = 0, hours: float = 0.0,
-                  answers: dict[str, int] | None = None, summary: str = "") -> Record:
+def service_event(
+    source: str,
+    prefix: str,
+    cid: str,
+    serial: int,
+    ts: int,
+    *,
+    type_: int,
+    line: int = 0,
+    severity: int = 0,
+    hours: float = 0.0,
+    answers: dict[str, int] | None = None,
+    summary: str = "",
+) -> Record:
     """A complaint, fault ticket, service call or satisfaction survey."""
-    msg = ingest_pb2.ServiceEvent(type=type_, product_line=line, severity=severity,
-                                  resolution_hours=hours, survey_answers=answers or {},
-                                  summary=summary)
+    msg = ingest_pb2.ServiceEvent(
+        type=type_,
+        product_line=line,
+        severity=severity,
+        resolution_hours=hours,
+        survey_answers=answers or {},
+        summary=summary,
+    )
     return _record(source, f"{prefix}-{cid}-{serial:05d}", cid, ts, service_event=msg)
 
 
-def interaction(source: str, cid: str, serial: int, ts: int, channel: int, recorded_by: str,
-                person_id: str, notes: str, minutes: int) -> Record:
+def interaction(
+    source: str,
+    cid: str,
+    serial: int,
+    ts: int,
+    channel: int,
+    recorded_by: str,
+    person_id: str,
+    notes: str,
+    minutes: int,
+) -> Record:
     """A visit, call, meeting, exhibition, questionnaire or website / call-centre contact."""
-    msg = ingest_pb2.Interaction(channel=channel, recorded_by=recorded_by, person_id=person_id,
-                                 notes=notes, duration_minutes=minutes)
+    msg = ingest_pb2.Interaction(
+        channel=channel, recorded_by=recorded_by, person_id=person_id, notes=notes, duration_minutes=minutes
+    )
     return _record(source, f"INT-{cid}-{serial:05d}", cid, ts, interaction=msg)
 
 
-def competitor(cid: str, serial: int, ts: int, name: str, lines: list[int], satisfaction: int,
-               contract_end: int | None, active: bool) -> Record:
+def competitor(
+    cid: str,
+    serial: int,
+    ts: int,
+    name: str,
+    lines: list[int],
+    satisfaction: int,
+    contract_end: int | None,
+    active: bool,
+) -> Record:
     """Intelligence about a competitor at the account."""
     msg = ingest_pb2.CompetitorIntel(
-        competitor=name, product_lines=lines, satisfaction=satisfaction,
+        competitor=name,
+        product_lines=lines,
+        satisfaction=satisfaction,
         contract_end_month=month_str(contract_end) if contract_end is not None else "",
-        active_approach=active)
+        active_approach=active,
+    )
     return _record("field", f"CI-{cid}-{serial:05d}", cid, ts, competitor=msg)
 
 
-def opportunity(cid: str, opp_id: str, version: int, ts: int, need: str, budget_fen: int,
-                decision_makers: list[str], close_month: int, stage: int, lines: list[int]) -> Record:
+def opportunity(
+    cid: str,
+    opp_id: str,
+    version: int,
+    ts: int,
+    need: str,
+    budget_fen: int,
+    decision_makers: list[str],
+    close_month: int,
+    stage: int,
+    lines: list[int],
+) -> Record:
     """A stage of an opportunity; each stage change is a new record of the same opportunity."""
-    msg = ingest_pb2.Opportunity(opportunity_id=opp_id, need=need, budget_fen=budget_fen,
-                                 decision_maker_ids=decision_makers,
-                                 expected_close_month=month_str(close_month), stage=stage,
-                                 product_lines=lines)
+    msg = ingest_pb2.Opportunity(
+        opportunity_id=opp_id,
+        need=need,
+        budget_fen=budget_fen,
+        decision_maker_ids=decision_makers,
+        expected_close_month=month_str(close_month),
+        stage=stage,
+        product_lines=lines,
+    )
     return _record("crm", f"OPP-{opp_id}-{version}", cid, ts, opportunity=msg)
 
 

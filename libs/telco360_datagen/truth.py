@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_datagen.months import month_str, parse_month
 
 

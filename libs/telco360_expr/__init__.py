@@ -7,6 +7,7 @@ at once with numpy, using SQL-like three-valued logic (a comparison with null is
 an account matches only when the whole expression is true).
 """
 
+from telco360_expr.checker import CheckedExpression, check
 from telco360_expr.errors import (
     EXPRESSION_SYNTAX,
     EXPRESSION_TOO_COMPLEX,
@@ -17,7 +18,16 @@ from telco360_expr.errors import (
     ExpressionError,
 )
 from telco360_expr.parser import parse
-from telco360_expr.checker import CheckedExpression, check
 
-__all__ = ["ExpressionError", "parse", "check", "CheckedExpression", "REASONS", "EXPRESSION_SYNTAX",
-           "EXPRESSION_UNKNOWN_NAME", "EXPRESSION_TYPE", "EXPRESSION_TOO_COMPLEX", "EXPRESSION_TOO_LONG"]
+__all__ = [
+    "ExpressionError",
+    "parse",
+    "check",
+    "CheckedExpression",
+    "REASONS",
+    "EXPRESSION_SYNTAX",
+    "EXPRESSION_UNKNOWN_NAME",
+    "EXPRESSION_TYPE",
+    "EXPRESSION_TOO_COMPLEX",
+    "EXPRESSION_TOO_LONG",
+]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Union
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Unary:
     """Unary minus or logical not."""
 
     op: str
-    operand: "Node"
+    operand: Node
     pos: int
 
 
@@ -44,8 +44,8 @@ class Binary:
     """Arithmetic (+ - * /), comparison (= != < <= > >=) or logic (and, or)."""
 
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
     pos: int
 
 
@@ -53,8 +53,8 @@ class Binary:
 class InList:
     """x in (a, b, ...) or x not in (...)."""
 
-    operand: "Node"
-    items: tuple["Node", ...]
+    operand: Node
+    items: tuple[Node, ...]
     negated: bool
     pos: int
 
@@ -63,9 +63,9 @@ class InList:
 class Between:
     """x between low and high (inclusive), or x not between ..."""
 
-    operand: "Node"
-    low: "Node"
-    high: "Node"
+    operand: Node
+    low: Node
+    high: Node
     negated: bool
     pos: int
 
@@ -75,11 +75,11 @@ class Call:
     """A function call such as pct_change(a, b)."""
 
     name: str
-    args: tuple["Node", ...]
+    args: tuple[Node, ...]
     pos: int
 
 
-Node = Union[Literal, Name, TagRef, Unary, Binary, InList, Between, Call]
+Node = Literal | Name | TagRef | Unary | Binary | InList | Between | Call
 
 COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 ARITHMETIC = frozenset({"+", "-", "*", "/"})

@@ -10,8 +10,8 @@ height (parser.MAX_DEPTH, a few frames per level) and size (parser.MAX_NODES).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from telco360_expr import ast
 from telco360_expr.errors import EXPRESSION_TYPE, EXPRESSION_UNKNOWN_NAME, ExpressionError
@@ -132,13 +132,14 @@ class _Checker:
                 raise _fail(node, f"{node.name}() arguments must have one type")
             return concrete.pop() if concrete else NULL
         if node.name != "is_null":
-            for arg, kind in zip(node.args, types):
+            for arg, kind in zip(node.args, types, strict=False):
                 self._want(arg, kind, NUMBER, f"{node.name}()")
         return result
 
 
-def check(text: str, schema: Mapping[str, str], *, allow_tags: bool = False,
-          known_tags: set[str] | None = None) -> CheckedExpression:
+def check(
+    text: str, schema: Mapping[str, str], *, allow_tags: bool = False, known_tags: set[str] | None = None
+) -> CheckedExpression:
     """Parse and check a boolean expression; raises ExpressionError with the position."""
     tree = parse(text)
     checker = _Checker(schema, allow_tags, known_tags)

@@ -14,8 +14,7 @@ from telco360_expr.errors import EXPRESSION_TOO_LONG, ExpressionError
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "between", "true", "false", "null"})
 _TWO_CHAR_OPS = {"==": "=", "!=": "!=", "<>": "!=", "<=": "<=", ">=": ">="}
-_ONE_CHAR_OPS = {"=": "=", "<": "<", ">": ">", "+": "+", "-": "-", "*": "*", "/": "/",
-                 "(": "(", ")": ")", ",": ","}
+_ONE_CHAR_OPS = {"=": "=", "<": "<", ">": ">", "+": "+", "-": "-", "*": "*", "/": "/", "(": "(", ")": ")", ",": ","}
 MAX_LENGTH = 4000
 
 
@@ -45,8 +44,9 @@ def _is_digit(ch: str) -> bool:
 def tokenize(text: str) -> list[Token]:
     """Split an expression into tokens, ending with an END token; raises ExpressionError."""
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(MAX_LENGTH, f"expression longer than {MAX_LENGTH} characters (got {len(text)})",
-                              EXPRESSION_TOO_LONG)
+        raise ExpressionError(
+            MAX_LENGTH, f"expression longer than {MAX_LENGTH} characters (got {len(text)})", EXPRESSION_TOO_LONG
+        )
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -59,8 +59,8 @@ def tokenize(text: str) -> list[Token]:
             i = _string(text, i, tokens)
         elif _is_name_start(ch):
             i = _name(text, i, tokens)
-        elif text[i:i + 2] in _TWO_CHAR_OPS:
-            tokens.append(Token("OP", _TWO_CHAR_OPS[text[i:i + 2]], i))
+        elif text[i : i + 2] in _TWO_CHAR_OPS:
+            tokens.append(Token("OP", _TWO_CHAR_OPS[text[i : i + 2]], i))
             i += 2
         elif ch in _ONE_CHAR_OPS:
             tokens.append(Token("OP", _ONE_CHAR_OPS[ch], i))

@@ -85,15 +85,17 @@ class _Parser:
     def _enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ExpressionError(self.tok.pos, f"expression nested deeper than {MAX_DEPTH} levels",
-                                  EXPRESSION_TOO_COMPLEX)
+            raise ExpressionError(
+                self.tok.pos, f"expression nested deeper than {MAX_DEPTH} levels", EXPRESSION_TOO_COMPLEX
+            )
 
     def node(self, node: ast.Node, *children: ast.Node) -> ast.Node:
         """Register a new node: refuse it when the tree gets too high or too big."""
         height = 1 + max((self.heights[id(c)] for c in children), default=0)
         if height > MAX_DEPTH:
             raise ExpressionError(
-                node.pos, f"expression nested deeper than {MAX_DEPTH} levels (split long chains of operators)",
+                node.pos,
+                f"expression nested deeper than {MAX_DEPTH} levels (split long chains of operators)",
                 EXPRESSION_TOO_COMPLEX,
             )
         self.nodes += 1
@@ -108,7 +110,7 @@ class _Parser:
         Operands keep their left-to-right order, so the checker still reports the first
         fault in reading order. Built bottom-up, pairwise, without recursion.
         """
-        level = list(zip(operands, [-1] + positions))
+        level = list(zip(operands, [-1] + positions, strict=False))
         while len(level) > 1:
             paired: list[tuple[ast.Node, int]] = []
             for k in range(0, len(level) - 1, 2):

@@ -27,8 +27,15 @@ Resolver = Callable[[str], Column]
 TagResolver = Callable[[str], np.ndarray]
 
 
-def member_mask(tree: ast.Node | None, n: int, names: Resolver, tags: TagResolver | None,
-                statuses: np.ndarray | None, *, include_terminated: bool = False) -> np.ndarray:
+def member_mask(
+    tree: ast.Node | None,
+    n: int,
+    names: Resolver,
+    tags: TagResolver | None,
+    statuses: np.ndarray | None,
+    *,
+    include_terminated: bool = False,
+) -> np.ndarray:
     """Members among `n` accounts: the expression's mask (all when `tree` is None) and ACTIVE.
 
     `statuses` holds each account's status name ("" or None where unknown); it may be None
@@ -58,8 +65,15 @@ def _column(value: object, kind: str | None) -> Column:
     return column_from_values(kind or kind_of(value), [value])
 
 
-def account_matches(tree: ast.Node, features: Mapping[str, object], tags: Collection[str], status: str | None,
-                    kinds: Mapping[str, str] | None = None, *, include_terminated: bool = False) -> bool:
+def account_matches(
+    tree: ast.Node,
+    features: Mapping[str, object],
+    tags: Collection[str],
+    status: str | None,
+    kinds: Mapping[str, str] | None = None,
+    *,
+    include_terminated: bool = False,
+) -> bool:
     """Whether one account is a member: `features` by name (absent = null), its tag ids and status."""
     types = kinds or {}
 

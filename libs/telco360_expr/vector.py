@@ -11,8 +11,8 @@ parser.MAX_NODES), so no expression reaches the recursion limit here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -185,8 +185,14 @@ def _arith(op: str, a: Column, b: Column) -> Column:
     return _number(values)
 
 
-_COMPARE = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
-            ">": np.greater, ">=": np.greater_equal}
+_COMPARE = {
+    "=": np.equal,
+    "!=": np.not_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+}
 
 
 def _compare(op: str, a: Column, b: Column) -> Column:
@@ -213,6 +219,8 @@ def evaluate(tree: ast.Node, n: int, names: Resolver, tags: TagResolver | None =
 
 def frame_resolver(rows: list[Mapping[str, object]], schema: Mapping[str, str]) -> Resolver:
     """A name resolver over a list of feature dicts (one per account)."""
+
     def resolve(name: str) -> Column:
         return column_from_values(schema.get(name, NUMBER), [row.get(name) for row in rows])
+
     return resolve

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from telco360_runtime import context
 from telco360_runtime.errors import PermissionDenied, Unauthenticated

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from telco360_runtime.db import Database, migrate
 from telco360_runtime.logs import configure_logging, get_logger

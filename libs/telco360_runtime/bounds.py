@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Iterable, Sized
+from collections.abc import Iterable, Sized
+from typing import Any
 
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -45,8 +46,8 @@ MAX_COUNT = 10**9
 # Every timestamp a request carries must fall in this range (UTC): months are valid from
 # 1900 (timeconv.parse_month), organisations founded before 1970 exist, and nothing is
 # planned past 2200. Far from datetime's limits, so arithmetic on days never overflows.
-EARLIEST_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
-LATEST_TIME = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
+EARLIEST_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST_TIME = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 EARLIEST_SECONDS = int(EARLIEST_TIME.timestamp())
 LATEST_SECONDS = int(LATEST_TIME.timestamp())
 
@@ -83,9 +84,7 @@ def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
     return f"{shown!r}… ({len(text)} characters)" if isinstance(value, str) else f"{shown}… ({len(text)} characters)"
 
 
-def check_text(
-    out: ViolationCollector, field: str, value: str, *, max_len: int, required: bool = False
-) -> bool:
+def check_text(out: ViolationCollector, field: str, value: str, *, max_len: int, required: bool = False) -> bool:
     """Required / length check of a text field; True when the value is acceptable."""
     if not value:
         if required:

@@ -15,16 +15,23 @@ import grpc
 
 from telco360_runtime import context
 
-_SERVICE_CONFIG = json.dumps({
-    "loadBalancingConfig": [{"round_robin": {}}],
-    "methodConfig": [{
-        "name": [{}],
-        "retryPolicy": {
-            "maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "0.5s",
-            "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"],
-        },
-    }],
-})
+_SERVICE_CONFIG = json.dumps(
+    {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [
+            {
+                "name": [{}],
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "0.05s",
+                    "maxBackoff": "0.5s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+    }
+)
 
 
 def _outgoing(details: grpc.aio.ClientCallDetails, default_timeout: float, token: str) -> grpc.aio.ClientCallDetails:
@@ -86,4 +93,6 @@ def open_channel(
         ("grpc.enable_retries", 1),
         *(options or []),
     ]
-    return grpc.aio.insecure_channel(target, options=opts, interceptors=[_PropagatingInterceptor(default_timeout, token)])
+    return grpc.aio.insecure_channel(
+        target, options=opts, interceptors=[_PropagatingInterceptor(default_timeout, token)]
+    )

@@ -24,7 +24,8 @@ import contextvars
 import threading
 import time
 import uuid
-from typing import Any, Callable, Coroutine, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import structlog
 
@@ -77,8 +78,12 @@ def time_remaining() -> float | None:
 def bind(request_id_value: str, role: str, time_remaining_s: float | None) -> list[contextvars.Token]:
     """Set the context for a call; returns tokens for `reset`."""
     limit = None if time_remaining_s is None else time.monotonic() + time_remaining_s
-    return [_request_id.set(request_id_value), _caller_role.set(role), _deadline.set(limit),
-            _caller_subject.set("anonymous")]
+    return [
+        _request_id.set(request_id_value),
+        _caller_role.set(role),
+        _deadline.set(limit),
+        _caller_subject.set("anonymous"),
+    ]
 
 
 def set_caller_role(role: str) -> None:
@@ -93,8 +98,7 @@ def set_caller(role: str, subject: str) -> None:
 
 
 def _forget_call() -> None:
-    for var, value in ((_request_id, ""), (_caller_role, "admin"), (_deadline, None),
-                       (_caller_subject, "anonymous")):
+    for var, value in ((_request_id, ""), (_caller_role, "admin"), (_deadline, None), (_caller_subject, "anonymous")):
         var.set(value)
     structlog.contextvars.unbind_contextvars("request_id", "method")
 
@@ -119,14 +123,14 @@ def start_thread(target: Callable[[], Any], *, name: str, daemon: bool = True) -
     return thread
 
 
-def create_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> "asyncio.Task[T]":
+def create_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
     """`asyncio.create_task` for work that outlives the current call (clean context)."""
     return asyncio.get_running_loop().create_task(coro, name=name, context=detached_context())
 
 
 def reset(tokens: list[contextvars.Token]) -> None:
     """Undo `bind`."""
-    for var, token in zip((_request_id, _caller_role, _deadline, _caller_subject), tokens):
+    for var, token in zip((_request_id, _caller_role, _deadline, _caller_subject), tokens, strict=False):
         try:
             var.reset(token)
         except ValueError:

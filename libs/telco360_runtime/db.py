@@ -26,9 +26,10 @@ import pathlib
 import sqlite3
 import threading
 import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import create_engine, event, text
@@ -49,8 +50,13 @@ DATABASE = "database"
 _PG_DOWN_CLASSES = ("08", "53")
 _PG_DOWN_STATES = frozenset({"57P01", "57P02", "57P03", "25006"})
 # SQLite messages of the same kind: locked past busy_timeout, file gone or unreadable.
-_SQLITE_DOWN = ("database is locked", "database table is locked", "unable to open database file",
-                "disk i/o error", "database or disk is full")
+_SQLITE_DOWN = (
+    "database is locked",
+    "database table is locked",
+    "unable to open database file",
+    "disk i/o error",
+    "database or disk is full",
+)
 
 
 def _store_is_down(error: BaseException) -> bool:
@@ -95,8 +101,9 @@ def nul_text_error(error: BaseException) -> InvalidArgument | None:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if "NUL (0x00)" in str(current)[:300]:
-            return InvalidArgument(FieldViolation("request", "text must not contain NUL (0x00) characters",
-                                                  "BAD_FORMAT"))
+            return InvalidArgument(
+                FieldViolation("request", "text must not contain NUL (0x00) characters", "BAD_FORMAT")
+            )
         current = current.__cause__ or current.__context__
     return None
 
@@ -122,15 +129,21 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             _prepare_sqlite_file(self.url)
-            self.engine: Engine = create_engine(self.url, echo=echo, connect_args={"timeout": 30},
-                                                hide_parameters=True)
+            self.engine: Engine = create_engine(self.url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
             self._install_sqlite_hooks(sqlite_synchronous)
         else:
             # A server that does not answer (host down, packets dropped) fails a connect in
             # seconds instead of the OS's minutes, so calls answer UNAVAILABLE in time.
             connect_args = {} if "connect_timeout" in make_url(self.url).query else {"connect_timeout": 5}
-            self.engine = create_engine(self.url, echo=echo, pool_size=max(workers, 5), max_overflow=10,
-                                        pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
+            self.engine = create_engine(
+                self.url,
+                echo=echo,
+                pool_size=max(workers, 5),
+                max_overflow=10,
+                pool_pre_ping=True,
+                hide_parameters=True,
+                connect_args=connect_args,
+            )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
@@ -143,8 +156,14 @@ class Database:
             # Let SQLAlchemy, not pysqlite, decide when transactions begin.
             dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
-            for pragma in ("journal_mode=WAL", f"synchronous={synchronous}", "foreign_keys=ON",
-                           "busy_timeout=30000", "temp_store=MEMORY", "cache_size=-65536"):
+            for pragma in (
+                "journal_mode=WAL",
+                f"synchronous={synchronous}",
+                "foreign_keys=ON",
+                "busy_timeout=30000",
+                "temp_store=MEMORY",
+                "cache_size=-65536",
+            ):
                 cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
 
@@ -238,7 +257,8 @@ def run_alembic_env(target_metadata: Any) -> None:
 
 
 def _configure_and_run(alembic_context: Any, connection: Any, target_metadata: Any) -> None:
-    alembic_context.configure(connection=connection, target_metadata=target_metadata,
-                              render_as_batch=connection.dialect.name == "sqlite")
+    alembic_context.configure(
+        connection=connection, target_metadata=target_metadata, render_as_batch=connection.dialect.name == "sqlite"
+    )
     with alembic_context.begin_transaction():
         alembic_context.run_migrations()

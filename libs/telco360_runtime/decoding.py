@@ -20,8 +20,9 @@ The violation never echoes the bytes, only the message type and the position.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from telco360_runtime.bounds import UNDECODABLE
 from telco360_runtime.errors import FieldViolation, InvalidArgument
@@ -42,8 +43,9 @@ class UndecodableRequest(InvalidArgument):
         what = f"a {type_name} message" if type_name else "the request message"
         where = f"message {position} of the request stream" if position else "the request"
         super().__init__(
-            FieldViolation(FIELD, f"{where} could not be decoded as {what} (malformed or truncated bytes)",
-                           UNDECODABLE),
+            FieldViolation(
+                FIELD, f"{where} could not be decoded as {what} (malformed or truncated bytes)", UNDECODABLE
+            ),
             message=f"invalid request: {where} could not be decoded",
         )
 

@@ -7,8 +7,9 @@ Anything else that escapes a handler becomes INTERNAL with a generic message.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterable
+from typing import ClassVar
 
 ERROR_DOMAIN = "telco360.io"
 

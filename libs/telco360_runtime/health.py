@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import structlog
 from grpc_health.v1 import health, health_pb2
@@ -100,7 +100,7 @@ async def probe_store(
             pending = asyncio.ensure_future(asyncio.to_thread(ping))
         try:
             await asyncio.wait_for(asyncio.shield(pending), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             state.report(key, False, f"ping took longer than {timeout:g} s")
         except Exception as error:  # noqa: BLE001 - any failing ping means the store is down for us
             state.report(key, False, type(error).__name__)

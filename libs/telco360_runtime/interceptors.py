@@ -9,7 +9,8 @@ reflection probes at DEBUG, everything else at INFO) and records
 Prometheus metrics. The code logged (and counted) is the one the client got: a call that
 did not complete is DEADLINE_EXCEEDED once its deadline passed, UNAVAILABLE when the server
 cut it at the end of its shutdown grace period, CANCELLED otherwise (the client went away),
-never OK; a handler that set a code with `ctx.set_code` is logged with it. Works for all four handler kinds of grpc.aio. Request bytes that do not
+never OK; a handler that set a code with `ctx.set_code` is logged with it.
+Works for all four handler kinds of grpc.aio. Request bytes that do not
 decode answer INVALID_ARGUMENT (reason UNDECODABLE; see decoding.py).
 """
 
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 import grpc
 import structlog
@@ -45,7 +47,7 @@ def rpc_log_level(method: str, code: grpc.StatusCode) -> str:
 class _CallScope:
     """Everything the interceptor does around one call, shared by all handler kinds."""
 
-    def __init__(self, owner: "ServerInterceptor", method: str, ctx: grpc.aio.ServicerContext) -> None:
+    def __init__(self, owner: ServerInterceptor, method: str, ctx: grpc.aio.ServicerContext) -> None:
         self.service, self.method, self.ctx = owner.service, method, ctx
         self.tokens = owner.tokens
         self._owner = owner
@@ -54,7 +56,7 @@ class _CallScope:
         self.log = structlog.get_logger()
         self._tokens: list = []
 
-    async def __aenter__(self) -> "_CallScope":
+    async def __aenter__(self) -> _CallScope:
         meta = {k: v for k, v in (self.ctx.invocation_metadata() or ()) if isinstance(v, str)}
         rid = meta.get(context.REQUEST_ID_HEADER) or context.new_request_id()
         self._tokens = context.bind(rid, "admin", self.ctx.time_remaining())
@@ -91,8 +93,9 @@ class _CallScope:
             # call, so callers' channel retry policies (meant for a lost connection or a
             # draining replica) do not repeat it; callers degrade or retry on their own terms.
             await self.ctx.send_initial_metadata(())
-        await self.ctx.abort(status.code, status.details,
-                             (*status.trailing_metadata, (context.REQUEST_ID_HEADER, self._rid)))
+        await self.ctx.abort(
+            status.code, status.details, (*status.trailing_metadata, (context.REQUEST_ID_HEADER, self._rid))
+        )
 
     async def handle(self, error: BaseException) -> None:
         """Translate an exception escaping the handler into a gRPC status (always raises)."""
@@ -109,8 +112,9 @@ class _CallScope:
         if isinstance(error, grpc.aio.AioRpcError):
             # A peer refused our request: pass its code on, not its internals.
             self.code = error.code()
-            await self.ctx.abort(error.code(),
-                                 clip(f"a dependency answered {error.code().name}: {error.details()}", MESSAGE_MAX))
+            await self.ctx.abort(
+                error.code(), clip(f"a dependency answered {error.code().name}: {error.details()}", MESSAGE_MAX)
+            )
         unavailable = unavailable_error(error)
         if unavailable is not None:
             # The store is down (db.unavailable_error): the caller retries later; health
@@ -166,15 +170,19 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         stream_in = decoding.guard_stream(handler.request_deserializer)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method), unary_in, handler.response_serializer)
+                self._wrap_unary(handler.unary_unary, method), unary_in, handler.response_serializer
+            )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(handler.stream_unary, method), stream_in, handler.response_serializer)
+                self._wrap_unary(handler.stream_unary, method), stream_in, handler.response_serializer
+            )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method), unary_in, handler.response_serializer)
+                self._wrap_stream(handler.unary_stream, method), unary_in, handler.response_serializer
+            )
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(handler.stream_stream, method), stream_in, handler.response_serializer)
+            self._wrap_stream(handler.stream_stream, method), stream_in, handler.response_serializer
+        )
 
     def _scope(self, method: str, ctx: grpc.aio.ServicerContext) -> _CallScope:
         return _CallScope(self, method, ctx)
@@ -189,6 +197,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                     return await behaviour(request, ctx)
                 except BaseException as error:  # noqa: BLE001 - mapped to a status
                     await scope.handle(error)
+
         return wrapped
 
     def _wrap_stream(self, behaviour: Callable, method: str) -> Callable:
@@ -211,4 +220,5 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         scope.code = scope.interrupted()
                         raise
                     await scope.handle(error)
+
         return wrapped

@@ -14,8 +14,8 @@ import datetime as dt
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import structlog
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, select, update
@@ -30,7 +30,8 @@ PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED = "PENDING", "RUNNING", "SUCCEEDE
 def jobs_table(metadata: MetaData) -> Table:
     """The `jobs` table definition, added to a service's metadata."""
     return Table(
-        "jobs", metadata,
+        "jobs",
+        metadata,
         Column("job_id", String(64), primary_key=True),
         Column("kind", String(64), nullable=False),
         Column("state", String(16), nullable=False),
@@ -63,15 +64,16 @@ class JobView:
 class Progress:
     """Handed to a job's function to report progress; writes are throttled."""
 
-    def __init__(self, store: "JobStore", job_id: str, min_interval: float = 0.25) -> None:
+    def __init__(self, store: JobStore, job_id: str, min_interval: float = 0.25) -> None:
         self._store, self._job_id, self._min_interval = store, job_id, min_interval
         self._last_write = 0.0
         self.done = 0
         self.total = 0
         self.message = ""
 
-    def update(self, done: int | None = None, total: int | None = None, message: str | None = None,
-               force: bool = False) -> None:
+    def update(
+        self, done: int | None = None, total: int | None = None, message: str | None = None, force: bool = False
+    ) -> None:
         """Set progress; persisted at most every `min_interval` seconds unless `force`."""
         if done is not None:
             self.done = done
@@ -98,20 +100,32 @@ class JobStore:
     def create(self, kind: str) -> str:
         job_id = uuid.uuid4().hex
         with self.db.write_session() as s:
-            s.execute(self.table.insert().values(job_id=job_id, kind=kind, state=PENDING, done=0, total=0,
-                                                 message="queued", error_message="", result_ref="",
-                                                 created_at=now_utc()))
+            s.execute(
+                self.table.insert().values(
+                    job_id=job_id,
+                    kind=kind,
+                    state=PENDING,
+                    done=0,
+                    total=0,
+                    message="queued",
+                    error_message="",
+                    result_ref="",
+                    created_at=now_utc(),
+                )
+            )
         return job_id
 
     def set_progress(self, job_id: str, done: int, total: int, message: str) -> None:
         with self.db.write_session() as s:
-            s.execute(update(self.table).where(self.table.c.job_id == job_id)
-                      .values(state=RUNNING, done=done, total=total, message=message[:500]))
+            s.execute(
+                update(self.table)
+                .where(self.table.c.job_id == job_id)
+                .values(state=RUNNING, done=done, total=total, message=message[:500])
+            )
 
     def finish(self, job_id: str, state: str, *, message: str = "", error: str = "", result_ref: str = "") -> None:
         with self.db.write_session() as s:
-            values = {"state": state, "finished_at": now_utc(), "error_message": error[:2000],
-                      "result_ref": result_ref}
+            values = {"state": state, "finished_at": now_utc(), "error_message": error[:2000], "result_ref": result_ref}
             if message:
                 values["message"] = message[:500]
             s.execute(update(self.table).where(self.table.c.job_id == job_id).values(**values))
@@ -126,9 +140,11 @@ class JobStore:
     def fail_interrupted(self) -> int:
         """Mark jobs left PENDING/RUNNING by a previous process as FAILED; returns how many."""
         with self.db.write_session() as s:
-            result = s.execute(update(self.table).where(self.table.c.state.in_([PENDING, RUNNING]))
-                               .values(state=FAILED, finished_at=now_utc(),
-                                       error_message="interrupted by a service restart"))
+            result = s.execute(
+                update(self.table)
+                .where(self.table.c.state.in_([PENDING, RUNNING]))
+                .values(state=FAILED, finished_at=now_utc(), error_message="interrupted by a service restart")
+            )
             return result.rowcount or 0
 
 

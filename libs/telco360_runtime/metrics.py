@@ -5,11 +5,13 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 RPC_REQUESTS = Counter(
-    "telco360_rpc_requests_total", "RPCs handled, by service, method and status code.",
+    "telco360_rpc_requests_total",
+    "RPCs handled, by service, method and status code.",
     ["service", "method", "code"],
 )
 RPC_DURATION = Histogram(
-    "telco360_rpc_duration_seconds", "RPC handling time in seconds.",
+    "telco360_rpc_duration_seconds",
+    "RPC handling time in seconds.",
     ["service", "method"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )

@@ -88,20 +88,32 @@ def _decode(out: ViolationCollector, token: str, scope: str, field: str) -> str:
     return key
 
 
-def check_page(out: ViolationCollector, page: PageMessage, *, scope: str = "", field: str = "page",
-               default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> Page:
+def check_page(
+    out: ViolationCollector,
+    page: PageMessage,
+    *,
+    scope: str = "",
+    field: str = "page",
+    default: int = DEFAULT_PAGE_SIZE,
+    maximum: int = MAX_PAGE_SIZE,
+) -> Page:
     """Validate a page request into `out` (collecting, for request validators)."""
     size = int(page.page_size)
     if size < 0 or size > maximum:
-        out.add(f"{field}.page_size", f"must be between 0 (default {default}) and {maximum} (got {size})",
-                OUT_OF_RANGE)
+        out.add(f"{field}.page_size", f"must be between 0 (default {default}) and {maximum} (got {size})", OUT_OF_RANGE)
         size = default
     after = _decode(out, page.page_token, scope, f"{field}.page_token") if page.page_token else ""
     return Page(size or default, after, scope)
 
 
-def read_page(page: PageMessage, *, scope: str = "", field: str = "page", default: int = DEFAULT_PAGE_SIZE,
-              maximum: int = MAX_PAGE_SIZE) -> Page:
+def read_page(
+    page: PageMessage,
+    *,
+    scope: str = "",
+    field: str = "page",
+    default: int = DEFAULT_PAGE_SIZE,
+    maximum: int = MAX_PAGE_SIZE,
+) -> Page:
     """Validate a page request; InvalidArgument (every violation at once) when it is bad."""
     out = ViolationCollector()
     result = check_page(out, page, scope=scope, field=field, default=default, maximum=maximum)

@@ -93,6 +93,7 @@ def _text_check(limit: int, is_bytes: bool) -> Check:
         elif not is_bytes and "\x00" in value:
             # PostgreSQL text cannot hold NUL, and no business text needs it.
             out.add(path, "must not contain NUL (0x00) characters", b.BAD_FORMAT)
+
     return check
 
 
@@ -165,16 +166,16 @@ class RequestBounds:
     def _map_check(self, fd: FieldDescriptor) -> Check:
         limit = _lookup(self.limits.count, fd, self.limits.default_count)
         key_field = fd.message_type.fields_by_name["key"]
-        key_check = (_text_check(self._text_limit(fd, ".key"), False)
-                     if key_field.type == FieldDescriptor.TYPE_STRING else None)
+        key_check = (
+            _text_check(self._text_limit(fd, ".key"), False) if key_field.type == FieldDescriptor.TYPE_STRING else None
+        )
         value_field = fd.message_type.fields_by_name["value"]
         value_check: Check | None
         if value_field.type == FieldDescriptor.TYPE_MESSAGE:
             value_plan = self.plan(value_field.message_type)
             value_check = (lambda out, path, v: self._walk(out, path, v, value_plan)) if value_plan else None
         elif value_field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
-            value_check = _text_check(self._text_limit(fd, ".value"),
-                                      value_field.type == FieldDescriptor.TYPE_BYTES)
+            value_check = _text_check(self._text_limit(fd, ".value"), value_field.type == FieldDescriptor.TYPE_BYTES)
         else:
             value_check = None
         name = fd.name
@@ -190,6 +191,7 @@ class RequestBounds:
                     key_check(out, f"{item}.key", k)
                 if value_check is not None:
                     value_check(out, item, v)
+
         return check_map
 
     def _field_check(self, fd: FieldDescriptor) -> Check | None:
@@ -200,7 +202,7 @@ class RequestBounds:
         one: Check | None
         if fd.type == FieldDescriptor.TYPE_MESSAGE:
             if fd.message_type.full_name == _TIMESTAMP:
-                one = lambda out, path, v: b.check_timestamp(out, path, v)
+                one = b.check_timestamp
             else:
                 plan = self.plan(fd.message_type)
                 one = (lambda out, path, v: self._walk(out, path, v, plan)) if plan else None
@@ -226,4 +228,5 @@ class RequestBounds:
                 return
             for i, item in enumerate(items):
                 one(out, f"{path}[{i}]", item)
+
         return check_list

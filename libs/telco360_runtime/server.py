@@ -14,8 +14,9 @@ Lifecycle — the one way every service wires its start, background work and sto
 - `add_periodic(name, seconds, fn)`: `fn()` every `seconds`; a failing round is logged and
   the next one runs;
 - `add_shutdown(fn, before_drain=False)`: runs on stop, in registration order (so the
-  store, which bootstrap registers last, closes last), after in-flight calls finished (or, with `before_drain`, first: e.g. ending streams
-  that would otherwise hold the shutdown for the whole grace period);
+  store, which bootstrap registers last, closes last), after in-flight calls finished
+  (or, with `before_drain`, first: e.g. ending streams that would otherwise hold the
+  shutdown for the whole grace period);
 - `parts`: named objects the composition root exposes to tests and benches.
 Hooks may be async or plain functions; plain ones run in a worker thread, so nothing
 blocks the event loop. Every stop step is bounded by `settings.grace_seconds`.
@@ -36,8 +37,9 @@ import contextlib
 import inspect
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import grpc
 import structlog
@@ -158,8 +160,12 @@ class GrpcService:
             try:
                 await asyncio.wait_for(run_hook(hook), timeout=max(grace, 1.0))
             except Exception as error:  # noqa: BLE001 - every other hook still runs
-                self._log.warning("stop_hook_failed", hook=getattr(hook, "__qualname__", repr(hook)),
-                                  error=type(error).__name__, detail=str(error))
+                self._log.warning(
+                    "stop_hook_failed",
+                    hook=getattr(hook, "__qualname__", repr(hook)),
+                    error=type(error).__name__,
+                    detail=str(error),
+                )
 
     @property
     def address(self) -> str:
@@ -186,9 +192,14 @@ class GrpcService:
     def _start_probe(self) -> None:
         if self._database is None or self.settings.store_probe_seconds <= 0:
             return
-        self._probe = asyncio.get_running_loop().create_task(probe_store(
-            self.health_state, self._database.ping, interval=self.settings.store_probe_seconds,
-            timeout=self.settings.store_probe_timeout_seconds))
+        self._probe = asyncio.get_running_loop().create_task(
+            probe_store(
+                self.health_state,
+                self._database.ping,
+                interval=self.settings.store_probe_seconds,
+                timeout=self.settings.store_probe_timeout_seconds,
+            )
+        )
 
     async def start(self) -> int:
         """Bind, start serving and report SERVING; returns the bound port."""
@@ -196,15 +207,19 @@ class GrpcService:
         self._interceptor = ServerInterceptor(self.settings.service_name, self.settings.auth_tokens)
         server = grpc.aio.server(
             interceptors=[self._interceptor],
-            options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
-                     ("grpc.so_reuseport", 0)],
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.max_send_message_length", limit),
+                ("grpc.so_reuseport", 0),
+            ],
         )
         for reg in self.registrations:
             reg.add_to_server(reg.servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = [r.service_name for r in self.registrations]
-        reflection.enable_server_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                                             reflection.SERVICE_NAME], server)
+        reflection.enable_server_reflection(
+            [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
+        )
         self.port = server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
         if not self.port:
             raise RuntimeError(f"cannot bind {self.settings.host}:{self.settings.port}")

@@ -41,7 +41,6 @@ METADATA_VALUE_MAX = 64
 DETAILS_MAX_BYTES = 3072
 
 
-
 def _bounded_metadata(metadata: dict[str, str], omitted: int) -> dict[str, str]:
     items = sorted(metadata.items())[: METADATA_MAX_ENTRIES - 1 if omitted else METADATA_MAX_ENTRIES]
     bounded = {clip(str(k), METADATA_KEY_MAX): clip(str(v), METADATA_VALUE_MAX) for k, v in items}
@@ -56,8 +55,10 @@ def _bounded_violations(error: InvalidArgument, budget: int) -> list[error_detai
     used = 0
     for v in error.violations:
         item = error_details_pb2.BadRequest.FieldViolation(
-            field=clip(v.field, FIELD_MAX), description=clip(v.description, DESCRIPTION_MAX),
-            reason=clip(v.reason, REASON_MAX))
+            field=clip(v.field, FIELD_MAX),
+            description=clip(v.description, DESCRIPTION_MAX),
+            reason=clip(v.reason, REASON_MAX),
+        )
         size = item.ByteSize() + 4  # tag and length prefix inside BadRequest
         if kept and used + size > budget:
             break
@@ -78,22 +79,46 @@ def status_for(error: DomainError) -> grpc.Status:
     message = clip(error.message, MESSAGE_MAX)
     extra = []
     if isinstance(error, (NotFound, AlreadyExists)):
-        extra.append(_pack(error_details_pb2.ResourceInfo(
-            resource_type=clip(error.resource_type, FIELD_MAX), resource_name=clip(error.resource_name, FIELD_MAX),
-            description=message,
-        )))
+        extra.append(
+            _pack(
+                error_details_pb2.ResourceInfo(
+                    resource_type=clip(error.resource_type, FIELD_MAX),
+                    resource_name=clip(error.resource_name, FIELD_MAX),
+                    description=message,
+                )
+            )
+        )
     violations: list[error_details_pb2.BadRequest.FieldViolation] = []
     omitted = 0
     if isinstance(error, InvalidArgument):
         # Budget left once everything but the violations is in (room kept for the
         # `omitted_violations` entry and the Any wrapper of the BadRequest).
-        base = status_pb2.Status(code=code.value[0], message=message, details=[
-            _pack(error_details_pb2.ErrorInfo(reason=clip(error.reason, REASON_MAX), domain=ERROR_DOMAIN,
-                                              metadata=_bounded_metadata(error.metadata, 1))), *extra])
+        base = status_pb2.Status(
+            code=code.value[0],
+            message=message,
+            details=[
+                _pack(
+                    error_details_pb2.ErrorInfo(
+                        reason=clip(error.reason, REASON_MAX),
+                        domain=ERROR_DOMAIN,
+                        metadata=_bounded_metadata(error.metadata, 1),
+                    )
+                ),
+                *extra,
+            ],
+        )
         violations = _bounded_violations(error, DETAILS_MAX_BYTES - base.ByteSize() - 80)
         omitted = len(error.violations) - len(violations)
-    details = [_pack(error_details_pb2.ErrorInfo(reason=clip(error.reason, REASON_MAX), domain=ERROR_DOMAIN,
-                                                 metadata=_bounded_metadata(error.metadata, omitted))), *extra]
+    details = [
+        _pack(
+            error_details_pb2.ErrorInfo(
+                reason=clip(error.reason, REASON_MAX),
+                domain=ERROR_DOMAIN,
+                metadata=_bounded_metadata(error.metadata, omitted),
+            )
+        ),
+        *extra,
+    ]
     if isinstance(error, InvalidArgument):
         details.append(_pack(error_details_pb2.BadRequest(field_violations=violations)))
     proto = status_pb2.Status(code=code.value[0], message=message, details=details)

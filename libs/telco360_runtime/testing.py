@@ -33,8 +33,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
-                     message: str = "") -> Any:
+async def wait_until(
+    condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, message: str = ""
+) -> Any:
     """Poll `condition()` (sync or async) until it returns something truthy; return that.
 
     TimeoutError (with `message`) when it has not held within `timeout` seconds.
@@ -52,8 +53,12 @@ async def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interv
 
 
 @contextlib.asynccontextmanager
-async def serving(build: Callable[..., GrpcService | Awaitable[GrpcService]], settings: S,
-                  migrations_dir: pathlib.Path, **build_kwargs: Any) -> AsyncIterator[GrpcService]:
+async def serving(
+    build: Callable[..., GrpcService | Awaitable[GrpcService]],
+    settings: S,
+    migrations_dir: pathlib.Path,
+    **build_kwargs: Any,
+) -> AsyncIterator[GrpcService]:
     """A started service on a fresh port (settings.port should be 0), stopped on exit."""
     db = open_store(settings, migrations_dir)
     service = build(settings, db, **build_kwargs)

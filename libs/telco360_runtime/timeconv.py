@@ -18,7 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from telco360_runtime import bounds
 from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 # The Timestamp seconds a datetime can hold: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
@@ -40,8 +40,11 @@ def from_timestamp(ts: Timestamp, field: str = "timestamp") -> dt.datetime:
     if not 0 <= ts.nanos < 1_000_000_000:
         raise InvalidArgument(FieldViolation(field, "nanos must be between 0 and 999,999,999", bounds.OUT_OF_RANGE))
     if not MIN_DATETIME_SECONDS <= ts.seconds <= MAX_DATETIME_SECONDS:
-        raise InvalidArgument(FieldViolation(
-            field, f"must be between 0001-01-01 and 9999-12-31 UTC (got {ts.seconds} seconds)", bounds.OUT_OF_RANGE))
+        raise InvalidArgument(
+            FieldViolation(
+                field, f"must be between 0001-01-01 and 9999-12-31 UTC (got {ts.seconds} seconds)", bounds.OUT_OF_RANGE
+            )
+        )
     # Integer arithmetic: float seconds lose microseconds far from 1970 and overflow time_t.
     return _EPOCH + dt.timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from telco360_runtime.bootstrap import run
-
 from services.contact.service import build_service
 from services.contact.settings import ContactSettings
 from services.contact.store.paths import MIGRATIONS_DIR
+from telco360_runtime.bootstrap import run
 
 
 def main() -> None:

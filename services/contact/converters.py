@@ -18,11 +18,6 @@ from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from telco360.contact.v1 import contact_pb2 as pb
-from telco360_runtime import bounds
-from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
-from telco360_runtime.timeconv import from_timestamp, is_set, to_timestamp
-
 from services.contact.domain import windows
 from services.contact.domain.campaigns import AccountEvent, Proposal
 from services.contact.domain.ledger import Adjustment, OutcomeRecord, Reservation
@@ -54,6 +49,10 @@ from services.contact.domain.model import (
     WindowKind,
     WindowUnit,
 )
+from telco360.contact.v1 import contact_pb2 as pb
+from telco360_runtime import bounds
+from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
+from telco360_runtime.timeconv import from_timestamp, is_set, to_timestamp
 
 E = TypeVar("E")
 
@@ -135,8 +134,11 @@ def _hhmm(text: str, path: str, errors: Errors = None) -> dt.time | None:
 
 def window_from(msg: pb.Window, path: str, errors: Errors = None) -> Window:
     """A window from its message."""
-    return Window(enum(WindowKind, msg.kind, f"{path}.kind", errors=errors),
-                  enum(WindowUnit, msg.unit, f"{path}.unit", errors=errors), msg.size)
+    return Window(
+        enum(WindowKind, msg.kind, f"{path}.kind", errors=errors),
+        enum(WindowUnit, msg.unit, f"{path}.unit", errors=errors),
+        msg.size,
+    )
 
 
 def cap_from(msg: pb.FrequencyCap, path: str, errors: Errors = None) -> FrequencyCap:
@@ -186,8 +188,9 @@ def policy_from(msg: pb.ContactPolicy, prefix: str = "policy", errors: Errors = 
             PurposeClass(
                 purpose=enum(Purpose, pc.purpose, f"{prefix}.purpose_classes[{i}].purpose", errors=errors),
                 requires_consent=pc.requires_consent,
-                consent_channels=enums(Channel, pc.consent_channels,
-                                       f"{prefix}.purpose_classes[{i}].consent_channels", errors),
+                consent_channels=enums(
+                    Channel, pc.consent_channels, f"{prefix}.purpose_classes[{i}].consent_channels", errors
+                ),
             )
             for i, pc in enumerate(msg.purpose_classes)
         ),
@@ -209,9 +212,14 @@ def window_to(window: Window) -> pb.Window:
 def cap_to(cap: FrequencyCap) -> pb.FrequencyCap:
     """The message of a cap."""
     return pb.FrequencyCap(
-        cap_id=cap.cap_id, scope=int(cap.scope), channels=sorted(int(c) for c in cap.channels),
-        purposes=sorted(int(p) for p in cap.purposes), max_contacts=cap.max_contacts,
-        window=window_to(cap.window), campaign_id=cap.campaign_id, offer_id=cap.offer_id,
+        cap_id=cap.cap_id,
+        scope=int(cap.scope),
+        channels=sorted(int(c) for c in cap.channels),
+        purposes=sorted(int(p) for p in cap.purposes),
+        max_contacts=cap.max_contacts,
+        window=window_to(cap.window),
+        campaign_id=cap.campaign_id,
+        offer_id=cap.offer_id,
     )
 
 
@@ -219,26 +227,41 @@ def policy_to(policy: Policy) -> pb.ContactPolicy:
     """The message of a policy."""
     q = policy.quiet_hours
     msg = pb.ContactPolicy(
-        policy_id=policy.policy_id, version=policy.version, name=policy.name, description=policy.description,
-        active=policy.active, applies_to_tiers=sorted(policy.applies_to_tiers),
+        policy_id=policy.policy_id,
+        version=policy.version,
+        name=policy.name,
+        description=policy.description,
+        active=policy.active,
+        applies_to_tiers=sorted(policy.applies_to_tiers),
         caps=[cap_to(c) for c in policy.caps],
         quiet_hours=pb.QuietHours(
-            start=_time_text(q.start), end=_time_text(q.end), quiet_weekdays=sorted(q.quiet_weekdays),
-            channels=sorted(int(c) for c in q.channels), exempt_purposes=sorted(int(p) for p in q.exempt_purposes),
+            start=_time_text(q.start),
+            end=_time_text(q.end),
+            quiet_weekdays=sorted(q.quiet_weekdays),
+            channels=sorted(int(c) for c in q.channels),
+            exempt_purposes=sorted(int(p) for p in q.exempt_purposes),
         ),
         fallback_time_zones=list(policy.fallback_time_zones),
         honour_preferred_hours=policy.honour_preferred_hours,
         cool_downs=[
-            pb.CoolDown(cool_down_id=c.cool_down_id, triggers=sorted(int(t) for t in c.triggers),
-                        scope=int(c.scope), duration=window_to(c.duration))
+            pb.CoolDown(
+                cool_down_id=c.cool_down_id,
+                triggers=sorted(int(t) for t in c.triggers),
+                scope=int(c.scope),
+                duration=window_to(c.duration),
+            )
             for c in policy.cool_downs
         ],
         purpose_classes=[
-            pb.PurposeClass(purpose=int(pc.purpose), requires_consent=pc.requires_consent,
-                            consent_channels=sorted(int(c) for c in pc.consent_channels))
+            pb.PurposeClass(
+                purpose=int(pc.purpose),
+                requires_consent=pc.requires_consent,
+                consent_channels=sorted(int(c) for c in pc.consent_channels),
+            )
             for pc in policy.purpose_classes
         ],
-        created_by=policy.created_by, change_note=policy.change_note,
+        created_by=policy.created_by,
+        change_note=policy.change_note,
     )
     put_ts(msg.created_at, policy.created_at)
     return msg
@@ -252,28 +275,43 @@ def policy_to(policy: Policy) -> pb.ContactPolicy:
 def offer_from(msg: pb.Offer, errors: Errors = None) -> Offer:
     """An offer from its message."""
     return Offer(
-        offer_id=msg.offer_id, name=msg.name, description=msg.description,
+        offer_id=msg.offer_id,
+        name=msg.name,
+        description=msg.description,
         category=member(OfferCategory, msg.category, "offer.category", errors),
-        eligibility=msg.eligibility.strip(), value_fen=msg.value_fen, cost_fen=msg.cost_fen,
+        eligibility=msg.eligibility.strip(),
+        value_fen=msg.value_fen,
+        cost_fen=msg.cost_fen,
         valid_from=ts(msg.valid_from, "offer.valid_from", errors),
         valid_until=ts(msg.valid_until, "offer.valid_until", errors),
         channels=enums(Channel, msg.channels, "offer.channels", errors),
         purpose=enum(Purpose, msg.purpose, "offer.purpose", required=False, errors=errors),
-        presentation_cool_down_hours=msg.presentation_cool_down_hours, control_group_bp=msg.control_group_bp,
-        active=msg.active, prior_alpha=msg.prior_alpha, prior_beta=msg.prior_beta,
+        presentation_cool_down_hours=msg.presentation_cool_down_hours,
+        control_group_bp=msg.control_group_bp,
+        active=msg.active,
+        prior_alpha=msg.prior_alpha,
+        prior_beta=msg.prior_beta,
     )
 
 
 def offer_to(offer: Offer) -> pb.Offer:
     """The message of an offer."""
     msg = pb.Offer(
-        offer_id=offer.offer_id, version=offer.version, name=offer.name, description=offer.description,
-        category=int(offer.category), eligibility=offer.eligibility, value_fen=offer.value_fen,
-        cost_fen=offer.cost_fen, channels=sorted(int(c) for c in offer.channels),
+        offer_id=offer.offer_id,
+        version=offer.version,
+        name=offer.name,
+        description=offer.description,
+        category=int(offer.category),
+        eligibility=offer.eligibility,
+        value_fen=offer.value_fen,
+        cost_fen=offer.cost_fen,
+        channels=sorted(int(c) for c in offer.channels),
         purpose=int(offer.purpose) if offer.purpose else 0,
         presentation_cool_down_hours=offer.presentation_cool_down_hours,
-        control_group_bp=offer.control_group_bp, active=offer.active,
-        prior_alpha=offer.prior_alpha, prior_beta=offer.prior_beta,
+        control_group_bp=offer.control_group_bp,
+        active=offer.active,
+        prior_alpha=offer.prior_alpha,
+        prior_beta=offer.prior_beta,
     )
     put_ts(msg.valid_from, offer.valid_from)
     put_ts(msg.valid_until, offer.valid_until)
@@ -284,13 +322,18 @@ def campaign_from(msg: pb.Campaign, errors: Errors = None) -> Campaign:
     """A campaign from its message."""
     touchpoints = (enum(Channel, c, f"campaign.touchpoints[{i}]", errors=errors) for i, c in enumerate(msg.touchpoints))
     return Campaign(
-        campaign_id=msg.campaign_id, name=msg.name, description=msg.description, target=msg.target.strip(),
+        campaign_id=msg.campaign_id,
+        name=msg.name,
+        description=msg.description,
+        target=msg.target.strip(),
         triggers=tuple(
             CampaignTrigger(
                 kind=enum(AccountEventKind, t.kind, f"campaign.triggers[{i}].kind", errors=errors),
                 tag=t.tag,
-                min_risk_band=enum(RiskBand, t.min_risk_band, f"campaign.triggers[{i}].min_risk_band",
-                                   required=False, errors=errors) or RiskBand.HIGH,
+                min_risk_band=enum(
+                    RiskBand, t.min_risk_band, f"campaign.triggers[{i}].min_risk_band", required=False, errors=errors
+                )
+                or RiskBand.HIGH,
             )
             for i, t in enumerate(msg.triggers)
         ),
@@ -298,12 +341,12 @@ def campaign_from(msg: pb.Campaign, errors: Errors = None) -> Campaign:
         offer_ids=tuple(msg.offer_ids),
         purpose=enum(Purpose, msg.purpose, "campaign.purpose", required=False, errors=errors) or Purpose.MARKETING,
         starts_at=ts(msg.starts_at, "campaign.starts_at", errors),
-        ends_at=ts(msg.ends_at, "campaign.ends_at", errors), budget_fen=msg.budget_fen,
+        ends_at=ts(msg.ends_at, "campaign.ends_at", errors),
+        budget_fen=msg.budget_fen,
         contact_cost_fen=msg.contact_cost_fen,
         caps=tuple(cap_from(c, f"campaign.caps[{i}]", errors) for i, c in enumerate(msg.caps)),
         control_group_bp=msg.control_group_bp,
-        state=enum(CampaignState, msg.state, "campaign.state", required=False, errors=errors)
-        or CampaignState.DRAFT,
+        state=enum(CampaignState, msg.state, "campaign.state", required=False, errors=errors) or CampaignState.DRAFT,
         proposal_ttl_seconds=msg.proposal_ttl_seconds,
     )
 
@@ -311,14 +354,25 @@ def campaign_from(msg: pb.Campaign, errors: Errors = None) -> Campaign:
 def campaign_to(campaign: Campaign) -> pb.Campaign:
     """The message of a campaign."""
     msg = pb.Campaign(
-        campaign_id=campaign.campaign_id, version=campaign.version, name=campaign.name,
-        description=campaign.description, target=campaign.target,
-        triggers=[pb.CampaignTrigger(kind=int(t.kind), tag=t.tag, min_risk_band=int(t.min_risk_band))
-                  for t in campaign.triggers],
-        touchpoints=[int(c) for c in campaign.touchpoints], offer_ids=list(campaign.offer_ids),
-        purpose=int(campaign.purpose), budget_fen=campaign.budget_fen, contact_cost_fen=campaign.contact_cost_fen,
-        caps=[cap_to(c) for c in campaign.caps], control_group_bp=campaign.control_group_bp,
-        state=int(campaign.state), proposal_ttl_seconds=campaign.proposal_ttl_seconds, spent_fen=campaign.spent_fen,
+        campaign_id=campaign.campaign_id,
+        version=campaign.version,
+        name=campaign.name,
+        description=campaign.description,
+        target=campaign.target,
+        triggers=[
+            pb.CampaignTrigger(kind=int(t.kind), tag=t.tag, min_risk_band=int(t.min_risk_band))
+            for t in campaign.triggers
+        ],
+        touchpoints=[int(c) for c in campaign.touchpoints],
+        offer_ids=list(campaign.offer_ids),
+        purpose=int(campaign.purpose),
+        budget_fen=campaign.budget_fen,
+        contact_cost_fen=campaign.contact_cost_fen,
+        caps=[cap_to(c) for c in campaign.caps],
+        control_group_bp=campaign.control_group_bp,
+        state=int(campaign.state),
+        proposal_ttl_seconds=campaign.proposal_ttl_seconds,
+        spent_fen=campaign.spent_fen,
     )
     put_ts(msg.starts_at, campaign.starts_at)
     put_ts(msg.ends_at, campaign.ends_at)
@@ -348,8 +402,12 @@ def request_from(msg: pb.CheckContactRequest, prefix: str = "", errors: Errors =
 def request_to(request: ContactRequest) -> pb.CheckContactRequest:
     """The message of a contact request."""
     msg = pb.CheckContactRequest(
-        customer_id=request.customer_id, person_id=request.person_id, channel=int(request.channel),
-        purpose=int(request.purpose), category=int(request.category), campaign_id=request.campaign_id,
+        customer_id=request.customer_id,
+        person_id=request.person_id,
+        channel=int(request.channel),
+        purpose=int(request.purpose),
+        category=int(request.category),
+        campaign_id=request.campaign_id,
         offer_id=request.offer_id,
     )
     put_ts(msg.at, request.at)
@@ -359,8 +417,14 @@ def request_to(request: ContactRequest) -> pb.CheckContactRequest:
 def rule_to(rule: RuleEvaluation) -> pb.RuleEvaluation:
     """The message of one evaluated rule."""
     msg = pb.RuleEvaluation(
-        kind=int(rule.kind), rule_id=rule.rule_id, policy_id=rule.policy_id, policy_version=rule.policy_version,
-        result=int(rule.result), count=rule.count, limit=rule.limit, detail=rule.detail,
+        kind=int(rule.kind),
+        rule_id=rule.rule_id,
+        policy_id=rule.policy_id,
+        policy_version=rule.policy_version,
+        result=int(rule.result),
+        count=rule.count,
+        limit=rule.limit,
+        detail=rule.detail,
     )
     put_ts(msg.window_start, rule.window_start)
     put_ts(msg.window_end, rule.window_end)
@@ -371,10 +435,15 @@ def rule_to(rule: RuleEvaluation) -> pb.RuleEvaluation:
 def decision_to(decision: Decision) -> pb.ContactDecision:
     """The message of a decision with its trace."""
     msg = pb.ContactDecision(
-        decision_id=decision.decision_id, request=request_to(decision.request), allowed=decision.allowed,
-        blocking=[rule_to(r) for r in decision.blocking], trace=[rule_to(r) for r in decision.trace],
-        never_allowed=decision.never_allowed, policy_versions=list(decision.policy_versions),
-        degraded=decision.degraded, reservation_id=decision.reservation_id,
+        decision_id=decision.decision_id,
+        request=request_to(decision.request),
+        allowed=decision.allowed,
+        blocking=[rule_to(r) for r in decision.blocking],
+        trace=[rule_to(r) for r in decision.trace],
+        never_allowed=decision.never_allowed,
+        policy_versions=list(decision.policy_versions),
+        degraded=decision.degraded,
+        reservation_id=decision.reservation_id,
     )
     put_ts(msg.next_allowed_at, decision.next_allowed_at)
     put_ts(msg.decided_at, decision.decided_at)
@@ -384,10 +453,14 @@ def decision_to(decision: Decision) -> pb.ContactDecision:
 def reservation_to(reservation: Reservation, now: dt.datetime) -> pb.Reservation:
     """The message of a reservation (state as of now: an overdue one is EXPIRED)."""
     msg = pb.Reservation(
-        reservation_id=reservation.reservation_id, idempotency_key=reservation.idempotency_key,
-        contact=request_to(reservation.request), state=int(reservation.effective_state(now)),
-        external_ref=reservation.external_ref, cancel_reason=reservation.cancel_reason,
-        decision_id=reservation.decision_id, outcome=int(reservation.outcome or 0),
+        reservation_id=reservation.reservation_id,
+        idempotency_key=reservation.idempotency_key,
+        contact=request_to(reservation.request),
+        state=int(reservation.effective_state(now)),
+        external_ref=reservation.external_ref,
+        cancel_reason=reservation.cancel_reason,
+        decision_id=reservation.decision_id,
+        outcome=int(reservation.outcome or 0),
     )
     put_ts(msg.reserved_at, reservation.reserved_at)
     put_ts(msg.expires_at, reservation.expires_at)
@@ -401,12 +474,19 @@ def reservation_to(reservation: Reservation, now: dt.datetime) -> pb.Reservation
 def ledger_entry_to(entry: Reservation | Adjustment, now: dt.datetime) -> pb.LedgerEntry:
     """The message of a ledger entry."""
     if isinstance(entry, Reservation):
-        msg = pb.LedgerEntry(entry_id=entry.reservation_id, kind=pb.LEDGER_ENTRY_KIND_RESERVATION,
-                             reservation=reservation_to(entry, now))
+        msg = pb.LedgerEntry(
+            entry_id=entry.reservation_id, kind=pb.LEDGER_ENTRY_KIND_RESERVATION, reservation=reservation_to(entry, now)
+        )
         put_ts(msg.recorded_at, entry.reserved_at)
         return msg
-    msg = pb.LedgerEntry(entry_id=entry.adjustment_id, kind=pb.LEDGER_ENTRY_KIND_ADJUSTMENT,
-                         scope=request_to(entry.scope), delta=entry.delta, reason=entry.reason, actor=entry.actor)
+    msg = pb.LedgerEntry(
+        entry_id=entry.adjustment_id,
+        kind=pb.LEDGER_ENTRY_KIND_ADJUSTMENT,
+        scope=request_to(entry.scope),
+        delta=entry.delta,
+        reason=entry.reason,
+        actor=entry.actor,
+    )
     put_ts(msg.recorded_at, entry.recorded_at)
     return msg
 
@@ -414,12 +494,15 @@ def ledger_entry_to(entry: Reservation | Adjustment, now: dt.datetime) -> pb.Led
 def outcome_from(msg: pb.Outcome, errors: Errors = None) -> OutcomeRecord:
     """An outcome from its message (occurred_at may be unset: now)."""
     return OutcomeRecord(
-        outcome_id="", customer_id=msg.customer_id,
+        outcome_id="",
+        customer_id=msg.customer_id,
         kind=enum(OutcomeKind, msg.kind, "outcome.kind", errors=errors),
         occurred_at=ts(msg.occurred_at, "outcome.occurred_at", errors),  # type: ignore[arg-type]
         person_id=msg.person_id,
         channel=enum(Channel, msg.channel, "outcome.channel", required=False, errors=errors),
-        offer_id=msg.offer_id, campaign_id=msg.campaign_id, reservation_id=msg.reservation_id,
+        offer_id=msg.offer_id,
+        campaign_id=msg.campaign_id,
+        reservation_id=msg.reservation_id,
         idempotency_key=msg.idempotency_key,
     )
 
@@ -427,9 +510,14 @@ def outcome_from(msg: pb.Outcome, errors: Errors = None) -> OutcomeRecord:
 def outcome_to(record: OutcomeRecord) -> pb.Outcome:
     """The message of an outcome."""
     msg = pb.Outcome(
-        outcome_id=record.outcome_id, customer_id=record.customer_id, person_id=record.person_id,
-        channel=int(record.channel) if record.channel else 0, offer_id=record.offer_id,
-        campaign_id=record.campaign_id, reservation_id=record.reservation_id, kind=int(record.kind),
+        outcome_id=record.outcome_id,
+        customer_id=record.customer_id,
+        person_id=record.person_id,
+        channel=int(record.channel) if record.channel else 0,
+        offer_id=record.offer_id,
+        campaign_id=record.campaign_id,
+        reservation_id=record.reservation_id,
+        kind=int(record.kind),
         idempotency_key=record.idempotency_key,
     )
     put_ts(msg.occurred_at, record.occurred_at)
@@ -439,8 +527,12 @@ def outcome_to(record: OutcomeRecord) -> pb.Outcome:
 def opt_out_from(msg: pb.OptOut, errors: Errors = None) -> OptOut:
     """An opt-out from its message."""
     return OptOut(
-        opt_out_id="", customer_id=msg.customer_id, kind=enum(OptOutKind, msg.kind, "opt_out.kind", errors=errors),
-        reason=msg.reason, source=msg.source, person_id=msg.person_id,
+        opt_out_id="",
+        customer_id=msg.customer_id,
+        kind=enum(OptOutKind, msg.kind, "opt_out.kind", errors=errors),
+        reason=msg.reason,
+        source=msg.source,
+        person_id=msg.person_id,
         channels=enums(Channel, msg.channels, "opt_out.channels", errors),
         purposes=enums(Purpose, msg.purposes, "opt_out.purposes", errors),
         starts_at=ts(msg.starts_at, "opt_out.starts_at", errors),
@@ -451,9 +543,15 @@ def opt_out_from(msg: pb.OptOut, errors: Errors = None) -> OptOut:
 def opt_out_to(entry: OptOut) -> pb.OptOut:
     """The message of an opt-out."""
     msg = pb.OptOut(
-        opt_out_id=entry.opt_out_id, customer_id=entry.customer_id, person_id=entry.person_id, kind=int(entry.kind),
-        channels=sorted(int(c) for c in entry.channels), purposes=sorted(int(p) for p in entry.purposes),
-        reason=entry.reason, source=entry.source, removed_reason=entry.removed_reason,
+        opt_out_id=entry.opt_out_id,
+        customer_id=entry.customer_id,
+        person_id=entry.person_id,
+        kind=int(entry.kind),
+        channels=sorted(int(c) for c in entry.channels),
+        purposes=sorted(int(p) for p in entry.purposes),
+        reason=entry.reason,
+        source=entry.source,
+        removed_reason=entry.removed_reason,
     )
     put_ts(msg.starts_at, entry.starts_at)
     put_ts(msg.expires_at, entry.expires_at)
@@ -465,20 +563,30 @@ def opt_out_to(entry: OptOut) -> pb.OptOut:
 def consent_from(msg: pb.Consent, now: dt.datetime, errors: Errors = None) -> Consent:
     """A consent record from its message (recorded_at unset: now)."""
     return Consent(
-        consent_id="", customer_id=msg.customer_id, granted=msg.granted, source=msg.source,
-        recorded_at=ts(msg.recorded_at, "consent.recorded_at", errors) or now, person_id=msg.person_id,
+        consent_id="",
+        customer_id=msg.customer_id,
+        granted=msg.granted,
+        source=msg.source,
+        recorded_at=ts(msg.recorded_at, "consent.recorded_at", errors) or now,
+        person_id=msg.person_id,
         channel=enum(Channel, msg.channel, "consent.channel", required=False, errors=errors),
         purpose=enum(Purpose, msg.purpose, "consent.purpose", required=False, errors=errors),
-        source_ref=msg.source_ref, expires_at=ts(msg.expires_at, "consent.expires_at", errors),
+        source_ref=msg.source_ref,
+        expires_at=ts(msg.expires_at, "consent.expires_at", errors),
     )
 
 
 def consent_to(record: Consent) -> pb.Consent:
     """The message of a consent record."""
     msg = pb.Consent(
-        consent_id=record.consent_id, customer_id=record.customer_id, person_id=record.person_id,
-        channel=int(record.channel) if record.channel else 0, purpose=int(record.purpose) if record.purpose else 0,
-        granted=record.granted, source=record.source, source_ref=record.source_ref,
+        consent_id=record.consent_id,
+        customer_id=record.customer_id,
+        person_id=record.person_id,
+        channel=int(record.channel) if record.channel else 0,
+        purpose=int(record.purpose) if record.purpose else 0,
+        granted=record.granted,
+        source=record.source,
+        source_ref=record.source_ref,
     )
     put_ts(msg.recorded_at, record.recorded_at)
     put_ts(msg.expires_at, record.expires_at)
@@ -495,10 +603,13 @@ def event_from(msg: pb.AccountEvent, now: dt.datetime, errors: Errors = None) ->
     if errors is None:
         own.raise_if_any()
     return AccountEvent(
-        event_id=msg.event_id, source=msg.source or "api", customer_id=msg.customer_id,
+        event_id=msg.event_id,
+        source=msg.source or "api",
+        customer_id=msg.customer_id,
         kind=enum(AccountEventKind, msg.kind, "event.kind", errors=errors),
         occurred_at=ts(msg.occurred_at, "event.occurred_at", errors) or now,
-        tag=msg.tag, risk_band=member(RiskBand, msg.risk_band, "event.risk_band", errors) or RiskBand.UNSPECIFIED,
+        tag=msg.tag,
+        risk_band=member(RiskBand, msg.risk_band, "event.risk_band", errors) or RiskBand.UNSPECIFIED,
         attributes=tuple(sorted(msg.attributes.items())),
     )
 
@@ -506,8 +617,13 @@ def event_from(msg: pb.AccountEvent, now: dt.datetime, errors: Errors = None) ->
 def event_to(event: AccountEvent) -> pb.AccountEvent:
     """The message of an account event."""
     msg = pb.AccountEvent(
-        event_id=event.event_id, source=event.source, customer_id=event.customer_id, kind=int(event.kind),
-        tag=event.tag, risk_band=int(event.risk_band), attributes=dict(event.attributes),
+        event_id=event.event_id,
+        source=event.source,
+        customer_id=event.customer_id,
+        kind=int(event.kind),
+        tag=event.tag,
+        risk_band=int(event.risk_band),
+        attributes=dict(event.attributes),
     )
     put_ts(msg.occurred_at, event.occurred_at)
     return msg
@@ -516,11 +632,16 @@ def event_to(event: AccountEvent) -> pb.AccountEvent:
 def proposal_to(proposal: Proposal) -> pb.Proposal:
     """The message of a proposal."""
     msg = pb.Proposal(
-        proposal_id=proposal.proposal_id, campaign_id=proposal.campaign_id,
-        campaign_version=proposal.campaign_version, customer_id=proposal.customer_id,
-        event=event_to(proposal.event), state=int(proposal.state),
-        channel=int(proposal.channel) if proposal.channel else 0, offer_id=proposal.offer_id,
-        decision_id=proposal.decision_id, reasons=list(proposal.reasons),
+        proposal_id=proposal.proposal_id,
+        campaign_id=proposal.campaign_id,
+        campaign_version=proposal.campaign_version,
+        customer_id=proposal.customer_id,
+        event=event_to(proposal.event),
+        state=int(proposal.state),
+        channel=int(proposal.channel) if proposal.channel else 0,
+        offer_id=proposal.offer_id,
+        decision_id=proposal.decision_id,
+        reasons=list(proposal.reasons),
     )
     put_ts(msg.next_allowed_at, proposal.next_allowed_at)
     put_ts(msg.proposed_at, proposal.proposed_at)

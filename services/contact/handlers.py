@@ -21,14 +21,6 @@ from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
-from telco360.common.v1 import common_pb2
-from telco360.contact.v1 import contact_pb2 as pb
-from telco360.contact.v1 import contact_pb2_grpc
-from telco360_runtime import bounds
-from telco360_runtime import context as call_context
-from telco360_runtime.errors import FieldViolation, InvalidArgument, PermissionDenied, ViolationCollector
-from telco360_runtime.proto_jobs import job_to_proto
-
 from services.contact import converters as cv
 from services.contact import request_checks
 from services.contact.app.analysis import AnalysisUseCases
@@ -37,6 +29,13 @@ from services.contact.app.ledger import LedgerUseCases
 from services.contact.app.offers import OfferUseCases
 from services.contact.domain import validation
 from services.contact.domain.model import CampaignState, Channel, OfferCategory, ProposalState
+from telco360.common.v1 import common_pb2
+from telco360.contact.v1 import contact_pb2 as pb
+from telco360.contact.v1 import contact_pb2_grpc
+from telco360_runtime import bounds
+from telco360_runtime import context as call_context
+from telco360_runtime.errors import FieldViolation, InvalidArgument, PermissionDenied, ViolationCollector
+from telco360_runtime.proto_jobs import job_to_proto
 
 DEFAULT_PAGE, MAX_PAGE = 100, request_checks.MAX_PAGE_SIZE
 ITEM_OVERHEAD_BYTES = 8
@@ -56,7 +55,9 @@ def page(request: common_pb2.PageRequest) -> tuple[int, int]:
     return int(token), size
 
 
-def page_out(offset: int, limit: int, returned: int, total: int = -1, truncated: bool = False) -> common_pb2.PageResponse:
+def page_out(
+    offset: int, limit: int, returned: int, total: int = -1, truncated: bool = False
+) -> common_pb2.PageResponse:
     """The paging answer: a next token when the page was full (or cut short by its size)."""
     more = truncated or (returned == limit and (total < 0 or offset + returned < total))
     return common_pb2.PageResponse(next_page_token=str(offset + returned) if more else "", total_count=total)
@@ -134,7 +135,9 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     async def ListOffers(self, request, context):
         offset, limit = page(request.page)
         category = OfferCategory(request.category) if request.category else None
-        items, total = await self.catalogue.list_offers(request.active_only, category, offset, limit, cv.ts(request.valid_at))
+        items, total = await self.catalogue.list_offers(
+            request.active_only, category, offset, limit, cv.ts(request.valid_at)
+        )
         sent, cut = fit([cv.offer_to(o) for o in items])
         return pb.ListOffersResponse(offers=sent, page=page_out(offset, limit, len(sent), total, cut))
 
@@ -192,7 +195,9 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return reply
 
     async def ConfirmContact(self, request, context):
-        reservation = await self.ledger.confirm(request.reservation_id, cv.ts(request.delivered_at), request.external_ref)
+        reservation = await self.ledger.confirm(
+            request.reservation_id, cv.ts(request.delivered_at), request.external_ref
+        )
         return cv.reservation_to(reservation, self._now())
 
     async def CancelContact(self, request, context):
@@ -210,7 +215,9 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         if role != "admin":
             raise PermissionDenied(f"role {role!r} may not adjust counters; admin only")
         adjustment = await self.ledger.adjust(
-            self._contact(request.scope, "scope.", checked(request)), request.delta, request.reason,
+            self._contact(request.scope, "scope.", checked(request)),
+            request.delta,
+            request.reason,
             f"{call_context.caller_identity()}, request {call_context.request_id()}",
         )
         return cv.ledger_entry_to(adjustment, self._now())
@@ -244,34 +251,59 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         validation.raise_all(errors)
         max_offers = request.max_offers or 3
         ctx = request.context
-        context_doc = {"kind": int(ctx.kind), "reason": ctx.reason, "event_id": ctx.triggering_event.event_id,
-                       "event_kind": int(ctx.triggering_event.kind)}
+        context_doc = {
+            "kind": int(ctx.kind),
+            "reason": ctx.reason,
+            "event_id": ctx.triggering_event.event_id,
+            "event_kind": int(ctx.triggering_event.kind),
+        }
         answer = await self.offers.next_best_offer(
-            request.customer_id, channel, request.person_id, cv.ts(request.at), max_offers,
-            request.exploit_only, context_doc,
+            request.customer_id,
+            channel,
+            request.person_id,
+            cv.ts(request.at),
+            max_offers,
+            request.exploit_only,
+            context_doc,
         )
         result = answer.result
         reply = pb.GetNextBestOfferResponse(
             offers=[
                 pb.RankedOffer(
-                    offer_id=r.offer.offer_id, name=r.offer.name, category=int(r.offer.category),
-                    campaign_id=r.campaign_id, propensity=r.propensity, propensity_mean=r.propensity_mean,
-                    expected_value_fen=r.expected_value_fen, value_fen=r.offer.value_fen, cost_fen=r.offer.cost_fen,
-                    retention_boost=r.retention_boost, rank=r.rank, reasons=list(r.reasons), segment=r.segment,
+                    offer_id=r.offer.offer_id,
+                    name=r.offer.name,
+                    category=int(r.offer.category),
+                    campaign_id=r.campaign_id,
+                    propensity=r.propensity,
+                    propensity_mean=r.propensity_mean,
+                    expected_value_fen=r.expected_value_fen,
+                    value_fen=r.offer.value_fen,
+                    cost_fen=r.offer.cost_fen,
+                    retention_boost=r.retention_boost,
+                    rank=r.rank,
+                    reasons=list(r.reasons),
+                    segment=r.segment,
                 )
                 for r in result.ranked
             ],
             suppressed=[
-                pb.SuppressedOffer(offer_id=s.offer_id, reason=int(s.reason), detail=s.detail,
-                                   blocking=[cv.rule_to(b) for b in s.blocking])
+                pb.SuppressedOffer(
+                    offer_id=s.offer_id,
+                    reason=int(s.reason),
+                    detail=s.detail,
+                    blocking=[cv.rule_to(b) for b in s.blocking],
+                )
                 for s in result.suppressed
             ],
-            degraded=bool(result.degraded_reasons), degraded_reasons=list(result.degraded_reasons),
-            decision_id=answer.decision_id, risk_band=int(answer.context_band),
-            churn_probability=answer.context_churn or 0.0, predicted_value_fen=answer.context_value or 0,
+            degraded=bool(result.degraded_reasons),
+            degraded_reasons=list(result.degraded_reasons),
+            decision_id=answer.decision_id,
+            risk_band=int(answer.context_band),
+            churn_probability=answer.context_churn or 0.0,
+            predicted_value_fen=answer.context_value or 0,
             policy_versions=list(result.policy_versions),
         )
-        for item, message in zip(result.suppressed, reply.suppressed):
+        for item, message in zip(result.suppressed, reply.suppressed, strict=False):
             cv.put_ts(message.next_allowed_at, item.next_allowed_at)
         return reply
 
@@ -308,8 +340,9 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         event = cv.event_from(request.event, self._now(), errors)
         validation.raise_all(errors)
         proposals, replayed, degraded = await self.offers.handle_event(event)
-        return pb.SubmitAccountEventResponse(proposals=[cv.proposal_to(p) for p in proposals],
-                                             replayed=replayed, degraded=degraded)
+        return pb.SubmitAccountEventResponse(
+            proposals=[cv.proposal_to(p) for p in proposals], replayed=replayed, degraded=degraded
+        )
 
     async def ListProposals(self, request, context):
         offset, limit = page(request.page)
@@ -319,14 +352,25 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return pb.ListProposalsResponse(proposals=sent, page=page_out(offset, limit, len(sent), truncated=cut))
 
     async def GetCampaignMetrics(self, request, context):
-        m = await self.analysis.campaign_metrics(request.campaign_id, cv.ts(request.period_start), cv.ts(request.period_end))
+        m = await self.analysis.campaign_metrics(
+            request.campaign_id, cv.ts(request.period_start), cv.ts(request.period_end)
+        )
         return pb.CampaignMetrics(
-            campaign_id=m.campaign_id, accounts_targeted=m.accounts_targeted, accounts_contacted=m.accounts_contacted,
+            campaign_id=m.campaign_id,
+            accounts_targeted=m.accounts_targeted,
+            accounts_contacted=m.accounts_contacted,
             contacts=m.contacts,
-            suppressed_by_reason=[pb.LabelledCount(label=k, count=v) for k, v in sorted(m.suppressed_by_reason.items())],
-            accepted=m.accepted, conversion_rate=m.conversion_rate, control_accounts=m.control_accounts,
-            control_accepted=m.control_accepted, uplift=m.uplift,
-            contacts_per_account_month=m.contacts_per_account_month, cost_fen=m.cost_fen, value_fen=m.value_fen,
+            suppressed_by_reason=[
+                pb.LabelledCount(label=k, count=v) for k, v in sorted(m.suppressed_by_reason.items())
+            ],
+            accepted=m.accepted,
+            conversion_rate=m.conversion_rate,
+            control_accounts=m.control_accounts,
+            control_accepted=m.control_accepted,
+            uplift=m.uplift,
+            contacts_per_account_month=m.contacts_per_account_month,
+            cost_fen=m.cost_fen,
+            value_fen=m.value_fen,
             treatment_accounts=m.treatment_accounts,
         )
 
@@ -335,8 +379,11 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     async def SimulatePolicy(self, request, context):
         draft = self._policy(request.draft, checked(request), "draft")
         result, job_id = await self.analysis.simulate(
-            draft, list(request.replaces_policy_ids),
-            cv.ts(request.period_start), cv.ts(request.period_end), request.run_as_job,
+            draft,
+            list(request.replaces_policy_ids),
+            cv.ts(request.period_start),
+            cv.ts(request.period_end),
+            request.run_as_job,
         )
         if result is not None:
             return pb.SimulatePolicyResponse(result=simulation_to(result))
@@ -350,11 +397,25 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return job_to_proto(await self.analysis.deps.db.run(self.analysis.deps.jobs.get, request.job_id))
 
 
-WHOLE_REQUEST = frozenset({
-    "CreatePolicy", "UpdatePolicy", "SimulatePolicy", "CreateOffer", "UpdateOffer", "CreateCampaign",
-    "UpdateCampaign", "SetOptOut", "SetConsent", "CheckContact", "ReserveContact", "RecordOutcome",
-    "AdjustCounter", "GetNextBestOffer", "SubmitAccountEvent",
-})
+WHOLE_REQUEST = frozenset(
+    {
+        "CreatePolicy",
+        "UpdatePolicy",
+        "SimulatePolicy",
+        "CreateOffer",
+        "UpdateOffer",
+        "CreateCampaign",
+        "UpdateCampaign",
+        "SetOptOut",
+        "SetConsent",
+        "CheckContact",
+        "ReserveContact",
+        "RecordOutcome",
+        "AdjustCounter",
+        "GetNextBestOffer",
+        "SubmitAccountEvent",
+    }
+)
 """Rpcs whose handler checks the field bounds itself, together with the domain's rules."""
 
 
@@ -377,19 +438,30 @@ for _rpc in pb.DESCRIPTOR.services_by_name["ContactService"].methods:
 def simulation_to(result) -> pb.SimulationResult:
     """The message of a simulation result."""
     msg = pb.SimulationResult(
-        draft=result.draft, contacts_replayed=result.contacts_replayed, contacts_allowed=result.contacts_allowed,
+        draft=result.draft,
+        contacts_replayed=result.contacts_replayed,
+        contacts_allowed=result.contacts_allowed,
         contacts_suppressed=result.contacts_suppressed,
-        suppressed_by_channel=[pb.LabelledCount(label=k, count=v) for k, v in sorted(result.suppressed_by_channel.items())],
-        suppressed_by_rule=[pb.RuleSuppression(kind=int(r.kind), rule_id=r.rule_id, count=r.count)
-                            for r in result.suppressed_by_rule],
+        suppressed_by_channel=[
+            pb.LabelledCount(label=k, count=v) for k, v in sorted(result.suppressed_by_channel.items())
+        ],
+        suppressed_by_rule=[
+            pb.RuleSuppression(kind=int(r.kind), rule_id=r.rule_id, count=r.count) for r in result.suppressed_by_rule
+        ],
         months=[
-            pb.MonthFigures(month=m.month, accounts=m.accounts, contacts_before=m.contacts_before,
-                            contacts_after=m.contacts_after, per_account_before=m.per_account_before,
-                            per_account_after=m.per_account_after)
+            pb.MonthFigures(
+                month=m.month,
+                accounts=m.accounts,
+                contacts_before=m.contacts_before,
+                contacts_after=m.contacts_after,
+                per_account_before=m.per_account_before,
+                per_account_after=m.per_account_after,
+            )
             for m in result.months
         ],
         per_account_month_before=result.per_account_month_before,
-        per_account_month_after=result.per_account_month_after, accounts=result.accounts,
+        per_account_month_after=result.per_account_month_after,
+        accounts=result.accounts,
     )
     cv.put_ts(msg.period_start, result.period_start)
     cv.put_ts(msg.period_end, result.period_end)

@@ -35,13 +35,12 @@ from typing import Generic, TypeVar
 
 import grpc
 
+from services.contact.domain.eligibility import AccountFacts, with_live_score
+from services.contact.domain.model import AccountContext, Person, RiskBand
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
 from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from telco360_runtime import context as call_context
 from telco360_runtime.logs import get_logger
-
-from services.contact.domain.eligibility import AccountFacts, with_live_score
-from services.contact.domain.model import AccountContext, Person, RiskBand
 
 V = TypeVar("V")
 
@@ -64,7 +63,12 @@ class PeerCache(Generic[V]):
     """A TTL cache in front of one peer call, with a circuit breaker."""
 
     def __init__(
-        self, peer: str, ttl: float, max_stale: float, retry_after: float, timeout: float,
+        self,
+        peer: str,
+        ttl: float,
+        max_stale: float,
+        retry_after: float,
+        timeout: float,
         keep: Callable[[V], bool] | None = None,
     ) -> None:
         self.peer, self.ttl, self.max_stale = peer, ttl, max_stale
@@ -97,7 +101,7 @@ class PeerCache(Generic[V]):
             return self._fallback(entry, now, "unavailable (retrying shortly)")
         try:
             value = await self._fetch_once(key, fetch)
-        except (grpc.RpcError, asyncio.TimeoutError, OSError) as error:
+        except (TimeoutError, grpc.RpcError, OSError) as error:
             self._down_until = time.monotonic() + self.retry_after
             code = error.code().name if isinstance(error, grpc.aio.AioRpcError) else type(error).__name__
             self._log.warning("peer_unavailable", peer=self.peer, code=code)
@@ -156,7 +160,7 @@ class AccountView:
     context: AccountContext
     facts: AccountFacts | None
     """None when profile is unavailable and nothing is cached."""
-    schema: "FeatureSchema | None"
+    schema: FeatureSchema | None
     """Profile's feature schema; None when it could not be fetched yet."""
 
 
@@ -198,7 +202,8 @@ class Peers:
         self._channels = (profile_channel, scoring_channel)
         self.timeout = timeout
         self.facts: PeerCache[ProfileFacts] = PeerCache(
-            "profile", context_ttl, max_stale, retry_after, timeout, keep=lambda facts: facts.found)
+            "profile", context_ttl, max_stale, retry_after, timeout, keep=lambda facts: facts.found
+        )
         self.scores: PeerCache[ScoreFacts | None] = PeerCache("scoring", score_ttl, max_stale, retry_after, timeout)
         self.schema: PeerCache[FeatureSchema] = PeerCache("profile", schema_ttl, max_stale, retry_after, timeout)
 
@@ -218,8 +223,11 @@ class Peers:
                 return ProfileFacts("", 0, {}, None, 0, None, found=False)
             raise
         score = view.score if view.HasField("score") else None
-        features = {name: getattr(value, value.WhichOneof("kind")) for name, value in view.features.items()
-                    if value.WhichOneof("kind")}
+        features = {
+            name: getattr(value, value.WhichOneof("kind"))
+            for name, value in view.features.items()
+            if value.WhichOneof("kind")
+        }
         # Customer360 of a group may list members' tags; only the account's own count.
         tags = frozenset(t.tag_id for t in view.tags if t.customer_id in ("", customer_id))
         return ProfileFacts(
@@ -265,8 +273,12 @@ class Peers:
         context = _context(customer_id, facts, score)
         account = None
         if facts.value is not None:
-            account = with_live_score(facts.value.facts, context.churn_probability,
-                                      context.risk_band.name if context.risk_band else "", context.predicted_value_fen)
+            account = with_live_score(
+                facts.value.facts,
+                context.churn_probability,
+                context.risk_band.name if context.risk_band else "",
+                context.predicted_value_fen,
+            )
         return AccountView(context, account, schema.value)
 
     async def context(self, customer_id: str, with_score: bool = True) -> AccountContext:
@@ -298,7 +310,11 @@ def _context(
     value: int | None = None
     if score is not None:
         if score.value is not None:
-            churn, band, value = score.value.churn_probability, RiskBand(score.value.risk_band), score.value.predicted_value_fen
+            churn, band, value = (
+                score.value.churn_probability,
+                RiskBand(score.value.risk_band),
+                score.value.predicted_value_fen,
+            )
         if score.degraded:
             if score.value is None and profile is not None and profile.churn_probability is not None:
                 churn, band, value = profile.churn_probability, RiskBand(profile.risk_band), profile.predicted_value_fen

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
+from services.contact.domain.ledger import MAX_HOLD
+from services.contact.domain.validation import MAX_CAP, MAX_WINDOW_UNITS
 from telco360_runtime import bounds
 from telco360_runtime.errors import ViolationCollector
 from telco360_runtime.request_bounds import FieldBounds, RequestBounds
-
-from services.contact.domain.ledger import MAX_HOLD
-from services.contact.domain.validation import MAX_CAP, MAX_WINDOW_UNITS
 
 MAX_HOLD_SECONDS = int(MAX_HOLD.total_seconds())
 """Longest hold of an unconfirmed reservation (ReserveContactRequest.hold_seconds)."""
@@ -38,20 +37,43 @@ MAX_PAGE_SIZE = 1000
 """Largest page a list rpc answers."""
 
 _ID_FIELDS = (
-    "policy_id", "cap_id", "campaign_id", "offer_id", "cool_down_id", "opt_out_id", "customer_id",
-    "person_id", "consent_id", "reservation_id", "outcome_id", "decision_id", "event_id", "job_id",
-    "replaces_policy_ids", "offer_ids", "tag", "page_token",
+    "policy_id",
+    "cap_id",
+    "campaign_id",
+    "offer_id",
+    "cool_down_id",
+    "opt_out_id",
+    "customer_id",
+    "person_id",
+    "consent_id",
+    "reservation_id",
+    "outcome_id",
+    "decision_id",
+    "event_id",
+    "job_id",
+    "replaces_policy_ids",
+    "offer_ids",
+    "tag",
+    "page_token",
 )
 TEXT_LIMITS: dict[str, int] = {
     **{name: bounds.ID_MAX for name in _ID_FIELDS},
     # IANA names are at most ~30 characters; the bound also keeps zoneinfo's file lookup safe.
     "fallback_time_zones": bounds.ID_MAX,
-    "start": 5, "end": 5,  # quiet hours, "HH:MM"
-    "name": bounds.NAME_MAX, "created_by": bounds.NAME_MAX, "idempotency_key": bounds.NAME_MAX,
-    "external_ref": bounds.NAME_MAX, "source_ref": bounds.NAME_MAX, "source": bounds.NAME_MAX,
-    "reason": bounds.SHORT_TEXT_MAX, "removed_reason": bounds.SHORT_TEXT_MAX,
-    "description": bounds.TEXT_MAX, "change_note": bounds.TEXT_MAX,
-    "eligibility": bounds.EXPRESSION_MAX, "target": bounds.EXPRESSION_MAX,
+    "start": 5,
+    "end": 5,  # quiet hours, "HH:MM"
+    "name": bounds.NAME_MAX,
+    "created_by": bounds.NAME_MAX,
+    "idempotency_key": bounds.NAME_MAX,
+    "external_ref": bounds.NAME_MAX,
+    "source_ref": bounds.NAME_MAX,
+    "source": bounds.NAME_MAX,
+    "reason": bounds.SHORT_TEXT_MAX,
+    "removed_reason": bounds.SHORT_TEXT_MAX,
+    "description": bounds.TEXT_MAX,
+    "change_note": bounds.TEXT_MAX,
+    "eligibility": bounds.EXPRESSION_MAX,
+    "target": bounds.EXPRESSION_MAX,
 }
 """Longest text per field name (the same name means the same kind of value in every message)."""
 MAP_KEY_MAX = bounds.ID_MAX
@@ -60,10 +82,21 @@ MAP_VALUE_MAX = bounds.SHORT_TEXT_MAX
 """Longest value of a map field."""
 
 LIST_LIMITS: dict[str, int] = {
-    "caps": 100, "cool_downs": 100, "triggers": 100, "offer_ids": 200, "replaces_policy_ids": 100,
-    "purpose_classes": 20, "fallback_time_zones": 20, "quiet_weekdays": 7, "touchpoints": 20,
-    "applies_to_tiers": 20, "channels": 20, "purposes": 20, "exempt_purposes": 20,
-    "consent_channels": 20, "attributes": 100,
+    "caps": 100,
+    "cool_downs": 100,
+    "triggers": 100,
+    "offer_ids": 200,
+    "replaces_policy_ids": 100,
+    "purpose_classes": 20,
+    "fallback_time_zones": 20,
+    "quiet_weekdays": 7,
+    "touchpoints": 20,
+    "applies_to_tiers": 20,
+    "channels": 20,
+    "purposes": 20,
+    "exempt_purposes": 20,
+    "consent_channels": 20,
+    "attributes": 100,
 }
 """Most items per repeated field name (bounds.LIST_MAX otherwise)."""
 
@@ -78,23 +111,35 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "control_group_bp": (0, 5000),
     "presentation_cool_down_hours": (0, 24 * 366),
     "proposal_ttl_seconds": (0, 366 * 86400),
-    "value_fen": (0, bounds.MAX_MONEY_FEN), "cost_fen": (0, bounds.MAX_MONEY_FEN),
-    "budget_fen": (0, bounds.MAX_MONEY_FEN), "contact_cost_fen": (0, bounds.MAX_MONEY_FEN),
+    "value_fen": (0, bounds.MAX_MONEY_FEN),
+    "cost_fen": (0, bounds.MAX_MONEY_FEN),
+    "budget_fen": (0, bounds.MAX_MONEY_FEN),
+    "contact_cost_fen": (0, bounds.MAX_MONEY_FEN),
     "spent_fen": (0, bounds.MAX_MONEY_FEN),
 }
 """Range per integer field name (0..bounds.MAX_COUNT otherwise)."""
 
 FLOAT_RANGES: dict[str, tuple[float, float]] = {
-    "prior_alpha": (0.0, 1e6), "prior_beta": (0.0, 1e6),  # Beta prior pseudo-counts
+    "prior_alpha": (0.0, 1e6),
+    "prior_beta": (0.0, 1e6),  # Beta prior pseudo-counts
 }
 """Range per float field name (0..bounds.MAX_QUANTITY otherwise)."""
 
-BOUNDS = RequestBounds(FieldBounds(
-    text=TEXT_LIMITS, count=LIST_LIMITS, ints=INT_RANGES, floats=FLOAT_RANGES,
-    default_text=bounds.SHORT_TEXT_MAX, default_bytes=bounds.TEXT_MAX, default_count=bounds.LIST_MAX,
-    default_int=(0, bounds.MAX_COUNT), default_float=(0.0, bounds.MAX_QUANTITY),
-    default_map_key=MAP_KEY_MAX, default_map_value=MAP_VALUE_MAX,
-))
+BOUNDS = RequestBounds(
+    FieldBounds(
+        text=TEXT_LIMITS,
+        count=LIST_LIMITS,
+        ints=INT_RANGES,
+        floats=FLOAT_RANGES,
+        default_text=bounds.SHORT_TEXT_MAX,
+        default_bytes=bounds.TEXT_MAX,
+        default_count=bounds.LIST_MAX,
+        default_int=(0, bounds.MAX_COUNT),
+        default_float=(0.0, bounds.MAX_QUANTITY),
+        default_map_key=MAP_KEY_MAX,
+        default_map_value=MAP_VALUE_MAX,
+    )
+)
 
 
 def collect(request: Message, out: ViolationCollector | None = None) -> ViolationCollector:

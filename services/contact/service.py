@@ -11,13 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from telco360.contact.v1 import contact_pb2, contact_pb2_grpc
-from telco360_runtime.clients import open_channel
-from telco360_runtime.db import Database
-from telco360_runtime.jobs import JobRunner, JobStore
-from telco360_runtime.logs import get_logger
-from telco360_runtime.server import GrpcService, Registration
-
 from services.contact.app.analysis import AnalysisUseCases
 from services.contact.app.catalogue import CatalogueUseCases
 from services.contact.app.deps import Config, Deps
@@ -30,6 +23,12 @@ from services.contact.peers import Peers
 from services.contact.settings import ContactSettings
 from services.contact.store.batch import GroupCommit
 from services.contact.store.models import JOBS
+from telco360.contact.v1 import contact_pb2, contact_pb2_grpc
+from telco360_runtime.clients import open_channel
+from telco360_runtime.db import Database
+from telco360_runtime.jobs import JobRunner, JobStore
+from telco360_runtime.logs import get_logger
+from telco360_runtime.server import GrpcService, Registration
 
 SERVICE_NAME = contact_pb2.DESCRIPTOR.services_by_name["ContactService"].full_name
 
@@ -62,6 +61,7 @@ def build_service(
         # Called from the group-commit thread, which starts on the first reservation,
         # i.e. after `service` below exists.
         service.report_worker("group_commit", healthy)
+
     jobs = JobStore(db, JOBS)
     deps = Deps(
         db=db,

@@ -27,6 +27,7 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
         [Registration(ingest_pb2_grpc.add_IngestServiceServicer_to_server, servicer, SERVICE_NAME)],
         parts={"store": store, "notifier": notifier},
     )
+
     async def end_follow_streams() -> None:
         # ReadLog followers would otherwise hold the shutdown for the whole grace period;
         # ending their streams first lets consumers reconnect to another replica at once.

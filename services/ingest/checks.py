@@ -33,7 +33,7 @@ REPORTED_VIOLATIONS_MAX = 20
 """Violations one INVALID_ARGUMENT lists; the rest are summed up in one more (status details
 travel in trailers, which clients refuse beyond a few KiB)."""
 
-_ASCII_DIGITS = re.compile(r"[0-9]{1,%d}" % QUARANTINE_ID_DIGITS)
+_ASCII_DIGITS = re.compile(rf"[0-9]{{1,{QUARANTINE_ID_DIGITS}}}")
 _TOKEN = re.compile(r"q1:([0-9]{1,19}):([0-9]{1,19})")
 
 
@@ -42,8 +42,7 @@ def reported(violations: list[FieldViolation]) -> list[FieldViolation]:
     if len(violations) <= REPORTED_VIOLATIONS_MAX:
         return violations
     rest = len(violations) - REPORTED_VIOLATIONS_MAX
-    return [*violations[:REPORTED_VIOLATIONS_MAX],
-            FieldViolation("", f"and {rest} more violations", bounds.TOO_MANY)]
+    return [*violations[:REPORTED_VIOLATIONS_MAX], FieldViolation("", f"and {rest} more violations", bounds.TOO_MANY)]
 
 
 def raise_if_any(out: ViolationCollector) -> None:
@@ -59,8 +58,7 @@ def encode_token(received_at_us: int, qid: int) -> str:
 
 def _decode_token(out: ViolationCollector, token: str, path: str) -> tuple[int, int] | None:
     if len(token) > PAGE_TOKEN_MAX:
-        out.add(path, f"not a page token from this service ({len(token)} characters)",
-                bounds.BAD_FORMAT)
+        out.add(path, f"not a page token from this service ({len(token)} characters)", bounds.BAD_FORMAT)
         return None
     try:
         text = base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii")
@@ -85,16 +83,22 @@ def quarantine_filter(
     bounds.check_text(out, prefix + "reason", request.reason, max_len=FILTER_TEXT_MAX)
     after = before = None
     if request.HasField("received_after") and bounds.check_timestamp(
-            out, prefix + "received_after", request.received_after):
+        out, prefix + "received_after", request.received_after
+    ):
         after = _timestamp_us(request.received_after.seconds, request.received_after.nanos)
     if request.HasField("received_before") and bounds.check_timestamp(
-            out, prefix + "received_before", request.received_before):
+        out, prefix + "received_before", request.received_before
+    ):
         before = _timestamp_us(request.received_before.seconds, request.received_before.nanos)
     if after is not None and before is not None and before <= after:
         out.add(prefix + "received_before", "must be after received_after", "INCONSISTENT")
-    return QuarantineFilter(source=request.source, reason=request.reason,
-                            received_after_us=after, received_before_us=before,
-                            include_resolved=request.include_resolved)
+    return QuarantineFilter(
+        source=request.source,
+        reason=request.reason,
+        received_after_us=after,
+        received_before_us=before,
+        include_resolved=request.include_resolved,
+    )
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,7 @@ def replay_quarantine(request: ingest_pb2.ReplayQuarantineRequest, max_ids: int)
     if request.HasField("filter"):
         plan.filter = quarantine_filter(out, request.filter, "filter.")
     if not request.quarantine_ids and not request.corrections and plan.filter is None:
-        out.add("quarantine_ids", "name entries, send corrections or give a filter",
-                bounds.REQUIRED)
+        out.add("quarantine_ids", "name entries, send corrections or give a filter", bounds.REQUIRED)
     raise_if_any(out)
     return plan
 

@@ -74,8 +74,9 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         elif kind == _ENUM_LIST:
             out[fd.name] = [extra.get(v, v) for v in value]
         elif kind == _STAMP:
-            out[fd.name] = {"seconds": value.seconds, "nanos": value.nanos} if value.nanos \
-                else {"seconds": value.seconds}
+            out[fd.name] = (
+                {"seconds": value.seconds, "nanos": value.nanos} if value.nanos else {"seconds": value.seconds}
+            )
         elif kind == _MSG_ONE:
             out[fd.name] = message_to_dict(value)
         elif kind == _MSG_LIST:
@@ -110,8 +111,9 @@ _STATUS = {
 }
 
 
-def fill_result(result: ingest_pb2.RecordResult, index: int, item: Prepared,
-                outcome: Outcome) -> ingest_pb2.RecordResult:
+def fill_result(
+    result: ingest_pb2.RecordResult, index: int, item: Prepared, outcome: Outcome
+) -> ingest_pb2.RecordResult:
     """Fill a RecordResult in place (e.g. one added to a batch result's repeated field)."""
     result.index = index
     result.source = item.source
@@ -138,7 +140,9 @@ def log_entry_pb(item: LogItem) -> ingest_pb2.LogEntry:
     seconds, micros = divmod(item.ingested_at_us, 1_000_000)
     # Dicts, not messages: the constructor builds the sub-messages in place (no copies).
     return ingest_pb2.LogEntry(
-        sequence=item.sequence, version=item.version, record=load_record(item.payload),
+        sequence=item.sequence,
+        version=item.version,
+        record=load_record(item.payload),
         ingested_at={"seconds": seconds, "nanos": micros * 1000},
     )
 
@@ -154,8 +158,7 @@ def quarantine_entry_pb(item: QuarantineItem) -> ingest_pb2.QuarantineEntry:
     return ingest_pb2.QuarantineEntry(
         quarantine_id=str(item.id),
         record=raw_record_pb(item.record),
-        violations=[ingest_pb2.FieldViolation(field=f, description=d, reason=r)
-                    for f, d, r in item.violations],
+        violations=[ingest_pb2.FieldViolation(field=f, description=d, reason=r) for f, d, r in item.violations],
         received_at=Timestamp(seconds=seconds, nanos=micros * 1000),
         resolved=item.resolved,
         resolved_sequence=item.resolved_sequence,

@@ -45,8 +45,7 @@ def _item_bytes(size: int) -> int:
 class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     """Implements telco360.ingest.v1.IngestService."""
 
-    def __init__(self, settings: IngestSettings, db: Database, store: IngestStore,
-                 notifier: LogNotifier) -> None:
+    def __init__(self, settings: IngestSettings, db: Database, store: IngestStore, notifier: LogNotifier) -> None:
         self.settings = settings
         self.db = db
         self.store = store
@@ -55,13 +54,15 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     # -- blocking helpers (run in the store's thread pool) ---------------------------------
 
     def _ingest_raws(
-        self, raws: Sequence[RawRecord], start_index: int,
+        self,
+        raws: Sequence[RawRecord],
+        start_index: int,
         quarantine_ids: Sequence[int | None] | None = None,
     ) -> tuple[list[ingest_pb2.RecordResult], int]:
         prepared, outcomes, last = ingest(self.store, raws, quarantine_ids=quarantine_ids)
         result_pb = converters.result_pb
-        return [result_pb(start_index + i, p, o)
-                for i, (p, o) in enumerate(zip(prepared, outcomes))], last
+        pairs = enumerate(zip(prepared, outcomes, strict=False))
+        return [result_pb(start_index + i, p, o) for i, (p, o) in pairs], last
 
     def _ingest_records(
         self, records: Sequence[ingest_pb2.Record], start_index: int
@@ -103,8 +104,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         budget, used, total, cursor, more = self._page_bytes(), 0, -1, after, False
         while True:
             want = min(size - len(answer.entries), _QUARANTINE_CHUNK)
-            items, count = self.store.list_quarantine(flt, cursor, want + 1,
-                                                      count_total=total < 0)
+            items, count = self.store.list_quarantine(flt, cursor, want + 1, count_total=total < 0)
             total = count if total < 0 else total
             for item in items[:want]:
                 entry = converters.quarantine_entry_pb(item)
@@ -126,8 +126,9 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
 
     # -- RPCs ------------------------------------------------------------------------------
 
-    async def SubmitRecord(self, request: ingest_pb2.SubmitRecordRequest,
-                           context: grpc.aio.ServicerContext) -> ingest_pb2.RecordResult:
+    async def SubmitRecord(
+        self, request: ingest_pb2.SubmitRecordRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.RecordResult:
         require_role(WRITERS)
         if not request.HasField("record"):
             raise InvalidArgument(FieldViolation("record", "is required", "REQUIRED"))
@@ -136,15 +137,16 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         result = results[0]
         if result.status == ingest_pb2.RECORD_STATUS_REJECTED:
             raise InvalidArgument(
-                checks.reported([FieldViolation("record." + v.field, v.description, v.reason)
-                                 for v in result.violations]),
+                checks.reported(
+                    [FieldViolation("record." + v.field, v.description, v.reason) for v in result.violations]
+                ),
                 message=f"record rejected and quarantined as {result.quarantine_id}",
             )
         return result
 
-    async def IngestRecords(self, request_iterator: AsyncIterator[ingest_pb2.Record],
-                            context: grpc.aio.ServicerContext
-                            ) -> AsyncIterator[ingest_pb2.RecordResult]:
+    async def IngestRecords(
+        self, request_iterator: AsyncIterator[ingest_pb2.Record], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[ingest_pb2.RecordResult]:
         require_role(WRITERS)
         inbox: Inbox[ingest_pb2.Record] = Inbox(self.settings.inbox_records)
         reader = asyncio.create_task(inbox.fill(request_iterator))
@@ -165,9 +167,9 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             if not reader.done():
                 reader.cancel()
 
-    async def IngestRecordBatches(self, request_iterator: AsyncIterator[ingest_pb2.RecordBatch],
-                                  context: grpc.aio.ServicerContext
-                                  ) -> AsyncIterator[ingest_pb2.RecordBatchResult]:
+    async def IngestRecordBatches(
+        self, request_iterator: AsyncIterator[ingest_pb2.RecordBatch], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[ingest_pb2.RecordBatchResult]:
         require_role(WRITERS)
         # A few messages of many records each are plenty to keep the commit loop busy.
         inbox: Inbox[ingest_pb2.RecordBatch] = Inbox(8)
@@ -175,16 +177,14 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         index = 0
         try:
             while True:
-                messages = await inbox.take_weighted(self.settings.batch_max_records,
-                                                     lambda m: len(m.records))
+                messages = await inbox.take_weighted(self.settings.batch_max_records, lambda m: len(m.records))
                 if not messages:
                     break
                 # Documented: a message over record_batch_max ends the stream with
                 # INVALID_ARGUMENT once every earlier message is answered, before any of
                 # its own records is stored.
                 most = self.settings.record_batch_max
-                oversized = next((i for i, m in enumerate(messages) if len(m.records) > most),
-                                 None)
+                oversized = next((i for i, m in enumerate(messages) if len(m.records) > most), None)
                 if oversized is not None:
                     messages, refused = messages[:oversized], messages[oversized]
                 if messages:
@@ -199,16 +199,16 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             if not reader.done():
                 reader.cancel()
 
-    async def ListQuarantine(self, request: ingest_pb2.ListQuarantineRequest,
-                             context: grpc.aio.ServicerContext
-                             ) -> ingest_pb2.ListQuarantineResponse:
+    async def ListQuarantine(
+        self, request: ingest_pb2.ListQuarantineRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.ListQuarantineResponse:
         require_role(QUARANTINE_ROLES)
         page = checks.list_quarantine(request)
         return await self.db.run(self._quarantine_page, page.filter, page.after, page.size)
 
-    async def ReplayQuarantine(self, request: ingest_pb2.ReplayQuarantineRequest,
-                               context: grpc.aio.ServicerContext
-                               ) -> ingest_pb2.ReplayQuarantineResponse:
+    async def ReplayQuarantine(
+        self, request: ingest_pb2.ReplayQuarantineRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.ReplayQuarantineResponse:
         require_role(QUARANTINE_ROLES)
         limit = self.settings.replay_max_records
         plan = checks.replay_quarantine(request, limit)
@@ -217,8 +217,9 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             for qid in await self.db.run(self.store.quarantine_ids, plan.filter, limit + 1):
                 wanted.setdefault(qid, None)
         if len(wanted) > limit:
-            raise InvalidArgument(FieldViolation(
-                "filter", f"more than {limit} entries; narrow the filter", bounds.TOO_MANY))
+            raise InvalidArgument(
+                FieldViolation("filter", f"more than {limit} entries; narrow the filter", bounds.TOO_MANY)
+            )
         ids = list(wanted)
         keys = await self.db.run(self.store.quarantine_keys, ids)
         missing = [qid for qid in ids if qid not in keys]
@@ -228,25 +229,29 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         for qid, path in plan.correction_paths.items():
             correction = wanted[qid]
             assert correction is not None
-            for name, kept in zip(("source", "source_record_id"), keys[qid]):
+            for name, kept in zip(("source", "source_record_id"), keys[qid], strict=False):
                 if kept and getattr(correction, name) != kept:
-                    violations.append(FieldViolation(
-                        f"{path}.{name}",
-                        f"must match the quarantined record ({bounds.preview(kept)})",
-                        "INCONSISTENT"))
+                    violations.append(
+                        FieldViolation(
+                            f"{path}.{name}",
+                            f"must match the quarantined record ({bounds.preview(kept)})",
+                            "INCONSISTENT",
+                        )
+                    )
         if violations:
             raise InvalidArgument(checks.reported(violations))
         return await self._replay(ids, wanted)
 
-    async def _replay(self, ids: list[int], wanted: dict[int, ingest_pb2.Record | None]
-                      ) -> ingest_pb2.ReplayQuarantineResponse:
+    async def _replay(
+        self, ids: list[int], wanted: dict[int, ingest_pb2.Record | None]
+    ) -> ingest_pb2.ReplayQuarantineResponse:
         """Replay entries in chunks; the answer lists results while it stays within the
         page bytes and counts the rest (`results_omitted`), so it can always be sent."""
         answer = ingest_pb2.ReplayQuarantineResponse()
         budget, used, omitted = self._page_bytes(), 0, 0
         step = self.settings.batch_max_records
         for start in range(0, len(ids), step):
-            chunk_ids = ids[start:start + step]
+            chunk_ids = ids[start : start + step]
             stored_ids = [qid for qid in chunk_ids if wanted[qid] is None]
             stored = await self.db.run(self.store.get_quarantine, stored_ids) if stored_ids else {}
             raws: list[RawRecord] = []
@@ -271,23 +276,23 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         answer.results_omitted = omitted
         return answer
 
-    async def ReadLog(self, request: ingest_pb2.ReadLogRequest,
-                      context: grpc.aio.ServicerContext) -> AsyncIterator[ingest_pb2.LogEntry]:
+    async def ReadLog(
+        self, request: ingest_pb2.ReadLogRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[ingest_pb2.LogEntry]:
         async for page in self._log_pages(request):
             for entry in page:
                 yield entry
 
-    async def ReadLogBatches(self, request: ingest_pb2.ReadLogRequest,
-                             context: grpc.aio.ServicerContext
-                             ) -> AsyncIterator[ingest_pb2.LogEntryBatch]:
+    async def ReadLogBatches(
+        self, request: ingest_pb2.ReadLogRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[ingest_pb2.LogEntryBatch]:
         # One message per page: grpc.aio costs ~100 us per streamed message, several times
         # what reading and converting an entry costs, so catch-up reads want pages.
         async for page in self._log_pages(request):
             for chunk in _split_by_size(page, _MAX_BATCH_BYTES):
                 yield ingest_pb2.LogEntryBatch(entries=chunk)
 
-    async def _log_pages(self, request: ingest_pb2.ReadLogRequest
-                         ) -> AsyncIterator[list[ingest_pb2.LogEntry]]:
+    async def _log_pages(self, request: ingest_pb2.ReadLogRequest) -> AsyncIterator[list[ingest_pb2.LogEntry]]:
         """Pages of the log after the request's cursor; in follow mode waits for more."""
         require_role(LOG_READERS)
         checks.read_log(request)
@@ -310,20 +315,24 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 return
             await self.notifier.wait_beyond(after, self.settings.log_poll_seconds)
 
-    async def GetIngestStats(self, request: ingest_pb2.GetIngestStatsRequest,
-                             context: grpc.aio.ServicerContext) -> ingest_pb2.IngestStats:
+    async def GetIngestStats(
+        self, request: ingest_pb2.GetIngestStatsRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.IngestStats:
         stats = await self.db.run(self.store.stats)
         return ingest_pb2.IngestStats(
-            records=stats.records, log_entries=stats.log_entries, quarantined=stats.quarantined,
-            last_sequence=stats.last_sequence, customers=stats.customers)
+            records=stats.records,
+            log_entries=stats.log_entries,
+            quarantined=stats.quarantined,
+            last_sequence=stats.last_sequence,
+            customers=stats.customers,
+        )
 
 
 # Below grpc's default 4 MiB receive limit, so a default-configured client can read any page.
 _MAX_BATCH_BYTES = 2 * 1024 * 1024
 
 
-def _split_by_size(entries: list[ingest_pb2.LogEntry], max_bytes: int
-                   ) -> list[list[ingest_pb2.LogEntry]]:
+def _split_by_size(entries: list[ingest_pb2.LogEntry], max_bytes: int) -> list[list[ingest_pb2.LogEntry]]:
     """Consecutive runs of entries whose encoded size stays under `max_bytes` (at least one each)."""
     chunks: list[list[ingest_pb2.LogEntry]] = [[]]
     size = 0

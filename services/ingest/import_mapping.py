@@ -52,8 +52,14 @@ from telco360_runtime.bounds import OUT_OF_RANGE, UNKNOWN_ENUM, preview
 REQUIRED_PATHS = ("source", "source_record_id", "customer_id")
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
-_INTS = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
-         FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64}
+_INTS = {
+    FieldDescriptor.TYPE_INT32,
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT32,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT32,
+    FieldDescriptor.TYPE_SINT64,
+}
 _FLOATS = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
 _INT_RANGE = {
     FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
@@ -129,9 +135,16 @@ def parse_mapping(data: Any) -> Mapping:
         if not isinstance(spec, dict) or ("column" not in spec and "value" not in spec):
             raise MappingError(f"field {path!r}: give a column name, {{column: ...}} or {{value: ...}}")
         _resolve(path)  # fails early on paths the contract does not have
-        rules.append(FieldRule(path=path, column=spec.get("column"), value=spec.get("value"),
-                               default=spec.get("default"), value_map=dict(spec.get("map") or {}),
-                               type=spec.get("type", "string")))
+        rules.append(
+            FieldRule(
+                path=path,
+                column=spec.get("column"),
+                value=spec.get("value"),
+                default=spec.get("default"),
+                value_map=dict(spec.get("map") or {}),
+                type=spec.get("type", "string"),
+            )
+        )
     mapped = {r.path for r in rules}
     missing = [p for p in REQUIRED_PATHS if p not in mapped]
     if missing:
@@ -153,8 +166,11 @@ def _resolve(path: str) -> tuple[list[str], FieldDescriptor, str | None]:
             if i != len(parts) - 2:
                 raise MappingError(f"{path!r}: name one map key, e.g. {'.'.join(names)}.<key>")
             return names, fd, parts[-1]
-        if fd.message_type is not None and fd.message_type.full_name != "google.protobuf.Timestamp" \
-                and i < len(parts) - 1:
+        if (
+            fd.message_type is not None
+            and fd.message_type.full_name != "google.protobuf.Timestamp"
+            and i < len(parts) - 1
+        ):
             descriptor = fd.message_type
             continue
         if i != len(parts) - 1:
@@ -167,8 +183,7 @@ def _enum(fd: FieldDescriptor, text: str, path: str) -> str:
     enum = fd.enum_type
     number = ascii_decimal(text)
     if number is not None:
-        value = enum.values_by_number.get(int(number)) if number == number.to_integral_value() \
-            else None
+        value = enum.values_by_number.get(int(number)) if number == number.to_integral_value() else None
         if value is None:
             raise RowError(path, f"unknown {enum.name} number {preview(text)}", UNKNOWN_ENUM)
         return value.name
@@ -190,14 +205,17 @@ def _timestamp(text: str, path: str) -> dict[str, int]:
                 raise ValueError(text)  # fromisoformat's digits are ASCII, but say so here
             when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise RowError(path, f"not an ISO 8601 time or epoch seconds: {preview(text)}") \
-                from None
+            raise RowError(path, f"not an ISO 8601 time or epoch seconds: {preview(text)}") from None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone.utc)
+            when = when.replace(tzinfo=dt.UTC)
         number = Decimal(int(when.timestamp() * 1_000_000)) / 1_000_000
     if not bounds.EARLIEST_SECONDS <= number < bounds.LATEST_SECONDS:
-        raise RowError(path, f"must be between {bounds.EARLIEST_TIME:%Y-%m-%d} and "
-                       f"{bounds.LATEST_TIME:%Y-%m-%d} UTC (got {preview(text)})", OUT_OF_RANGE)
+        raise RowError(
+            path,
+            f"must be between {bounds.EARLIEST_TIME:%Y-%m-%d} and "
+            f"{bounds.LATEST_TIME:%Y-%m-%d} UTC (got {preview(text)})",
+            OUT_OF_RANGE,
+        )
     whole = math.floor(number)  # floor, not Decimal's // (toward zero): nanos >= 0
     nanos = int((number - whole) * 1_000_000_000)
     return {"seconds": whole, "nanos": nanos} if nanos else {"seconds": whole}
@@ -212,8 +230,7 @@ def _scalar(fd: FieldDescriptor, text: str, path: str) -> Any:
             raise RowError(path, f"not a whole number: {preview(text)}")
         lo, hi = _INT_RANGE[fd.type]
         if not lo <= number <= hi:
-            raise RowError(path, f"must be between {lo} and {hi} (got {preview(text)})",
-                           OUT_OF_RANGE)
+            raise RowError(path, f"must be between {lo} and {hi} (got {preview(text)})", OUT_OF_RANGE)
         return int(number)
     if fd.type in _FLOATS:
         return _scalar_float(text, path)
@@ -266,9 +283,11 @@ def row_to_record(mapping: Mapping, row: dict[str, Any]) -> ingest_pb2.Record:
         if key is not None:
             value_fd = fd.message_type.fields_by_name["value"]
             if value_fd.message_type is not None:  # attributes: typed AttributeValue
-                entry = {"string": lambda v: {"string_value": str(v)},
-                         "number": lambda v: {"number_value": float(_scalar_float(v, rule.path))},
-                         "bool": lambda v: {"bool_value": _bool(str(v), rule.path)}}
+                entry = {
+                    "string": lambda v: {"string_value": str(v)},
+                    "number": lambda v, path=rule.path: {"number_value": float(_scalar_float(v, path))},
+                    "bool": lambda v, path=rule.path: {"bool_value": _bool(str(v), path)},
+                }
                 if rule.type not in entry:
                     raise RowError(rule.path, f"unknown attribute type {rule.type!r}")
                 target.setdefault(last, {})[key] = entry[rule.type](value)
@@ -277,8 +296,7 @@ def row_to_record(mapping: Mapping, row: dict[str, Any]) -> ingest_pb2.Record:
         elif fd.message_type is not None:  # Timestamp
             target[last] = _timestamp(str(value), rule.path)
         elif fd.is_repeated:
-            target[last] = [_scalar(fd, part.strip(), rule.path)
-                            for part in str(value).split("|") if part.strip()]
+            target[last] = [_scalar(fd, part.strip(), rule.path) for part in str(value).split("|") if part.strip()]
         else:
             target[last] = _scalar(fd, str(value), rule.path)
     try:

@@ -47,9 +47,14 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         """The counts as a plain dict."""
-        return {"rows": self.rows, "accepted": self.accepted, "duplicate": self.duplicate,
-                "corrected": self.corrected, "rejected": self.rejected,
-                "rejects_file": self.rejects_file}
+        return {
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "corrected": self.corrected,
+            "rejected": self.rejected,
+            "rejects_file": self.rejects_file,
+        }
 
 
 def detect_format(path: pathlib.Path) -> str:
@@ -101,8 +106,7 @@ def count_rows(path: pathlib.Path, fmt: str) -> int | None:
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
-            for k, v in row.items()}
+    return {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v)) for k, v in row.items()}
 
 
 class _Run:
@@ -114,8 +118,9 @@ class _Run:
         self.lock = threading.Lock()
         self.sent = 0
 
-    def reject(self, number: int, row: dict[str, Any], violations: list[dict[str, str]],
-               quarantine_id: str = "") -> None:
+    def reject(
+        self, number: int, row: dict[str, Any], violations: list[dict[str, str]], quarantine_id: str = ""
+    ) -> None:
         entry = {"row": number, "data": _jsonable(row), "violations": violations}
         if quarantine_id:
             entry["quarantine_id"] = quarantine_id
@@ -124,22 +129,23 @@ class _Run:
             self.summary.rejected += 1
             self.progress.update(1)
 
-    def batches(self, rows: Iterator[tuple[int, dict[str, Any]]], size: int
-                ) -> Iterator[ingest_pb2.RecordBatch]:
+    def batches(self, rows: Iterator[tuple[int, dict[str, Any]]], size: int) -> Iterator[ingest_pb2.RecordBatch]:
         """Convert rows into batches; rows that cannot be converted are rejected here."""
         batch = ingest_pb2.RecordBatch()
         for number, row in rows:
             with self.lock:
                 self.summary.rows += 1
             if "__invalid_json__" in row:
-                self.reject(number, row, [{"field": "row", "description": row["__invalid_json__"],
-                                           "reason": "INVALID_FORMAT"}])
+                self.reject(
+                    number, row, [{"field": "row", "description": row["__invalid_json__"], "reason": "INVALID_FORMAT"}]
+                )
                 continue
             try:
                 record = row_to_record(self.mapping, row)
             except RowError as error:
-                self.reject(number, row, [{"field": error.field, "description": error.description,
-                                           "reason": error.reason}])
+                self.reject(
+                    number, row, [{"field": error.field, "description": error.description, "reason": error.reason}]
+                )
                 continue
             with self.lock:
                 self.pending[self.sent] = (number, row)
@@ -156,9 +162,12 @@ class _Run:
             number, row = self.pending.pop(result.index)
         status = result.status
         if status == ingest_pb2.RECORD_STATUS_REJECTED:
-            self.reject(number, row, [{"field": v.field, "description": v.description,
-                                       "reason": v.reason} for v in result.violations],
-                        result.quarantine_id)
+            self.reject(
+                number,
+                row,
+                [{"field": v.field, "description": v.description, "reason": v.reason} for v in result.violations],
+                result.quarantine_id,
+            )
             return
         with self.lock:
             if status == ingest_pb2.RECORD_STATUS_ACCEPTED:
@@ -170,9 +179,17 @@ class _Run:
             self.progress.update(1)
 
 
-def import_file(path: pathlib.Path, mapping: Mapping, addr: str, *, fmt: str | None = None,
-                rejects_path: pathlib.Path | None = None, batch_size: int = 500,
-                token: str = "", show_progress: bool = True) -> Summary:
+def import_file(
+    path: pathlib.Path,
+    mapping: Mapping,
+    addr: str,
+    *,
+    fmt: str | None = None,
+    rejects_path: pathlib.Path | None = None,
+    batch_size: int = 500,
+    token: str = "",
+    show_progress: bool = True,
+) -> Summary:
     """Import one file into the ingest service at `addr`; returns the counts.
 
     `batch_size` (records per message) must be 1-BATCH_SIZE_MAX (ValueError otherwise).
@@ -183,14 +200,16 @@ def import_file(path: pathlib.Path, mapping: Mapping, addr: str, *, fmt: str | N
     rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
     summary = Summary(rejects_file=str(rejects_path))
     metadata = (("authorization", f"Bearer {token}"),) if token else None
-    with rejects_path.open("w", encoding="utf-8") as rejects, \
-            tqdm(total=count_rows(path, fmt), unit="rows", disable=not show_progress) as progress, \
-            grpc.insecure_channel(addr, options=[("grpc.max_receive_message_length", 64 << 20),
-                                                 ("grpc.max_send_message_length", 64 << 20)]) as channel:
+    with (
+        rejects_path.open("w", encoding="utf-8") as rejects,
+        tqdm(total=count_rows(path, fmt), unit="rows", disable=not show_progress) as progress,
+        grpc.insecure_channel(
+            addr, options=[("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
+        ) as channel,
+    ):
         run = _Run(mapping, rejects, summary, progress)
         stub = ingest_pb2_grpc.IngestServiceStub(channel)
-        answers = stub.IngestRecordBatches(run.batches(read_rows(path, fmt), batch_size),
-                                           metadata=metadata)
+        answers = stub.IngestRecordBatches(run.batches(read_rows(path, fmt), batch_size), metadata=metadata)
         for answer in answers:
             for result in answer.results:
                 run.settle(result)
@@ -207,8 +226,7 @@ def main(
     addr: str = typer.Option("127.0.0.1:50051", "--addr", help="ingest service host:port"),
     fmt: str = typer.Option("", "--format", help="csv, jsonl or parquet (default: from the file name)"),
     rejects: pathlib.Path = typer.Option(None, "--rejects", help="rejected rows file (default FILE.rejects.jsonl)"),
-    batch_size: int = typer.Option(500, "--batch-size", min=1, max=BATCH_SIZE_MAX,
-                                    help="records per message"),
+    batch_size: int = typer.Option(500, "--batch-size", min=1, max=BATCH_SIZE_MAX, help="records per message"),
     token: str = typer.Option("", "--token", envvar="TELCO360_TOKEN", help="bearer token"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
@@ -220,8 +238,16 @@ def main(
     except MappingError as error:
         raise typer.BadParameter(str(error), param_hint="--mapping") from None
     try:
-        summary = import_file(file, parsed, addr, fmt=fmt or None, rejects_path=rejects,
-                              batch_size=batch_size, token=token, show_progress=not quiet)
+        summary = import_file(
+            file,
+            parsed,
+            addr,
+            fmt=fmt or None,
+            rejects_path=rejects,
+            batch_size=batch_size,
+            token=token,
+            show_progress=not quiet,
+        )
     except grpc.RpcError as error:
         typer.echo(f"import failed: {error.code().name}: {error.details()}", err=True)
         raise typer.Exit(2) from None

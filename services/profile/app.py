@@ -23,17 +23,32 @@ SERVICE_NAME = profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_na
 def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> GrpcService:
     """Wire the profile service on an open, migrated database (not started)."""
     kwargs = {"clock": clock} if clock is not None else {}
-    store = ProfileStore(db, source_priority=settings.source_priority, base_ttl_seconds=settings.base_cache_seconds,
-                         render_view=render_view, close_policy=settings.close_policy(), **kwargs)
+    store = ProfileStore(
+        db,
+        source_priority=settings.source_priority,
+        base_ttl_seconds=settings.base_cache_seconds,
+        render_view=render_view,
+        close_policy=settings.close_policy(),
+        **kwargs,
+    )
     jobs = JobRunner(JobStore(db, JOBS))
-    consumer = LogConsumer(store, settings.ingest_addr, batch_size=settings.apply_batch_size,
-                           reconnect_seconds=settings.reconnect_seconds,
-                           first_versions_known_when_occurred=settings.first_versions_known_when_occurred,
-                           ) if settings.ingest_addr else None
-    scheduler = TimeScheduler(store, settings.expiry_poll_seconds, settings.base_refresh_seconds,
-                              settings.share_check_seconds)
-    peers = Peers(settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds,
-                  settings.peer_retry_seconds)
+    consumer = (
+        LogConsumer(
+            store,
+            settings.ingest_addr,
+            batch_size=settings.apply_batch_size,
+            reconnect_seconds=settings.reconnect_seconds,
+            first_versions_known_when_occurred=settings.first_versions_known_when_occurred,
+        )
+        if settings.ingest_addr
+        else None
+    )
+    scheduler = TimeScheduler(
+        store, settings.expiry_poll_seconds, settings.base_refresh_seconds, settings.share_check_seconds
+    )
+    peers = Peers(
+        settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds, settings.peer_retry_seconds
+    )
     servicer = ProfileServicer(store, jobs, peers, consumer)
 
     def warm_indexes() -> None:

@@ -36,8 +36,15 @@ CONNECTED = Gauge("telco360_profile_ingest_connected", "1 while the ingest log s
 class LogConsumer:
     """Background follower of the ingest log."""
 
-    def __init__(self, store: ProfileStore, ingest_addr: str, *, batch_size: int = 2000,
-                 reconnect_seconds: float = 1.0, first_versions_known_when_occurred: bool = True) -> None:
+    def __init__(
+        self,
+        store: ProfileStore,
+        ingest_addr: str,
+        *,
+        batch_size: int = 2000,
+        reconnect_seconds: float = 1.0,
+        first_versions_known_when_occurred: bool = True,
+    ) -> None:
         self.store = store
         self.addr = ingest_addr
         self.batch_size = batch_size
@@ -116,7 +123,7 @@ class LogConsumer:
             if not self.connected:
                 self.connected = True
                 CONNECTED.set(1)
-            for entry in (message.entries if self.paged else (message,)):
+            for entry in message.entries if self.paged else (message,):
                 await queue.put(entry)
         await queue.put(None)
 
@@ -162,8 +169,10 @@ class LogConsumer:
             self._log.info("catch_up_settled", accounts=settled)
 
     async def _apply(self, entries: list, defer: bool) -> int:
-        records = [log_entry_to_record(e, first_versions_known_when_occurred=self.first_versions_known_when_occurred)
-                   for e in entries]
+        records = [
+            log_entry_to_record(e, first_versions_known_when_occurred=self.first_versions_known_when_occurred)
+            for e in entries
+        ]
         result = await self.store.db.run(self.store.apply, records, defer)
         APPLIED.inc(result.applied)
         await self._note_last(records[-1].sequence, result.last_sequence)

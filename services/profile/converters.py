@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from services.profile.domain import model as m
 from services.profile.domain.features import reference_month_of
@@ -69,37 +70,69 @@ def personal(value: str) -> str:
     return value if may_see_personal_data() else mask(value)
 
 
-def definition_to_pb(view: TagDefinitionView, names: tuple[str, ...] = (), time_dependent: bool = False
-                     ) -> pb.TagDefinition:
+def definition_to_pb(
+    view: TagDefinitionView, names: tuple[str, ...] = (), time_dependent: bool = False
+) -> pb.TagDefinition:
     """A TagDefinition message."""
-    return pb.TagDefinition(tag_id=view.tag_id, display_name=view.display_name, category=view.category,
-                            description=view.description, expression=view.expression, version=view.version,
-                            enabled=view.enabled, builtin=view.builtin, referenced_names=list(names),
-                            time_dependent=time_dependent, created_at=ts(view.created_at),
-                            updated_at=ts(view.updated_at))
+    return pb.TagDefinition(
+        tag_id=view.tag_id,
+        display_name=view.display_name,
+        category=view.category,
+        description=view.description,
+        expression=view.expression,
+        version=view.version,
+        enabled=view.enabled,
+        builtin=view.builtin,
+        referenced_names=list(names),
+        time_dependent=time_dependent,
+        created_at=ts(view.created_at),
+        updated_at=ts(view.updated_at),
+    )
 
 
 def definition_from_pb(msg: pb.TagDefinition, now: dt.datetime) -> TagDefinitionView:
     """A draft definition view from a message."""
-    return TagDefinitionView(msg.tag_id.strip(), 0, msg.display_name.strip(), msg.category.strip(),
-                             msg.description, msg.expression, msg.enabled, False, False, now, now)
+    return TagDefinitionView(
+        msg.tag_id.strip(),
+        0,
+        msg.display_name.strip(),
+        msg.category.strip(),
+        msg.description,
+        msg.expression,
+        msg.enabled,
+        False,
+        False,
+        now,
+        now,
+    )
 
 
 def score_from_pb(msg: pb.AccountScore, now: dt.datetime) -> Score:
     """A domain score."""
-    return Score(msg.customer_id, msg.churn_probability, int(msg.risk_band), msg.predicted_value_fen,
-                 msg.value_horizon_months, msg.model_version, opt_time(msg.scored_at) or now,
-                 tuple((r.feature, r.description, r.contribution) for r in msg.reasons))
+    return Score(
+        msg.customer_id,
+        msg.churn_probability,
+        int(msg.risk_band),
+        msg.predicted_value_fen,
+        msg.value_horizon_months,
+        msg.model_version,
+        opt_time(msg.scored_at) or now,
+        tuple((r.feature, r.description, r.contribution) for r in msg.reasons),
+    )
 
 
 def score_to_pb(score: Score) -> pb.AccountScore:
     """An AccountScore message."""
-    return pb.AccountScore(customer_id=score.customer_id, churn_probability=score.churn_probability,
-                           risk_band=score.risk_band, predicted_value_fen=score.predicted_value_fen,
-                           value_horizon_months=score.value_horizon_months, model_version=score.model_version,
-                           scored_at=ts(score.scored_at),
-                           reasons=[pb.ScoreReason(feature=f, description=d, contribution=c)
-                                    for f, d, c in score.reasons])
+    return pb.AccountScore(
+        customer_id=score.customer_id,
+        churn_probability=score.churn_probability,
+        risk_band=score.risk_band,
+        predicted_value_fen=score.predicted_value_fen,
+        value_horizon_months=score.value_horizon_months,
+        model_version=score.model_version,
+        scored_at=ts(score.scored_at),
+        reasons=[pb.ScoreReason(feature=f, description=d, contribution=c) for f, d, c in score.reasons],
+    )
 
 
 def account_to_pb(data: dict, personal=personal) -> pb.Account:
@@ -107,32 +140,45 @@ def account_to_pb(data: dict, personal=personal) -> pb.Account:
     acct, master = data["account"], data["master"]
     fields = master.get("fields", {})
     msg = pb.Account(
-        customer_id=acct.customer_id, name=personal(str(fields.get("name", ""))),
-        credit_code=str(fields.get("credit_code", "")), parent_customer_id=str(fields.get("parent_customer_id", "")),
-        group_root_customer_id=data["root"], child_customer_ids=data["children"],
-        industry=str(fields.get("industry", "")), region=str(fields.get("region", "")),
-        tier=int(fields.get("tier") or 0), account_manager_id=str(fields.get("account_manager_id", "")),
+        customer_id=acct.customer_id,
+        name=personal(str(fields.get("name", ""))),
+        credit_code=str(fields.get("credit_code", "")),
+        parent_customer_id=str(fields.get("parent_customer_id", "")),
+        group_root_customer_id=data["root"],
+        child_customer_ids=data["children"],
+        industry=str(fields.get("industry", "")),
+        region=str(fields.get("region", "")),
+        tier=int(fields.get("tier") or 0),
+        account_manager_id=str(fields.get("account_manager_id", "")),
         contract_start_month=str(fields.get("contract_start_month", "")),
         contract_end_month=str(fields.get("contract_end_month", "")),
-        employee_count=int(fields.get("employee_count") or 0), time_zone=str(fields.get("time_zone", "")),
+        employee_count=int(fields.get("employee_count") or 0),
+        time_zone=str(fields.get("time_zone", "")),
         status=int(master.get("status") or m.STATUS_ACTIVE),
         termination_reason=int(master.get("termination_reason") or 0),
-        field_sources=master.get("field_sources", {}))
+        field_sources=master.get("field_sources", {}),
+    )
     fill_values(msg.attributes, master.get("attributes", {}))
     if master.get("terminated_at") and msg.status == m.STATUS_TERMINATED:
         msg.terminated_at.CopyFrom(ts(master["terminated_at"]))
     if master.get("first_seen_at"):
         msg.first_seen_at.CopyFrom(ts(master["first_seen_at"]))
-    msg.updated_at.CopyFrom(ts(acct.updated_at.replace(tzinfo=acct.updated_at.tzinfo or dt.timezone.utc)))
+    msg.updated_at.CopyFrom(ts(acct.updated_at.replace(tzinfo=acct.updated_at.tzinfo or dt.UTC)))
     return msg
 
 
 def customer360_to_pb(data: dict, level: int, personal=personal) -> pb.Customer360:
     """The local part of a Customer360 message (`personal` masks personal data for the caller)."""
     total, lines = data["group_fee_last_month"]
-    out = pb.Customer360(level=level, group=pb.GroupSummary(
-        root_customer_id=data["root"], member_customer_ids=data["members_all"],
-        total_fee_last_month_fen=fen(total), product_lines=lines))
+    out = pb.Customer360(
+        level=level,
+        group=pb.GroupSummary(
+            root_customer_id=data["root"],
+            member_customer_ids=data["members_all"],
+            total_fee_last_month_fen=fen(total),
+            product_lines=lines,
+        ),
+    )
     _state_to_pb(data, out, personal)
     _facts_to_pb(data, out, personal)
     return out
@@ -141,63 +187,100 @@ def customer360_to_pb(data: dict, level: int, personal=personal) -> pb.Customer3
 def _facts_to_pb(data: dict, out: pb.Customer360, personal) -> None:
     """Contacts, products, spend trend, recent events and interactions, opportunities, competitors."""
     for c in data["contacts"]:
-        out.contacts.add(person_id=c.get("person_id", ""), name=personal(c.get("name", "")), role=c.get("role", ""),
-                         level=int(c.get("level") or 0), phone=personal(c.get("phone", "")),
-                         email=personal(c.get("email", "")), preferred_hours=c.get("preferred_hours", ""),
-                         inactive=bool(c.get("inactive")), customer_id=c["customer_id"])
+        out.contacts.add(
+            person_id=c.get("person_id", ""),
+            name=personal(c.get("name", "")),
+            role=c.get("role", ""),
+            level=int(c.get("level") or 0),
+            phone=personal(c.get("phone", "")),
+            email=personal(c.get("email", "")),
+            preferred_hours=c.get("preferred_hours", ""),
+            inactive=bool(c.get("inactive")),
+            customer_id=c["customer_id"],
+        )
     for p in data["products"]:
-        out.products.add(product_code=p.get("product_code", ""), product_line=int(p.get("product_line") or 0),
-                         quantity=int(p.get("quantity") or 0), monthly_fee_fen=int(p.get("monthly_fee_fen") or 0),
-                         since=ts(p["since"]), customer_id=p["customer_id"])
+        out.products.add(
+            product_code=p.get("product_code", ""),
+            product_line=int(p.get("product_line") or 0),
+            quantity=int(p.get("quantity") or 0),
+            monthly_fee_fen=int(p.get("monthly_fee_fen") or 0),
+            since=ts(p["since"]),
+            customer_id=p["customer_id"],
+        )
     for month in data["spend"]:
-        spend = out.spend_trend.add(month=month["month"], total_fee_fen=fen(month["total"]),
-                                    max_days_overdue=month["overdue"])
+        spend = out.spend_trend.add(
+            month=month["month"], total_fee_fen=fen(month["total"]), max_days_overdue=month["overdue"]
+        )
         for line in sorted(month["lines"]):
             spend.lines.add(**month["lines"][line])
     for e in data["service_events"]:
         answers = [int(v) for v in (e.get("survey_answers") or {}).values()]
-        out.recent_service_events.add(occurred_at=ts(e["occurred_at"]), type=int(e.get("type") or 0),
-                                      product_line=int(e.get("product_line") or 0),
-                                      severity=int(e.get("severity") or 0),
-                                      resolution_hours=float(e.get("resolution_hours") or 0.0),
-                                      summary=personal(e.get("summary", "")),
-                                      survey_mean=sum(answers) / len(answers) if answers else 0.0,
-                                      customer_id=e["customer_id"])
+        out.recent_service_events.add(
+            occurred_at=ts(e["occurred_at"]),
+            type=int(e.get("type") or 0),
+            product_line=int(e.get("product_line") or 0),
+            severity=int(e.get("severity") or 0),
+            resolution_hours=float(e.get("resolution_hours") or 0.0),
+            summary=personal(e.get("summary", "")),
+            survey_mean=sum(answers) / len(answers) if answers else 0.0,
+            customer_id=e["customer_id"],
+        )
     for i in data["interactions"]:
-        out.recent_interactions.add(occurred_at=ts(i["occurred_at"]), channel=int(i.get("channel") or 0),
-                                    recorded_by=i.get("recorded_by", ""), person_id=i.get("person_id", ""),
-                                    notes=personal(i.get("notes", "")),
-                                    duration_minutes=int(i.get("duration_minutes") or 0), customer_id=i["customer_id"])
+        out.recent_interactions.add(
+            occurred_at=ts(i["occurred_at"]),
+            channel=int(i.get("channel") or 0),
+            recorded_by=i.get("recorded_by", ""),
+            person_id=i.get("person_id", ""),
+            notes=personal(i.get("notes", "")),
+            duration_minutes=int(i.get("duration_minutes") or 0),
+            customer_id=i["customer_id"],
+        )
     for o in data["opportunities"]:
-        out.open_opportunities.add(opportunity_id=o.get("opportunity_id", ""), need=o.get("need", ""),
-                                   budget_fen=int(o.get("budget_fen") or 0),
-                                   decision_maker_ids=o.get("decision_maker_ids", []),
-                                   expected_close_month=o.get("expected_close_month", ""),
-                                   stage=int(o.get("stage") or 0), product_lines=o.get("product_lines", []),
-                                   updated_at=ts(o["updated_at"]), customer_id=o["customer_id"])
+        out.open_opportunities.add(
+            opportunity_id=o.get("opportunity_id", ""),
+            need=o.get("need", ""),
+            budget_fen=int(o.get("budget_fen") or 0),
+            decision_maker_ids=o.get("decision_maker_ids", []),
+            expected_close_month=o.get("expected_close_month", ""),
+            stage=int(o.get("stage") or 0),
+            product_lines=o.get("product_lines", []),
+            updated_at=ts(o["updated_at"]),
+            customer_id=o["customer_id"],
+        )
     for c in data["competitors"]:
-        out.competitors.add(competitor=c.get("competitor", ""), product_lines=c.get("product_lines", []),
-                            satisfaction=int(c.get("satisfaction") or 0),
-                            contract_end_month=c.get("contract_end_month", ""),
-                            active_approach=bool(c.get("active_approach")), observed_at=ts(c["observed_at"]),
-                            customer_id=c["customer_id"])
+        out.competitors.add(
+            competitor=c.get("competitor", ""),
+            product_lines=c.get("product_lines", []),
+            satisfaction=int(c.get("satisfaction") or 0),
+            contract_end_month=c.get("contract_end_month", ""),
+            active_approach=bool(c.get("active_approach")),
+            observed_at=ts(c["observed_at"]),
+            customer_id=c["customer_id"],
+        )
 
 
 def _state_to_pb(data: dict, out: pb.Customer360, personal) -> None:
     """Account, tags, features and score."""
     out.account.CopyFrom(account_to_pb(data, personal))
     for t in data["tags"]:
-        tag = out.tags.add(tag_id=t["tag_id"], display_name=t["display_name"], category=t["category"],
-                           rule_version=t["rule_version"], assigned_at=ts(t["assigned_at"]),
-                           expression=t["expression"], customer_id=t["customer_id"])
+        tag = out.tags.add(
+            tag_id=t["tag_id"],
+            display_name=t["display_name"],
+            category=t["category"],
+            rule_version=t["rule_version"],
+            assigned_at=ts(t["assigned_at"]),
+            expression=t["expression"],
+            customer_id=t["customer_id"],
+        )
         fill_values(tag.trigger_values, t["trigger_values"])
         fill_values(tag.current_values, t.get("current_values") or {})
         if t.get("current_values_at"):
             tag.current_values_at.CopyFrom(ts(t["current_values_at"]))
     fill_values(out.features, data["features"])
     updated_at = data["account"].updated_at
-    out.fee_reference_month = reference_month_of(data["features"],
-                                                 updated_at.replace(tzinfo=updated_at.tzinfo or dt.timezone.utc))
+    out.fee_reference_month = reference_month_of(
+        data["features"], updated_at.replace(tzinfo=updated_at.tzinfo or dt.UTC)
+    )
     if data["score"] is not None:
         out.score.CopyFrom(score_to_pb(data["score"]))
 
@@ -253,11 +336,21 @@ def _mask_view(out: pb.Customer360) -> None:
 def event_to_pb(row) -> pb.AccountEvent:
     """An AccountEvent message from a stored event row."""
     import json
+
     from services.profile.store.codec import utc
-    msg = pb.AccountEvent(sequence=row.sequence, customer_id=row.customer_id, type=row.type,
-                          occurred_at=ts(utc(row.occurred_at)), published_at=ts(utc(row.published_at)),
-                          tag_id=row.tag_id, rule_version=row.rule_version,
-                          previous_risk_band=row.previous_risk_band, risk_band=row.risk_band,
-                          source_sequence=row.source_sequence, group_root_customer_id=row.group_root)
+
+    msg = pb.AccountEvent(
+        sequence=row.sequence,
+        customer_id=row.customer_id,
+        type=row.type,
+        occurred_at=ts(utc(row.occurred_at)),
+        published_at=ts(utc(row.published_at)),
+        tag_id=row.tag_id,
+        rule_version=row.rule_version,
+        previous_risk_band=row.previous_risk_band,
+        risk_band=row.risk_band,
+        source_sequence=row.source_sequence,
+        group_root_customer_id=row.group_root,
+    )
     fill_values(msg.details, json.loads(row.details or "{}"))
     return msg

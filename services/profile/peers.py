@@ -37,17 +37,22 @@ class Peers:
     async def enrich(self, out: pb.Customer360, customer_id: str, recent: int) -> None:
         """Add the latest stored score and recent contacts; mark the answer partial on failure."""
         tasks, skipped = [], []
-        for name, stub, call in (("scoring", self.scoring, lambda: self._score(out, customer_id)),
-                                 ("contact", self.contact, lambda: self._contacts(out, customer_id, recent))):
+        for name, stub, call in (
+            ("scoring", self.scoring, lambda: self._score(out, customer_id)),
+            ("contact", self.contact, lambda: self._contacts(out, customer_id, recent)),
+        ):
             if stub is None:
                 continue
             if self._skip(name):
                 skipped.append(name)
             else:
                 tasks.append((name, call()))
-        results = await asyncio.gather(*(asyncio.wait_for(t, self.timeout) for _, t in tasks),
-                                       return_exceptions=True) if tasks else []
-        for (name, _), result in zip(tasks, results):
+        results = (
+            await asyncio.gather(*(asyncio.wait_for(t, self.timeout) for _, t in tasks), return_exceptions=True)
+            if tasks
+            else []
+        )
+        for (name, _), result in zip(tasks, results, strict=False):
             if isinstance(result, grpc.aio.AioRpcError) and result.code() == grpc.StatusCode.NOT_FOUND:
                 continue
             if isinstance(result, BaseException):
@@ -61,31 +66,50 @@ class Peers:
                 out.unavailable.append(name)
 
     async def _score(self, out: pb.Customer360, customer_id: str) -> None:
-        score = await self.scoring.GetStoredScore(scoring_pb2.GetStoredScoreRequest(customer_id=customer_id),
-                                                  timeout=self.timeout, wait_for_ready=False)
+        score = await self.scoring.GetStoredScore(
+            scoring_pb2.GetStoredScoreRequest(customer_id=customer_id), timeout=self.timeout, wait_for_ready=False
+        )
         if out.HasField("score") and out.score.scored_at.ToDatetime() >= score.scored_at.ToDatetime():
             return
-        out.score.CopyFrom(pb.AccountScore(
-            customer_id=customer_id, churn_probability=score.churn_probability, risk_band=score.risk_band,
-            predicted_value_fen=score.predicted_value_fen, model_version=score.churn_model_id,
-            scored_at=score.scored_at,
-            reasons=[pb.ScoreReason(feature=r.feature, description=r.phrase, contribution=r.contribution)
-                     for r in score.churn_reasons]))
+        out.score.CopyFrom(
+            pb.AccountScore(
+                customer_id=customer_id,
+                churn_probability=score.churn_probability,
+                risk_band=score.risk_band,
+                predicted_value_fen=score.predicted_value_fen,
+                model_version=score.churn_model_id,
+                scored_at=score.scored_at,
+                reasons=[
+                    pb.ScoreReason(feature=r.feature, description=r.phrase, contribution=r.contribution)
+                    for r in score.churn_reasons
+                ],
+            )
+        )
 
     async def _contacts(self, out: pb.Customer360, customer_id: str, recent: int) -> None:
         from telco360.common.v1 import common_pb2
+
         # The newest `recent` confirmed contacts (filtered by contact, not after paging), each
         # with the latest outcome recorded for it; "delivered" when none was recorded.
-        page = await self.contact.ListLedger(contact_pb2.ListLedgerRequest(
-            customer_id=customer_id, page=common_pb2.PageRequest(page_size=recent), confirmed_only=True),
-            timeout=self.timeout, wait_for_ready=False)
+        page = await self.contact.ListLedger(
+            contact_pb2.ListLedgerRequest(
+                customer_id=customer_id, page=common_pb2.PageRequest(page_size=recent), confirmed_only=True
+            ),
+            timeout=self.timeout,
+            wait_for_ready=False,
+        )
         for entry in page.entries:
             if entry.HasField("reservation") and entry.reservation.state == _CONFIRMED:
                 r = entry.reservation
-                outcome = (contact_pb2.OutcomeKind.Name(r.outcome).removeprefix("OUTCOME_KIND_").lower()
-                           if r.outcome else "delivered")
+                outcome = (
+                    contact_pb2.OutcomeKind.Name(r.outcome).removeprefix("OUTCOME_KIND_").lower()
+                    if r.outcome
+                    else "delivered"
+                )
                 out.recent_contacts.add(
                     occurred_at=r.closed_at if r.HasField("closed_at") else r.reserved_at,
                     channel=contact_pb2.Channel.Name(r.contact.channel).removeprefix("CHANNEL_").lower(),
                     purpose=contact_pb2.Purpose.Name(r.contact.purpose).removeprefix("PURPOSE_").lower(),
-                    offer_id=r.contact.offer_id, outcome=outcome)
+                    offer_id=r.contact.offer_id,
+                    outcome=outcome,
+                )

@@ -16,10 +16,18 @@ from services.profile.domain.model import LogRecord
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
 
-UTC = dt.timezone.utc
-_KINDS = {"account": "account", "contact": "contact", "billing": "billing", "subscription": "subscription",
-          "service_event": "service_event", "interaction": "interaction", "competitor": "competitor",
-          "opportunity": "opportunity", "lifecycle": "lifecycle"}
+UTC = dt.UTC
+_KINDS = {
+    "account": "account",
+    "contact": "contact",
+    "billing": "billing",
+    "subscription": "subscription",
+    "service_event": "service_event",
+    "interaction": "interaction",
+    "competitor": "competitor",
+    "opportunity": "opportunity",
+    "lifecycle": "lifecycle",
+}
 
 
 def attribute_value(value: common_pb2.AttributeValue) -> Any:
@@ -55,9 +63,16 @@ def record_payload(record: ingest_pb2.Record) -> tuple[str, dict[str, Any]]:
         raise ValueError("record has no payload")
     if which == "billing":
         b = record.billing
-        return "billing", {"month": b.month, "product_line": b.product_line, "fee_fen": b.fee_fen,
-                           "usage_quantity": b.usage_quantity, "usage_unit": b.usage_unit, "lines": b.lines,
-                           "payment_status": b.payment_status, "days_overdue": b.days_overdue}
+        return "billing", {
+            "month": b.month,
+            "product_line": b.product_line,
+            "fee_fen": b.fee_fen,
+            "usage_quantity": b.usage_quantity,
+            "usage_unit": b.usage_unit,
+            "lines": b.lines,
+            "payment_status": b.payment_status,
+            "days_overdue": b.days_overdue,
+        }
     return _KINDS[which], _message_dict(getattr(record, which))
 
 
@@ -77,5 +92,6 @@ def log_entry_to_record(entry: ingest_pb2.LogEntry, *, first_versions_known_when
     ingested = _ts(entry.ingested_at.seconds, entry.ingested_at.nanos)
     version = entry.version or 1
     known = min(occurred, ingested) if version == 1 and first_versions_known_when_occurred else ingested
-    return LogRecord(entry.sequence, r.source, r.source_record_id, version, r.customer_id, occurred, known,
-                     kind, payload)
+    return LogRecord(
+        entry.sequence, r.source, r.source_record_id, version, r.customer_id, occurred, known, kind, payload
+    )

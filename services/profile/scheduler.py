@@ -22,8 +22,9 @@ from telco360_runtime.logs import get_logger
 class TimeScheduler:
     """Runs expiry re-evaluation and periodic revenue-share refreshes."""
 
-    def __init__(self, store: ProfileStore, poll_seconds: float, base_refresh_seconds: float,
-                 share_check_seconds: float = 2.0) -> None:
+    def __init__(
+        self, store: ProfileStore, poll_seconds: float, base_refresh_seconds: float, share_check_seconds: float = 2.0
+    ) -> None:
         self.store = store
         self.poll = poll_seconds
         self.base_refresh = base_refresh_seconds
@@ -34,8 +35,11 @@ class TimeScheduler:
     def start(self) -> None:
         """Start the background loops."""
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._expiry_loop()), loop.create_task(self._base_loop()),
-                       loop.create_task(self._shares_loop())]
+        self._tasks = [
+            loop.create_task(self._expiry_loop()),
+            loop.create_task(self._base_loop()),
+            loop.create_task(self._shares_loop()),
+        ]
 
     async def stop(self) -> None:
         """Stop the loops."""

@@ -41,8 +41,9 @@ class ProfileSettings(ServiceSettings):
     reconnect_seconds: float = 1.0
     """Wait before reconnecting to ingest after the log stream broke."""
 
-    source_priority: dict[str, int] = Field(default_factory=lambda: {"crm": 100, "billing": 80, "field": 60,
-                                                                      "survey": 40})
+    source_priority: dict[str, int] = Field(
+        default_factory=lambda: {"crm": 100, "billing": 80, "field": 60, "survey": 40}
+    )
     """Master-data precedence: higher wins per field; ties go to the latest record."""
 
     first_versions_known_when_occurred: bool = True

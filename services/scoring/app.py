@@ -44,11 +44,18 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
     store = ScoringStore(db)
     jobs = JobStore(db, JOBS)
     runner = JobRunner(jobs)
-    channel = open_channel(settings.profile_addr, default_timeout=settings.default_peer_timeout_seconds,
-                           max_message_mb=settings.max_message_mb)
-    source = ProfileFeatureSource(channel, export_timeout=settings.profile_export_timeout_seconds,
-                                  publish_chunk=settings.publish_chunk_size, publish_timeout=settings.publish_timeout_seconds,
-                                  publish_attempts=settings.publish_attempts)
+    channel = open_channel(
+        settings.profile_addr,
+        default_timeout=settings.default_peer_timeout_seconds,
+        max_message_mb=settings.max_message_mb,
+    )
+    source = ProfileFeatureSource(
+        channel,
+        export_timeout=settings.profile_export_timeout_seconds,
+        publish_chunk=settings.publish_chunk_size,
+        publish_timeout=settings.publish_timeout_seconds,
+        publish_attempts=settings.publish_attempts,
+    )
     ctx = Context(store=store, source=source, runner=runner, config=domain_config(settings))
     app = ScoringApp(ctx, db.run)
     servicer = ScoringServicer(app, jobs, db.run)
@@ -57,8 +64,13 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
         ctx.bind_loop()
         interrupted = await db.run(jobs.fail_interrupted)
         loaded = await db.run(app.load_champions)
-        log.info("champions_loaded", churn=bool(ctx.serving.current.churn), value=bool(ctx.serving.current.value),
-                 changed=loaded, interrupted_jobs=interrupted)
+        log.info(
+            "champions_loaded",
+            churn=bool(ctx.serving.current.churn),
+            value=bool(ctx.serving.current.value),
+            changed=loaded,
+            interrupted_jobs=interrupted,
+        )
 
     async def refresh_champions() -> None:
         if await app.refresh_champions():

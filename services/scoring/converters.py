@@ -17,26 +17,50 @@ from .domain.params import CHURN, VALUE
 from .domain.ports import StoredScore
 from .domain.reasons import Reason
 from .domain.registry import ALWAYS, IF_BETTER, NEVER, ModelRecord
-from .domain.scoring import NOT_FOUND, OK, TERMINATED, AccountResult
 from .domain.schema import ColumnBatch
+from .domain.scoring import NOT_FOUND, OK, TERMINATED, AccountResult
 from .domain.table import CSV, PARQUET
 from .domain.train_jobs import TableRequest, TrainRequest
 from .domain.usecases import FeatureScores
 
 KIND_FROM_PB = {pb.MODEL_KIND_CHURN: CHURN, pb.MODEL_KIND_VALUE: VALUE}
 KIND_TO_PB = {CHURN: pb.MODEL_KIND_CHURN, VALUE: pb.MODEL_KIND_VALUE}
-RULE_FROM_PB = {pb.AUTO_PROMOTE_UNSPECIFIED: NEVER, pb.AUTO_PROMOTE_NEVER: NEVER,
-                pb.AUTO_PROMOTE_IF_BETTER: IF_BETTER, pb.AUTO_PROMOTE_ALWAYS: ALWAYS}
-STATUS_TO_PB = {"TRAINING": pb.MODEL_STATUS_TRAINING, "READY": pb.MODEL_STATUS_READY,
-                "CHAMPION": pb.MODEL_STATUS_CHAMPION, "RETIRED": pb.MODEL_STATUS_RETIRED,
-                "FAILED": pb.MODEL_STATUS_FAILED}
-BAND_TO_PB = {"": common_pb2.RISK_BAND_UNSPECIFIED, "LOW": common_pb2.RISK_BAND_LOW,
-              "MEDIUM": common_pb2.RISK_BAND_MEDIUM, "HIGH": common_pb2.RISK_BAND_HIGH}
-TIER_TO_PB = {"": common_pb2.ACCOUNT_TIER_UNSPECIFIED, **{
-    t: common_pb2.AccountTier.Value(f"ACCOUNT_TIER_{t}") for t in ("DIAMOND", "EMERALD", "PLATINUM", "SAPPHIRE", "GOLD", "CRYSTAL")}}
-SCORE_STATUS_TO_PB = {OK: pb.SCORE_STATUS_OK, NOT_FOUND: pb.SCORE_STATUS_NOT_FOUND, TERMINATED: pb.SCORE_STATUS_TERMINATED}
-FEATURE_TYPE_TO_PB = {"numeric": pb.FEATURE_TYPE_NUMERIC, "categorical": pb.FEATURE_TYPE_CATEGORICAL,
-                      "boolean": pb.FEATURE_TYPE_BOOLEAN}
+RULE_FROM_PB = {
+    pb.AUTO_PROMOTE_UNSPECIFIED: NEVER,
+    pb.AUTO_PROMOTE_NEVER: NEVER,
+    pb.AUTO_PROMOTE_IF_BETTER: IF_BETTER,
+    pb.AUTO_PROMOTE_ALWAYS: ALWAYS,
+}
+STATUS_TO_PB = {
+    "TRAINING": pb.MODEL_STATUS_TRAINING,
+    "READY": pb.MODEL_STATUS_READY,
+    "CHAMPION": pb.MODEL_STATUS_CHAMPION,
+    "RETIRED": pb.MODEL_STATUS_RETIRED,
+    "FAILED": pb.MODEL_STATUS_FAILED,
+}
+BAND_TO_PB = {
+    "": common_pb2.RISK_BAND_UNSPECIFIED,
+    "LOW": common_pb2.RISK_BAND_LOW,
+    "MEDIUM": common_pb2.RISK_BAND_MEDIUM,
+    "HIGH": common_pb2.RISK_BAND_HIGH,
+}
+TIER_TO_PB = {
+    "": common_pb2.ACCOUNT_TIER_UNSPECIFIED,
+    **{
+        t: common_pb2.AccountTier.Value(f"ACCOUNT_TIER_{t}")
+        for t in ("DIAMOND", "EMERALD", "PLATINUM", "SAPPHIRE", "GOLD", "CRYSTAL")
+    },
+}
+SCORE_STATUS_TO_PB = {
+    OK: pb.SCORE_STATUS_OK,
+    NOT_FOUND: pb.SCORE_STATUS_NOT_FOUND,
+    TERMINATED: pb.SCORE_STATUS_TERMINATED,
+}
+FEATURE_TYPE_TO_PB = {
+    "numeric": pb.FEATURE_TYPE_NUMERIC,
+    "categorical": pb.FEATURE_TYPE_CATEGORICAL,
+    "boolean": pb.FEATURE_TYPE_BOOLEAN,
+}
 FORMAT_FROM_PB = {pb.TABLE_FORMAT_UNSPECIFIED: "", pb.TABLE_FORMAT_CSV: CSV, pb.TABLE_FORMAT_PARQUET: PARQUET}
 
 
@@ -80,15 +104,30 @@ def table_request(r: pb.TrainFromTableRequest) -> TableRequest:
 
 def _churn_metrics(m: dict[str, Any]) -> pb.ChurnMetrics:
     return pb.ChurnMetrics(
-        roc_auc=m.get("roc_auc", 0.0), pr_auc=m.get("pr_auc", 0.0), log_loss=m.get("log_loss", 0.0),
-        brier=m.get("brier", 0.0), lift_top10=m.get("lift_top10", 0.0), capture_top10=m.get("capture_top10", 0.0),
+        roc_auc=m.get("roc_auc", 0.0),
+        pr_auc=m.get("pr_auc", 0.0),
+        log_loss=m.get("log_loss", 0.0),
+        brier=m.get("brier", 0.0),
+        lift_top10=m.get("lift_top10", 0.0),
+        capture_top10=m.get("capture_top10", 0.0),
         base_rate=m.get("base_rate", 0.0),
         calibration=[pb.CalibrationBin(**b) for b in m.get("calibration", [])],
-        baseline_roc_auc=m.get("baseline_roc_auc", 0.0), baseline_lift_top10=m.get("baseline_lift_top10", 0.0),
-        band_medium_threshold=m.get("band_medium_threshold", 0.0), band_high_threshold=m.get("band_high_threshold", 0.0),
-        bands=[pb.RiskBandStats(band=BAND_TO_PB.get(b["band"], 0), lower=b["lower"], upper=b["upper"], accounts=b["accounts"],
-                                account_share=b["account_share"], churn_rate=b["churn_rate"], churner_share=b["churner_share"])
-               for b in m.get("bands", [])],
+        baseline_roc_auc=m.get("baseline_roc_auc", 0.0),
+        baseline_lift_top10=m.get("baseline_lift_top10", 0.0),
+        band_medium_threshold=m.get("band_medium_threshold", 0.0),
+        band_high_threshold=m.get("band_high_threshold", 0.0),
+        bands=[
+            pb.RiskBandStats(
+                band=BAND_TO_PB.get(b["band"], 0),
+                lower=b["lower"],
+                upper=b["upper"],
+                accounts=b["accounts"],
+                account_share=b["account_share"],
+                churn_rate=b["churn_rate"],
+                churner_share=b["churner_share"],
+            )
+            for b in m.get("bands", [])
+        ],
     )
 
 
@@ -97,21 +136,34 @@ def _value_metrics(m: dict[str, Any]) -> pb.ValueMetrics:
 
 
 def _lineage(d: dict[str, Any]) -> pb.Lineage:
-    source = {"profile": pb.DATA_SOURCE_PROFILE, "table": pb.DATA_SOURCE_TABLE}.get(d.get("source", ""), pb.DATA_SOURCE_UNSPECIFIED)
+    source = {"profile": pb.DATA_SOURCE_PROFILE, "table": pb.DATA_SOURCE_TABLE}.get(
+        d.get("source", ""), pb.DATA_SOURCE_UNSPECIFIED
+    )
     out = pb.Lineage(
         source=source,
         horizon_months=int(d.get("horizon_months", 0) or 0),
-        train_rows=int(d.get("train_rows", 0)), validation_rows=int(d.get("validation_rows", 0)),
-        holdout_rows=int(d.get("holdout_rows", 0)), accounts=int(d.get("accounts", 0)),
-        positives=int(d.get("positives", 0)), parameters={k: str(v) for k, v in d.get("parameters", {}).items()},
-        best_iteration=int(d.get("best_iteration", 0)), training_seconds=float(d.get("training_seconds", 0.0)),
-        data_seconds=float(d.get("data_seconds", 0.0)), trained_on=str(d.get("trained_on", "")),
-        data_fingerprint=str(d.get("data_fingerprint", "")), table_path=str(d.get("table_path", "")),
-        id_column=str(d.get("id_column", "")), label_column=str(d.get("label_column", "")),
+        train_rows=int(d.get("train_rows", 0)),
+        validation_rows=int(d.get("validation_rows", 0)),
+        holdout_rows=int(d.get("holdout_rows", 0)),
+        accounts=int(d.get("accounts", 0)),
+        positives=int(d.get("positives", 0)),
+        parameters={k: str(v) for k, v in d.get("parameters", {}).items()},
+        best_iteration=int(d.get("best_iteration", 0)),
+        training_seconds=float(d.get("training_seconds", 0.0)),
+        data_seconds=float(d.get("data_seconds", 0.0)),
+        trained_on=str(d.get("trained_on", "")),
+        data_fingerprint=str(d.get("data_fingerprint", "")),
+        table_path=str(d.get("table_path", "")),
+        id_column=str(d.get("id_column", "")),
+        label_column=str(d.get("label_column", "")),
         lightgbm_version=str(d.get("lightgbm_version", "")),
     )
     out.as_of.extend(to_timestamp(pd.Timestamp(t).to_pydatetime()) for t in d.get("as_of", []))
-    for key, field in (("holdout_as_of", out.holdout_as_of), ("window_start", out.window_start), ("window_end", out.window_end)):
+    for key, field in (
+        ("holdout_as_of", out.holdout_as_of),
+        ("window_start", out.window_start),
+        ("window_end", out.window_end),
+    ):
         if d.get(key):
             t = pd.Timestamp(d[key])
             field.CopyFrom(to_timestamp((t if t.tzinfo else t.tz_localize("UTC")).to_pydatetime()))
@@ -123,13 +175,25 @@ def model_to_pb(r: ModelRecord, with_importance: bool = True) -> pb.Model:
     gain = r.importance.get("gain", {}) if with_importance else {}
     split = r.importance.get("split", {}) if with_importance else {}
     m = pb.Model(
-        model_id=r.model_id, kind=KIND_TO_PB.get(r.kind, pb.MODEL_KIND_UNSPECIFIED), version=r.version,
-        status=STATUS_TO_PB.get(r.status, pb.MODEL_STATUS_UNSPECIFIED), description=r.description,
-        created_at=to_timestamp(r.created_at), job_id=r.job_id, promotion_note=r.promotion_note,
-        features=[pb.FeatureInfo(name=f["name"], type=FEATURE_TYPE_TO_PB.get(f["type"], pb.FEATURE_TYPE_UNSPECIFIED),
-                                 categories=f.get("categories", []), importance_gain=float(gain.get(f["name"], 0.0)),
-                                 importance_split=int(split.get(f["name"], 0)), missing_share=float(f.get("missing_share", 0.0)))
-                  for f in r.features],
+        model_id=r.model_id,
+        kind=KIND_TO_PB.get(r.kind, pb.MODEL_KIND_UNSPECIFIED),
+        version=r.version,
+        status=STATUS_TO_PB.get(r.status, pb.MODEL_STATUS_UNSPECIFIED),
+        description=r.description,
+        created_at=to_timestamp(r.created_at),
+        job_id=r.job_id,
+        promotion_note=r.promotion_note,
+        features=[
+            pb.FeatureInfo(
+                name=f["name"],
+                type=FEATURE_TYPE_TO_PB.get(f["type"], pb.FEATURE_TYPE_UNSPECIFIED),
+                categories=f.get("categories", []),
+                importance_gain=float(gain.get(f["name"], 0.0)),
+                importance_split=int(split.get(f["name"], 0)),
+                missing_share=float(f.get("missing_share", 0.0)),
+            )
+            for f in r.features
+        ],
         lineage=_lineage(r.lineage),
     )
     if r.promoted_at:
@@ -149,11 +213,17 @@ def reason_to_pb(r: Reason) -> pb.Reason:
 def account_to_pb(r: AccountResult) -> pb.AccountScore:
     """AccountResult -> AccountScore."""
     out = pb.AccountScore(
-        customer_id=r.customer_id, status=SCORE_STATUS_TO_PB[r.status], error_message=r.error,
-        churn_probability=r.churn_probability or 0.0, risk_band=BAND_TO_PB.get(r.risk_band, 0),
-        predicted_value_fen=r.predicted_value_fen or 0, value_tier=TIER_TO_PB.get(r.value_tier, 0),
-        churn_reasons=[reason_to_pb(x) for x in r.churn_reasons], value_reasons=[reason_to_pb(x) for x in r.value_reasons],
-        churn_model_id=r.churn_model_id, value_model_id=r.value_model_id,
+        customer_id=r.customer_id,
+        status=SCORE_STATUS_TO_PB[r.status],
+        error_message=r.error,
+        churn_probability=r.churn_probability or 0.0,
+        risk_band=BAND_TO_PB.get(r.risk_band, 0),
+        predicted_value_fen=r.predicted_value_fen or 0,
+        value_tier=TIER_TO_PB.get(r.value_tier, 0),
+        churn_reasons=[reason_to_pb(x) for x in r.churn_reasons],
+        value_reasons=[reason_to_pb(x) for x in r.value_reasons],
+        churn_model_id=r.churn_model_id,
+        value_model_id=r.value_model_id,
     )
     if r.scored_at:
         out.scored_at.CopyFrom(to_timestamp(r.scored_at))
@@ -165,13 +235,22 @@ def account_to_pb(r: AccountResult) -> pb.AccountScore:
 def stored_to_pb(s: StoredScore) -> pb.AccountScore:
     """StoredScore -> AccountScore."""
     return pb.AccountScore(
-        customer_id=s.customer_id, status=pb.SCORE_STATUS_OK, churn_probability=s.churn_probability or 0.0,
-        risk_band=BAND_TO_PB.get(s.risk_band, 0), predicted_value_fen=s.predicted_value_fen or 0,
+        customer_id=s.customer_id,
+        status=pb.SCORE_STATUS_OK,
+        churn_probability=s.churn_probability or 0.0,
+        risk_band=BAND_TO_PB.get(s.risk_band, 0),
+        predicted_value_fen=s.predicted_value_fen or 0,
         value_tier=TIER_TO_PB.get(s.value_tier, 0),
-        churn_reasons=[pb.Reason(feature=x["feature"], phrase=x["phrase"], contribution=x["contribution"], value=x.get("value", ""))
-                       for x in s.reasons],
-        churn_model_id=s.churn_model_id, value_model_id=s.value_model_id,
-        scored_at=to_timestamp(s.scored_at), features_as_of=to_timestamp(s.features_as_of),
+        churn_reasons=[
+            pb.Reason(
+                feature=x["feature"], phrase=x["phrase"], contribution=x["contribution"], value=x.get("value", "")
+            )
+            for x in s.reasons
+        ],
+        churn_model_id=s.churn_model_id,
+        value_model_id=s.value_model_id,
+        scored_at=to_timestamp(s.scored_at),
+        features_as_of=to_timestamp(s.features_as_of),
     )
 
 
@@ -204,7 +283,9 @@ def feature_columns(request: pb.ScoreFeaturesRequest) -> tuple[list[str], Column
     for i, c in enumerate(cols.columns):
         if c.raw_numbers:
             if len(c.raw_numbers) % 8:
-                bad.append(FieldViolation(f"columns.columns[{i}].raw_numbers", "must hold 8 bytes per row", "INVALID_LENGTH"))
+                bad.append(
+                    FieldViolation(f"columns.columns[{i}].raw_numbers", "must hold 8 bytes per row", "INVALID_LENGTH")
+                )
                 continue
             decoded.append((c.name, np.frombuffer(c.raw_numbers, dtype="<f8").astype(np.float64, copy=False)))
         elif len(c.categories):
@@ -212,8 +293,11 @@ def feature_columns(request: pb.ScoreFeaturesRequest) -> tuple[list[str], Column
         else:
             decoded.append((c.name, np.fromiter(c.numbers, dtype=np.float64, count=len(c.numbers))))
     rows = len(decoded[0][1]) if decoded else len(cols.row_ids)
-    bad.extend(FieldViolation(f"columns.columns[{i}]", f"has {len(v)} values, the first column {rows}", "RAGGED")
-               for i, (_, v) in enumerate(decoded) if len(v) != rows)
+    bad.extend(
+        FieldViolation(f"columns.columns[{i}]", f"has {len(v)} values, the first column {rows}", "RAGGED")
+        for i, (_, v) in enumerate(decoded)
+        if len(v) != rows
+    )
     if cols.row_ids and len(cols.row_ids) != rows:
         bad.append(FieldViolation("columns.row_ids", f"has {len(cols.row_ids)} ids for {rows} rows", "RAGGED"))
     if bad:
@@ -226,14 +310,21 @@ def feature_scores_to_pb(ids: list[str], result: FeatureScores) -> pb.ScoreFeatu
     s = result.scores
     churn = result.kind == CHURN
     scores = [
-        pb.RowScore(row_id=rid, score=float(s.scores[i]),
-                    risk_band=BAND_TO_PB[s.labels[i]] if churn else 0,
-                    value_tier=0 if churn else TIER_TO_PB[s.labels[i]],
-                    reasons=[reason_to_pb(x) for x in s.reasons[i]])
+        pb.RowScore(
+            row_id=rid,
+            score=float(s.scores[i]),
+            risk_band=BAND_TO_PB[s.labels[i]] if churn else 0,
+            value_tier=0 if churn else TIER_TO_PB[s.labels[i]],
+            reasons=[reason_to_pb(x) for x in s.reasons[i]],
+        )
         for i, rid in enumerate(ids)
     ]
-    return pb.ScoreFeaturesResponse(model_id=result.model_id, scores=scores, ignored_features=sorted(s.ignored),
-                                    missing_features=result.missing_features)
+    return pb.ScoreFeaturesResponse(
+        model_id=result.model_id,
+        scores=scores,
+        ignored_features=sorted(s.ignored),
+        missing_features=result.missing_features,
+    )
 
 
 def optional_time(ts: Any) -> dt.datetime | None:

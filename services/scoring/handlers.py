@@ -50,8 +50,9 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
 
     async def ListModels(self, request: pb.ListModelsRequest, context: Any) -> pb.ListModelsResponse:
         request_bounds.check(request)
-        records, token, total = await self.app.list_models(cv.KIND_FROM_PB.get(request.kind), request.page.page_size,
-                                                           request.page.page_token)
+        records, token, total = await self.app.list_models(
+            cv.KIND_FROM_PB.get(request.kind), request.page.page_size, request.page.page_token
+        )
         reply = pb.ListModelsResponse(page=common_pb2.PageResponse(total_count=total))
         size = reply.ByteSize()
         for i, record in enumerate(records):
@@ -85,8 +86,9 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         request_bounds.check_feature_rows(bad, rows)
         bad.raise_if_any()
         column_ids, columns = cv.feature_columns(request)
-        result = await self.app.score_features(rows, request.model_id, cv.KIND_FROM_PB.get(request.kind, "churn"),
-                                               request.top_reasons, columns)
+        result = await self.app.score_features(
+            rows, request.model_id, cv.KIND_FROM_PB.get(request.kind, "churn"), request.top_reasons, columns
+        )
         ids = column_ids if columns is not None else ids
         return _fitting(cv.feature_scores_to_pb(ids, result), "rows" if columns is None else "columns", "rows")
 
@@ -131,6 +133,11 @@ def _fitting(reply: Any, field: str, noun: str) -> Any:
     items = [_encoded(s.ByteSize()) for s in reply.scores]
     fixed = size - sum(items)
     fits = max(1, (PAGE_MAX_BYTES - fixed) // max(items))
-    raise InvalidArgument(FieldViolation(
-        field, f"the answer for {len(items)} {noun} would be {size:,} bytes, above the {PAGE_MAX_BYTES:,}-byte message "
-               f"limit; send at most {fits} {noun} per call (or ask for fewer reasons)", TOO_MANY))
+    raise InvalidArgument(
+        FieldViolation(
+            field,
+            f"the answer for {len(items)} {noun} would be {size:,} bytes, above the {PAGE_MAX_BYTES:,}-byte message "
+            f"limit; send at most {fits} {noun} per call (or ask for fewer reasons)",
+            TOO_MANY,
+        )
+    )

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import grpc
 import pandas as pd
@@ -77,8 +78,14 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
 class ProfileFeatureSource:
     """FeatureSource backed by the profile service."""
 
-    def __init__(self, channel: grpc.aio.Channel, export_timeout: float = 600.0, publish_chunk: int = 500,
-                 publish_timeout: float = 30.0, publish_attempts: int = 4) -> None:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        export_timeout: float = 600.0,
+        publish_chunk: int = 500,
+        publish_timeout: float = 30.0,
+        publish_attempts: int = 4,
+    ) -> None:
         self._stub = profile_pb2_grpc.ProfileServiceStub(channel)
         self._export_timeout = export_timeout
         self._publish_chunk = max(1, min(publish_chunk, MAX_IDS_PER_CALL))
@@ -94,7 +101,9 @@ class ProfileFeatureSource:
             reply = await self._stub.GetFeatures(request)
         except grpc.aio.AioRpcError as err:
             raise _peer_error(err) from err
-        lookup = FeatureLookup(as_of=from_timestamp(reply.as_of) if reply.HasField("as_of") else dt.datetime.now(dt.timezone.utc))
+        lookup = FeatureLookup(
+            as_of=from_timestamp(reply.as_of) if reply.HasField("as_of") else dt.datetime.now(dt.UTC)
+        )
         for v in reply.vectors:
             if not v.found:
                 lookup.not_found.add(v.customer_id)
@@ -135,8 +144,11 @@ class ProfileFeatureSource:
                 for o in batch.outcomes:
                     revenue.extend((o.customer_id, m.month, m.total_fee_fen) for m in o.months)
                     lifecycle.extend(
-                        (o.customer_id, from_timestamp(c.occurred_at),
-                         c.action == ingest_pb2.LifecycleAction.LIFECYCLE_ACTION_TERMINATED)
+                        (
+                            o.customer_id,
+                            from_timestamp(c.occurred_at),
+                            c.action == ingest_pb2.LifecycleAction.LIFECYCLE_ACTION_TERMINATED,
+                        )
                         for c in o.lifecycle
                     )
         except grpc.aio.AioRpcError as err:
@@ -157,7 +169,9 @@ class ProfileFeatureSource:
         """
         changes = 0
         for start in range(0, len(scores), self._publish_chunk):
-            request = profile_pb2.RecordScoresRequest(scores=[_score_pb(s) for s in scores[start:start + self._publish_chunk]])
+            request = profile_pb2.RecordScoresRequest(
+                scores=[_score_pb(s) for s in scores[start : start + self._publish_chunk]]
+            )
             reply = await self._record_with_retries(request)
             changes += reply.risk_band_changes
         return changes

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         db.dispose()
     with open(args.out, "w", encoding="utf-8") as fh:
-        fh.write(render_report(record, dt.datetime.now(dt.timezone.utc)))
+        fh.write(render_report(record, dt.datetime.now(dt.UTC)))
     sys.stdout.write(f"wrote {args.out}\n")
     return 0
 

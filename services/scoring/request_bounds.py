@@ -154,6 +154,9 @@ def check(request: Message) -> None:
     params = getattr(request, "parameters", None)
     if params is not None and len(params) <= MAX_PARAMETERS and request.DESCRIPTOR.name.startswith("Train"):
         kind = {1: "churn", 2: "value"}.get(getattr(request, "kind", 0), "")
-        out.violations.extend(v for v in param_violations(dict(params), kind)
-                              if not any(o.field.startswith(v.field) for o in out.violations))
+        out.violations.extend(
+            v
+            for v in param_violations(dict(params), kind)
+            if not any(o.field.startswith(v.field) for o in out.violations)
+        )
     out.raise_if_any()

@@ -95,7 +95,9 @@ def generate(n_accounts: int, months: int = 36, start_month: str = "2023-01", se
         waver[start_waver] = m
         wavering = active & (waver >= 0)
         months_in = np.where(wavering, m - waver, 0)
-        p_leave = np.where(wavering, 0.05 + 0.16 * np.minimum(months_in, 4), 1 / (1 + np.exp(-(base_logit + 1.5 * near_end))))
+        p_leave = np.where(
+            wavering, 0.05 + 0.16 * np.minimum(months_in, 4), 1 / (1 + np.exp(-(base_logit + 1.5 * near_end)))
+        )
         leave = active & (rng.random(n) < p_leave) & ((months_in >= 1) | ~wavering)
         # Some wavering accounts are won back.
         recover = wavering & (rng.random(n) < 0.05)
@@ -106,7 +108,7 @@ def generate(n_accounts: int, months: int = 36, start_month: str = "2023-01", se
         f = scale[:, None] * share * season * noise
         decay = np.where(wavering, 0.82 ** np.maximum(months_in, 0), 1.0)
         f[np.arange(n), drop_line] *= decay
-        f *= np.where(wavering, 0.97 ** months_in, 1.0)[:, None]
+        f *= np.where(wavering, 0.97**months_in, 1.0)[:, None]
         fees[:, m, :] = np.where(active[:, None], np.round(f), 0)
         complaints[:, m] = np.where(active, rng.poisson(0.08 + 0.55 * wavering), 0)
         faults[:, m] = np.where(active, rng.poisson(0.15 + 0.3 * wavering), 0)
@@ -176,15 +178,15 @@ def features_as_of(base: SyntheticBase, m: int) -> pd.DataFrame:
         out[f"fee_{line}_last_month"] = np.where(lf.sum(axis=1) > 0, lf[:, -1], np.nan)
         out[f"fee_{line}_3v3_pct"] = _pct(a3, p3)
     out["product_lines"] = (fees[:, -1, :] > 0).sum(axis=1).astype(float)
-    out["complaints_90d"] = base.complaints[idx, max(0, m - 3):m].sum(axis=1)
-    out["fault_tickets_90d"] = base.faults[idx, max(0, m - 3):m].sum(axis=1)
-    out["visits_90d"] = base.visits[idx, max(0, m - 3):m].sum(axis=1)
-    sv = base.survey[idx, max(0, m - 12):m]
+    out["complaints_90d"] = base.complaints[idx, max(0, m - 3) : m].sum(axis=1)
+    out["fault_tickets_90d"] = base.faults[idx, max(0, m - 3) : m].sum(axis=1)
+    out["visits_90d"] = base.visits[idx, max(0, m - 3) : m].sum(axis=1)
+    sv = base.survey[idx, max(0, m - 12) : m]
     answered = (~np.isnan(sv)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["satisfaction_index"] = np.where(answered > 0, np.nansum(sv, axis=1) / answered, np.nan)
-    out["days_overdue"] = base.overdue[idx, max(0, m - 3):m].max(axis=1)
-    out["competitor_active_approach"] = base.approach[idx, max(0, m - 3):m].any(axis=1)
+    out["days_overdue"] = base.overdue[idx, max(0, m - 3) : m].max(axis=1)
+    out["competitor_active_approach"] = base.approach[idx, max(0, m - 3) : m].any(axis=1)
     comp = base.competitor_end[idx]
     out["competitor_contract_end_months"] = np.where(comp > -999, (comp - m).astype(float), np.nan)
     out["months_to_contract_end"] = (base.contract_end[idx] - m).astype(float)
@@ -200,7 +202,9 @@ def outcomes(base: SyntheticBase) -> Outcomes:
     revenue = pd.DataFrame(
         {
             "customer_id": base.customer_ids[acc],
-            "month": [base.month_name(int(x)) for x in mon] if len(mon) < 50_000 else pd.Series(mon).map(base.month_name).to_numpy(),
+            "month": [base.month_name(int(x)) for x in mon]
+            if len(mon) < 50_000
+            else pd.Series(mon).map(base.month_name).to_numpy(),
             "total_fee_fen": total[acc, mon].astype(np.int64),
         }
     )
@@ -214,5 +218,7 @@ def outcomes(base: SyntheticBase) -> Outcomes:
         }
     )
     if lifecycle.empty:
-        lifecycle = pd.DataFrame({"customer_id": [], "occurred_at": pd.Series([], dtype="datetime64[ns, UTC]"), "terminated": []})
+        lifecycle = pd.DataFrame(
+            {"customer_id": [], "occurred_at": pd.Series([], dtype="datetime64[ns, UTC]"), "terminated": []}
+        )
     return Outcomes(revenue=revenue, lifecycle=lifecycle, data_end=base.cutoff(base.months))

@@ -7,8 +7,8 @@ import os
 import pathlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import pytest
 
@@ -27,8 +27,14 @@ class DemoRun:
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """Run the CLI against the run's services (addresses from its state file)."""
         env = {**os.environ, "COLUMNS": "200"}
-        return subprocess.run([sys.executable, "-m", "telco360_cli", "--var-dir", str(self.var_dir), *args],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "telco360_cli", "--var-dir", str(self.var_dir), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -37,11 +43,36 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
     base = tmp_path_factory.mktemp("demo")
     var_dir, out_dir = base / "var", base / "out"
     env = {**os.environ, "COLUMNS": "160"}
-    proc = subprocess.run([sys.executable, "-m", "telco360_cli", "demo", "--accounts", "400", "--months", "24",
-                           "--bad-records", "12", "--var-dir", str(var_dir), "--out-dir", str(out_dir),
-                           "--keep-running"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
-    run = DemoRun(var_dir, out_dir, json.loads((out_dir / "demo-result.json").read_text()) if
-                  (out_dir / "demo-result.json").exists() else {}, proc.stdout + proc.stderr)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "telco360_cli",
+            "demo",
+            "--accounts",
+            "400",
+            "--months",
+            "24",
+            "--bad-records",
+            "12",
+            "--var-dir",
+            str(var_dir),
+            "--out-dir",
+            str(out_dir),
+            "--keep-running",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    run = DemoRun(
+        var_dir,
+        out_dir,
+        json.loads((out_dir / "demo-result.json").read_text()) if (out_dir / "demo-result.json").exists() else {},
+        proc.stdout + proc.stderr,
+    )
     try:
         assert proc.returncode == 0, f"demo failed (exit {proc.returncode}):\n{run.output[-6000:]}"
         yield run

@@ -53,8 +53,10 @@ def test_next_best_offer_respects_the_policy(demo_run) -> None:
     declined = after["declined"]
     assert declined and after["note"].startswith(f"after declining {declined}")
     assert declined not in after["offers"]
-    assert any(offer == declined and reason in ("cool_down", "contact_rule", "presented_elsewhere")
-               for offer, reason, _ in after["suppressed"])
+    assert any(
+        offer == declined and reason in ("cool_down", "contact_rule", "presented_elsewhere")
+        for offer, reason, _ in after["suppressed"]
+    )
     sim = demo_run.result["simulation"]
     assert sim["contacts_suppressed"] > 0
     assert sim["per_account_month_after"] < sim["per_account_month_before"]

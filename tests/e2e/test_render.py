@@ -23,11 +23,27 @@ def screenshot(page: pathlib.Path, png: pathlib.Path) -> None:
     """Render a local HTML file to a 1280×2000 PNG with headless Chromium."""
     assert CHROMIUM, "chromium is not installed (apt-get install -y chromium)"
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1280,2000",
-                        "--hide-scrollbars", page.resolve().as_uri()],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                f"--screenshot={png}",
+                "--window-size=1280,2000",
+                "--hide-scrollbars",
+                page.resolve().as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
 
 def assert_not_blank(png: pathlib.Path) -> np.ndarray:
@@ -44,8 +60,13 @@ def test_summary_renders(demo_run) -> None:
     summary = pathlib.Path(demo_run.result["summary"])
     text = summary.read_text()
     assert "<title>Telco360 key-account summary</title>" in text
-    for heading in ("Accounts per tier and tag", "Churn risk", "Top at-risk valuable accounts",
-                    "Next-best-offers on inbound calls", "Contact frequency before / after the strict policy"):
+    for heading in (
+        "Accounts per tier and tag",
+        "Churn risk",
+        "Top at-risk valuable accounts",
+        "Next-best-offers on inbound calls",
+        "Contact frequency before / after the strict policy",
+    ):
         assert heading in text
     assert len(re.findall(r"src='data:image/png;base64,", text)) >= 4
     png = demo_run.out_dir / "summary.png"

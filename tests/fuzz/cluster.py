@@ -21,10 +21,12 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import grpc
+import sqlalchemy as sa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.contact.service import build_service as build_contact
@@ -40,8 +42,6 @@ from services.scoring.app import build_service as build_scoring
 from services.scoring.settings import ScoringSettings
 from services.scoring.store import MIGRATIONS_DIR as SCORING_MIGRATIONS
 from telco360.ingest.v1 import ingest_pb2
-import sqlalchemy as sa
-
 from telco360_datagen import generate
 from telco360_runtime.bootstrap import open_store
 from telco360_runtime.db import normalise_url
@@ -67,8 +67,10 @@ SEED = 12
 
 #: Clients get the default 4 MiB receive limit every gRPC language uses: an answer above it
 #: is a failure the way a real client sees it.
-CLIENT_OPTIONS = [("grpc.max_receive_message_length", 4 * 1024 * 1024),
-                  ("grpc.max_send_message_length", 64 * 1024 * 1024)]
+CLIENT_OPTIONS = [
+    ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+]
 
 
 def _free_port() -> int:
@@ -125,8 +127,9 @@ class Cluster:
         folder = self.root / f"gen{self.generation}"
         folder.mkdir(parents=True, exist_ok=True)
         self.call(lambda: self._start(folder), timeout=300)
-        self.channels = {name: grpc.insecure_channel(node.address, options=CLIENT_OPTIONS)
-                         for name, node in self.nodes.items()}
+        self.channels = {
+            name: grpc.insecure_channel(node.address, options=CLIENT_OPTIONS) for name, node in self.nodes.items()
+        }
 
     async def _start(self, folder: pathlib.Path) -> None:
         def url(name: str) -> str:
@@ -136,21 +139,56 @@ class Cluster:
 
         profile_port = _free_port()
         profile_addr = f"127.0.0.1:{profile_port}"
-        ingest = await self._node("ingest", IngestSettings(
-            port=0, host="127.0.0.1", database_url=url("ingest"), log_poll_seconds=0.1, grace_seconds=1),
-            INGEST_MIGRATIONS, build_ingest)
-        scoring = await self._node("scoring", ScoringSettings(
-            port=0, host="127.0.0.1", database_url=url("scoring"), profile_addr=profile_addr,
-            report_dir=str(folder / "reports"), scoring_threads=1, grace_seconds=1,
-            profile_export_timeout_seconds=30), SCORING_MIGRATIONS, build_scoring)
-        contact = await self._node("contact", ContactSettings(
-            port=0, host="127.0.0.1", database_url=url("contact"), profile_addr=profile_addr,
-            scoring_addr=scoring.address, peer_timeout_seconds=2.0, grace_seconds=1),
-            CONTACT_MIGRATIONS, build_contact)
-        await self._node("profile", ProfileSettings(
-            port=profile_port, host="127.0.0.1", database_url=url("profile"), ingest_addr=ingest.address,
-            scoring_addr=scoring.address, contact_addr=contact.address, reconnect_seconds=0.2,
-            grace_seconds=1), PROFILE_MIGRATIONS, build_profile)
+        ingest = await self._node(
+            "ingest",
+            IngestSettings(port=0, host="127.0.0.1", database_url=url("ingest"), log_poll_seconds=0.1, grace_seconds=1),
+            INGEST_MIGRATIONS,
+            build_ingest,
+        )
+        scoring = await self._node(
+            "scoring",
+            ScoringSettings(
+                port=0,
+                host="127.0.0.1",
+                database_url=url("scoring"),
+                profile_addr=profile_addr,
+                report_dir=str(folder / "reports"),
+                scoring_threads=1,
+                grace_seconds=1,
+                profile_export_timeout_seconds=30,
+            ),
+            SCORING_MIGRATIONS,
+            build_scoring,
+        )
+        contact = await self._node(
+            "contact",
+            ContactSettings(
+                port=0,
+                host="127.0.0.1",
+                database_url=url("contact"),
+                profile_addr=profile_addr,
+                scoring_addr=scoring.address,
+                peer_timeout_seconds=2.0,
+                grace_seconds=1,
+            ),
+            CONTACT_MIGRATIONS,
+            build_contact,
+        )
+        await self._node(
+            "profile",
+            ProfileSettings(
+                port=profile_port,
+                host="127.0.0.1",
+                database_url=url("profile"),
+                ingest_addr=ingest.address,
+                scoring_addr=scoring.address,
+                contact_addr=contact.address,
+                reconnect_seconds=0.2,
+                grace_seconds=1,
+            ),
+            PROFILE_MIGRATIONS,
+            build_profile,
+        )
 
     async def _node(self, name: str, settings: Any, migrations: pathlib.Path, build: Callable) -> Node:
         db = await asyncio.to_thread(open_store, settings, migrations)
@@ -207,7 +245,7 @@ class Cluster:
         engine.dispose()
         self.pg_databases = []
 
-    def rebuild(self, seed: Callable[["Cluster"], None]) -> None:
+    def rebuild(self, seed: Callable[[Cluster], None]) -> None:
         """A fresh cluster on new databases, seeded again."""
         self.stop()
         self.start()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import pathlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -57,6 +57,6 @@ def findings() -> Iterator[Findings]:
     yield found
     target = os.environ.get("TELCO360_FUZZ_FINDINGS")
     if target:
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         backend = os.environ.get("TELCO360_FUZZ_DB", "sqlite")
         pathlib.Path(target).write_text(found.markdown(stamp, EXAMPLES, backend), encoding="utf-8")

@@ -42,21 +42,30 @@ def describe(request: Any, limit: int = 600) -> str:
     if isinstance(request, (bytes, bytearray)):
         return f"raw bytes {bytes(request)[:24]!r}" + (f"…({len(request)} bytes)" if len(request) > 24 else "")
     if isinstance(request, list):
-        return "stream[" + ", ".join(describe(item, limit // max(len(request), 1)) for item in request[:5]) + (
-            f", …{len(request)} messages" if len(request) > 5 else "") + "]"
+        return (
+            "stream["
+            + ", ".join(describe(item, limit // max(len(request), 1)) for item in request[:5])
+            + (f", …{len(request)} messages" if len(request) > 5 else "")
+            + "]"
+        )
     parts = []
     for field, value in request.ListFields():
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             items = list(value.items())
-            shown = ", ".join(f"{k[:20]!r}: {_value(field.message_type.fields_by_name['value'], v)}"
-                              for k, v in items[:3])
-            parts.append(f"{field.name}={{{shown}{', …' if len(items) > 3 else ''}}}" + (
-                f"({len(items)} entries)" if len(items) > 3 else ""))
+            shown = ", ".join(
+                f"{k[:20]!r}: {_value(field.message_type.fields_by_name['value'], v)}" for k, v in items[:3]
+            )
+            parts.append(
+                f"{field.name}={{{shown}{', …' if len(items) > 3 else ''}}}"
+                + (f"({len(items)} entries)" if len(items) > 3 else "")
+            )
         elif field.is_repeated:
             items = list(value)
             shown = ", ".join(_value(field, v) for v in items[:3])
-            parts.append(f"{field.name}=[{shown}{', …' if len(items) > 3 else ''}]" + (
-                f"({len(items)} items)" if len(items) > 3 else ""))
+            parts.append(
+                f"{field.name}=[{shown}{', …' if len(items) > 3 else ''}]"
+                + (f"({len(items)} items)" if len(items) > 3 else "")
+            )
         elif field.message_type is not None and field.message_type.full_name == "google.protobuf.Timestamp":
             parts.append(f"{field.name}=ts({value.seconds}{', nanos=' + str(value.nanos) if value.nanos else ''})")
         else:
@@ -120,13 +129,19 @@ class Findings:
 
     def markdown(self, stamp: str, examples: int, backend: str = "sqlite") -> str:
         """The whole report, per service and RPC."""
-        out = [f"# Fuzz findings on {backend} ({stamp})", "",
-               f"tests/fuzz, {examples} generated examples per RPC plus the issue #12 corpus; "
-               f"{len(self.items)} failing inputs in {len({(f.service, f.method) for f in self.items})} RPCs "
-               f"of {len(self.ran)} exercised.", ""]
+        out = [
+            f"# Fuzz findings on {backend} ({stamp})",
+            "",
+            f"tests/fuzz, {examples} generated examples per RPC plus the issue #12 corpus; "
+            f"{len(self.items)} failing inputs in {len({(f.service, f.method) for f in self.items})} RPCs "
+            f"of {len(self.ran)} exercised.",
+            "",
+        ]
         for service in ("ingest", "profile", "scoring", "contact"):
-            methods = sorted({m.split(".", 1)[1] for m in self.ran if m.startswith(service + ".")}
-                             | {f.method for f in self.items if f.service == service})
+            methods = sorted(
+                {m.split(".", 1)[1] for m in self.ran if m.startswith(service + ".")}
+                | {f.method for f in self.items if f.service == service}
+            )
             failing = [m for m in methods if self.for_method(service, m)]
             out.append(f"## {service} ({len(failing)} of {len(methods)} RPCs failing)")
             out.append("")

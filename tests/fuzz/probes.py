@@ -15,7 +15,8 @@ import dataclasses
 import itertools
 import re
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import grpc
 from google.protobuf import message_factory
@@ -28,7 +29,6 @@ from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2
 from telco360.scoring.v1 import scoring_pb2
 from telco360_runtime.status import field_violations, rich_status
-
 from tests.fuzz.cluster import Cluster
 
 MODULES = {"ingest": ingest_pb2, "profile": profile_pb2, "scoring": scoring_pb2, "contact": contact_pb2}
@@ -70,8 +70,12 @@ def method_id(service: str, method: MethodDescriptor) -> str:
 
 def is_follow_stream(method: MethodDescriptor, request: Any) -> bool:
     """Whether a call is an open-ended stream by contract (ReadLog / WatchAccountEvents with follow)."""
-    return method.server_streaming and isinstance(request, Message) and "follow" in request.DESCRIPTOR.fields_by_name \
-        and bool(getattr(request, "follow"))
+    return (
+        method.server_streaming
+        and isinstance(request, Message)
+        and "follow" in request.DESCRIPTOR.fields_by_name
+        and bool(request.follow)
+    )
 
 
 @dataclasses.dataclass
@@ -97,8 +101,9 @@ def _serialize(item: Any) -> bytes:
     return item if isinstance(item, (bytes, bytearray)) else item.SerializeToString()
 
 
-def invoke(cluster: Cluster, service: str, method: MethodDescriptor, request: Any,
-           timeout: float | None = None) -> Outcome:
+def invoke(
+    cluster: Cluster, service: str, method: MethodDescriptor, request: Any, timeout: float | None = None
+) -> Outcome:
     """Call `method` on the cluster with `request` (message, raw bytes or list for client streams)."""
     channel = cluster.channels[service]
     path = f"/{method.containing_service.full_name}/{method.name}"
@@ -110,8 +115,9 @@ def invoke(cluster: Cluster, service: str, method: MethodDescriptor, request: An
     try:
         if method.client_streaming:
             items = request if isinstance(request, list) else [request]
-            call = channel.stream_stream(path, request_serializer=_serialize,
-                                         response_deserializer=out_class.FromString)
+            call = channel.stream_stream(
+                path, request_serializer=_serialize, response_deserializer=out_class.FromString
+            )
             for reply in call(iter(items), timeout=deadline):
                 responses.append(reply)
         elif method.server_streaming:
@@ -130,12 +136,17 @@ def invoke(cluster: Cluster, service: str, method: MethodDescriptor, request: An
         if code == grpc.StatusCode.CANCELLED and len(responses) >= MAX_STREAM_MESSAGES:
             return Outcome("OK", responses=responses, seconds=time.monotonic() - started)
         status = rich_status(error.trailing_metadata()) if hasattr(error, "trailing_metadata") else None
-        return Outcome(code.name, error.details() or "", has_bad_request=bool(field_violations(error)) or (
-            status is not None and any("BadRequest" in d.type_url for d in status.details)),
+        return Outcome(
+            code.name,
+            error.details() or "",
+            has_bad_request=bool(field_violations(error))
+            or (status is not None and any("BadRequest" in d.type_url for d in status.details)),
             detail_bytes=len(error.details() or "") + (status.ByteSize() if status else 0),
-            detail_text=(error.details() or "") + (status.SerializeToString().decode("utf-8", "replace")
-                                                   if status else ""),
-            responses=responses, seconds=time.monotonic() - started)
+            detail_text=(error.details() or "")
+            + (status.SerializeToString().decode("utf-8", "replace") if status else ""),
+            responses=responses,
+            seconds=time.monotonic() - started,
+        )
     return Outcome("OK", responses=responses, seconds=time.monotonic() - started)
 
 
@@ -151,8 +162,11 @@ def _jobs_of(outcome: Outcome) -> list[common_pb2.Job]:
 
 def follow_job(cluster: Cluster, service: str, job: common_pb2.Job, wait: float = JOB_WAIT_S) -> common_pb2.Job:
     """Poll a job for a few seconds; the last state seen."""
-    stub_method = MODULES[service].DESCRIPTOR.services_by_name[
-        next(iter(MODULES[service].DESCRIPTOR.services_by_name))].methods_by_name["GetJob"]
+    stub_method = (
+        MODULES[service]
+        .DESCRIPTOR.services_by_name[next(iter(MODULES[service].DESCRIPTOR.services_by_name))]
+        .methods_by_name["GetJob"]
+    )
     deadline = time.monotonic() + wait
     last = job
     while last.state in (common_pb2.JOB_STATE_PENDING, common_pb2.JOB_STATE_RUNNING, common_pb2.JOB_STATE_UNSPECIFIED):
@@ -166,8 +180,14 @@ def follow_job(cluster: Cluster, service: str, job: common_pb2.Job, wait: float 
     return last
 
 
-def judge(cluster: Cluster, service: str, method: MethodDescriptor, request: Any, outcome: Outcome,
-          job_wait: float = JOB_WAIT_S) -> list[str]:
+def judge(
+    cluster: Cluster,
+    service: str,
+    method: MethodDescriptor,
+    request: Any,
+    outcome: Outcome,
+    job_wait: float = JOB_WAIT_S,
+) -> list[str]:
     """What is wrong with an answer under the fuzz contract (empty: nothing).
 
     A job the call started is followed for `job_wait` seconds: if it fails, its error must be
@@ -216,9 +236,12 @@ def _stream_answers(items: list, outcome: Outcome) -> list[str]:
     if outcome.code == "INVALID_ARGUMENT" and first_bad is not None and got < first_bad:
         return [f"stream ended at message {first_bad} having answered only {got} messages before it"]
     problems = []
-    for n, (item, reply) in enumerate(zip(items, outcome.responses)):
-        if isinstance(item, Message) and "records" in item.DESCRIPTOR.fields_by_name and \
-                len(reply.results) != len(item.records):
+    for n, (item, reply) in enumerate(zip(items, outcome.responses, strict=False)):
+        if (
+            isinstance(item, Message)
+            and "records" in item.DESCRIPTOR.fields_by_name
+            and len(reply.results) != len(item.records)
+        ):
             problems.append(f"batch {n} of {len(item.records)} records answered with {len(reply.results)} results")
     return problems
 
@@ -227,18 +250,27 @@ def _stream_answers(items: list, outcome: Outcome) -> list[str]:
 
 
 def _ok(cluster: Cluster, service: str, name: str, request: Message) -> Outcome:
-    method = MODULES[service].DESCRIPTOR.services_by_name[next(iter(MODULES[service].DESCRIPTOR.services_by_name))
-                                                         ].methods_by_name[name]
+    method = (
+        MODULES[service]
+        .DESCRIPTOR.services_by_name[next(iter(MODULES[service].DESCRIPTOR.services_by_name))]
+        .methods_by_name[name]
+    )
     return invoke(cluster, service, method, request)
 
 
 def good_record(customer_id: str) -> ingest_pb2.Record:
     """A valid new record (an interaction) about a seeded account."""
     return ingest_pb2.Record(
-        source="field", source_record_id=f"FUZZ-GOOD-{next(_unique)}-{time.time_ns()}", customer_id=customer_id,
+        source="field",
+        source_record_id=f"FUZZ-GOOD-{next(_unique)}-{time.time_ns()}",
+        customer_id=customer_id,
         occurred_at={"seconds": int(time.time()) - 3600},
-        interaction=ingest_pb2.Interaction(channel=ingest_pb2.INTERACTION_CHANNEL_VISIT, recorded_by="AM1001",
-                                           notes="quarterly review", duration_minutes=30),
+        interaction=ingest_pb2.Interaction(
+            channel=ingest_pb2.INTERACTION_CHANNEL_VISIT,
+            recorded_by="AM1001",
+            notes="quarterly review",
+            duration_minutes=30,
+        ),
     )
 
 
@@ -259,40 +291,81 @@ def known_good(cluster: Cluster, service: str) -> list[str]:
             problems.append(f"known-good {name} answered wrongly: {verdict}")
 
     if service == "ingest":
-        expect("SubmitRecord", ingest_pb2.SubmitRecordRequest(record=good_record(cid)),
-               lambda r: None if r.status == ingest_pb2.RECORD_STATUS_ACCEPTED else f"status {r.status}")
-        expect("GetIngestStats", ingest_pb2.GetIngestStatsRequest(),
-               lambda r: None if r.customers >= len(cluster.customer_ids) else f"{r.customers} customers")
+        expect(
+            "SubmitRecord",
+            ingest_pb2.SubmitRecordRequest(record=good_record(cid)),
+            lambda r: None if r.status == ingest_pb2.RECORD_STATUS_ACCEPTED else f"status {r.status}",
+        )
+        expect(
+            "GetIngestStats",
+            ingest_pb2.GetIngestStatsRequest(),
+            lambda r: None if r.customers >= len(cluster.customer_ids) else f"{r.customers} customers",
+        )
     elif service == "profile":
-        expect("GetCustomer360", profile_pb2.GetCustomer360Request(customer_id=cid),
-               lambda r: None if r.account.customer_id == cid else f"account {r.account.customer_id!r}")
-        expect("GetFeatures", profile_pb2.GetFeaturesRequest(customer_ids=[cid]),
-               lambda r: None if len(r.vectors) == 1 and r.vectors[0].features else f"{len(r.vectors)} vectors")
+        expect(
+            "GetCustomer360",
+            profile_pb2.GetCustomer360Request(customer_id=cid),
+            lambda r: None if r.account.customer_id == cid else f"account {r.account.customer_id!r}",
+        )
+        expect(
+            "GetFeatures",
+            profile_pb2.GetFeaturesRequest(customer_ids=[cid]),
+            lambda r: None if len(r.vectors) == 1 and r.vectors[0].features else f"{len(r.vectors)} vectors",
+        )
         # The whole base: one bad record of any account must not break it (issue #12 item 2).
-        export = _ok(cluster, "profile", "ExportFeatures",
-                     profile_pb2.ExportFeaturesRequest(as_of={"seconds": int(time.time())}))
+        export = _ok(
+            cluster, "profile", "ExportFeatures", profile_pb2.ExportFeaturesRequest(as_of={"seconds": int(time.time())})
+        )
         rows = sum(len(batch.vectors) for batch in export.responses) if export.code == "OK" else 0
         if export.code != "OK" or rows < 1:
             problems.append(f"known-good ExportFeatures answered {export.short()} with {rows} rows")
     elif service == "scoring":
-        expect("ListModels", scoring_pb2.ListModelsRequest(),
-               lambda r: None if any(m.model_id == cluster.model_id for m in r.models) else "seeded model missing")
-        expect("ScoreFeatures", scoring_pb2.ScoreFeaturesRequest(model_id=cluster.model_id, rows=[
-            scoring_pb2.FeatureRow(row_id="good", features={"tenure": common_pb2.AttributeValue(number_value=5),
-                                                            "fee": common_pb2.AttributeValue(number_value=1200)})]),
-               lambda r: None if len(r.scores) == 1 and 0 <= r.scores[0].score <= 1 else f"{len(r.scores)} scores")
+        expect(
+            "ListModels",
+            scoring_pb2.ListModelsRequest(),
+            lambda r: None if any(m.model_id == cluster.model_id for m in r.models) else "seeded model missing",
+        )
+        expect(
+            "ScoreFeatures",
+            scoring_pb2.ScoreFeaturesRequest(
+                model_id=cluster.model_id,
+                rows=[
+                    scoring_pb2.FeatureRow(
+                        row_id="good",
+                        features={
+                            "tenure": common_pb2.AttributeValue(number_value=5),
+                            "fee": common_pb2.AttributeValue(number_value=1200),
+                        },
+                    )
+                ],
+            ),
+            lambda r: None if len(r.scores) == 1 and 0 <= r.scores[0].score <= 1 else f"{len(r.scores)} scores",
+        )
         # No model is trained on the seeded base: NOT_FOUND ("no stored score") is the right answer.
-        expect("GetStoredScore", scoring_pb2.GetStoredScoreRequest(customer_id=cid),
-               lambda r: None if r.customer_id in ("", cid) else f"customer {r.customer_id!r}", ("OK", "NOT_FOUND"))
+        expect(
+            "GetStoredScore",
+            scoring_pb2.GetStoredScoreRequest(customer_id=cid),
+            lambda r: None if r.customer_id in ("", cid) else f"customer {r.customer_id!r}",
+            ("OK", "NOT_FOUND"),
+        )
     elif service == "contact":
-        expect("GetPolicy", contact_pb2.GetPolicyRequest(policy_id=GOOD_POLICY_ID),
-               lambda r: None if r.policy_id == GOOD_POLICY_ID else f"policy {r.policy_id!r}")
+        expect(
+            "GetPolicy",
+            contact_pb2.GetPolicyRequest(policy_id=GOOD_POLICY_ID),
+            lambda r: None if r.policy_id == GOOD_POLICY_ID else f"policy {r.policy_id!r}",
+        )
         key = f"fuzz-good-{next(_unique)}-{time.time_ns()}"
-        expect("ReserveContact", contact_pb2.ReserveContactRequest(
-            idempotency_key=key, hold_seconds=60,
-            contact=contact_pb2.CheckContactRequest(customer_id=cid, channel=contact_pb2.CHANNEL_EMAIL,
-                                                    purpose=contact_pb2.PURPOSE_SERVICE)),
-               lambda r: None if r.decision.decision_id else "no decision")
+        expect(
+            "ReserveContact",
+            contact_pb2.ReserveContactRequest(
+                idempotency_key=key,
+                hold_seconds=60,
+                contact=contact_pb2.CheckContactRequest(
+                    customer_id=cid, channel=contact_pb2.CHANNEL_EMAIL, purpose=contact_pb2.PURPOSE_SERVICE
+                ),
+            ),
+            lambda r: None if r.decision.decision_id else "no decision",
+        )
     return problems
 
 
@@ -311,12 +384,24 @@ GOOD_POLICY_ID = "fuzz-base"
 def good_policy() -> contact_pb2.ContactPolicy:
     """A valid policy: 3 SMS marketing contacts per rolling 7 days, no consent needed."""
     return contact_pb2.ContactPolicy(
-        policy_id=GOOD_POLICY_ID, name="Fuzz base policy", active=True,
-        caps=[contact_pb2.FrequencyCap(
-            cap_id="sms-7d", scope=contact_pb2.CAP_SCOPE_ACCOUNT, channels=[contact_pb2.CHANNEL_SMS], max_contacts=3,
-            window=contact_pb2.Window(kind=contact_pb2.WINDOW_KIND_ROLLING, unit=contact_pb2.WINDOW_UNIT_DAY, size=7))],
-        purpose_classes=[contact_pb2.PurposeClass(purpose=contact_pb2.PURPOSE_MARKETING, requires_consent=False),
-                         contact_pb2.PurposeClass(purpose=contact_pb2.PURPOSE_SERVICE, requires_consent=False)],
+        policy_id=GOOD_POLICY_ID,
+        name="Fuzz base policy",
+        active=True,
+        caps=[
+            contact_pb2.FrequencyCap(
+                cap_id="sms-7d",
+                scope=contact_pb2.CAP_SCOPE_ACCOUNT,
+                channels=[contact_pb2.CHANNEL_SMS],
+                max_contacts=3,
+                window=contact_pb2.Window(
+                    kind=contact_pb2.WINDOW_KIND_ROLLING, unit=contact_pb2.WINDOW_UNIT_DAY, size=7
+                ),
+            )
+        ],
+        purpose_classes=[
+            contact_pb2.PurposeClass(purpose=contact_pb2.PURPOSE_MARKETING, requires_consent=False),
+            contact_pb2.PurposeClass(purpose=contact_pb2.PURPOSE_SERVICE, requires_consent=False),
+        ],
     )
 
 
@@ -339,9 +424,19 @@ def seed(cluster: Cluster, records: Iterable[ingest_pb2.Record]) -> None:
     created = _ok(cluster, "contact", "CreatePolicy", contact_pb2.CreatePolicyRequest(policy=good_policy()))
     assert created.code == "OK", f"seeding contact failed: {created.short()}"
     # A small churn model from a table gives scoring's known-good check a model to score with.
-    started = _ok(cluster, "scoring", "TrainFromTable", scoring_pb2.TrainFromTableRequest(
-        content=GOOD_TABLE, format=scoring_pb2.TABLE_FORMAT_CSV, id_column="id", label_column="label",
-        kind=scoring_pb2.MODEL_KIND_CHURN, auto_promote=scoring_pb2.AUTO_PROMOTE_NEVER))
+    started = _ok(
+        cluster,
+        "scoring",
+        "TrainFromTable",
+        scoring_pb2.TrainFromTableRequest(
+            content=GOOD_TABLE,
+            format=scoring_pb2.TABLE_FORMAT_CSV,
+            id_column="id",
+            label_column="label",
+            kind=scoring_pb2.MODEL_KIND_CHURN,
+            auto_promote=scoring_pb2.AUTO_PROMOTE_NEVER,
+        ),
+    )
     assert started.code == "OK", f"seeding scoring failed: {started.short()}"
     job = follow_job(cluster, "scoring", started.responses[0], wait=120)
     assert job.state == common_pb2.JOB_STATE_SUCCEEDED and job.result_ref, f"seed training failed: {job}"
@@ -349,5 +444,6 @@ def seed(cluster: Cluster, records: Iterable[ingest_pb2.Record]) -> None:
 
 
 #: A 60-row churn table (id, two features, a label every third row).
-GOOD_TABLE = b"id,tenure,fee,label\n" + b"".join(b"a%d,%d,%d,%d\n" % (n, n % 24, 1000 + n * 7, n % 3 == 0)
-                                                 for n in range(60))
+GOOD_TABLE = b"id,tenure,fee,label\n" + b"".join(
+    b"a%d,%d,%d,%d\n" % (n, n % 24, 1000 + n * 7, n % 3 == 0) for n in range(60)
+)

@@ -16,7 +16,7 @@ seeded base, months, expressions, time zones), so that lookups find something to
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -35,35 +35,150 @@ FLAT_EXPRESSION = "1+" * 1995 + "1 > 0"
 
 #: Integers around 0, at the edges of int32 and int64 and at business-looking values.
 INT32_EDGES = [0, 1, -1, 2, 7, 999, -7, 1000, 1001, 10_000, INT32_MAX, INT32_MIN, INT32_MAX - 1, INT32_MIN + 1]
-INT64_EDGES = [*INT32_EDGES, INT64_MAX, INT64_MIN, INT64_MAX - 1, 2**53, 2**53 + 1, -(2**53), 10**13, 10**13 + 1,
-               10**15, 2**32]
-FLOAT_EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, 1e308, -1e308, 1.7976931348623157e308, 5e-324, 1e15, 1e15 + 1,
-               math.inf, -math.inf, math.nan, 1e-300, 2.0**63]
+INT64_EDGES = [
+    *INT32_EDGES,
+    INT64_MAX,
+    INT64_MIN,
+    INT64_MAX - 1,
+    2**53,
+    2**53 + 1,
+    -(2**53),
+    10**13,
+    10**13 + 1,
+    10**15,
+    2**32,
+]
+FLOAT_EDGES = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    1e308,
+    -1e308,
+    1.7976931348623157e308,
+    5e-324,
+    1e15,
+    1e15 + 1,
+    math.inf,
+    -math.inf,
+    math.nan,
+    1e-300,
+    2.0**63,
+]
 
 #: Strings that break parsers and limits: empty, blank, full-width digits, control and
 #: combining characters, right-to-left, emoji, SQL and path fragments, 64/65/5,000/100,000
 #: characters, numbers written in odd ways.
 STRING_EDGES = [
-    "", " ", "\t\n", "０１２３４５", "１２", "2026-１０", "\x00", "a\x00b", "\u202eevil",
+    "",
+    " ",
+    "\t\n",
+    "０１２３４５",
+    "１２",
+    "2026-１０",
+    "\x00",
+    "a\x00b",
+    "\u202eevil",
     "e\u0301\u0301\u0301",
-    "😀" * 10, "客户", "C" * 64, "C" * 65, "C" * 129, LONG_TEXT, HUGE_TEXT, "-1", "9" * 40, "1e308", "NaN", "inf",
-    "-inf", "' OR 1=1 --", "%s%s%n", "../../../etc/passwd", "/dev/zero", "${jndi:x}", "null", "0", "C1",
-    "\ud7ff", "\ufeffBOM", "a" * 4001,
+    "😀" * 10,
+    "客户",
+    "C" * 64,
+    "C" * 65,
+    "C" * 129,
+    LONG_TEXT,
+    HUGE_TEXT,
+    "-1",
+    "9" * 40,
+    "1e308",
+    "NaN",
+    "inf",
+    "-inf",
+    "' OR 1=1 --",
+    "%s%s%n",
+    "../../../etc/passwd",
+    "/dev/zero",
+    "${jndi:x}",
+    "null",
+    "0",
+    "C1",
+    "\ud7ff",
+    "\ufeffBOM",
+    "a" * 4001,
 ]
-MONTH_EDGES = ["2026-09", "2026-10", "0000-00", "0001-01", "9999-12", "10000-01", "2026-13", "2026-00", "2026-1",
-               "２０２６-０９", "1899-12", "1900-01", "2199-12", "2200-01", "-2026-01", "2026-09-01", HUGE_TEXT]
+MONTH_EDGES = [
+    "2026-09",
+    "2026-10",
+    "0000-00",
+    "0001-01",
+    "9999-12",
+    "10000-01",
+    "2026-13",
+    "2026-00",
+    "2026-1",
+    "２０２６-０９",
+    "1899-12",
+    "1900-01",
+    "2199-12",
+    "2200-01",
+    "-2026-01",
+    "2026-09-01",
+    HUGE_TEXT,
+]
 EXPRESSION_EDGES = [
-    "true", "fee_total_last_month > 0", 'attr.industry == "GOV"', "status == \"ACTIVE\"", FLAT_EXPRESSION,
-    "(" * 2000 + "1" + ")" * 2000, "not " * 1000 + "true", "1 > ", "unknown_name > 1", "fee_total_last_month > 1e309",
-    "fee_total_last_month / 0 > 1", '"' + "x" * 3990 + '" == "x"', "1 < 2 < 3", "a" * 4001, HUGE_TEXT,
-    "fee_total_last_month > ０", "has_tag(\"x\")",
+    "true",
+    "fee_total_last_month > 0",
+    'attr.industry == "GOV"',
+    'status == "ACTIVE"',
+    FLAT_EXPRESSION,
+    "(" * 2000 + "1" + ")" * 2000,
+    "not " * 1000 + "true",
+    "1 > ",
+    "unknown_name > 1",
+    "fee_total_last_month > 1e309",
+    "fee_total_last_month / 0 > 1",
+    '"' + "x" * 3990 + '" == "x"',
+    "1 < 2 < 3",
+    "a" * 4001,
+    HUGE_TEXT,
+    "fee_total_last_month > ０",
+    'has_tag("x")',
 ]
-TIME_ZONE_EDGES = ["Asia/Shanghai", "UTC", "Not/AZone", "Z" * 5000, "../../etc/localtime", "+08:00", "", "Asia/上海",
-                   "A" * 255, "A" * 256, "America/Argentina/ComodRivadavia", HUGE_TEXT]
+TIME_ZONE_EDGES = [
+    "Asia/Shanghai",
+    "UTC",
+    "Not/AZone",
+    "Z" * 5000,
+    "../../etc/localtime",
+    "+08:00",
+    "",
+    "Asia/上海",
+    "A" * 255,
+    "A" * 256,
+    "America/Argentina/ComodRivadavia",
+    HUGE_TEXT,
+]
 #: Timestamp seconds: 0001-01-01, one second before (year 0), 9999-12-31T23:59:59, 10000-01-01,
 #: the int64 extremes, 1900 and 2200 (the suite's documented range), the epoch and around now.
-TIMESTAMP_SECONDS = [0, 1, -1, -62135596800, -62135596801, 253402300799, 253402300800, INT64_MAX, INT64_MIN,
-                     -2208988800, 7258118400, 7258118399, 1_790_000_000, 1_780_000_000, 2**31, -(2**31), 10**12]
+TIMESTAMP_SECONDS = [
+    0,
+    1,
+    -1,
+    -62135596800,
+    -62135596801,
+    253402300799,
+    253402300800,
+    INT64_MAX,
+    INT64_MIN,
+    -2208988800,
+    7258118400,
+    7258118399,
+    1_790_000_000,
+    1_780_000_000,
+    2**31,
+    -(2**31),
+    10**12,
+]
 NANOS_EDGES = [0, 1, 999_999_999, 1_000_000_000, -1, INT32_MAX, INT32_MIN]
 
 
@@ -147,8 +262,10 @@ def _scalar(field: FieldDescriptor, hints: Hints, small: bool) -> st.SearchStrat
     if t == FieldDescriptor.TYPE_DOUBLE:
         return _edges_or(FLOAT_EDGES, st.floats(allow_nan=True, allow_infinity=True))
     if t == FieldDescriptor.TYPE_FLOAT:
-        return _edges_or([0.0, 3.4e38, -3.4e38, math.inf, -math.inf, math.nan, 1e-45],
-                         st.floats(width=32, allow_nan=True, allow_infinity=True))
+        return _edges_or(
+            [0.0, 3.4e38, -3.4e38, math.inf, -math.inf, math.nan, 1e-45],
+            st.floats(width=32, allow_nan=True, allow_infinity=True),
+        )
     if t == FieldDescriptor.TYPE_BOOL:
         return st.booleans()
     if t == FieldDescriptor.TYPE_STRING:
@@ -192,8 +309,11 @@ def field_values(field: FieldDescriptor, hints: Hints, depth: int = 4, small: bo
         value_field = field.message_type.fields_by_name["value"]
         keys = _scalar(key_field, hints, True)
         few = st.dictionaries(keys, _single(value_field, hints, depth, small), max_size=4)
-        many = st.builds(lambda v, n: {f"k{i}": v for i in range(n)}, _single(value_field, hints, 0, True),
-                         st.sampled_from([1001, 1500]))
+        many = st.builds(
+            lambda v, n: {f"k{i}": v for i in range(n)},
+            _single(value_field, hints, 0, True),
+            st.sampled_from([1001, 1500]),
+        )
         return st.one_of(few, few, many) if key_field.type == FieldDescriptor.TYPE_STRING else few
     if _is_repeated(field):
         few = st.lists(_single(field, hints, depth, small), max_size=3)
@@ -222,8 +342,9 @@ def _assign(msg: Message, field: FieldDescriptor, value: object) -> None:
 
 
 @st.composite
-def messages(draw: st.DrawFn, descriptor: Descriptor, hints: Hints | None = None, depth: int = 4,
-             small: bool = False) -> Message:
+def messages(
+    draw: st.DrawFn, descriptor: Descriptor, hints: Hints | None = None, depth: int = 4, small: bool = False
+) -> Message:
     """A message of `descriptor` with a random subset of its fields set to random or edge values."""
     hints = hints or Hints()
     msg = message_factory.GetMessageClass(descriptor)()
@@ -274,8 +395,16 @@ def mutations(draw: st.DrawFn, good: Message, hints: Hints | None = None, max_ch
 #: a length beyond the end, an end-group with no start, invalid UTF-8 in field 1 (every
 #: request whose field 1 is a string), a varint of 11 bytes, a deprecated group.
 UNDECODABLE = [
-    b"\x00", b"\x08\x80", b"\x0a\x05ab", b"\x0c", b"\x0a\x02\xff\xfe", b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
-    b"\x0b\x0c\x08", b"\x0a\x80\x80\x80\x80\x10", b"\x12\x03\xc3\x28\x00", b"\x0f",
+    b"\x00",
+    b"\x08\x80",
+    b"\x0a\x05ab",
+    b"\x0c",
+    b"\x0a\x02\xff\xfe",
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+    b"\x0b\x0c\x08",
+    b"\x0a\x80\x80\x80\x80\x10",
+    b"\x12\x03\xc3\x28\x00",
+    b"\x0f",
 ]
 
 

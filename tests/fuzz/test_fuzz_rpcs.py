@@ -33,7 +33,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telco360.contact.v1 import contact_pb2
-
 from tests.fuzz import corpus, probes
 from tests.fuzz.cluster import Cluster, seed_records
 from tests.fuzz.findings import Findings
@@ -46,12 +45,27 @@ pytestmark = [
 
 METHODS = probes.methods()
 IDS = [probes.method_id(service, method) for service, method in METHODS]
-BY_ID = dict(zip(IDS, METHODS))
+BY_ID = dict(zip(IDS, METHODS, strict=False))
 
 #: Id fields whose values, once a service answered them, later requests reuse.
-ID_FIELDS = ("customer_id", "person_id", "policy_id", "offer_id", "campaign_id", "reservation_id", "job_id",
-             "model_id", "tag_id", "decision_id", "quarantine_id", "opt_out_id", "consent_id", "proposal_id",
-             "outcome_id", "model_version")
+ID_FIELDS = (
+    "customer_id",
+    "person_id",
+    "policy_id",
+    "offer_id",
+    "campaign_id",
+    "reservation_id",
+    "job_id",
+    "model_id",
+    "tag_id",
+    "decision_id",
+    "quarantine_id",
+    "opt_out_id",
+    "consent_id",
+    "proposal_id",
+    "outcome_id",
+    "model_version",
+)
 KNOWN_PER_FIELD = 20
 #: How long profile may take to apply what ingest logged before that counts as broken.
 APPLY_WAIT_S = 10.0
@@ -68,7 +82,7 @@ def harvest(cluster: Cluster, replies: list[Message]) -> None:
             if field.message_type is not None:
                 if field.message_type.GetOptions().map_entry:
                     continue
-                for item in (value if field.is_repeated else [value]):
+                for item in value if field.is_repeated else [value]:
                     walk(item, depth + 1)
             elif field.name in ID_FIELDS and isinstance(value, str) and value:
                 pool = known.setdefault(field.name, [])
@@ -82,8 +96,10 @@ def harvest(cluster: Cluster, replies: list[Message]) -> None:
 def hints_for(cluster: Cluster) -> Hints:
     """Field-name hints: the seeded customers, the known-good policy, ids answered so far."""
     known = cluster.known
-    pools: dict[str, Any] = {"customer_id": lambda: cluster.customer_ids,
-                             "policy_id": lambda: [probes.GOOD_POLICY_ID, *known.get("policy_id", [])]}
+    pools: dict[str, Any] = {
+        "customer_id": lambda: cluster.customer_ids,
+        "policy_id": lambda: [probes.GOOD_POLICY_ID, *known.get("policy_id", [])],
+    }
     for name in ID_FIELDS:
         pools.setdefault(name, lambda name=name: known.get(name, []))
     return Hints(pools)
@@ -95,9 +111,17 @@ def reseed(cluster: Cluster) -> None:
     probes.seed(cluster, seed_records())
 
 
-def run_case(cluster: Cluster, findings: Findings, service: str, method: MethodDescriptor, request: Any,
-             origin: str, expect: frozenset[str] | None = None,
-             capfd: pytest.CaptureFixture[str] | None = None, job_wait: float = probes.JOB_WAIT_S) -> list[str]:
+def run_case(
+    cluster: Cluster,
+    findings: Findings,
+    service: str,
+    method: MethodDescriptor,
+    request: Any,
+    origin: str,
+    expect: frozenset[str] | None = None,
+    capfd: pytest.CaptureFixture[str] | None = None,
+    job_wait: float = probes.JOB_WAIT_S,
+) -> list[str]:
     """One call judged under the fuzz contract, then the after-checks; returns the problems.
 
     With `capfd`, the servers' log output meanwhile is checked too (issue #12 item 10).
@@ -147,8 +171,9 @@ def request_strategy(cluster: Cluster, service: str, method: MethodDescriptor) -
 
 
 @pytest.mark.parametrize("rpc", IDS)
-def test_rpc_survives_generated_requests(cluster: Cluster, findings: Findings, rpc: str,
-                                        capfd: pytest.CaptureFixture[str]) -> None:
+def test_rpc_survives_generated_requests(
+    cluster: Cluster, findings: Findings, rpc: str, capfd: pytest.CaptureFixture[str]
+) -> None:
     """Generated requests (descriptor strategies and mutations of a valid request)."""
     service, method = BY_ID[rpc]
     strategy = request_strategy(cluster, service, method)
@@ -165,7 +190,8 @@ def test_rpc_survives_generated_requests(cluster: Cluster, findings: Findings, r
 
     explore()
     assert not failed, f"{rpc}: {len(failed)} failing inputs\n" + findings.summary(
-        [f for f in findings.for_method(service, method.name) if f.origin == "generated"])
+        [f for f in findings.for_method(service, method.name) if f.origin == "generated"]
+    )
 
 
 #: Payloads no message decodes from: a truncated varint, a field number 0.
@@ -173,8 +199,9 @@ UNDECODABLE = (b"\x08\x80", b"\x00\x00")
 
 
 @pytest.mark.parametrize("rpc", IDS)
-def test_rpc_answers_undecodable_bytes_with_invalid_argument(cluster: Cluster, findings: Findings, rpc: str,
-                                                            capfd: pytest.CaptureFixture[str]) -> None:
+def test_rpc_answers_undecodable_bytes_with_invalid_argument(
+    cluster: Cluster, findings: Findings, rpc: str, capfd: pytest.CaptureFixture[str]
+) -> None:
     """Bytes that are no message answer INVALID_ARGUMENT (client streams: for that message)."""
     service, method = BY_ID[rpc]
     problems: list[str] = []
@@ -188,12 +215,14 @@ def test_rpc_answers_undecodable_bytes_with_invalid_argument(cluster: Cluster, f
             request, expect = payload, corpus.INVALID
         problems += run_case(cluster, findings, service, method, request, "undecodable", expect, capfd)
     assert not problems, f"{rpc}:\n" + findings.summary(
-        [f for f in findings.for_method(service, method.name) if f.origin == "undecodable"])
+        [f for f in findings.for_method(service, method.name) if f.origin == "undecodable"]
+    )
 
 
 @pytest.mark.parametrize("case", corpus.CASES, ids=[f"#{c.item} {c.name}" for c in corpus.CASES])
-def test_issue_12_case(cluster: Cluster, findings: Findings, case: corpus.Case,
-                       capfd: pytest.CaptureFixture[str]) -> None:
+def test_issue_12_case(
+    cluster: Cluster, findings: Findings, case: corpus.Case, capfd: pytest.CaptureFixture[str]
+) -> None:
     """The exact inputs issue #12 reported, with the answer the contract demands.
 
     The servers' log lines written meanwhile (item 10) must not carry a long request value.
@@ -203,8 +232,17 @@ def test_issue_12_case(cluster: Cluster, findings: Findings, case: corpus.Case,
     for index, (rpc, build) in enumerate(case.steps):
         service, method = BY_ID[rpc]
         last = index == len(case.steps) - 1
-        problems += run_case(cluster, findings, service, method, build(cluster), origin,
-                             case.expect if last else None, capfd, job_wait=CORPUS_JOB_WAIT_S)
+        problems += run_case(
+            cluster,
+            findings,
+            service,
+            method,
+            build(cluster),
+            origin,
+            case.expect if last else None,
+            capfd,
+            job_wait=CORPUS_JOB_WAIT_S,
+        )
     if case.check is not None:
         problem = case.check(cluster.last_replies)
         if problem:
@@ -238,13 +276,21 @@ def test_reserve_contact_deadline_storm_does_not_wedge_contact(cluster: Cluster,
     stub_call = cluster.channels["contact"].unary_unary(
         f"/{method.containing_service.full_name}/{method.name}",
         request_serializer=contact_pb2.ReserveContactRequest.SerializeToString,
-        response_deserializer=contact_pb2.ReserveContactResponse.FromString)
+        response_deserializer=contact_pb2.ReserveContactResponse.FromString,
+    )
     problems: list[str] = []
     for round_no in range(STORM_ROUNDS):
-        futures = [stub_call.future(contact_pb2.ReserveContactRequest(
-            idempotency_key=f"storm-{round_no}-{n}-{time.time_ns()}", hold_seconds=60,
-            contact=corpus.check(cluster.customer_ids[n % len(cluster.customer_ids)])), timeout=0.001)
-            for n in range(STORM_CALLS)]
+        futures = [
+            stub_call.future(
+                contact_pb2.ReserveContactRequest(
+                    idempotency_key=f"storm-{round_no}-{n}-{time.time_ns()}",
+                    hold_seconds=60,
+                    contact=corpus.check(cluster.customer_ids[n % len(cluster.customer_ids)]),
+                ),
+                timeout=0.001,
+            )
+            for n in range(STORM_CALLS)
+        ]
         for future in futures:
             try:
                 future.result()
@@ -258,6 +304,11 @@ def test_reserve_contact_deadline_storm_does_not_wedge_contact(cluster: Cluster,
         problems += after
         cluster.rebuild(reseed)
     if problems:
-        findings.add(service, method.name, "corpus #1 deadline storm",
-                     f"{STORM_ROUNDS} x {STORM_CALLS} ReserveContact with timeout=0.001", problems)
+        findings.add(
+            service,
+            method.name,
+            "corpus #1 deadline storm",
+            f"{STORM_ROUNDS} x {STORM_CALLS} ReserveContact with timeout=0.001",
+            problems,
+        )
     assert not problems, "\n".join(problems)

@@ -10,8 +10,8 @@ import uuid
 import typer
 from google.protobuf import json_format
 from rich.table import Table
-from telco360.contact.v1 import contact_pb2
 
+from telco360.contact.v1 import contact_pb2
 from telco360_cli import fmt
 from telco360_cli.console import console, run_command
 from telco360_cli.errors import CliError
@@ -40,20 +40,38 @@ def render_rule(rule: contact_pb2.RuleEvaluation) -> str:
 
 def render_nbo(reply: contact_pb2.GetNextBestOfferResponse, customer_id: str, channel: str) -> None:
     """Ranked offers with reasons, and suppressed ones with why."""
-    risk = f"risk {fmt.risk(reply.risk_band)} ({fmt.percent(reply.churn_probability)})" if reply.risk_band else "risk unknown"
-    console.print(f"[bold]next-best-offer[/] for {customer_id} on {channel}: {risk}, predicted value "
-                  f"{fmt.yuan_short(reply.predicted_value_fen)}; policies {', '.join(reply.policy_versions) or '-'}")
+    risk = (
+        f"risk {fmt.risk(reply.risk_band)} ({fmt.percent(reply.churn_probability)})"
+        if reply.risk_band
+        else "risk unknown"
+    )
+    console.print(
+        f"[bold]next-best-offer[/] for {customer_id} on {channel}: {risk}, predicted value "
+        f"{fmt.yuan_short(reply.predicted_value_fen)}; policies {', '.join(reply.policy_versions) or '-'}"
+    )
     if reply.offers:
         table = Table(title="Offers, best first")
         for column in ("#", "offer", "category", "propensity", "expected value", "why"):
             table.add_column(column, overflow="fold")
         for o in reply.offers:
-            table.add_row(str(o.rank), f"{o.name} ({o.offer_id})", fmt.enum_name(contact_pb2.OfferCategory, o.category),
-                          f"{o.propensity:.3f}", fmt.yuan_short(o.expected_value_fen), "\n".join(o.reasons))
+            table.add_row(
+                str(o.rank),
+                f"{o.name} ({o.offer_id})",
+                fmt.enum_name(contact_pb2.OfferCategory, o.category),
+                f"{o.propensity:.3f}",
+                fmt.yuan_short(o.expected_value_fen),
+                "\n".join(o.reasons),
+            )
         console.print(table)
     else:
-        console.print("no offer to make now" + (" (every candidate is suppressed, see below)" if reply.suppressed
-                                                else " (the catalogue has no active offer for this channel)"))
+        console.print(
+            "no offer to make now"
+            + (
+                " (every candidate is suppressed, see below)"
+                if reply.suppressed
+                else " (the catalogue has no active offer for this channel)"
+            )
+        )
     if reply.suppressed:
         suppressed = Table(title="Suppressed")
         for column in ("offer", "reason", "detail"):
@@ -66,28 +84,44 @@ def render_nbo(reply: contact_pb2.GetNextBestOfferResponse, customer_id: str, ch
         console.print(f"[yellow]degraded: {'; '.join(reply.degraded_reasons)}[/]")
 
 
-def nbo(ctx: typer.Context, customer_id: str,
-        channel: str = typer.Option("inbound_offer", help="touchpoint: inbound_offer, sms, outbound_call, visit, ..."),
-        reason: str = typer.Option("", help="reason of the call or visit, e.g. bill_query"),
-        person: str = typer.Option("", help="person spoken to"),
-        max_offers: int = typer.Option(3, help="offers to rank"),
-        inbound: bool = typer.Option(True, help="the customer called in (inbound call context)")) -> None:
+def nbo(
+    ctx: typer.Context,
+    customer_id: str,
+    channel: str = typer.Option("inbound_offer", help="touchpoint: inbound_offer, sms, outbound_call, visit, ..."),
+    reason: str = typer.Option("", help="reason of the call or visit, e.g. bill_query"),
+    person: str = typer.Option("", help="person spoken to"),
+    max_offers: int = typer.Option(3, help="offers to rank"),
+    inbound: bool = typer.Option(True, help="the customer called in (inbound call context)"),
+) -> None:
     """Next-best-offer for an account on a channel, with reasons and suppressed offers."""
 
     async def run(clients: Clients) -> contact_pb2.GetNextBestOfferResponse:
         kind = contact_pb2.INTERACTION_KIND_INBOUND_CALL if inbound else contact_pb2.INTERACTION_KIND_OUTBOUND
-        return await clients.contact.GetNextBestOffer(contact_pb2.GetNextBestOfferRequest(
-            customer_id=customer_id, person_id=person, channel=channel_of(channel), max_offers=max_offers,
-            context=contact_pb2.InteractionContext(kind=kind, reason=reason), exploit_only=True))
+        return await clients.contact.GetNextBestOffer(
+            contact_pb2.GetNextBestOfferRequest(
+                customer_id=customer_id,
+                person_id=person,
+                channel=channel_of(channel),
+                max_offers=max_offers,
+                context=contact_pb2.InteractionContext(kind=kind, reason=reason),
+                exploit_only=True,
+            )
+        )
 
     render_nbo(run_command(ctx.obj, run), customer_id, channel)
 
 
-def _check_request(customer_id: str, channel: str, purpose: str, offer: str, person: str,
-                   campaign: str) -> contact_pb2.CheckContactRequest:
-    return contact_pb2.CheckContactRequest(customer_id=customer_id, person_id=person, channel=channel_of(channel),
-                                           purpose=fmt.enum_value(contact_pb2.Purpose, purpose), offer_id=offer,
-                                           campaign_id=campaign)
+def _check_request(
+    customer_id: str, channel: str, purpose: str, offer: str, person: str, campaign: str
+) -> contact_pb2.CheckContactRequest:
+    return contact_pb2.CheckContactRequest(
+        customer_id=customer_id,
+        person_id=person,
+        channel=channel_of(channel),
+        purpose=fmt.enum_value(contact_pb2.Purpose, purpose),
+        offer_id=offer,
+        campaign_id=campaign,
+    )
 
 
 def render_decision(decision: contact_pb2.ContactDecision) -> None:
@@ -110,10 +144,15 @@ _PURPOSE = typer.Option("marketing", help="service, regulatory, retention, marke
 
 
 @contact_group.command("check")
-def contact_check(ctx: typer.Context, customer_id: str, channel: str = _CHANNEL, purpose: str = _PURPOSE,
-                  offer: str = typer.Option("", help="offer the contact makes"),
-                  person: str = typer.Option("", help="person addressed"),
-                  campaign: str = typer.Option("", help="campaign it belongs to")) -> None:
+def contact_check(
+    ctx: typer.Context,
+    customer_id: str,
+    channel: str = _CHANNEL,
+    purpose: str = _PURPOSE,
+    offer: str = typer.Option("", help="offer the contact makes"),
+    person: str = typer.Option("", help="person addressed"),
+    campaign: str = typer.Option("", help="campaign it belongs to"),
+) -> None:
     """May we contact this account now on this channel for this purpose? (records nothing; exit 3 if not)"""
     request = _check_request(customer_id, channel, purpose, offer, person, campaign)
     decision = run_command(ctx.obj, lambda c: c.contact.CheckContact(request))
@@ -123,32 +162,41 @@ def contact_check(ctx: typer.Context, customer_id: str, channel: str = _CHANNEL,
 
 
 @contact_group.command("reserve")
-def contact_reserve(ctx: typer.Context, customer_id: str, channel: str = _CHANNEL, purpose: str = _PURPOSE,
-                    offer: str = typer.Option("", help="offer the contact makes"),
-                    person: str = typer.Option("", help="person addressed"),
-                    campaign: str = typer.Option("", help="campaign it belongs to"),
-                    key: str = typer.Option("", help="idempotency key (default: a new one)"),
-                    confirm: bool = typer.Option(False, help="confirm delivery at once")) -> None:
+def contact_reserve(
+    ctx: typer.Context,
+    customer_id: str,
+    channel: str = _CHANNEL,
+    purpose: str = _PURPOSE,
+    offer: str = typer.Option("", help="offer the contact makes"),
+    person: str = typer.Option("", help="person addressed"),
+    campaign: str = typer.Option("", help="campaign it belongs to"),
+    key: str = typer.Option("", help="idempotency key (default: a new one)"),
+    confirm: bool = typer.Option(False, help="confirm delivery at once"),
+) -> None:
     """Check and reserve a contact slot (optionally confirming it as delivered); exit 3 if not granted."""
     request = contact_pb2.ReserveContactRequest(
         idempotency_key=key or f"cli-{uuid.uuid4().hex}",
-        contact=_check_request(customer_id, channel, purpose, offer, person, campaign))
+        contact=_check_request(customer_id, channel, purpose, offer, person, campaign),
+    )
 
     async def run(clients: Clients):
         reply = await clients.contact.ReserveContact(request)
         confirmed = None
         if reply.granted and confirm:
-            confirmed = await clients.contact.ConfirmContact(contact_pb2.ConfirmContactRequest(
-                reservation_id=reply.reservation.reservation_id))
+            confirmed = await clients.contact.ConfirmContact(
+                contact_pb2.ConfirmContactRequest(reservation_id=reply.reservation.reservation_id)
+            )
         return reply, confirmed
 
     reply, confirmed = run_command(ctx.obj, run)
     render_decision(reply.decision)
     if reply.granted:
         state = confirmed.state if confirmed is not None else reply.reservation.state
-        console.print(f"reservation {reply.reservation.reservation_id} "
-                      f"{fmt.enum_name(contact_pb2.ReservationState, state)}"
-                      f"{' (replayed)' if reply.replayed else ''}")
+        console.print(
+            f"reservation {reply.reservation.reservation_id} "
+            f"{fmt.enum_name(contact_pb2.ReservationState, state)}"
+            f"{' (replayed)' if reply.replayed else ''}"
+        )
     else:
         raise typer.Exit(NOT_ALLOWED)
 
@@ -163,21 +211,29 @@ def load_policy(path: pathlib.Path) -> contact_pb2.ContactPolicy:
 
 
 @policy_group.command("create")
-def policy_create(ctx: typer.Context, path: pathlib.Path = typer.Argument(..., exists=True, dir_okay=False,
-                                                                       help="policy as JSON or TOML")) -> None:
+def policy_create(
+    ctx: typer.Context,
+    path: pathlib.Path = typer.Argument(..., exists=True, dir_okay=False, help="policy as JSON or TOML"),
+) -> None:
     """Create a contact policy from a file."""
     policy = load_policy(path)
     created = run_command(ctx.obj, lambda c: c.contact.CreatePolicy(contact_pb2.CreatePolicyRequest(policy=policy)))
-    console.print(f"policy {created.policy_id} v{created.version} {'active' if created.active else 'inactive'}: "
-                  f"{len(created.caps)} caps, {len(created.cool_downs)} cool-downs")
+    console.print(
+        f"policy {created.policy_id} v{created.version} {'active' if created.active else 'inactive'}: "
+        f"{len(created.caps)} caps, {len(created.cool_downs)} cool-downs"
+    )
 
 
-async def simulate(clients: Clients, draft: contact_pb2.ContactPolicy, start, end,
-                   replaces: list[str]) -> contact_pb2.SimulationResult:
+async def simulate(
+    clients: Clients, draft: contact_pb2.ContactPolicy, start, end, replaces: list[str]
+) -> contact_pb2.SimulationResult:
     """Replay a period under a draft policy (waiting for the job when it runs as one)."""
-    reply = await clients.contact.SimulatePolicy(contact_pb2.SimulatePolicyRequest(
-        draft=draft, replaces_policy_ids=replaces, period_start=to_timestamp(start), period_end=to_timestamp(end)),
-        timeout=600)
+    reply = await clients.contact.SimulatePolicy(
+        contact_pb2.SimulatePolicyRequest(
+            draft=draft, replaces_policy_ids=replaces, period_start=to_timestamp(start), period_end=to_timestamp(end)
+        ),
+        timeout=600,
+    )
     if reply.HasField("result"):
         return reply.result
     job = await wait_job(clients.contact.GetJob, reply.job)
@@ -186,9 +242,11 @@ async def simulate(clients: Clients, draft: contact_pb2.ContactPolicy, start, en
 
 def render_simulation(result: contact_pb2.SimulationResult) -> None:
     """Before/after figures of a policy simulation."""
-    console.print(f"[bold]{result.draft}[/]: {result.contacts_replayed:,} contacts replayed, "
-                  f"{result.contacts_suppressed:,} would be suppressed; per account per month "
-                  f"{result.per_account_month_before:.2f} → {result.per_account_month_after:.2f}")
+    console.print(
+        f"[bold]{result.draft}[/]: {result.contacts_replayed:,} contacts replayed, "
+        f"{result.contacts_suppressed:,} would be suppressed; per account per month "
+        f"{result.per_account_month_before:.2f} → {result.per_account_month_after:.2f}"
+    )
     table = Table(title="Suppressed by rule")
     table.add_column("rule")
     table.add_column("kind")
@@ -199,11 +257,13 @@ def render_simulation(result: contact_pb2.SimulationResult) -> None:
 
 
 @policy_group.command("simulate")
-def policy_simulate(ctx: typer.Context,
-                    path: pathlib.Path = typer.Argument(..., exists=True, dir_okay=False, help="draft policy"),
-                    start: str = typer.Option(..., "--from", help="period start (date)"),
-                    end: str = typer.Option(..., "--to", help="period end (date, exclusive)"),
-                    replaces: list[str] = typer.Option([], help="active policies the draft replaces")) -> None:
+def policy_simulate(
+    ctx: typer.Context,
+    path: pathlib.Path = typer.Argument(..., exists=True, dir_okay=False, help="draft policy"),
+    start: str = typer.Option(..., "--from", help="period start (date)"),
+    end: str = typer.Option(..., "--to", help="period end (date, exclusive)"),
+    replaces: list[str] = typer.Option([], help="active policies the draft replaces"),
+) -> None:
     """Replay recorded contacts under a draft policy and show what would change."""
     draft = load_policy(path)
     result = run_command(ctx.obj, lambda c: simulate(c, draft, fmt.parse_time(start), fmt.parse_time(end), replaces))
@@ -212,18 +272,23 @@ def policy_simulate(ctx: typer.Context,
 
 def campaign_metrics_line(m: contact_pb2.CampaignMetrics) -> str:
     """A campaign's figures in one paragraph: reach, conversion, uplift against control, cost."""
-    return (f"{m.campaign_id}: targeted {m.accounts_targeted:,} accounts ({m.treatment_accounts:,} treated, "
-            f"{m.control_accounts:,} control); contacted {m.accounts_contacted:,} with {m.contacts:,} contacts; "
-            f"accepted {m.accepted:,} (conversion {fmt.percent(m.conversion_rate)}); control accepted "
-            f"{m.control_accepted:,} on their own; uplift {m.uplift * 100:+.1f} points against the control group; "
-            f"{m.contacts_per_account_month:.2f} contacts per contacted account per month; "
-            f"cost {fmt.yuan_short(m.cost_fen)}, value {fmt.yuan_short(m.value_fen)}")
+    return (
+        f"{m.campaign_id}: targeted {m.accounts_targeted:,} accounts ({m.treatment_accounts:,} treated, "
+        f"{m.control_accounts:,} control); contacted {m.accounts_contacted:,} with {m.contacts:,} contacts; "
+        f"accepted {m.accepted:,} (conversion {fmt.percent(m.conversion_rate)}); control accepted "
+        f"{m.control_accepted:,} on their own; uplift {m.uplift * 100:+.1f} points against the control group; "
+        f"{m.contacts_per_account_month:.2f} contacts per contacted account per month; "
+        f"cost {fmt.yuan_short(m.cost_fen)}, value {fmt.yuan_short(m.value_fen)}"
+    )
 
 
 @campaign_group.command("metrics")
-def campaign_metrics(ctx: typer.Context, campaign_id: str,
-                     start: str = typer.Option("", "--from", help="period start (default: campaign start)"),
-                     end: str = typer.Option("", "--to", help="period end (default: now)")) -> None:
+def campaign_metrics(
+    ctx: typer.Context,
+    campaign_id: str,
+    start: str = typer.Option("", "--from", help="period start (default: campaign start)"),
+    end: str = typer.Option("", "--to", help="period end (default: now)"),
+) -> None:
     """A campaign's results: targeted, contacted, suppressed, accepted, uplift against control, disturbance."""
     request = contact_pb2.GetCampaignMetricsRequest(campaign_id=campaign_id)
     if start:

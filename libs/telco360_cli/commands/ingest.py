@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pathlib
 from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable, Iterable, Optional
 
 import typer
 from google.protobuf import json_format
 from rich.table import Table
-from telco360.ingest.v1 import ingest_pb2
 
+from telco360.ingest.v1 import ingest_pb2
 from telco360_cli import fmt, mapping
 from telco360_cli.console import console, progress_bar, run_command
 from telco360_cli.errors import CliError
@@ -34,9 +34,14 @@ class IngestSummary:
         return self.by_status.get(fmt.enum_name(STATUS, status), 0)
 
 
-async def ingest_records(clients: Clients, records: Iterable[ingest_pb2.Record],
-                         on_result: Callable[[int], None] | None = None, examples: int = 5,
-                         batch_size: int = 1000, timeout: float = 24 * 3600) -> IngestSummary:
+async def ingest_records(
+    clients: Clients,
+    records: Iterable[ingest_pb2.Record],
+    on_result: Callable[[int], None] | None = None,
+    examples: int = 5,
+    batch_size: int = 1000,
+    timeout: float = 24 * 3600,
+) -> IngestSummary:
     """Stream records through IngestRecordBatches; count results as batches are committed.
 
     An error raised while reading `records` ends the stream (batches already sent stay
@@ -92,18 +97,24 @@ def print_ingest_summary(summary: IngestSummary) -> None:
         for column in ("source / id", "quarantine id", "why"):
             rejected.add_column(column)
         for result in summary.rejected_examples:
-            rejected.add_row(f"{result.source}/{result.source_record_id}", result.quarantine_id,
-                             violations_text(result.violations))
+            rejected.add_row(
+                f"{result.source}/{result.source_record_id}", result.quarantine_id, violations_text(result.violations)
+            )
         console.print(rejected)
 
 
 def import_files(
     ctx: typer.Context,
-    files: list[pathlib.Path] = typer.Argument(..., exists=True, dir_okay=False,
-                                              help="CSV, JSON Lines or Parquet files"),
-    mapping_file: Optional[pathlib.Path] = typer.Option(
-        None, "--mapping", exists=True, dir_okay=False,
-        help="YAML/JSON column mapping (ingest importer format); without it .jsonl holds protobuf-JSON Records"),
+    files: list[pathlib.Path] = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CSV, JSON Lines or Parquet files"
+    ),
+    mapping_file: pathlib.Path | None = typer.Option(
+        None,
+        "--mapping",
+        exists=True,
+        dir_okay=False,
+        help="YAML/JSON column mapping (ingest importer format); without it .jsonl holds protobuf-JSON Records",
+    ),
 ) -> None:
     """Import files into ingest (streamed in batches through IngestRecordBatches, with progress)."""
     problems = mapping.RowProblems()
@@ -132,11 +143,13 @@ def import_files(
 
 
 @quarantine_group.command("list")
-def quarantine_list(ctx: typer.Context,
-                    source: str = typer.Option("", help="only this source"),
-                    reason: str = typer.Option("", help="only this reason code or field path"),
-                    include_resolved: bool = typer.Option(False, help="also entries already replayed"),
-                    limit: int = typer.Option(50, help="entries to show")) -> None:
+def quarantine_list(
+    ctx: typer.Context,
+    source: str = typer.Option("", help="only this source"),
+    reason: str = typer.Option("", help="only this reason code or field path"),
+    include_resolved: bool = typer.Option(False, help="also entries already replayed"),
+    limit: int = typer.Option(50, help="entries to show"),
+) -> None:
     """List quarantined records with why they were rejected."""
 
     async def run(clients: Clients) -> ingest_pb2.ListQuarantineResponse:
@@ -150,9 +163,14 @@ def quarantine_list(ctx: typer.Context,
     for column in ("quarantine id", "received", "source / id", "customer", "why", "resolved"):
         table.add_column(column)
     for entry in reply.entries:
-        table.add_row(entry.quarantine_id, fmt.when(entry.received_at),
-                      f"{entry.record.source}/{entry.record.source_record_id}", entry.record.customer_id,
-                      violations_text(entry.violations), "yes" if entry.resolved else "")
+        table.add_row(
+            entry.quarantine_id,
+            fmt.when(entry.received_at),
+            f"{entry.record.source}/{entry.record.source_record_id}",
+            entry.record.customer_id,
+            violations_text(entry.violations),
+            "yes" if entry.resolved else "",
+        )
     console.print(table)
 
 
@@ -193,15 +211,18 @@ async def find_entry(clients: Clients, quarantine_id: str) -> ingest_pb2.Quarant
 
 
 @quarantine_group.command("replay")
-def quarantine_replay(ctx: typer.Context,
-                      ids: list[str] = typer.Argument(None, help="quarantine ids to replay"),
-                      assignments: list[str] = typer.Option([], "--set", help="with one id: correct a field "
-                                                            "before replaying, FIELD=VALUE (repeatable), "
-                                                            "e.g. --set billing.fee_fen=1200"),
-                      all_matching: bool = typer.Option(False, "--all", help="replay every unresolved entry "
-                                                                               "matching --source/--reason"),
-                      source: str = typer.Option("", help="with --all: only this source"),
-                      reason: str = typer.Option("", help="with --all: only this reason or field")) -> None:
+def quarantine_replay(
+    ctx: typer.Context,
+    ids: list[str] = typer.Argument(None, help="quarantine ids to replay"),
+    assignments: list[str] = typer.Option(
+        [],
+        "--set",
+        help="with one id: correct a field before replaying, FIELD=VALUE (repeatable), e.g. --set billing.fee_fen=1200",
+    ),
+    all_matching: bool = typer.Option(False, "--all", help="replay every unresolved entry matching --source/--reason"),
+    source: str = typer.Option("", help="with --all: only this source"),
+    reason: str = typer.Option("", help="with --all: only this reason or field"),
+) -> None:
     """Re-validate quarantined records (as stored, or corrected with --set); passing ones move into the log."""
     if not ids and not all_matching:
         raise typer.BadParameter("name quarantine ids or use --all")
@@ -223,8 +244,9 @@ def quarantine_replay(ctx: typer.Context,
     console.print(f"moved into the log: [green]{reply.moved}[/]   still rejected: [red]{reply.still_rejected}[/]")
     for result in reply.results:
         if result.status == STATUS.RECORD_STATUS_REJECTED:
-            console.print(f"  {result.source}/{result.source_record_id}: {violations_text(result.violations)}",
-                          highlight=False)
+            console.print(
+                f"  {result.source}/{result.source_record_id}: {violations_text(result.violations)}", highlight=False
+            )
 
 
 def register(app: typer.Typer) -> None:

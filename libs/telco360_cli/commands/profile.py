@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import csv
 import pathlib
-from typing import Optional
 
 import typer
 from rich.columns import Columns
 from rich.panel import Panel
 from rich.table import Table
+
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2
-
 from telco360_cli import fmt
 from telco360_cli.console import console, err_console, progress_bar, run_command
 from telco360_cli.errors import CliError, print_error
@@ -28,25 +27,34 @@ def render_customer360(view: profile_pb2.Customer360) -> None:
     """Print a Customer360 as panels and tables an account manager can read."""
     a = view.account
     status = fmt.enum_name(profile_pb2.AccountStatus, a.status)
-    head = (f"[bold]{a.name}[/]  ({a.customer_id})\n"
-            f"{fmt.SERVICE_TIER} [bold]{fmt.tier(a.tier)}[/] (master data) · {a.industry} · {a.region}"
-            f" · manager {a.account_manager_id}\n"
-            f"status {status} · contract {a.contract_start_month or '?'} → {a.contract_end_month or '?'}"
-            f" · {a.employee_count or '?'} employees")
+    head = (
+        f"[bold]{a.name}[/]  ({a.customer_id})\n"
+        f"{fmt.SERVICE_TIER} [bold]{fmt.tier(a.tier)}[/] (master data) · {a.industry} · {a.region}"
+        f" · manager {a.account_manager_id}\n"
+        f"status {status} · contract {a.contract_start_month or '?'} → {a.contract_end_month or '?'}"
+        f" · {a.employee_count or '?'} employees"
+    )
     if a.parent_customer_id:
         head += f"\nbranch of {a.parent_customer_id} (group {a.group_root_customer_id})"
     if view.group.member_customer_ids and len(view.group.member_customer_ids) > 1:
-        head += (f"\ngroup of {len(view.group.member_customer_ids)} accounts, "
-                 f"{fmt.yuan_short(view.group.total_fee_last_month_fen)} last month")
+        head += (
+            f"\ngroup of {len(view.group.member_customer_ids)} accounts, "
+            f"{fmt.yuan_short(view.group.total_fee_last_month_fen)} last month"
+        )
     console.print(Panel(head, title="Customer 360", expand=False))
 
     if view.HasField("score"):
         s = view.score
         reasons = "\n".join(f"• {r.description}" for r in s.reasons[:5]) or "(no reasons)"
-        console.print(Panel(f"churn risk [bold]{fmt.percent(s.churn_probability)}[/] ({fmt.risk(s.risk_band)}) · "
-                            f"predicted value {fmt.yuan_short(s.predicted_value_fen)} over "
-                            f"{s.value_horizon_months} months · model {s.model_version}\n{reasons}",
-                            title="Scores", expand=False))
+        console.print(
+            Panel(
+                f"churn risk [bold]{fmt.percent(s.churn_probability)}[/] ({fmt.risk(s.risk_band)}) · "
+                f"predicted value {fmt.yuan_short(s.predicted_value_fen)} over "
+                f"{s.value_horizon_months} months · model {s.model_version}\n{reasons}",
+                title="Scores",
+                expand=False,
+            )
+        )
     if view.tags:
         tags = Table(title="Tags", show_lines=False)
         for column in ("tag", "category", "since", "why (values when assigned)"):
@@ -54,23 +62,32 @@ def render_customer360(view: profile_pb2.Customer360) -> None:
         for tag in view.tags:
             # Evidence as it was when the tag was given, and the same names now (they move).
             why = ", ".join(
-                f"{k}={fmt.attr(v)}" + (f" (now {fmt.attr(tag.current_values[k])})"
-                                        if k in tag.current_values and tag.current_values[k] != v else "")
-                for k, v in sorted(tag.trigger_values.items()))
+                f"{k}={fmt.attr(v)}"
+                + (
+                    f" (now {fmt.attr(tag.current_values[k])})"
+                    if k in tag.current_values and tag.current_values[k] != v
+                    else ""
+                )
+                for k, v in sorted(tag.trigger_values.items())
+            )
             category = f"{fmt.VALUE_TIER} (revenue share)" if tag.tag_id.startswith("value_") else tag.category
             tags.add_row(tag.display_name or tag.tag_id, category, fmt.when(tag.assigned_at), why)
         console.print(tags)
     if view.spend_trend:
-        caption = (f"fee features describe {view.fee_reference_month or '(no bill in 12 months)'}; "
-                   f"base closed through {view.billing_closed_month or '(no month closed yet)'}")
+        caption = (
+            f"fee features describe {view.fee_reference_month or '(no bill in 12 months)'}; "
+            f"base closed through {view.billing_closed_month or '(no month closed yet)'}"
+        )
         trend = Table(title="Monthly spend", caption=caption)
         trend.add_column("month")
         trend.add_column("total", justify="right")
         trend.add_column("lines")
         trend.add_column("max days overdue", justify="right")
         for month in view.spend_trend:
-            lines = ", ".join(f"{fmt.enum_name(common_pb2.ProductLine, l.product_line)} {fmt.yuan_short(l.fee_fen)}"
-                              for l in month.lines)
+            lines = ", ".join(
+                f"{fmt.enum_name(common_pb2.ProductLine, line.product_line)} {fmt.yuan_short(line.fee_fen)}"
+                for line in month.lines
+            )
             trend.add_row(month.month, fmt.yuan(month.total_fee_fen), lines, str(month.max_days_overdue or ""))
         console.print(trend)
     side: list[Table] = []
@@ -79,16 +96,24 @@ def render_customer360(view: profile_pb2.Customer360) -> None:
         for column in ("name", "role", "level", "phone"):
             contacts.add_column(column)
         for c in view.contacts[:8]:
-            contacts.add_row(c.name + (" (left)" if c.inactive else ""), c.role,
-                             fmt.enum_name(ingest_pb2.ContactLevel, c.level), c.phone)
+            contacts.add_row(
+                c.name + (" (left)" if c.inactive else ""),
+                c.role,
+                fmt.enum_name(ingest_pb2.ContactLevel, c.level),
+                c.phone,
+            )
         side.append(contacts)
     if view.products:
         products = Table(title="Products held")
         for column in ("product", "line", "qty", "monthly fee"):
             products.add_column(column)
         for p in view.products:
-            products.add_row(p.product_code, fmt.enum_name(common_pb2.ProductLine, p.product_line), str(p.quantity),
-                             fmt.yuan(p.monthly_fee_fen))
+            products.add_row(
+                p.product_code,
+                fmt.enum_name(common_pb2.ProductLine, p.product_line),
+                str(p.quantity),
+                fmt.yuan(p.monthly_fee_fen),
+            )
         side.append(products)
     if side:
         console.print(Columns(side))
@@ -97,36 +122,57 @@ def render_customer360(view: profile_pb2.Customer360) -> None:
         for column in ("when", "type", "line", "severity", "survey"):
             events.add_column(column)
         for e in view.recent_service_events[:8]:
-            events.add_row(fmt.when(e.occurred_at), fmt.enum_name(ingest_pb2.ServiceEventType, e.type),
-                           fmt.enum_name(common_pb2.ProductLine, e.product_line), str(e.severity or ""),
-                           f"{e.survey_mean:.1f}" if e.survey_mean else "")
+            events.add_row(
+                fmt.when(e.occurred_at),
+                fmt.enum_name(ingest_pb2.ServiceEventType, e.type),
+                fmt.enum_name(common_pb2.ProductLine, e.product_line),
+                str(e.severity or ""),
+                f"{e.survey_mean:.1f}" if e.survey_mean else "",
+            )
         console.print(events)
     if view.competitors:
-        console.print("competitors: " + "; ".join(
-            f"{c.competitor}{' (approaching now)' if c.active_approach else ''}"
-            + (f", contract ends {c.contract_end_month}" if c.contract_end_month else "") for c in view.competitors))
+        console.print(
+            "competitors: "
+            + "; ".join(
+                f"{c.competitor}{' (approaching now)' if c.active_approach else ''}"
+                + (f", contract ends {c.contract_end_month}" if c.contract_end_month else "")
+                for c in view.competitors
+            )
+        )
     if view.open_opportunities:
-        console.print("open opportunities: " + "; ".join(
-            f"{o.need} ({fmt.enum_name(ingest_pb2.OpportunityStage, o.stage)}, {fmt.yuan_short(o.budget_fen)})"
-            for o in view.open_opportunities))
+        console.print(
+            "open opportunities: "
+            + "; ".join(
+                f"{o.need} ({fmt.enum_name(ingest_pb2.OpportunityStage, o.stage)}, {fmt.yuan_short(o.budget_fen)})"
+                for o in view.open_opportunities
+            )
+        )
     if view.recent_contacts:
-        console.print("recent contacts: " + "; ".join(
-            f"{fmt.when(c.occurred_at)} {c.channel}/{c.purpose} {c.offer_id} {c.outcome}".strip()
-            for c in view.recent_contacts[:5]))
+        console.print(
+            "recent contacts: "
+            + "; ".join(
+                f"{fmt.when(c.occurred_at)} {c.channel}/{c.purpose} {c.offer_id} {c.outcome}".strip()
+                for c in view.recent_contacts[:5]
+            )
+        )
     if view.partial:
         console.print(f"[yellow]partial view: unavailable {', '.join(view.unavailable)}[/]")
 
 
 @account_group.command("show")
-def account_show(ctx: typer.Context, customer_id: str,
-                 group: bool = typer.Option(False, help="roll up the account's branches and subsidiaries"),
-                 months: int = typer.Option(12, help="months of spend trend")) -> None:
+def account_show(
+    ctx: typer.Context,
+    customer_id: str,
+    group: bool = typer.Option(False, help="roll up the account's branches and subsidiaries"),
+    months: int = typer.Option(12, help="months of spend trend"),
+) -> None:
     """Show one account's Customer360: master data, scores, tags, spend, contacts, events."""
 
     async def run(clients: Clients) -> profile_pb2.Customer360:
         level = profile_pb2.VIEW_LEVEL_GROUP if group else profile_pb2.VIEW_LEVEL_ACCOUNT
-        return await clients.profile.GetCustomer360(profile_pb2.GetCustomer360Request(
-            customer_id=customer_id, level=level, trend_months=months))
+        return await clients.profile.GetCustomer360(
+            profile_pb2.GetCustomer360Request(customer_id=customer_id, level=level, trend_months=months)
+        )
 
     render_customer360(run_command(ctx.obj, run))
 
@@ -151,15 +197,19 @@ async def tag_counts(clients: Clients, tag_ids: list[str]) -> dict[str, int]:
     """How many active accounts hold each tag now."""
     counts: dict[str, int] = {}
     for tag_id in tag_ids:
-        reply = await clients.profile.QuerySegment(profile_pb2.QuerySegmentRequest(
-            expression=f"tag({tag_id})", count_only=True))
+        reply = await clients.profile.QuerySegment(
+            profile_pb2.QuerySegmentRequest(expression=f"tag({tag_id})", count_only=True)
+        )
         counts[tag_id] = reply.count
     return counts
 
 
 @tags_group.command("list")
-def tags_list(ctx: typer.Context, category: str = typer.Option("", help="only this category"),
-              counts: bool = typer.Option(True, help="count holders of each tag")) -> None:
+def tags_list(
+    ctx: typer.Context,
+    category: str = typer.Option("", help="only this category"),
+    counts: bool = typer.Option(True, help="count holders of each tag"),
+) -> None:
     """List tag definitions (and how many accounts hold each)."""
 
     async def run(clients: Clients):
@@ -172,57 +222,89 @@ def tags_list(ctx: typer.Context, category: str = typer.Option("", help="only th
     for column in ("tag", "name", "category", "v", "holders", "expression"):
         table.add_column(column, overflow="fold")
     for d in definitions:
-        table.add_row(d.tag_id, d.display_name, d.category, str(d.version),
-                      f"{held[d.tag_id]:,}" if d.tag_id in held else "", d.expression)
+        table.add_row(
+            d.tag_id,
+            d.display_name,
+            d.category,
+            str(d.version),
+            f"{held[d.tag_id]:,}" if d.tag_id in held else "",
+            d.expression,
+        )
     console.print(table)
 
 
 def _definition(tag_id: str, expression: str, name: str, category: str, description: str) -> profile_pb2.TagDefinition:
-    return profile_pb2.TagDefinition(tag_id=tag_id, display_name=name or tag_id, category=category,
-                                     description=description, expression=expression, enabled=True)
+    return profile_pb2.TagDefinition(
+        tag_id=tag_id,
+        display_name=name or tag_id,
+        category=category,
+        description=description,
+        expression=expression,
+        enabled=True,
+    )
 
 
 @tags_group.command("create")
-def tags_create(ctx: typer.Context, tag_id: str, expression: str,
-                name: str = typer.Option("", help="display name"),
-                category: str = typer.Option("custom", help="category"),
-                description: str = typer.Option("", help="what the tag means"),
-                wait: bool = typer.Option(True, help="wait for the evaluation over all accounts")) -> None:
+def tags_create(
+    ctx: typer.Context,
+    tag_id: str,
+    expression: str,
+    name: str = typer.Option("", help="display name"),
+    category: str = typer.Option("custom", help="category"),
+    description: str = typer.Option("", help="what the tag means"),
+    wait: bool = typer.Option(True, help="wait for the evaluation over all accounts"),
+) -> None:
     """Create a tag from an expression; it is evaluated over every account."""
 
     async def run(clients: Clients):
-        change = await clients.profile.CreateTagDefinition(profile_pb2.CreateTagDefinitionRequest(
-            definition=_definition(tag_id, expression, name, category, description)))
+        change = await clients.profile.CreateTagDefinition(
+            profile_pb2.CreateTagDefinitionRequest(
+                definition=_definition(tag_id, expression, name, category, description)
+            )
+        )
         job = change.job
         if wait and job.job_id:
             with progress_bar() as bar:
                 task = bar.add_task(f"evaluating {tag_id}", total=None)
-                job = await wait_job(clients.profile.GetJob, job,
-                                     lambda j: bar.update(task, completed=j.done, total=j.total or None))
+                job = await wait_job(
+                    clients.profile.GetJob, job, lambda j: bar.update(task, completed=j.done, total=j.total or None)
+                )
             if job.state != common_pb2.JOB_STATE_SUCCEEDED:
-                raise CliError(f"evaluation job {job.job_id} ended {fmt.enum_name(common_pb2.JobState, job.state)}: "
-                               f"{job.error_message}")
-        count = await clients.profile.QuerySegment(profile_pb2.QuerySegmentRequest(expression=f"tag({tag_id})",
-                                                                                   count_only=True))
+                raise CliError(
+                    f"evaluation job {job.job_id} ended {fmt.enum_name(common_pb2.JobState, job.state)}: "
+                    f"{job.error_message}"
+                )
+        count = await clients.profile.QuerySegment(
+            profile_pb2.QuerySegmentRequest(expression=f"tag({tag_id})", count_only=True)
+        )
         return change.definition, count.count
 
     definition, holders = run_command(ctx.obj, run)
-    console.print(f"created [bold]{definition.tag_id}[/] v{definition.version} reading "
-                  f"{', '.join(definition.referenced_names)}; {holders:,} accounts hold it")
+    console.print(
+        f"created [bold]{definition.tag_id}[/] v{definition.version} reading "
+        f"{', '.join(definition.referenced_names)}; {holders:,} accounts hold it"
+    )
 
 
 @tags_group.command("dry-run")
-def tags_dry_run(ctx: typer.Context, tag_id: str, expression: str,
-                 sample: int = typer.Option(10, help="accounts listed per outcome")) -> None:
+def tags_dry_run(
+    ctx: typer.Context, tag_id: str, expression: str, sample: int = typer.Option(10, help="accounts listed per outcome")
+) -> None:
     """Show who would gain or lose a tag under a draft expression, without saving it."""
 
     async def run(clients: Clients) -> profile_pb2.DryRunTagDefinitionResponse:
-        return await clients.profile.DryRunTagDefinition(profile_pb2.DryRunTagDefinitionRequest(
-            definition=_definition(tag_id, expression, "", "custom", ""), sample_size=sample), timeout=600)
+        return await clients.profile.DryRunTagDefinition(
+            profile_pb2.DryRunTagDefinitionRequest(
+                definition=_definition(tag_id, expression, "", "custom", ""), sample_size=sample
+            ),
+            timeout=600,
+        )
 
     reply = run_command(ctx.obj, run)
-    console.print(f"evaluated {reply.evaluated:,}: would hold {reply.would_hold:,}, gain {reply.would_gain:,}, "
-                  f"lose {reply.would_lose:,}")
+    console.print(
+        f"evaluated {reply.evaluated:,}: would hold {reply.would_hold:,}, gain {reply.would_gain:,}, "
+        f"lose {reply.would_lose:,}"
+    )
     if reply.gain_sample:
         console.print("  gain: " + ", ".join(reply.gain_sample))
     if reply.lose_sample:
@@ -230,9 +312,12 @@ def tags_dry_run(ctx: typer.Context, tag_id: str, expression: str,
 
 
 @tags_group.command("history")
-def tags_history(ctx: typer.Context, customer_id: str = typer.Option("", help="only this account"),
-                 tag_id: str = typer.Option("", help="only this tag"),
-                 limit: int = typer.Option(30, help="changes to show")) -> None:
+def tags_history(
+    ctx: typer.Context,
+    customer_id: str = typer.Option("", help="only this account"),
+    tag_id: str = typer.Option("", help="only this tag"),
+    limit: int = typer.Option(30, help="changes to show"),
+) -> None:
     """Tag assignments and removals, newest first, with cause and trigger values."""
 
     async def run(clients: Clients) -> profile_pb2.ListTagHistoryResponse:
@@ -246,22 +331,30 @@ def tags_history(ctx: typer.Context, customer_id: str = typer.Option("", help="o
         table.add_column(column, overflow="fold")
     for c in reply.changes:
         values = ", ".join(f"{k}={fmt.attr(v)}" for k, v in sorted(c.trigger_values.items()))
-        table.add_row(fmt.when(c.changed_at), c.customer_id, c.tag_id, "assigned" if c.assigned else "removed",
-                      str(c.rule_version), fmt.enum_name(profile_pb2.TagChangeCause, c.cause), values)
+        table.add_row(
+            fmt.when(c.changed_at),
+            c.customer_id,
+            c.tag_id,
+            "assigned" if c.assigned else "removed",
+            str(c.rule_version),
+            fmt.enum_name(profile_pb2.TagChangeCause, c.cause),
+            values,
+        )
     console.print(table)
 
 
 # --------------------------------------------------------------------------- segment
-async def query_segment(clients: Clients, expression: str, features: list[str], limit: int,
-                        include_terminated: bool = False) -> tuple[int, list[profile_pb2.SegmentMember]]:
+async def query_segment(
+    clients: Clients, expression: str, features: list[str], limit: int, include_terminated: bool = False
+) -> tuple[int, list[profile_pb2.SegmentMember]]:
     """Count a segment and fetch up to `limit` members (paging through)."""
     members: list[profile_pb2.SegmentMember] = []
     token = ""
     count = 0
     while True:
-        request = profile_pb2.QuerySegmentRequest(expression=expression, feature_names=features,
-                                                  include_terminated=include_terminated,
-                                                  count_only=limit == 0)
+        request = profile_pb2.QuerySegmentRequest(
+            expression=expression, feature_names=features, include_terminated=include_terminated, count_only=limit == 0
+        )
         request.page.page_size = min(1000, max(1, limit - len(members)))
         request.page.page_token = token
         reply = await clients.profile.QuerySegment(request, timeout=600)
@@ -279,8 +372,13 @@ async def check_features(clients: Clients, names: list[str]) -> None:
     unknown = [name for name in names if name not in known]
     if unknown:
         hints = {name: sorted(k for k in known if name.split("_")[0] in k)[:5] for name in unknown}
-        raise CliError("; ".join(f"--feature {name}: unknown feature" + (f" (similar: {', '.join(h)})" if h else "")
-                                 for name, h in hints.items()) + " — the full list: profile's GetFeatureSchema")
+        raise CliError(
+            "; ".join(
+                f"--feature {name}: unknown feature" + (f" (similar: {', '.join(h)})" if h else "")
+                for name, h in hints.items()
+            )
+            + " — the full list: profile's GetFeatureSchema"
+        )
 
 
 def write_segment_csv(path: pathlib.Path, members: list[profile_pb2.SegmentMember], features: list[str]) -> None:
@@ -289,16 +387,24 @@ def write_segment_csv(path: pathlib.Path, members: list[profile_pb2.SegmentMembe
         writer = csv.writer(handle)
         writer.writerow(["customer_id", "name", "tier", *features])
         for m in members:
-            writer.writerow([m.customer_id, m.name, fmt.tier(m.tier),
-                             *(fmt.attr_py(m.features[f]) if f in m.features else "" for f in features)])
+            writer.writerow(
+                [
+                    m.customer_id,
+                    m.name,
+                    fmt.tier(m.tier),
+                    *(fmt.attr_py(m.features[f]) if f in m.features else "" for f in features),
+                ]
+            )
 
 
-def segment(ctx: typer.Context,
-            expression: str = typer.Argument("", help="e.g. \"tag(fee_drop_warning) and industry = 'GOV'\""),
-            feature: list[str] = typer.Option([], "--feature", "-f", help="feature to show (repeatable)"),
-            limit: Optional[int] = typer.Option(None, help="members to show (default 20; with --csv: all)"),
-            csv_path: Optional[pathlib.Path] = typer.Option(None, "--csv", help="write members to this CSV file"),
-            include_terminated: bool = typer.Option(False, help="include terminated accounts")) -> None:
+def segment(
+    ctx: typer.Context,
+    expression: str = typer.Argument("", help="e.g. \"tag(fee_drop_warning) and industry = 'GOV'\""),
+    feature: list[str] = typer.Option([], "--feature", "-f", help="feature to show (repeatable)"),
+    limit: int | None = typer.Option(None, help="members to show (default 20; with --csv: all)"),
+    csv_path: pathlib.Path | None = typer.Option(None, "--csv", help="write members to this CSV file"),
+    include_terminated: bool = typer.Option(False, help="include terminated accounts"),
+) -> None:
     """Count the accounts matching an expression and show (or export) them."""
     wanted = limit if limit is not None else (20 if csv_path is None else 10**9)
 
@@ -325,8 +431,12 @@ def segment(ctx: typer.Context,
     for column in ("account", "name", "tier", *feature):
         table.add_column(column)
     for m in members:
-        table.add_row(m.customer_id, m.name, fmt.tier(m.tier),
-                      *(fmt.attr(m.features[f]) if f in m.features else "" for f in feature))
+        table.add_row(
+            m.customer_id,
+            m.name,
+            fmt.tier(m.tier),
+            *(fmt.attr(m.features[f]) if f in m.features else "" for f in feature),
+        )
     console.print(table)
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pathlib
 import webbrowser
-from typing import Optional
 
 import typer
 from rich.table import Table
+
 from telco360.common.v1 import common_pb2
 from telco360.scoring.v1 import scoring_pb2
-
 from telco360_cli import fmt
 from telco360_cli.console import console, progress_bar, run_command
 from telco360_cli.errors import CliError
@@ -25,14 +24,18 @@ def metric_line(model: scoring_pb2.Model) -> str:
     """The headline holdout metrics of a model, against its baseline."""
     if model.HasField("churn_metrics"):
         m = model.churn_metrics
-        return (f"ROC-AUC {m.roc_auc:.3f} (baseline {m.baseline_roc_auc:.3f}), PR-AUC {m.pr_auc:.3f}, "
-                f"top-decile lift {m.lift_top10:.2f} (baseline {m.baseline_lift_top10:.2f}), "
-                f"capture {fmt.percent(m.capture_top10)}, base rate {fmt.percent(m.base_rate)}")
+        return (
+            f"ROC-AUC {m.roc_auc:.3f} (baseline {m.baseline_roc_auc:.3f}), PR-AUC {m.pr_auc:.3f}, "
+            f"top-decile lift {m.lift_top10:.2f} (baseline {m.baseline_lift_top10:.2f}), "
+            f"capture {fmt.percent(m.capture_top10)}, base rate {fmt.percent(m.base_rate)}"
+        )
     if model.HasField("value_metrics"):
         m = model.value_metrics
-        return (f"Spearman {m.spearman:.3f} (baseline {m.baseline_spearman:.3f}), R² {m.r2:.3f}, "
-                f"MAE {fmt.yuan_short(m.mae)}, top-decile revenue share {fmt.percent(m.top_decile_revenue_share)} "
-                f"(ideal {fmt.percent(m.top_decile_revenue_share_ideal)})")
+        return (
+            f"Spearman {m.spearman:.3f} (baseline {m.baseline_spearman:.3f}), R² {m.r2:.3f}, "
+            f"MAE {fmt.yuan_short(m.mae)}, top-decile revenue share {fmt.percent(m.top_decile_revenue_share)} "
+            f"(ideal {fmt.percent(m.top_decile_revenue_share_ideal)})"
+        )
     return "(no metrics)"
 
 
@@ -42,13 +45,19 @@ async def run_job(clients: Clients, job: common_pb2.Job, label: str, timeout: fl
         task = bar.add_task(label, total=None)
 
         def show(j: common_pb2.Job) -> None:
-            bar.update(task, completed=j.done, total=j.total or None,
-                       description=f"{label}: {j.message}" if j.message else label)
+            bar.update(
+                task,
+                completed=j.done,
+                total=j.total or None,
+                description=f"{label}: {j.message}" if j.message else label,
+            )
 
         job = await wait_job(clients.scoring.GetJob, job, show, timeout=timeout)
     if job.state != common_pb2.JOB_STATE_SUCCEEDED:
-        raise CliError(f"{label} job {job.job_id} ended {fmt.enum_name(common_pb2.JobState, job.state)}: "
-                       f"{job.error_message or job.message}")
+        raise CliError(
+            f"{label} job {job.job_id} ended {fmt.enum_name(common_pb2.JobState, job.state)}: "
+            f"{job.error_message or job.message}"
+        )
     return job
 
 
@@ -68,46 +77,67 @@ def _params(items: list[str]) -> dict[str, str]:
     return params
 
 
-def train(ctx: typer.Context,
-          kind: str = typer.Option("churn", help="churn or value"),
-          as_of: list[str] = typer.Option([], "--as-of", help="training cut-off date (repeatable)"),
-          holdout: str = typer.Option("", help="holdout cut-off date (later than every training cut-off)"),
-          horizon: int = typer.Option(0, help="label horizon in months (0 = 3 for churn, 12 for value)"),
-          table: Optional[pathlib.Path] = typer.Option(None, exists=True, dir_okay=False,
-                                                       help="train on your own labelled CSV/Parquet table"),
-          id_column: str = typer.Option("customer_id", help="with --table: id column"),
-          label_column: str = typer.Option("label", help="with --table: label column"),
-          time_column: str = typer.Option("", help="with --table: time column for a time-based holdout"),
-          exclude: list[str] = typer.Option([], "--exclude", help="with --table: column to leave out (repeatable)"),
-          param: list[str] = typer.Option([], "--param", help="LightGBM parameter name=value (repeatable)"),
-          promote: str = typer.Option("if-better", help="auto-promote: never, if-better, always"),
-          description: str = typer.Option("", help="stored with the model")) -> None:
+def train(
+    ctx: typer.Context,
+    kind: str = typer.Option("churn", help="churn or value"),
+    as_of: list[str] = typer.Option([], "--as-of", help="training cut-off date (repeatable)"),
+    holdout: str = typer.Option("", help="holdout cut-off date (later than every training cut-off)"),
+    horizon: int = typer.Option(0, help="label horizon in months (0 = 3 for churn, 12 for value)"),
+    table: pathlib.Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="train on your own labelled CSV/Parquet table"
+    ),
+    id_column: str = typer.Option("customer_id", help="with --table: id column"),
+    label_column: str = typer.Option("label", help="with --table: label column"),
+    time_column: str = typer.Option("", help="with --table: time column for a time-based holdout"),
+    exclude: list[str] = typer.Option([], "--exclude", help="with --table: column to leave out (repeatable)"),
+    param: list[str] = typer.Option([], "--param", help="LightGBM parameter name=value (repeatable)"),
+    promote: str = typer.Option("if-better", help="auto-promote: never, if-better, always"),
+    description: str = typer.Option("", help="stored with the model"),
+) -> None:
     """Train a churn or value model (from profile's history, or from your own table)."""
     model_kind = fmt.enum_value(KIND, kind)
     auto = fmt.enum_value(scoring_pb2.AutoPromote, promote)
 
     async def run(clients: Clients) -> scoring_pb2.Model:
         if table is not None:
-            fmt_kind = scoring_pb2.TABLE_FORMAT_PARQUET if table.suffix.lower() in (".parquet", ".pq") \
+            fmt_kind = (
+                scoring_pb2.TABLE_FORMAT_PARQUET
+                if table.suffix.lower() in (".parquet", ".pq")
                 else scoring_pb2.TABLE_FORMAT_CSV
+            )
             request = scoring_pb2.TrainFromTableRequest(
-                content=table.read_bytes(), format=fmt_kind, id_column=id_column, label_column=label_column,
-                kind=model_kind, time_column=time_column, exclude_columns=exclude, parameters=_params(param), auto_promote=auto,
-                description=description or f"table {table.name}")
+                content=table.read_bytes(),
+                format=fmt_kind,
+                id_column=id_column,
+                label_column=label_column,
+                kind=model_kind,
+                time_column=time_column,
+                exclude_columns=exclude,
+                parameters=_params(param),
+                auto_promote=auto,
+                description=description or f"table {table.name}",
+            )
             job = await run_job(clients, await clients.scoring.TrainFromTable(request), f"training on {table.name}")
             return await clients.scoring.GetModel(scoring_pb2.GetModelRequest(model_id=job.result_ref))
         if not as_of:
             raise CliError("name at least one training cut-off with --as-of (or bring a --table)")
-        request = scoring_pb2.TrainModelRequest(kind=model_kind, horizon_months=horizon, parameters=_params(param),
-                                                auto_promote=auto, description=description)
+        request = scoring_pb2.TrainModelRequest(
+            kind=model_kind,
+            horizon_months=horizon,
+            parameters=_params(param),
+            auto_promote=auto,
+            description=description,
+        )
         request.as_of.extend(to_timestamp(fmt.parse_time(d)) for d in as_of)
         if holdout:
             request.holdout_as_of.CopyFrom(to_timestamp(fmt.parse_time(holdout)))
         return await train_model(clients, request, f"training {kind}")
 
     model = run_command(ctx.obj, run)
-    console.print(f"model [bold]{model.model_id}[/] ({fmt.enum_name(KIND, model.kind)} v{model.version}, "
-                  f"{fmt.enum_name(scoring_pb2.ModelStatus, model.status)})")
+    console.print(
+        f"model [bold]{model.model_id}[/] ({fmt.enum_name(KIND, model.kind)} v{model.version}, "
+        f"{fmt.enum_name(scoring_pb2.ModelStatus, model.status)})"
+    )
     console.print("  " + metric_line(model))
     if model.promotion_note:
         console.print(f"  {model.promotion_note}")
@@ -136,8 +166,14 @@ def models_list(ctx: typer.Context, kind: str = typer.Option("", help="churn or 
     for column in ("model", "kind", "v", "status", "created", "metrics"):
         table.add_column(column, overflow="fold")
     for m in models:
-        table.add_row(m.model_id, fmt.enum_name(KIND, m.kind), str(m.version),
-                      fmt.enum_name(scoring_pb2.ModelStatus, m.status), fmt.when(m.created_at), metric_line(m))
+        table.add_row(
+            m.model_id,
+            fmt.enum_name(KIND, m.kind),
+            str(m.version),
+            fmt.enum_name(scoring_pb2.ModelStatus, m.status),
+            fmt.when(m.created_at),
+            metric_line(m),
+        )
     console.print(table)
 
 
@@ -150,8 +186,9 @@ def models_promote(ctx: typer.Context, model_id: str) -> None:
 
 async def fetch_report(clients: Clients, model_id: str, out_dir: pathlib.Path) -> pathlib.Path:
     """Fetch a model's HTML evaluation report and write it under out_dir."""
-    reply = await clients.scoring.GetReport(scoring_pb2.GetReportRequest(model_id=model_id, include_html=True),
-                                            timeout=300)
+    reply = await clients.scoring.GetReport(
+        scoring_pb2.GetReportRequest(model_id=model_id, include_html=True), timeout=300
+    )
     if not reply.html:
         raise CliError(f"scoring returned no HTML for {model_id}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -165,9 +202,12 @@ async def champions(clients: Clients) -> list[scoring_pb2.Model]:
     return [m for m in await list_models(clients) if m.status == scoring_pb2.MODEL_STATUS_CHAMPION]
 
 
-def report(ctx: typer.Context, model_id: list[str] = typer.Argument(None, help="models; empty = the champions"),
-           out: pathlib.Path = typer.Option(pathlib.Path("out"), help="directory for the HTML files"),
-           open_it: bool = typer.Option(False, "--open", help="also open the reports in the default browser")) -> None:
+def report(
+    ctx: typer.Context,
+    model_id: list[str] = typer.Argument(None, help="models; empty = the champions"),
+    out: pathlib.Path = typer.Option(pathlib.Path("out"), help="directory for the HTML files"),
+    open_it: bool = typer.Option(False, "--open", help="also open the reports in the default browser"),
+) -> None:
     """Write models' HTML evaluation reports and print their paths (--open shows them)."""
 
     async def run(clients: Clients) -> list[pathlib.Path]:
@@ -189,27 +229,41 @@ def render_scores(scores: list[scoring_pb2.AccountScore]) -> None:
         table.add_column(column, overflow="fold")
     for s in scores:
         if s.status != scoring_pb2.SCORE_STATUS_OK:
-            table.add_row(s.customer_id, fmt.enum_name(scoring_pb2.ScoreStatus, s.status), "", "", "", s.error_message, "")
+            table.add_row(
+                s.customer_id, fmt.enum_name(scoring_pb2.ScoreStatus, s.status), "", "", "", s.error_message, ""
+            )
             continue
-        table.add_row(s.customer_id, fmt.percent(s.churn_probability), fmt.risk(s.risk_band),
-                      fmt.yuan_short(s.predicted_value_fen), fmt.tier(s.value_tier),
-                      "\n".join(r.phrase for r in s.churn_reasons), "\n".join(r.phrase for r in s.value_reasons))
+        table.add_row(
+            s.customer_id,
+            fmt.percent(s.churn_probability),
+            fmt.risk(s.risk_band),
+            fmt.yuan_short(s.predicted_value_fen),
+            fmt.tier(s.value_tier),
+            "\n".join(r.phrase for r in s.churn_reasons),
+            "\n".join(r.phrase for r in s.value_reasons),
+        )
     console.print(table)
 
 
-def score(ctx: typer.Context, customer_ids: list[str] = typer.Argument(None, help="accounts to score now"),
-          all_accounts: bool = typer.Option(False, "--all", help="batch-score the whole base (a job)"),
-          reasons: int = typer.Option(3, help="reasons per account")) -> None:
+def score(
+    ctx: typer.Context,
+    customer_ids: list[str] = typer.Argument(None, help="accounts to score now"),
+    all_accounts: bool = typer.Option(False, "--all", help="batch-score the whole base (a job)"),
+    reasons: int = typer.Option(3, help="reasons per account"),
+) -> None:
     """Score accounts with the champion models (with reasons), or the whole base with --all."""
     if not customer_ids and not all_accounts:
         raise typer.BadParameter("name accounts or use --all")
 
     async def run(clients: Clients):
         if all_accounts:
-            job = await run_job(clients, await clients.scoring.ScoreAll(scoring_pb2.ScoreAllRequest()), "scoring the base")
+            job = await run_job(
+                clients, await clients.scoring.ScoreAll(scoring_pb2.ScoreAllRequest()), "scoring the base"
+            )
             return job
-        reply = await clients.scoring.ScoreCustomers(scoring_pb2.ScoreCustomersRequest(
-            customer_ids=customer_ids, top_reasons=reasons))
+        reply = await clients.scoring.ScoreCustomers(
+            scoring_pb2.ScoreCustomersRequest(customer_ids=customer_ids, top_reasons=reasons)
+        )
         return list(reply.scores)
 
     result = run_command(ctx.obj, run)
@@ -225,5 +279,3 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models_group, name="models")
     app.command("report")(report)
     app.command("score")(score)
-
-

@@ -12,8 +12,7 @@ from telco360_cli.console import console, err_console
 from telco360_cli.errors import CliError
 from telco360_cli.processes import LocalSuite
 
-group = typer.Typer(help="Run the four services locally (SQLite stores under the var directory).",
-                    no_args_is_help=True)
+group = typer.Typer(help="Run the four services locally (SQLite stores under the var directory).", no_args_is_help=True)
 
 
 def _suite(ctx: typer.Context, base_port: int | None) -> LocalSuite:
@@ -23,10 +22,12 @@ def _suite(ctx: typer.Context, base_port: int | None) -> LocalSuite:
 
 
 @group.command("up")
-def up(ctx: typer.Context,
-       names: list[str] = typer.Argument(None, help="services to start (default: all four)"),
-       base_port: int = typer.Option(0, help="first port (ingest; then profile, scoring, contact); 0 = 50051..50054"),
-       timeout: float = typer.Option(90.0, help="seconds to wait for each service to report SERVING")) -> None:
+def up(
+    ctx: typer.Context,
+    names: list[str] = typer.Argument(None, help="services to start (default: all four)"),
+    base_port: int = typer.Option(0, help="first port (ingest; then profile, scoring, contact); 0 = 50051..50054"),
+    timeout: float = typer.Option(90.0, help="seconds to wait for each service to report SERVING"),
+) -> None:
     """Start ingest, profile, scoring and contact; wait until each reports SERVING."""
     suite = _suite(ctx, base_port or None)
     unknown = sorted(set(names or ()) - set(SERVICES))
@@ -68,8 +69,13 @@ def _print_status(suite: LocalSuite) -> list[dict[str, object]]:
         table.add_column(column)
     for row in rows:
         colour = "green" if row["health"] == "SERVING" else "red"
-        table.add_row(str(row["service"]), str(row["pid"] or "-"), str(row["port"]),
-                      f"[{colour}]{row['health']}[/]", str(row["log"]))
+        table.add_row(
+            str(row["service"]),
+            str(row["pid"] or "-"),
+            str(row["port"]),
+            f"[{colour}]{row['health']}[/]",
+            str(row["log"]),
+        )
     console.print(table)
     return rows
 

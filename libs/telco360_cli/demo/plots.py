@@ -59,9 +59,15 @@ def risk_chart(probabilities: list[float], bands: list[str], thresholds: tuple[f
     medium, high = thresholds or (0.10, 0.30)
     fig, ax = plt.subplots(figsize=(6.2, 3.4))
     top = min(1.0, max(0.05, max(probabilities, default=0.0) * 1.05))
-    data = [[p for p, b in zip(probabilities, bands) if b == band] for band in ("low", "medium", "high")]
-    ax.hist(data, bins=40, range=(0, top), stacked=True, color=[_COLOURS[b] for b in ("low", "medium", "high")],
-            label=[f"{b} ({len(d):,})" for b, d in zip(("low", "medium", "high"), data)])
+    data = [[p for p, b in zip(probabilities, bands, strict=False) if b == band] for band in ("low", "medium", "high")]
+    ax.hist(
+        data,
+        bins=40,
+        range=(0, top),
+        stacked=True,
+        color=[_COLOURS[b] for b in ("low", "medium", "high")],
+        label=[f"{b} ({len(d):,})" for b, d in zip(("low", "medium", "high"), data, strict=False)],
+    )
     for threshold in (medium, high):
         if threshold < top:
             ax.axvline(threshold, color="#616161", linestyle="--", linewidth=0.8)

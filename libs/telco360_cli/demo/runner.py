@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from telco360_cli.config import CliConfig, SERVICES
+from telco360_cli.config import SERVICES, CliConfig
 from telco360_cli.console import console
 from telco360_cli.demo import steps
 from telco360_cli.demo.state import DemoState, result_record
@@ -57,8 +57,11 @@ def _report_failure(name: str, error: BaseException, suite: LocalSuite | None) -
         for name_ in SERVICES:
             log = suite.log_dir / f"{name_}.log"
             if log.exists():
-                errors = [line for line in log.read_text(errors="replace").splitlines()
-                          if '"level": "error"' in line or "Traceback" in line]
+                errors = [
+                    line
+                    for line in log.read_text(errors="replace").splitlines()
+                    if '"level": "error"' in line or "Traceback" in line
+                ]
                 if errors:
                     console.print(f"[yellow]{name_} log ({log}) last errors:[/]")
                     console.print("\n".join(errors[-3:]), highlight=False, markup=False)
@@ -91,8 +94,11 @@ def run_demo(options: DemoOptions) -> int:
     # Contact answers the call centre within a 250 ms budget for profile and scoring lookups; on
     # one small machine that also runs the batch work (training, scoring) those lookups can take
     # longer, and the demo should show the answers, not the degraded fallbacks.
-    suite = LocalSuite(var_dir, ports, extra_env={"TELCO360_{SVC}_SQLITE_SYNCHRONOUS": "NORMAL",
-                                                  "TELCO360_CONTACT_PEER_TIMEOUT_SECONDS": "2"})
+    suite = LocalSuite(
+        var_dir,
+        ports,
+        extra_env={"TELCO360_{SVC}_SQLITE_SYNCHRONOUS": "NORMAL", "TELCO360_CONTACT_PEER_TIMEOUT_SECONDS": "2"},
+    )
     state = DemoState(options=options, suite=suite, out_dir=options.out_dir.resolve())
     state.out_dir.mkdir(parents=True, exist_ok=True)
     status = 0
@@ -139,8 +145,10 @@ def run_demo(options: DemoOptions) -> int:
     result_path.write_text(json.dumps(result_record(state, status, failed_step, wall), indent=2, default=str))
     if status == 0:
         steps.print_final_summary(state)
-        console.print(f"[bold green]demo finished in {wall:.0f} s wall time[/] "
-                      f"({options.accounts:,} accounts × {options.months} months)")
+        console.print(
+            f"[bold green]demo finished in {wall:.0f} s wall time[/] "
+            f"({options.accounts:,} accounts × {options.months} months)"
+        )
     else:
         console.print(f"[bold red]demo failed after {wall:.0f} s wall time[/]")
     return status

@@ -43,32 +43,60 @@ def result_record(state: DemoState, status: int, failed_step: str, wall_seconds:
     for kind, model in state.models.items():
         if model.HasField("churn_metrics"):
             m = model.churn_metrics
-            models[kind] = {"model_id": model.model_id, "roc_auc": m.roc_auc, "baseline_roc_auc": m.baseline_roc_auc,
-                            "pr_auc": m.pr_auc, "lift_top10": m.lift_top10, "base_rate": m.base_rate}
+            models[kind] = {
+                "model_id": model.model_id,
+                "roc_auc": m.roc_auc,
+                "baseline_roc_auc": m.baseline_roc_auc,
+                "pr_auc": m.pr_auc,
+                "lift_top10": m.lift_top10,
+                "base_rate": m.base_rate,
+            }
         else:
             m = model.value_metrics
-            models[kind] = {"model_id": model.model_id, "spearman": m.spearman,
-                            "baseline_spearman": m.baseline_spearman, "r2": m.r2, "mae": m.mae}
+            models[kind] = {
+                "model_id": model.model_id,
+                "spearman": m.spearman,
+                "baseline_spearman": m.baseline_spearman,
+                "r2": m.r2,
+                "mae": m.mae,
+            }
     sim = state.simulation
     return {
-        "status": status, "failed_step": failed_step, "wall_seconds": round(wall_seconds, 1),
-        "accounts": state.options.accounts, "months": state.options.months,
-        "ingest": state.ingest, "tier_counts": state.tier_counts,
+        "status": status,
+        "failed_step": failed_step,
+        "wall_seconds": round(wall_seconds, 1),
+        "accounts": state.options.accounts,
+        "months": state.options.months,
+        "ingest": state.ingest,
+        "tier_counts": state.tier_counts,
         "tag_counts": {tag: n for tag, (_, n) in state.tag_counts.items()},
         "segments": [{"title": t, "expression": e, "count": n} for t, e, n in state.segments],
-        "models": models, "scored_accounts": len(state.scores),
+        "models": models,
+        "scored_accounts": len(state.scores),
         "risk_bands": {b: sum(1 for s in state.scores.values() if s[1] == b) for b in ("low", "medium", "high")},
         "nbo_calls": state.nbo_calls,
-        "simulation": None if sim is None else {
-            "contacts_replayed": sim.contacts_replayed, "contacts_suppressed": sim.contacts_suppressed,
+        "simulation": None
+        if sim is None
+        else {
+            "contacts_replayed": sim.contacts_replayed,
+            "contacts_suppressed": sim.contacts_suppressed,
             "per_account_month_before": sim.per_account_month_before,
-            "per_account_month_after": sim.per_account_month_after},
-        "campaign": None if state.campaign is None else {
-            "campaign_id": state.campaign.campaign_id, "treatment_accounts": state.campaign.treatment_accounts,
-            "control_accounts": state.campaign.control_accounts, "accounts_contacted": state.campaign.accounts_contacted,
-            "accepted": state.campaign.accepted, "control_accepted": state.campaign.control_accepted,
-            "conversion_rate": state.campaign.conversion_rate, "uplift": state.campaign.uplift},
+            "per_account_month_after": sim.per_account_month_after,
+        },
+        "campaign": None
+        if state.campaign is None
+        else {
+            "campaign_id": state.campaign.campaign_id,
+            "treatment_accounts": state.campaign.treatment_accounts,
+            "control_accounts": state.campaign.control_accounts,
+            "accounts_contacted": state.campaign.accounts_contacted,
+            "accepted": state.campaign.accepted,
+            "control_accepted": state.campaign.control_accepted,
+            "conversion_rate": state.campaign.conversion_rate,
+            "uplift": state.campaign.uplift,
+        },
         "reports": [str(p) for p in state.reports],
         "summary": str(state.summary_path) if state.summary_path else "",
-        "headline": state.headline, "timings": state.timings,
+        "headline": state.headline,
+        "timings": state.timings,
     }

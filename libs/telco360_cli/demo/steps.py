@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from telco360_cli.commands.scoring import fetch_report
 from telco360_cli.console import console

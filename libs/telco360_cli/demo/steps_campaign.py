@@ -17,7 +17,6 @@ import datetime as dt
 import random
 
 from telco360.contact.v1 import contact_pb2 as c
-
 from telco360_cli.commands.contact import campaign_metrics_line
 from telco360_cli.console import console, progress_bar
 from telco360_cli.demo import contact_setup
@@ -35,12 +34,18 @@ CONTROL_BP = 2000  # 20 % of targeted accounts held out
 
 async def run_campaign(state: DemoState, clients: Clients) -> None:
     """Switch on the retention campaign, feed it inbound calls and outcomes, read its metrics."""
-    now = dt.datetime.now(dt.timezone.utc)
-    campaign = await clients.contact.CreateCampaign(c.CreateCampaignRequest(
-        campaign=contact_setup.retention_campaign(starts_at=to_timestamp(now - dt.timedelta(days=1)),
-                                                  control_group_bp=CONTROL_BP)))
-    console.print(f"campaign [bold]{campaign.campaign_id}[/] v{campaign.version} active: inbound calls → "
-                  f"{', '.join(campaign.offer_ids)}; {CONTROL_BP / 100:.0f} % control group")
+    now = dt.datetime.now(dt.UTC)
+    campaign = await clients.contact.CreateCampaign(
+        c.CreateCampaignRequest(
+            campaign=contact_setup.retention_campaign(
+                starts_at=to_timestamp(now - dt.timedelta(days=1)), control_group_bp=CONTROL_BP
+            )
+        )
+    )
+    console.print(
+        f"campaign [bold]{campaign.campaign_id}[/] v{campaign.version} active: inbound calls → "
+        f"{', '.join(campaign.offer_ids)}; {CONTROL_BP / 100:.0f} % control group"
+    )
     rng = random.Random(state.options.seed + 2)
     ids = sorted(state.scores)
     callers = rng.sample(ids, min(len(ids), max(100, min(600, len(ids) // 3))))
@@ -50,10 +55,18 @@ async def run_campaign(state: DemoState, clients: Clients) -> None:
 
     async def one(index: int, cid: str) -> None:
         async with limit:
-            reply = await clients.contact.SubmitAccountEvent(c.SubmitAccountEventRequest(event=c.AccountEvent(
-                event_id=f"demo-call-{index}", source="callcenter", customer_id=cid,
-                kind=c.ACCOUNT_EVENT_KIND_INBOUND_CALL, occurred_at=to_timestamp(called_at),
-                attributes={"reason": "bill_query"})))
+            reply = await clients.contact.SubmitAccountEvent(
+                c.SubmitAccountEventRequest(
+                    event=c.AccountEvent(
+                        event_id=f"demo-call-{index}",
+                        source="callcenter",
+                        customer_id=cid,
+                        kind=c.ACCOUNT_EVENT_KIND_INBOUND_CALL,
+                        occurred_at=to_timestamp(called_at),
+                        attributes={"reason": "bill_query"},
+                    )
+                )
+            )
             for proposal in reply.proposals:
                 if proposal.campaign_id == campaign.campaign_id:
                     await _follow_up(clients, proposal, campaign.offer_ids[0], index, rng, counts)
@@ -61,27 +74,33 @@ async def run_campaign(state: DemoState, clients: Clients) -> None:
     with progress_bar() as bar:
         task = bar.add_task("inbound calls through the campaign", total=len(callers))
         for start in range(0, len(callers), 64):
-            chunk = callers[start:start + 64]
+            chunk = callers[start : start + 64]
             await asyncio.gather(*(one(start + i, cid) for i, cid in enumerate(chunk)))
             bar.advance(task, len(chunk))
-    console.print(f"{len(callers):,} inbound calls: {counts['proposed']:,} offers made on the call "
-                  f"({counts['accepted']:,} accepted), {counts['control']:,} callers held out as control "
-                  f"({counts['control_accepted']:,} ordered on their own), {counts['suppressed']:,} suppressed, "
-                  f"{counts['other']:,} not targeted")
+    console.print(
+        f"{len(callers):,} inbound calls: {counts['proposed']:,} offers made on the call "
+        f"({counts['accepted']:,} accepted), {counts['control']:,} callers held out as control "
+        f"({counts['control_accepted']:,} ordered on their own), {counts['suppressed']:,} suppressed, "
+        f"{counts['other']:,} not targeted"
+    )
     metrics = await clients.contact.GetCampaignMetrics(c.GetCampaignMetricsRequest(campaign_id=campaign.campaign_id))
     console.print(campaign_metrics_line(metrics), highlight=False)
     if metrics.control_accounts == 0 or metrics.accounts_contacted == 0:
-        raise CliError(f"campaign {campaign.campaign_id} has no control group or no contacted account: "
-                       f"{metrics.control_accounts} control, {metrics.accounts_contacted} contacted")
+        raise CliError(
+            f"campaign {campaign.campaign_id} has no control group or no contacted account: "
+            f"{metrics.control_accounts} control, {metrics.accounts_contacted} contacted"
+        )
     state.campaign = metrics
     state.headline["campaign"] = (
         f"{metrics.campaign_id}: {metrics.treatment_accounts:,} treated vs {metrics.control_accounts:,} control "
         f"accounts; conversion {metrics.conversion_rate * 100:.1f} %, uplift {metrics.uplift * 100:+.1f} points "
-        f"against the control group (answers simulated: {ACCEPT_TREATED:.0%} treated, {ACCEPT_CONTROL:.0%} control)")
+        f"against the control group (answers simulated: {ACCEPT_TREATED:.0%} treated, {ACCEPT_CONTROL:.0%} control)"
+    )
 
 
-async def _follow_up(clients: Clients, proposal: c.Proposal, own_offer: str, index: int, rng: random.Random,
-                     counts: dict[str, int]) -> None:
+async def _follow_up(
+    clients: Clients, proposal: c.Proposal, own_offer: str, index: int, rng: random.Random, counts: dict[str, int]
+) -> None:
     """What the call centre does with one proposal: make the offer and report the answer.
 
     A control-group caller is offered nothing (its proposal names no offer); some order the
@@ -91,34 +110,60 @@ async def _follow_up(clients: Clients, proposal: c.Proposal, own_offer: str, ind
         counts["control"] += 1
         if rng.random() < ACCEPT_CONTROL:
             counts["control_accepted"] += 1
-            await _outcome(clients, proposal, own_offer, c.CHANNEL_UNSPECIFIED, c.OUTCOME_KIND_ACCEPTED, "",
-                           f"{index}-own")
+            await _outcome(
+                clients, proposal, own_offer, c.CHANNEL_UNSPECIFIED, c.OUTCOME_KIND_ACCEPTED, "", f"{index}-own"
+            )
         return
     if proposal.state != c.PROPOSAL_STATE_PROPOSED:
         counts["suppressed" if proposal.state == c.PROPOSAL_STATE_SUPPRESSED else "other"] += 1
         return
-    reserved = await clients.contact.ReserveContact(c.ReserveContactRequest(
-        idempotency_key=f"demo-campaign-{index}",
-        contact=c.CheckContactRequest(customer_id=proposal.customer_id, channel=proposal.channel,
-                                      purpose=c.PURPOSE_RETENTION, offer_id=proposal.offer_id,
-                                      campaign_id=proposal.campaign_id)))
+    reserved = await clients.contact.ReserveContact(
+        c.ReserveContactRequest(
+            idempotency_key=f"demo-campaign-{index}",
+            contact=c.CheckContactRequest(
+                customer_id=proposal.customer_id,
+                channel=proposal.channel,
+                purpose=c.PURPOSE_RETENTION,
+                offer_id=proposal.offer_id,
+                campaign_id=proposal.campaign_id,
+            ),
+        )
+    )
     if not reserved.granted:
         counts["suppressed"] += 1
         return
     reservation = reserved.reservation.reservation_id
     await clients.contact.ConfirmContact(c.ConfirmContactRequest(reservation_id=reservation))
     counts["proposed"] += 1
-    await _outcome(clients, proposal, proposal.offer_id, proposal.channel, c.OUTCOME_KIND_OFFERED, reservation,
-                   f"{index}-offered")
+    await _outcome(
+        clients, proposal, proposal.offer_id, proposal.channel, c.OUTCOME_KIND_OFFERED, reservation, f"{index}-offered"
+    )
     accepted = rng.random() < ACCEPT_TREATED
     counts["accepted"] += accepted
-    await _outcome(clients, proposal, proposal.offer_id, proposal.channel,
-                   c.OUTCOME_KIND_ACCEPTED if accepted else c.OUTCOME_KIND_DECLINED, reservation, f"{index}-answer")
+    await _outcome(
+        clients,
+        proposal,
+        proposal.offer_id,
+        proposal.channel,
+        c.OUTCOME_KIND_ACCEPTED if accepted else c.OUTCOME_KIND_DECLINED,
+        reservation,
+        f"{index}-answer",
+    )
 
 
-async def _outcome(clients: Clients, proposal: c.Proposal, offer_id: str, channel: int, kind: int,
-                   reservation: str, key: str) -> None:
-    await clients.contact.RecordOutcome(c.RecordOutcomeRequest(outcome=c.Outcome(
-        customer_id=proposal.customer_id, channel=channel, offer_id=offer_id,
-        campaign_id=proposal.campaign_id, reservation_id=reservation, kind=kind,
-        idempotency_key=f"demo-campaign-{key}")))
+async def _outcome(
+    clients: Clients, proposal: c.Proposal, offer_id: str, channel: int, kind: int, reservation: str, key: str
+) -> None:
+    await clients.contact.RecordOutcome(
+        c.RecordOutcomeRequest(
+            outcome=c.Outcome(
+                customer_id=proposal.customer_id,
+                channel=channel,
+                offer_id=offer_id,
+                campaign_id=proposal.campaign_id,
+                reservation_id=reservation,
+                kind=kind,
+                idempotency_key=f"demo-campaign-{key}",
+            )
+        )
+    )

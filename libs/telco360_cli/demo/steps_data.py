@@ -8,7 +8,6 @@ import time
 
 from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2
-
 from telco360_cli import fmt
 from telco360_cli.commands.ingest import ingest_records, print_ingest_summary, violations_text
 from telco360_cli.commands.profile import list_tags, query_segment, tag_counts
@@ -30,8 +29,10 @@ async def generate_base(state: DemoState, clients: Clients) -> None:
     state.base = generate(o.accounts, o.months, o.seed, end_month=state.end_month, bad_record_share=share)
     truth = state.base.truth
     churners = sum(1 for a in truth.accounts.values() if a.churn_month)
-    console.print(f"{len(truth.accounts):,} key accounts, months {truth.months[0]} … {truth.months[-1]}; "
-                  f"{churners:,} will terminate during the period (ground truth, kept aside for checking)")
+    console.print(
+        f"{len(truth.accounts):,} key accounts, months {truth.months[0]} … {truth.months[-1]}; "
+        f"{churners:,} will terminate during the period (ground truth, kept aside for checking)"
+    )
 
 
 async def ingest_base(state: DemoState, clients: Clients) -> None:
@@ -47,19 +48,28 @@ async def ingest_base(state: DemoState, clients: Clients) -> None:
     stats = await clients.ingest.GetIngestStats(ingest_pb2.GetIngestStatsRequest())
     bad = len(state.base.truth.bad_records)
     rejected = summary.count(ingest_pb2.RECORD_STATUS_REJECTED)
-    console.print(f"ingest store: {stats.records:,} records, {stats.log_entries:,} log entries, "
-                  f"{stats.customers:,} customers, {stats.quarantined:,} quarantined "
-                  f"({summary.sent / seconds:,.0f} records/s)")
+    console.print(
+        f"ingest store: {stats.records:,} records, {stats.log_entries:,} log entries, "
+        f"{stats.customers:,} customers, {stats.quarantined:,} quarantined "
+        f"({summary.sent / seconds:,.0f} records/s)"
+    )
     if rejected < bad or stats.quarantined < bad:
-        raise CliError(f"{bad} records were made bad but only {rejected} were rejected "
-                       f"({stats.quarantined} in quarantine)")
+        raise CliError(
+            f"{bad} records were made bad but only {rejected} were rejected ({stats.quarantined} in quarantine)"
+        )
     if stats.customers != state.options.accounts:
         raise CliError(f"ingest knows {stats.customers} customers, expected {state.options.accounts}")
-    state.ingest = {"sent": summary.sent, "rejected": rejected, "quarantined": stats.quarantined,
-                    "log_entries": stats.log_entries, "customers": stats.customers,
-                    "last_sequence": stats.last_sequence}
-    state.headline["records ingested"] = (f"{summary.sent:,} sent, {stats.log_entries:,} in the log, "
-                                          f"{rejected:,} rejected into quarantine")
+    state.ingest = {
+        "sent": summary.sent,
+        "rejected": rejected,
+        "quarantined": stats.quarantined,
+        "log_entries": stats.log_entries,
+        "customers": stats.customers,
+        "last_sequence": stats.last_sequence,
+    }
+    state.headline["records ingested"] = (
+        f"{summary.sent:,} sent, {stats.log_entries:,} in the log, {rejected:,} rejected into quarantine"
+    )
 
 
 async def show_and_replay_quarantine(state: DemoState, clients: Clients) -> None:
@@ -68,8 +78,11 @@ async def show_and_replay_quarantine(state: DemoState, clients: Clients) -> None
     request.page.page_size = 1000
     reply = await clients.ingest.ListQuarantine(request)
     for entry in reply.entries[:5]:
-        console.print(f"  {entry.quarantine_id}  {entry.record.source}/{entry.record.source_record_id}: "
-                      f"{violations_text(entry.violations)}", highlight=False)
+        console.print(
+            f"  {entry.quarantine_id}  {entry.record.source}/{entry.record.source_record_id}: "
+            f"{violations_text(entry.violations)}",
+            highlight=False,
+        )
     truth = state.base.truth.bad_records
     corrections = []
     for entry in reply.entries:
@@ -79,8 +92,10 @@ async def show_and_replay_quarantine(state: DemoState, clients: Clients) -> None
     if not corrections:
         raise CliError("no quarantined record matched a known bad record: nothing to replay")
     replay = await clients.ingest.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(corrections=corrections))
-    console.print(f"replayed {len(corrections)} corrected records: {replay.moved} moved into the log, "
-                  f"{replay.still_rejected} still rejected")
+    console.print(
+        f"replayed {len(corrections)} corrected records: {replay.moved} moved into the log, "
+        f"{replay.still_rejected} still rejected"
+    )
     if replay.moved != len(corrections):
         raise CliError("corrected records did not all pass validation on replay")
     state.ingest["replayed"] = replay.moved
@@ -103,14 +118,18 @@ async def wait_profile(state: DemoState, clients: Clients, timeout: float = 1800
             if sync.applied_sequence >= target and sync.accounts >= expected:
                 break
             if time.monotonic() > deadline:
-                raise CliError(f"profile applied {sync.applied_sequence} of {target} entries and knows "
-                               f"{sync.accounts} of {expected} accounts after {timeout:.0f} s")
+                raise CliError(
+                    f"profile applied {sync.applied_sequence} of {target} entries and knows "
+                    f"{sync.accounts} of {expected} accounts after {timeout:.0f} s"
+                )
             await asyncio.sleep(1.0)
     if sync.accounts != expected:
         raise CliError(f"profile knows {sync.accounts} accounts, ingest {expected}")
     await _wait_recompute(clients, max(deadline - time.monotonic(), 60.0))
-    console.print(f"profile: {sync.accounts:,} accounts, cursor at {sync.applied_sequence:,}, "
-                  f"{sync.last_event_sequence:,} account events published")
+    console.print(
+        f"profile: {sync.accounts:,} accounts, cursor at {sync.applied_sequence:,}, "
+        f"{sync.last_event_sequence:,} account events published"
+    )
     state.ingest["profile_accounts"] = sync.accounts
 
 
@@ -127,8 +146,9 @@ async def _wait_recompute(clients: Clients, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         cached, _ = await query_segment(clients, "", [], 0)
-        request = profile_pb2.ExportFeaturesRequest(as_of=to_timestamp(dt.datetime.now(dt.timezone.utc)),
-                                                    batch_size=5000, feature_names=["status"])
+        request = profile_pb2.ExportFeaturesRequest(
+            as_of=to_timestamp(dt.datetime.now(dt.UTC)), batch_size=5000, feature_names=["status"]
+        )
         exported = 0
         async for batch in clients.profile.ExportFeatures(request, timeout=600):
             exported += len(batch.vectors)
@@ -136,8 +156,10 @@ async def _wait_recompute(clients: Clients, timeout: float) -> None:
         if cached == exported and not sync.settling:  # settling: value tiers about to be re-ranked
             return
         if time.monotonic() > deadline:
-            console.print(f"[yellow]profile still recomputing: {cached:,} active accounts in its cached view, "
-                          f"{exported:,} from its facts[/yellow]")
+            console.print(
+                f"[yellow]profile still recomputing: {cached:,} active accounts in its cached view, "
+                f"{exported:,} from its facts[/yellow]"
+            )
             return
         await asyncio.sleep(1.0)
 
@@ -150,8 +172,10 @@ async def tags_and_segments(state: DemoState, clients: Clients) -> None:
     for m in members:
         tiers[fmt.tier(m.tier)] = tiers.get(fmt.tier(m.tier), 0) + 1
     state.tier_counts = tiers
-    console.print(f"{count:,} active accounts by {fmt.SERVICE_TIER} (master data): "
-                  + ", ".join(f"{k} {v:,}" for k, v in sorted(tiers.items())))
+    console.print(
+        f"{count:,} active accounts by {fmt.SERVICE_TIER} (master data): "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(tiers.items()))
+    )
     definitions = [d for d in await list_tags(clients) if d.enabled]
     counts = await tag_counts(clients, [d.tag_id for d in definitions])
     # English names in charts: the Chinese terms in parentheses need CJK fonts to render.
@@ -162,15 +186,23 @@ async def tags_and_segments(state: DemoState, clients: Clients) -> None:
         raise CliError("no account holds any tag")
     segments = [
         ("Valuable accounts showing a fee drop", "tag(vip) and tag(fee_drop)"),
-        ("Competitor approaching, contract ending within 6 months",
-         "competitor_active_approach and months_to_contract_end between 0 and 6"),
-        ("Government and education accounts with low satisfaction", "industry in ('GOV', 'EDU') and tag(low_satisfaction)"),
+        (
+            "Competitor approaching, contract ending within 6 months",
+            "competitor_active_approach and months_to_contract_end between 0 and 6",
+        ),
+        (
+            "Government and education accounts with low satisfaction",
+            "industry in ('GOV', 'EDU') and tag(low_satisfaction)",
+        ),
         ("Total fee down 10 %+ against own reference", "fee_total_vs_ref3_pct <= -10"),
     ]
     for title, expression in segments:
         n, sample = await query_segment(clients, expression, ["fee_total_last_month"], 3)
         state.segments.append((title, expression, n))
-        shown = ", ".join(f"{m.customer_id} ({fmt.yuan_short(fmt.attr_py(m.features['fee_total_last_month']) or 0)}"
-                          f"/month)" for m in sample if "fee_total_last_month" in m.features)
+        shown = ", ".join(
+            f"{m.customer_id} ({fmt.yuan_short(fmt.attr_py(m.features['fee_total_last_month']) or 0)}/month)"
+            for m in sample
+            if "fee_total_last_month" in m.features
+        )
         console.print(f"  {title}: [bold]{n:,}[/]  e.g. {shown}", highlight=False)
     state.headline["tags"] = ", ".join(f"{name} {n:,}" for name, n in state.tag_counts.values() if n)

@@ -6,7 +6,6 @@ import datetime as dt
 
 from telco360.profile.v1 import profile_pb2
 from telco360.scoring.v1 import scoring_pb2
-
 from telco360_cli import fmt
 from telco360_cli.commands.profile import query_segment
 from telco360_cli.commands.scoring import metric_line, run_job, train_model
@@ -29,11 +28,12 @@ def _cut_off(window_start: int, day: int) -> dt.datetime:
     before (a mid-month cut-off's window starts with the next calendar month).
     """
     year, mon = (int(x) for x in month_from_index(window_start - (day > 1)).split("-"))
-    return dt.datetime(year, mon, day, tzinfo=dt.timezone.utc)
+    return dt.datetime(year, mon, day, tzinfo=dt.UTC)
 
 
-def cutoffs(first_month: str, end_month: str, horizon: int, count: int = 4,
-            day: int = 1) -> tuple[list[dt.datetime], dt.datetime]:
+def cutoffs(
+    first_month: str, end_month: str, horizon: int, count: int = 4, day: int = 1
+) -> tuple[list[dt.datetime], dt.datetime]:
     """Training cut-offs and the holdout cut-off for a label horizon, on a day of the month.
 
     The holdout's label window ends with the last generated month; each training cut-off's
@@ -61,14 +61,20 @@ def scoring_day(now: dt.datetime) -> int:
 
 
 async def _train(state: DemoState, clients: Clients, kind: int, horizon: int, label: str) -> scoring_pb2.Model:
-    training, holdout = cutoffs(state.base.truth.months[0], state.end_month, horizon,
-                                day=scoring_day(dt.datetime.now(dt.timezone.utc)))
-    console.print(f"{label}: training cut-offs {', '.join(d.date().isoformat() for d in training)}, "
-                  f"holdout {holdout.date().isoformat()}, horizon {horizon} months")
-    request = scoring_pb2.TrainModelRequest(kind=kind, horizon_months=horizon,
-                                            holdout_as_of=to_timestamp(holdout),
-                                            auto_promote=scoring_pb2.AUTO_PROMOTE_ALWAYS,
-                                            description=f"demo {label}")
+    training, holdout = cutoffs(
+        state.base.truth.months[0], state.end_month, horizon, day=scoring_day(dt.datetime.now(dt.UTC))
+    )
+    console.print(
+        f"{label}: training cut-offs {', '.join(d.date().isoformat() for d in training)}, "
+        f"holdout {holdout.date().isoformat()}, horizon {horizon} months"
+    )
+    request = scoring_pb2.TrainModelRequest(
+        kind=kind,
+        horizon_months=horizon,
+        holdout_as_of=to_timestamp(holdout),
+        auto_promote=scoring_pb2.AUTO_PROMOTE_ALWAYS,
+        description=f"demo {label}",
+    )
     request.as_of.extend(to_timestamp(d) for d in training)
     model = await train_model(clients, request, f"training {label}")
     console.print(f"  {model.model_id}: {metric_line(model)}", highlight=False)
@@ -99,17 +105,22 @@ async def batch_score(state: DemoState, clients: Clients) -> None:
         if "churn_probability" not in m.features:
             continue
         f = m.features
-        state.scores[m.customer_id] = (fmt.attr_py(f["churn_probability"]) or 0.0,
-                                       str(fmt.attr_py(f["risk_band"]) or "").lower(),
-                                       int(fmt.attr_py(f["predicted_value_fen"]) or 0), fmt.tier(m.tier), m.name)
+        state.scores[m.customer_id] = (
+            fmt.attr_py(f["churn_probability"]) or 0.0,
+            str(fmt.attr_py(f["risk_band"]) or "").lower(),
+            int(fmt.attr_py(f["predicted_value_fen"]) or 0),
+            fmt.tier(m.tier),
+            m.name,
+        )
     if not state.scores:
         raise CliError("profile holds no scores after batch scoring")
     bands: dict[str, int] = {}
     for _, band, _, _, _ in state.scores.values():
         bands[band] = bands.get(band, 0) + 1
     console.print("risk bands: " + ", ".join(f"{b} {n:,}" for b, n in sorted(bands.items())))
-    state.headline["scored accounts"] = f"{len(state.scores):,} (" + ", ".join(
-        f"{b} {n:,}" for b, n in sorted(bands.items())) + ")"
+    state.headline["scored accounts"] = (
+        f"{len(state.scores):,} (" + ", ".join(f"{b} {n:,}" for b, n in sorted(bands.items())) + ")"
+    )
     # Valuable accounts at risk, ranked by expected loss: churn probability × predicted value.
     ranked = sorted(((p * v, cid) for cid, (p, _, v, _, _) in state.scores.items()), reverse=True)[:10]
     ids = [cid for _, cid in ranked]
@@ -117,9 +128,11 @@ async def batch_score(state: DemoState, clients: Clients) -> None:
         reply = await clients.scoring.ScoreCustomers(scoring_pb2.ScoreCustomersRequest(customer_ids=ids, top_reasons=3))
         state.at_risk = [s for s in reply.scores if s.status == scoring_pb2.SCORE_STATUS_OK]
     for s in state.at_risk[:5]:
-        console.print(f"  {s.customer_id} {state.scores[s.customer_id][4]}: churn {fmt.percent(s.churn_probability)}, "
-                      f"value {fmt.yuan_short(s.predicted_value_fen)} — "
-                      + "; ".join(r.phrase for r in s.churn_reasons), highlight=False)
+        console.print(
+            f"  {s.customer_id} {state.scores[s.customer_id][4]}: churn {fmt.percent(s.churn_probability)}, "
+            f"value {fmt.yuan_short(s.predicted_value_fen)} — " + "; ".join(r.phrase for r in s.churn_reasons),
+            highlight=False,
+        )
     view = await clients.profile.GetCustomer360(profile_pb2.GetCustomer360Request(customer_id=ids[0])) if ids else None
     if view is not None and not view.HasField("score"):
         raise CliError(f"profile's Customer360 of {ids[0]} carries no score after batch scoring")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2
 from telco360.ingest.v1 import ingest_pb2
-
 from telco360_cli import fmt, mapping
 from telco360_cli.commands.ingest import corrected
 from telco360_cli.errors import CliError
@@ -31,9 +31,12 @@ fields:
 
 def test_mapped_csv_converts_good_rows_and_reports_bad_ones(tmp_path: pathlib.Path) -> None:
     (tmp_path / "map.yaml").write_text(MAPPING, encoding="utf-8")
-    (tmp_path / "bills.csv").write_text("bill_no,account,billed_at,month,fee,product\n"
-                                        "B1,KA1,2026-10-31T16:00:00Z,2026-10,1200,专线\n"
-                                        "B2,KA2,2026-10-31T16:00:00Z,2026-10,abc,专线\n", encoding="utf-8")
+    (tmp_path / "bills.csv").write_text(
+        "bill_no,account,billed_at,month,fee,product\n"
+        "B1,KA1,2026-10-31T16:00:00Z,2026-10,1200,专线\n"
+        "B2,KA2,2026-10-31T16:00:00Z,2026-10,abc,专线\n",
+        encoding="utf-8",
+    )
     files = [tmp_path / "bills.csv"]
     problems = mapping.RowProblems()
     records = list(mapping.read_records(files[0], mapping.load(tmp_path / "map.yaml", files), problems))

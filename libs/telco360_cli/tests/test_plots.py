@@ -6,8 +6,10 @@ from telco360_cli.demo import plots
 
 
 def test_risk_axis_names_the_models_cut_offs() -> None:
-    assert plots.risk_axis_label(0.0213, 0.0251) == \
-        "churn probability within 3 months (bands: medium ≥ 0.0213, high ≥ 0.0251)"
+    assert (
+        plots.risk_axis_label(0.0213, 0.0251)
+        == "churn probability within 3 months (bands: medium ≥ 0.0213, high ≥ 0.0251)"
+    )
 
 
 def test_risk_chart_renders_with_and_without_model_thresholds() -> None:

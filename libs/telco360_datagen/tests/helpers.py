@@ -36,7 +36,8 @@ def problems(record: ingest_pb2.Record) -> list[str]:
         if event.type == 0:
             out.append("service_event.type")
         if event.type == ingest_pb2.SERVICE_EVENT_TYPE_SATISFACTION_SURVEY and (
-                not event.survey_answers or any(not 1 <= v <= 5 for v in event.survey_answers.values())):
+            not event.survey_answers or any(not 1 <= v <= 5 for v in event.survey_answers.values())
+        ):
             out.append("service_event.survey_answers")
     elif kind == "contact":
         if not record.contact.name:

@@ -6,9 +6,9 @@ import csv
 import json
 
 from google.protobuf import json_format
-from telco360.ingest.v1 import ingest_pb2
 from typer.testing import CliRunner
 
+from telco360.ingest.v1 import ingest_pb2
 from telco360_datagen import credit_code, generate
 from telco360_datagen.cli import app
 from telco360_datagen.tests.helpers import problems
@@ -22,8 +22,13 @@ def test_bad_records_only_when_asked_and_flagged_with_their_good_version() -> No
     flagged = [truth for _, truth in labelled if truth is not None]
     assert 0.03 * len(clean) <= len(flagged) <= 0.07 * len(clean)
     assert len(base.truth.bad_records) == len(flagged)
-    assert {b.kind for b in flagged} == {"NEGATIVE_FEE", "BAD_MONTH", "SURVEY_OUT_OF_RANGE",
-                                         "MALFORMED_PHONE", "MISSING_REQUIRED"}
+    assert {b.kind for b in flagged} == {
+        "NEGATIVE_FEE",
+        "BAD_MONTH",
+        "SURVEY_OUT_OF_RANGE",
+        "MALFORMED_PHONE",
+        "MISSING_REQUIRED",
+    }
     for (record, truth), good in zip(labelled, clean, strict=True):
         if truth is None:
             assert record == good  # the good data do not change when bad records are asked for
@@ -44,8 +49,25 @@ def test_credit_code_check_character() -> None:
 
 def test_cli_writes_jsonl_billing_csv_and_truth(tmp_path) -> None:
     out, bills, truth = tmp_path / "base.jsonl", tmp_path / "billing.csv", tmp_path / "truth.json"
-    result = CliRunner().invoke(app, ["--accounts", "30", "--months", "6", "--seed", "4", "--out", str(out),
-                                      "--billing-csv", str(bills), "--truth", str(truth), "--bad-share", "0.02"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "--accounts",
+            "30",
+            "--months",
+            "6",
+            "--seed",
+            "4",
+            "--out",
+            str(out),
+            "--billing-csv",
+            str(bills),
+            "--truth",
+            str(truth),
+            "--bad-share",
+            "0.02",
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = out.read_text(encoding="utf-8").splitlines()
     parsed = [json_format.Parse(line, ingest_pb2.Record()) for line in lines]

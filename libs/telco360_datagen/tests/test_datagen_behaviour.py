@@ -6,8 +6,8 @@ import collections
 import statistics
 
 import pytest
-from telco360.ingest.v1 import ingest_pb2
 
+from telco360.ingest.v1 import ingest_pb2
 from telco360_datagen import generate
 from telco360_datagen.months import month_str, parse_month
 
@@ -57,8 +57,7 @@ def test_tiers_follow_revenue_share_and_fees_are_in_key_account_ranges(large) ->
     assert set(tiers) == set(range(1, 7))
     assert tiers[1] < tiers[3] < tiers[6]
     first = truth.months[0]
-    fees = {cid: truth.monthly_total(cid, first) for cid in truth.accounts
-            if truth.monthly_total(cid, first) > 0}
+    fees = {cid: truth.monthly_total(cid, first) for cid in truth.accounts if truth.monthly_total(cid, first) > 0}
     yuan = sorted(v / 100 for v in fees.values())
     assert yuan[0] >= 500 and yuan[-1] <= 30_000_000
     assert 5_000 <= statistics.median(yuan) <= 100_000

@@ -5,8 +5,8 @@ from __future__ import annotations
 import statistics
 
 import pytest
-from telco360.common.v1 import common_pb2
 
+from telco360.common.v1 import common_pb2
 from telco360_datagen import generate
 
 

@@ -15,17 +15,20 @@ def run(expression: str, rows: list[dict]) -> list[bool]:
     return evaluate(checked.tree, len(rows), frame_resolver(rows, TYPES)).tolist()
 
 
-@pytest.mark.parametrize("text, position, fragment", [
-    ("fee >", 5, "expected a value"),
-    ("fee > 1 and", 11, "expected a value"),
-    ("(fee > 1", 8, "expected ')'"),
-    ("fee > 1 $", 8, "unexpected character"),
-    ("fee > 'x", 6, "unterminated string"),
-    ("fee not 5", 8, "'in' or 'between'"),
-    ("fee between 1 or 2", 14, "'and'"),
-    ("fee > 1 fee", 8, "expected an operator"),
-    ("", 0, "empty expression"),
-])
+@pytest.mark.parametrize(
+    "text, position, fragment",
+    [
+        ("fee >", 5, "expected a value"),
+        ("fee > 1 and", 11, "expected a value"),
+        ("(fee > 1", 8, "expected ')'"),
+        ("fee > 1 $", 8, "unexpected character"),
+        ("fee > 'x", 6, "unterminated string"),
+        ("fee not 5", 8, "'in' or 'between'"),
+        ("fee between 1 or 2", 14, "'and'"),
+        ("fee > 1 fee", 8, "expected an operator"),
+        ("", 0, "empty expression"),
+    ],
+)
 def test_syntax_errors_name_their_position(text: str, position: int, fragment: str) -> None:
     with pytest.raises(ExpressionError) as info:
         check(text, TYPES)
@@ -34,16 +37,19 @@ def test_syntax_errors_name_their_position(text: str, position: int, fragment: s
     assert info.value.reason == "EXPRESSION_SYNTAX"
 
 
-@pytest.mark.parametrize("text, position, reason", [
-    ("nope > 1", 0, "EXPRESSION_UNKNOWN_NAME"),
-    ("fee > 1 and industry > 3", 21, "EXPRESSION_TYPE"),
-    ("fee + 1", 4, "EXPRESSION_TYPE"),
-    ("pct_change(fee) > 1", 0, "EXPRESSION_TYPE"),
-    ("frobnicate(fee) > 1", 0, "EXPRESSION_UNKNOWN_NAME"),
-    ("vip and fee", 8, "EXPRESSION_TYPE"),
-    ("tag(vip)", 0, "EXPRESSION_UNKNOWN_NAME"),
-    ("__import__('os')", 0, "EXPRESSION_UNKNOWN_NAME"),
-])
+@pytest.mark.parametrize(
+    "text, position, reason",
+    [
+        ("nope > 1", 0, "EXPRESSION_UNKNOWN_NAME"),
+        ("fee > 1 and industry > 3", 21, "EXPRESSION_TYPE"),
+        ("fee + 1", 4, "EXPRESSION_TYPE"),
+        ("pct_change(fee) > 1", 0, "EXPRESSION_TYPE"),
+        ("frobnicate(fee) > 1", 0, "EXPRESSION_UNKNOWN_NAME"),
+        ("vip and fee", 8, "EXPRESSION_TYPE"),
+        ("tag(vip)", 0, "EXPRESSION_UNKNOWN_NAME"),
+        ("__import__('os')", 0, "EXPRESSION_UNKNOWN_NAME"),
+    ],
+)
 def test_name_and_type_errors(text: str, position: int, reason: str) -> None:
     with pytest.raises(ExpressionError) as info:
         check(text, TYPES)
@@ -53,9 +59,11 @@ def test_name_and_type_errors(text: str, position: int, reason: str) -> None:
 def test_precedence_and_operators() -> None:
     tree = parse("a or b and not c")
     assert tree.op == "or" and tree.right.op == "and"
-    rows = [{"fee": 80, "old": 100, "industry": "GOV", "vip": True, "attr.sites": 3},
-            {"fee": 95, "old": 100, "industry": "EDU", "vip": False, "attr.sites": 1},
-            {"fee": 10, "old": 0, "industry": None, "vip": None}]
+    rows = [
+        {"fee": 80, "old": 100, "industry": "GOV", "vip": True, "attr.sites": 3},
+        {"fee": 95, "old": 100, "industry": "EDU", "vip": False, "attr.sites": 1},
+        {"fee": 10, "old": 0, "industry": None, "vip": None},
+    ]
     assert run("pct_change(fee, old) <= -20", rows) == [True, False, False]
     assert run("industry in ('GOV', 'HEALTH')", rows) == [True, False, False]
     assert run("industry not in ('GOV')", rows) == [False, True, False]

@@ -13,10 +13,10 @@ from telco360_expr import (
     EXPRESSION_TOO_LONG,
     REASONS,
     ExpressionError,
+    ast,
     check,
     parse,
 )
-from telco360_expr import ast
 from telco360_expr.lexer import MAX_LENGTH
 from telco360_expr.parser import MAX_DEPTH, MAX_NODES
 from telco360_expr.vector import evaluate, frame_resolver
@@ -53,17 +53,20 @@ def test_issue_case_long_flat_sum_is_too_complex_not_recursion() -> None:
     assert_clean(info.value, text)
 
 
-@pytest.mark.parametrize("text", [
-    "(" * 3000 + "1" + ")" * 3000,
-    "not " * 900 + "vip",
-    "-" * 3900 + "1 > 0",
-    "abs(" * 900 + "1" + ")" * 900 + " > 0",
-    "fee * " * 600 + "1 > 0",
-    "fee / 2 - " * 350 + "1 > 0",
-    "coalesce(" * 500 + "fee" + ")" * 500 + " > 1",
-    "fee between " * 400 + "1 and 2",
-    "1 in (" + ",".join(["1"] * (MAX_NODES + 10)) + ")",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 3000 + "1" + ")" * 3000,
+        "not " * 900 + "vip",
+        "-" * 3900 + "1 > 0",
+        "abs(" * 900 + "1" + ")" * 900 + " > 0",
+        "fee * " * 600 + "1 > 0",
+        "fee / 2 - " * 350 + "1 > 0",
+        "coalesce(" * 500 + "fee" + ")" * 500 + " > 1",
+        "fee between " * 400 + "1 and 2",
+        "1 in (" + ",".join(["1"] * (MAX_NODES + 10)) + ")",
+    ],
+)
 def test_deep_and_long_forms_answer_too_complex(text: str) -> None:
     with pytest.raises(ExpressionError) as info:
         check(text, TYPES)
@@ -114,9 +117,23 @@ def test_full_width_digits_are_not_numbers() -> None:
 
 # -- generated: random shapes of every construct, deep and long ---------------------------
 
-WRAPPERS = ["({})", "not ({})", "-({})", "abs({})", "coalesce({}, 1)", "is_null({})", "({}) > 1",
-            "({}) in (1, 2)", "({}) between 1 and 2", "fee + ({})", "({}) * 2", "({}) or vip",
-            "vip and ({})", "max({}, fee, 3)", "tag(x) or ({})"]
+WRAPPERS = [
+    "({})",
+    "not ({})",
+    "-({})",
+    "abs({})",
+    "coalesce({}, 1)",
+    "is_null({})",
+    "({}) > 1",
+    "({}) in (1, 2)",
+    "({}) between 1 and 2",
+    "fee + ({})",
+    "({}) * 2",
+    "({}) or vip",
+    "vip and ({})",
+    "max({}, fee, 3)",
+    "tag(x) or ({})",
+]
 LEAVES = ["1", "fee", "vip", "'x'", "null", "true", "industry", "fee > 1", "nope", "-2.5e3"]
 CHAIN_OPS = [" + ", " - ", " * ", " / ", " and ", " or ", " = ", ", ", " "]
 
@@ -136,8 +153,34 @@ def shaped_expressions(draw: st.DrawFn) -> str:
     return text
 
 
-TOKENS = st.sampled_from(["(", ")", "not ", "-", "+", "*", "/", " and ", " or ", "fee", "vip", "1", ",",
-                          " in (", " between ", "abs(", "'s'", "tag(", " > ", "=", ".", "e", "\\", "'"])
+TOKENS = st.sampled_from(
+    [
+        "(",
+        ")",
+        "not ",
+        "-",
+        "+",
+        "*",
+        "/",
+        " and ",
+        " or ",
+        "fee",
+        "vip",
+        "1",
+        ",",
+        " in (",
+        " between ",
+        "abs(",
+        "'s'",
+        "tag(",
+        " > ",
+        "=",
+        ".",
+        "e",
+        "\\",
+        "'",
+    ]
+)
 
 
 def assert_only_expression_errors(text: str, allow_tags: bool) -> None:

@@ -11,15 +11,22 @@ from telco360_expr.segments import account_matches, member_mask
 from telco360_expr.vector import column_from_values
 
 SCHEMA = {"revenue": "number", "industry": "string"}
-EXPRESSIONS = ["revenue > 100", "industry = 'FINANCE'", "revenue > 100 and tag('vip')",
-               "not (revenue <= 50)", "revenue > 100 or industry = 'ENERGY'"]
+EXPRESSIONS = [
+    "revenue > 100",
+    "industry = 'FINANCE'",
+    "revenue > 100 and tag('vip')",
+    "not (revenue <= 50)",
+    "revenue > 100 or industry = 'ENERGY'",
+]
 
-account = st.fixed_dictionaries({
-    "revenue": st.none() | st.floats(0, 1000, allow_nan=False),
-    "industry": st.none() | st.sampled_from(["FINANCE", "ENERGY", "RETAIL"]),
-    "vip": st.booleans(),
-    "status": st.sampled_from(["ACTIVE", "TERMINATED", "SUSPENDED", None]),
-})
+account = st.fixed_dictionaries(
+    {
+        "revenue": st.none() | st.floats(0, 1000, allow_nan=False),
+        "industry": st.none() | st.sampled_from(["FINANCE", "ENERGY", "RETAIL"]),
+        "vip": st.booleans(),
+        "status": st.sampled_from(["ACTIVE", "TERMINATED", "SUSPENDED", None]),
+    }
+)
 
 
 @given(st.lists(account, min_size=1, max_size=30), st.sampled_from(EXPRESSIONS), st.booleans())
@@ -35,8 +42,17 @@ def test_one_account_and_many_accounts_agree(accounts, text, include_terminated)
 
     statuses = np.array([a["status"] or "" for a in accounts], dtype=object)
     many = member_mask(tree, n, names, tags, statuses, include_terminated=include_terminated)
-    one = [account_matches(tree, {k: a[k] for k in SCHEMA if a[k] is not None}, {"vip"} if a["vip"] else set(),
-                           a["status"], SCHEMA, include_terminated=include_terminated) for a in accounts]
+    one = [
+        account_matches(
+            tree,
+            {k: a[k] for k in SCHEMA if a[k] is not None},
+            {"vip"} if a["vip"] else set(),
+            a["status"],
+            SCHEMA,
+            include_terminated=include_terminated,
+        )
+        for a in accounts
+    ]
     assert many.tolist() == one
 
 

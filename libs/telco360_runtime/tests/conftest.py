@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from typing import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 import pytest
@@ -20,9 +20,11 @@ Behaviour = Callable[[bytes, grpc.aio.ServicerContext], Awaitable[bytes]]
 
 def raw_service(name: str, methods: dict[str, Behaviour]) -> Registration:
     """A Registration for a service whose methods take and return raw bytes (no proto)."""
+
     def add(_servicer: object, server: grpc.aio.Server) -> None:
         handlers = {m: grpc.unary_unary_rpc_method_handler(fn) for m, fn in methods.items()}
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
+
     return Registration(add, object(), name)
 
 

@@ -37,8 +37,9 @@ async def test_the_callers_identity_is_bound_to_the_call(start_service) -> None:
     async def whoami(request: bytes, ctx) -> bytes:
         return f"{context.caller_identity()}|{context.caller_subject()}|{context.caller_role()}".encode()
 
-    service = await start_service([raw_service("test.Who", {"WhoAmI": whoami})],
-                                  auth_tokens={"s3cret": "admin:alice", "legacy": "agent"})
+    service = await start_service(
+        [raw_service("test.Who", {"WhoAmI": whoami})], auth_tokens={"s3cret": "admin:alice", "legacy": "agent"}
+    )
     async with grpc.aio.insecure_channel(service.address) as channel:
         method = channel.unary_unary("/test.Who/WhoAmI")
         reply = await method(b"", metadata=(("authorization", "Bearer s3cret"),))

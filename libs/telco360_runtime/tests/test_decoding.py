@@ -106,8 +106,10 @@ async def test_a_bad_message_in_a_client_stream_ends_it_with_invalid_argument(st
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await channel.stream_unary(f"/test.Decode/{method}")(iter([NOT_UTF8]))
         assert_undecodable(err.value, "message 1 of the request stream")
-        assert await channel.stream_unary(f"/test.Decode/{method}")(iter([GOOD, GOOD])) == Value(
-            value="2").SerializeToString()
+        assert (
+            await channel.stream_unary(f"/test.Decode/{method}")(iter([GOOD, GOOD]))
+            == Value(value="2").SerializeToString()
+        )
 
 
 async def test_a_bad_message_in_a_bidi_stream_keeps_earlier_answers(start_service) -> None:

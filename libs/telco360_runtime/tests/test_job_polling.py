@@ -24,8 +24,12 @@ class FakeJobs:
 async def test_polls_until_a_finished_state_and_reports_each_state(final):
     jobs = FakeJobs(rounds=3, final=final)
     seen: list[int] = []
-    done = await wait_job(jobs, common_pb2.Job(job_id="j1", state=common_pb2.JOB_STATE_PENDING),
-                          on_progress=lambda job: seen.append(job.state), poll_seconds=0)
+    done = await wait_job(
+        jobs,
+        common_pb2.Job(job_id="j1", state=common_pb2.JOB_STATE_PENDING),
+        on_progress=lambda job: seen.append(job.state),
+        poll_seconds=0,
+    )
     assert done.state == final and jobs.calls == 3
     assert seen[0] == common_pb2.JOB_STATE_PENDING and seen[-1] == final
 
@@ -33,5 +37,6 @@ async def test_polls_until_a_finished_state_and_reports_each_state(final):
 async def test_a_job_that_never_finishes_times_out():
     jobs = FakeJobs(rounds=10**9, final=common_pb2.JOB_STATE_SUCCEEDED)
     with pytest.raises(TimeoutError, match="j2"):
-        await wait_job(jobs, common_pb2.Job(job_id="j2", state=common_pb2.JOB_STATE_RUNNING),
-                       poll_seconds=0.001, timeout=0.05)
+        await wait_job(
+            jobs, common_pb2.Job(job_id="j2", state=common_pb2.JOB_STATE_RUNNING), poll_seconds=0.001, timeout=0.05
+        )

@@ -22,8 +22,10 @@ def reasons(error: InvalidArgument) -> dict[str, str]:
     return {v.field: v.reason for v in error.violations}
 
 
-@given(key=st.one_of(st.text(max_size=60), st.integers(min_value=0, max_value=2**62)),
-       filters=st.lists(st.text(max_size=10), max_size=3))
+@given(
+    key=st.one_of(st.text(max_size=60), st.integers(min_value=0, max_value=2**62)),
+    filters=st.lists(st.text(max_size=10), max_size=3),
+)
 def test_a_token_resumes_after_its_key_in_its_own_listing(key, filters):
     scope = scope_of(*filters)
     first = read_page(PageRequest(), scope=scope)

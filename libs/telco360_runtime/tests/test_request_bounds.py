@@ -6,16 +6,25 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from telco360.common.v1 import common_pb2
 from telco360.scoring.v1 import scoring_pb2
-
 from telco360_runtime import bounds
 from telco360_runtime.request_bounds import ANY_FLOAT, FieldBounds, RequestBounds
 
-LENIENT = RequestBounds(FieldBounds(
-    text={"page_token": 8, "Job.kind": 3}, ints={"page_size": (0, 100)},
-    default_text=20, default_bytes=100, default_count=5, default_int=(0, 1000), default_float=(0.0, 1.0),
-    default_map_key=10, default_map_value=10))
+LENIENT = RequestBounds(
+    FieldBounds(
+        text={"page_token": 8, "Job.kind": 3},
+        ints={"page_size": (0, 100)},
+        default_text=20,
+        default_bytes=100,
+        default_count=5,
+        default_int=(0, 1000),
+        default_float=(0.0, 1.0),
+        default_map_key=10,
+        default_map_value=10,
+    )
+)
 
 
 def found(bounds_: RequestBounds, message) -> set[tuple[str, str]]:
@@ -30,8 +39,7 @@ def test_a_text_passes_exactly_when_short_and_free_of_nul(token: str) -> None:
 
 
 def test_every_violation_of_a_request_is_reported_together() -> None:
-    job = common_pb2.Job(kind="x" * 4, job_id="a\x00", done=-1, total=5000,
-                         created_at=Timestamp(seconds=2**40))
+    job = common_pb2.Job(kind="x" * 4, job_id="a\x00", done=-1, total=5000, created_at=Timestamp(seconds=2**40))
     assert found(LENIENT, job) == {
         ("kind", bounds.TOO_LONG),  # "Message.field" wins over the default
         ("job_id", bounds.BAD_FORMAT),
@@ -71,11 +79,18 @@ def test_map_entries_are_bounded_by_count_key_and_value() -> None:
 
 def test_skipped_fields_and_any_float_are_not_checked() -> None:
     """`skip` leaves a field to a service's own post-check; ANY_FLOAT takes NaN and infinities."""
-    free = RequestBounds(FieldBounds(
-        text={"TrainModelRequest.parameters.key": 1, "TrainModelRequest.parameters.value": 1},
-        skip=frozenset({"TrainModelRequest.parameters"}), default_text=0, default_bytes=0,
-        default_count=5, default_int=(0, 1000), default_float=ANY_FLOAT,
-        default_map_key=10, default_map_value=10))
-    request = scoring_pb2.TrainModelRequest(parameters={"long key": "long value"},
-                                            auto_promote_min_gain=float("nan"))
+    free = RequestBounds(
+        FieldBounds(
+            text={"TrainModelRequest.parameters.key": 1, "TrainModelRequest.parameters.value": 1},
+            skip=frozenset({"TrainModelRequest.parameters"}),
+            default_text=0,
+            default_bytes=0,
+            default_count=5,
+            default_int=(0, 1000),
+            default_float=ANY_FLOAT,
+            default_map_key=10,
+            default_map_value=10,
+        )
+    )
+    request = scoring_pb2.TrainModelRequest(parameters={"long key": "long value"}, auto_promote_min_gain=float("nan"))
     assert not found(free, request)

@@ -91,7 +91,9 @@ def rid(name: str) -> tuple[tuple[str, str]]:
     return (("x-request-id", name),)
 
 
-async def test_calls_cut_at_shutdown_are_logged_as_the_unavailable_their_clients_got(start_service, log_capture) -> None:
+async def test_calls_cut_at_shutdown_are_logged_as_the_unavailable_their_clients_got(
+    start_service, log_capture
+) -> None:
     service = await start_service([registration()])
     async with grpc.aio.insecure_channel(service.address) as channel:
         calls = {
@@ -124,10 +126,12 @@ async def test_cancelled_and_expired_calls_are_never_logged_ok(start_service, lo
             call.cancel()
             got[name] = "CANCELLED"
             name = f"deadline-{method}"
-            got[name] = await client_code(channel.unary_stream(f"/test.Codes/{method}")(
-                b"", timeout=0.5, metadata=rid(name)))
-        got["deadline-Slow"] = await client_code(channel.unary_unary("/test.Codes/Slow")(
-            b"", timeout=0.3, metadata=rid("deadline-Slow")))
+            got[name] = await client_code(
+                channel.unary_stream(f"/test.Codes/{method}")(b"", timeout=0.5, metadata=rid(name))
+            )
+        got["deadline-Slow"] = await client_code(
+            channel.unary_unary("/test.Codes/Slow")(b"", timeout=0.3, metadata=rid("deadline-Slow"))
+        )
         call = channel.unary_unary("/test.Codes/Slow")(b"", metadata=rid("cancel-Slow"))
         while "cancel-Slow" not in SLOW_STARTED:
             await asyncio.sleep(0.01)

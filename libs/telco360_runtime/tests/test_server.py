@@ -158,8 +158,7 @@ async def test_bearer_tokens_required_when_configured(start_service) -> None:
     async def whoami(request: bytes, ctx) -> bytes:
         return context.caller_role().encode()
 
-    service = await start_service([raw_service("test.Auth", {"WhoAmI": whoami})],
-                                  auth_tokens={"s3cret": "analyst"})
+    service = await start_service([raw_service("test.Auth", {"WhoAmI": whoami})], auth_tokens={"s3cret": "analyst"})
     async with grpc.aio.insecure_channel(service.address) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await call(channel, "/test.Auth/WhoAmI")(b"")
@@ -177,8 +176,9 @@ async def test_metrics_count_each_rpc_by_method_and_code(start_service) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         metrics_port = sock.getsockname()[1]
-    service = await start_service([raw_service("test.M", {"Ok": echo, "Bad": invalid})], name="metered",
-                                  metrics_port=metrics_port)
+    service = await start_service(
+        [raw_service("test.M", {"Ok": echo, "Bad": invalid})], name="metered", metrics_port=metrics_port
+    )
     async with grpc.aio.insecure_channel(service.address) as channel:
         await call(channel, "/test.M/Ok")(b"")
         with pytest.raises(grpc.aio.AioRpcError):

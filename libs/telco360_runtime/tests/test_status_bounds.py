@@ -40,6 +40,7 @@ def trailer_bytes(status: grpc.Status) -> int:
 def raising(error: DomainError):
     async def behaviour(request: bytes, ctx) -> bytes:
         raise error
+
     return behaviour
 
 
@@ -48,8 +49,9 @@ async def test_a_200_kb_description_comes_back_as_a_short_invalid_argument(start
     errors = {
         "Description": InvalidArgument([FieldViolation("record.month", f"not a month: {text}", "BAD_FORMAT")]),
         "Field": InvalidArgument([FieldViolation(f"records[{text}]", "bad", "BAD_FORMAT")]),
-        "Many": InvalidArgument([FieldViolation(f"ids[{i}]", f"unknown id {text[:500]}", "UNKNOWN_ID")
-                                 for i in range(10_000)]),
+        "Many": InvalidArgument(
+            [FieldViolation(f"ids[{i}]", f"unknown id {text[:500]}", "UNKNOWN_ID") for i in range(10_000)]
+        ),
         "Missing": NotFound("account", text),
         "Down": Unavailable(text),
     }

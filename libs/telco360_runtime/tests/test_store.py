@@ -6,10 +6,10 @@ import pathlib
 import threading
 
 import sqlalchemy as sa
-from telco360.common.v1 import common_pb2
 
-from telco360_runtime.errors import FailedPrecondition
+from telco360.common.v1 import common_pb2
 from telco360_runtime.db import Database, migrate
+from telco360_runtime.errors import FailedPrecondition
 from telco360_runtime.jobs import FAILED, SUCCEEDED, JobRunner, JobStore, jobs_table
 from telco360_runtime.proto_jobs import job_to_proto
 
@@ -27,8 +27,7 @@ def upgrade():
 def make_migrations(root: pathlib.Path) -> pathlib.Path:
     folder = root / "migrations"
     (folder / "versions").mkdir(parents=True)
-    (folder / "env.py").write_text(
-        "from telco360_runtime.db import run_alembic_env\nrun_alembic_env(None)\n")
+    (folder / "env.py").write_text("from telco360_runtime.db import run_alembic_env\nrun_alembic_env(None)\n")
     (folder / "script.py.mako").write_text("")
     (folder / "versions" / "0001_things.py").write_text(MIGRATION)
     return folder
@@ -115,8 +114,9 @@ def test_text_with_nul_is_a_bad_request_on_every_store(db_url: str) -> None:
     assert [(v.field, v.reason) for v in out.violations] == [("name", bounds.BAD_FORMAT)]
 
     db = Database(db_url)
-    table = sa.Table("nul_probe", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("text", sa.Text))
+    table = sa.Table(
+        "nul_probe", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("text", sa.Text)
+    )
     table.metadata.create_all(db.engine)
     try:
         with db.session() as session:

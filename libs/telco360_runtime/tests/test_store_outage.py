@@ -50,7 +50,8 @@ async def wait_health(channel: grpc.aio.Channel, wanted: int, names=("", "test.S
 
 
 async def test_a_stopped_database_answers_unavailable_and_health_recovers_by_itself(
-        start_service, private_postgres, log_capture) -> None:
+    start_service, private_postgres, log_capture
+) -> None:
     db = Database(private_postgres.url, workers=2)
     meta = sa.MetaData()
     things = sa.Table("things", meta, sa.Column("id", sa.Integer, primary_key=True))

@@ -18,19 +18,33 @@ from telco360_runtime.status import field_violations
 INT64 = st.integers(-(2**63), 2**63 - 1)
 INT32 = st.integers(-(2**31), 2**31 - 1)
 # Edges are where conversions break: datetime's range, time_t, the suite's bounds, zero.
-EDGES = st.sampled_from([
-    timeconv.MIN_DATETIME_SECONDS - 1, timeconv.MIN_DATETIME_SECONDS, timeconv.MAX_DATETIME_SECONDS,
-    timeconv.MAX_DATETIME_SECONDS + 1, bounds.EARLIEST_SECONDS - 1, bounds.EARLIEST_SECONDS,
-    bounds.LATEST_SECONDS - 1, bounds.LATEST_SECONDS, 0, -1, 2**31, -(2**31), 2**63 - 1, -(2**63),
-])
+EDGES = st.sampled_from(
+    [
+        timeconv.MIN_DATETIME_SECONDS - 1,
+        timeconv.MIN_DATETIME_SECONDS,
+        timeconv.MAX_DATETIME_SECONDS,
+        timeconv.MAX_DATETIME_SECONDS + 1,
+        bounds.EARLIEST_SECONDS - 1,
+        bounds.EARLIEST_SECONDS,
+        bounds.LATEST_SECONDS - 1,
+        bounds.LATEST_SECONDS,
+        0,
+        -1,
+        2**31,
+        -(2**31),
+        2**63 - 1,
+        -(2**63),
+    ]
+)
 SECONDS = st.one_of(INT64, EDGES, st.integers(timeconv.MIN_DATETIME_SECONDS, timeconv.MAX_DATETIME_SECONDS))
 NANOS = st.one_of(INT32, st.integers(0, 999_999_999), st.sampled_from([0, 999_999_999, 1_000_000_000, -1]))
 FAST = settings(max_examples=400, deadline=None)
 
 
 def representable(ts: Timestamp) -> bool:
-    return (timeconv.MIN_DATETIME_SECONDS <= ts.seconds <= timeconv.MAX_DATETIME_SECONDS
-            and 0 <= ts.nanos < 1_000_000_000)
+    return (
+        timeconv.MIN_DATETIME_SECONDS <= ts.seconds <= timeconv.MAX_DATETIME_SECONDS and 0 <= ts.nanos < 1_000_000_000
+    )
 
 
 @FAST
@@ -40,7 +54,7 @@ def test_from_timestamp_converts_exactly_or_names_the_field(seconds: int, nanos:
     if representable(ts):
         value = timeconv.from_timestamp(ts, "at")
         assert value.tzinfo is not None and value.utcoffset() == dt.timedelta(0)
-        assert value == ts.ToDatetime(tzinfo=dt.timezone.utc)
+        assert value == ts.ToDatetime(tzinfo=dt.UTC)
         back = timeconv.to_timestamp(value)
         assert (back.seconds, back.nanos) == (seconds, nanos // 1000 * 1000)
         return
@@ -61,7 +75,7 @@ def test_time_field_applies_the_suite_bounds_and_never_raises(seconds: int, nano
     value = timeconv.time_field(out, "record.at", ts, required=required)
     assert out.violations == expected.violations
     if valid and timeconv.is_set(ts):
-        assert value == ts.ToDatetime(tzinfo=dt.timezone.utc)
+        assert value == ts.ToDatetime(tzinfo=dt.UTC)
         assert bounds.EARLIEST_TIME <= value < bounds.LATEST_TIME
     else:
         assert value is None
@@ -76,10 +90,11 @@ def test_time_field_applies_the_suite_bounds_and_never_raises(seconds: int, nano
 @FAST
 @given(seconds=SECONDS, nanos=NANOS)
 def test_time_field_with_custom_bounds(seconds: int, nanos: int) -> None:
-    earliest, latest = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    earliest, latest = dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     out = ViolationCollector()
-    value = timeconv.time_field(out, "window.start", Timestamp(seconds=seconds, nanos=nanos),
-                                earliest=earliest, latest=latest)
+    value = timeconv.time_field(
+        out, "window.start", Timestamp(seconds=seconds, nanos=nanos), earliest=earliest, latest=latest
+    )
     assert value is None or earliest <= value < latest
     assert all(v.field == "window.start" for v in out.violations)
 
@@ -94,8 +109,11 @@ async def test_an_out_of_range_timestamp_answers_invalid_argument_over_grpc(star
 
     service = await start_service([Registration(add, object(), "test.Time")])
     async with grpc.aio.insecure_channel(service.address) as channel:
-        call = channel.unary_unary("/test.Time/When", request_serializer=Timestamp.SerializeToString,
-                                   response_deserializer=Timestamp.FromString)
+        call = channel.unary_unary(
+            "/test.Time/When",
+            request_serializer=Timestamp.SerializeToString,
+            response_deserializer=Timestamp.FromString,
+        )
         for bad in (Timestamp(seconds=2**63 - 1), Timestamp(seconds=-(2**62)), Timestamp(seconds=0, nanos=-5)):
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await call(bad)

@@ -6,16 +6,15 @@ import dataclasses
 import datetime as dt
 import threading
 
-from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
-from telco360_runtime.jobs import SUCCEEDED, Progress
-
-from services.contact.store.ledger import write_transaction
 from services.contact.app.deps import Deps
 from services.contact.domain import metrics, simulation, validation
 from services.contact.domain.decide import lookback
 from services.contact.domain.model import Policy
-from services.contact.store import codec, runs
 from services.contact.store import catalogue as catalogue_repo
+from services.contact.store import codec, runs
+from services.contact.store.ledger import write_transaction
+from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from telco360_runtime.jobs import SUCCEEDED, Progress
 
 MAX_PERIOD = dt.timedelta(days=366)
 
@@ -27,7 +26,11 @@ class AnalysisUseCases:
         self.deps = deps
 
     def _run_simulation(
-        self, draft: Policy, replaces: list[str], start: dt.datetime, end: dt.datetime,
+        self,
+        draft: Policy,
+        replaces: list[str],
+        start: dt.datetime,
+        end: dt.datetime,
         progress: Progress | None = None,
     ) -> simulation.SimulationResult:
         with self.deps.db.session() as session:
@@ -38,10 +41,13 @@ class AnalysisUseCases:
             replay, account_records = runs.simulation_inputs(session, start, end, reach, self.deps.clock())
         report = None
         if progress is not None:
+
             def report(done: int, total: int) -> None:
                 progress.update(done=done, total=total, message="replaying contacts")
-        return simulation.simulate(dataclasses.replace(draft, active=True), others, replay, account_records,
-                                   start, end, report)
+
+        return simulation.simulate(
+            dataclasses.replace(draft, active=True), others, replay, account_records, start, end, report
+        )
 
     async def simulate(
         self, draft: Policy, replaces: list[str], start: dt.datetime | None, end: dt.datetime | None, as_job: bool
@@ -54,11 +60,14 @@ class AnalysisUseCases:
         if end is None:
             problems.append(FieldViolation("period_end", "period_end is required", "REQUIRED"))
         if start and end and not (start < end <= start + MAX_PERIOD):
-            problems.append(FieldViolation("period_end", "period_end must be after start, at most 366 days", "BAD_RANGE"))
+            problems.append(
+                FieldViolation("period_end", "period_end must be after start, at most 366 days", "BAD_RANGE")
+            )
         if problems:
             raise InvalidArgument(problems)
         assert start is not None and end is not None
         if not as_job:
+
             def count() -> int:
                 with self.deps.db.session() as session:
                     replay, _ = runs.simulation_inputs(session, start, end, dt.timedelta(0), self.deps.clock())
@@ -99,12 +108,13 @@ class AnalysisUseCases:
         self, campaign_id: str, start: dt.datetime | None, end: dt.datetime | None
     ) -> metrics.CampaignMetrics:
         """Metrics of a campaign over a period (default: its start, or first change, to now)."""
+
         def tx() -> metrics.CampaignMetrics:
             with self.deps.db.session() as session:
                 campaign = catalogue_repo.get_campaign(session, campaign_id)
                 offers = {o.offer_id: o for o in catalogue_repo.all_offers(session)}
                 now = self.deps.clock()
-                period_start = start or campaign.starts_at or dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+                period_start = start or campaign.starts_at or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
                 period_end = end or now
                 proposals, contacts, acceptances = runs.campaign_period_facts(
                     session, campaign_id, campaign.offer_ids, period_start, period_end

@@ -14,15 +14,14 @@ import dataclasses
 
 import grpc
 
-from telco360.profile.v1 import profile_pb2
-from telco360_expr import EXPRESSION_SYNTAX
-from telco360_runtime.errors import FailedPrecondition, Unavailable, ViolationCollector
-
-from services.contact.store.ledger import write_transaction
 from services.contact.app.deps import Deps
 from services.contact.domain import validation
 from services.contact.domain.model import Campaign, CampaignState, Offer, OfferCategory, Policy
 from services.contact.store import catalogue as repo
+from services.contact.store.ledger import write_transaction
+from telco360.profile.v1 import profile_pb2
+from telco360_expr import EXPRESSION_SYNTAX
+from telco360_runtime.errors import FailedPrecondition, Unavailable, ViolationCollector
 
 
 class CatalogueUseCases:
@@ -89,7 +88,9 @@ class CatalogueUseCases:
         now = self.deps.clock()
         return await self.deps.db.run(self._write, lambda s: repo.create_offer(s, offer, now))
 
-    async def update_offer(self, offer: Offer, expected_version: int, errors: ViolationCollector | None = None) -> Offer:
+    async def update_offer(
+        self, offer: Offer, expected_version: int, errors: ViolationCollector | None = None
+    ) -> Offer:
         """Validate and store the next version."""
         await self._validate_offer(offer, errors)
         now = self.deps.clock()
@@ -107,8 +108,10 @@ class CatalogueUseCases:
         if active_only:
             when = valid_at or self.deps.clock()
             offers = [
-                o for o in offers
-                if o.active and (o.valid_from is None or o.valid_from <= when)
+                o
+                for o in offers
+                if o.active
+                and (o.valid_from is None or o.valid_from <= when)
                 and (o.valid_until is None or when < o.valid_until)
             ]
             total = len(offers)

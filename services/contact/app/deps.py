@@ -17,17 +17,16 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from telco360_runtime.db import Database
-from telco360_runtime.errors import NotFound
-from telco360_runtime.jobs import JobRunner, JobStore
-
+from services.contact.app.journal import NboJournal
 from services.contact.domain.ledger import TimeBounds
 from services.contact.domain.model import Campaign, Offer, Policy
-from services.contact.app.journal import NboJournal
 from services.contact.peers import Peers
 from services.contact.store import catalogue as repo
 from services.contact.store.batch import GroupCommit
 from services.contact.store.ledger import all_offer_stats
+from telco360_runtime.db import Database
+from telco360_runtime.errors import NotFound
+from telco360_runtime.jobs import JobRunner, JobStore
 
 
 def unknown_account(customer_id: str) -> NotFound:
@@ -121,7 +120,7 @@ class Deps:
     journal: NboJournal
     config: Config = dataclasses.field(default_factory=Config)
     catalogue: CatalogueCache = dataclasses.field(default_factory=CatalogueCache)
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     rng: random.Random = dataclasses.field(default_factory=random.Random)
     stats: OfferStatsCache | None = None
     group_commit: GroupCommit | None = None

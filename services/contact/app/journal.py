@@ -13,11 +13,10 @@ import asyncio
 import contextlib
 import datetime as dt
 
+from services.contact.store import records
+from services.contact.store.ledger import write_transaction
 from telco360_runtime.db import Database
 from telco360_runtime.logs import get_logger
-
-from services.contact.store.ledger import write_transaction
-from services.contact.store import records
 
 Entry = tuple[str, str, bool, dt.datetime, str]
 """(decision_id, customer_id, allowed, decided_at, payload)."""

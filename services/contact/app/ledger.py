@@ -15,18 +15,15 @@ import datetime as dt
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-
-from services.contact.store.ledger import write_transaction
 from services.contact.app.deps import Catalogue, Deps, unknown_account
 from services.contact.domain import validation, windows
 from services.contact.domain.decide import decide, lookback
 from services.contact.domain.ledger import (
+    MAX_HOLD,
     OFFER_OUTCOMES,
     Adjustment,
     OutcomeRecord,
     Reservation,
-    MAX_HOLD,
     check_cancel,
     check_confirm,
     check_reservation_at,
@@ -49,8 +46,10 @@ from services.contact.domain.model import (
 from services.contact.store import catalogue as catalogue_repo
 from services.contact.store import ledger as repo
 from services.contact.store import records
+from services.contact.store.ledger import write_transaction
 from services.contact.store.models import ReservationRow
 from services.contact.store.timeutil import to_us
+from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +81,13 @@ def _subjects(
             raise NotFound("campaign", request.campaign_id)
         if campaign.budget_fen and reserving:
             spent, open_now = catalogue_repo.lock_campaign_budget(session, campaign.campaign_id, now)
-            campaign = dataclasses.replace(campaign, spent_fen=spent, committed_fen=open_now * campaign.contact_cost_fen)
+            campaign = dataclasses.replace(
+                campaign, spent_fen=spent, committed_fen=open_now * campaign.contact_cost_fen
+            )
         elif campaign.budget_fen:
-            campaign = dataclasses.replace(campaign, spent_fen=catalogue_repo.campaign_spent(session, campaign.campaign_id))
+            campaign = dataclasses.replace(
+                campaign, spent_fen=catalogue_repo.campaign_spent(session, campaign.campaign_id)
+            )
     return offer, campaign
 
 
@@ -128,8 +131,11 @@ class LedgerUseCases:
         if not 1 <= len(key) <= 128:
             problems.append(FieldViolation("idempotency_key", "1-128 characters required", "REQUIRED"))
         if not 0 <= hold_seconds <= MAX_HOLD.total_seconds():
-            problems.append(FieldViolation(
-                "hold_seconds", f"0 (default 900) to {int(MAX_HOLD.total_seconds())} seconds", "OUT_OF_RANGE"))
+            problems.append(
+                FieldViolation(
+                    "hold_seconds", f"0 (default 900) to {int(MAX_HOLD.total_seconds())} seconds", "OUT_OF_RANGE"
+                )
+            )
         if problems:
             raise InvalidArgument(problems)
         bounds = self.deps.config.time_bounds
@@ -155,14 +161,27 @@ class LedgerUseCases:
             reservation = None
             if decision.allowed:
                 reservation = repo.insert_reservation(
-                    session, repo.new_id(), key, request, at, now,
-                    expiry(at, now, hold_for(hold_seconds)), decision.decision_id, context.time_zone, context.tier,
+                    session,
+                    repo.new_id(),
+                    key,
+                    request,
+                    at,
+                    now,
+                    expiry(at, now, hold_for(hold_seconds)),
+                    decision.decision_id,
+                    context.time_zone,
+                    context.tier,
                 )
                 decision = dataclasses.replace(decision, reservation_id=reservation.reservation_id)
             records.insert_decision(session, "reserve", decision)
             repo.record_reserve_request(
-                session, key, digest, request.customer_id, decision.decision_id,
-                reservation.reservation_id if reservation else "", now,
+                session,
+                key,
+                digest,
+                request.customer_id,
+                decision.decision_id,
+                reservation.reservation_id if reservation else "",
+                now,
             )
             return ReserveResult(decision, reservation, replayed=False)
 
@@ -236,8 +255,14 @@ class LedgerUseCases:
                 row = repo.get_reservation_row(session, reservation_id)
                 current = repo.to_reservation(row)
                 if check_cancel(current, now):
-                    row.state, row.closed_at_us, row.cancel_reason = int(ReservationState.CANCELLED), to_us(now), reason[:500]
-                elif current.effective_state(now) == ReservationState.EXPIRED and row.state == int(ReservationState.RESERVED):
+                    row.state, row.closed_at_us, row.cancel_reason = (
+                        int(ReservationState.CANCELLED),
+                        to_us(now),
+                        reason[:500],
+                    )
+                elif current.effective_state(now) == ReservationState.EXPIRED and row.state == int(
+                    ReservationState.RESERVED
+                ):
                     row.state, row.closed_at_us = int(ReservationState.EXPIRED), row.expires_at_us
                 return repo.to_reservation(row)
 
@@ -271,7 +296,9 @@ class LedgerUseCases:
 
         def tx() -> Adjustment:
             now = self.deps.clock()
-            adjustment = Adjustment(repo.new_id(), dataclasses.replace(scope, at=scope.at or now), delta, reason, actor, now)
+            adjustment = Adjustment(
+                repo.new_id(), dataclasses.replace(scope, at=scope.at or now), delta, reason, actor, now
+            )
             with repo.account_transaction(self.deps.db, scope.customer_id) as session:
                 repo.insert_adjustment(session, adjustment)
             return adjustment
@@ -280,6 +307,7 @@ class LedgerUseCases:
 
     async def list_ledger(self, customer_id, since, until, offset, limit, confirmed_only: bool = False):
         """An account's ledger, newest first (`confirmed_only`: delivered contacts only)."""
+
         def tx():
             with self.deps.db.session() as session:
                 return repo.list_ledger(session, customer_id, since, until, offset, limit, confirmed_only)
@@ -330,7 +358,9 @@ class LedgerUseCases:
         """SetOptOut: effective on the next decision."""
         validation.validate_opt_out(entry)
         now = self.deps.clock()
-        stored = dataclasses.replace(entry, opt_out_id=repo.new_id(), created_at=now, removed_at=None, removed_reason="")
+        stored = dataclasses.replace(
+            entry, opt_out_id=repo.new_id(), created_at=now, removed_at=None, removed_reason=""
+        )
 
         def tx() -> OptOut:
             with repo.account_transaction(self.deps.db, entry.customer_id) as session:
@@ -352,6 +382,7 @@ class LedgerUseCases:
 
     async def list_opt_outs(self, customer_id: str, include_inactive: bool, offset: int, limit: int) -> list[OptOut]:
         """An account's opt-outs."""
+
         def tx():
             with self.deps.db.session() as session:
                 return records.list_opt_outs(session, customer_id, include_inactive, self.deps.clock(), offset, limit)
@@ -372,6 +403,7 @@ class LedgerUseCases:
 
     async def list_consents(self, customer_id: str, include_history: bool, offset: int, limit: int) -> list[Consent]:
         """An account's consent records."""
+
         def tx():
             with self.deps.db.session() as session:
                 return records.list_consents(session, customer_id, include_history, self.deps.clock(), offset, limit)
@@ -382,6 +414,7 @@ class LedgerUseCases:
 
     async def get_decision(self, decision_id: str) -> Decision:
         """A stored decision with its trace."""
+
         def tx():
             with self.deps.db.session() as session:
                 return records.get_decision(session, decision_id)
@@ -390,6 +423,7 @@ class LedgerUseCases:
 
     async def list_decisions(self, customer_id, since, blocked_only, offset, limit):
         """An account's decisions, newest first."""
+
         def tx():
             with self.deps.db.session() as session:
                 return records.list_decisions(session, customer_id, since, blocked_only, offset, limit)

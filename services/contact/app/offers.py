@@ -21,12 +21,6 @@ import json
 
 import grpc
 
-from telco360.profile.v1 import profile_pb2
-from telco360_runtime.errors import FieldViolation, InvalidArgument
-from telco360_runtime.logs import get_logger
-from telco360_runtime.timeconv import from_timestamp
-
-from services.contact.store.ledger import write_transaction
 from services.contact.app.deps import Deps, unknown_account
 from services.contact.domain import bandit, nbo, windows
 from services.contact.domain.campaigns import AccountEvent, Proposal, in_schedule, propose, triggered_by
@@ -35,6 +29,11 @@ from services.contact.domain.eligibility import ExpressionCache, evaluate_all
 from services.contact.domain.model import AccountEventKind, Channel, RiskBand
 from services.contact.store import ledger as ledger_repo
 from services.contact.store import runs
+from services.contact.store.ledger import write_transaction
+from telco360.profile.v1 import profile_pb2
+from telco360_runtime.errors import FieldViolation, InvalidArgument
+from telco360_runtime.logs import get_logger
+from telco360_runtime.timeconv import from_timestamp
 
 EVENT_CURSOR = "profile.account_events"
 _PROFILE_EVENTS = {
@@ -66,8 +65,14 @@ class OfferUseCases:
         self._expressions = ExpressionCache()
 
     async def _inputs(
-        self, customer_id: str, channel: Channel, person_id: str, at: dt.datetime | None,
-        max_offers: int, exploit_only: bool, fresh_after: float | None = None,
+        self,
+        customer_id: str,
+        channel: Channel,
+        person_id: str,
+        at: dt.datetime | None,
+        max_offers: int,
+        exploit_only: bool,
+        fresh_after: float | None = None,
     ) -> nbo.NboInputs:
         """Everything the ranking reads (store and peers read concurrently)."""
         now = self.deps.clock()
@@ -89,8 +94,11 @@ class OfferUseCases:
         types = view.schema.types if view.schema else None
         compiled = self._expressions.compiled(cat.generation, view.schema.version if view.schema else 0, texts, types)
         eligibility = evaluate_all(compiled, texts, view.facts, types)
-        reasons = [f"eligibility: {text!r} cannot be evaluated ({compiled[text].error})"
-                   for text in dict.fromkeys(texts) if text and compiled[text].error]
+        reasons = [
+            f"eligibility: {text!r} cannot be evaluated ({compiled[text].error})"
+            for text in dict.fromkeys(texts)
+            if text and compiled[text].error
+        ]
         stats = all_stats.get(context.segment, {})
         return nbo.NboInputs(
             customer_id=customer_id,
@@ -112,8 +120,14 @@ class OfferUseCases:
         )
 
     async def next_best_offer(
-        self, customer_id: str, channel: Channel, person_id: str, at: dt.datetime | None,
-        max_offers: int, exploit_only: bool, context_doc: dict,
+        self,
+        customer_id: str,
+        channel: Channel,
+        person_id: str,
+        at: dt.datetime | None,
+        max_offers: int,
+        exploit_only: bool,
+        context_doc: dict,
     ) -> NboAnswer:
         """Rank the catalogue for the account on the channel and store the answer."""
         if not customer_id:
@@ -125,12 +139,24 @@ class OfferUseCases:
         decision_id = ledger_repo.new_id()
         doc = json.dumps(
             {
-                "customer_id": customer_id, "channel": channel.name, "person_id": person_id, "context": context_doc,
-                "ranked": [{"offer_id": r.offer.offer_id, "expected_value_fen": r.expected_value_fen,
-                            "propensity": r.propensity, "reasons": list(r.reasons)} for r in result.ranked],
-                "suppressed": [{"offer_id": s.offer_id, "reason": s.reason.name, "detail": s.detail}
-                               for s in result.suppressed],
-                "degraded": list(result.degraded_reasons), "policy_versions": list(result.policy_versions),
+                "customer_id": customer_id,
+                "channel": channel.name,
+                "person_id": person_id,
+                "context": context_doc,
+                "ranked": [
+                    {
+                        "offer_id": r.offer.offer_id,
+                        "expected_value_fen": r.expected_value_fen,
+                        "propensity": r.propensity,
+                        "reasons": list(r.reasons),
+                    }
+                    for r in result.ranked
+                ],
+                "suppressed": [
+                    {"offer_id": s.offer_id, "reason": s.reason.name, "detail": s.detail} for s in result.suppressed
+                ],
+                "degraded": list(result.degraded_reasons),
+                "policy_versions": list(result.policy_versions),
             },
             ensure_ascii=False,
         )
@@ -143,11 +169,14 @@ class OfferUseCases:
 
     async def handle_event(self, event: AccountEvent) -> tuple[list[Proposal], bool, bool]:
         """Process one account event: (proposals, replayed, degraded)."""
+
         def claim() -> tuple[bool, list]:
             with write_transaction(self.deps.db) as session:
                 fresh = runs.claim_event(session, event.source, event.event_id, self.deps.clock())
                 cat = self.deps.catalogue.get(session)
-            return fresh, [c for c in cat.campaigns.values() if in_schedule(c, event.occurred_at) and triggered_by(c, event)]
+            return fresh, [
+                c for c in cat.campaigns.values() if in_schedule(c, event.occurred_at) and triggered_by(c, event)
+            ]
 
         fresh, campaigns = await self.deps.db.run(claim)
         if not fresh:
@@ -156,7 +185,12 @@ class OfferUseCases:
             return [], False, False
         # Segment members cached before the event happened may not know about it yet.
         inputs = await self._inputs(
-            event.customer_id, campaigns[0].touchpoints[0], "", None, 1, True,
+            event.customer_id,
+            campaigns[0].touchpoints[0],
+            "",
+            None,
+            1,
+            True,
             fresh_after=event.occurred_at.timestamp(),
         )
         proposals: list[Proposal] = []
@@ -175,6 +209,7 @@ class OfferUseCases:
 
     async def list_proposals(self, campaign_id, customer_id, state, offset, limit) -> list[Proposal]:
         """Proposals, newest first."""
+
         def tx():
             with self.deps.db.session() as session:
                 return runs.list_proposals(session, campaign_id, customer_id, state, offset, limit)
@@ -191,7 +226,7 @@ class OfferUseCases:
                 self._log.info("profile_events_unavailable", code=code)
             try:
                 await asyncio.wait_for(stop.wait(), retry_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _follow_once(self, stop: asyncio.Event) -> None:

@@ -88,9 +88,7 @@ def triggered_by(campaign: Campaign, event: AccountEvent) -> bool:
     return False
 
 
-def propose(
-    campaign: Campaign, event: AccountEvent, inputs: nbo.NboInputs, rng: random.Random
-) -> Proposal:
+def propose(campaign: Campaign, event: AccountEvent, inputs: nbo.NboInputs, rng: random.Random) -> Proposal:
     """The proposal of a triggered campaign for the event's account.
 
     `inputs` carries the account's history, context, policies, the campaign's offers and
@@ -108,8 +106,10 @@ def propose(
     if campaign.target:
         matched = inputs.eligibility.get(campaign.target)
         if matched is not True:
-            why = "target could not be evaluated (profile unavailable)" if matched is None else (
-                f"account does not match target: {campaign.target}"
+            why = (
+                "target could not be evaluated (profile unavailable)"
+                if matched is None
+                else (f"account does not match target: {campaign.target}")
             )
             return Proposal(state=ProposalState.NOT_TARGETED, reasons=(why,), **base)
     period = at.strftime("%Y-%m")

@@ -123,11 +123,7 @@ def next_allowed(
         if later <= moment and moment == windows.LATEST:
             return None  # nothing left to try at the edge of time
         moment = later if later > moment else windows.shift(moment, dt.timedelta(seconds=1))
-        current = [
-            r
-            for r in evaluate_all(request, moment, policies, history, context, offer, campaign)
-            if r.blocked
-        ]
+        current = [r for r in evaluate_all(request, moment, policies, history, context, offer, campaign) if r.blocked]
     return None
 
 

@@ -26,8 +26,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from telco360_expr import CheckedExpression, ExpressionError, check, parse
-from telco360_expr import ast
+from telco360_expr import CheckedExpression, ExpressionError, ast, check, parse
 from telco360_expr.checker import BOOL, NULL, NUMBER, STRING
 from telco360_expr.vector import Column, column_from_values, evaluate
 
@@ -84,8 +83,9 @@ class ExpressionCache:
         self._key: tuple[int, int] | None = None
         self._compiled: dict[str, Compiled] = {}
 
-    def compiled(self, generation: int, schema_version: int, texts: Iterable[str],
-                 schema: Mapping[str, str] | None) -> dict[str, Compiled]:
+    def compiled(
+        self, generation: int, schema_version: int, texts: Iterable[str], schema: Mapping[str, str] | None
+    ) -> dict[str, Compiled]:
         """The compiled form of each non-empty text; recompiled when generation or schema move."""
         key = (generation, schema_version)
         if key != self._key:
@@ -121,8 +121,12 @@ def matches(compiled: Compiled, facts: AccountFacts, schema: Mapping[str, str] |
     return bool(evaluate(compiled.tree, 1, names, tags)[0])
 
 
-def evaluate_all(compiled: Mapping[str, Compiled], texts: Iterable[str], facts: AccountFacts | None,
-                 schema: Mapping[str, str] | None = None) -> dict[str, bool | None]:
+def evaluate_all(
+    compiled: Mapping[str, Compiled],
+    texts: Iterable[str],
+    facts: AccountFacts | None,
+    schema: Mapping[str, str] | None = None,
+) -> dict[str, bool | None]:
     """Answers for each non-empty text (None for all when the facts are unknown)."""
     answers: dict[str, bool | None] = {}
     for text in texts:
@@ -131,8 +135,9 @@ def evaluate_all(compiled: Mapping[str, Compiled], texts: Iterable[str], facts: 
     return answers
 
 
-def with_live_score(facts: AccountFacts, churn_probability: float | None, risk_band_name: str,
-                    predicted_value_fen: int | None) -> AccountFacts:
+def with_live_score(
+    facts: AccountFacts, churn_probability: float | None, risk_band_name: str, predicted_value_fen: int | None
+) -> AccountFacts:
     """The facts with scoring's live score laid over profile's recorded score features.
 
     Profile's features carry the score scoring last published to it; the live answer from

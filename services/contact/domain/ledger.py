@@ -33,8 +33,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 
-from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
-
 from services.contact.domain.model import (
     Channel,
     ContactRequest,
@@ -43,6 +41,7 @@ from services.contact.domain.model import (
     OutcomeKind,
     ReservationState,
 )
+from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 DEFAULT_HOLD = dt.timedelta(seconds=900)
 MAX_HOLD = dt.timedelta(days=7)
@@ -61,19 +60,23 @@ class TimeBounds:
 
 
 def _fmt(at: dt.datetime) -> str:
-    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def check_reservation_at(at: dt.datetime, now: dt.datetime, bounds: TimeBounds, field: str = "contact.at") -> None:
     """INVALID_ARGUMENT naming `field` unless `at` is within the reservation window around now."""
     earliest, latest = now - bounds.behind, now + bounds.ahead
     if not earliest <= at <= latest:
-        raise InvalidArgument([FieldViolation(
-            field,
-            f"a reservation must be dated from {_fmt(earliest)} to {_fmt(latest)} "
-            f"(now - {bounds.behind.days} days to now + {bounds.ahead.total_seconds() / 86400:g} days)",
-            "OUT_OF_RANGE",
-        )])
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    field,
+                    f"a reservation must be dated from {_fmt(earliest)} to {_fmt(latest)} "
+                    f"(now - {bounds.behind.days} days to now + {bounds.ahead.total_seconds() / 86400:g} days)",
+                    "OUT_OF_RANGE",
+                )
+            ]
+        )
 
 
 def expiry(at: dt.datetime, now: dt.datetime, hold: dt.timedelta) -> dt.datetime:
@@ -82,7 +85,7 @@ def expiry(at: dt.datetime, now: dt.datetime, hold: dt.timedelta) -> dt.datetime
 
 
 def delivered_time(
-    reservation: "Reservation", delivered_at: dt.datetime | None, now: dt.datetime, bounds: TimeBounds
+    reservation: Reservation, delivered_at: dt.datetime | None, now: dt.datetime, bounds: TimeBounds
 ) -> dt.datetime:
     """The delivery time to record; raises unless it lies in [at - skew, now + skew].
 
@@ -95,12 +98,16 @@ def delivered_time(
     if earliest <= when <= latest:
         return when
     if delivered_at is not None:
-        raise InvalidArgument([FieldViolation(
-            "delivered_at",
-            f"must be from {_fmt(earliest)} (the reservation's moment less {bounds.skew.total_seconds():g} s) "
-            f"to {_fmt(latest)} (now plus {bounds.skew.total_seconds():g} s)",
-            "OUT_OF_RANGE",
-        )])
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "delivered_at",
+                    f"must be from {_fmt(earliest)} (the reservation's moment less {bounds.skew.total_seconds():g} s) "
+                    f"to {_fmt(latest)} (now plus {bounds.skew.total_seconds():g} s)",
+                    "OUT_OF_RANGE",
+                )
+            ]
+        )
     raise FailedPrecondition(
         f"reservation {reservation.reservation_id} is for {_fmt(at)}; confirm it once the contact is made",
         metadata={"reservation_id": reservation.reservation_id, "at": at.isoformat()},
@@ -183,8 +190,15 @@ def fingerprint(request: ContactRequest, hold_seconds: int) -> str:
     """A digest of what a ReserveContact asked, to tell a retry from a reused key."""
     r = request
     parts = [
-        r.customer_id, r.person_id, str(int(r.channel)), str(int(r.purpose)), str(int(r.category)),
-        r.campaign_id, r.offer_id, r.at.isoformat() if r.at else "", str(hold_seconds),
+        r.customer_id,
+        r.person_id,
+        str(int(r.channel)),
+        str(int(r.purpose)),
+        str(int(r.category)),
+        r.campaign_id,
+        r.offer_id,
+        r.at.isoformat() if r.at else "",
+        str(hold_seconds),
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 

@@ -73,15 +73,15 @@ def compute(
     targeted = {p.customer_id for p in proposals if p.state in targeted_states}
     control = {p.customer_id for p in proposals if p.state == ProposalState.CONTROL}
     treatment = targeted - control
-    suppressed = Counter(
-        p.suppression_kind or "UNKNOWN" for p in proposals if p.state == ProposalState.SUPPRESSED
-    )
+    suppressed = Counter(p.suppression_kind or "UNKNOWN" for p in proposals if p.state == ProposalState.SUPPRESSED)
     contacted = {c.customer_id for c in contacts if c.customer_id in treatment}
     accepted_pairs = [(cid, o) for cid, o in acceptances if o.kind == OutcomeKind.ACCEPTED]
     accepted = {cid for cid, _ in accepted_pairs if cid in treatment}
     control_accepted = {cid for cid, _ in accepted_pairs if cid in control}
     months = max(1.0, (period_end - period_start).total_seconds() / 86_400 / 30.4375)
-    offer_cost = sum(offers[o.offer_id].cost_fen for cid, o in accepted_pairs if cid in treatment and o.offer_id in offers)
+    offer_cost = sum(
+        offers[o.offer_id].cost_fen for cid, o in accepted_pairs if cid in treatment and o.offer_id in offers
+    )
     value = sum(offers[o.offer_id].value_fen for cid, o in accepted_pairs if cid in treatment and o.offer_id in offers)
     treat_rate = len(accepted) / len(treatment) if treatment else 0.0
     control_rate = len(control_accepted) / len(control) if control else 0.0

@@ -27,9 +27,7 @@ class Channel(enum.IntEnum):
 
 
 #: Touchpoints the customer started: quiet hours do not apply to them by default.
-CUSTOMER_INITIATED: frozenset[Channel] = frozenset(
-    {Channel.INBOUND_OFFER, Channel.OUTLET, Channel.WEB}
-)
+CUSTOMER_INITIATED: frozenset[Channel] = frozenset({Channel.INBOUND_OFFER, Channel.OUTLET, Channel.WEB})
 
 
 class Purpose(enum.IntEnum):
@@ -327,7 +325,7 @@ class Policy:
 
     @property
     def ref(self) -> str:
-        """"policy_id@version", as named in decisions."""
+        """ "policy_id@version", as named in decisions."""
         return f"{self.policy_id}@{self.version}"
 
     def effective_purpose_classes(self) -> tuple[PurposeClass, ...]:

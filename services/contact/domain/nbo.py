@@ -124,8 +124,7 @@ def retention_boost(offer: Offer, context: AccountContext, valuable_value_fen: i
         return 1.0, ""
     boost = 1.0 + 2.0 * context.churn_probability
     return boost, (
-        f"retention boost ×{boost:.2f}: churn risk high ({context.churn_probability:.0%}) "
-        "and a valuable account"
+        f"retention boost ×{boost:.2f}: churn risk high ({context.churn_probability:.0%}) and a valuable account"
     )
 
 
@@ -140,9 +139,7 @@ def _rule_reason(blocking: Sequence[RuleEvaluation]) -> SuppressionReason:
     return SuppressionReason.CONTACT_RULE
 
 
-def _carrying_campaign(
-    offer: Offer, inputs: NboInputs, period: str
-) -> tuple[Campaign | None, Campaign | None]:
+def _carrying_campaign(offer: Offer, inputs: NboInputs, period: str) -> tuple[Campaign | None, Campaign | None]:
     """(campaign that carries the offer to this account, campaign holding it out)."""
     for campaign in sorted(inputs.campaigns, key=lambda c: c.campaign_id):
         if offer.offer_id not in campaign.offer_ids:
@@ -168,9 +165,7 @@ def rank(inputs: NboInputs, rng: random.Random) -> NboResult:
             suppressed.append(SuppressedOffer(offer.offer_id, SuppressionReason.NOT_AVAILABLE, problem))
             continue
         if offer.offer_id in accepted:
-            suppressed.append(
-                SuppressedOffer(offer.offer_id, SuppressionReason.ALREADY_ACCEPTED, "accepted already")
-            )
+            suppressed.append(SuppressedOffer(offer.offer_id, SuppressionReason.ALREADY_ACCEPTED, "accepted already"))
             continue
         if offer.eligibility:
             eligible = inputs.eligibility.get(offer.eligibility)

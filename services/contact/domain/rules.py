@@ -190,8 +190,7 @@ def purpose_exempt(request: ContactRequest) -> list[RuleEvaluation]:
             kind=RuleKind.PURPOSE_EXEMPT,
             rule_id=f"purpose/{request.purpose.name.lower()}",
             result=RuleResult.NOT_APPLICABLE,
-            detail=f"{request.purpose.name} contacts are neither counted nor blocked by "
-            "frequency caps and cool-downs",
+            detail=f"{request.purpose.name} contacts are neither counted nor blocked by frequency caps and cool-downs",
         )
     ]
 
@@ -269,20 +268,14 @@ def quiet_hours(
         return [RuleEvaluation(result=RuleResult.PASSED, detail=detail, **common)]
     marks = [m for m in (quiet.end,) if m is not None]
     nxt = _next_time(at, tzs, marks, allowed)
-    return [
-        RuleEvaluation(result=RuleResult.BLOCKED, detail=detail, next_allowed_at=nxt, **common)
-    ]
+    return [RuleEvaluation(result=RuleResult.BLOCKED, detail=detail, next_allowed_at=nxt, **common)]
 
 
 def preferred_hours(
     policy: Policy, request: ContactRequest, at: dt.datetime, context: AccountContext
 ) -> list[RuleEvaluation]:
     """The person's preferred hours for calls and visits, when the policy honours them."""
-    if not (
-        policy.honour_preferred_hours
-        and request.person_id
-        and request.channel in PERSON_TIMED_CHANNELS
-    ):
+    if not (policy.honour_preferred_hours and request.person_id and request.channel in PERSON_TIMED_CHANNELS):
         return []
     common = dict(
         kind=RuleKind.PREFERRED_HOURS,
@@ -306,9 +299,7 @@ def preferred_hours(
     if allowed(at):
         return [RuleEvaluation(result=RuleResult.PASSED, detail=detail, **common)]
     nxt = _next_time(at, tzs, [start for start, _ in ranges], allowed)
-    return [
-        RuleEvaluation(result=RuleResult.BLOCKED, detail=detail, next_allowed_at=nxt, **common)
-    ]
+    return [RuleEvaluation(result=RuleResult.BLOCKED, detail=detail, next_allowed_at=nxt, **common)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -316,9 +307,7 @@ def preferred_hours(
 # ---------------------------------------------------------------------------------------
 
 
-def opt_outs(
-    request: ContactRequest, at: dt.datetime, history: AccountHistory
-) -> list[RuleEvaluation]:
+def opt_outs(request: ContactRequest, at: dt.datetime, history: AccountHistory) -> list[RuleEvaluation]:
     """Every opt-out / do-not-disturb entry in force that covers the contact."""
     if request.purpose == Purpose.REGULATORY:
         return []
@@ -338,8 +327,7 @@ def opt_outs(
                 kind=RuleKind.OPT_OUT,
                 rule_id=entry.opt_out_id,
                 result=RuleResult.BLOCKED,
-                detail=f"{entry.kind.name.lower()} ({who}, {until}): {entry.reason} "
-                f"[source {entry.source}]",
+                detail=f"{entry.kind.name.lower()} ({who}, {until}): {entry.reason} [source {entry.source}]",
                 next_allowed_at=ends,
             )
         )
@@ -366,8 +354,7 @@ def consent(
         p
         for p in policies
         if any(
-            pc.purpose == request.purpose and pc.needs_consent(request.channel)
-            for pc in p.effective_purpose_classes()
+            pc.purpose == request.purpose and pc.needs_consent(request.channel) for pc in p.effective_purpose_classes()
         )
     ]
     if not requiring:

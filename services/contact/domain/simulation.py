@@ -136,7 +136,7 @@ def simulate(
     allowed = 0
     for index, item in enumerate(ordered):
         contact, customer_id = item.contact, item.customer_id
-        month = contact.at.astimezone(dt.timezone.utc).strftime("%Y-%m")
+        month = contact.at.astimezone(dt.UTC).strftime("%Y-%m")
         month_accounts[month].add(customer_id)
         before[month] += 1
         rec = records.get(customer_id, AccountRecords())
@@ -167,9 +167,7 @@ def simulate(
             kept[customer_id].append(contact)
         if progress is not None:
             progress(index + 1, len(ordered))
-    months = tuple(
-        MonthFigures(m, len(month_accounts[m]), before[m], after[m]) for m in sorted(month_accounts)
-    )
+    months = tuple(MonthFigures(m, len(month_accounts[m]), before[m], after[m]) for m in sorted(month_accounts))
     return SimulationResult(
         draft=f"{draft.policy_id}@draft",
         period_start=period_start,

@@ -16,9 +16,6 @@ import datetime as dt
 import re
 import zoneinfo
 
-from telco360_expr import ExpressionError, parse
-from telco360_runtime import bounds
-from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
 from services.contact.domain.model import (
     CUSTOMER_ANSWERS,
     UNCAPPED_PURPOSES,
@@ -37,6 +34,9 @@ from services.contact.domain.model import (
     Window,
     WindowKind,
 )
+from telco360_expr import ExpressionError, parse
+from telco360_runtime import bounds
+from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _CUSTOMER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -65,9 +65,7 @@ def raise_all(errors: ViolationCollector) -> None:
         return
     if len(unique) > MAX_VIOLATIONS:
         more = len(unique) - MAX_VIOLATIONS + 1
-        unique = unique[: MAX_VIOLATIONS - 1] + [
-            FieldViolation("", f"and {more} more violations", bounds.TOO_MANY)
-        ]
+        unique = unique[: MAX_VIOLATIONS - 1] + [FieldViolation("", f"and {more} more violations", bounds.TOO_MANY)]
     raise InvalidArgument(unique)
 
 
@@ -275,7 +273,9 @@ def collect_campaign(
     if not 0 <= campaign.control_group_bp <= 5000:
         errors.add("control_group_bp", "control group must be 0-5000 basis points", "OUT_OF_RANGE")
     if campaign.state is not None and campaign.state not in (
-        CampaignState.DRAFT, CampaignState.ACTIVE, CampaignState.PAUSED
+        CampaignState.DRAFT,
+        CampaignState.ACTIVE,
+        CampaignState.PAUSED,
     ):
         errors.add("state", "state must be DRAFT, ACTIVE or PAUSED", "BAD_STATE")
     for i, cap in enumerate(campaign.caps):

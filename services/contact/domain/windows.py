@@ -23,7 +23,7 @@ import zoneinfo
 
 from services.contact.domain.model import QuietHours, Window, WindowKind, WindowUnit
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EARLIEST = dt.datetime.min.replace(tzinfo=UTC)
 """The earliest representable instant (saturation point of `shift`)."""
 LATEST = dt.datetime.max.replace(tzinfo=UTC)

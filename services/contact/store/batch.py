@@ -40,11 +40,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from services.contact.store.ledger import write_transaction
 from telco360_runtime import context
 from telco360_runtime.db import Database
 from telco360_runtime.logs import get_logger
-
-from services.contact.store.ledger import write_transaction
 
 T = TypeVar("T")
 _Unit = tuple[Callable[[Session], Any], concurrent.futures.Future]
@@ -187,5 +186,5 @@ class GroupCommit:
             for _, future in live:
                 _settle(future, False, error)
             return
-        for (_, future), (ok, value) in zip(live, outcomes):
+        for (_, future), (ok, value) in zip(live, outcomes, strict=False):
             _settle(future, ok, value)

@@ -13,8 +13,6 @@ from typing import TypeVar
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from telco360_runtime.errors import Aborted, AlreadyExists, NotFound
-
 from services.contact.domain.model import Campaign, CampaignState, Offer, OfferCategory, Policy, ReservationState
 from services.contact.store import codec
 from services.contact.store.models import (
@@ -27,6 +25,7 @@ from services.contact.store.models import (
     PolicyVersionRow,
 )
 from services.contact.store.timeutil import to_us
+from telco360_runtime.errors import Aborted, AlreadyExists, NotFound
 
 T = TypeVar("T")
 
@@ -143,7 +142,9 @@ def update_offer(session: Session, offer: Offer, expected_version: int, now: dt.
     stored = dataclasses.replace(offer, version=row.version + 1)
     text = codec.dumps(stored)
     row.version, row.category, row.active, row.definition = stored.version, int(offer.category), offer.active, text
-    session.add(OfferVersionRow(offer_id=offer.offer_id, version=stored.version, definition=text, created_at_us=to_us(now)))
+    session.add(
+        OfferVersionRow(offer_id=offer.offer_id, version=stored.version, definition=text, created_at_us=to_us(now))
+    )
     bump_generation(session)
     return stored
 
@@ -161,9 +162,7 @@ def all_offers(session: Session) -> list[Offer]:
     return [codec.loads(Offer, r.definition) for r in session.scalars(select(OfferRow)).all()]
 
 
-def list_offers(
-    session: Session, category: OfferCategory | None, offset: int, limit: int
-) -> tuple[list[Offer], int]:
+def list_offers(session: Session, category: OfferCategory | None, offset: int, limit: int) -> tuple[list[Offer], int]:
     """A page of offers by id (optionally one category), and the total count."""
     query = select(OfferRow)
     count = select(func.count()).select_from(OfferRow)
@@ -210,7 +209,9 @@ def update_campaign(session: Session, campaign: Campaign, expected_version: int,
     text = codec.dumps(stored)
     row.version, row.state, row.definition = stored.version, int(stored.state), text
     session.add(
-        CampaignVersionRow(campaign_id=campaign.campaign_id, version=stored.version, definition=text, created_at_us=to_us(now))
+        CampaignVersionRow(
+            campaign_id=campaign.campaign_id, version=stored.version, definition=text, created_at_us=to_us(now)
+        )
     )
     bump_generation(session)
     return stored
@@ -261,9 +262,14 @@ def lock_campaign_budget(session: Session, campaign_id: str, now: dt.datetime) -
     spent = session.scalar(
         select(CampaignRow.spent_fen).where(CampaignRow.campaign_id == campaign_id).with_for_update()
     )
-    open_now = session.execute(_OPEN_RESERVATIONS, {
-        "c": campaign_id, "reserved": int(ReservationState.RESERVED), "now": to_us(now),
-    }).scalar()
+    open_now = session.execute(
+        _OPEN_RESERVATIONS,
+        {
+            "c": campaign_id,
+            "reserved": int(ReservationState.RESERVED),
+            "now": to_us(now),
+        },
+    ).scalar()
     return int(spent or 0), int(open_now or 0)
 
 

@@ -27,7 +27,7 @@ def _encode(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat()
+        return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, dt.time):
         return value.isoformat()
     if isinstance(value, (frozenset, set)):
@@ -45,7 +45,7 @@ def dumps(value: Any) -> str:
     return json.dumps(_encode(value), separators=(",", ":"), ensure_ascii=False)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 

@@ -80,8 +80,11 @@ def load_history_and_key(
     """The account's history and, when `key` is given, the earlier ReserveContact answer to
     that idempotency key (a detached row; None when the key is new), in one statement."""
     params = {
-        "c": customer_id, "since": to_us(since), "now": to_us(now),
-        "confirmed": int(ReservationState.CONFIRMED), "reserved": int(ReservationState.RESERVED),
+        "c": customer_id,
+        "since": to_us(since),
+        "now": to_us(now),
+        "confirmed": int(ReservationState.CONFIRMED),
+        "reserved": int(ReservationState.RESERVED),
     }
     contacts: list[CountedContact] = []
     outcomes: list[OutcomeEvent] = []
@@ -92,33 +95,72 @@ def load_history_and_key(
         params["k"] = key
     for r in session.execute(_HISTORY if key is None else _HISTORY_AND_KEY, params).all():
         if r.src == _KEY:
-            prior = ReserveRequestRow(idempotency_key=r.id, fingerprint=r.s1, customer_id=r.person_id,
-                                      decision_id=r.s2, reservation_id=r.s3, created_at_us=r.at)
+            prior = ReserveRequestRow(
+                idempotency_key=r.id,
+                fingerprint=r.s1,
+                customer_id=r.person_id,
+                decision_id=r.s2,
+                reservation_id=r.s3,
+                created_at_us=r.at,
+            )
         elif r.src in (_RESERVATION, _ADJUSTMENT):
-            contacts.append(CountedContact(
-                at=from_us(r.at), channel=Channel(r.channel), purpose=Purpose(r.purpose), person_id=r.person_id,
-                campaign_id=r.campaign_id, offer_id=r.offer_id, weight=r.n, entry_id=r.id,
-            ))
+            contacts.append(
+                CountedContact(
+                    at=from_us(r.at),
+                    channel=Channel(r.channel),
+                    purpose=Purpose(r.purpose),
+                    person_id=r.person_id,
+                    campaign_id=r.campaign_id,
+                    offer_id=r.offer_id,
+                    weight=r.n,
+                    entry_id=r.id,
+                )
+            )
         elif r.src == _OUTCOME:
-            outcomes.append(OutcomeEvent(
-                at=from_us(r.at), kind=OutcomeKind(r.kind), channel=Channel(r.channel) if r.channel else None,
-                offer_id=r.offer_id, category=OfferCategory(r.category), campaign_id=r.campaign_id,
-                person_id=r.person_id,
-            ))
+            outcomes.append(
+                OutcomeEvent(
+                    at=from_us(r.at),
+                    kind=OutcomeKind(r.kind),
+                    channel=Channel(r.channel) if r.channel else None,
+                    offer_id=r.offer_id,
+                    category=OfferCategory(r.category),
+                    campaign_id=r.campaign_id,
+                    person_id=r.person_id,
+                )
+            )
         elif r.src == _OPT_OUT:
-            opt_outs.append(OptOut(
-                opt_out_id=r.id, customer_id=customer_id, kind=OptOutKind(r.kind), reason=r.s3, source=r.s4,
-                person_id=r.person_id, channels=_enums(r.s1, Channel), purposes=_enums(r.s2, Purpose),
-                starts_at=opt_dt(r.u2), expires_at=opt_dt(r.u3), removed_at=opt_dt(r.u4), removed_reason=r.s5,
-                created_at=opt_dt(r.at),
-            ))
+            opt_outs.append(
+                OptOut(
+                    opt_out_id=r.id,
+                    customer_id=customer_id,
+                    kind=OptOutKind(r.kind),
+                    reason=r.s3,
+                    source=r.s4,
+                    person_id=r.person_id,
+                    channels=_enums(r.s1, Channel),
+                    purposes=_enums(r.s2, Purpose),
+                    starts_at=opt_dt(r.u2),
+                    expires_at=opt_dt(r.u3),
+                    removed_at=opt_dt(r.u4),
+                    removed_reason=r.s5,
+                    created_at=opt_dt(r.at),
+                )
+            )
         else:
-            consents.append(Consent(
-                consent_id=r.id, customer_id=customer_id, granted=bool(r.granted), source=r.s1,
-                recorded_at=opt_dt(r.at), person_id=r.person_id,
-                channel=Channel(r.channel) if r.channel else None, purpose=Purpose(r.purpose) if r.purpose else None,
-                source_ref=r.s2, expires_at=opt_dt(r.u2),
-            ))
+            consents.append(
+                Consent(
+                    consent_id=r.id,
+                    customer_id=customer_id,
+                    granted=bool(r.granted),
+                    source=r.s1,
+                    recorded_at=opt_dt(r.at),
+                    person_id=r.person_id,
+                    channel=Channel(r.channel) if r.channel else None,
+                    purpose=Purpose(r.purpose) if r.purpose else None,
+                    source_ref=r.s2,
+                    expires_at=opt_dt(r.u2),
+                )
+            )
     history = AccountHistory(
         contacts=tuple(sorted(contacts, key=lambda c: c.at)),
         outcomes=tuple(outcomes),

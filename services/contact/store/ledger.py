@@ -23,9 +23,6 @@ from collections.abc import Iterator
 from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from telco360_runtime.db import Database
-from telco360_runtime.errors import NotFound
-
 from services.contact.domain.ledger import Adjustment, OutcomeRecord, Reservation
 from services.contact.domain.model import (
     Channel,
@@ -35,6 +32,7 @@ from services.contact.domain.model import (
     Purpose,
     ReservationState,
 )
+from services.contact.store.history import load_history, load_history_and_key
 from services.contact.store.models import (
     AdjustmentRow,
     OfferStatsRow,
@@ -42,9 +40,13 @@ from services.contact.store.models import (
     ReservationRow,
     ReserveRequestRow,
 )
-from services.contact.store.history import load_history, load_history_and_key
+from telco360_runtime.db import Database
+from telco360_runtime.errors import NotFound
 
-__all__ = ["load_history", "load_history_and_key"]  # re-exported: the rules' view of an account lives in store/history.py
+__all__ = [
+    "load_history",
+    "load_history_and_key",
+]  # re-exported: the rules' view of an account lives in store/history.py
 from services.contact.store.timeutil import from_us, opt_dt, to_us
 
 
@@ -162,13 +164,25 @@ def find_reserve_request(session: Session, key: str) -> ReserveRequestRow | None
 
 
 def record_reserve_request(
-    session: Session, key: str, fingerprint: str, customer_id: str, decision_id: str, reservation_id: str, now: dt.datetime
+    session: Session,
+    key: str,
+    fingerprint: str,
+    customer_id: str,
+    decision_id: str,
+    reservation_id: str,
+    now: dt.datetime,
 ) -> None:
     """Remember the answer given to an idempotency key (a plain INSERT: hot path, no ORM unit of work)."""
     session.execute(
         insert(ReserveRequestRow),
-        {"idempotency_key": key, "fingerprint": fingerprint, "customer_id": customer_id, "decision_id": decision_id,
-         "reservation_id": reservation_id, "created_at_us": to_us(now)},
+        {
+            "idempotency_key": key,
+            "fingerprint": fingerprint,
+            "customer_id": customer_id,
+            "decision_id": decision_id,
+            "reservation_id": reservation_id,
+            "created_at_us": to_us(now),
+        },
     )
 
 
@@ -348,8 +362,9 @@ def insert_outcome(session: Session, record: OutcomeRecord, now: dt.datetime) ->
 def all_offer_stats(session: Session) -> dict[str, dict[str, tuple[int, int]]]:
     """(accepted, declined) per segment and offer id (a small table: offers × segments)."""
     found: dict[str, dict[str, tuple[int, int]]] = {}
-    for r in session.execute(select(OfferStatsRow.offer_id, OfferStatsRow.segment, OfferStatsRow.accepted,
-                                    OfferStatsRow.declined)).all():
+    for r in session.execute(
+        select(OfferStatsRow.offer_id, OfferStatsRow.segment, OfferStatsRow.accepted, OfferStatsRow.declined)
+    ).all():
         found.setdefault(r.segment, {})[r.offer_id] = (r.accepted, r.declined)
     return found
 
@@ -372,7 +387,12 @@ def latest_outcomes(session: Session, reservation_ids: list[str]) -> dict[str, O
 
 
 def list_ledger(
-    session: Session, customer_id: str, since: dt.datetime | None, until: dt.datetime | None, offset: int, limit: int,
+    session: Session,
+    customer_id: str,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    offset: int,
+    limit: int,
     confirmed_only: bool = False,
 ) -> list[Reservation | Adjustment]:
     """An account's reservations and adjustments in a time range, newest first, each
@@ -392,9 +412,13 @@ def list_ledger(
     reservations = session.scalars(
         select(ReservationRow).where(*conds_r).order_by(ReservationRow.at_us.desc()).limit(window)
     ).all()
-    adjustments = [] if confirmed_only else session.scalars(
-        select(AdjustmentRow).where(*conds_a).order_by(AdjustmentRow.at_us.desc()).limit(window)
-    ).all()
+    adjustments = (
+        []
+        if confirmed_only
+        else session.scalars(
+            select(AdjustmentRow).where(*conds_a).order_by(AdjustmentRow.at_us.desc()).limit(window)
+        ).all()
+    )
     outcomes = latest_outcomes(session, [r.reservation_id for r in reservations])
     entries: list[Reservation | Adjustment] = [
         dataclasses.replace(to_reservation(r), outcome=outcomes.get(r.reservation_id)) for r in reservations

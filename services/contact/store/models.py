@@ -321,4 +321,3 @@ class SimulationResultRow(Base):
 
     job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
-

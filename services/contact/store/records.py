@@ -7,12 +7,11 @@ import datetime as dt
 from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
-from telco360_runtime.errors import NotFound
-
 from services.contact.domain.model import Channel, Consent, Decision, OptOut, OptOutKind, Purpose
 from services.contact.store import codec
 from services.contact.store.models import ConsentRow, DecisionRow, OptOutRow
 from services.contact.store.timeutil import opt_dt, opt_us, to_us
+from telco360_runtime.errors import NotFound
 
 
 def _ints(values) -> str:
@@ -63,7 +62,7 @@ def insert_opt_out(session: Session, entry: OptOut) -> None:
             expires_at_us=opt_us(entry.expires_at),
             removed_at_us=None,
             removed_reason="",
-            created_at_us=to_us(entry.created_at or dt.datetime.now(dt.timezone.utc)),
+            created_at_us=to_us(entry.created_at or dt.datetime.now(dt.UTC)),
         )
     )
 
@@ -101,7 +100,11 @@ def list_opt_outs(
     """An account's opt-outs, newest first (by default only those in force now)."""
     entries = sorted(load_opt_outs(session, customer_id), key=lambda e: (e.created_at, e.opt_out_id), reverse=True)
     if not include_inactive:
-        entries = [e for e in entries if e.in_force(now) or (e.starts_at is not None and e.starts_at > now and e.removed_at is None)]
+        entries = [
+            e
+            for e in entries
+            if e.in_force(now) or (e.starts_at is not None and e.starts_at > now and e.removed_at is None)
+        ]
     return entries[offset : offset + limit]
 
 
@@ -159,9 +162,7 @@ def list_consents(
         latest: dict[tuple, Consent] = {}
         for record in records:
             latest.setdefault((record.person_id, record.channel, record.purpose), record)
-        records = [
-            r for r in latest.values() if not (r.granted and r.expires_at is not None and r.expires_at <= now)
-        ]
+        records = [r for r in latest.values() if not (r.granted and r.expires_at is not None and r.expires_at <= now)]
         records.sort(key=lambda c: (c.recorded_at, c.consent_id), reverse=True)
     return records[offset : offset + limit]
 
@@ -175,17 +176,36 @@ def insert_decision(session: Session, kind: str, decision: Decision) -> None:
     """Store a decision with its full trace (a plain INSERT: every decision writes one)."""
     session.execute(
         insert(DecisionRow),
-        {"decision_id": decision.decision_id, "customer_id": decision.request.customer_id, "kind": kind,
-         "allowed": decision.allowed, "decided_at_us": to_us(decision.decided_at), "payload": codec.dumps(decision)},
+        {
+            "decision_id": decision.decision_id,
+            "customer_id": decision.request.customer_id,
+            "kind": kind,
+            "allowed": decision.allowed,
+            "decided_at_us": to_us(decision.decided_at),
+            "payload": codec.dumps(decision),
+        },
     )
 
 
-def insert_document(session: Session, decision_id: str, customer_id: str, kind: str, allowed: bool,
-                    decided_at: dt.datetime, payload: str) -> None:
+def insert_document(
+    session: Session,
+    decision_id: str,
+    customer_id: str,
+    kind: str,
+    allowed: bool,
+    decided_at: dt.datetime,
+    payload: str,
+) -> None:
     """Store a non-contact decision document (a next-best-offer answer)."""
     session.add(
-        DecisionRow(decision_id=decision_id, customer_id=customer_id, kind=kind, allowed=allowed,
-                    decided_at_us=to_us(decided_at), payload=payload)
+        DecisionRow(
+            decision_id=decision_id,
+            customer_id=customer_id,
+            kind=kind,
+            allowed=allowed,
+            decided_at_us=to_us(decided_at),
+            payload=payload,
+        )
     )
 
 

@@ -78,8 +78,11 @@ def list_proposals(
     if state is not None:
         conds.append(ProposalRow.state == int(state))
     rows = session.scalars(
-        select(ProposalRow).where(*conds).order_by(ProposalRow.proposed_at_us.desc(), ProposalRow.proposal_id)
-        .offset(offset).limit(limit)
+        select(ProposalRow)
+        .where(*conds)
+        .order_by(ProposalRow.proposed_at_us.desc(), ProposalRow.proposal_id)
+        .offset(offset)
+        .limit(limit)
     ).all()
     return [codec.loads(Proposal, r.payload) for r in rows]
 
@@ -130,17 +133,25 @@ def campaign_period_facts(
             )
         ).all()
     ]
-    accepted = session.execute(
-        select(OutcomeRow).where(
-            OutcomeRow.kind == int(OutcomeKind.ACCEPTED),
-            OutcomeRow.occurred_at_us >= start_us,
-            OutcomeRow.occurred_at_us < end_us,
-            or_(OutcomeRow.campaign_id == campaign_id, OutcomeRow.offer_id.in_(offer_ids or ("",))),
+    accepted = (
+        session.execute(
+            select(OutcomeRow).where(
+                OutcomeRow.kind == int(OutcomeKind.ACCEPTED),
+                OutcomeRow.occurred_at_us >= start_us,
+                OutcomeRow.occurred_at_us < end_us,
+                or_(OutcomeRow.campaign_id == campaign_id, OutcomeRow.offer_id.in_(offer_ids or ("",))),
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     acceptances = [
-        (o.customer_id, OutcomeEvent(at=from_us(o.occurred_at_us), kind=OutcomeKind.ACCEPTED, offer_id=o.offer_id,
-                                     campaign_id=o.campaign_id))
+        (
+            o.customer_id,
+            OutcomeEvent(
+                at=from_us(o.occurred_at_us), kind=OutcomeKind.ACCEPTED, offer_id=o.offer_id, campaign_id=o.campaign_id
+            ),
+        )
         for o in accepted
     ]
     return proposals, contacts, acceptances
@@ -168,8 +179,13 @@ def simulation_inputs(
     records: dict[str, AccountRecords] = defaultdict(AccountRecords)
     for r in rows:
         contact = CountedContact(
-            at=from_us(r.at_us), channel=Channel(r.channel), purpose=Purpose(r.purpose), person_id=r.person_id,
-            campaign_id=r.campaign_id, offer_id=r.offer_id, entry_id=r.reservation_id,
+            at=from_us(r.at_us),
+            channel=Channel(r.channel),
+            purpose=Purpose(r.purpose),
+            person_id=r.person_id,
+            campaign_id=r.campaign_id,
+            offer_id=r.offer_id,
+            entry_id=r.reservation_id,
         )
         if r.at_us >= start_us:
             replay.append(ReplayContact(r.customer_id, contact, r.time_zone, r.tier))
@@ -180,8 +196,14 @@ def simulation_inputs(
     ).all():
         records[a.customer_id].prior.append(
             CountedContact(
-                at=from_us(a.at_us), channel=Channel(a.channel), purpose=Purpose(a.purpose), person_id=a.person_id,
-                campaign_id=a.campaign_id, offer_id=a.offer_id, weight=a.delta, entry_id=a.adjustment_id,
+                at=from_us(a.at_us),
+                channel=Channel(a.channel),
+                purpose=Purpose(a.purpose),
+                person_id=a.person_id,
+                campaign_id=a.campaign_id,
+                offer_id=a.offer_id,
+                weight=a.delta,
+                entry_id=a.adjustment_id,
             )
         )
     accounts = {r.customer_id for r in replay}
@@ -191,9 +213,13 @@ def simulation_inputs(
         rec.outcomes = sorted(
             (
                 OutcomeEvent(
-                    at=from_us(o.occurred_at_us), kind=OutcomeKind(o.kind),
-                    channel=Channel(o.channel) if o.channel else None, offer_id=o.offer_id,
-                    category=OfferCategory(o.category), campaign_id=o.campaign_id, person_id=o.person_id,
+                    at=from_us(o.occurred_at_us),
+                    kind=OutcomeKind(o.kind),
+                    channel=Channel(o.channel) if o.channel else None,
+                    offer_id=o.offer_id,
+                    category=OfferCategory(o.category),
+                    campaign_id=o.campaign_id,
+                    person_id=o.person_id,
                 )
                 for o in session.scalars(
                     select(OutcomeRow).where(

@@ -21,7 +21,7 @@ from services.contact.domain.model import (
     WindowUnit,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 3, 10, 6, 0, tzinfo=UTC)  # Tuesday 14:00 in Asia/Shanghai
 
 

@@ -14,6 +14,9 @@ import dataclasses
 
 import grpc
 
+from services.contact.service import build_service
+from services.contact.settings import ContactSettings
+from services.contact.store.paths import MIGRATIONS_DIR
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2_grpc
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
@@ -21,10 +24,6 @@ from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from telco360_runtime.bootstrap import open_store
 from telco360_runtime.db import Database
 from telco360_runtime.server import GrpcService
-
-from services.contact.service import build_service
-from services.contact.settings import ContactSettings
-from services.contact.store.paths import MIGRATIONS_DIR
 
 
 @dataclasses.dataclass
@@ -116,8 +115,15 @@ class FakeScoring(scoring_pb2_grpc.ScoringServiceServicer):
         for customer_id in request.customer_ids:
             if customer_id in self.scores:
                 p, band, value = self.scores[customer_id]
-                out.append(scoring_pb2.AccountScore(customer_id=customer_id, status=scoring_pb2.SCORE_STATUS_OK,
-                                                    churn_probability=p, risk_band=band, predicted_value_fen=value))
+                out.append(
+                    scoring_pb2.AccountScore(
+                        customer_id=customer_id,
+                        status=scoring_pb2.SCORE_STATUS_OK,
+                        churn_probability=p,
+                        risk_band=band,
+                        predicted_value_fen=value,
+                    )
+                )
             else:
                 out.append(scoring_pb2.AccountScore(customer_id=customer_id, status=scoring_pb2.SCORE_STATUS_NOT_FOUND))
         return scoring_pb2.ScoreCustomersResponse(scores=out)
@@ -172,7 +178,10 @@ class ContactNode:
 async def start_contact(db_url: str, profile_addr: str, scoring_addr: str, **overrides) -> ContactNode:
     """Start a contact server on port 0 against db_url (migrated on open)."""
     settings = ContactSettings(
-        port=0, database_url=db_url, profile_addr=profile_addr, scoring_addr=scoring_addr,
+        port=0,
+        database_url=db_url,
+        profile_addr=profile_addr,
+        scoring_addr=scoring_addr,
         **{"follow_profile_events": False, "expiry_sweep_seconds": 0, "peer_timeout_seconds": 1.0, **overrides},
     )
     db = await asyncio.to_thread(open_store, settings, MIGRATIONS_DIR)

@@ -10,9 +10,8 @@ import random
 import pytest
 import sqlalchemy as sa
 
-from telco360.contact.v1 import contact_pb2 as pb
-
 from services.contact.tests.harness import AccountFacts, start_contact, start_peers
+from telco360.contact.v1 import contact_pb2 as pb
 
 ACCOUNTS = [f"ACC{i:02d}" for i in range(8)]
 SMS_CAP, ALL_CAP = 3, 5
@@ -21,10 +20,13 @@ SMS_CAP, ALL_CAP = 3, 5
 def policy() -> pb.ContactPolicy:
     week = pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=pb.WINDOW_UNIT_DAY, size=7)
     return pb.ContactPolicy(
-        policy_id="race", name="race", active=True,
+        policy_id="race",
+        name="race",
+        active=True,
         caps=[
-            pb.FrequencyCap(cap_id="sms", scope=pb.CAP_SCOPE_ACCOUNT, channels=[pb.CHANNEL_SMS],
-                            max_contacts=SMS_CAP, window=week),
+            pb.FrequencyCap(
+                cap_id="sms", scope=pb.CAP_SCOPE_ACCOUNT, channels=[pb.CHANNEL_SMS], max_contacts=SMS_CAP, window=week
+            ),
             pb.FrequencyCap(cap_id="all", scope=pb.CAP_SCOPE_ACCOUNT, max_contacts=ALL_CAP, window=week),
         ],
         purpose_classes=[pb.PurposeClass(purpose=pb.PURPOSE_MARKETING, requires_consent=False)],
@@ -97,20 +99,44 @@ async def test_racing_replicas_never_overshoot_a_campaign_budget(replicas):
     and confirming them all spends at most the budget."""
     first, second, _ = replicas
     await first.stub.CreatePolicy(pb.CreatePolicyRequest(policy=policy()))
-    await first.stub.CreateOffer(pb.CreateOfferRequest(offer=pb.Offer(
-        offer_id="o", name="o", category=pb.OFFER_CATEGORY_UPSELL, value_fen=1_000, channels=[pb.CHANNEL_SMS],
-        active=True)))
-    await first.stub.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
-        campaign_id="budgeted", name="budgeted", state=pb.CAMPAIGN_STATE_ACTIVE, purpose=pb.PURPOSE_MARKETING,
-        triggers=[pb.CampaignTrigger(kind=pb.ACCOUNT_EVENT_KIND_BILL_ISSUED)], touchpoints=[pb.CHANNEL_SMS],
-        offer_ids=["o"], budget_fen=1_000, contact_cost_fen=100)))
+    await first.stub.CreateOffer(
+        pb.CreateOfferRequest(
+            offer=pb.Offer(
+                offer_id="o",
+                name="o",
+                category=pb.OFFER_CATEGORY_UPSELL,
+                value_fen=1_000,
+                channels=[pb.CHANNEL_SMS],
+                active=True,
+            )
+        )
+    )
+    await first.stub.CreateCampaign(
+        pb.CreateCampaignRequest(
+            campaign=pb.Campaign(
+                campaign_id="budgeted",
+                name="budgeted",
+                state=pb.CAMPAIGN_STATE_ACTIVE,
+                purpose=pb.PURPOSE_MARKETING,
+                triggers=[pb.CampaignTrigger(kind=pb.ACCOUNT_EVENT_KIND_BILL_ISSUED)],
+                touchpoints=[pb.CHANNEL_SMS],
+                offer_ids=["o"],
+                budget_fen=1_000,
+                contact_cost_fen=100,
+            )
+        )
+    )
 
     async def reserve(index: int, account: str) -> pb.ReserveContactResponse:
         stub = (first if index % 2 else second).stub
-        return await stub.ReserveContact(pb.ReserveContactRequest(
-            idempotency_key=f"budget-{account}-{index}",
-            contact=pb.CheckContactRequest(customer_id=account, channel=pb.CHANNEL_SMS,
-                                           purpose=pb.PURPOSE_MARKETING, campaign_id="budgeted")))
+        return await stub.ReserveContact(
+            pb.ReserveContactRequest(
+                idempotency_key=f"budget-{account}-{index}",
+                contact=pb.CheckContactRequest(
+                    customer_id=account, channel=pb.CHANNEL_SMS, purpose=pb.PURPOSE_MARKETING, campaign_id="budgeted"
+                ),
+            )
+        )
 
     # Two attempts per account: the account caps allow both, only the budget limits them.
     replies = await asyncio.gather(*(reserve(i, ACCOUNTS[i % len(ACCOUNTS)]) for i in range(16)))
@@ -119,8 +145,9 @@ async def test_racing_replicas_never_overshoot_a_campaign_budget(replicas):
     refused = [r for r in replies if not r.granted]
     assert all("budget would be exceeded" in b.detail for r in refused for b in r.decision.blocking)
     # A cancelled reservation gives its share of the budget back; confirmed ones become spend.
-    await first.stub.CancelContact(pb.CancelContactRequest(
-        reservation_id=granted[0].reservation.reservation_id, reason="send failed"))
+    await first.stub.CancelContact(
+        pb.CancelContactRequest(reservation_id=granted[0].reservation.reservation_id, reason="send failed")
+    )
     for reply in granted[1:]:
         await second.stub.ConfirmContact(pb.ConfirmContactRequest(reservation_id=reply.reservation.reservation_id))
     again = await asyncio.gather(*(reserve(100 + i, ACCOUNTS[i]) for i in range(4)))

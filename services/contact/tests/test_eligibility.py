@@ -95,21 +95,41 @@ def test_expressions_are_compiled_once_per_generation_and_schema() -> None:
     assert cache.compiled(2, 8, ["tag(a)"], SCHEMA)["tag(a)"] is not first
 
 
-def _offer(offer_id: str, eligibility: str = "", value: int = 100_000,
-           category: OfferCategory = OfferCategory.UPSELL) -> Offer:
-    return Offer(offer_id=offer_id, name=offer_id, category=category, value_fen=value,
-                 channels=frozenset({Channel.INBOUND_OFFER}), active=True, eligibility=eligibility)
+def _offer(
+    offer_id: str, eligibility: str = "", value: int = 100_000, category: OfferCategory = OfferCategory.UPSELL
+) -> Offer:
+    return Offer(
+        offer_id=offer_id,
+        name=offer_id,
+        category=category,
+        value_fen=value,
+        channels=frozenset({Channel.INBOUND_OFFER}),
+        active=True,
+        eligibility=eligibility,
+    )
 
 
 def _rank(offers: list[Offer], account: AccountFacts | None, context: AccountContext) -> nbo.NboResult:
     texts = [o.eligibility for o in offers]
     compiled = ExpressionCache().compiled(1, 1, texts, SCHEMA)
-    now = dt.datetime(2025, 3, 3, 10, tzinfo=dt.timezone.utc)
-    return nbo.rank(nbo.NboInputs(
-        customer_id="ELIG-1", channel=Channel.INBOUND_OFFER, at=now, now=now, policies=[], offers=offers,
-        campaigns=[], history=AccountHistory(), context=context,
-        eligibility=evaluate_all(compiled, texts, account, SCHEMA), stats={}, exploit_only=True,
-    ), random.Random(1))
+    now = dt.datetime(2025, 3, 3, 10, tzinfo=dt.UTC)
+    return nbo.rank(
+        nbo.NboInputs(
+            customer_id="ELIG-1",
+            channel=Channel.INBOUND_OFFER,
+            at=now,
+            now=now,
+            policies=[],
+            offers=offers,
+            campaigns=[],
+            history=AccountHistory(),
+            context=context,
+            eligibility=evaluate_all(compiled, texts, account, SCHEMA),
+            stats={},
+            exploit_only=True,
+        ),
+        random.Random(1),
+    )
 
 
 def test_ranking_and_suppression_reasons_over_local_eligibility() -> None:
@@ -120,8 +140,9 @@ def test_ranking_and_suppression_reasons_over_local_eligibility() -> None:
         _offer("risky", "churn_probability > 0.5", value=400_000, category=OfferCategory.RETENTION),
     ]
     account = with_live_score(facts({"cloud_fit"}, fee_total_last_month=20_000.0), 0.8, "HIGH", 10**8)
-    context = AccountContext("ELIG-1", "Asia/Shanghai", 1, churn_probability=0.8, risk_band=RiskBand.HIGH,
-                             predicted_value_fen=10**8)
+    context = AccountContext(
+        "ELIG-1", "Asia/Shanghai", 1, churn_probability=0.8, risk_band=RiskBand.HIGH, predicted_value_fen=10**8
+    )
     result = _rank(offers, account, context)
     assert [r.offer.offer_id for r in result.ranked] == ["risky", "cloud", "open"]
     assert result.ranked[0].retention_boost > 1

@@ -10,35 +10,38 @@ import tempfile
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from telco360_runtime.bootstrap import open_store
-
 from services.contact.domain.model import Channel, ContactRequest, Purpose
 from services.contact.settings import ContactSettings
 from services.contact.store import ledger
 from services.contact.store.batch import GroupCommit
 from services.contact.store.paths import MIGRATIONS_DIR
+from telco360_runtime.bootstrap import open_store
 
-NOW = dt.datetime(2026, 3, 10, 6, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 10, 6, 0, tzinfo=dt.UTC)
 
 
 def _reserve_unless_taken(key: str, customer: str = "C1"):
     """A unit: check (count the account's contacts) then insert, like ReserveContact."""
+
     def unit(session) -> int:
         history, prior = ledger.load_history_and_key(session, customer, NOW - dt.timedelta(days=1), NOW, key)
         if prior is not None:
             return -1
         request = ContactRequest(customer, Channel.SMS, Purpose.MARKETING, at=NOW)
-        ledger.insert_reservation(session, ledger.new_id(), key, request, NOW, NOW, NOW + dt.timedelta(hours=1),
-                                  "d", "", 0)
+        ledger.insert_reservation(
+            session, ledger.new_id(), key, request, NOW, NOW, NOW + dt.timedelta(hours=1), "d", "", 0
+        )
         ledger.record_reserve_request(session, key, "f", customer, "d", "r", NOW)
         return len(history.contacts)
+
     return unit
 
 
 def _failing(session) -> int:
     request = ContactRequest("C1", Channel.SMS, Purpose.MARKETING, at=NOW)
-    ledger.insert_reservation(session, ledger.new_id(), "doomed", request, NOW, NOW, NOW + dt.timedelta(hours=1),
-                              "d", "", 0)
+    ledger.insert_reservation(
+        session, ledger.new_id(), "doomed", request, NOW, NOW, NOW + dt.timedelta(hours=1), "d", "", 0
+    )
     raise IntegrityError("boom", None, Exception("simulated"))
 
 

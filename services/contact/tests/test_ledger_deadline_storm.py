@@ -18,10 +18,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from telco360.contact.v1 import contact_pb2 as pb
-
 from services.contact.service import SERVICE_NAME
 from services.contact.tests.harness import AccountFacts, start_contact, start_peers
+from telco360.contact.v1 import contact_pb2 as pb
 
 ROUNDS, ACCOUNTS_PER_ROUND = 3, 4
 TINY = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
@@ -29,16 +28,27 @@ TINY = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
 
 def policy() -> pb.ContactPolicy:
     return pb.ContactPolicy(
-        policy_id="storm", name="storm", active=True,
-        caps=[pb.FrequencyCap(cap_id="sms", scope=pb.CAP_SCOPE_ACCOUNT, channels=[pb.CHANNEL_SMS], max_contacts=500,
-                              window=pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=pb.WINDOW_UNIT_DAY, size=7))],
+        policy_id="storm",
+        name="storm",
+        active=True,
+        caps=[
+            pb.FrequencyCap(
+                cap_id="sms",
+                scope=pb.CAP_SCOPE_ACCOUNT,
+                channels=[pb.CHANNEL_SMS],
+                max_contacts=500,
+                window=pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=pb.WINDOW_UNIT_DAY, size=7),
+            )
+        ],
         purpose_classes=[pb.PurposeClass(purpose=pb.PURPOSE_MARKETING, requires_consent=False)],
     )
 
 
 def reserve(key: str, account: str) -> pb.ReserveContactRequest:
-    return pb.ReserveContactRequest(idempotency_key=key, contact=pb.CheckContactRequest(
-        customer_id=account, channel=pb.CHANNEL_SMS, purpose=pb.PURPOSE_MARKETING))
+    return pb.ReserveContactRequest(
+        idempotency_key=key,
+        contact=pb.CheckContactRequest(customer_id=account, channel=pb.CHANNEL_SMS, purpose=pb.PURPOSE_MARKETING),
+    )
 
 
 async def _contact_env(db_url: str):
@@ -47,8 +57,9 @@ async def _contact_env(db_url: str):
     for account in accounts:
         profile.accounts[account] = AccountFacts()
     # A long peer deadline: a shared fetch is then only cut short if a caller's deadline leaks into it.
-    node = await start_contact(db_url, f"127.0.0.1:{profile_server.port}", f"127.0.0.1:{scoring_server.port}",
-                               peer_timeout_seconds=5.0)
+    node = await start_contact(
+        db_url, f"127.0.0.1:{profile_server.port}", f"127.0.0.1:{scoring_server.port}", peer_timeout_seconds=5.0
+    )
     yield node
     await node.close()
     await profile_server.stop()

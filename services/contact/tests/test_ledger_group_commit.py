@@ -11,16 +11,15 @@ import threading
 
 from sqlalchemy import func, select
 
-from telco360_runtime.bootstrap import open_store
-
 from services.contact.domain.model import Channel, ContactRequest, Purpose
 from services.contact.settings import ContactSettings
 from services.contact.store import ledger
 from services.contact.store.batch import GroupCommit
 from services.contact.store.models import ReservationRow
 from services.contact.store.paths import MIGRATIONS_DIR
+from telco360_runtime.bootstrap import open_store
 
-NOW = dt.datetime(2026, 3, 10, 6, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 10, 6, 0, tzinfo=dt.UTC)
 
 
 class Boom(BaseException):
@@ -32,6 +31,7 @@ def _insert(key: str):
         request = ContactRequest("C1", Channel.SMS, Purpose.MARKETING, at=NOW)
         ledger.insert_reservation(session, key, key, request, NOW, NOW, NOW + dt.timedelta(hours=1), "d", "", 0)
         return key
+
     return unit
 
 

@@ -30,21 +30,21 @@ from collections.abc import Callable
 import grpc
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from services.contact.service import build_service
+from services.contact.settings import ContactSettings
+from services.contact.store.paths import MIGRATIONS_DIR
+from services.contact.tests.harness import AccountFacts, start_peers
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360.contact.v1 import contact_pb2_grpc
 from telco360_runtime.bootstrap import open_store
 from telco360_runtime.status import field_violations
 from telco360_runtime.timeconv import to_timestamp
 
-from services.contact.service import build_service
-from services.contact.settings import ContactSettings
-from services.contact.store.paths import MIGRATIONS_DIR
-from services.contact.tests.harness import AccountFacts, start_peers
-
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BEHIND, AHEAD, SKEW = dt.timedelta(days=2), dt.timedelta(days=3), dt.timedelta(seconds=60)
 SMS, EMAIL = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL
 
@@ -70,12 +70,27 @@ CAPS = (
 def policy() -> pb.ContactPolicy:
     caps = []
     for cap in CAPS:
-        window = (pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=pb.WINDOW_UNIT_DAY, size=cap.rolling.days)
-                  if cap.rolling else pb.Window(kind=pb.WINDOW_KIND_CALENDAR, unit=pb.WINDOW_UNIT_DAY, size=1))
-        caps.append(pb.FrequencyCap(cap_id=cap.cap_id, scope=pb.CAP_SCOPE_ACCOUNT, channels=sorted(cap.channels),
-                                    max_contacts=cap.limit, window=window))
-    return pb.ContactPolicy(policy_id="prop", name="property", active=True, caps=caps,
-                            purpose_classes=[pb.PurposeClass(purpose=pb.PURPOSE_MARKETING, requires_consent=False)])
+        window = (
+            pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=pb.WINDOW_UNIT_DAY, size=cap.rolling.days)
+            if cap.rolling
+            else pb.Window(kind=pb.WINDOW_KIND_CALENDAR, unit=pb.WINDOW_UNIT_DAY, size=1)
+        )
+        caps.append(
+            pb.FrequencyCap(
+                cap_id=cap.cap_id,
+                scope=pb.CAP_SCOPE_ACCOUNT,
+                channels=sorted(cap.channels),
+                max_contacts=cap.limit,
+                window=window,
+            )
+        )
+    return pb.ContactPolicy(
+        policy_id="prop",
+        name="property",
+        active=True,
+        caps=caps,
+        purpose_classes=[pb.PurposeClass(purpose=pb.PURPOSE_MARKETING, requires_consent=False)],
+    )
 
 
 def worst_window(cap: Cap, contacts: list[tuple[int, dt.datetime]]) -> int:
@@ -134,9 +149,15 @@ class Env:
         self.nodes = []
         for _ in range(2):
             config = ContactSettings(
-                port=0, database_url=self.db_url, profile_addr=peers[0], scoring_addr=peers[1],
-                follow_profile_events=False, expiry_sweep_seconds=0, peer_timeout_seconds=5.0,
-                reserve_behind_seconds=BEHIND.total_seconds(), reserve_ahead_seconds=AHEAD.total_seconds(),
+                port=0,
+                database_url=self.db_url,
+                profile_addr=peers[0],
+                scoring_addr=peers[1],
+                follow_profile_events=False,
+                expiry_sweep_seconds=0,
+                peer_timeout_seconds=5.0,
+                reserve_behind_seconds=BEHIND.total_seconds(),
+                reserve_ahead_seconds=AHEAD.total_seconds(),
                 clock_skew_seconds=SKEW.total_seconds(),
             )
             db = await asyncio.to_thread(open_store, config, MIGRATIONS_DIR)
@@ -163,11 +184,13 @@ class Env:
 
     def submit(self, replica: int, method: str, request) -> concurrent.futures.Future:
         """Send one call on a replica; the future holds (reply, None) or (None, error)."""
+
         async def call():
             try:
                 return await getattr(self.nodes[replica][3], method)(request, timeout=60), None
             except grpc.aio.AioRpcError as error:
                 return None, error
+
         return asyncio.run_coroutine_threadsafe(call(), self.loop)
 
     def call(self, replica: int, method: str, request):
@@ -177,8 +200,9 @@ class Env:
         """Per account, the contacts that count now, read straight from the ledger tables."""
         now_us = int((self.clock.now() - dt.datetime(1970, 1, 1, tzinfo=UTC)) / dt.timedelta(microseconds=1))
         found: dict[str, list[tuple[int, dt.datetime]]] = {a: [] for a in accounts}
-        query = sa.text("SELECT customer_id, channel, at_us, state, expires_at_us FROM reservations "
-                        "WHERE customer_id IN :accounts").bindparams(sa.bindparam("accounts", expanding=True))
+        query = sa.text(
+            "SELECT customer_id, channel, at_us, state, expires_at_us FROM reservations WHERE customer_id IN :accounts"
+        ).bindparams(sa.bindparam("accounts", expanding=True))
         with self.engine.connect() as conn:
             for row in conn.execute(query, {"accounts": accounts}):
                 live = row.state == pb.RESERVATION_STATE_RESERVED and row.expires_at_us > now_us
@@ -227,20 +251,28 @@ def machine_for(env: Env) -> type[RuleBasedStateMachine]:
 
         def _reserve(self, replica: int, account: str, channel: int, at: dt.datetime | None, hold: int):
             self.keys += 1
-            request = pb.ReserveContactRequest(idempotency_key=f"{self.prefix}-{self.keys}",
-                                               contact=contact(account, channel, at), hold_seconds=hold)
+            request = pb.ReserveContactRequest(
+                idempotency_key=f"{self.prefix}-{self.keys}", contact=contact(account, channel, at), hold_seconds=hold
+            )
             return env.call(replica, "ReserveContact", request)
 
         def _keep(self, account: str, reply: pb.ReserveContactResponse) -> None:
             if reply.granted:
                 r = reply.reservation
-                self.held.append(Held(r.reservation_id, account, r.contact.at.ToDatetime(UTC),
-                                      r.expires_at.ToDatetime(UTC)))
+                self.held.append(
+                    Held(r.reservation_id, account, r.contact.at.ToDatetime(UTC), r.expires_at.ToDatetime(UTC))
+                )
 
-        @rule(replica=st.integers(0, 1), which=st.integers(0, 1), channel=st.sampled_from([SMS, EMAIL]),
-              offset_hours=st.one_of(st.none(), st.integers(-int(BEHIND / dt.timedelta(hours=1)) - 30,
-                                                            int(AHEAD / dt.timedelta(hours=1)) + 30)),
-              hold=st.sampled_from([60, 3600, 4 * 3600]))
+        @rule(
+            replica=st.integers(0, 1),
+            which=st.integers(0, 1),
+            channel=st.sampled_from([SMS, EMAIL]),
+            offset_hours=st.one_of(
+                st.none(),
+                st.integers(-int(BEHIND / dt.timedelta(hours=1)) - 30, int(AHEAD / dt.timedelta(hours=1)) + 30),
+            ),
+            hold=st.sampled_from([60, 3600, 4 * 3600]),
+        )
         def reserve(self, replica, which, channel, offset_hours, hold):
             now = env.clock.now()
             at = None if offset_hours is None else now + dt.timedelta(hours=offset_hours)
@@ -274,8 +306,9 @@ def machine_for(env: Env) -> type[RuleBasedStateMachine]:
         @rule(replica=st.integers(0, 1), pick=st.integers(0, 10_000))
         def cancel(self, replica, pick):
             held = self.held[pick % len(self.held)]
-            _, error = env.call(replica, "CancelContact",
-                                pb.CancelContactRequest(reservation_id=held.reservation_id, reason="not sent"))
+            _, error = env.call(
+                replica, "CancelContact", pb.CancelContactRequest(reservation_id=held.reservation_id, reason="not sent")
+            )
             assert error is None or error.code() == grpc.StatusCode.FAILED_PRECONDITION, error
 
         @rule(minutes=st.sampled_from([1, 10, 61, 6 * 60, 24 * 60]))
@@ -297,8 +330,12 @@ def machine_for(env: Env) -> type[RuleBasedStateMachine]:
             account = self._account(f"{self.prefix}-race{self.races}")
             first, error = self._reserve(0, account, SMS, None, 3600)
             assert error is None and first.granted
-            assert env.call(0, "ConfirmContact", pb.ConfirmContactRequest(
-                reservation_id=first.reservation.reservation_id))[1] is None
+            assert (
+                env.call(
+                    0, "ConfirmContact", pb.ConfirmContactRequest(reservation_id=first.reservation.reservation_id)
+                )[1]
+                is None
+            )
             second, error = self._reserve(1, account, SMS, None, 60)
             assert error is None and second.granted
             self._keep(account, second)
@@ -306,8 +343,9 @@ def machine_for(env: Env) -> type[RuleBasedStateMachine]:
 
             def hook() -> None:
                 env.clock.advance(dt.timedelta(seconds=61))
-                request = pb.ReserveContactRequest(idempotency_key=f"{self.prefix}-race{self.races}-c",
-                                                   contact=contact(account, SMS, None))
+                request = pb.ReserveContactRequest(
+                    idempotency_key=f"{self.prefix}-race{self.races}-c", contact=contact(account, SMS, None)
+                )
                 competitor.append(env.submit(competing, "ReserveContact", request))
                 try:
                     competitor[0].result(timeout=0.3)
@@ -315,8 +353,9 @@ def machine_for(env: Env) -> type[RuleBasedStateMachine]:
                     pass  # it waits for the account's lock: the confirmation decides first
 
             env.clock.hook = hook
-            env.call(confirming, "ConfirmContact",
-                     pb.ConfirmContactRequest(reservation_id=second.reservation.reservation_id))
+            env.call(
+                confirming, "ConfirmContact", pb.ConfirmContactRequest(reservation_id=second.reservation.reservation_id)
+            )
             env.clock.hook = None
             assert competitor, "the confirmation never read the clock"
             reply, error = competitor[0].result(120)
@@ -336,10 +375,16 @@ def machine_for(env: Env) -> type[RuleBasedStateMachine]:
 def test_no_window_of_any_cap_ever_exceeds_its_limit(db_url):
     env = Env(db_url)
     try:
-        run_state_machine_as_test(machine_for(env), settings=settings(
-            max_examples=12, stateful_step_count=12, deadline=None, derandomize=True,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-        ))
+        run_state_machine_as_test(
+            machine_for(env),
+            settings=settings(
+                max_examples=12,
+                stateful_step_count=12,
+                deadline=None,
+                derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+            ),
+        )
     finally:
         env.close()
 

@@ -39,8 +39,9 @@ async def test_cancelled_first_caller_does_not_cancel_the_shared_fetch() -> None
 
 
 async def test_unknown_accounts_are_not_cached() -> None:
-    cache: PeerCache[str] = PeerCache("profile", ttl=60, max_stale=3600, retry_after=2, timeout=5,
-                                      keep=lambda value: value != "unknown")
+    cache: PeerCache[str] = PeerCache(
+        "profile", ttl=60, max_stale=3600, retry_after=2, timeout=5, keep=lambda value: value != "unknown"
+    )
     answers = iter(["unknown", "known"])
 
     async def fetch() -> str:

@@ -19,11 +19,6 @@ import datetime as dt
 import grpc
 import pytest
 
-from telco360.common.v1 import common_pb2
-from telco360.contact.v1 import contact_pb2 as pb
-from telco360_runtime.status import field_violations
-from telco360_runtime.timeconv import to_timestamp
-
 from services.contact.domain import decide as decide_mod
 from services.contact.domain.model import (
     AccountContext,
@@ -39,20 +34,39 @@ from services.contact.domain.model import (
 )
 from services.contact.tests import factories as f
 from services.contact.tests.harness import AccountFacts, start_contact, start_peers
+from telco360.common.v1 import common_pb2
+from telco360.contact.v1 import contact_pb2 as pb
+from telco360_runtime.status import field_violations
+from telco360_runtime.timeconv import to_timestamp
 
-UTC = dt.timezone.utc
-EDGES = (dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(1, 1, 2, tzinfo=UTC),
-         dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))
+UTC = dt.UTC
+EDGES = (
+    dt.datetime(1, 1, 1, tzinfo=UTC),
+    dt.datetime(1, 1, 2, tzinfo=UTC),
+    dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+)
 
 
 def sms_policy(limit: int = 2) -> pb.ContactPolicy:
     return pb.ContactPolicy(
-        policy_id="base", name="Base", active=True,
-        caps=[pb.FrequencyCap(cap_id="sms-7d", scope=pb.CAP_SCOPE_ACCOUNT, channels=[pb.CHANNEL_SMS],
-                              max_contacts=limit,
-                              window=pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=pb.WINDOW_UNIT_DAY, size=7)),
-              pb.FrequencyCap(cap_id="month", scope=pb.CAP_SCOPE_ACCOUNT, max_contacts=10,
-                              window=pb.Window(kind=pb.WINDOW_KIND_CALENDAR, unit=pb.WINDOW_UNIT_MONTH, size=1))],
+        policy_id="base",
+        name="Base",
+        active=True,
+        caps=[
+            pb.FrequencyCap(
+                cap_id="sms-7d",
+                scope=pb.CAP_SCOPE_ACCOUNT,
+                channels=[pb.CHANNEL_SMS],
+                max_contacts=limit,
+                window=pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=pb.WINDOW_UNIT_DAY, size=7),
+            ),
+            pb.FrequencyCap(
+                cap_id="month",
+                scope=pb.CAP_SCOPE_ACCOUNT,
+                max_contacts=10,
+                window=pb.Window(kind=pb.WINDOW_KIND_CALENDAR, unit=pb.WINDOW_UNIT_MONTH, size=1),
+            ),
+        ],
         purpose_classes=[pb.PurposeClass(purpose=pb.PURPOSE_MARKETING, requires_consent=False)],
     )
 
@@ -87,16 +101,23 @@ async def test_reservations_only_within_the_window_around_now(env):
     node, _, _ = env
     now = dt.datetime.now(UTC)
     for at in (*EDGES, now + dt.timedelta(days=7, hours=1), now - dt.timedelta(days=93)):
-        error = await expect(node.stub.ReserveContact(pb.ReserveContactRequest(
-            idempotency_key=f"k{at.timestamp()}", contact=contact(at=at))), grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect(
+            node.stub.ReserveContact(
+                pb.ReserveContactRequest(idempotency_key=f"k{at.timestamp()}", contact=contact(at=at))
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
         assert "contact.at" in [v.field for v in field_violations(error)], at
-    error = await expect(node.stub.ReserveContact(pb.ReserveContactRequest(
-        idempotency_key="neg", contact=contact(), hold_seconds=-5)), grpc.StatusCode.INVALID_ARGUMENT)
+    error = await expect(
+        node.stub.ReserveContact(pb.ReserveContactRequest(idempotency_key="neg", contact=contact(), hold_seconds=-5)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
     assert [v.field for v in field_violations(error)] == ["hold_seconds"]
     # Inside the window: granted (past contacts being recorded, planned ones).
     for n, at in enumerate((now - dt.timedelta(days=30), now + dt.timedelta(days=6))):
-        assert (await node.stub.ReserveContact(pb.ReserveContactRequest(
-            idempotency_key=f"in{n}", contact=contact(at=at)))).granted
+        assert (
+            await node.stub.ReserveContact(pb.ReserveContactRequest(idempotency_key=f"in{n}", contact=contact(at=at)))
+        ).granted
 
 
 async def test_a_planned_contact_is_not_confirmed_before_its_moment(env):
@@ -106,18 +127,24 @@ async def test_a_planned_contact_is_not_confirmed_before_its_moment(env):
     held = await node.stub.ReserveContact(pb.ReserveContactRequest(idempotency_key="now", contact=contact()))
     await node.stub.ConfirmContact(pb.ConfirmContactRequest(reservation_id=held.reservation.reservation_id))
     planned_at = now + dt.timedelta(days=6)
-    planned = await node.stub.ReserveContact(pb.ReserveContactRequest(
-        idempotency_key="planned", contact=contact(at=planned_at), hold_seconds=60))
+    planned = await node.stub.ReserveContact(
+        pb.ReserveContactRequest(idempotency_key="planned", contact=contact(at=planned_at), hold_seconds=60)
+    )
     assert planned.granted
     rid = planned.reservation.reservation_id
     # It holds its slot until hold_seconds after its moment, so it can be confirmed then.
     assert planned.reservation.expires_at.ToDatetime(UTC) > planned_at
     # Sending it now would count it six days later than it happened: refused.
-    await expect(node.stub.ConfirmContact(pb.ConfirmContactRequest(reservation_id=rid)),
-                 grpc.StatusCode.FAILED_PRECONDITION)
+    await expect(
+        node.stub.ConfirmContact(pb.ConfirmContactRequest(reservation_id=rid)), grpc.StatusCode.FAILED_PRECONDITION
+    )
     for delivered in (dt.datetime(1, 1, 1, tzinfo=UTC), now, now + dt.timedelta(days=8)):
-        error = await expect(node.stub.ConfirmContact(pb.ConfirmContactRequest(
-            reservation_id=rid, delivered_at=to_timestamp(delivered))), grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect(
+            node.stub.ConfirmContact(
+                pb.ConfirmContactRequest(reservation_id=rid, delivered_at=to_timestamp(delivered))
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
         assert [v.field for v in field_violations(error)] == ["delivered_at"]
     ledger = await node.stub.ListLedger(pb.ListLedgerRequest(customer_id="C1"))
     states = {e.entry_id: e.reservation.state for e in ledger.entries}
@@ -140,8 +167,13 @@ async def test_checks_at_the_edges_of_time_never_answer_internal(env):
 def test_rules_decide_at_the_edges_of_the_datetime_range(at):
     week, month = f.rolling(7), f.calendar(WindowUnit.MONTH)
     policy = f.policy(
-        caps=(f.cap("w", 1, week), f.cap("m", 1, month), f.cap("d", 1, f.calendar(WindowUnit.DAY)),
-              f.cap("h", 1, f.calendar(WindowUnit.HOUR)), f.cap("wk", 1, f.calendar(WindowUnit.WEEK))),
+        caps=(
+            f.cap("w", 1, week),
+            f.cap("m", 1, month),
+            f.cap("d", 1, f.calendar(WindowUnit.DAY)),
+            f.cap("h", 1, f.calendar(WindowUnit.HOUR)),
+            f.cap("wk", 1, f.calendar(WindowUnit.WEEK)),
+        ),
         cool_downs=(CoolDown("cd", frozenset({OutcomeKind.DECLINED}), CoolDownScope.ALL_COMMERCIAL, week),),
         quiet_hours=QuietHours(start=dt.time(21, 0), end=dt.time(8, 0)),
     )
@@ -156,11 +188,14 @@ def test_rules_decide_at_the_edges_of_the_datetime_range(at):
 async def test_unknown_accounts_answer_not_found(env):
     node, profile, profile_server = env
     await expect(node.stub.CheckContact(contact("NOBODY")), grpc.StatusCode.NOT_FOUND)
-    await expect(node.stub.ReserveContact(pb.ReserveContactRequest(idempotency_key="x", contact=contact("NOBODY"))),
-                 grpc.StatusCode.NOT_FOUND)
-    await expect(node.stub.GetNextBestOffer(pb.GetNextBestOfferRequest(customer_id="NOBODY",
-                                                                       channel=pb.CHANNEL_SMS)),
-                 grpc.StatusCode.NOT_FOUND)
+    await expect(
+        node.stub.ReserveContact(pb.ReserveContactRequest(idempotency_key="x", contact=contact("NOBODY"))),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    await expect(
+        node.stub.GetNextBestOffer(pb.GetNextBestOfferRequest(customer_id="NOBODY", channel=pb.CHANNEL_SMS)),
+        grpc.StatusCode.NOT_FOUND,
+    )
     # Known a moment later: the "unknown" answer was not cached.
     profile.accounts["NOBODY"] = AccountFacts()
     assert (await node.stub.CheckContact(contact("NOBODY"))).allowed
@@ -179,16 +214,27 @@ async def test_recent_contacts_are_the_newest_confirmed_with_outcomes(env):
     for n in range(3):  # three old confirmed contacts
         at = now - dt.timedelta(days=10 - n)
         held = await node.stub.ReserveContact(pb.ReserveContactRequest(idempotency_key=f"c{n}", contact=contact(at=at)))
-        await node.stub.ConfirmContact(pb.ConfirmContactRequest(reservation_id=held.reservation.reservation_id,
-                                                                delivered_at=to_timestamp(at)))
+        await node.stub.ConfirmContact(
+            pb.ConfirmContactRequest(reservation_id=held.reservation.reservation_id, delivered_at=to_timestamp(at))
+        )
         confirmed.append(held.reservation.reservation_id)
     for n in range(5):  # newer reservations never confirmed: they used to fill the page
-        await node.stub.ReserveContact(pb.ReserveContactRequest(idempotency_key=f"open{n}",
-                                                                contact=contact(at=now - dt.timedelta(hours=n))))
-    await node.stub.RecordOutcome(pb.RecordOutcomeRequest(outcome=pb.Outcome(
-        customer_id="C1", kind=pb.OUTCOME_KIND_NO_ANSWER, channel=pb.CHANNEL_SMS, reservation_id=confirmed[2],
-        occurred_at=to_timestamp(now - dt.timedelta(days=8)))))
-    page = await node.stub.ListLedger(pb.ListLedgerRequest(customer_id="C1", confirmed_only=True,
-                                                           page=common_pb2.PageRequest(page_size=2)))
+        await node.stub.ReserveContact(
+            pb.ReserveContactRequest(idempotency_key=f"open{n}", contact=contact(at=now - dt.timedelta(hours=n)))
+        )
+    await node.stub.RecordOutcome(
+        pb.RecordOutcomeRequest(
+            outcome=pb.Outcome(
+                customer_id="C1",
+                kind=pb.OUTCOME_KIND_NO_ANSWER,
+                channel=pb.CHANNEL_SMS,
+                reservation_id=confirmed[2],
+                occurred_at=to_timestamp(now - dt.timedelta(days=8)),
+            )
+        )
+    )
+    page = await node.stub.ListLedger(
+        pb.ListLedgerRequest(customer_id="C1", confirmed_only=True, page=common_pb2.PageRequest(page_size=2))
+    )
     assert [e.entry_id for e in page.entries] == [confirmed[2], confirmed[1]]
     assert [e.reservation.outcome for e in page.entries] == [pb.OUTCOME_KIND_NO_ANSWER, pb.OUTCOME_KIND_UNSPECIFIED]

@@ -55,16 +55,28 @@ def free_customer(keys: list[str], period: str = "2026-03") -> str:
 
 
 def inputs(customer: str, **kw) -> nbo.NboInputs:
-    hist = AccountHistory(outcomes=(
-        OutcomeEvent(at(-2), OutcomeKind.DECLINED, Channel.OUTBOUND_CALL, "d-declined", OfferCategory.CROSS_SELL),
-        OutcomeEvent(at(-0.5), OutcomeKind.OFFERED, Channel.SMS, "e-shown", OfferCategory.SERVICE_CARE),
-    ))
+    hist = AccountHistory(
+        outcomes=(
+            OutcomeEvent(at(-2), OutcomeKind.DECLINED, Channel.OUTBOUND_CALL, "d-declined", OfferCategory.CROSS_SELL),
+            OutcomeEvent(at(-0.5), OutcomeKind.OFFERED, Channel.SMS, "e-shown", OfferCategory.SERVICE_CARE),
+        )
+    )
     base = dict(
-        customer_id=customer, channel=Channel.INBOUND_OFFER, at=at(), now=at(),
-        policies=[policy(cool_downs=COOL)], offers=OFFERS, campaigns=[], history=hist,
-        context=context(customer_id=customer, tier=1, churn_probability=0.5, risk_band=RiskBand.HIGH,
-                        predicted_value_fen=90_000_000),
-        eligibility={"tag(cloud_fit)": False, "tag(ict)": None}, stats={}, exploit_only=True, max_offers=2,
+        customer_id=customer,
+        channel=Channel.INBOUND_OFFER,
+        at=at(),
+        now=at(),
+        policies=[policy(cool_downs=COOL)],
+        offers=OFFERS,
+        campaigns=[],
+        history=hist,
+        context=context(
+            customer_id=customer, tier=1, churn_probability=0.5, risk_band=RiskBand.HIGH, predicted_value_fen=90_000_000
+        ),
+        eligibility={"tag(cloud_fit)": False, "tag(ict)": None},
+        stats={},
+        exploit_only=True,
+        max_offers=2,
     )
     base.update(kw)
     return nbo.NboInputs(**base)
@@ -108,7 +120,10 @@ def test_ranked_out_and_already_accepted():
 
 def test_learned_propensity_and_thompson_sampling():
     customer = free_customer([o.offer_id for o in OFFERS])
-    stats = {"a-upsell": bandit.ArmStats(accepted=1, declined=39), "b-retain": bandit.ArmStats(accepted=30, declined=10)}
+    stats = {
+        "a-upsell": bandit.ArmStats(accepted=1, declined=39),
+        "b-retain": bandit.ArmStats(accepted=30, declined=10),
+    }
     result = nbo.rank(inputs(customer, stats=stats), random.Random(1))
     top = result.ranked[0]
     assert top.offer.offer_id == "b-retain"
@@ -141,9 +156,13 @@ def test_degraded_reasons_are_carried():
 
 
 CAMPAIGN = Campaign(
-    campaign_id="fee-drop", name="Fee drop", state=CampaignState.ACTIVE,
+    campaign_id="fee-drop",
+    name="Fee drop",
+    state=CampaignState.ACTIVE,
     triggers=(CampaignTrigger(AccountEventKind.TAG_ASSIGNED, tag="fee_drop_warning"),),
-    touchpoints=(Channel.OUTBOUND_CALL, Channel.SMS), offer_ids=("a-upsell",), target="tag(fee_drop_warning)",
+    touchpoints=(Channel.OUTBOUND_CALL, Channel.SMS),
+    offer_ids=("a-upsell",),
+    target="tag(fee_drop_warning)",
 )
 
 
@@ -151,8 +170,11 @@ def test_campaign_proposes_on_the_best_allowed_touchpoint():
     event = AccountEvent("e1", "profile", "K0", AccountEventKind.TAG_ASSIGNED, at(), tag="fee_drop_warning")
     assert triggered_by(CAMPAIGN, event)
     assert not triggered_by(CAMPAIGN, dataclasses.replace(event, tag="other"))
-    customer = next(f"K{n}" for n in range(1000)
-                    if not bandit.in_control_group(f"K{n}", "fee-drop", "2026-03", CAMPAIGN.control_share))
+    customer = next(
+        f"K{n}"
+        for n in range(1000)
+        if not bandit.in_control_group(f"K{n}", "fee-drop", "2026-03", CAMPAIGN.control_share)
+    )
     event = dataclasses.replace(event, customer_id=customer)
     no_calls = policy(caps=(cap("no-calls", 0, rolling(1), channels=(Channel.OUTBOUND_CALL,)),))
     base = inputs(customer, policies=[no_calls], eligibility={"tag(fee_drop_warning)": True}, campaigns=[CAMPAIGN])
@@ -163,13 +185,19 @@ def test_campaign_proposes_on_the_best_allowed_touchpoint():
     blocked_everywhere = policy(caps=(cap("none", 0, rolling(1)),))
     suppressed = propose(CAMPAIGN, event, dataclasses.replace(base, policies=[blocked_everywhere]), random.Random(1))
     assert suppressed.state == ProposalState.SUPPRESSED and suppressed.suppression_kind == "ACCOUNT_CAP"
-    untargeted = propose(CAMPAIGN, event, dataclasses.replace(base, eligibility={"tag(fee_drop_warning)": False}),
-                         random.Random(1))
+    untargeted = propose(
+        CAMPAIGN, event, dataclasses.replace(base, eligibility={"tag(fee_drop_warning)": False}), random.Random(1)
+    )
     assert untargeted.state == ProposalState.NOT_TARGETED
-    held = next(f"K{n}" for n in range(1000)
-                if bandit.in_control_group(f"K{n}", "fee-drop", "2026-03", CAMPAIGN.control_share))
-    control = propose(CAMPAIGN, dataclasses.replace(event, customer_id=held),
-                      dataclasses.replace(base, customer_id=held), random.Random(1))
+    held = next(
+        f"K{n}" for n in range(1000) if bandit.in_control_group(f"K{n}", "fee-drop", "2026-03", CAMPAIGN.control_share)
+    )
+    control = propose(
+        CAMPAIGN,
+        dataclasses.replace(event, customer_id=held),
+        dataclasses.replace(base, customer_id=held),
+        random.Random(1),
+    )
     assert control.state == ProposalState.CONTROL
 
 

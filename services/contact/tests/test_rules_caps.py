@@ -7,10 +7,10 @@ import datetime as dt
 
 from services.contact.domain.decide import decide
 from services.contact.domain.model import (
+    AccountEventKind,
     Campaign,
     CampaignState,
     CampaignTrigger,
-    AccountEventKind,
     CapScope,
     Channel,
     Purpose,

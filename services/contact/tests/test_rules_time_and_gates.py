@@ -149,7 +149,12 @@ def test_opt_out_expiry_and_scope():
 
 def test_opt_out_of_a_person_and_regulatory():
     entry = OptOut(
-        "oo1", "C1", OptOutKind.OPT_OUT, "asked", "crm", person_id="p1",
+        "oo1",
+        "C1",
+        OptOutKind.OPT_OUT,
+        "asked",
+        "crm",
+        person_id="p1",
         purposes=frozenset({Purpose.MARKETING, Purpose.SERVICE}),
     )
     hist = AccountHistory(opt_outs=(entry,))
@@ -184,15 +189,26 @@ def test_default_purpose_classes_require_consent_for_commercial_outbound():
     default = Policy(policy_id="d", name="d")
     assert not decide(request(), at(), at(), [default], history(), context()).allowed
     assert decide(request(Channel.INBOUND_OFFER), at(), at(), [default], history(), context()).allowed
-    assert decide(request(purpose=Purpose.RETENTION, channel=Channel.OUTBOUND_CALL), at(), at(), [default],
-                  AccountHistory(consents=(Consent("c", "C1", True, "ivr", at(-1)),)), context()).allowed
+    assert decide(
+        request(purpose=Purpose.RETENTION, channel=Channel.OUTBOUND_CALL),
+        at(),
+        at(),
+        [default],
+        AccountHistory(consents=(Consent("c", "C1", True, "ivr", at(-1)),)),
+        context(),
+    ).allowed
 
 
 OFFER = Offer("upgrade", "Bandwidth upgrade", OfferCategory.UPSELL, frozenset(Channel))
 
 
-def outcome(kind: OutcomeKind, days: float, offer_id: str = "upgrade", channel=Channel.INBOUND_OFFER,
-            category=OfferCategory.UPSELL) -> OutcomeEvent:
+def outcome(
+    kind: OutcomeKind,
+    days: float,
+    offer_id: str = "upgrade",
+    channel=Channel.INBOUND_OFFER,
+    category=OfferCategory.UPSELL,
+) -> OutcomeEvent:
     return OutcomeEvent(at=at(days), kind=kind, channel=channel, offer_id=offer_id, category=category)
 
 
@@ -268,8 +284,9 @@ def test_cool_down_and_presentation_lift_exactly_at_their_next_allowed_time():
     assert run(request(offer_id="upgrade"), hist, [pol], offer=OFFER, when=blocked.next_allowed_at).allowed
     shown = AccountHistory(outcomes=(outcome(OutcomeKind.OFFERED, -1, channel=Channel.INBOUND_OFFER),))
     sms = run(request(offer_id="upgrade"), shown, [policy()], offer=OFFER)
-    assert not run(request(offer_id="upgrade"), shown, [policy()], offer=OFFER,
-                   when=sms.next_allowed_at - dt.timedelta(seconds=1)).allowed
+    assert not run(
+        request(offer_id="upgrade"), shown, [policy()], offer=OFFER, when=sms.next_allowed_at - dt.timedelta(seconds=1)
+    ).allowed
     assert run(request(offer_id="upgrade"), shown, [policy()], offer=OFFER, when=sms.next_allowed_at).allowed
 
 
@@ -287,11 +304,23 @@ def test_next_allowed_time_is_always_allowed():
     )
     for hours in range(0, 24 * 7, 5):
         when = at(hours=hours)
-        decision = run(request(Channel.OUTBOUND_CALL, person_id="p1", offer_id="upgrade"), hist, [pol], ctx=ctx,
-                       when=when, offer=OFFER)
+        decision = run(
+            request(Channel.OUTBOUND_CALL, person_id="p1", offer_id="upgrade"),
+            hist,
+            [pol],
+            ctx=ctx,
+            when=when,
+            offer=OFFER,
+        )
         if decision.allowed:
             continue
         assert decision.next_allowed_at is not None and decision.next_allowed_at > when
-        later = run(request(Channel.OUTBOUND_CALL, person_id="p1", offer_id="upgrade"), hist, [pol], ctx=ctx,
-                    when=decision.next_allowed_at, offer=OFFER)
+        later = run(
+            request(Channel.OUTBOUND_CALL, person_id="p1", offer_id="upgrade"),
+            hist,
+            [pol],
+            ctx=ctx,
+            when=decision.next_allowed_at,
+            offer=OFFER,
+        )
         assert later.allowed, [r.detail for r in later.blocking]

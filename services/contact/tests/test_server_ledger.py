@@ -9,10 +9,9 @@ import asyncio
 import grpc
 import pytest
 
+from services.contact.tests.harness import AccountFacts, start_contact, start_peers
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360_runtime.status import field_violations
-
-from services.contact.tests.harness import AccountFacts, start_contact, start_peers
 
 SMS = pb.CHANNEL_SMS
 MARKETING = pb.PURPOSE_MARKETING
@@ -20,9 +19,18 @@ MARKETING = pb.PURPOSE_MARKETING
 
 def sms_policy(limit: int = 2, policy_id: str = "base") -> pb.ContactPolicy:
     return pb.ContactPolicy(
-        policy_id=policy_id, name="Base policy", active=True,
-        caps=[pb.FrequencyCap(cap_id="sms-7d", scope=pb.CAP_SCOPE_ACCOUNT, channels=[SMS], max_contacts=limit,
-                              window=pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=pb.WINDOW_UNIT_DAY, size=7))],
+        policy_id=policy_id,
+        name="Base policy",
+        active=True,
+        caps=[
+            pb.FrequencyCap(
+                cap_id="sms-7d",
+                scope=pb.CAP_SCOPE_ACCOUNT,
+                channels=[SMS],
+                max_contacts=limit,
+                window=pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=pb.WINDOW_UNIT_DAY, size=7),
+            )
+        ],
         purpose_classes=[pb.PurposeClass(purpose=MARKETING, requires_consent=False)],
     )
 
@@ -45,7 +53,9 @@ async def env(db_url):
 
 
 async def reserve(stub, key: str, hold: int = 0, **kw) -> pb.ReserveContactResponse:
-    return await stub.ReserveContact(pb.ReserveContactRequest(idempotency_key=key, contact=contact(**kw), hold_seconds=hold))
+    return await stub.ReserveContact(
+        pb.ReserveContactRequest(idempotency_key=key, contact=contact(**kw), hold_seconds=hold)
+    )
 
 
 async def test_reserve_up_to_the_cap_then_blocked_with_numbers(env):
@@ -88,24 +98,30 @@ async def test_cancel_gives_the_slot_back_and_confirm_keeps_it(env):
     await env.stub.CreatePolicy(pb.CreatePolicyRequest(policy=sms_policy(1)))
     held = await reserve(env.stub, "a")
     assert not (await reserve(env.stub, "b")).granted
-    cancelled = await env.stub.CancelContact(pb.CancelContactRequest(reservation_id=held.reservation.reservation_id,
-                                                                     reason="sms gateway error"))
+    cancelled = await env.stub.CancelContact(
+        pb.CancelContactRequest(reservation_id=held.reservation.reservation_id, reason="sms gateway error")
+    )
     assert cancelled.state == pb.RESERVATION_STATE_CANCELLED
-    again = await env.stub.CancelContact(pb.CancelContactRequest(reservation_id=held.reservation.reservation_id,
-                                                                 reason="retry"))
+    again = await env.stub.CancelContact(
+        pb.CancelContactRequest(reservation_id=held.reservation.reservation_id, reason="retry")
+    )
     assert again.state == pb.RESERVATION_STATE_CANCELLED and again.cancel_reason == "sms gateway error"
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await env.stub.ConfirmContact(pb.ConfirmContactRequest(reservation_id=held.reservation.reservation_id))
     assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     taken = await reserve(env.stub, "c")
     assert taken.granted
-    confirmed = await env.stub.ConfirmContact(pb.ConfirmContactRequest(reservation_id=taken.reservation.reservation_id,
-                                                                       external_ref="msg-1"))
+    confirmed = await env.stub.ConfirmContact(
+        pb.ConfirmContactRequest(reservation_id=taken.reservation.reservation_id, external_ref="msg-1")
+    )
     assert confirmed.state == pb.RESERVATION_STATE_CONFIRMED and confirmed.external_ref == "msg-1"
-    assert (await env.stub.ConfirmContact(pb.ConfirmContactRequest(
-        reservation_id=taken.reservation.reservation_id))).state == pb.RESERVATION_STATE_CONFIRMED
+    assert (
+        await env.stub.ConfirmContact(pb.ConfirmContactRequest(reservation_id=taken.reservation.reservation_id))
+    ).state == pb.RESERVATION_STATE_CONFIRMED
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await env.stub.CancelContact(pb.CancelContactRequest(reservation_id=taken.reservation.reservation_id, reason="x"))
+        await env.stub.CancelContact(
+            pb.CancelContactRequest(reservation_id=taken.reservation.reservation_id, reason="x")
+        )
     assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert not (await reserve(env.stub, "d")).granted
 
@@ -159,11 +175,17 @@ async def test_opt_out_and_consent_through_the_api(env):
     await env.stub.CreatePolicy(pb.CreatePolicyRequest(policy=policy))
     blocked = await env.stub.CheckContact(contact())
     assert blocked.blocking[0].kind == pb.RULE_KIND_CONSENT and blocked.never_allowed
-    await env.stub.SetConsent(pb.SetConsentRequest(consent=pb.Consent(customer_id="C1", granted=True,
-                                                                      source="contract clause 7")))
+    await env.stub.SetConsent(
+        pb.SetConsentRequest(consent=pb.Consent(customer_id="C1", granted=True, source="contract clause 7"))
+    )
     assert (await env.stub.CheckContact(contact())).allowed
-    entry = await env.stub.SetOptOut(pb.SetOptOutRequest(opt_out=pb.OptOut(
-        customer_id="C1", kind=pb.OPT_OUT_KIND_DO_NOT_DISTURB, reason="audit", source="crm", channels=[SMS])))
+    entry = await env.stub.SetOptOut(
+        pb.SetOptOutRequest(
+            opt_out=pb.OptOut(
+                customer_id="C1", kind=pb.OPT_OUT_KIND_DO_NOT_DISTURB, reason="audit", source="crm", channels=[SMS]
+            )
+        )
+    )
     decision = await env.stub.CheckContact(contact())
     assert [b.rule_id for b in decision.blocking] == [entry.opt_out_id]
     assert (await env.stub.CheckContact(contact(channel=pb.CHANNEL_INBOUND_OFFER))).allowed
@@ -173,15 +195,25 @@ async def test_opt_out_and_consent_through_the_api(env):
     assert (await env.stub.CheckContact(contact())).allowed
     assert not (await env.stub.ListOptOuts(pb.ListOptOutsRequest(customer_id="C1"))).opt_outs
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await env.stub.SetOptOut(pb.SetOptOutRequest(opt_out=pb.OptOut(
-            customer_id="C1", kind=pb.OPT_OUT_KIND_OPT_OUT, reason="x", source="y", purposes=[pb.PURPOSE_REGULATORY])))
+        await env.stub.SetOptOut(
+            pb.SetOptOutRequest(
+                opt_out=pb.OptOut(
+                    customer_id="C1",
+                    kind=pb.OPT_OUT_KIND_OPT_OUT,
+                    reason="x",
+                    source="y",
+                    purposes=[pb.PURPOSE_REGULATORY],
+                )
+            )
+        )
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 async def test_audited_counter_adjustment(env):
     await env.stub.CreatePolicy(pb.CreatePolicyRequest(policy=sms_policy(2)))
-    entry = await env.stub.AdjustCounter(pb.AdjustCounterRequest(scope=contact(), delta=2,
-                                                                 reason="SMS sent by legacy system"))
+    entry = await env.stub.AdjustCounter(
+        pb.AdjustCounterRequest(scope=contact(), delta=2, reason="SMS sent by legacy system")
+    )
     assert entry.kind == pb.LEDGER_ENTRY_KIND_ADJUSTMENT and entry.actor.startswith("anonymous (admin), request ")
     assert not (await env.stub.CheckContact(contact())).allowed
     await env.stub.AdjustCounter(pb.AdjustCounterRequest(scope=contact(), delta=-1, reason="one bounced"))
@@ -196,20 +228,27 @@ async def test_audited_counter_adjustment(env):
 async def test_audit_records_name_the_caller_from_the_token(db_url):
     profile, profile_server, _, scoring_server = await start_peers()
     profile.accounts["C1"] = AccountFacts()
-    node = await start_contact(db_url, f"127.0.0.1:{profile_server.port}", f"127.0.0.1:{scoring_server.port}",
-                               auth_tokens={"t-alice": "admin:alice", "t-bob": "agent:bob"})
+    node = await start_contact(
+        db_url,
+        f"127.0.0.1:{profile_server.port}",
+        f"127.0.0.1:{scoring_server.port}",
+        auth_tokens={"t-alice": "admin:alice", "t-bob": "agent:bob"},
+    )
     alice = (("authorization", "Bearer t-alice"), ("x-request-id", "req-42"))
     try:
         created = await node.stub.CreatePolicy(pb.CreatePolicyRequest(policy=sms_policy(2)), metadata=alice)
         assert created.created_by == "alice (admin)"
         entry = await node.stub.AdjustCounter(
-            pb.AdjustCounterRequest(scope=contact(), delta=1, reason="legacy SMS"), metadata=alice)
+            pb.AdjustCounterRequest(scope=contact(), delta=1, reason="legacy SMS"), metadata=alice
+        )
         assert entry.actor == "alice (admin), request req-42"
         (listed,) = (await node.stub.ListLedger(pb.ListLedgerRequest(customer_id="C1"), metadata=alice)).entries
         assert listed.actor == entry.actor
         with pytest.raises(grpc.aio.AioRpcError) as error:
-            await node.stub.AdjustCounter(pb.AdjustCounterRequest(scope=contact(), delta=1, reason="x"),
-                                          metadata=(("authorization", "Bearer t-bob"),))
+            await node.stub.AdjustCounter(
+                pb.AdjustCounterRequest(scope=contact(), delta=1, reason="x"),
+                metadata=(("authorization", "Bearer t-bob"),),
+            )
         assert error.value.code() == grpc.StatusCode.PERMISSION_DENIED
     finally:
         await node.close()

@@ -8,17 +8,16 @@ import datetime as dt
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from telco360_runtime.bootstrap import open_store
-from telco360_runtime.errors import Aborted, AlreadyExists
-
 from services.contact.domain.ledger import Adjustment
 from services.contact.domain.model import Channel, ContactRequest, Purpose, ReservationState
 from services.contact.settings import ContactSettings
 from services.contact.store import catalogue, ledger
 from services.contact.store.paths import MIGRATIONS_DIR
 from services.contact.tests.factories import cap, policy, rolling
+from telco360_runtime.bootstrap import open_store
+from telco360_runtime.errors import Aborted, AlreadyExists
 
-NOW = dt.datetime(2026, 3, 10, 6, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 10, 6, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -40,9 +39,17 @@ def test_history_counts_live_and_confirmed_reservations_and_adjustments(db):
         confirmed = reserve(s, "confirmed", NOW - dt.timedelta(days=1), NOW - dt.timedelta(days=1, minutes=-5))
         cancelled = reserve(s, "cancelled", NOW - dt.timedelta(days=2), NOW + dt.timedelta(days=1))
         reserve(s, "other", NOW, NOW + dt.timedelta(hours=1), customer="C2")
-        ledger.insert_adjustment(s, Adjustment("adj", ContactRequest("C1", Channel.SMS, Purpose.MARKETING,
-                                                                       at=NOW - dt.timedelta(days=3)),
-                                               -1, "bounced", "admin", NOW))
+        ledger.insert_adjustment(
+            s,
+            Adjustment(
+                "adj",
+                ContactRequest("C1", Channel.SMS, Purpose.MARKETING, at=NOW - dt.timedelta(days=3)),
+                -1,
+                "bounced",
+                "admin",
+                NOW,
+            ),
+        )
     with db.write_session() as s:
         ledger.get_reservation_row(s, confirmed.reservation_id).state = int(ReservationState.CONFIRMED)
         ledger.get_reservation_row(s, cancelled.reservation_id).state = int(ReservationState.CANCELLED)

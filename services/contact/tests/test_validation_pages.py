@@ -7,22 +7,25 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from telco360.common.v1 import common_pb2
-from telco360.contact.v1 import contact_pb2 as pb
-from telco360_runtime import bounds
-
 from services.contact.domain.model import Channel, Offer, OfferCategory
 from services.contact.handlers import fit, page_out
 from services.contact.store import catalogue as repo
 from services.contact.tests.harness import start_contact, start_peers
+from telco360.common.v1 import common_pb2
+from telco360.contact.v1 import contact_pb2 as pb
+from telco360_runtime import bounds
 
-NOW = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
 
 
 def big_offer(i: int) -> Offer:
     return Offer(
-        offer_id=f"o{i:04d}", name="n" * bounds.NAME_MAX, category=OfferCategory.UPSELL, channels=frozenset({Channel.SMS}),
-        description="d" * bounds.TEXT_MAX, eligibility="fee > 1 or " * 360 + "true",
+        offer_id=f"o{i:04d}",
+        name="n" * bounds.NAME_MAX,
+        category=OfferCategory.UPSELL,
+        channels=frozenset({Channel.SMS}),
+        description="d" * bounds.TEXT_MAX,
+        eligibility="fee > 1 or " * 360 + "true",
     )
 
 
@@ -30,6 +33,7 @@ async def test_list_offers_pages_stay_below_the_byte_limit_and_resume(db_url) ->
     profile, profile_server, scoring, scoring_server = await start_peers()
     node = await start_contact(db_url, f"127.0.0.1:{profile_server.port}", f"127.0.0.1:{scoring_server.port}")
     try:
+
         def fill() -> None:
             with node.db.session() as session:
                 for i in range(450):
@@ -39,8 +43,9 @@ async def test_list_offers_pages_stay_below_the_byte_limit_and_resume(db_url) ->
         seen: list[str] = []
         token, pages = "", 0
         while True:
-            reply = await node.stub.ListOffers(pb.ListOffersRequest(
-                page=common_pb2.PageRequest(page_size=1000, page_token=token)))
+            reply = await node.stub.ListOffers(
+                pb.ListOffersRequest(page=common_pb2.PageRequest(page_size=1000, page_token=token))
+            )
             assert reply.ByteSize() <= bounds.PAGE_MAX_BYTES + 1024
             assert reply.page.total_count == 450
             seen += [o.offer_id for o in reply.offers]

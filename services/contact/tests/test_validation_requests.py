@@ -9,12 +9,11 @@ import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from services.contact import request_checks
+from services.contact.tests.harness import start_contact, start_peers
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360_runtime import bounds
 from telco360_runtime.status import field_violations
-
-from services.contact import request_checks
-from services.contact.tests.harness import start_contact, start_peers
 
 SERVICE = pb.DESCRIPTOR.services_by_name["ContactService"]
 TIMESTAMP = "google.protobuf.Timestamp"
@@ -143,19 +142,34 @@ async def test_every_field_fault_of_every_rpc_is_invalid_argument_naming_the_fie
     await node.stub.ListOffers(pb.ListOffersRequest())
 
 
-@pytest.mark.parametrize("rpc, message, field", [
-    ("ListOffers", pb.ListOffersRequest(category=999), "category"),
-    ("ListCampaigns", pb.ListCampaignsRequest(state=999), "state"),
-    ("ListProposals", pb.ListProposalsRequest(state=-7), "state"),
-    ("GetNextBestOffer", pb.GetNextBestOfferRequest(customer_id="C1", channel=999), "channel"),
-    ("CreateCampaign", pb.CreateCampaignRequest(campaign=pb.Campaign(
-        campaign_id="c", name="c", triggers=[pb.CampaignTrigger(kind=1, min_risk_band=999)])),
-     "campaign.triggers[0].min_risk_band"),
-    ("CreatePolicy", pb.CreatePolicyRequest(policy=pb.ContactPolicy(
-        policy_id="p", name="p", applies_to_tiers=[1, 99])), "policy.applies_to_tiers[1]"),
-    ("SetOptOut", pb.SetOptOutRequest(opt_out=pb.OptOut(
-        customer_id="C1", kind=1, reason="r", source="s", purposes=[-3])), "opt_out.purposes[0]"),
-])
+@pytest.mark.parametrize(
+    "rpc, message, field",
+    [
+        ("ListOffers", pb.ListOffersRequest(category=999), "category"),
+        ("ListCampaigns", pb.ListCampaignsRequest(state=999), "state"),
+        ("ListProposals", pb.ListProposalsRequest(state=-7), "state"),
+        ("GetNextBestOffer", pb.GetNextBestOfferRequest(customer_id="C1", channel=999), "channel"),
+        (
+            "CreateCampaign",
+            pb.CreateCampaignRequest(
+                campaign=pb.Campaign(
+                    campaign_id="c", name="c", triggers=[pb.CampaignTrigger(kind=1, min_risk_band=999)]
+                )
+            ),
+            "campaign.triggers[0].min_risk_band",
+        ),
+        (
+            "CreatePolicy",
+            pb.CreatePolicyRequest(policy=pb.ContactPolicy(policy_id="p", name="p", applies_to_tiers=[1, 99])),
+            "policy.applies_to_tiers[1]",
+        ),
+        (
+            "SetOptOut",
+            pb.SetOptOutRequest(opt_out=pb.OptOut(customer_id="C1", kind=1, reason="r", source="s", purposes=[-3])),
+            "opt_out.purposes[0]",
+        ),
+    ],
+)
 async def test_issue_enum_cases_answer_unknown_enum(node, rpc: str, message: Message, field: str) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await getattr(node.stub, rpc)(message)
@@ -166,14 +180,18 @@ async def test_issue_enum_cases_answer_unknown_enum(node, rpc: str, message: Mes
 async def test_long_and_odd_time_zones_answer_invalid_argument(node) -> None:
     zones = ["Z" * 300, "America", "../../etc/passwd", "Asia/Shanghai\x00", "Ｕｔｃ", "Mars/Olympus"]
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await node.stub.CreatePolicy(pb.CreatePolicyRequest(policy=pb.ContactPolicy(
-            policy_id="tz", name="tz", fallback_time_zones=zones)))
+        await node.stub.CreatePolicy(
+            pb.CreatePolicyRequest(policy=pb.ContactPolicy(policy_id="tz", name="tz", fallback_time_zones=zones))
+        )
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     found = {(v.field, v.reason) for v in field_violations(error.value)}
     assert ("policy.fallback_time_zones[0]", bounds.TOO_LONG) in found
     for i in range(1, len(zones)):
         assert (f"policy.fallback_time_zones[{i}]", "BAD_TIME_ZONE") in found
     assert all("Z" * 50 not in v.description for v in field_violations(error.value))
-    ok = await node.stub.CreatePolicy(pb.CreatePolicyRequest(policy=pb.ContactPolicy(
-        policy_id="tz", name="tz", fallback_time_zones=["Asia/Shanghai", "UTC"])))
+    ok = await node.stub.CreatePolicy(
+        pb.CreatePolicyRequest(
+            policy=pb.ContactPolicy(policy_id="tz", name="tz", fallback_time_zones=["Asia/Shanghai", "UTC"])
+        )
+    )
     assert list(ok.fallback_time_zones) == ["Asia/Shanghai", "UTC"]

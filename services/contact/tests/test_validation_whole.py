@@ -8,20 +8,22 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from services.contact.domain import validation
+from services.contact.request_checks import MAX_HOLD_SECONDS
+from services.contact.tests.harness import SCHEMA, AccountFacts, FakeProfile, FakeScoring, PeerServer, start_contact
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
+from telco360.scoring.v1 import scoring_pb2_grpc
 from telco360_expr import EXPRESSION_TOO_COMPLEX, EXPRESSION_UNKNOWN_NAME, ExpressionError, check
 from telco360_runtime import bounds
 from telco360_runtime.status import field_violations
 
-from services.contact.request_checks import MAX_HOLD_SECONDS
-from services.contact.domain import validation
-from services.contact.tests.harness import SCHEMA, AccountFacts, FakeProfile, FakeScoring, PeerServer, start_contact
-from telco360.scoring.v1 import scoring_pb2_grpc
-
-_KINDS = {profile_pb2.FEATURE_TYPE_STRING: "string", profile_pb2.FEATURE_TYPE_NUMBER: "number",
-          profile_pb2.FEATURE_TYPE_BOOL: "bool"}
+_KINDS = {
+    profile_pb2.FEATURE_TYPE_STRING: "string",
+    profile_pb2.FEATURE_TYPE_NUMBER: "number",
+    profile_pb2.FEATURE_TYPE_BOOL: "bool",
+}
 
 
 class CheckingProfile(FakeProfile):
@@ -34,8 +36,9 @@ class CheckingProfile(FakeProfile):
         try:
             check(request.expression, {n: _KINDS[t] for n, t in SCHEMA.items()}, allow_tags=request.segment)
         except ExpressionError as error:
-            return profile_pb2.ValidateExpressionResponse(valid=False, error_position=error.position,
-                                                          error_message=str(error), error_reason=error.reason)
+            return profile_pb2.ValidateExpressionResponse(
+                valid=False, error_position=error.position, error_message=str(error), error_reason=error.reason
+            )
         return profile_pb2.ValidateExpressionResponse(valid=True, error_position=-1)
 
 
@@ -68,15 +71,29 @@ def window(size: int = 7, kind: int = pb.WINDOW_KIND_ROLLING) -> pb.Window:
 async def test_create_policy_reports_every_kind_of_fault_at_once(env) -> None:
     node, _ = env
     bad = pb.ContactPolicy(
-        policy_id="Bad Id!", name="", description="d" * (bounds.TEXT_MAX + 1),
+        policy_id="Bad Id!",
+        name="",
+        description="d" * (bounds.TEXT_MAX + 1),
         applies_to_tiers=[common_pb2.ACCOUNT_TIER_GOLD, 99],
-        caps=[pb.FrequencyCap(cap_id="c1", scope=999, max_contacts=-1, window=window(-3)),
-              pb.FrequencyCap(cap_id="c2", scope=pb.CAP_SCOPE_ACCOUNT, max_contacts=2,
-                              window=pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=0, size=7))],
+        caps=[
+            pb.FrequencyCap(cap_id="c1", scope=999, max_contacts=-1, window=window(-3)),
+            pb.FrequencyCap(
+                cap_id="c2",
+                scope=pb.CAP_SCOPE_ACCOUNT,
+                max_contacts=2,
+                window=pb.Window(kind=pb.WINDOW_KIND_ROLLING, unit=0, size=7),
+            ),
+        ],
         quiet_hours=pb.QuietHours(quiet_weekdays=[1, 2, 3, 4, 5, 6, 7]),
         fallback_time_zones=["Nowhere/City"],
-        cool_downs=[pb.CoolDown(cool_down_id="cd", triggers=[pb.OUTCOME_KIND_DECLINED], scope=pb.COOL_DOWN_SCOPE_SAME_OFFER,
-                                duration=window(30, pb.WINDOW_KIND_CALENDAR))],
+        cool_downs=[
+            pb.CoolDown(
+                cool_down_id="cd",
+                triggers=[pb.OUTCOME_KIND_DECLINED],
+                scope=pb.COOL_DOWN_SCOPE_SAME_OFFER,
+                duration=window(30, pb.WINDOW_KIND_CALENDAR),
+            )
+        ],
     )
     found = await violations(node.stub.CreatePolicy, pb.CreatePolicyRequest(policy=bad))
     expected = {
@@ -104,23 +121,35 @@ async def test_create_policy_reports_every_kind_of_fault_at_once(env) -> None:
     assert {(f.replace("policy.", "draft.", 1), r) for f, r in expected} <= simulated
 
 
-@pytest.mark.parametrize("quiet", [
-    pb.QuietHours(quiet_weekdays=[1, 2, 3, 4, 5, 6, 7]),
-    pb.QuietHours(start="00:00", end="24:00"),
-    pb.QuietHours(start="00:00", end="24:00", quiet_weekdays=[6, 7], channels=[pb.CHANNEL_SMS]),
-])
+@pytest.mark.parametrize(
+    "quiet",
+    [
+        pb.QuietHours(quiet_weekdays=[1, 2, 3, 4, 5, 6, 7]),
+        pb.QuietHours(start="00:00", end="24:00"),
+        pb.QuietHours(start="00:00", end="24:00", quiet_weekdays=[6, 7], channels=[pb.CHANNEL_SMS]),
+    ],
+)
 async def test_quiet_hours_that_never_end_are_refused(env, quiet: pb.QuietHours) -> None:
     node, _ = env
-    found = await violations(node.stub.CreatePolicy, pb.CreatePolicyRequest(
-        policy=pb.ContactPolicy(policy_id="q", name="q", quiet_hours=quiet)))
+    found = await violations(
+        node.stub.CreatePolicy,
+        pb.CreatePolicyRequest(policy=pb.ContactPolicy(policy_id="q", name="q", quiet_hours=quiet)),
+    )
     assert found == {("policy.quiet_hours", "NEVER_ALLOWS")}
 
 
 async def test_quiet_hours_that_leave_time_are_accepted(env) -> None:
     node, _ = env
-    policy = await node.stub.CreatePolicy(pb.CreatePolicyRequest(policy=pb.ContactPolicy(
-        policy_id="q", name="q", applies_to_tiers=[common_pb2.ACCOUNT_TIER_DIAMOND, common_pb2.ACCOUNT_TIER_CRYSTAL],
-        quiet_hours=pb.QuietHours(start="21:00", end="08:00", quiet_weekdays=[6, 7]))))
+    policy = await node.stub.CreatePolicy(
+        pb.CreatePolicyRequest(
+            policy=pb.ContactPolicy(
+                policy_id="q",
+                name="q",
+                applies_to_tiers=[common_pb2.ACCOUNT_TIER_DIAMOND, common_pb2.ACCOUNT_TIER_CRYSTAL],
+                quiet_hours=pb.QuietHours(start="21:00", end="08:00", quiet_weekdays=[6, 7]),
+            )
+        )
+    )
     assert policy.quiet_hours.start == "21:00" and list(policy.applies_to_tiers) == [1, 6]
 
 
@@ -137,8 +166,7 @@ async def test_hold_seconds_outside_the_documented_range_is_refused_not_clamped(
 
 async def test_reserve_contact_reports_every_kind_of_fault_at_once(env) -> None:
     node, _ = env
-    request = reserve(customer="bad id with spaces", hold=-5, channel=999, purpose=0, category=77,
-                      person_id="p" * 100)
+    request = reserve(customer="bad id with spaces", hold=-5, channel=999, purpose=0, category=77, person_id="p" * 100)
     request.idempotency_key = "k" * 1000
     found = await violations(node.stub.ReserveContact, request)
     assert {
@@ -151,7 +179,11 @@ async def test_reserve_contact_reports_every_kind_of_fault_at_once(env) -> None:
         ("hold_seconds", bounds.OUT_OF_RANGE),
     } <= found
     check_found = await violations(node.stub.CheckContact, request.contact)
-    assert {("customer_id", "BAD_CUSTOMER_ID"), ("channel", bounds.UNKNOWN_ENUM), ("purpose", bounds.REQUIRED)} <= check_found
+    assert {
+        ("customer_id", "BAD_CUSTOMER_ID"),
+        ("channel", bounds.UNKNOWN_ENUM),
+        ("purpose", bounds.REQUIRED),
+    } <= check_found
     # A good reservation afterwards is decided normally, with the documented default hold.
     good = await node.stub.ReserveContact(reserve(customer="C1"))
     assert good.decision.decision_id
@@ -159,40 +191,83 @@ async def test_reserve_contact_reports_every_kind_of_fault_at_once(env) -> None:
 
 async def test_numbers_are_bounded_everywhere(env) -> None:
     node, _ = env
-    found = await violations(node.stub.CreateOffer, pb.CreateOfferRequest(offer=pb.Offer(
-        offer_id="o", name="o", category=pb.OFFER_CATEGORY_UPSELL, channels=[pb.CHANNEL_SMS],
-        value_fen=-1, cost_fen=bounds.MAX_MONEY_FEN + 1, prior_alpha=float("inf"), prior_beta=float("nan"),
-        presentation_cool_down_hours=-2, control_group_bp=-1)))
+    found = await violations(
+        node.stub.CreateOffer,
+        pb.CreateOfferRequest(
+            offer=pb.Offer(
+                offer_id="o",
+                name="o",
+                category=pb.OFFER_CATEGORY_UPSELL,
+                channels=[pb.CHANNEL_SMS],
+                value_fen=-1,
+                cost_fen=bounds.MAX_MONEY_FEN + 1,
+                prior_alpha=float("inf"),
+                prior_beta=float("nan"),
+                presentation_cool_down_hours=-2,
+                control_group_bp=-1,
+            )
+        ),
+    )
     assert {
-        ("offer.value_fen", bounds.OUT_OF_RANGE), ("offer.cost_fen", bounds.OUT_OF_RANGE),
-        ("offer.prior_alpha", bounds.NOT_FINITE), ("offer.prior_beta", bounds.NOT_FINITE),
-        ("offer.presentation_cool_down_hours", bounds.OUT_OF_RANGE), ("offer.control_group_bp", bounds.OUT_OF_RANGE),
+        ("offer.value_fen", bounds.OUT_OF_RANGE),
+        ("offer.cost_fen", bounds.OUT_OF_RANGE),
+        ("offer.prior_alpha", bounds.NOT_FINITE),
+        ("offer.prior_beta", bounds.NOT_FINITE),
+        ("offer.presentation_cool_down_hours", bounds.OUT_OF_RANGE),
+        ("offer.control_group_bp", bounds.OUT_OF_RANGE),
     } <= found
-    campaign = await violations(node.stub.CreateCampaign, pb.CreateCampaignRequest(campaign=pb.Campaign(
-        campaign_id="c", name="c", triggers=[pb.CampaignTrigger(kind=pb.ACCOUNT_EVENT_KIND_TAG_ASSIGNED, tag="t")],
-        touchpoints=[pb.CHANNEL_SMS], offer_ids=["nope"], budget_fen=-5, proposal_ttl_seconds=-1)))
-    assert {("campaign.budget_fen", bounds.OUT_OF_RANGE), ("campaign.proposal_ttl_seconds", bounds.OUT_OF_RANGE),
-            ("campaign.offer_ids[0]", "UNKNOWN_OFFER")} <= campaign
+    campaign = await violations(
+        node.stub.CreateCampaign,
+        pb.CreateCampaignRequest(
+            campaign=pb.Campaign(
+                campaign_id="c",
+                name="c",
+                triggers=[pb.CampaignTrigger(kind=pb.ACCOUNT_EVENT_KIND_TAG_ASSIGNED, tag="t")],
+                touchpoints=[pb.CHANNEL_SMS],
+                offer_ids=["nope"],
+                budget_fen=-5,
+                proposal_ttl_seconds=-1,
+            )
+        ),
+    )
+    assert {
+        ("campaign.budget_fen", bounds.OUT_OF_RANGE),
+        ("campaign.proposal_ttl_seconds", bounds.OUT_OF_RANGE),
+        ("campaign.offer_ids[0]", "UNKNOWN_OFFER"),
+    } <= campaign
     page = await violations(node.stub.ListOffers, pb.ListOffersRequest(page={"page_size": -1}))
     assert ("page.page_size", bounds.OUT_OF_RANGE) in page
     for token in ("9" * 40, "١٢", "-1"):
         assert ("page.page_token", "BAD_TOKEN") in await violations(
-            node.stub.ListOffers, pb.ListOffersRequest(page={"page_token": token}))
+            node.stub.ListOffers, pb.ListOffersRequest(page={"page_token": token})
+        )
 
 
 def offer(eligibility: str, **fields) -> pb.CreateOfferRequest:
-    values = {"offer_id": "o1", "name": "Offer", "category": pb.OFFER_CATEGORY_UPSELL, "channels": [pb.CHANNEL_SMS],
-              "eligibility": eligibility, **fields}
+    values = {
+        "offer_id": "o1",
+        "name": "Offer",
+        "category": pb.OFFER_CATEGORY_UPSELL,
+        "channels": [pb.CHANNEL_SMS],
+        "eligibility": eligibility,
+        **fields,
+    }
     return pb.CreateOfferRequest(offer=pb.Offer(**values))
 
 
 async def test_create_offer_checks_the_expression_with_everything_else(env) -> None:
     node, _ = env
     # Names and types (profile's part) are reported together with enum and field faults.
-    found = await violations(node.stub.CreateOffer, offer("nope > 1 and status = 'ACTIVE'", name="", category=999,
-                                                          channels=[pb.CHANNEL_SMS, 42]))
-    assert {("offer.name", bounds.REQUIRED), ("offer.category", bounds.UNKNOWN_ENUM),
-            ("offer.channels[1]", bounds.UNKNOWN_ENUM), ("offer.eligibility", EXPRESSION_UNKNOWN_NAME)} <= found
+    found = await violations(
+        node.stub.CreateOffer,
+        offer("nope > 1 and status = 'ACTIVE'", name="", category=999, channels=[pb.CHANNEL_SMS, 42]),
+    )
+    assert {
+        ("offer.name", bounds.REQUIRED),
+        ("offer.category", bounds.UNKNOWN_ENUM),
+        ("offer.channels[1]", bounds.UNKNOWN_ENUM),
+        ("offer.eligibility", EXPRESSION_UNKNOWN_NAME),
+    } <= found
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await node.stub.CreateOffer(offer("fee_total_last_month > 1 and nope"))
     [violation] = field_violations(error.value)
@@ -200,11 +275,14 @@ async def test_create_offer_checks_the_expression_with_everything_else(env) -> N
     assert violation.description.startswith("position 29: ") and violation.description.count("position") == 1
 
 
-@pytest.mark.parametrize("text", [
-    "1+" * 1995 + "1 > 0",
-    "(" * 500 + "status = 'ACTIVE'" + ")" * 500,
-    "not " * 900 + "competitor_active_approach",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1+" * 1995 + "1 > 0",
+        "(" * 500 + "status = 'ACTIVE'" + ")" * 500,
+        "not " * 900 + "competitor_active_approach",
+    ],
+)
 async def test_too_complex_expressions_are_invalid_before_profile_is_asked(env, text: str) -> None:
     node, profile_server = env
     before = CheckingProfile.validations
@@ -215,9 +293,19 @@ async def test_too_complex_expressions_are_invalid_before_profile_is_asked(env, 
     await profile_server.stop()
     found = await violations(node.stub.CreateOffer, offer(text, name=""))
     assert found == {("offer.eligibility", EXPRESSION_TOO_COMPLEX), ("offer.name", bounds.REQUIRED)}
-    campaign = await violations(node.stub.CreateCampaign, pb.CreateCampaignRequest(campaign=pb.Campaign(
-        campaign_id="c", name="c", target=text, touchpoints=[pb.CHANNEL_SMS], offer_ids=["o1"],
-        triggers=[pb.CampaignTrigger(kind=pb.ACCOUNT_EVENT_KIND_TAG_ASSIGNED, tag="t")])))
+    campaign = await violations(
+        node.stub.CreateCampaign,
+        pb.CreateCampaignRequest(
+            campaign=pb.Campaign(
+                campaign_id="c",
+                name="c",
+                target=text,
+                touchpoints=[pb.CHANNEL_SMS],
+                offer_ids=["o1"],
+                triggers=[pb.CampaignTrigger(kind=pb.ACCOUNT_EVENT_KIND_TAG_ASSIGNED, tag="t")],
+            )
+        ),
+    )
     assert ("campaign.target", EXPRESSION_TOO_COMPLEX) in campaign
 
 
@@ -229,40 +317,80 @@ async def test_a_good_expression_still_needs_profile(env) -> None:
     assert error.value.code() == grpc.StatusCode.UNAVAILABLE
     # ...but a request bad elsewhere is answered INVALID_ARGUMENT without waiting for it.
     assert await violations(node.stub.CreateOffer, offer("fee_total_last_month > 1", name="")) == {
-        ("offer.name", bounds.REQUIRED)}
+        ("offer.name", bounds.REQUIRED)
+    }
 
 
 async def test_opt_out_consent_outcome_and_event_report_every_fault(env) -> None:
     node, _ = env
-    opt_out = await violations(node.stub.SetOptOut, pb.SetOptOutRequest(opt_out=pb.OptOut(
-        customer_id="", kind=999, purposes=[pb.PURPOSE_REGULATORY, 77], reason="", source="s" * 1000)))
-    assert {("opt_out.customer_id", "BAD_CUSTOMER_ID"), ("opt_out.kind", bounds.UNKNOWN_ENUM),
-            ("opt_out.purposes[1]", bounds.UNKNOWN_ENUM), ("opt_out.purposes", "REGULATORY"),
-            ("opt_out.reason", bounds.REQUIRED), ("opt_out.source", bounds.TOO_LONG)} <= opt_out
-    consent = await violations(node.stub.SetConsent, pb.SetConsentRequest(consent=pb.Consent(
-        customer_id="C 1", channel=555, source="")))
-    assert {("consent.customer_id", "BAD_CUSTOMER_ID"), ("consent.channel", bounds.UNKNOWN_ENUM),
-            ("consent.source", bounds.REQUIRED)} <= consent
-    outcome = await violations(node.stub.RecordOutcome, pb.RecordOutcomeRequest(outcome=pb.Outcome(
-        customer_id="C1", kind=0, channel=999, idempotency_key="i" * 500)))
-    assert {("outcome.kind", bounds.REQUIRED), ("outcome.channel", bounds.UNKNOWN_ENUM),
-            ("outcome.idempotency_key", bounds.TOO_LONG)} <= outcome
-    event = await violations(node.stub.SubmitAccountEvent, pb.SubmitAccountEventRequest(event=pb.AccountEvent(
-        kind=999, risk_band=999, attributes={f"k{i}": "v" for i in range(101)})))
-    assert {("event.event_id", bounds.REQUIRED), ("event.customer_id", bounds.REQUIRED),
-            ("event.kind", bounds.UNKNOWN_ENUM), ("event.risk_band", bounds.UNKNOWN_ENUM),
-            ("event.attributes", bounds.TOO_MANY)} <= event
-    nbo = await violations(node.stub.GetNextBestOffer, pb.GetNextBestOfferRequest(
-        customer_id="", channel=0, max_offers=21))
-    assert {("customer_id", "BAD_CUSTOMER_ID"), ("channel", bounds.REQUIRED), ("max_offers", bounds.OUT_OF_RANGE)} <= nbo
+    opt_out = await violations(
+        node.stub.SetOptOut,
+        pb.SetOptOutRequest(
+            opt_out=pb.OptOut(
+                customer_id="", kind=999, purposes=[pb.PURPOSE_REGULATORY, 77], reason="", source="s" * 1000
+            )
+        ),
+    )
+    assert {
+        ("opt_out.customer_id", "BAD_CUSTOMER_ID"),
+        ("opt_out.kind", bounds.UNKNOWN_ENUM),
+        ("opt_out.purposes[1]", bounds.UNKNOWN_ENUM),
+        ("opt_out.purposes", "REGULATORY"),
+        ("opt_out.reason", bounds.REQUIRED),
+        ("opt_out.source", bounds.TOO_LONG),
+    } <= opt_out
+    consent = await violations(
+        node.stub.SetConsent, pb.SetConsentRequest(consent=pb.Consent(customer_id="C 1", channel=555, source=""))
+    )
+    assert {
+        ("consent.customer_id", "BAD_CUSTOMER_ID"),
+        ("consent.channel", bounds.UNKNOWN_ENUM),
+        ("consent.source", bounds.REQUIRED),
+    } <= consent
+    outcome = await violations(
+        node.stub.RecordOutcome,
+        pb.RecordOutcomeRequest(outcome=pb.Outcome(customer_id="C1", kind=0, channel=999, idempotency_key="i" * 500)),
+    )
+    assert {
+        ("outcome.kind", bounds.REQUIRED),
+        ("outcome.channel", bounds.UNKNOWN_ENUM),
+        ("outcome.idempotency_key", bounds.TOO_LONG),
+    } <= outcome
+    event = await violations(
+        node.stub.SubmitAccountEvent,
+        pb.SubmitAccountEventRequest(
+            event=pb.AccountEvent(kind=999, risk_band=999, attributes={f"k{i}": "v" for i in range(101)})
+        ),
+    )
+    assert {
+        ("event.event_id", bounds.REQUIRED),
+        ("event.customer_id", bounds.REQUIRED),
+        ("event.kind", bounds.UNKNOWN_ENUM),
+        ("event.risk_band", bounds.UNKNOWN_ENUM),
+        ("event.attributes", bounds.TOO_MANY),
+    } <= event
+    nbo = await violations(
+        node.stub.GetNextBestOffer, pb.GetNextBestOfferRequest(customer_id="", channel=0, max_offers=21)
+    )
+    assert {
+        ("customer_id", "BAD_CUSTOMER_ID"),
+        ("channel", bounds.REQUIRED),
+        ("max_offers", bounds.OUT_OF_RANGE),
+    } <= nbo
 
 
 async def test_many_faults_stay_one_bounded_answer(env) -> None:
     node, _ = env
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await node.stub.CreatePolicy(pb.CreatePolicyRequest(policy=pb.ContactPolicy(
-            policy_id="p", name="p", caps=[pb.FrequencyCap(cap_id=f"c{i}", scope=999, channels=[999] * 20)
-                                           for i in range(100)])))
+        await node.stub.CreatePolicy(
+            pb.CreatePolicyRequest(
+                policy=pb.ContactPolicy(
+                    policy_id="p",
+                    name="p",
+                    caps=[pb.FrequencyCap(cap_id=f"c{i}", scope=999, channels=[999] * 20) for i in range(100)],
+                )
+            )
+        )
     listed = field_violations(error.value)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert 1 <= len(listed) <= validation.MAX_VIOLATIONS

@@ -45,7 +45,7 @@ def normalise_phone(raw: str, default_country: str = "86") -> str | None:
     if text.startswith("0"):
         text = text[1:]  # trunk prefix of a mainland landline
     elif text.startswith(default_country) and len(text) == 13:
-        text = text[len(default_country):]
+        text = text[len(default_country) :]
     if _CN_NATIONAL.fullmatch(text):
         return "+" + default_country + text
     return None
@@ -74,7 +74,7 @@ _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 2
 
 def credit_code_check_char(first17: str) -> str:
     """The GB 32100-2015 check character for the first 17 characters of a code."""
-    total = sum(_CREDIT_VALUE[c] * w for c, w in zip(first17, _CREDIT_WEIGHTS))
+    total = sum(_CREDIT_VALUE[c] * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=False))
     return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
 
 

@@ -68,13 +68,12 @@ def _cut(value: Any, text_keep: int) -> Any:
         return value[:text_keep] if len(value) > text_keep else value
     item_keep = limits.QUARANTINE_ITEM_TEXT_KEEP
     if isinstance(value, list):
-        return [_cut(v, item_keep) for v in value[:limits.QUARANTINE_ITEMS_KEEP]]
+        return [_cut(v, item_keep) for v in value[: limits.QUARANTINE_ITEMS_KEEP]]
     if isinstance(value, dict):
         items = list(value.items())
         if len(items) > limits.QUARANTINE_ITEMS_KEEP:
-            items = sorted(items, key=lambda kv: str(kv[0]))[:limits.QUARANTINE_ITEMS_KEEP]
-        return {(_cut(k, item_keep) if isinstance(k, str) else k): _cut(v, item_keep)
-                for k, v in items}
+            items = sorted(items, key=lambda kv: str(kv[0]))[: limits.QUARANTINE_ITEMS_KEEP]
+        return {(_cut(k, item_keep) if isinstance(k, str) else k): _cut(v, item_keep) for k, v in items}
     return value
 
 
@@ -141,7 +140,8 @@ def prepare_one(raw: Record, now: float, quarantine_id: int | None = None) -> Pr
 
 
 def prepare(
-    raws: Sequence[Record], now: float | None = None,
+    raws: Sequence[Record],
+    now: float | None = None,
     quarantine_ids: Sequence[int | None] | None = None,
 ) -> list[Prepared]:
     """Prepare a batch against one clock reading (all records judged at the same instant).
@@ -165,7 +165,9 @@ class LogStore(Protocol):
 
 
 def ingest(
-    store: LogStore, raws: Sequence[Record], now: float | None = None,
+    store: LogStore,
+    raws: Sequence[Record],
+    now: float | None = None,
     quarantine_ids: Sequence[int | None] | None = None,
 ) -> tuple[list[Prepared], list[Outcome], int]:
     """Validate a batch and apply it in one transaction; nothing is lost or doubled.

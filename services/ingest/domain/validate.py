@@ -54,7 +54,7 @@ MAX_MONTH = formats.month_index(2100, 12)
 
 def key_path(name: str, key: str) -> str:
     """`name[key]` for a map entry, the key cut so that a path never carries a huge key."""
-    shown = key if len(key) <= limits.KEY_SHOWN else key[:limits.KEY_SHOWN] + "…"
+    shown = key if len(key) <= limits.KEY_SHOWN else key[: limits.KEY_SHOWN] + "…"
     return f"{name}[{shown}]"
 
 
@@ -96,9 +96,7 @@ class _Fields:
             self.bad(name, f"must be {pattern_hint}", INVALID_FORMAT)
             return None
         if value != raw:
-            self.normalisations.append(
-                Normalisation(self.prefix + name, "leading/trailing whitespace removed")
-            )
+            self.normalisations.append(Normalisation(self.prefix + name, "leading/trailing whitespace removed"))
         self.out[name] = value
         return value
 
@@ -142,8 +140,7 @@ class _Fields:
         """An integer field within [lo, hi] (every integer has both bounds)."""
         value = self.src.get(name, 0)
         if value < lo or value > hi:
-            self.bad(name, f"must be between {lo:,} and {hi:,} (got {preview(value)})",
-                     OUT_OF_RANGE)
+            self.bad(name, f"must be between {lo:,} and {hi:,} (got {preview(value)})", OUT_OF_RANGE)
             return 0
         if value:
             self.out[name] = value
@@ -210,16 +207,14 @@ def _account(f: _Fields, record: Record, now_month: int) -> None:
         problem = formats.check_credit_code(upper)
         if problem == "format":
             del f.out["credit_code"]
-            f.bad("credit_code", "must be 18 characters from 0-9 and A-Y without I, O, Z, S, V",
-                  INVALID_FORMAT)
+            f.bad("credit_code", "must be 18 characters from 0-9 and A-Y without I, O, Z, S, V", INVALID_FORMAT)
         elif problem == "checksum":
             del f.out["credit_code"]
             f.bad("credit_code", "check character does not match (GB 32100-2015)", CHECKSUM)
         elif upper != code:
             f.out["credit_code"] = upper
             f.normalisations.append(Normalisation(f.prefix + "credit_code", "upper-cased"))
-    parent = f.text("parent_customer_id", max_len=64, pattern=formats.IDENTIFIER,
-                    pattern_hint=_ID_HINT)
+    parent = f.text("parent_customer_id", max_len=64, pattern=formats.IDENTIFIER, pattern_hint=_ID_HINT)
     if parent is not None and parent == record.get("customer_id"):
         f.bad("parent_customer_id", "must not equal customer_id", INCONSISTENT)
     industry = f.text("industry", max_len=100)
@@ -227,8 +222,7 @@ def _account(f: _Fields, record: Record, now_month: int) -> None:
         code_ = normalise_industry(industry)
         if code_ is None:
             del f.out["industry"]
-            f.bad("industry", f"unknown industry {industry!r}; use one of "
-                  + ", ".join(INDUSTRY_CODES), INVALID_VALUE)
+            f.bad("industry", f"unknown industry {industry!r}; use one of " + ", ".join(INDUSTRY_CODES), INVALID_VALUE)
         elif code_ != industry:
             f.out["industry"] = code_
             f.normalisations.append(
@@ -254,18 +248,23 @@ def _account(f: _Fields, record: Record, now_month: int) -> None:
             path = key_path("attributes", name)
             number = value.get("number_value", 0.0) if value else 0.0
             if not formats.ATTRIBUTE_NAME.fullmatch(name):
-                f.bad(path, "attribute names must be lower_snake_case, 1-64 characters",
-                      INVALID_FORMAT)
+                f.bad(path, "attribute names must be lower_snake_case, 1-64 characters", INVALID_FORMAT)
             elif not value:
                 f.bad(path, "attribute value must be a string, number or bool", REQUIRED)
             elif not math.isfinite(number):
                 f.bad(path, f"number must be finite (got {number})", NOT_FINITE)
             elif abs(number) > limits.MAX_QUANTITY:
-                f.bad(path, f"number must be between {-limits.MAX_QUANTITY:g} and "
-                      f"{limits.MAX_QUANTITY:g} (got {number:g})", OUT_OF_RANGE)
+                f.bad(
+                    path,
+                    f"number must be between {-limits.MAX_QUANTITY:g} and {limits.MAX_QUANTITY:g} (got {number:g})",
+                    OUT_OF_RANGE,
+                )
             elif len(value.get("string_value", "")) > limits.ATTRIBUTE_TEXT_MAX:
-                f.bad(path, f"text must be at most {limits.ATTRIBUTE_TEXT_MAX} characters "
-                      f"(got {len(value['string_value'])})", TOO_LONG)
+                f.bad(
+                    path,
+                    f"text must be at most {limits.ATTRIBUTE_TEXT_MAX} characters (got {len(value['string_value'])})",
+                    TOO_LONG,
+                )
             else:
                 good[name] = value
         if good:
@@ -273,8 +272,7 @@ def _account(f: _Fields, record: Record, now_month: int) -> None:
 
 
 def _contact(f: _Fields, record: Record, now_month: int) -> None:
-    f.text("person_id", required=True, max_len=64, pattern=formats.IDENTIFIER,
-           pattern_hint=_ID_HINT)
+    f.text("person_id", required=True, max_len=64, pattern=formats.IDENTIFIER, pattern_hint=_ID_HINT)
     f.text("name", required=True, max_len=100)
     f.text("role", max_len=100)
     f.enum("level", required=True)
@@ -285,8 +283,7 @@ def _contact(f: _Fields, record: Record, now_month: int) -> None:
     elif phone.strip():
         e164 = formats.normalise_phone(phone)
         if e164 is None:
-            f.bad("phone", "not a valid phone number (E.164, or a mainland number)",
-                  INVALID_FORMAT)
+            f.bad("phone", "not a valid phone number (E.164, or a mainland number)", INVALID_FORMAT)
         else:
             f.out["phone"] = e164
             if e164 != phone:
@@ -318,8 +315,7 @@ def _billing(f: _Fields, record: Record, now_month: int) -> None:
     status = f.enum("payment_status")
     days = f.integer("days_overdue", 0, 3650)
     if days > 0 and status not in (PAYMENT_OVERDUE, PAYMENT_WRITTEN_OFF):
-        f.bad("days_overdue", "must be 0 unless payment_status is OVERDUE or WRITTEN_OFF",
-              INCONSISTENT)
+        f.bad("days_overdue", "must be 0 unless payment_status is OVERDUE or WRITTEN_OFF", INCONSISTENT)
 
 
 def _subscription(f: _Fields, record: Record, now_month: int) -> None:
@@ -345,12 +341,10 @@ def _service_event(f: _Fields, record: Record, now_month: int) -> None:
         for question in sorted(answers):
             score = answers[question]
             if not formats.IDENTIFIER.fullmatch(question):
-                f.bad(key_path("survey_answers", question), f"question ids must be {_ID_HINT}",
-                      INVALID_FORMAT)
+                f.bad(key_path("survey_answers", question), f"question ids must be {_ID_HINT}", INVALID_FORMAT)
                 good = False
             elif not 1 <= score <= 5:
-                f.bad(key_path("survey_answers", question), f"answers must be 1-5, got {score}",
-                      OUT_OF_RANGE)
+                f.bad(key_path("survey_answers", question), f"answers must be 1-5, got {score}", OUT_OF_RANGE)
                 good = False
         if good:
             f.out["survey_answers"] = {q: answers[q] for q in sorted(answers)}
@@ -359,8 +353,7 @@ def _service_event(f: _Fields, record: Record, now_month: int) -> None:
 
 def _interaction(f: _Fields, record: Record, now_month: int) -> None:
     f.enum("channel", required=True)
-    f.text("recorded_by", required=True, max_len=64, pattern=formats.IDENTIFIER,
-           pattern_hint=_ID_HINT)
+    f.text("recorded_by", required=True, max_len=64, pattern=formats.IDENTIFIER, pattern_hint=_ID_HINT)
     f.text("person_id", max_len=64, pattern=formats.IDENTIFIER, pattern_hint=_ID_HINT)
     f.text("notes", max_len=limits.NOTES_MAX)
     f.integer("duration_minutes", 0, 7 * 24 * 60)
@@ -375,8 +368,7 @@ def _competitor(f: _Fields, record: Record, now_month: int) -> None:
 
 
 def _opportunity(f: _Fields, record: Record, now_month: int) -> None:
-    f.text("opportunity_id", required=True, max_len=64, pattern=formats.IDENTIFIER,
-           pattern_hint=_ID_HINT)
+    f.text("opportunity_id", required=True, max_len=64, pattern=formats.IDENTIFIER, pattern_hint=_ID_HINT)
     f.text("need", required=True, max_len=2000)
     f.integer("budget_fen", 0, limits.MAX_MONEY_FEN)
     f.ids("decision_maker_ids", limits.DECISION_MAKERS_MAX)
@@ -417,14 +409,11 @@ def _occurred_at(raw: Record, out: Record, checked: Checked, now: float) -> None
     seconds = stamp.get("seconds", 0)
     nanos = stamp.get("nanos", 0)
     if not 0 <= nanos < 1_000_000_000:
-        checked.violations.append(
-            Violation("occurred_at", "nanos must be within 0..999999999", INVALID_FORMAT))
+        checked.violations.append(Violation("occurred_at", "nanos must be within 0..999999999", INVALID_FORMAT))
     elif seconds < EARLIEST_SECONDS:
-        checked.violations.append(
-            Violation("occurred_at", "must not be before 1990-01-01", OUT_OF_RANGE))
+        checked.violations.append(Violation("occurred_at", "must not be before 1990-01-01", OUT_OF_RANGE))
     elif seconds > now + FUTURE_TOLERANCE_SECONDS:
-        checked.violations.append(
-            Violation("occurred_at", "must not be more than 1 day in the future", OUT_OF_RANGE))
+        checked.violations.append(Violation("occurred_at", "must not be more than 1 day in the future", OUT_OF_RANGE))
     else:
         out["occurred_at"] = {"seconds": seconds, "nanos": nanos} if nanos else {"seconds": seconds}
 
@@ -457,8 +446,13 @@ def validate_record(raw: Record, now: float | None = None) -> Checked:
     out: Record = {}
     top = _Fields(raw, "", checked)
     top.out = out
-    top.text("source", required=True, max_len=64, pattern=formats.SOURCE,
-             pattern_hint="1-64 lower-case letters, digits, '-' or '_'")
+    top.text(
+        "source",
+        required=True,
+        max_len=64,
+        pattern=formats.SOURCE,
+        pattern_hint="1-64 lower-case letters, digits, '-' or '_'",
+    )
     source_record_id = raw.get("source_record_id", "")
     if not source_record_id:
         top.bad("source_record_id", "is required", REQUIRED)
@@ -469,17 +463,14 @@ def validate_record(raw: Record, now: float | None = None) -> Checked:
     else:
         # The id is part of the identity: never rewritten, not even trimmed.
         out["source_record_id"] = source_record_id
-    top.text("customer_id", required=True, max_len=64, pattern=formats.IDENTIFIER,
-             pattern_hint=_ID_HINT)
+    top.text("customer_id", required=True, max_len=64, pattern=formats.IDENTIFIER, pattern_hint=_ID_HINT)
     _occurred_at(raw, out, checked, now)
 
     kinds = [k for k in KINDS if k in raw]
     if not kinds:
-        checked.violations.append(
-            Violation("payload", "one of " + ", ".join(KINDS) + " is required", REQUIRED))
+        checked.violations.append(Violation("payload", "one of " + ", ".join(KINDS) + " is required", REQUIRED))
     elif len(kinds) > 1:
-        checked.violations.append(
-            Violation("payload", "exactly one payload kind is allowed", INCONSISTENT))
+        checked.violations.append(Violation("payload", "exactly one payload kind is allowed", INCONSISTENT))
     else:
         kind = kinds[0]
         payload = _Fields(raw[kind] or {}, kind + ".", checked)

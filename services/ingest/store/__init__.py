@@ -65,7 +65,10 @@ class IngestStore:
             return queries.stats(conn)
 
     def list_quarantine(
-        self, flt: QuarantineFilter, after: tuple[int, int] | None, limit: int,
+        self,
+        flt: QuarantineFilter,
+        after: tuple[int, int] | None,
+        limit: int,
         count_total: bool = True,
     ) -> tuple[list[QuarantineItem], int]:
         """A page of quarantine entries and the total matching the filter (-1 without

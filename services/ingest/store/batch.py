@@ -41,24 +41,45 @@ _QVIOLATIONS = QuarantineViolationRow.__table__
 
 # A no-op write that takes the writer lock and reads the counter in one round trip.
 LOCK_HEAD = (
-    update(_HEAD).where(_HEAD.c.id == 1)
-    .values(last_sequence=_HEAD.c.last_sequence).returning(_HEAD.c.last_sequence)
+    update(_HEAD).where(_HEAD.c.id == 1).values(last_sequence=_HEAD.c.last_sequence).returning(_HEAD.c.last_sequence)
 )
 _SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_sequence=bindparam("new_last"))
-_LOG_COLUMNS = ("sequence", "source", "source_record_id", "version", "customer_id", "kind",
-                "occurred_at_us", "ingested_at_us", "payload")
-_RECORD_COLUMNS = ("source", "source_record_id", "customer_id", "kind", "version", "sequence",
-                   "payload_hash", "updated_at_us")
+_LOG_COLUMNS = (
+    "sequence",
+    "source",
+    "source_record_id",
+    "version",
+    "customer_id",
+    "kind",
+    "occurred_at_us",
+    "ingested_at_us",
+    "payload",
+)
+_RECORD_COLUMNS = (
+    "source",
+    "source_record_id",
+    "customer_id",
+    "kind",
+    "version",
+    "sequence",
+    "payload_hash",
+    "updated_at_us",
+)
 _UPDATE_RECORD = (
     update(_RECORDS)
-    .where(_RECORDS.c.source == bindparam("k_source"),
-           _RECORDS.c.source_record_id == bindparam("k_id"))
-    .values(customer_id=bindparam("b_customer_id"), kind=bindparam("b_kind"),
-            version=bindparam("b_version"), sequence=bindparam("b_sequence"),
-            payload_hash=bindparam("b_payload_hash"), updated_at_us=bindparam("b_updated_at_us"))
+    .where(_RECORDS.c.source == bindparam("k_source"), _RECORDS.c.source_record_id == bindparam("k_id"))
+    .values(
+        customer_id=bindparam("b_customer_id"),
+        kind=bindparam("b_kind"),
+        version=bindparam("b_version"),
+        sequence=bindparam("b_sequence"),
+        payload_hash=bindparam("b_payload_hash"),
+        updated_at_us=bindparam("b_updated_at_us"),
+    )
 )
 _RESOLVE_Q = (
-    update(_QUARANTINE).where(_QUARANTINE.c.id == bindparam("q_id"))
+    update(_QUARANTINE)
+    .where(_QUARANTINE.c.id == bindparam("q_id"))
     .values(resolved=True, resolved_sequence=bindparam("q_seq"))
 )
 _INSERT_Q = insert(_QUARANTINE).returning(_QUARANTINE.c.id, sort_by_parameter_order=True)
@@ -77,8 +98,7 @@ class _Latest:
 def _insert_sql(conn: Connection, table: str, columns: Sequence[str]) -> str:
     """INSERT text in the driver's own parameter style (for a raw executemany)."""
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return (f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join([marker] * len(columns))})")
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
 
 
 def _executemany(conn: Connection, sql: str, rows: list[tuple]) -> None:
@@ -97,7 +117,7 @@ def _executemany(conn: Connection, sql: str, rows: list[tuple]) -> None:
 
 def _chunks(values: list[str], size: int = _CHUNK) -> Iterable[list[str]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def _by_source(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -165,8 +185,9 @@ def _load_quarantine(conn: Connection, keys: set[tuple[str, str]], raw_digests: 
                 if not resolved:
                     known.open_by_key[(source, record_id)] = qid
     for chunk in _chunks(sorted(raw_digests)):
-        rows = conn.execute(select(c.id, c.raw_hash, c.source, c.source_record_id)
-                            .where(c.raw_hash.in_(chunk)).order_by(c.id))
+        rows = conn.execute(
+            select(c.id, c.raw_hash, c.source, c.source_record_id).where(c.raw_hash.in_(chunk)).order_by(c.id)
+        )
         for qid, raw_hash, source, record_id in rows:
             if not _has_key((source, record_id)):
                 known.seen[("", "", raw_hash)] = qid
@@ -192,9 +213,14 @@ class _QuarantineWriter:
         """Keep a rejected record: reuse, update or create its quarantine entry."""
         key = (item.source, item.source_record_id)
         raw_digest = item.raw_digest or ""
-        row = {"b_record": item.raw_json, "b_raw_hash": raw_digest,
-               "b_violations": _violations_json(item), "b_received_at_us": self.now_us,
-               "b_customer_id": item.customer_id, "v": item.violations}
+        row = {
+            "b_record": item.raw_json,
+            "b_raw_hash": raw_digest,
+            "b_violations": _violations_json(item),
+            "b_received_at_us": self.now_us,
+            "b_customer_id": item.customer_id,
+            "v": item.violations,
+        }
         if item.quarantine_id is not None:
             existing: int | None = item.quarantine_id
             self.resolve.pop(existing, None)
@@ -251,22 +277,32 @@ class _QuarantineWriter:
             conn.execute(delete(_QVIOLATIONS).where(_QVIOLATIONS.c.quarantine_id.in_(list(self.updates))))
             for qid, row in self.updates.items():
                 values = {k[2:]: v for k, v in row.items() if k != "v"}
-                conn.execute(update(_QUARANTINE).where(_QUARANTINE.c.id == qid)
-                             .values(resolved=False, resolved_sequence=0, **values))
+                conn.execute(
+                    update(_QUARANTINE)
+                    .where(_QUARANTINE.c.id == qid)
+                    .values(resolved=False, resolved_sequence=0, **values)
+                )
                 violation_rows.extend(_violation_rows(qid, row["v"]))
         if self.new:
             identities = list(self.new)
             rows = []
             for identity in identities:
                 row = self.new[identity]
-                rows.append({"source": row["b_source"], "source_record_id": row["b_source_record_id"],
-                             "customer_id": row["b_customer_id"], "raw_hash": row["b_raw_hash"],
-                             "record": row["b_record"], "violations": row["b_violations"],
-                             "received_at_us": row["b_received_at_us"],
-                             "resolved": row.get("b_resolved", False),
-                             "resolved_sequence": row.get("b_resolved_sequence", 0)})
+                rows.append(
+                    {
+                        "source": row["b_source"],
+                        "source_record_id": row["b_source_record_id"],
+                        "customer_id": row["b_customer_id"],
+                        "raw_hash": row["b_raw_hash"],
+                        "record": row["b_record"],
+                        "violations": row["b_violations"],
+                        "received_at_us": row["b_received_at_us"],
+                        "resolved": row.get("b_resolved", False),
+                        "resolved_sequence": row.get("b_resolved_sequence", 0),
+                    }
+                )
             ids = [r[0] for r in conn.execute(_INSERT_Q, rows)]
-            for identity, qid in zip(identities, ids):
+            for identity, qid in zip(identities, ids, strict=False):
                 for outcome in self.new_outcomes[identity]:
                     outcome.quarantine_id = qid
                 violation_rows.extend(_violation_rows(qid, self.new[identity]["v"]))
@@ -275,8 +311,10 @@ class _QuarantineWriter:
 
 
 def _violation_rows(qid: int, violations: Sequence) -> list[dict]:
-    return [{"quarantine_id": qid, "position": i, "field": v.field[:256], "reason": v.reason[:64]}
-            for i, v in enumerate(violations)]
+    return [
+        {"quarantine_id": qid, "position": i, "field": v.field[:256], "reason": v.reason[:64]}
+        for i, v in enumerate(violations)
+    ]
 
 
 def apply_batch(conn: Connection, items: Sequence[Prepared], now_us: int) -> tuple[list[Outcome], int]:
@@ -287,8 +325,7 @@ def apply_batch(conn: Connection, items: Sequence[Prepared], now_us: int) -> tup
     last = conn.execute(LOCK_HEAD).scalar_one()
     good_keys = {(i.source, i.source_record_id) for i in items if i.digest is not None}
     all_keys = {(i.source, i.source_record_id) for i in items}
-    raw_digests = {i.raw_digest for i in items
-                   if i.raw_digest and not _has_key((i.source, i.source_record_id))}
+    raw_digests = {i.raw_digest for i in items if i.raw_digest and not _has_key((i.source, i.source_record_id))}
     latest = _load_latest(conn, good_keys) if good_keys else {}
     quarantine = _QuarantineWriter(_load_quarantine(conn, all_keys, raw_digests), now_us)
 
@@ -314,15 +351,39 @@ def apply_batch(conn: Connection, items: Sequence[Prepared], now_us: int) -> tup
             continue
         sequence += 1
         version = 1 if state is None else state.version + 1
-        log_rows.append((sequence, item.source, item.source_record_id, version, item.customer_id,
-                         item.kind, item.occurred_at_us, now_us, item.canonical))
+        log_rows.append(
+            (
+                sequence,
+                item.source,
+                item.source_record_id,
+                version,
+                item.customer_id,
+                item.kind,
+                item.occurred_at_us,
+                now_us,
+                item.canonical,
+            )
+        )
         if state is not None and state.in_db:
             changed_records[key] = {
-                "b_customer_id": item.customer_id, "b_kind": item.kind, "b_version": version,
-                "b_sequence": sequence, "b_payload_hash": item.digest, "b_updated_at_us": now_us}
+                "b_customer_id": item.customer_id,
+                "b_kind": item.kind,
+                "b_version": version,
+                "b_sequence": sequence,
+                "b_payload_hash": item.digest,
+                "b_updated_at_us": now_us,
+            }
         else:
-            new_records[key] = (item.source, item.source_record_id, item.customer_id, item.kind,
-                                version, sequence, item.digest, now_us)
+            new_records[key] = (
+                item.source,
+                item.source_record_id,
+                item.customer_id,
+                item.kind,
+                version,
+                sequence,
+                item.digest,
+                now_us,
+            )
         latest[key] = _Latest(version, sequence, item.digest, state.in_db if state else False)
         quarantine.accept(item, sequence)
         outcomes.append(Outcome(ACCEPTED if status == ACCEPTED else CORRECTED, sequence, version))
@@ -330,11 +391,9 @@ def apply_batch(conn: Connection, items: Sequence[Prepared], now_us: int) -> tup
     if log_rows:
         _executemany(conn, _insert_sql(conn, "ingest_log", _LOG_COLUMNS), log_rows)
     if new_records:
-        _executemany(conn, _insert_sql(conn, "ingest_records", _RECORD_COLUMNS),
-                     list(new_records.values()))
+        _executemany(conn, _insert_sql(conn, "ingest_records", _RECORD_COLUMNS), list(new_records.values()))
     if changed_records:
-        conn.execute(_UPDATE_RECORD, [{"k_source": k[0], "k_id": k[1], **row}
-                                      for k, row in changed_records.items()])
+        conn.execute(_UPDATE_RECORD, [{"k_source": k[0], "k_id": k[1], **row} for k, row in changed_records.items()])
     quarantine.flush(conn)
     if sequence != last:
         conn.execute(_SET_HEAD, {"new_last": sequence})

@@ -72,8 +72,7 @@ class QuarantineRow(Base):
         Index("ix_ingest_quarantine_open", "resolved", "received_at_us"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(256), nullable=False)
     source_record_id: Mapped[str] = mapped_column(String(256), nullable=False)
     customer_id: Mapped[str] = mapped_column(String(256), nullable=False)
@@ -94,7 +93,9 @@ class QuarantineViolationRow(Base):
 
     quarantine_id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"),
-        ForeignKey("ingest_quarantine.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("ingest_quarantine.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     field: Mapped[str] = mapped_column(String(256), nullable=False, index=True)
     reason: Mapped[str] = mapped_column(String(64), nullable=False, index=True)

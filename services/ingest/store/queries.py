@@ -19,6 +19,7 @@ _LOG = LogRow.__table__
 _Q = QuarantineRow.__table__
 _QV = QuarantineViolationRow.__table__
 
+
 @dataclass(slots=True, frozen=True)
 class LogItem:
     """One log entry as stored: the payload is canonical JSON of the normalised record."""
@@ -70,7 +71,9 @@ def read_log(conn: Connection, after: int, limit: int) -> list[LogItem]:
     c = _LOG.c
     rows = conn.execute(
         select(c.sequence, c.version, c.ingested_at_us, c.payload)
-        .where(c.sequence > after).order_by(c.sequence).limit(limit)
+        .where(c.sequence > after)
+        .order_by(c.sequence)
+        .limit(limit)
     )
     return [LogItem(*row) for row in rows]
 
@@ -98,9 +101,9 @@ def _where(flt: QuarantineFilter) -> list:
     if flt.source:
         conditions.append(_Q.c.source == flt.source)
     if flt.reason:
-        conditions.append(exists().where(
-            _QV.c.quarantine_id == _Q.c.id, or_(_QV.c.reason == flt.reason, _QV.c.field == flt.reason)
-        ))
+        conditions.append(
+            exists().where(_QV.c.quarantine_id == _Q.c.id, or_(_QV.c.reason == flt.reason, _QV.c.field == flt.reason))
+        )
     if flt.received_after_us is not None:
         conditions.append(_Q.c.received_at_us >= flt.received_after_us)
     if flt.received_before_us is not None:
@@ -110,19 +113,23 @@ def _where(flt: QuarantineFilter) -> list:
 
 def _item(row) -> QuarantineItem:
     return QuarantineItem(
-        id=row.id, record=row.record,
+        id=row.id,
+        record=row.record,
         violations=[tuple(v) for v in json.loads(row.violations)],
-        received_at_us=row.received_at_us, resolved=bool(row.resolved),
+        received_at_us=row.received_at_us,
+        resolved=bool(row.resolved),
         resolved_sequence=row.resolved_sequence,
     )
 
 
-_COLUMNS = (_Q.c.id, _Q.c.record, _Q.c.violations, _Q.c.received_at_us, _Q.c.resolved,
-            _Q.c.resolved_sequence)
+_COLUMNS = (_Q.c.id, _Q.c.record, _Q.c.violations, _Q.c.received_at_us, _Q.c.resolved, _Q.c.resolved_sequence)
 
 
 def list_quarantine(
-    conn: Connection, flt: QuarantineFilter, after: tuple[int, int] | None, limit: int,
+    conn: Connection,
+    flt: QuarantineFilter,
+    after: tuple[int, int] | None,
+    limit: int,
     count_total: bool = True,
 ) -> tuple[list[QuarantineItem], int]:
     """A page of entries, oldest first, after the (received_at_us, id) cursor; and the total
@@ -134,17 +141,14 @@ def list_quarantine(
     page_conditions = list(conditions)
     if after is not None:
         at, qid = after
-        page_conditions.append(or_(_Q.c.received_at_us > at,
-                                   (_Q.c.received_at_us == at) & (_Q.c.id > qid)))
-    rows = conn.execute(select(*_COLUMNS).where(*page_conditions)
-                        .order_by(_Q.c.received_at_us, _Q.c.id).limit(limit))
+        page_conditions.append(or_(_Q.c.received_at_us > at, (_Q.c.received_at_us == at) & (_Q.c.id > qid)))
+    rows = conn.execute(select(*_COLUMNS).where(*page_conditions).order_by(_Q.c.received_at_us, _Q.c.id).limit(limit))
     return [_item(r) for r in rows], total
 
 
 def quarantine_ids(conn: Connection, flt: QuarantineFilter, limit: int) -> list[int]:
     """Ids of up to `limit` entries matching a filter, oldest first."""
-    rows = conn.execute(select(_Q.c.id).where(*_where(flt))
-                        .order_by(_Q.c.received_at_us, _Q.c.id).limit(limit))
+    rows = conn.execute(select(_Q.c.id).where(*_where(flt)).order_by(_Q.c.received_at_us, _Q.c.id).limit(limit))
     return [r[0] for r in rows]
 
 
@@ -152,8 +156,9 @@ def quarantine_keys(conn: Connection, ids: list[int]) -> dict[int, tuple[str, st
     """(source, source_record_id) of entries by id, without their records (missing: absent)."""
     found: dict[int, tuple[str, str]] = {}
     for start in range(0, len(ids), 400):
-        rows = conn.execute(select(_Q.c.id, _Q.c.source, _Q.c.source_record_id)
-                            .where(_Q.c.id.in_(ids[start:start + 400])))
+        rows = conn.execute(
+            select(_Q.c.id, _Q.c.source, _Q.c.source_record_id).where(_Q.c.id.in_(ids[start : start + 400]))
+        )
         for qid, source, record_id in rows:
             found[qid] = (source, record_id)
     return found
@@ -163,7 +168,7 @@ def get_quarantine(conn: Connection, ids: list[int]) -> dict[int, QuarantineItem
     """Entries by id (missing ids are absent from the answer)."""
     found: dict[int, QuarantineItem] = {}
     for start in range(0, len(ids), 400):
-        rows = conn.execute(select(*_COLUMNS).where(_Q.c.id.in_(ids[start:start + 400])))
+        rows = conn.execute(select(*_COLUMNS).where(_Q.c.id.in_(ids[start : start + 400])))
         for row in rows:
             found[row.id] = _item(row)
     return found

@@ -28,8 +28,9 @@ class Running:
 async def server(db_url: str) -> AsyncIterator[Running]:
     migrate_store(db_url)
     db = Database(db_url, workers=4)
-    settings = IngestSettings(port=0, host="127.0.0.1", database_url=db_url,
-                              log_poll_seconds=0.2, log_page_size=50, batch_max_records=64)
+    settings = IngestSettings(
+        port=0, host="127.0.0.1", database_url=db_url, log_poll_seconds=0.2, log_page_size=50, batch_max_records=64
+    )
     service = build_service(settings, db)
     await service.start()
     channel = grpc.aio.insecure_channel(service.address)

@@ -32,10 +32,16 @@ def _free_port() -> int:
 
 
 def _start(url: str, port: int, log: pathlib.Path) -> subprocess.Popen:
-    env = {**os.environ, "TELCO360_INGEST_PORT": str(port), "TELCO360_INGEST_HOST": "127.0.0.1",
-           "TELCO360_INGEST_DATABASE_URL": url, "TELCO360_INGEST_BATCH_MAX_RECORDS": "50"}
-    return subprocess.Popen([sys.executable, "-m", "services.ingest"], cwd=ROOT, env=env,
-                            stdout=log.open("a"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "TELCO360_INGEST_PORT": str(port),
+        "TELCO360_INGEST_HOST": "127.0.0.1",
+        "TELCO360_INGEST_DATABASE_URL": url,
+        "TELCO360_INGEST_BATCH_MAX_RECORDS": "50",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.ingest"], cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT
+    )
 
 
 def _wait_serving(channel: grpc.Channel) -> None:
@@ -73,8 +79,12 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(db_url: str, tmp_path: pat
                     acknowledged[result.source_record_id] = result.sequence
                     if len(acknowledged) == KILL_AFTER:
                         process.send_signal(signal.SIGKILL)
-            assert err.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED,
-                                        grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN)
+            assert err.value.code() in (
+                grpc.StatusCode.UNAVAILABLE,
+                grpc.StatusCode.CANCELLED,
+                grpc.StatusCode.INTERNAL,
+                grpc.StatusCode.UNKNOWN,
+            )
         process.wait(timeout=30)
         assert process.returncode == -signal.SIGKILL
         assert KILL_AFTER <= len(acknowledged) < TOTAL
@@ -96,8 +106,7 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(db_url: str, tmp_path: pat
             results = list(stub.IngestRecords(iter(records), timeout=120))
             assert len(results) == TOTAL
             for result in results:
-                assert result.status in (ingest_pb2.RECORD_STATUS_DUPLICATE,
-                                         ingest_pb2.RECORD_STATUS_ACCEPTED)
+                assert result.status in (ingest_pb2.RECORD_STATUS_DUPLICATE, ingest_pb2.RECORD_STATUS_ACCEPTED)
                 if result.source_record_id in logged:
                     assert result.status == ingest_pb2.RECORD_STATUS_DUPLICATE
                     assert result.sequence == logged[result.source_record_id]

@@ -35,10 +35,10 @@ HEADER = ["bill_no", "account", "billed_at", "month", "product", "fee", "lines",
 ROWS = [
     ["B1", "C-1", "2024-06-01T08:00:00Z", "2024-05", "语音", "120000", "10", ""],
     ["B2", "C-1", "2024-06-01T08:00:00", "2024-05", "专线", "990000", "2", "paid"],
-    ["B3", "C-2", "1717228800", "2024-05", "cloud", "-5", "1", ""],          # negative fee
-    ["B4", "C-2", "2024-06-01", "2024-05", "satellite", "100", "1", ""],     # unknown product
-    ["B5", "C-3", "2024-06-01", "2024-05", "broadband", "12.5", "1", ""],    # fee not whole
-    ["B6", "C-3", "2024-06-01", "2999-01", "iot", "300", "40", ""],          # future month
+    ["B3", "C-2", "1717228800", "2024-05", "cloud", "-5", "1", ""],  # negative fee
+    ["B4", "C-2", "2024-06-01", "2024-05", "satellite", "100", "1", ""],  # unknown product
+    ["B5", "C-3", "2024-06-01", "2024-05", "broadband", "12.5", "1", ""],  # fee not whole
+    ["B6", "C-3", "2024-06-01", "2999-01", "iot", "300", "40", ""],  # future month
     ["B7", "C-4", "2024-06-01", "2024-05", "mobile_data", "4500", "30", "overdue"],
 ]
 
@@ -56,8 +56,9 @@ def files(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
 
 
 async def _import(server: Running, data: pathlib.Path, mapping: pathlib.Path, **kwargs):
-    return await asyncio.to_thread(import_file, data, load_mapping(mapping), server.address,
-                                   show_progress=False, **kwargs)
+    return await asyncio.to_thread(
+        import_file, data, load_mapping(mapping), server.address, show_progress=False, **kwargs
+    )
 
 
 async def test_csv_import_with_mapping_and_bad_rows(server: Running, files) -> None:
@@ -72,8 +73,11 @@ async def test_csv_import_with_mapping_and_bad_rows(server: Running, files) -> N
     assert by_row[4]["violations"][0]["field"] == "billing.product_line"
     assert "quarantine_id" not in by_row[4]  # could not even be converted
     assert by_row[5]["violations"][0]["field"] == "billing.fee_fen"
-    assert by_row[6]["violations"][0] == {"field": "billing.month", "reason": "OUT_OF_RANGE",
-                                         "description": "must not be in the future"}
+    assert by_row[6]["violations"][0] == {
+        "field": "billing.month",
+        "reason": "OUT_OF_RANGE",
+        "description": "must not be in the future",
+    }
     assert by_row[3]["data"]["bill_no"] == "B3"
 
     log = [e async for e in server.stub.ReadLog(ingest_pb2.ReadLogRequest())]
@@ -93,16 +97,38 @@ async def test_csv_import_with_mapping_and_bad_rows(server: Running, files) -> N
 
 async def test_jsonl_import(server: Running, tmp_path: pathlib.Path) -> None:
     data = tmp_path / "contacts.jsonl"
-    rows = [{"id": "p1", "cust": "C-9", "at": "2024-01-02T03:04:05+08:00", "name": "王芳",
-             "level": "decision_maker", "phone": "138 0013 8000", "q": None},
-            {"id": "p2", "cust": "C-9", "at": "2024-01-02", "name": "", "level": "user"}]
-    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{oops\n",
-                    encoding="utf-8")
+    rows = [
+        {
+            "id": "p1",
+            "cust": "C-9",
+            "at": "2024-01-02T03:04:05+08:00",
+            "name": "王芳",
+            "level": "decision_maker",
+            "phone": "138 0013 8000",
+            "q": None,
+        },
+        {"id": "p2", "cust": "C-9", "at": "2024-01-02", "name": "", "level": "user"},
+    ]
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{oops\n", encoding="utf-8")
     mapping = tmp_path / "mapping.json"
-    mapping.write_text(json.dumps({"kind": "contact", "fields": {
-        "source": {"value": "crm"}, "source_record_id": "id", "customer_id": "cust",
-        "occurred_at": "at", "contact.person_id": "id", "contact.name": "name",
-        "contact.level": "level", "contact.phone": "phone"}}), encoding="utf-8")
+    mapping.write_text(
+        json.dumps(
+            {
+                "kind": "contact",
+                "fields": {
+                    "source": {"value": "crm"},
+                    "source_record_id": "id",
+                    "customer_id": "cust",
+                    "occurred_at": "at",
+                    "contact.person_id": "id",
+                    "contact.name": "name",
+                    "contact.level": "level",
+                    "contact.phone": "phone",
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     summary = await _import(server, data, mapping)
     assert (summary.rows, summary.accepted, summary.rejected) == (3, 1, 2)
     [entry] = [e async for e in server.stub.ReadLog(ingest_pb2.ReadLogRequest())]
@@ -114,9 +140,21 @@ async def test_cli_prints_summary(server: Running, files, tmp_path: pathlib.Path
     data, mapping = files
     rejects = tmp_path / "rejects.jsonl"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.ingest.importer", str(data), "--mapping", str(mapping),
-        "--addr", server.address, "--rejects", str(rejects), "--quiet", cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "services.ingest.importer",
+        str(data),
+        "--mapping",
+        str(mapping),
+        "--addr",
+        server.address,
+        "--rejects",
+        str(rejects),
+        "--quiet",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0, err.decode()
     summary = json.loads(out.decode().strip().splitlines()[-1])
@@ -124,35 +162,44 @@ async def test_cli_prints_summary(server: Running, files, tmp_path: pathlib.Path
     assert len(rejects.read_text().splitlines()) == 4
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"kind": "billing"}, "fields"),
-    ({"kind": "nope", "fields": {}}, "unknown kind"),
-    ({"kind": "billing", "fields": {"source": "a", "source_record_id": "b"}}, "customer_id"),
-    ({"kind": "billing", "fields": {"source": "a", "source_record_id": "b", "customer_id": "c",
-                                    "billing.fees": "f"}}, "unknown field"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"kind": "billing"}, "fields"),
+        ({"kind": "nope", "fields": {}}, "unknown kind"),
+        ({"kind": "billing", "fields": {"source": "a", "source_record_id": "b"}}, "customer_id"),
+        (
+            {
+                "kind": "billing",
+                "fields": {"source": "a", "source_record_id": "b", "customer_id": "c", "billing.fees": "f"},
+            },
+            "unknown field",
+        ),
+    ],
+)
 def test_bad_mappings_are_refused_up_front(data: dict, message: str) -> None:
     with pytest.raises(MappingError, match=message):
         parse_mapping(data)
 
 
 BOUNDS_ROWS = [
-    ["N1", "C-1", "2024-06-01", "2024-05", "voice", "120000", "10", ""],       # good
-    ["N2", "C-1", "2024-06-01", "2024-05", "voice", "１２００００", "10", ""],   # full-width fee
-    ["N3", "C-1", "2024-06-01", "２０２４-05", "voice", "100", "1", ""],        # full-width month
-    ["N4", "C-1", "1e30", "2024-05", "voice", "100", "1", ""],                  # time past 2200
-    ["N5", "C-1", "nan", "2024-05", "voice", "100", "1", ""],                   # not a time
+    ["N1", "C-1", "2024-06-01", "2024-05", "voice", "120000", "10", ""],  # good
+    ["N2", "C-1", "2024-06-01", "2024-05", "voice", "１２００００", "10", ""],  # full-width fee
+    ["N3", "C-1", "2024-06-01", "２０２４-05", "voice", "100", "1", ""],  # full-width month
+    ["N4", "C-1", "1e30", "2024-05", "voice", "100", "1", ""],  # time past 2200
+    ["N5", "C-1", "nan", "2024-05", "voice", "100", "1", ""],  # not a time
     ["N6", "C-1", "2024-06-01", "2024-05", "voice", "9223372036854775808", "1", ""],  # > int64
     ["N7", "C-1", "2024-06-01", "2024-05", "voice", "10000000000001", "1", ""],  # > money bound
-    ["N8", "C-1", "2024-06-01", "2024-05", "voice", "1_000", "1", ""],          # underscores
-    ["N9", "C-1", "2024-06-01", "2024-05", "voice", "100", "3000000000", ""],   # > int32
-    ["N10", "C-1", "2024-06-01", "2024-05", "１", "100", "1", ""],              # full-width enum
-    ["N11", "C-1", "2024-06-01", "2024-05", "voice", "300", "2", ""],           # good
+    ["N8", "C-1", "2024-06-01", "2024-05", "voice", "1_000", "1", ""],  # underscores
+    ["N9", "C-1", "2024-06-01", "2024-05", "voice", "100", "3000000000", ""],  # > int32
+    ["N10", "C-1", "2024-06-01", "2024-05", "１", "100", "1", ""],  # full-width enum
+    ["N11", "C-1", "2024-06-01", "2024-05", "voice", "300", "2", ""],  # good
 ]
 
 
 async def test_import_refuses_full_width_digits_and_out_of_range_numbers(
-        server: Running, tmp_path: pathlib.Path) -> None:
+    server: Running, tmp_path: pathlib.Path
+) -> None:
     data = tmp_path / "bounds.csv"
     with data.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -162,10 +209,8 @@ async def test_import_refuses_full_width_digits_and_out_of_range_numbers(
     mapping.write_text(MAPPING_YAML, encoding="utf-8")
     summary = await _import(server, data, mapping, batch_size=4)
     assert (summary.rows, summary.accepted, summary.rejected) == (11, 2, 9)
-    rejects = {r["row"]: r for r in map(json.loads, pathlib.Path(summary.rejects_file)
-                                        .read_text().splitlines())}
-    got = {row: (r["violations"][0]["field"], r["violations"][0]["reason"])
-           for row, r in rejects.items()}
+    rejects = {r["row"]: r for r in map(json.loads, pathlib.Path(summary.rejects_file).read_text().splitlines())}
+    got = {row: (r["violations"][0]["field"], r["violations"][0]["reason"]) for row, r in rejects.items()}
     assert got == {
         2: ("billing.fee_fen", "INVALID_FORMAT"),
         3: ("billing.month", "INVALID_FORMAT"),
@@ -186,5 +231,4 @@ async def test_import_refuses_full_width_digits_and_out_of_range_numbers(
 def test_import_refuses_batch_sizes_out_of_range(size: int, files) -> None:
     data, mapping = files
     with pytest.raises(ValueError, match="batch_size"):
-        import_file(data, load_mapping(mapping), "127.0.0.1:1", batch_size=size,
-                    show_progress=False)
+        import_file(data, load_mapping(mapping), "127.0.0.1:1", batch_size=size, show_progress=False)

@@ -45,13 +45,17 @@ async def small(db_url: str) -> AsyncIterator[Running]:
     """A server with small answers (page bytes) and small RecordBatch messages."""
     migrate_store(db_url)
     db = Database(db_url, workers=2)
-    settings = IngestSettings(port=0, host="127.0.0.1", database_url=db_url,
-                              page_max_bytes=SMALL_PAGE_BYTES, record_batch_max=10,
-                              batch_max_records=16)
+    settings = IngestSettings(
+        port=0,
+        host="127.0.0.1",
+        database_url=db_url,
+        page_max_bytes=SMALL_PAGE_BYTES,
+        record_batch_max=10,
+        batch_max_records=16,
+    )
     service = build_service(settings, db)
     await service.start()
-    channel = grpc.aio.insecure_channel(service.address,
-                                        options=[("grpc.max_send_message_length", 64 << 20)])
+    channel = grpc.aio.insecure_channel(service.address, options=[("grpc.max_send_message_length", 64 << 20)])
     try:
         yield Running(service.address, ingest_pb2_grpc.IngestServiceStub(channel), db_url)
     finally:
@@ -78,13 +82,13 @@ LIST_CASES = [
     ({"received_after": _stamp(1_700_000_000, -1)}, [("received_after", "OUT_OF_RANGE")]),
     ({"page": common_pb2.PageRequest(page_size=-1)}, [("page.page_size", "OUT_OF_RANGE")]),
     ({"page": common_pb2.PageRequest(page_size=-(2**31))}, [("page.page_size", "OUT_OF_RANGE")]),
-    ({"page": common_pb2.PageRequest(page_token="x" * 100_000)},
-     [("page.page_token", "BAD_FORMAT")]),
-    ({"page": common_pb2.PageRequest(page_token=encode_token(1, 1)[:-2] + "７")},
-     [("page.page_token", "BAD_FORMAT")]),
+    ({"page": common_pb2.PageRequest(page_token="x" * 100_000)}, [("page.page_token", "BAD_FORMAT")]),
+    ({"page": common_pb2.PageRequest(page_token=encode_token(1, 1)[:-2] + "７")}, [("page.page_token", "BAD_FORMAT")]),
     ({"source": "s" * 3_900_000}, [("source", "TOO_LONG")]),
-    ({"reason": "r" * 300, "received_before": _stamp(INT64)},
-     [("reason", "TOO_LONG"), ("received_before", "OUT_OF_RANGE")]),
+    (
+        {"reason": "r" * 300, "received_before": _stamp(INT64)},
+        [("reason", "TOO_LONG"), ("received_before", "OUT_OF_RANGE")],
+    ),
 ]
 
 
@@ -96,21 +100,19 @@ async def test_list_quarantine_bounds(server: Running) -> None:
         # The same filter inside a replay names the field under `filter.`.
         replay = ingest_pb2.ReplayQuarantineRequest(filter=request)
         if "page" not in kwargs:  # a replay filter's paging is not used
-            assert await _invalid(server.stub.ReplayQuarantine(replay)) == [
-                ("filter." + f, r) for f, r in expected]
+            assert await _invalid(server.stub.ReplayQuarantine(replay)) == [("filter." + f, r) for f, r in expected]
 
 
 async def test_full_width_page_token_digits_are_refused(server: Running) -> None:
     token = base64.urlsafe_b64encode("q1:１２３:４５".encode()).decode()
     request = ingest_pb2.ListQuarantineRequest(page=common_pb2.PageRequest(page_token=token))
-    assert await _invalid(server.stub.ListQuarantine(request)) == [
-        ("page.page_token", "BAD_FORMAT")]
+    assert await _invalid(server.stub.ListQuarantine(request)) == [("page.page_token", "BAD_FORMAT")]
 
 
 async def test_extreme_valid_times_are_answered(server: Running) -> None:
     request = ingest_pb2.ListQuarantineRequest(
-        received_after=_stamp(bounds.EARLIEST_SECONDS),
-        received_before=_stamp(bounds.LATEST_SECONDS - 1, 999_999_999))
+        received_after=_stamp(bounds.EARLIEST_SECONDS), received_before=_stamp(bounds.LATEST_SECONDS - 1, 999_999_999)
+    )
     answer = await server.stub.ListQuarantine(request)
     assert answer.page.total_count == 0
 
@@ -126,34 +128,35 @@ REPLAY_ID_CASES = [
 
 async def test_replay_ids_bounds(server: Running) -> None:
     for ids, field, reason in REPLAY_ID_CASES:
-        violations = await _invalid(server.stub.ReplayQuarantine(
-            ingest_pb2.ReplayQuarantineRequest(quarantine_ids=ids)))
+        violations = await _invalid(
+            server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(quarantine_ids=ids))
+        )
         assert violations == [(field, reason)]
     corrections = [ingest_pb2.QuarantineCorrection(quarantine_id="1", record=billing(1))] * 1001
-    assert await _invalid(server.stub.ReplayQuarantine(
-        ingest_pb2.ReplayQuarantineRequest(corrections=corrections))) == [
-            ("corrections", "TOO_MANY")]
+    assert await _invalid(
+        server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(corrections=corrections))
+    ) == [("corrections", "TOO_MANY")]
 
 
 async def test_replay_reports_many_bad_ids_in_a_bounded_status(server: Running) -> None:
     ids = [f"x{i}" for i in range(500)]
-    violations = await _invalid(server.stub.ReplayQuarantine(
-        ingest_pb2.ReplayQuarantineRequest(quarantine_ids=ids)))
+    violations = await _invalid(server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(quarantine_ids=ids)))
     assert len(violations) == REPORTED_VIOLATIONS_MAX + 1
     assert violations[-1] == ("", "TOO_MANY")
 
 
 async def test_read_log_bounds(server: Running) -> None:
-    for kwargs, field in [({"after_sequence": -1}, "after_sequence"),
-                          ({"after_sequence": -(2**63)}, "after_sequence"),
-                          ({"limit": -5}, "limit")]:
+    for kwargs, field in [
+        ({"after_sequence": -1}, "after_sequence"),
+        ({"after_sequence": -(2**63)}, "after_sequence"),
+        ({"limit": -5}, "limit"),
+    ]:
         request = ingest_pb2.ReadLogRequest(**kwargs)
         for call in (server.stub.ReadLog, server.stub.ReadLogBatches):
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 [m async for m in call(request)]
             assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-            assert [(v.field, v.reason) for v in field_violations(err.value)] == [
-                (field, "OUT_OF_RANGE")]
+            assert [(v.field, v.reason) for v in field_violations(err.value)] == [(field, "OUT_OF_RANGE")]
 
 
 async def test_read_log_past_the_last_int64_is_empty_not_an_error(server: Running) -> None:
@@ -163,8 +166,9 @@ async def test_read_log_past_the_last_int64_is_empty_not_an_error(server: Runnin
 
 
 async def test_submit_record_with_huge_texts_answers_a_small_status(server: Running) -> None:
-    huge = record("account", "big", name="名" * 1_300_000,
-                  attributes={f"k{i}": {"string_value": "v" * 2000} for i in range(60)})
+    huge = record(
+        "account", "big", name="名" * 1_300_000, attributes={f"k{i}": {"string_value": "v" * 2000} for i in range(60)}
+    )
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await server.stub.SubmitRecord(ingest_pb2.SubmitRecordRequest(record=huge))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -175,25 +179,32 @@ async def test_submit_record_with_huge_texts_answers_a_small_status(server: Runn
     listed = await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest())
     [entry] = listed.entries
     assert len(entry.record.account.name) == limits.QUARANTINE_TEXT_KEEP
-    replay = await server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(
-        quarantine_ids=[entry.quarantine_id]))
+    replay = await server.stub.ReplayQuarantine(
+        ingest_pb2.ReplayQuarantineRequest(quarantine_ids=[entry.quarantine_id])
+    )
     assert replay.still_rejected == 1 and replay.results[0].status == REJECTED
 
 
 async def test_out_of_range_money_is_quarantined_and_good_records_flow(server: Running) -> None:
-    records = [billing(0, fee_fen=INT64), billing(1), billing(2, fee_fen=bounds.MAX_MONEY_FEN),
-               billing(3, fee_fen=bounds.MAX_MONEY_FEN + 1)]
+    records = [
+        billing(0, fee_fen=INT64),
+        billing(1),
+        billing(2, fee_fen=bounds.MAX_MONEY_FEN),
+        billing(3, fee_fen=bounds.MAX_MONEY_FEN + 1),
+    ]
     results = [r async for r in server.stub.IngestRecords(iter(records))]
-    assert [r.status for r in results] == [REJECTED, ingest_pb2.RECORD_STATUS_ACCEPTED,
-                                           ingest_pb2.RECORD_STATUS_ACCEPTED, REJECTED]
-    assert {(v.field, v.reason) for r in results for v in r.violations} == {
-        ("billing.fee_fen", "OUT_OF_RANGE")}
+    assert [r.status for r in results] == [
+        REJECTED,
+        ingest_pb2.RECORD_STATUS_ACCEPTED,
+        ingest_pb2.RECORD_STATUS_ACCEPTED,
+        REJECTED,
+    ]
+    assert {(v.field, v.reason) for r in results for v in r.violations} == {("billing.fee_fen", "OUT_OF_RANGE")}
     log = [e async for e in server.stub.ReadLog(ingest_pb2.ReadLogRequest())]
     assert [e.record.source_record_id for e in log] == ["b-1", "b-2"]
 
 
-async def test_a_record_batch_over_the_limit_ends_the_stream_before_its_work(small: Running
-                                                                             ) -> None:
+async def test_a_record_batch_over_the_limit_ends_the_stream_before_its_work(small: Running) -> None:
     ok = ingest_pb2.RecordBatch(records=[billing(i) for i in range(3)])
     too_big = ingest_pb2.RecordBatch(records=[billing(i) for i in range(100, 111)])
 
@@ -214,13 +225,13 @@ async def test_a_record_batch_over_the_limit_ends_the_stream_before_its_work(sma
 
 def _bad_interaction(rng: random.Random, i: int) -> ingest_pb2.Record:
     """A rejected record of random size (an oversized note of 10-14 KB)."""
-    return record("interaction", f"i-{i}", notes="n" * rng.randint(10_001, 14_000),
-                  duration_minutes=rng.choice([10, 99_999]))
+    return record(
+        "interaction", f"i-{i}", notes="n" * rng.randint(10_001, 14_000), duration_minutes=rng.choice([10, 99_999])
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-async def test_list_quarantine_pages_by_bytes_list_every_entry_once(small: Running, seed: int
-                                                                     ) -> None:
+async def test_list_quarantine_pages_by_bytes_list_every_entry_once(small: Running, seed: int) -> None:
     rng = random.Random(seed)
     records = [_bad_interaction(rng, i) for i in range(rng.randint(15, 30))]
     results = [r async for r in small.stub.IngestRecords(iter(records))]
@@ -231,8 +242,9 @@ async def test_list_quarantine_pages_by_bytes_list_every_entry_once(small: Runni
     pages = 0
     while True:
         page_size = rng.choice([0, 1, 2, 5, 1000])
-        page = await small.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest(
-            page=common_pb2.PageRequest(page_size=page_size, page_token=token)))
+        page = await small.stub.ListQuarantine(
+            ingest_pb2.ListQuarantineRequest(page=common_pb2.PageRequest(page_size=page_size, page_token=token))
+        )
         pages += 1
         assert page.ByteSize() <= SMALL_PAGE_BYTES
         assert page.entries and page.page.total_count == len(records)
@@ -255,8 +267,9 @@ async def test_list_quarantine_at_the_default_page_bytes(server: Running) -> Non
     seen: list[str] = []
     token, pages = "", 0
     while True:
-        page = await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest(
-            page=common_pb2.PageRequest(page_token=token)))
+        page = await server.stub.ListQuarantine(
+            ingest_pb2.ListQuarantineRequest(page=common_pb2.PageRequest(page_token=token))
+        )
         assert page.ByteSize() <= bounds.PAGE_MAX_BYTES
         pages += 1
         seen += [e.quarantine_id for e in page.entries]
@@ -271,32 +284,37 @@ async def test_replay_answer_stays_within_the_page_bytes(small: Running) -> None
     nan = {f"a{i}": {"number_value": float("nan")} for i in range(limits.ATTRIBUTES_MAX)}
     records = [record("account", f"i-{i}", attributes=nan) for i in range(40)]
     [r async for r in small.stub.IngestRecords(iter(records))]
-    replay = await small.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(
-        filter=ingest_pb2.ListQuarantineRequest(source="crm")))
+    replay = await small.stub.ReplayQuarantine(
+        ingest_pb2.ReplayQuarantineRequest(filter=ingest_pb2.ListQuarantineRequest(source="crm"))
+    )
     assert replay.moved + replay.still_rejected == 40 and replay.still_rejected == 40
     assert replay.ByteSize() <= SMALL_PAGE_BYTES
     assert replay.results_omitted == 40 - len(replay.results) and replay.results_omitted > 0
-    assert [r.source_record_id for r in replay.results] == [
-        f"i-{i}" for i in range(len(replay.results))]
+    assert [r.source_record_id for r in replay.results] == [f"i-{i}" for i in range(len(replay.results))]
 
 
 async def test_an_entry_stored_whole_before_the_cut_is_listed_cut(server: Running) -> None:
     [result] = [r async for r in server.stub.IngestRecords(iter([billing(1, fee_fen=-1)]))]
     # An entry as an older ingest stored it: the whole 3.9 MB text.
-    legacy = {"source": "billing", "source_record_id": "b-1", "customer_id": "C-1",
-              "occurred_at": {"seconds": 1_700_000_000},
-              "billing": {"month": "2024-05", "usage_unit": "名" * 1_300_000, "fee_fen": -1}}
+    legacy = {
+        "source": "billing",
+        "source_record_id": "b-1",
+        "customer_id": "C-1",
+        "occurred_at": {"seconds": 1_700_000_000},
+        "billing": {"month": "2024-05", "usage_unit": "名" * 1_300_000, "fee_fen": -1},
+    }
     engine = sa.create_engine(server.url)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE ingest_quarantine SET record = :r WHERE id = :i"),
-                     {"r": json.dumps(legacy, ensure_ascii=False), "i": int(result.quarantine_id)})
+        conn.execute(
+            sa.text("UPDATE ingest_quarantine SET record = :r WHERE id = :i"),
+            {"r": json.dumps(legacy, ensure_ascii=False), "i": int(result.quarantine_id)},
+        )
     engine.dispose()
     [entry] = (await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest())).entries
     assert len(entry.record.billing.usage_unit) == limits.QUARANTINE_TEXT_KEEP
 
 
-async def test_every_bad_value_over_grpc_is_quarantined_beside_good_records(server: Running
-                                                                           ) -> None:
+async def test_every_bad_value_over_grpc_is_quarantined_beside_good_records(server: Running) -> None:
     # One value of each bad-value strategy (every value it draws is bad; no shrinking).
     once = hypothesis_settings(phases=[Phase.generate], database=None)
     bad = [(case, find(case[3], lambda _: True, settings=once)) for case in ALL_CASES]
@@ -316,6 +334,7 @@ async def test_every_bad_value_over_grpc_is_quarantined_beside_good_records(serv
             assert want in [(v.field, v.reason) for v in result.violations], (want, result)
     [again] = [a async for a in server.stub.IngestRecordBatches(iter([message]))]
     assert [r.status for r in again.results] == [
-        ingest_pb2.RECORD_STATUS_DUPLICATE if w is None else REJECTED for w in expected]
+        ingest_pb2.RECORD_STATUS_DUPLICATE if w is None else REJECTED for w in expected
+    ]
     stats = await server.stub.GetIngestStats(ingest_pb2.GetIngestStatsRequest())
     assert stats.log_entries == len(bad) and stats.quarantined == len(bad)

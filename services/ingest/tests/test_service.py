@@ -81,8 +81,7 @@ async def test_normalisations_are_reported_and_logged(server: Running) -> None:
 
 
 async def test_batched_stream(server: Running) -> None:
-    batches = [ingest_pb2.RecordBatch(records=[billing(b * 100 + i) for i in range(100)])
-               for b in range(3)]
+    batches = [ingest_pb2.RecordBatch(records=[billing(b * 100 + i) for i in range(100)]) for b in range(3)]
     batches[1].records[5].billing.fee_fen = -3
     answers = [a async for a in server.stub.IngestRecordBatches(iter(batches))]
     assert [len(a.results) for a in answers] == [100, 100, 100]
@@ -98,8 +97,7 @@ async def test_submit_record(server: Running) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await server.stub.SubmitRecord(ingest_pb2.SubmitRecordRequest(record=billing(2, -1)))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert [(v.field, v.reason) for v in field_violations(err.value)] == [
-        ("record.billing.fee_fen", "OUT_OF_RANGE")]
+    assert [(v.field, v.reason) for v in field_violations(err.value)] == [("record.billing.fee_fen", "OUT_OF_RANGE")]
     listing = await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest())
     assert [e.record.source_record_id for e in listing.entries] == ["b-2"]
     with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -122,8 +120,9 @@ async def test_list_quarantine_filters_and_pages(server: Running) -> None:
     seen: list[str] = []
     token = ""
     while True:
-        page = await list_q(ingest_pb2.ListQuarantineRequest(
-            page=common_pb2.PageRequest(page_size=3, page_token=token)))
+        page = await list_q(
+            ingest_pb2.ListQuarantineRequest(page=common_pb2.PageRequest(page_size=3, page_token=token))
+        )
         seen += [e.quarantine_id for e in page.entries]
         token = page.page.next_page_token
         if not token:
@@ -136,12 +135,14 @@ async def test_list_quarantine_filters_and_pages(server: Running) -> None:
     assert earlier.page.total_count == 0
 
 
-@pytest.mark.parametrize(("request_kwargs", "field"), [
-    ({"page": common_pb2.PageRequest(page_size=5000)}, "page.page_size"),
-    ({"page": common_pb2.PageRequest(page_token="garbage!")}, "page.page_token"),
-])
-async def test_list_quarantine_rejects_bad_requests(server: Running, request_kwargs: dict,
-                                                    field: str) -> None:
+@pytest.mark.parametrize(
+    ("request_kwargs", "field"),
+    [
+        ({"page": common_pb2.PageRequest(page_size=5000)}, "page.page_size"),
+        ({"page": common_pb2.PageRequest(page_token="garbage!")}, "page.page_token"),
+    ],
+)
+async def test_list_quarantine_rejects_bad_requests(server: Running, request_kwargs: dict, field: str) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest(**request_kwargs))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -155,34 +156,34 @@ async def test_replay_quarantine_with_ids_corrections_and_filter(server: Running
     qids = [r.quarantine_id for r in results]
 
     # Replayed as stored: still bad, stays quarantined.
-    replay = await server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(
-        quarantine_ids=[qids[0]]))
+    replay = await server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(quarantine_ids=[qids[0]]))
     assert replay.moved == 0 and replay.still_rejected == 1
     assert replay.results[0].status == REJECTED
 
     # Corrected payloads move into the log.
     fixed = ingest_pb2.QuarantineCorrection(quarantine_id=qids[0], record=billing(0, fee_fen=5))
     fixed_contact = ingest_pb2.QuarantineCorrection(
-        quarantine_id=qids[4], record=record("contact", "c-1", phone="13800138000"))
-    replay = await server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(
-        corrections=[fixed, fixed_contact]))
+        quarantine_id=qids[4], record=record("contact", "c-1", phone="13800138000")
+    )
+    replay = await server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(corrections=[fixed, fixed_contact]))
     assert replay.moved == 2 and [r.status for r in replay.results] == [ACCEPTED, ACCEPTED]
     open_entries = await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest())
     assert len(open_entries.entries) == 3
-    resolved = await server.stub.ListQuarantine(ingest_pb2.ListQuarantineRequest(
-        include_resolved=True, reason="contact.phone"))
+    resolved = await server.stub.ListQuarantine(
+        ingest_pb2.ListQuarantineRequest(include_resolved=True, reason="contact.phone")
+    )
     assert resolved.entries[0].resolved and resolved.entries[0].resolved_sequence > 0
 
     # A correction must keep the record's identity.
     wrong = ingest_pb2.QuarantineCorrection(quarantine_id=qids[1], record=billing(99))
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(corrections=[wrong]))
-    assert [v.field for v in field_violations(err.value)] == [
-        "corrections[0].record.source_record_id"]
+    assert [v.field for v in field_violations(err.value)] == ["corrections[0].record.source_record_id"]
 
     # Replay by filter re-validates every open entry matching it.
-    replay = await server.stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(
-        filter=ingest_pb2.ListQuarantineRequest(reason="billing.fee_fen")))
+    replay = await server.stub.ReplayQuarantine(
+        ingest_pb2.ReplayQuarantineRequest(filter=ingest_pb2.ListQuarantineRequest(reason="billing.fee_fen"))
+    )
     assert len(replay.results) == 3 and replay.still_rejected == 3
 
     log = await read_log(server)
@@ -221,8 +222,11 @@ async def test_read_log_batches_pages_the_same_entries(server: Running) -> None:
     pages = [p async for p in server.stub.ReadLogBatches(ingest_pb2.ReadLogRequest(after_sequence=5))]
     assert [len(p.entries) for p in pages] == [50, 50, 15]  # the server's page size is 50
     assert [e for p in pages for e in p.entries] == await read_log(server, after=5)
-    limited = [e.sequence async for p in server.stub.ReadLogBatches(
-        ingest_pb2.ReadLogRequest(after_sequence=10, limit=55)) for e in p.entries]
+    limited = [
+        e.sequence
+        async for p in server.stub.ReadLogBatches(ingest_pb2.ReadLogRequest(after_sequence=10, limit=55))
+        for e in p.entries
+    ]
     assert limited == list(range(11, 66))
     with pytest.raises(grpc.aio.AioRpcError) as err:
         async for _ in server.stub.ReadLogBatches(ingest_pb2.ReadLogRequest(limit=-1)):

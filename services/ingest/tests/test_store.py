@@ -68,8 +68,7 @@ def test_same_key_twice_in_one_batch(store: IngestStore) -> None:
 
 def test_normalisation_makes_equivalent_inputs_duplicates(store: IngestStore) -> None:
     ingest(store, [raw("contact", "c-1", phone="138 0013 8000", email="LI@EXAMPLE.COM")], NOW)
-    _, outcomes, _ = ingest(store, [raw("contact", "c-1", phone="+8613800138000",
-                                        email="li@example.com")], NOW)
+    _, outcomes, _ = ingest(store, [raw("contact", "c-1", phone="+8613800138000", email="li@example.com")], NOW)
     assert _statuses(outcomes) == ["DUPLICATE"]
 
 
@@ -181,6 +180,7 @@ def test_concurrent_stores_on_one_database(db_url: str) -> None:
     dbs = [Database(db_url, workers=2) for _ in range(2)]
     stores = [IngestStore(db) for db in dbs]
     try:
+
         def write(s: IngestStore, tag: str) -> None:
             for b in range(6):
                 ingest(s, [raw("billing", f"{tag}-{b}-{i}") for i in range(20)], NOW)

@@ -41,8 +41,7 @@ def cluster(private_postgres: PrivatePostgres) -> PrivatePostgres:
 async def on_cluster(cluster: PrivatePostgres) -> AsyncIterator[Running]:
     migrate_store(cluster.url)
     db = Database(cluster.url, workers=2)
-    settings = IngestSettings(port=0, host="127.0.0.1", database_url=cluster.url,
-                              log_poll_seconds=0.2)
+    settings = IngestSettings(port=0, host="127.0.0.1", database_url=cluster.url, log_poll_seconds=0.2)
     service = build_service(settings, db)
     await service.start()
     channel = grpc.aio.insecure_channel(service.address)
@@ -67,7 +66,8 @@ async def _code(call) -> grpc.StatusCode:
 
 
 async def test_every_rpc_answers_unavailable_while_the_database_is_down(
-        on_cluster: Running, cluster: PrivatePostgres, tmp_path: pathlib.Path) -> None:
+    on_cluster: Running, cluster: PrivatePostgres, tmp_path: pathlib.Path
+) -> None:
     stub = on_cluster.stub
     first = await stub.SubmitRecord(ingest_pb2.SubmitRecordRequest(record=billing(1)))
     bad = [r async for r in stub.IngestRecords(iter([billing(2, fee_fen=-1)]))]
@@ -75,14 +75,15 @@ async def test_every_rpc_answers_unavailable_while_the_database_is_down(
 
     cluster.stop()
     calls = {
-        "SubmitRecord": lambda: stub.SubmitRecord(
-            ingest_pb2.SubmitRecordRequest(record=billing(3))),
+        "SubmitRecord": lambda: stub.SubmitRecord(ingest_pb2.SubmitRecordRequest(record=billing(3))),
         "IngestRecords": lambda: stub.IngestRecords(iter([billing(4), billing(5)])),
         "IngestRecordBatches": lambda: stub.IngestRecordBatches(
-            iter([ingest_pb2.RecordBatch(records=[billing(6), billing(7)])])),
+            iter([ingest_pb2.RecordBatch(records=[billing(6), billing(7)])])
+        ),
         "ListQuarantine": lambda: stub.ListQuarantine(ingest_pb2.ListQuarantineRequest()),
-        "ReplayQuarantine": lambda: stub.ReplayQuarantine(ingest_pb2.ReplayQuarantineRequest(
-            quarantine_ids=[bad[0].quarantine_id])),
+        "ReplayQuarantine": lambda: stub.ReplayQuarantine(
+            ingest_pb2.ReplayQuarantineRequest(quarantine_ids=[bad[0].quarantine_id])
+        ),
         "ReadLog": lambda: stub.ReadLog(ingest_pb2.ReadLogRequest()),
         "ReadLogBatches": lambda: stub.ReadLogBatches(ingest_pb2.ReadLogRequest()),
         "GetIngestStats": lambda: stub.GetIngestStats(ingest_pb2.GetIngestStatsRequest()),
@@ -93,13 +94,20 @@ async def test_every_rpc_answers_unavailable_while_the_database_is_down(
     # The importer reports the outage as such (its CLI prints the code and exits 2).
     data = tmp_path / "rows.csv"
     data.write_text("id,cust\nX1,C-1\n", encoding="utf-8")
-    mapping = parse_mapping({"kind": "lifecycle", "fields": {
-        "source": {"value": "crm"}, "source_record_id": "id", "customer_id": "cust",
-        "occurred_at": {"value": "2024-01-01"},
-        "lifecycle.action": {"value": "REACTIVATED"}}})
+    mapping = parse_mapping(
+        {
+            "kind": "lifecycle",
+            "fields": {
+                "source": {"value": "crm"},
+                "source_record_id": "id",
+                "customer_id": "cust",
+                "occurred_at": {"value": "2024-01-01"},
+                "lifecycle.action": {"value": "REACTIVATED"},
+            },
+        }
+    )
     with pytest.raises(grpc.RpcError) as err:
-        await asyncio.to_thread(import_file, data, mapping, on_cluster.address,
-                                show_progress=False)
+        await asyncio.to_thread(import_file, data, mapping, on_cluster.address, show_progress=False)
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
 
     # Back again: ingest recovers without a restart (a dead pooled connection may cost

@@ -55,10 +55,8 @@ CASES = [
     (_with(raw("billing"), customer_id="C 1/2"), "customer_id", INVALID_FORMAT),
     ({k: v for k, v in raw("billing").items() if k != "occurred_at"}, "occurred_at", REQUIRED),
     (_with(raw("billing"), occurred_at={"seconds": 100}), "occurred_at", OUT_OF_RANGE),
-    (_with(raw("billing"), occurred_at={"seconds": int(NOW) + 3 * 86_400}), "occurred_at",
-     OUT_OF_RANGE),
-    (_with(raw("billing"), occurred_at={"seconds": int(NOW), "nanos": -1}), "occurred_at",
-     INVALID_FORMAT),
+    (_with(raw("billing"), occurred_at={"seconds": int(NOW) + 3 * 86_400}), "occurred_at", OUT_OF_RANGE),
+    (_with(raw("billing"), occurred_at={"seconds": int(NOW), "nanos": -1}), "occurred_at", INVALID_FORMAT),
     ({k: v for k, v in raw("billing").items() if k != "billing"}, "payload", REQUIRED),
     (_with(raw("billing"), contact=PAYLOADS["contact"]), "payload", INCONSISTENT),
     # account
@@ -71,16 +69,13 @@ CASES = [
     (raw("account", industry="space mining on mars"), "account.industry", INVALID_VALUE),
     (raw("account", region=None), "account.region", REQUIRED),
     (raw("account", tier=42), "account.tier", UNKNOWN_ENUM),
-    (raw("account", contract_start_month="2023-13"), "account.contract_start_month",
-     INVALID_FORMAT),
+    (raw("account", contract_start_month="2023-13"), "account.contract_start_month", INVALID_FORMAT),
     (raw("account", contract_end_month="2022-12"), "account.contract_end_month", INCONSISTENT),
     (raw("account", employee_count=-5), "account.employee_count", OUT_OF_RANGE),
     (raw("account", time_zone="Mars/Olympus"), "account.time_zone", INVALID_VALUE),
-    (raw("account", attributes={"Bad Name": {"string_value": "x"}}),
-     "account.attributes[Bad Name]", INVALID_FORMAT),
+    (raw("account", attributes={"Bad Name": {"string_value": "x"}}), "account.attributes[Bad Name]", INVALID_FORMAT),
     (raw("account", attributes={"empty": {}}), "account.attributes[empty]", REQUIRED),
-    (raw("account", attributes={"ratio": {"number_value": float("nan")}}),
-     "account.attributes[ratio]", NOT_FINITE),
+    (raw("account", attributes={"ratio": {"number_value": float("nan")}}), "account.attributes[ratio]", NOT_FINITE),
     # contact
     (raw("contact", person_id=None), "contact.person_id", REQUIRED),
     (raw("contact", name=None), "contact.name", REQUIRED),
@@ -115,14 +110,14 @@ CASES = [
     # service events
     (raw("service_event", type=None), "service_event.type", REQUIRED),
     (raw("service_event", survey_answers=None), "service_event.survey_answers", REQUIRED),
-    (raw("service_event", survey_answers={"q1": 6}), "service_event.survey_answers[q1]",
-     OUT_OF_RANGE),
-    (raw("service_event", survey_answers={"q1": 0}), "service_event.survey_answers[q1]",
-     OUT_OF_RANGE),
-    (raw("service_event", type="SERVICE_EVENT_TYPE_COMPLAINT"), "service_event.survey_answers",
-     INCONSISTENT),
-    (raw("service_event", type="SERVICE_EVENT_TYPE_COMPLAINT", survey_answers=None, severity=5),
-     "service_event.severity", OUT_OF_RANGE),
+    (raw("service_event", survey_answers={"q1": 6}), "service_event.survey_answers[q1]", OUT_OF_RANGE),
+    (raw("service_event", survey_answers={"q1": 0}), "service_event.survey_answers[q1]", OUT_OF_RANGE),
+    (raw("service_event", type="SERVICE_EVENT_TYPE_COMPLAINT"), "service_event.survey_answers", INCONSISTENT),
+    (
+        raw("service_event", type="SERVICE_EVENT_TYPE_COMPLAINT", survey_answers=None, severity=5),
+        "service_event.severity",
+        OUT_OF_RANGE,
+    ),
     (raw("service_event", resolution_hours=-1.0), "service_event.resolution_hours", OUT_OF_RANGE),
     # interactions
     (raw("interaction", channel=None), "interaction.channel", REQUIRED),
@@ -131,18 +126,15 @@ CASES = [
     # competitor intelligence
     (raw("competitor", competitor=None), "competitor.competitor", REQUIRED),
     (raw("competitor", satisfaction=6), "competitor.satisfaction", OUT_OF_RANGE),
-    (raw("competitor", product_lines=["PRODUCT_LINE_UNSPECIFIED"]), "competitor.product_lines[0]",
-     INVALID_VALUE),
+    (raw("competitor", product_lines=["PRODUCT_LINE_UNSPECIFIED"]), "competitor.product_lines[0]", INVALID_VALUE),
     (raw("competitor", contract_end_month="soon"), "competitor.contract_end_month", INVALID_FORMAT),
     # opportunities
     (raw("opportunity", opportunity_id=None), "opportunity.opportunity_id", REQUIRED),
     (raw("opportunity", need=None), "opportunity.need", REQUIRED),
     (raw("opportunity", stage=None), "opportunity.stage", REQUIRED),
     (raw("opportunity", budget_fen=-100), "opportunity.budget_fen", OUT_OF_RANGE),
-    (raw("opportunity", decision_maker_ids=["ok", "not ok!"]), "opportunity.decision_maker_ids[1]",
-     INVALID_FORMAT),
-    (raw("opportunity", product_lines=["PRODUCT_LINE_IOT", 77]), "opportunity.product_lines[1]",
-     UNKNOWN_ENUM),
+    (raw("opportunity", decision_maker_ids=["ok", "not ok!"]), "opportunity.decision_maker_ids[1]", INVALID_FORMAT),
+    (raw("opportunity", product_lines=["PRODUCT_LINE_IOT", 77]), "opportunity.product_lines[1]", UNKNOWN_ENUM),
     # lifecycle
     (raw("lifecycle", action=None), "lifecycle.action", REQUIRED),
     (raw("lifecycle", reason=None), "lifecycle.reason", REQUIRED),
@@ -150,8 +142,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("record", "field", "reason"), CASES,
-                         ids=[f"{c[1]}-{c[2]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(("record", "field", "reason"), CASES, ids=[f"{c[1]}-{c[2]}-{i}" for i, c in enumerate(CASES)])
 def test_each_rule_rejects_with_the_field_named(record: dict, field: str, reason: str) -> None:
     checked = validate_record(record, NOW)
     assert checked.record is None
@@ -169,21 +160,23 @@ def test_current_month_and_reactivation_without_reason_are_fine() -> None:
     from services.ingest.tests.samples import THIS_MONTH
 
     assert validate_record(raw("billing", month=THIS_MONTH), NOW).ok
-    assert validate_record(raw("lifecycle", action="LIFECYCLE_ACTION_REACTIVATED", reason=None),
-                           NOW).ok
+    assert validate_record(raw("lifecycle", action="LIFECYCLE_ACTION_REACTIVATED", reason=None), NOW).ok
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("138 0013 8000", "+8613800138000"),
-    ("138-0013-8000", "+8613800138000"),
-    ("+86 138 0013 8000", "+8613800138000"),
-    ("8613800138000", "+8613800138000"),
-    ("(010) 6552 9988", "+861065529988"),
-    ("0755-8888 8888", "+8675588888888"),
-    ("400-810-0000", "+864008100000"),
-    ("0044 20 7946 0958", "+442079460958"),
-    ("＋86 13800138000", "+8613800138000"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("138 0013 8000", "+8613800138000"),
+        ("138-0013-8000", "+8613800138000"),
+        ("+86 138 0013 8000", "+8613800138000"),
+        ("8613800138000", "+8613800138000"),
+        ("(010) 6552 9988", "+861065529988"),
+        ("0755-8888 8888", "+8675588888888"),
+        ("400-810-0000", "+864008100000"),
+        ("0044 20 7946 0958", "+442079460958"),
+        ("＋86 13800138000", "+8613800138000"),
+    ],
+)
 def test_phones_are_normalised_to_e164(given: str, expected: str) -> None:
     assert formats.normalise_phone(given) == expected
     checked = validate_record(raw("contact", phone=given), NOW)
@@ -203,10 +196,19 @@ def test_email_is_lower_cased_and_trimmed() -> None:
     assert [n.field for n in checked.normalisations] == ["contact.email"]
 
 
-@pytest.mark.parametrize(("given", "code"), [
-    ("government", "GOV"), ("Public_Sector", "GOV"), ("政府", "GOV"), ("school", "EDU"),
-    ("Bank", "FINANCE"), ("医院", "HEALTH"), ("e-commerce", "RETAIL"), ("物流", "LOGISTICS"),
-])
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [
+        ("government", "GOV"),
+        ("Public_Sector", "GOV"),
+        ("政府", "GOV"),
+        ("school", "EDU"),
+        ("Bank", "FINANCE"),
+        ("医院", "HEALTH"),
+        ("e-commerce", "RETAIL"),
+        ("物流", "LOGISTICS"),
+    ],
+)
 def test_industry_synonyms_are_normalised(given: str, code: str) -> None:
     checked = validate_record(raw("account", industry=given), NOW)
     assert checked.record is not None and checked.record["account"]["industry"] == code

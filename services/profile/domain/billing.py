@@ -9,8 +9,8 @@ accounts x months x lines cube built from these columns.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ def month_str(index: int) -> str:
 
 def month_of_datetime(value: dt.datetime) -> int:
     """Running month count of a datetime (UTC)."""
-    value = value.astimezone(dt.timezone.utc)
+    value = value.astimezone(dt.UTC)
     return value.year * 12 + value.month - 1
 
 
@@ -49,31 +49,40 @@ class BillingFacts:
     paid_at: np.ndarray
 
     @classmethod
-    def empty(cls) -> "BillingFacts":
+    def empty(cls) -> BillingFacts:
         """No facts."""
         z = np.zeros(0)
         return cls(z.astype(np.int64), z.astype(np.int64), z.astype(np.int64), z, z, z, z)
 
     @classmethod
-    def from_rows(cls, rows: Sequence[tuple], index: Mapping[str, int]) -> "BillingFacts":
+    def from_rows(cls, rows: Sequence[tuple], index: Mapping[str, int]) -> BillingFacts:
         """Build from store rows (customer_id, month, product_line, fee_fen, usage_quantity,
         days_overdue, payment_status, occurred_at, sequence); keeps the latest per slot."""
         rows = [r for r in rows if r[0] in index]
         if not rows:
             return cls.empty()
-        cust, month, line, fee, usage, overdue, status, occurred, seq = zip(*rows)
+        cust, month, line, fee, usage, overdue, status, occurred, seq = zip(*rows, strict=False)
         account = np.fromiter((index[c] for c in cust), dtype=np.int64, count=len(rows))
         months = np.fromiter((month_index(m) for m in month), dtype=np.int64, count=len(rows))
         lines = np.asarray(line, dtype=np.int64)
-        paid = np.fromiter((o.timestamp() if s == PAYMENT_PAID else np.nan for o, s in zip(occurred, status)),
-                           dtype=np.float64, count=len(rows))
+        paid = np.fromiter(
+            (o.timestamp() if s == PAYMENT_PAID else np.nan for o, s in zip(occurred, status, strict=False)),
+            dtype=np.float64,
+            count=len(rows),
+        )
         order = np.argsort(np.asarray(seq, dtype=np.int64))[::-1]
         key = (account[order] * 100_000 + months[order]) * LINES + lines[order]
         _, first = np.unique(key, return_index=True)
         keep = order[first]
-        return cls(account[keep], months[keep], lines[keep], np.asarray(fee, dtype=np.float64)[keep],
-                   np.asarray(usage, dtype=np.float64)[keep], np.asarray(overdue, dtype=np.float64)[keep],
-                   paid[keep])
+        return cls(
+            account[keep],
+            months[keep],
+            lines[keep],
+            np.asarray(fee, dtype=np.float64)[keep],
+            np.asarray(usage, dtype=np.float64)[keep],
+            np.asarray(overdue, dtype=np.float64)[keep],
+            paid[keep],
+        )
 
     def reference_months(self, n_accounts: int, closed: int | None, before: int) -> np.ndarray:
         """Each account's own reference month (-1: no bill at all): its latest complete month.
@@ -184,7 +193,7 @@ class ClosePolicy:
 
 
 def _month_start(index: int) -> dt.datetime:
-    return dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=dt.timezone.utc)
+    return dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=dt.UTC)
 
 
 class RevenueBase:

@@ -26,10 +26,14 @@ class BuiltinTag:
 
 def _tier(tag_id: str, name: str, low: float, high: float | None, chinese: str) -> BuiltinTag:
     upper = f" and revenue_cum_share_pct < {high:g}" if high is not None else ""
-    return BuiltinTag(tag_id, f"{name} ({chinese})", "value",
-                      f"Value tier by share of revenue: accounts from {low:g} % "
-                      f"to {high if high is not None else 100:g} % of cumulative 12-month revenue.",
-                      f"status = 'ACTIVE' and fee_total_sum_12m > 0 and revenue_cum_share_pct >= {low:g}{upper}")
+    return BuiltinTag(
+        tag_id,
+        f"{name} ({chinese})",
+        "value",
+        f"Value tier by share of revenue: accounts from {low:g} % "
+        f"to {high if high is not None else 100:g} % of cumulative 12-month revenue.",
+        f"status = 'ACTIVE' and fee_total_sum_12m > 0 and revenue_cum_share_pct >= {low:g}{upper}",
+    )
 
 
 BUILTIN_TAGS: tuple[BuiltinTag, ...] = (
@@ -39,47 +43,90 @@ BUILTIN_TAGS: tuple[BuiltinTag, ...] = (
     _tier("value_sapphire", "Sapphire", 30, 50, "宝石"),
     _tier("value_gold", "Gold", 50, 75, "黄金"),
     _tier("value_crystal", "Crystal", 75, None, "水晶"),
-    BuiltinTag("vip", "VIP", "value",
-               "Top accounts: the first 15 % of revenue, or a diamond/emerald service tier.",
-               "status = 'ACTIVE' and ((fee_total_sum_12m > 0 and revenue_cum_share_pct < 15) "
-               "or tier in ('DIAMOND', 'EMERALD'))"),
-    BuiltinTag("loyal", "Loyal", "behaviour",
-               "Three years or more with stable spend, no active competitor approach and no complaints in 90 days.",
-               "status = 'ACTIVE' and tenure_months >= 36 and coalesce(fee_total_3v3_pct, 0) > -10 "
-               "and not competitor_active_approach and coalesce(complaints_90d, 0) = 0"),
-    BuiltinTag("fee_drop", "Fee-drop warning", "risk",
-               "A product line's monthly fee fell 20 % or more, or the total fell 10 % or more, "
-               "against the account's own 3-month reference.",
-               "status = 'ACTIVE' and (fee_total_vs_ref3_pct <= -10 or fee_line_min_vs_ref3_pct <= -20)"),
-    BuiltinTag("early_warning", "Early warning", "risk",
-               "Signs before churn: falling fees, repeated complaints or faults, low satisfaction, "
-               "a competitor approaching, long overdue bills or a high churn risk.",
-               "status = 'ACTIVE' and (fee_total_vs_ref3_pct <= -10 or fee_line_min_vs_ref3_pct <= -20 "
-               "or complaints_90d + fault_tickets_90d >= 3 or satisfaction_index < 3 "
-               "or competitor_active_approach or days_overdue >= 60 or risk_band = 'HIGH')"),
-    BuiltinTag("rfm_champion", "RFM: champion", "rfm",
-               "Recent (paid or met within 45 days), frequent (6+ interactions a year) and high value (top 30 % of revenue).",
-               "status = 'ACTIVE' and min(days_since_last_payment, days_since_last_interaction) <= 45 "
-               "and interactions_365d >= 6 and revenue_cum_share_pct < 30"),
-    BuiltinTag("rfm_at_risk", "RFM: valuable but drifting", "rfm",
-               "High value (top 50 % of revenue) but no interaction for more than 120 days.",
-               "status = 'ACTIVE' and revenue_cum_share_pct < 50 "
-               "and coalesce(days_since_last_interaction, 100000) > 120"),
-    BuiltinTag("rfm_hibernating", "RFM: hibernating", "rfm",
-               "Low value, at most one interaction a year and none for more than 180 days.",
-               "status = 'ACTIVE' and revenue_cum_share_pct >= 50 and interactions_365d <= 1 "
-               "and coalesce(days_since_last_interaction, 100000) > 180"),
-    BuiltinTag("dormant", "Dormant", "lifecycle",
-               "Not terminated but no fee for the last 3 months.",
-               "status = 'ACTIVE' and fee_total_avg_3m = 0"),
-    BuiltinTag("competitor_threat", "Competitor threat", "risk",
-               "A competitor is actively approaching, or a competitor is present while our contract ends within 6 months.",
-               "status = 'ACTIVE' and (competitor_active_approach "
-               "or (competitor_present and months_to_contract_end between 0 and 6))"),
-    BuiltinTag("contract_ending_soon", "Contract ending soon", "lifecycle",
-               "The framework contract ends within 3 months.",
-               "status = 'ACTIVE' and months_to_contract_end between 0 and 3"),
-    BuiltinTag("low_satisfaction", "Low satisfaction", "risk",
-               "Satisfaction index below 3 over the last year, or 3+ complaints in 90 days.",
-               "status = 'ACTIVE' and (satisfaction_index < 3 or complaints_90d >= 3)"),
+    BuiltinTag(
+        "vip",
+        "VIP",
+        "value",
+        "Top accounts: the first 15 % of revenue, or a diamond/emerald service tier.",
+        "status = 'ACTIVE' and ((fee_total_sum_12m > 0 and revenue_cum_share_pct < 15) "
+        "or tier in ('DIAMOND', 'EMERALD'))",
+    ),
+    BuiltinTag(
+        "loyal",
+        "Loyal",
+        "behaviour",
+        "Three years or more with stable spend, no active competitor approach and no complaints in 90 days.",
+        "status = 'ACTIVE' and tenure_months >= 36 and coalesce(fee_total_3v3_pct, 0) > -10 "
+        "and not competitor_active_approach and coalesce(complaints_90d, 0) = 0",
+    ),
+    BuiltinTag(
+        "fee_drop",
+        "Fee-drop warning",
+        "risk",
+        "A product line's monthly fee fell 20 % or more, or the total fell 10 % or more, "
+        "against the account's own 3-month reference.",
+        "status = 'ACTIVE' and (fee_total_vs_ref3_pct <= -10 or fee_line_min_vs_ref3_pct <= -20)",
+    ),
+    BuiltinTag(
+        "early_warning",
+        "Early warning",
+        "risk",
+        "Signs before churn: falling fees, repeated complaints or faults, low satisfaction, "
+        "a competitor approaching, long overdue bills or a high churn risk.",
+        "status = 'ACTIVE' and (fee_total_vs_ref3_pct <= -10 or fee_line_min_vs_ref3_pct <= -20 "
+        "or complaints_90d + fault_tickets_90d >= 3 or satisfaction_index < 3 "
+        "or competitor_active_approach or days_overdue >= 60 or risk_band = 'HIGH')",
+    ),
+    BuiltinTag(
+        "rfm_champion",
+        "RFM: champion",
+        "rfm",
+        "Recent (paid or met within 45 days), frequent (6+ interactions a year) and high value (top 30 % of revenue).",
+        "status = 'ACTIVE' and min(days_since_last_payment, days_since_last_interaction) <= 45 "
+        "and interactions_365d >= 6 and revenue_cum_share_pct < 30",
+    ),
+    BuiltinTag(
+        "rfm_at_risk",
+        "RFM: valuable but drifting",
+        "rfm",
+        "High value (top 50 % of revenue) but no interaction for more than 120 days.",
+        "status = 'ACTIVE' and revenue_cum_share_pct < 50 and coalesce(days_since_last_interaction, 100000) > 120",
+    ),
+    BuiltinTag(
+        "rfm_hibernating",
+        "RFM: hibernating",
+        "rfm",
+        "Low value, at most one interaction a year and none for more than 180 days.",
+        "status = 'ACTIVE' and revenue_cum_share_pct >= 50 and interactions_365d <= 1 "
+        "and coalesce(days_since_last_interaction, 100000) > 180",
+    ),
+    BuiltinTag(
+        "dormant",
+        "Dormant",
+        "lifecycle",
+        "Not terminated but no fee for the last 3 months.",
+        "status = 'ACTIVE' and fee_total_avg_3m = 0",
+    ),
+    BuiltinTag(
+        "competitor_threat",
+        "Competitor threat",
+        "risk",
+        "A competitor is actively approaching, or a competitor is present while our contract ends within 6 months.",
+        "status = 'ACTIVE' and (competitor_active_approach "
+        "or (competitor_present and months_to_contract_end between 0 and 6))",
+    ),
+    BuiltinTag(
+        "contract_ending_soon",
+        "Contract ending soon",
+        "lifecycle",
+        "The framework contract ends within 3 months.",
+        "status = 'ACTIVE' and months_to_contract_end between 0 and 3",
+    ),
+    BuiltinTag(
+        "low_satisfaction",
+        "Low satisfaction",
+        "risk",
+        "Satisfaction index below 3 over the last year, or 3+ complaints in 90 days.",
+        "status = 'ACTIVE' and (satisfaction_index < 3 or complaints_90d >= 3)",
+    ),
 )

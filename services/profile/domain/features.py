@@ -25,7 +25,7 @@ from services.profile.domain.billing import BillingFacts, RevenueBase, month_ind
 from services.profile.domain.model import Fact, MergedAccount, Score
 
 DAY = 86400.0
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass
@@ -87,9 +87,13 @@ def _series_stats(s: np.ndarray) -> dict[str, np.ndarray]:
     """
     avg3, prev3 = _nanmean(s[:, 0:3]), _nanmean(s[:, 3:6])
     return {
-        "last_month": s[:, 0], "avg_3m": avg3, "avg_6m": _nanmean(s[:, 0:6]),
-        "mom_pct": _pct(s[:, 0], s[:, 1]), "3v3_pct": _pct(avg3, prev3),
-        "slope_6m": _slope(s[:, 0:6]), "vs_ref3_pct": _pct(s[:, 0], _nanmean(s[:, 1:4])),
+        "last_month": s[:, 0],
+        "avg_3m": avg3,
+        "avg_6m": _nanmean(s[:, 0:6]),
+        "mom_pct": _pct(s[:, 0], s[:, 1]),
+        "3v3_pct": _pct(avg3, prev3),
+        "slope_6m": _slope(s[:, 0:6]),
+        "vs_ref3_pct": _pct(s[:, 0], _nanmean(s[:, 1:4])),
     }
 
 
@@ -121,8 +125,9 @@ def _fee_columns(billing: BillingFacts, n: int, closed: int | None, before: int)
         cols[f"usage_{name}_mom_pct"] = usage_mom[:, j - 1]
     drops = stats["vs_ref3_pct"][:, 1:]
     with np.errstate(all="ignore"):
-        cols["fee_line_min_vs_ref3_pct"] = np.where(np.isfinite(drops).any(axis=1), np.nanmin(
-            np.where(np.isfinite(drops), drops, np.inf), axis=1), np.nan)
+        cols["fee_line_min_vs_ref3_pct"] = np.where(
+            np.isfinite(drops).any(axis=1), np.nanmin(np.where(np.isfinite(drops), drops, np.inf), axis=1), np.nan
+        )
     any_month = started.any(axis=1)
     cols["fee_reference_months_ago"] = np.where(any_month, (before - ref).astype(np.float64), np.nan)
     cols["fee_last_month_missing"] = np.where(any_month, (~billing.billed_in(n, ref)).astype(np.float64), np.nan)
@@ -146,8 +151,13 @@ def _fee_columns(billing: BillingFacts, n: int, closed: int | None, before: int)
     return cols
 
 
-def compute_features(inputs: list[AccountInput], billing: BillingFacts, as_of: dt.datetime,
-                     closed_month: int | None, base: RevenueBase | None = None) -> list[FeatureResult]:
+def compute_features(
+    inputs: list[AccountInput],
+    billing: BillingFacts,
+    as_of: dt.datetime,
+    closed_month: int | None,
+    base: RevenueBase | None = None,
+) -> list[FeatureResult]:
     """Features of every account in `inputs` as of `as_of` (billing.account indexes inputs).
 
     `closed_month` is the base's latest closed billing month at as_of (ClosePolicy), None
@@ -166,7 +176,7 @@ def compute_features(inputs: list[AccountInput], billing: BillingFacts, as_of: d
     for i, item in enumerate(inputs):
         features: dict[str, Any] = {}
         column = matrix[:, i]
-        for name, value in zip(names, column.tolist()):
+        for name, value in zip(names, column.tolist(), strict=False):
             if value == value:  # not NaN
                 features[name] = bool(value) if name in BOOL_COLUMNS else value
         result = FeatureResult(item.customer_id, features)
@@ -261,8 +271,11 @@ def _event_features(result: FeatureResult, facts: list[Fact], now: float, as_of:
                 products[code] = p
         elif fact.kind == "contact":
             contacts[str(p.get("person_id", ""))] = p
-    for kind, prefix in ((m.EVENT_COMPLAINT, "complaints"), (m.EVENT_FAULT, "fault_tickets"),
-                         (m.EVENT_SERVICE_CALL, "service_calls")):
+    for kind, prefix in (
+        (m.EVENT_COMPLAINT, "complaints"),
+        (m.EVENT_FAULT, "fault_tickets"),
+        (m.EVENT_SERVICE_CALL, "service_calls"),
+    ):
         _window_count(result, f"{prefix}_30d", by_type[kind], now, 30)
         _window_count(result, f"{prefix}_90d", by_type[kind], now, 90)
     year_ago = now - 365 * DAY
@@ -280,8 +293,9 @@ def _event_features(result: FeatureResult, facts: list[Fact], now: float, as_of:
     if visits:
         _days_since(result, "days_since_last_visit", max(visits), now)
     _competitor_features(result, list(competitors.values()), now, as_of)
-    open_opps = [o.payload for o in opportunities.values()
-                 if int(o.payload.get("stage") or 0) not in (m.STAGE_WON, m.STAGE_LOST)]
+    open_opps = [
+        o.payload for o in opportunities.values() if int(o.payload.get("stage") or 0) not in (m.STAGE_WON, m.STAGE_LOST)
+    ]
     f["open_opportunities"] = float(len(open_opps))
     f["open_opportunity_budget_fen"] = float(sum(int(o.get("budget_fen") or 0) for o in open_opps))
     f["active_products"] = float(len(products))
@@ -299,14 +313,18 @@ def _competitor_features(result: FeatureResult, latest: list[Fact], now: float, 
     if recent:
         result.next_change["competitor_present"] = min(c.occurred_at.timestamp() for c in recent) + 365 * DAY
         result.next_change["competitor_count"] = result.next_change["competitor_present"]
-    approaching = [c for c in latest if c.payload.get("active_approach") and c.occurred_at.timestamp() > now - 180 * DAY]
+    approaching = [
+        c for c in latest if c.payload.get("active_approach") and c.occurred_at.timestamp() > now - 180 * DAY
+    ]
     f["competitor_active_approach"] = bool(approaching)
     if approaching:
         result.next_change["competitor_active_approach"] = (
-            max(c.occurred_at.timestamp() for c in approaching) + 180 * DAY)
+            max(c.occurred_at.timestamp() for c in approaching) + 180 * DAY
+        )
     current = month_of_datetime(as_of)
-    ends = [month_index(c.payload["contract_end_month"]) - current for c in recent
-            if c.payload.get("contract_end_month")]
+    ends = [
+        month_index(c.payload["contract_end_month"]) - current for c in recent if c.payload.get("contract_end_month")
+    ]
     ends = [e for e in ends if e >= 0]
     if ends:
         f["competitor_contract_end_months"] = float(min(ends))

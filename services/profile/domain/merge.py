@@ -9,15 +9,29 @@ Lifecycle records decide the status: the latest termination or reactivation wins
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from services.profile.domain.model import (
-    LIFECYCLE_TERMINATED, STATUS_ACTIVE, STATUS_TERMINATED, Fact, MergedAccount,
+    LIFECYCLE_TERMINATED,
+    STATUS_ACTIVE,
+    STATUS_TERMINATED,
+    Fact,
+    MergedAccount,
 )
 
-MASTER_FIELDS = ("name", "credit_code", "parent_customer_id", "industry", "region", "tier",
-                 "account_manager_id", "contract_start_month", "contract_end_month",
-                 "employee_count", "time_zone")
+MASTER_FIELDS = (
+    "name",
+    "credit_code",
+    "parent_customer_id",
+    "industry",
+    "region",
+    "tier",
+    "account_manager_id",
+    "contract_start_month",
+    "contract_end_month",
+    "employee_count",
+    "time_zone",
+)
 
 DEFAULT_SOURCE_PRIORITY: dict[str, int] = {"crm": 100, "billing": 80, "field": 60, "survey": 40}
 
@@ -26,8 +40,7 @@ def _is_set(value: object) -> bool:
     return value not in (None, "", 0)
 
 
-def merge_account(customer_id: str, facts: Iterable[Fact],
-                  priority: Mapping[str, int] | None = None) -> MergedAccount:
+def merge_account(customer_id: str, facts: Iterable[Fact], priority: Mapping[str, int] | None = None) -> MergedAccount:
     """Merge the visible account and lifecycle facts of one account.
 
     `facts` may contain any kinds; only "account" and "lifecycle" facts are used for the

@@ -11,11 +11,27 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("account", "contact", "billing", "subscription", "service_event", "interaction",
-         "competitor", "opportunity", "lifecycle")
+KINDS = (
+    "account",
+    "contact",
+    "billing",
+    "subscription",
+    "service_event",
+    "interaction",
+    "competitor",
+    "opportunity",
+    "lifecycle",
+)
 
-LINE_NAMES: dict[int, str] = {1: "voice", 2: "mobile_data", 3: "broadband", 4: "dedicated_line",
-                              5: "cloud", 6: "iot", 7: "ict_project"}
+LINE_NAMES: dict[int, str] = {
+    1: "voice",
+    2: "mobile_data",
+    3: "broadband",
+    4: "dedicated_line",
+    5: "cloud",
+    6: "iot",
+    7: "ict_project",
+}
 TIER_NAMES: dict[int, str] = {1: "DIAMOND", 2: "EMERALD", 3: "PLATINUM", 4: "SAPPHIRE", 5: "GOLD", 6: "CRYSTAL"}
 RISK_BAND_NAMES: dict[int, str] = {1: "LOW", 2: "MEDIUM", 3: "HIGH"}
 

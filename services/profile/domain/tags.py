@@ -13,15 +13,16 @@ import datetime as dt
 import functools
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
+from services.profile.domain.features import DAY, FeatureResult
+from services.profile.domain.schema import time_kind
 from telco360_expr import ast
 from telco360_expr.checker import CheckedExpression, check
 from telco360_expr.errors import ExpressionError
 from telco360_expr.vector import evaluate, frame_resolver
-from services.profile.domain.features import DAY, FeatureResult
-from services.profile.domain.schema import time_kind
 
 TAG_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -63,17 +64,28 @@ class TagRule:
 
 @functools.lru_cache(maxsize=1024)
 def _thresholds(tree: ast.Node) -> tuple[float, ...]:
-    return tuple(sorted({abs(n.value) for n in ast.walk(tree)
-                         if isinstance(n, ast.Literal) and isinstance(n.value, float)}))
+    return tuple(
+        sorted({abs(n.value) for n in ast.walk(tree) if isinstance(n, ast.Literal) and isinstance(n.value, float)})
+    )
 
 
-def compile_rule(tag_id: str, version: int, expression: str, types: Mapping[str, str], *,
-                 display_name: str = "", category: str = "", description: str = "",
-                 enabled: bool = True, builtin: bool = False) -> TagRule:
+def compile_rule(
+    tag_id: str,
+    version: int,
+    expression: str,
+    types: Mapping[str, str],
+    *,
+    display_name: str = "",
+    category: str = "",
+    description: str = "",
+    enabled: bool = True,
+    builtin: bool = False,
+) -> TagRule:
     """Validate and compile a rule; raises ExpressionError with the position of the fault."""
     checked = check(expression, types)
-    return TagRule(tag_id, version, display_name or tag_id, category, description, expression,
-                   enabled, builtin, checked)
+    return TagRule(
+        tag_id, version, display_name or tag_id, category, description, expression, enabled, builtin, checked
+    )
 
 
 def validate_tag_id(tag_id: str) -> bool:
@@ -100,8 +112,7 @@ class Evaluation:
     held: dict[str, list[bool]] = field(default_factory=dict)
 
 
-def evaluate_rules(rules: Sequence[TagRule], results: Sequence[FeatureResult],
-                   types: Mapping[str, str]) -> Evaluation:
+def evaluate_rules(rules: Sequence[TagRule], results: Sequence[FeatureResult], types: Mapping[str, str]) -> Evaluation:
     """Evaluate every enabled rule over every account's features."""
     rows = [r.features for r in results]
     resolver = frame_resolver(rows, types)
@@ -121,8 +132,12 @@ def evaluate_rules(rules: Sequence[TagRule], results: Sequence[FeatureResult],
     return out
 
 
-def decide(rules: Sequence[TagRule], results: Sequence[FeatureResult], evaluation: Evaluation,
-           holdings: Mapping[str, Mapping[str, int]]) -> list[TagDecision]:
+def decide(
+    rules: Sequence[TagRule],
+    results: Sequence[FeatureResult],
+    evaluation: Evaluation,
+    holdings: Mapping[str, Mapping[str, int]],
+) -> list[TagDecision]:
     """Assignments and removals: compare the evaluation with what each account holds now.
 
     `holdings` maps customer_id -> {tag_id: rule_version} of tags held now. A tag held under
@@ -163,8 +178,17 @@ def next_expiry(rules: Sequence[TagRule], result: FeatureResult, as_of: dt.datet
     future = [c for c in candidates if c > now]
     if not future:
         return None
-    return dt.datetime.fromtimestamp(min(future), dt.timezone.utc)
+    return dt.datetime.fromtimestamp(min(future), dt.UTC)
 
 
-__all__ = ["TagRule", "TagDecision", "Evaluation", "compile_rule", "evaluate_rules", "decide",
-           "next_expiry", "validate_tag_id", "ExpressionError"]
+__all__ = [
+    "TagRule",
+    "TagDecision",
+    "Evaluation",
+    "compile_rule",
+    "evaluate_rules",
+    "decide",
+    "next_expiry",
+    "validate_tag_id",
+    "ExpressionError",
+]

@@ -18,25 +18,34 @@ from services.profile.handlers.tags import TagHandlers
 from telco360.profile.v1 import profile_pb2_grpc
 
 
-class ProfileServicer(AccountHandlers, FeatureHandlers, TagHandlers, SegmentHandlers, SyncHandlers,
-                      profile_pb2_grpc.ProfileServiceServicer):
+class ProfileServicer(
+    AccountHandlers,
+    FeatureHandlers,
+    TagHandlers,
+    SegmentHandlers,
+    SyncHandlers,
+    profile_pb2_grpc.ProfileServiceServicer,
+):
     """The ProfileService implementation."""
 
 
 def _checked(method, check):
     """`method` with its request validated (validation.check_<rpc>) before any work."""
     if inspect.isasyncgenfunction(method):
+
         @functools.wraps(method)
         async def stream(self, request, context):
             check(request)
             async for item in method(self, request, context):
                 yield item
+
         return stream
 
     @functools.wraps(method)
     async def unary(self, request, context):
         check(request)
         return await method(self, request, context)
+
     return unary
 
 

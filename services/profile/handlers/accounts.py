@@ -28,9 +28,11 @@ class AccountHandlers(HandlerBase):
         if out is None:
             raise NotFound("customer", cid)
         # Known from the last recompute (no thread hop on the hot read); looked up once otherwise.
-        out.billing_closed_month = (self.store.billing_closed_month(cached=True)
-                                    if self.store.periods.known_closed_now is not None
-                                    else await self.db.run(self.store.billing_closed_month))
+        out.billing_closed_month = (
+            self.store.billing_closed_month(cached=True)
+            if self.store.periods.known_closed_now is not None
+            else await self.db.run(self.store.billing_closed_month)
+        )
         await self.peers.enrich(out, cid, recent)
         return out
 

@@ -52,4 +52,5 @@ class HandlerBase:
                 return check(expression, types, allow_tags=segment, known_tags=tags)
             except ExpressionError as error:
                 raise tagops.expression_violation(error, field) from None
+
         return await self.db.run(run)

@@ -13,7 +13,6 @@ from telco360_runtime import bounds
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.timeconv import parse_month
 
-
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -39,8 +38,9 @@ class FeatureHandlers(HandlerBase):
         if result is None:
             return
         vec.found = True
-        vec.status = pb.ACCOUNT_STATUS_TERMINATED if result.features.get("status") == "TERMINATED" \
-            else pb.ACCOUNT_STATUS_ACTIVE
+        vec.status = (
+            pb.ACCOUNT_STATUS_TERMINATED if result.features.get("status") == "TERMINATED" else pb.ACCOUNT_STATUS_ACTIVE
+        )
         cv.fill_values(vec.features, result.features, only)
 
     def _schema(self) -> pb.FeatureSchema:
@@ -50,8 +50,9 @@ class FeatureHandlers(HandlerBase):
         for spec in BUILTIN_FEATURES:
             schema.features.add(name=spec.name, type=TYPES[spec.type], description=spec.description, builtin=True)
         for name in sorted(attrs):
-            schema.features.add(name=f"attr.{name}", type=TYPES[attrs[name]],
-                                description="operator attribute", builtin=False)
+            schema.features.add(
+                name=f"attr.{name}", type=TYPES[attrs[name]], description="operator attribute", builtin=False
+            )
         return schema
 
     async def GetFeatureSchema(self, request, context):
@@ -64,21 +65,24 @@ class FeatureHandlers(HandlerBase):
             raise InvalidArgument(FieldViolation("batch_size", "must be 0-5000", "OUT_OF_RANGE"))
         as_of = cv.opt_time(request.as_of)
         size = request.batch_size or 500
-        checked = await self._checked(request.filter_expression, "filter_expression") if request.filter_expression else None
+        checked = (
+            await self._checked(request.filter_expression, "filter_expression") if request.filter_expression else None
+        )
         only = set(request.feature_names) or None
 
         def candidates():
             with self.db.session() as s:
                 ids = list(request.customer_ids) or tagops.all_account_ids(s)
             return sorted(set(ids))
+
         ids = await self.db.run(candidates)
         first = True
         for start in range(0, len(ids), size):
-            results, _ = await self.db.run(self.store.features, ids[start:start + size], as_of)
+            results, _ = await self.db.run(self.store.features, ids[start : start + size], as_of)
             if checked is not None:
                 types = await self.db.run(self._types)
                 mask = evaluate(checked.tree, len(results), frame_resolver([r.features for r in results], types))
-                results = [r for r, keep in zip(results, mask) if keep]
+                results = [r for r, keep in zip(results, mask, strict=False) if keep]
             if not request.include_terminated:
                 results = [r for r in results if r.features.get("status") != "TERMINATED"]
             batch = pb.FeatureBatch(as_of=cv.ts(as_of))
@@ -114,19 +118,24 @@ class FeatureHandlers(HandlerBase):
         def read():
             with self.db.session() as s:
                 return views.outcomes(s, request.from_month, request.to_month, list(request.customer_ids))
+
         rows = await self.db.run(read)
         size = request.batch_size or 500
         for start in range(0, max(len(rows), 1), size):
             batch, used = pb.OutcomeBatch(), 0
-            for row in rows[start:start + size]:
+            for row in rows[start : start + size]:
                 o = pb.AccountOutcome(customer_id=row["customer_id"], status_at_end=row["status"])
                 for month, total, lines in row["months"]:
                     # One absurd stored fee must not make the whole export fail on int64.
-                    o.months.add(month=month, total_fee_fen=max(INT64_MIN, min(INT64_MAX, int(total))),
-                                 product_lines=lines)
+                    o.months.add(
+                        month=month, total_fee_fen=max(INT64_MIN, min(INT64_MAX, int(total))), product_lines=lines
+                    )
                 for at, payload in row["lifecycle"]:
-                    o.lifecycle.add(occurred_at=cv.ts(at), action=int(payload.get("action") or 0),
-                                    reason=int(payload.get("reason") or 0))
+                    o.lifecycle.add(
+                        occurred_at=cv.ts(at),
+                        action=int(payload.get("action") or 0),
+                        reason=int(payload.get("reason") or 0),
+                    )
                 grows = o.ByteSize() + 8
                 if batch.outcomes and used + grows > bounds.PAGE_MAX_BYTES:
                     yield batch

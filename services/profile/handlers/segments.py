@@ -15,24 +15,38 @@ class SegmentHandlers(HandlerBase):
 
     async def QuerySegment(self, request, context):
         size = page_size(request.page)
-        checked = await self._checked(request.expression, "expression", segment=True) if request.expression.strip() else None
+        checked = (
+            await self._checked(request.expression, "expression", segment=True) if request.expression.strip() else None
+        )
 
         def run():
             with self.db.session() as s:
-                return query_segment(s, self.snapshot, checked, expression_types(s), request.include_terminated,
-                                     size, request.page.page_token, request.count_only, list(request.feature_names))
+                return query_segment(
+                    s,
+                    self.snapshot,
+                    checked,
+                    expression_types(s),
+                    request.include_terminated,
+                    size,
+                    request.page.page_token,
+                    request.count_only,
+                    list(request.feature_names),
+                )
+
         result = await self.db.run(run)
         out = pb.QuerySegmentResponse(count=result["count"])
         out.page.total_count = result["count"]
         out.page.next_page_token = result["next_page_token"]
         room = validation.PageBytes(out)
         for i, member in enumerate(result["members"]):
-            m = pb.SegmentMember(customer_id=member["customer_id"], name=cv.personal(member["name"]),
-                                 tier=member["tier"])
+            m = pb.SegmentMember(
+                customer_id=member["customer_id"], name=cv.personal(member["name"]), tier=member["tier"]
+            )
             cv.fill_values(m.features, member["features"])
             if not room.take(m):  # full in bytes: the next page starts at this member
-                out.page.next_page_token = page_token(checked.text if checked else "",
-                                                      result["members"][i - 1]["customer_id"])
+                out.page.next_page_token = page_token(
+                    checked.text if checked else "", result["members"][i - 1]["customer_id"]
+                )
                 break
             out.members.append(m)
         return out

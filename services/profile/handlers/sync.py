@@ -27,17 +27,30 @@ class SyncHandlers(HandlerBase):
         for i, score in enumerate(request.scores):
             problems = validation.score_row_violations(i, score)
             if problems:
-                rejected.append(pb.RejectedScore(
-                    index=i, customer_id=score.customer_id[:bounds.ID_MAX],
-                    violations=[pb.ScoreViolation(field=v.field, description=v.description, reason=v.reason)
-                                for v in problems]))
+                rejected.append(
+                    pb.RejectedScore(
+                        index=i,
+                        customer_id=score.customer_id[: bounds.ID_MAX],
+                        violations=[
+                            pb.ScoreViolation(field=v.field, description=v.description, reason=v.reason)
+                            for v in problems
+                        ],
+                    )
+                )
             else:
                 good.append(cv.score_from_pb(score, now))
-        result = await self.db.run(self.store.record_scores, good) if good else {
-            "accepted": 0, "ignored": 0, "unknown": [], "changed": 0}
-        return pb.RecordScoresResponse(accepted=result["accepted"], ignored=result["ignored"],
-                                       unknown_customer_ids=result["unknown"], risk_band_changes=result["changed"],
-                                       rejected=rejected)
+        result = (
+            await self.db.run(self.store.record_scores, good)
+            if good
+            else {"accepted": 0, "ignored": 0, "unknown": [], "changed": 0}
+        )
+        return pb.RecordScoresResponse(
+            accepted=result["accepted"],
+            ignored=result["ignored"],
+            unknown_customer_ids=result["unknown"],
+            risk_band_changes=result["changed"],
+            rejected=rejected,
+        )
 
     async def WatchAccountEvents(self, request, context):
         after, sent = request.after_sequence, 0
@@ -46,6 +59,7 @@ class SyncHandlers(HandlerBase):
         def read(limit: int):
             with self.db.session() as s:
                 return views.read_events(s, after, limit, types, request.customer_id)
+
         while True:
             want = 500 if not request.limit else min(500, request.limit - sent)
             rows = await self.db.run(read, want)
@@ -66,10 +80,14 @@ class SyncHandlers(HandlerBase):
     async def GetSyncStatus(self, request, context):
         status = await self.db.run(self.store.sync_status)
         ingest_last = max(status["ingest_last_sequence"], self.consumer.ingest_last if self.consumer else 0)
-        out = pb.SyncStatus(applied_sequence=status["applied_sequence"], ingest_last_sequence=ingest_last,
-                            lag_entries=max(0, ingest_last - status["applied_sequence"]),
-                            connected=bool(self.consumer and self.consumer.connected), accounts=status["accounts"],
-                            last_event_sequence=status["last_event_sequence"])
+        out = pb.SyncStatus(
+            applied_sequence=status["applied_sequence"],
+            ingest_last_sequence=ingest_last,
+            lag_entries=max(0, ingest_last - status["applied_sequence"]),
+            connected=bool(self.consumer and self.consumer.connected),
+            accounts=status["accounts"],
+            last_event_sequence=status["last_event_sequence"],
+        )
         out.settling = status["pending_refresh"] > 0 or await self.db.run(self.store.shares_stale)
         if status["last_applied_at"]:
             out.last_applied_at.CopyFrom(cv.ts(status["last_applied_at"]))
@@ -83,8 +101,7 @@ class SyncHandlers(HandlerBase):
         elif parse_month(request.month) is None:
             out.add("month", f"must be YYYY-MM, got {bounds.preview(request.month)}", bounds.BAD_FORMAT)
         elif request.month >= month_of(self.store.clock()):
-            out.add("month", "must be before the current month (its bills are not all issued yet)",
-                    bounds.OUT_OF_RANGE)
+            out.add("month", "must be before the current month (its bills are not all issued yet)", bounds.OUT_OF_RANGE)
         bounds.check_text(out, "note", request.note, max_len=bounds.NAME_MAX)
         out.raise_if_any()
         recomputed = await self.db.run(self.store.close_billing_period, request.month, request.note)

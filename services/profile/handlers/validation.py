@@ -62,6 +62,7 @@ def _definition(out: ViolationCollector, d: pb.TagDefinition, field: str = "defi
 
 def _month(out: ViolationCollector, field: str, value: str) -> None:
     from telco360_runtime.timeconv import parse_month
+
     if not value:
         out.add(field, "is required", b.REQUIRED)
     elif len(value) != 7 or parse_month(value) is None:
@@ -195,8 +196,7 @@ def score_row_violations(i: int, s: pb.AccountScore) -> list[FieldViolation]:
         for k, reason in enumerate(s.reasons):
             b.check_text(out, f"reasons[{k}].feature", reason.feature, max_len=FEATURE_NAME_MAX)
             b.check_text(out, f"reasons[{k}].description", reason.description, max_len=b.SHORT_TEXT_MAX)
-            b.check_float(out, f"reasons[{k}].contribution", reason.contribution, lo=-b.MAX_QUANTITY,
-                          hi=b.MAX_QUANTITY)
+            b.check_float(out, f"reasons[{k}].contribution", reason.contribution, lo=-b.MAX_QUANTITY, hi=b.MAX_QUANTITY)
     return out.violations
 
 

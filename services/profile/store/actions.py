@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -13,8 +13,16 @@ from services.profile.domain.model import Score
 from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import dumps, utc
 from services.profile.store.loader import latest_scores
-from services.profile.store.models import (Account, AccountFact, AccountHistory, AccountTag, BillingFact, Erasure,
-                                           ScoreRow, TagHistory)
+from services.profile.store.models import (
+    Account,
+    AccountFact,
+    AccountHistory,
+    AccountTag,
+    BillingFact,
+    Erasure,
+    ScoreRow,
+    TagHistory,
+)
 from services.profile.store.readmodel import drop_view
 from services.profile.store.refresh import group_roots, refresh_scores
 from services.profile.store.writer import Tx
@@ -24,8 +32,9 @@ def record_scores(tx: Tx, scores: Sequence[Score], rules, types, base) -> dict:
     """Store newer scores, re-evaluate tags of those accounts, publish risk-band changes."""
     s = tx.s
     ids = sorted({sc.customer_id for sc in scores})
-    known = set(s.execute(select(Account.customer_id).where(Account.customer_id.in_(ids),
-                                                            Account.erased.is_(False))).scalars())
+    known = set(
+        s.execute(select(Account.customer_id).where(Account.customer_id.in_(ids), Account.erased.is_(False))).scalars()
+    )
     far = tx.now + dt.timedelta(days=36500)
     current = latest_scores(s, ids, far)
     accepted, ignored, changed, events, touched, rows = 0, 0, 0, [], [], []
@@ -33,24 +42,39 @@ def record_scores(tx: Tx, scores: Sequence[Score], rules, types, base) -> dict:
         if sc.customer_id not in known:
             continue
         prev = current.get(sc.customer_id)
-        if prev is not None and (sc.scored_at < prev.scored_at or (sc.scored_at == prev.scored_at
-                                                                   and sc.model_version == prev.model_version)):
+        if prev is not None and (
+            sc.scored_at < prev.scored_at or (sc.scored_at == prev.scored_at and sc.model_version == prev.model_version)
+        ):
             ignored += 1
             continue
-        rows.append({"customer_id": sc.customer_id, "scored_at": sc.scored_at, "model_version": sc.model_version,
-                     "churn_probability": sc.churn_probability, "risk_band": sc.risk_band,
-                     "predicted_value_fen": sc.predicted_value_fen, "value_horizon_months": sc.value_horizon_months,
-                     "reasons": dumps([list(r) for r in sc.reasons])})
+        rows.append(
+            {
+                "customer_id": sc.customer_id,
+                "scored_at": sc.scored_at,
+                "model_version": sc.model_version,
+                "churn_probability": sc.churn_probability,
+                "risk_band": sc.risk_band,
+                "predicted_value_fen": sc.predicted_value_fen,
+                "value_horizon_months": sc.value_horizon_months,
+                "reasons": dumps([list(r) for r in sc.reasons]),
+            }
+        )
         current[sc.customer_id] = sc
         accepted += 1
         touched.append(sc.customer_id)
         old_band = prev.risk_band if prev else 0
         if old_band != sc.risk_band:
             changed += 1
-            events.append(ev.AccountEvent(sc.customer_id, ev.RISK_BAND_CHANGED, sc.scored_at,
-                                          previous_risk_band=old_band, risk_band=sc.risk_band,
-                                          details={"churn_probability": sc.churn_probability,
-                                                   "model_version": sc.model_version}))
+            events.append(
+                ev.AccountEvent(
+                    sc.customer_id,
+                    ev.RISK_BAND_CHANGED,
+                    sc.scored_at,
+                    previous_risk_band=old_band,
+                    risk_band=sc.risk_band,
+                    details={"churn_probability": sc.churn_probability, "model_version": sc.model_version},
+                )
+            )
     insert_rows(s, ScoreRow.__table__, rows)
     if touched:
         refresh_scores(tx, {cid: current[cid] for cid in touched}, rules, types)
@@ -79,17 +103,44 @@ def erase_customer(tx: Tx, customer_id: str, reason: str, purge: bool) -> dict[s
         count("tag_history", s.execute(delete(TagHistory).where(TagHistory.customer_id == customer_id)))
     else:
         for kind in personal_kinds:
-            count(f"{kind}_records", s.execute(delete(AccountFact).where(
-                AccountFact.customer_id == customer_id, AccountFact.kind == kind)))
+            count(
+                f"{kind}_records",
+                s.execute(delete(AccountFact).where(AccountFact.customer_id == customer_id, AccountFact.kind == kind)),
+            )
     count("master_data_history", s.execute(delete(AccountHistory).where(AccountHistory.customer_id == customer_id)))
-    tags = s.execute(select(AccountTag.tag_id, AccountTag.rule_version).where(AccountTag.customer_id == customer_id)).all()
+    tags = s.execute(
+        select(AccountTag.tag_id, AccountTag.rule_version).where(AccountTag.customer_id == customer_id)
+    ).all()
     count("tags", s.execute(delete(AccountTag).where(AccountTag.customer_id == customer_id)))
     if not purge:
-        s.add_all([TagHistory(customer_id=customer_id, tag_id=t, assigned=False, rule_version=v, changed_at=tx.now,
-                              cause=ev.CAUSE_ERASURE, trigger_values="{}") for t, v in tags])
-    s.execute(update(Account).where(Account.customer_id == customer_id).values(
-        name="", master="{}", features="{}", erased=True, revenue_12m=None, change_seq=tx.change_seq,
-        next_expiry_at=None, updated_at=tx.now))
+        s.add_all(
+            [
+                TagHistory(
+                    customer_id=customer_id,
+                    tag_id=t,
+                    assigned=False,
+                    rule_version=v,
+                    changed_at=tx.now,
+                    cause=ev.CAUSE_ERASURE,
+                    trigger_values="{}",
+                )
+                for t, v in tags
+            ]
+        )
+    s.execute(
+        update(Account)
+        .where(Account.customer_id == customer_id)
+        .values(
+            name="",
+            master="{}",
+            features="{}",
+            erased=True,
+            revenue_12m=None,
+            change_seq=tx.change_seq,
+            next_expiry_at=None,
+            updated_at=tx.now,
+        )
+    )
     drop_view(s, customer_id)
     removed["master_data"] = 1
     s.add(Erasure(customer_id=customer_id, erased_at=tx.now, reason=reason, purge_facts=purge, removed=dumps(removed)))
@@ -100,8 +151,14 @@ def erase_customer(tx: Tx, customer_id: str, reason: str, purge: bool) -> dict[s
 
 def due_accounts(s: Session, now: dt.datetime, limit: int = 1000) -> list[str]:
     """Accounts whose next time-window expiry has come."""
-    return list(s.execute(select(Account.customer_id).where(Account.next_expiry_at <= now, Account.erased.is_(False))
-                          .order_by(Account.next_expiry_at).limit(limit)).scalars())
+    return list(
+        s.execute(
+            select(Account.customer_id)
+            .where(Account.next_expiry_at <= now, Account.erased.is_(False))
+            .order_by(Account.next_expiry_at)
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def next_expiry(s: Session) -> dt.datetime | None:

@@ -16,8 +16,8 @@ together, so a crash mid-batch leaves nothing half-applied.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -28,13 +28,28 @@ from services.profile.domain.model import LogRecord
 from services.profile.domain.schema import attribute_type
 from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, utc
-from services.profile.store.models import (AccountFact, AttributeType, BillingFact, BillingMonth, Erasure,
-                                           PendingRefresh, RecordKey)
+from services.profile.store.models import (
+    AccountFact,
+    AttributeType,
+    BillingFact,
+    BillingMonth,
+    Erasure,
+    PendingRefresh,
+    RecordKey,
+)
 from services.profile.store.refresh import RefreshStats, group_roots, refresh_accounts
 from services.profile.store.writer import Tx
 
-BILLING_FIELDS = ("month", "product_line", "fee_fen", "usage_quantity", "usage_unit", "lines",
-                  "payment_status", "days_overdue")
+BILLING_FIELDS = (
+    "month",
+    "product_line",
+    "fee_fen",
+    "usage_quantity",
+    "usage_unit",
+    "lines",
+    "payment_status",
+    "days_overdue",
+)
 
 
 @dataclass
@@ -50,13 +65,27 @@ class ApplyResult:
 
 
 def _row_common(r: LogRecord) -> dict:
-    return {"customer_id": r.customer_id, "occurred_at": r.occurred_at, "ingested_at": r.ingested_at,
-            "superseded_at": None, "sequence": r.sequence, "source": r.source,
-            "source_record_id": r.source_record_id, "version": r.version}
+    return {
+        "customer_id": r.customer_id,
+        "occurred_at": r.occurred_at,
+        "ingested_at": r.ingested_at,
+        "superseded_at": None,
+        "sequence": r.sequence,
+        "source": r.source,
+        "source_record_id": r.source_record_id,
+        "version": r.version,
+    }
 
 
-def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rules_for, base: RevenueBase | None,
-                priority: dict[str, int] | None = None, defer: bool = False) -> ApplyResult:
+def apply_batch(
+    s: Session,
+    records: Sequence[LogRecord],
+    now: dt.datetime,
+    rules_for,
+    base: RevenueBase | None,
+    priority: dict[str, int] | None = None,
+    defer: bool = False,
+) -> ApplyResult:
     """Apply log entries (in sequence order) and advance the cursor, in the caller's transaction.
 
     `rules_for(session, attributes_changed)` returns (rules, types) to evaluate tags with.
@@ -72,17 +101,22 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
     if not fresh:
         return result
     customers = {r.customer_id for r in fresh}
-    erased = {c for part in chunks(sorted(customers))
-              for c in s.execute(select(Erasure.customer_id).where(Erasure.customer_id.in_(part))).scalars()}
+    erased = {
+        c
+        for part in chunks(sorted(customers))
+        for c in s.execute(select(Erasure.customer_id).where(Erasure.customer_id.in_(part))).scalars()
+    }
     keys: dict[tuple[str, str], tuple[int, str, str]] = {}
     by_source: dict[str, set[str]] = {}
     for r in fresh:
         by_source.setdefault(r.source, set()).add(r.source_record_id)
     for source, srids in by_source.items():
         for part in chunks(sorted(srids), 2000):
-            for row in s.execute(select(RecordKey.source_record_id, RecordKey.version, RecordKey.customer_id,
-                                        RecordKey.kind).where(RecordKey.source == source,
-                                                              RecordKey.source_record_id.in_(part))):
+            for row in s.execute(
+                select(RecordKey.source_record_id, RecordKey.version, RecordKey.customer_id, RecordKey.kind).where(
+                    RecordKey.source == source, RecordKey.source_record_id.in_(part)
+                )
+            ):
                 keys[(source, row[0])] = (row[1], row[2], row[3])
     known_keys = set(keys)
     current = _current_ranks(s, keys)
@@ -135,8 +169,15 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
             row.update({"kind": r.kind, "payload": dumps(r.payload)})
             fact_rows.append(row)
             if r.kind in ev.RECORD_EVENTS:
-                events.append(ev.AccountEvent(r.customer_id, ev.RECORD_EVENTS[r.kind], r.occurred_at,
-                                              details=ev.record_details(r.kind, r.payload), source_sequence=r.sequence))
+                events.append(
+                    ev.AccountEvent(
+                        r.customer_id,
+                        ev.RECORD_EVENTS[r.kind],
+                        r.occurred_at,
+                        details=ev.record_details(r.kind, r.payload),
+                        source_sequence=r.sequence,
+                    )
+                )
             if r.kind == "account":
                 for name, value in (r.payload.get("attributes") or {}).items():
                     attrs[name] = attribute_type(value)
@@ -146,8 +187,11 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
         result.applied += 1
     for key, kind, at in supersede:
         model = BillingFact if kind == "billing" else AccountFact
-        s.execute(update(model).where(model.source == key[0], model.source_record_id == key[1],
-                                      model.superseded_at.is_(None)).values(superseded_at=at))
+        s.execute(
+            update(model)
+            .where(model.source == key[0], model.source_record_id == key[1], model.superseded_at.is_(None))
+            .values(superseded_at=at)
+        )
     if billing_rows:
         insert_rows(s, BillingFact.__table__, billing_rows)
     if fact_rows:
@@ -161,9 +205,18 @@ def apply_batch(s: Session, records: Sequence[LogRecord], now: dt.datetime, rule
         queue_refresh(s, dirty, sources)
     else:
         rules, types = rules_for(s, result.new_attributes)
-        result.refresh = refresh_accounts(tx, list(dirty), rules, types, base, ev.CAUSE_ACCOUNT_CHANGE,
-                                          source_sequences=dirty, sources=sources, priority=priority,
-                                          bill_months={c: bills.get(c, set()) for c in dirty})
+        result.refresh = refresh_accounts(
+            tx,
+            list(dirty),
+            rules,
+            types,
+            base,
+            ev.CAUSE_ACCOUNT_CHANGE,
+            source_sequences=dirty,
+            sources=sources,
+            priority=priority,
+            bill_months={c: bills.get(c, set()) for c in dirty},
+        )
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
     tx.flush()
     tx.state.applied_sequence = result.last_sequence
@@ -184,7 +237,9 @@ def queue_refresh(s: Session, dirty: dict[str, int], sources: dict[str, str]) ->
         return
     known: set[str] = set()
     for part in chunks(sorted(dirty)):
-        known.update(s.execute(select(PendingRefresh.customer_id).where(PendingRefresh.customer_id.in_(part))).scalars())
+        known.update(
+            s.execute(select(PendingRefresh.customer_id).where(PendingRefresh.customer_id.in_(part))).scalars()
+        )
     rows = [{"customer_id": c, "sequence": q, "source": sources.get(c, "")} for c, q in dirty.items()]
     new = [r for r in rows if r["customer_id"] not in known]
     old = [r for r in rows if r["customer_id"] in known]
@@ -194,8 +249,14 @@ def queue_refresh(s: Session, dirty: dict[str, int], sources: dict[str, str]) ->
         s.execute(update(PendingRefresh), old)
 
 
-def refresh_pending(s: Session, now: dt.datetime, rules_for, base: RevenueBase | None,
-                    priority: dict[str, int] | None = None, limit: int = 1000) -> int:
+def refresh_pending(
+    s: Session,
+    now: dt.datetime,
+    rules_for,
+    base: RevenueBase | None,
+    priority: dict[str, int] | None = None,
+    limit: int = 1000,
+) -> int:
     """Refresh up to `limit` queued accounts; returns how many.
 
     The chunk's recompute, its events and the removal from the queue commit together, so a
@@ -211,17 +272,27 @@ def refresh_pending(s: Session, now: dt.datetime, rules_for, base: RevenueBase |
     if not rows:
         return 0
     rules, types = rules_for(s, True)
-    refresh_accounts(tx, [r.customer_id for r in rows], rules, types, base, ev.CAUSE_ACCOUNT_CHANGE,
-                     source_sequences={r.customer_id: r.sequence for r in rows},
-                     sources={r.customer_id: r.source for r in rows}, priority=priority,
-                     bill_months={r.customer_id: None for r in rows}, keep_shares=True)
+    refresh_accounts(
+        tx,
+        [r.customer_id for r in rows],
+        rules,
+        types,
+        base,
+        ev.CAUSE_ACCOUNT_CHANGE,
+        source_sequences={r.customer_id: r.sequence for r in rows},
+        sources={r.customer_id: r.source for r in rows},
+        priority=priority,
+        bill_months={r.customer_id: None for r in rows},
+        keep_shares=True,
+    )
     s.execute(delete(PendingRefresh).where(PendingRefresh.customer_id.in_([r.customer_id for r in rows])))
     tx.flush()
     return len(rows)
 
 
-def _current_ranks(s: Session, keys: dict[tuple[str, str], tuple[int, str, str]]
-                   ) -> dict[tuple[str, str], tuple[dt.datetime, int]]:
+def _current_ranks(
+    s: Session, keys: dict[tuple[str, str], tuple[int, str, str]]
+) -> dict[tuple[str, str], tuple[dt.datetime, int]]:
     """(occurred_at, version) of the version in force of each known key (keys without one are absent)."""
     wanted: dict[tuple[str, bool], list[str]] = {}
     for (source, srid), (_, _, kind) in keys.items():
@@ -231,8 +302,10 @@ def _current_ranks(s: Session, keys: dict[tuple[str, str], tuple[int, str, str]]
         model = BillingFact if billing else AccountFact
         for part in chunks(sorted(srids), 2000):
             for srid, occurred, version in s.execute(
-                    select(model.source_record_id, model.occurred_at, model.version).where(
-                        model.source == source, model.source_record_id.in_(part), model.superseded_at.is_(None))):
+                select(model.source_record_id, model.occurred_at, model.version).where(
+                    model.source == source, model.source_record_id.in_(part), model.superseded_at.is_(None)
+                )
+            ):
                 rank = (utc(occurred), version)
                 if (source, srid) not in out or rank > out[(source, srid)]:
                     out[(source, srid)] = rank
@@ -275,8 +348,12 @@ def _write_keys(s: Session, keys: dict, known: set, touched: set) -> None:
 def _write_months(s: Session, months: dict[str, dt.datetime]) -> None:
     if not months:
         return
-    existing = {m: utc(at) for m, at in s.execute(select(BillingMonth.month, BillingMonth.first_visible_at)
-                                                  .where(BillingMonth.month.in_(list(months))))}
+    existing = {
+        m: utc(at)
+        for m, at in s.execute(
+            select(BillingMonth.month, BillingMonth.first_visible_at).where(BillingMonth.month.in_(list(months)))
+        )
+    }
     for month, at in months.items():
         if month not in existing:
             s.add(BillingMonth(month=month, first_visible_at=at))
@@ -288,8 +365,9 @@ def _write_months(s: Session, months: dict[str, dt.datetime]) -> None:
 def _write_attributes(s: Session, attrs: dict[str, str]) -> bool:
     if not attrs:
         return False
-    known = dict(s.execute(select(AttributeType.name, AttributeType.type)
-                           .where(AttributeType.name.in_(list(attrs)))).all())
+    known = dict(
+        s.execute(select(AttributeType.name, AttributeType.type).where(AttributeType.name.in_(list(attrs)))).all()
+    )
     added = False
     for name, kind in attrs.items():
         if name not in known:

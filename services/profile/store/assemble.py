@@ -46,13 +46,17 @@ def fact_parts(rows: list[tuple], recent: int) -> dict:
         opps[(cid, p.get("opportunity_id"))] = {**p, "customer_id": cid, "updated_at": occurred}
     for occurred, _, cid, p in facts["competitor"]:
         comps[(cid, str(p.get("competitor", "")).lower())] = {**p, "customer_id": cid, "observed_at": occurred}
-    events = [{**p, "customer_id": cid, "occurred_at": t} for t, _, cid, p in reversed(facts["service_event"][-recent:])]
-    interactions = [{**p, "customer_id": cid, "occurred_at": t}
-                    for t, _, cid, p in reversed(facts["interaction"][-recent:])]
+    events = [
+        {**p, "customer_id": cid, "occurred_at": t} for t, _, cid, p in reversed(facts["service_event"][-recent:])
+    ]
+    interactions = [
+        {**p, "customer_id": cid, "occurred_at": t} for t, _, cid, p in reversed(facts["interaction"][-recent:])
+    ]
     return {
         "contacts": sorted(contacts.values(), key=lambda c: (bool(c.get("inactive")), c.get("person_id", ""))),
         "products": sorted(products.values(), key=lambda p: (p["customer_id"], p.get("product_code", ""))),
-        "service_events": events, "interactions": interactions,
+        "service_events": events,
+        "interactions": interactions,
         "opportunities": [o for o in opps.values() if int(o.get("stage") or 0) not in (m.STAGE_WON, m.STAGE_LOST)],
         "competitors": sorted(comps.values(), key=lambda c: c["observed_at"], reverse=True),
     }
@@ -60,16 +64,28 @@ def fact_parts(rows: list[tuple], recent: int) -> dict:
 
 def oldest_month(months: int, now: dt.datetime | None = None) -> str:
     """The first month a spend trend of `months` months reads (generously: a year more)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return f"{now.year - (months // 12) - 1:04d}-{now.month:02d}"
 
 
 def spend_rows(s: Session, ids: list[str], months: int) -> list:
-    return s.execute(select(BillingFact.month, BillingFact.product_line, BillingFact.fee_fen,
-                            BillingFact.usage_quantity, BillingFact.usage_unit, BillingFact.lines,
-                            BillingFact.days_overdue, BillingFact.sequence, BillingFact.customer_id)
-                     .where(BillingFact.customer_id.in_(ids), BillingFact.superseded_at.is_(None),
-                            BillingFact.month >= oldest_month(months))).all()
+    return s.execute(
+        select(
+            BillingFact.month,
+            BillingFact.product_line,
+            BillingFact.fee_fen,
+            BillingFact.usage_quantity,
+            BillingFact.usage_unit,
+            BillingFact.lines,
+            BillingFact.days_overdue,
+            BillingFact.sequence,
+            BillingFact.customer_id,
+        ).where(
+            BillingFact.customer_id.in_(ids),
+            BillingFact.superseded_at.is_(None),
+            BillingFact.month >= oldest_month(months),
+        )
+    ).all()
 
 
 def spend_from_rows(rows: list, months: int) -> list[dict]:
@@ -89,8 +105,9 @@ def spend_from_rows(rows: list, months: int) -> list[dict]:
         entry = by_month.setdefault(month, {"month": month, "total": 0, "lines": {}, "overdue": 0})
         entry["total"] += r[2]
         entry["overdue"] = max(entry["overdue"], r[6])
-        agg = entry["lines"].setdefault(line, {"product_line": line, "fee_fen": 0, "usage_quantity": 0.0,
-                                                "usage_unit": r[4], "lines": 0})
+        agg = entry["lines"].setdefault(
+            line, {"product_line": line, "fee_fen": 0, "usage_quantity": 0.0, "usage_unit": r[4], "lines": 0}
+        )
         agg["fee_fen"] += r[2]
         agg["usage_quantity"] += r[3]
         agg["lines"] += r[5]
@@ -108,19 +125,30 @@ def tags_of(s: Session, scope: list[str]) -> list[dict]:
     parsed: dict[str, dict] = {}  # an account holds several tags: parse its features once
     for part in chunks(scope):
         for tag, definition, features, updated_at in s.execute(
-                select(AccountTag, TagDefinitionRow, Account.features, Account.updated_at).join(
-                TagDefinitionRow, (TagDefinitionRow.tag_id == AccountTag.tag_id)
-                & (TagDefinitionRow.version == AccountTag.rule_version))
-                .join(Account, Account.customer_id == AccountTag.customer_id)
-                .where(AccountTag.customer_id.in_(part))):
+            select(AccountTag, TagDefinitionRow, Account.features, Account.updated_at)
+            .join(
+                TagDefinitionRow,
+                (TagDefinitionRow.tag_id == AccountTag.tag_id) & (TagDefinitionRow.version == AccountTag.rule_version),
+            )
+            .join(Account, Account.customer_id == AccountTag.customer_id)
+            .where(AccountTag.customer_id.in_(part))
+        ):
             trigger = loads(tag.trigger_values)
             now = parsed.get(tag.customer_id)
             if now is None:
                 now = parsed[tag.customer_id] = loads(features)
-            out.append({"customer_id": tag.customer_id, "tag_id": tag.tag_id, "rule_version": tag.rule_version,
-                        "assigned_at": utc(tag.assigned_at), "trigger_values": trigger,
-                        "current_values": {name: now.get(name) for name in trigger},
-                        "current_values_at": utc(updated_at),
-                        "display_name": definition.display_name, "category": definition.category,
-                        "expression": definition.expression})
+            out.append(
+                {
+                    "customer_id": tag.customer_id,
+                    "tag_id": tag.tag_id,
+                    "rule_version": tag.rule_version,
+                    "assigned_at": utc(tag.assigned_at),
+                    "trigger_values": trigger,
+                    "current_values": {name: now.get(name) for name in trigger},
+                    "current_values_at": utc(updated_at),
+                    "display_name": definition.display_name,
+                    "category": definition.category,
+                    "expression": definition.expression,
+                }
+            )
     return sorted(out, key=lambda t: (t["customer_id"], t["tag_id"]))

@@ -9,7 +9,8 @@ use the ordinary Core insert.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import DateTime, Table, insert
 from sqlalchemy.orm import Session
@@ -29,12 +30,11 @@ def insert_rows(s: Session, table: Table, rows: Sequence[dict[str, Any]]) -> Non
     for name in names:
         column = table.c[name]
         converters.append(_cached(column.type.bind_processor(dialect)) if isinstance(column.type, DateTime) else None)
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join('?' for _ in names)})")
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
     if not any(converters):
         params = [tuple(row[n] for n in names) for row in rows]
     else:
-        pairs = list(zip(names, converters))
+        pairs = list(zip(names, converters, strict=False))
         params = [tuple(row[n] if f is None else f(row[n]) for n, f in pairs) for row in rows]
     conn.exec_driver_sql(sql, params)
 
@@ -52,4 +52,5 @@ def _cached(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
         if out is None:
             out = seen[value] = process(value)
         return out
+
     return convert

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,9 +34,16 @@ Clock = Callable[[], dt.datetime]
 class ProfileStore:
     """Profile's store operations."""
 
-    def __init__(self, db: Database, *, clock: Clock = now_utc, source_priority: dict[str, int] | None = None,
-                 base_ttl_seconds: float = 10.0, render_view: ViewRenderer | None = None,
-                 close_policy: ClosePolicy | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Clock = now_utc,
+        source_priority: dict[str, int] | None = None,
+        base_ttl_seconds: float = 10.0,
+        render_view: ViewRenderer | None = None,
+        close_policy: ClosePolicy | None = None,
+    ) -> None:
         self.db = db
         self.periods = BillingPeriods(close_policy)
         self.render_view = render_view
@@ -76,8 +83,11 @@ class ProfileStore:
     def revenue_base(self, s: Session, force: bool = False) -> RevenueBase:
         """The current 12-month revenue distribution of active accounts (cached briefly)."""
         if force or self._base is None or time.monotonic() - self._base_loaded > self._base_ttl:
-            values = s.execute(select(Account.revenue_12m).where(
-                Account.status == STATUS_ACTIVE, Account.erased.is_(False), Account.revenue_12m.is_not(None))).scalars()
+            values = s.execute(
+                select(Account.revenue_12m).where(
+                    Account.status == STATUS_ACTIVE, Account.erased.is_(False), Account.revenue_12m.is_not(None)
+                )
+            ).scalars()
             self._base = RevenueBase(values)
             self._base_loaded = time.monotonic()
         return self._base
@@ -94,8 +104,9 @@ class ProfileStore:
         if last is None:
             return len(base) > 0
         count, total = last
-        return (abs(len(base) - count) > self.SHARE_MOVE * max(count, 1)
-                or abs(base.total - total) > self.SHARE_MOVE * max(abs(total), 1.0))
+        return abs(len(base) - count) > self.SHARE_MOVE * max(count, 1) or abs(
+            base.total - total
+        ) > self.SHARE_MOVE * max(abs(total), 1.0)
 
     def refresh_revenue_shares(self, chunk: int = 2000) -> int:
         """Re-rank every account's revenue share on the current base; returns accounts patched.
@@ -105,6 +116,7 @@ class ProfileStore:
         """
         from services.profile.store.refresh import refresh_revenue_shares
         from services.profile.store.tagops import all_account_ids
+
         with self.db.session() as s:
             base = self.revenue_base(s, force=True)
             ids = all_account_ids(s)
@@ -113,7 +125,7 @@ class ProfileStore:
             with self.write_session() as s:
                 tx = Tx(s, self.clock())
                 rules, types = self.rules_for(s)
-                patched += refresh_revenue_shares(tx, base, ids[start:start + chunk], rules, types).accounts
+                patched += refresh_revenue_shares(tx, base, ids[start : start + chunk], rules, types).accounts
                 tx.flush()
         self._shares_ranked_on = (len(base), base.total)
         return patched
@@ -158,6 +170,7 @@ class ProfileStore:
         Every month before it counts as closed too. Declaring again keeps the first time.
         """
         from services.profile.store.periods import declare_closed
+
         with self.write_session() as s:
             declare_closed(Tx(s, self.clock()).s, month, closed_by, self.clock())
         return self.settle_billing_periods()
@@ -173,6 +186,7 @@ class ProfileStore:
         from services.profile.domain.events import CAUSE_BASE_REFRESH
         from services.profile.store.periods import accounts_behind, is_settled, mark_settled
         from services.profile.store.refresh import refresh_accounts
+
         with self.read_session() as s:
             closed = self.periods.closed_month(s, None, self.clock())
             if closed is None or is_settled(s, month_str(closed)):
@@ -184,7 +198,7 @@ class ProfileStore:
                 if start == 0 and is_settled(s, month_str(closed)):
                     return 0
                 rules, types = self.rules_for(s)
-                refresh_accounts(tx, ids[start:start + chunk], rules, types, self.revenue_base(s), CAUSE_BASE_REFRESH)
+                refresh_accounts(tx, ids[start : start + chunk], rules, types, self.revenue_base(s), CAUSE_BASE_REFRESH)
                 tx.flush()
         with self.write_session() as s:
             mark_settled(Tx(s, self.clock()).s, month_str(closed), self.clock())
@@ -201,10 +215,14 @@ class ProfileStore:
             state = s.get(SyncState, 1)
             accounts = s.execute(select(func.count()).select_from(Account).where(Account.erased.is_(False))).scalar()
             pending = s.execute(select(func.count()).select_from(PendingRefresh)).scalar() or 0
-            return {"applied_sequence": state.applied_sequence if state else 0, "pending_refresh": pending,
-                    "ingest_last_sequence": state.ingest_last_sequence if state else 0,
-                    "last_applied_at": utc(state.last_applied_at) if state else None,
-                    "accounts": accounts or 0, "last_event_sequence": last_event_sequence(s)}
+            return {
+                "applied_sequence": state.applied_sequence if state else 0,
+                "pending_refresh": pending,
+                "ingest_last_sequence": state.ingest_last_sequence if state else 0,
+                "last_applied_at": utc(state.last_applied_at) if state else None,
+                "accounts": accounts or 0,
+                "last_event_sequence": last_event_sequence(s),
+            }
 
     def known_ingest_sequence(self) -> int:
         """The highest sequence ingest reported or profile applied (0 when none), as stored."""
@@ -241,6 +259,7 @@ class ProfileStore:
     def record_scores(self, scores) -> dict:
         """Store scores and react (tags, risk-band events)."""
         from services.profile.store.actions import record_scores
+
         with self.write_session() as s:
             tx = Tx(s, self.clock())
             rules, types = self.rules_for(s)
@@ -249,6 +268,7 @@ class ProfileStore:
     def erase(self, customer_id: str, reason: str, purge: bool) -> dict[str, int] | None:
         """Erase an account's personal data."""
         from services.profile.store.actions import erase_customer
+
         with self.write_session() as s:
             return erase_customer(Tx(s, self.clock()), customer_id, reason, purge)
 
@@ -257,6 +277,7 @@ class ProfileStore:
         from services.profile.domain.events import CAUSE_WINDOW_EXPIRY
         from services.profile.store.actions import due_accounts
         from services.profile.store.refresh import refresh_accounts
+
         with self.write_session() as s:
             tx = Tx(s, self.clock())
             ids = due_accounts(s, tx.now, limit)
@@ -272,11 +293,14 @@ class ProfileStore:
     def next_expiry(self) -> dt.datetime | None:
         """When the next time window expires."""
         from services.profile.store.actions import next_expiry
+
         with self.db.session() as s:
             return next_expiry(s)
 
     def reevaluate(self, tag_ids: set[str] | None, cause: int, progress=None) -> int:
         """Re-evaluate tags over all accounts (a job body)."""
         from services.profile.store.tagops import reevaluate
-        return reevaluate(self.write_session, self.clock, lambda s: self.revenue_base(s, force=True),
-                          tag_ids, cause, progress)
+
+        return reevaluate(
+            self.write_session, self.clock, lambda s: self.revenue_base(s, force=True), tag_ids, cause, progress
+        )

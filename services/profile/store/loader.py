@@ -18,15 +18,19 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from services.profile.domain.billing import (BillingFacts, ClosePolicy, RevenueBase, month_index, month_of_datetime,
-                                             month_str)
+from services.profile.domain.billing import (
+    BillingFacts,
+    ClosePolicy,
+    RevenueBase,
+    month_index,
+    month_of_datetime,
+    month_str,
+)
 from services.profile.domain.features import AccountInput, FeatureResult, compute_features
 from services.profile.domain.merge import merge_account
 from services.profile.domain.model import Fact, Score
 from services.profile.store.codec import chunks, loads, utc
-from services.profile.store.models import (AccountFact, BillingFact, BillingMonth, BillingPeriod, Erasure,
-                                           ScoreRow)
-
+from services.profile.store.models import AccountFact, BillingFact, BillingMonth, BillingPeriod, Erasure, ScoreRow
 
 EVENT_KINDS = ("service_event", "interaction")
 EVENT_HORIZON = dt.timedelta(days=400)
@@ -36,8 +40,11 @@ def visible(model: type, as_of: dt.datetime | None):
     """SQL condition: the version was what the suite knew at as_of (current when None)."""
     if as_of is None:
         return model.superseded_at.is_(None)
-    return and_(model.ingested_at <= as_of, or_(model.superseded_at.is_(None), model.superseded_at > as_of),
-                model.occurred_at <= as_of)
+    return and_(
+        model.ingested_at <= as_of,
+        or_(model.superseded_at.is_(None), model.superseded_at > as_of),
+        model.occurred_at <= as_of,
+    )
 
 
 PERIODS_KEY = "profile.billing_periods"
@@ -82,13 +89,17 @@ class _LiveBilled:
         if self.low is None or low < self.low:
             self.last_id = int(s.execute(select(func.max(BillingFact.id))).scalar() or 0)
             self.billed = defaultdict(set)
-            for month, cid in s.execute(select(BillingFact.month, BillingFact.customer_id).where(
-                    BillingFact.month >= month_str(low), BillingFact.superseded_at.is_(None)).distinct()):
+            for month, cid in s.execute(
+                select(BillingFact.month, BillingFact.customer_id)
+                .where(BillingFact.month >= month_str(low), BillingFact.superseded_at.is_(None))
+                .distinct()
+            ):
                 self.billed[month_index(month)].add(cid)
             self.low = low
         else:
-            for row_id, month, cid in s.execute(select(BillingFact.id, BillingFact.month, BillingFact.customer_id)
-                                                .where(BillingFact.id > self.last_id)):
+            for row_id, month, cid in s.execute(
+                select(BillingFact.id, BillingFact.month, BillingFact.customer_id).where(BillingFact.id > self.last_id)
+            ):
                 self.last_id = max(self.last_id, int(row_id))
                 index = month_index(month)
                 if index >= self.low:
@@ -130,9 +141,17 @@ class BillingPeriods:
                 if closed is not None and (self._closed_now is None or closed > self._closed_now):
                     self._closed_now = closed
                 return closed
-        key = (as_of, s.execute(select(func.max(BillingFact.id))).scalar(),
-               tuple(s.execute(select(BillingPeriod.month, BillingPeriod.closed_at)
-                               .where(BillingPeriod.closed_at.is_not(None)).order_by(BillingPeriod.month)).all()))
+        key = (
+            as_of,
+            s.execute(select(func.max(BillingFact.id))).scalar(),
+            tuple(
+                s.execute(
+                    select(BillingPeriod.month, BillingPeriod.closed_at)
+                    .where(BillingPeriod.closed_at.is_not(None))
+                    .order_by(BillingPeriod.month)
+                ).all()
+            ),
+        )
         with self._lock:
             if key in self._past:
                 return self._past[key]
@@ -152,20 +171,32 @@ def periods_of(s: Session) -> BillingPeriods:
 
 def billed_accounts(s: Session, as_of: dt.datetime | None, low: str, before: str) -> dict[int, int]:
     """Accounts with a visible bill per month, for months from `low` up to (not including) `before`."""
-    rows = s.execute(select(BillingFact.month, func.count(func.distinct(BillingFact.customer_id))).where(
-        BillingFact.month >= low, BillingFact.month < before, visible(BillingFact, as_of))
-        .group_by(BillingFact.month)).all()
+    rows = s.execute(
+        select(BillingFact.month, func.count(func.distinct(BillingFact.customer_id)))
+        .where(BillingFact.month >= low, BillingFact.month < before, visible(BillingFact, as_of))
+        .group_by(BillingFact.month)
+    ).all()
     return {month_index(month): int(count) for month, count in rows}
 
 
 def declared_closed(s: Session, at: dt.datetime) -> list[int]:
     """Months an operator had declared closed by `at`."""
-    return [month_index(m) for m in s.execute(select(BillingPeriod.month).where(
-        BillingPeriod.closed_at.is_not(None), BillingPeriod.closed_at <= at)).scalars()]
+    return [
+        month_index(m)
+        for m in s.execute(
+            select(BillingPeriod.month).where(BillingPeriod.closed_at.is_not(None), BillingPeriod.closed_at <= at)
+        ).scalars()
+    ]
 
 
-def latest_closed_month(s: Session, policy: ClosePolicy, as_of: dt.datetime | None, effective: dt.datetime,
-                        floor: int | None = None, counts=None) -> int | None:
+def latest_closed_month(
+    s: Session,
+    policy: ClosePolicy,
+    as_of: dt.datetime | None,
+    effective: dt.datetime,
+    floor: int | None = None,
+    counts=None,
+) -> int | None:
     """The latest closed month at `effective` from what was visible then (`floor`: a month known closed;
     `counts(s, low, before)`: accounts billed per month, counted in SQL when not given)."""
     declared = declared_closed(s, effective)
@@ -188,24 +219,40 @@ def latest_closed_month(s: Session, policy: ClosePolicy, as_of: dt.datetime | No
 def latest_visible_month(s: Session, as_of: dt.datetime) -> str | None:
     """The latest billing month visible at as_of and before as_of's month."""
     before = month_str(month_of_datetime(as_of))
-    return s.execute(select(func.max(BillingMonth.month)).where(
-        BillingMonth.first_visible_at <= as_of, BillingMonth.month < before)).scalar()
+    return s.execute(
+        select(func.max(BillingMonth.month)).where(BillingMonth.first_visible_at <= as_of, BillingMonth.month < before)
+    ).scalar()
 
 
 def known_customers(s: Session, customer_ids: list[str], as_of: dt.datetime | None) -> set[str]:
     """Which of the ids had any visible record at as_of (erased accounts excluded)."""
     found: set[str] = set()
     for part in chunks(customer_ids):
-        found.update(s.execute(select(AccountFact.customer_id).where(
-            AccountFact.customer_id.in_(part), visible(AccountFact, as_of)).distinct()).scalars())
-        found.update(s.execute(select(BillingFact.customer_id).where(
-            BillingFact.customer_id.in_(part), visible(BillingFact, as_of)).distinct()).scalars())
+        found.update(
+            s.execute(
+                select(AccountFact.customer_id)
+                .where(AccountFact.customer_id.in_(part), visible(AccountFact, as_of))
+                .distinct()
+            ).scalars()
+        )
+        found.update(
+            s.execute(
+                select(BillingFact.customer_id)
+                .where(BillingFact.customer_id.in_(part), visible(BillingFact, as_of))
+                .distinct()
+            ).scalars()
+        )
         found.difference_update(s.execute(select(Erasure.customer_id).where(Erasure.customer_id.in_(part))).scalars())
     return found
 
 
-def load_inputs(s: Session, customer_ids: list[str], as_of: dt.datetime | None, now: dt.datetime,
-                priority: dict[str, int] | None = None) -> Loaded:
+def load_inputs(
+    s: Session,
+    customer_ids: list[str],
+    as_of: dt.datetime | None,
+    now: dt.datetime,
+    priority: dict[str, int] | None = None,
+) -> Loaded:
     """Merged accounts, facts, billing and scores of the accounts as known at as_of (None = now)."""
     effective = as_of or now
     index = {cid: i for i, cid in enumerate(customer_ids)}
@@ -213,9 +260,16 @@ def load_inputs(s: Session, customer_ids: list[str], as_of: dt.datetime | None, 
     for part in chunks(customer_ids):
         # Service events and interactions older than the longest feature window are not read.
         recent = or_(AccountFact.kind.not_in(EVENT_KINDS), AccountFact.occurred_at >= effective - EVENT_HORIZON)
-        rows = s.execute(select(AccountFact.customer_id, AccountFact.kind, AccountFact.occurred_at,
-                                AccountFact.sequence, AccountFact.source, AccountFact.payload)
-                         .where(AccountFact.customer_id.in_(part), visible(AccountFact, as_of), recent))
+        rows = s.execute(
+            select(
+                AccountFact.customer_id,
+                AccountFact.kind,
+                AccountFact.occurred_at,
+                AccountFact.sequence,
+                AccountFact.source,
+                AccountFact.payload,
+            ).where(AccountFact.customer_id.in_(part), visible(AccountFact, as_of), recent)
+        )
         for cid, kind, occurred, seq, source, payload in rows:
             facts[cid].append(Fact(kind, utc(occurred), seq, source, loads(payload)))
     closed = periods_of(s).closed_month(s, as_of, now)
@@ -227,16 +281,32 @@ def load_inputs(s: Session, customer_ids: list[str], as_of: dt.datetime | None, 
     if start is not None:
         low, high = month_str(start - 11), month_str(before - 1)
         for part in chunks(customer_ids):
-            billing_rows.extend(s.execute(select(
-                BillingFact.customer_id, BillingFact.month, BillingFact.product_line, BillingFact.fee_fen,
-                BillingFact.usage_quantity, BillingFact.days_overdue, BillingFact.payment_status,
-                BillingFact.occurred_at, BillingFact.sequence).where(
-                BillingFact.customer_id.in_(part), BillingFact.month >= low, BillingFact.month <= high,
-                visible(BillingFact, as_of))).all())
+            billing_rows.extend(
+                s.execute(
+                    select(
+                        BillingFact.customer_id,
+                        BillingFact.month,
+                        BillingFact.product_line,
+                        BillingFact.fee_fen,
+                        BillingFact.usage_quantity,
+                        BillingFact.days_overdue,
+                        BillingFact.payment_status,
+                        BillingFact.occurred_at,
+                        BillingFact.sequence,
+                    ).where(
+                        BillingFact.customer_id.in_(part),
+                        BillingFact.month >= low,
+                        BillingFact.month <= high,
+                        visible(BillingFact, as_of),
+                    )
+                ).all()
+            )
     billing_rows = [(*r[:7], utc(r[7]), r[8]) for r in billing_rows]
     scores = latest_scores(s, customer_ids, effective)
-    inputs = [AccountInput(cid, merge_account(cid, facts.get(cid, []), priority), facts.get(cid, []),
-                           scores.get(cid)) for cid in customer_ids]
+    inputs = [
+        AccountInput(cid, merge_account(cid, facts.get(cid, []), priority), facts.get(cid, []), scores.get(cid))
+        for cid in customer_ids
+    ]
     return Loaded(inputs, BillingFacts.from_rows(billing_rows, index), closed)
 
 
@@ -252,15 +322,25 @@ def latest_scores(s: Session, customer_ids: list[str], at: dt.datetime) -> dict[
     for part in chunks(customer_ids):
         # Core rows, and reasons parsed only for the row that wins (accounts keep their score history).
         latest: dict[str, tuple] = {}
-        for row in s.execute(select(ScoreRow.customer_id, ScoreRow.churn_probability, ScoreRow.risk_band,
-                                    ScoreRow.predicted_value_fen, ScoreRow.value_horizon_months,
-                                    ScoreRow.model_version, ScoreRow.scored_at, ScoreRow.reasons)
-                             .where(ScoreRow.customer_id.in_(part), ScoreRow.scored_at <= at)
-                             .order_by(ScoreRow.customer_id, ScoreRow.scored_at)):
+        for row in s.execute(
+            select(
+                ScoreRow.customer_id,
+                ScoreRow.churn_probability,
+                ScoreRow.risk_band,
+                ScoreRow.predicted_value_fen,
+                ScoreRow.value_horizon_months,
+                ScoreRow.model_version,
+                ScoreRow.scored_at,
+                ScoreRow.reasons,
+            )
+            .where(ScoreRow.customer_id.in_(part), ScoreRow.scored_at <= at)
+            .order_by(ScoreRow.customer_id, ScoreRow.scored_at)
+        ):
             latest[row[0]] = row
         for cid, prob, band, value, horizon, model, scored_at, reasons in latest.values():
-            out[cid] = Score(cid, prob, band, value, horizon, model, utc(scored_at),
-                             tuple(tuple(x) for x in loads(reasons) or []))
+            out[cid] = Score(
+                cid, prob, band, value, horizon, model, utc(scored_at), tuple(tuple(x) for x in loads(reasons) or [])
+            )
     return out
 
 
@@ -278,16 +358,24 @@ def revenue_base_at(s: Session, as_of: dt.datetime) -> RevenueBase:
         return RevenueBase([])
     # Summed in Python integers: a SQL sum of fees near the int64 limit overflows on SQLite.
     totals: dict[str, int] = defaultdict(int)
-    for cid, fee in s.execute(select(BillingFact.customer_id, BillingFact.fee_fen).where(
-            BillingFact.month >= month_str(ref - 11), BillingFact.month <= month_str(ref),
-            visible(BillingFact, as_of))):
+    for cid, fee in s.execute(
+        select(BillingFact.customer_id, BillingFact.fee_fen).where(
+            BillingFact.month >= month_str(ref - 11), BillingFact.month <= month_str(ref), visible(BillingFact, as_of)
+        )
+    ):
         totals[cid] += int(fee)
     erased = set(s.execute(select(Erasure.customer_id)).scalars())
     return RevenueBase(float(total) for cid, total in totals.items() if cid not in erased)
 
 
-def features_at(s: Session, customer_ids: list[str], as_of: dt.datetime | None, now: dt.datetime,
-                base: RevenueBase | None, priority: dict[str, int] | None = None) -> list[FeatureResult]:
+def features_at(
+    s: Session,
+    customer_ids: list[str],
+    as_of: dt.datetime | None,
+    now: dt.datetime,
+    base: RevenueBase | None,
+    priority: dict[str, int] | None = None,
+) -> list[FeatureResult]:
     """Compute the features of the accounts as of a moment (None = now)."""
     loaded = load_inputs(s, customer_ids, as_of, now, priority)
     return compute_features(loaded.inputs, loaded.billing, as_of or now, loaded.closed_month, base)

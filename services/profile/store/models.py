@@ -11,8 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, Float, Index, Integer, LargeBinary, MetaData, SmallInteger,
-                        String, Text)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from telco360_runtime.jobs import jobs_table
@@ -23,10 +34,13 @@ TS = DateTime(timezone=True)
 class Base(DeclarativeBase):
     """Declarative base with a naming convention so Alembic names constraints stably."""
 
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "pk": "pk_%(table_name)s",
-    })
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 JOBS = jobs_table(Base.metadata)
@@ -75,9 +89,11 @@ class BillingFact(Base):
     source: Mapped[str] = mapped_column(String(64))
     source_record_id: Mapped[str] = mapped_column(String(128))
     version: Mapped[int] = mapped_column(Integer)
-    __table_args__ = (Index("ix_billing_customer_month", "customer_id", "month"),
-                      Index("ix_billing_key", "source", "source_record_id"),
-                      Index("ix_billing_month_customer", "month", "customer_id"))
+    __table_args__ = (
+        Index("ix_billing_customer_month", "customer_id", "month"),
+        Index("ix_billing_key", "source", "source_record_id"),
+        Index("ix_billing_month_customer", "month", "customer_id"),
+    )
 
 
 class AccountFact(Base):
@@ -95,8 +111,10 @@ class AccountFact(Base):
     source_record_id: Mapped[str] = mapped_column(String(128))
     version: Mapped[int] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text)
-    __table_args__ = (Index("ix_facts_customer_kind", "customer_id", "kind"),
-                      Index("ix_facts_key", "source", "source_record_id"))
+    __table_args__ = (
+        Index("ix_facts_customer_kind", "customer_id", "kind"),
+        Index("ix_facts_key", "source", "source_record_id"),
+    )
 
 
 class BillingMonth(Base):
@@ -207,7 +225,9 @@ class AccountEventRow(Base):
     """One published account event (the feed contact follows)."""
 
     __tablename__ = "account_events"
-    sequence: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    sequence: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     type: Mapped[int] = mapped_column(SmallInteger)
     occurred_at: Mapped[dt.datetime] = mapped_column(TS)

@@ -57,8 +57,11 @@ def accounts_behind(s: Session, closed: int) -> list[str]:
     computed in (Account.updated_at). Read once per closed month, so a plain scan will do.
     """
     out = []
-    rows = s.execute(select(Account.customer_id, Account.features, Account.updated_at)
-                     .where(Account.erased.is_(False)).execution_options(yield_per=2000))
+    rows = s.execute(
+        select(Account.customer_id, Account.features, Account.updated_at)
+        .where(Account.erased.is_(False))
+        .execution_options(yield_per=2000)
+    )
     for cid, features, updated_at in rows:
         ago = loads(features).get(REFERENCE)
         if ago is not None and month_of_datetime(utc(updated_at)) - int(ago) < closed:

@@ -8,7 +8,8 @@ table for the whole batch, and stores the bytes. A read is then one primary-key 
 
 The parts that depend on *other* accounts (group root, members, children, group fee) are
 not stored: `Hierarchy` keeps the parent links and each account's own latest complete month
-(its fee reference month, total and lines: `own_month_summary`) in memory and pulls only accounts whose change number moved, checked in the same read
+(its fee reference month, total and lines: `own_month_summary`) in memory and pulls only accounts whose change number
+moved, checked in the same read
 transaction as the view, so an answer is never older than what that transaction sees.
 
 The store never interprets the bytes: the service injects the renderer (ViewRenderer)
@@ -20,19 +21,20 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from services.profile.domain.features import own_month_summary
+from services.profile.store.assemble import fact_parts, oldest_month, spend_from_rows, tags_of
 from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, loads, utc
 from services.profile.store.loader import latest_scores
 from services.profile.store.models import Account, AccountFact, AccountView, BillingFact
-from services.profile.store.assemble import fact_parts, oldest_month, spend_from_rows, tags_of
 
 RENDER_KEY = "profile.render_view"
 """Key in `Session.info` of the ViewRenderer (absent: no read model is kept)."""
@@ -40,6 +42,7 @@ RENDER_KEY = "profile.render_view"
 TREND_MONTHS = 12
 RECENT_LIMIT = 20
 """The request defaults the stored views are rendered for; other limits are assembled live."""
+
 
 class ViewRenderer(Protocol):
     """Turns Customer360 parts into stored bytes (the service supplies it; the store never parses them)."""
@@ -94,23 +97,37 @@ def _states(s: Session, ids: list[str], render: ViewRenderer, now: dt.datetime) 
     """Rendered state parts of the live accounts among `ids`."""
     if not ids:
         return {}
-    accounts = s.execute(select(Account.customer_id, Account.master, Account.features, Account.updated_at)
-                         .where(Account.customer_id.in_(ids), Account.erased.is_(False))).all()
+    accounts = s.execute(
+        select(Account.customer_id, Account.master, Account.features, Account.updated_at).where(
+            Account.customer_id.in_(ids), Account.erased.is_(False)
+        )
+    ).all()
     tags: dict[str, list] = defaultdict(list)
     for tag in tags_of(s, ids):
         tags[tag["customer_id"]].append(tag)
     scores = latest_scores(s, ids, now + dt.timedelta(days=36500))
-    return {cid: render.state({"account": AccountStamp(cid, utc(updated_at)), "master": loads(master),
-                               "root": "", "children": [], "tags": tags.get(cid, []), "features": loads(features),
-                               "score": scores.get(cid)})
-            for cid, master, features, updated_at in accounts}
+    return {
+        cid: render.state(
+            {
+                "account": AccountStamp(cid, utc(updated_at)),
+                "master": loads(master),
+                "root": "",
+                "children": [],
+                "tags": tags.get(cid, []),
+                "features": loads(features),
+                "score": scores.get(cid),
+            }
+        )
+        for cid, master, features, updated_at in accounts
+    }
 
 
 def _own_months(s: Session, ids: list[str]) -> dict[str, dict]:
     """The view columns of each account's own latest complete month (group summaries add these up)."""
     out = {}
-    for cid, features, updated_at in s.execute(select(Account.customer_id, Account.features, Account.updated_at)
-                                               .where(Account.customer_id.in_(ids))):
+    for cid, features, updated_at in s.execute(
+        select(Account.customer_id, Account.features, Account.updated_at).where(Account.customer_id.in_(ids))
+    ):
         month, fee, lines = own_month_summary(loads(features), utc(updated_at))
         out[cid] = {"last_month": month, "last_month_fee_fen": fee, "last_month_lines": dumps(lines)}
     return out
@@ -120,17 +137,34 @@ def _rebuild_full(s: Session, ids: list[str], render: ViewRenderer, now: dt.date
     states = _states(s, ids, render, now)
     own = _own_months(s, list(states))
     facts: dict[str, list] = defaultdict(list)
-    for row in s.execute(select(AccountFact.customer_id, AccountFact.kind, AccountFact.occurred_at,
-                                AccountFact.sequence, AccountFact.payload)
-                         .where(AccountFact.customer_id.in_(ids), AccountFact.superseded_at.is_(None),
-                                AccountFact.kind != "account")):
+    for row in s.execute(
+        select(
+            AccountFact.customer_id,
+            AccountFact.kind,
+            AccountFact.occurred_at,
+            AccountFact.sequence,
+            AccountFact.payload,
+        ).where(AccountFact.customer_id.in_(ids), AccountFact.superseded_at.is_(None), AccountFact.kind != "account")
+    ):
         facts[row[0]].append(row)
     billing: dict[str, list] = defaultdict(list)
-    for row in s.execute(select(BillingFact.month, BillingFact.product_line, BillingFact.fee_fen,
-                                BillingFact.usage_quantity, BillingFact.usage_unit, BillingFact.lines,
-                                BillingFact.days_overdue, BillingFact.sequence, BillingFact.customer_id)
-                         .where(BillingFact.customer_id.in_(ids), BillingFact.superseded_at.is_(None),
-                                BillingFact.month >= oldest_month(TREND_MONTHS, now))):
+    for row in s.execute(
+        select(
+            BillingFact.month,
+            BillingFact.product_line,
+            BillingFact.fee_fen,
+            BillingFact.usage_quantity,
+            BillingFact.usage_unit,
+            BillingFact.lines,
+            BillingFact.days_overdue,
+            BillingFact.sequence,
+            BillingFact.customer_id,
+        ).where(
+            BillingFact.customer_id.in_(ids),
+            BillingFact.superseded_at.is_(None),
+            BillingFact.month >= oldest_month(TREND_MONTHS, now),
+        )
+    ):
         billing[row[8]].append(row)
     rows = []
     for cid, state in states.items():
@@ -169,9 +203,14 @@ class Hierarchy:
         with self._lock:
             if latest <= self._seq:
                 return
-            q = (select(Account.customer_id, Account.parent_customer_id, Account.erased, AccountView.last_month,
-                        AccountView.last_month_fee_fen, AccountView.last_month_lines)
-                 .outerjoin(AccountView, AccountView.customer_id == Account.customer_id))
+            q = select(
+                Account.customer_id,
+                Account.parent_customer_id,
+                Account.erased,
+                AccountView.last_month,
+                AccountView.last_month_fee_fen,
+                AccountView.last_month_lines,
+            ).outerjoin(AccountView, AccountView.customer_id == Account.customer_id)
             if self._seq >= 0:
                 q = q.where(Account.change_seq > self._seq)
             for cid, parent, erased, month, fee, lines in s.execute(q):
@@ -219,8 +258,7 @@ class Hierarchy:
 
 # One statement for the hot read, built once: SQLAlchemy's per-call statement building and
 # cache-key work cost several times the lookup itself.
-_READ = text("SELECT body, state, (SELECT max(change_seq) FROM accounts) FROM account_views "
-             "WHERE customer_id = :cid")
+_READ = text("SELECT body, state, (SELECT max(change_seq) FROM accounts) FROM account_views WHERE customer_id = :cid")
 
 
 def read_view(s: Session | Connection, hierarchy: Hierarchy, customer_id: str) -> tuple[bytes, dict] | None:
@@ -234,4 +272,4 @@ def read_view(s: Session | Connection, hierarchy: Hierarchy, customer_id: str) -
         return None
     hierarchy.sync(conn, int(row[2] or 0))
     # Serialized messages concatenate into their merge: the two parts never set the same field.
-    return bytes(row[0]) + bytes(row[1]), hierarchy.group_fields(customer_id, dt.datetime.now(dt.timezone.utc))
+    return bytes(row[0]) + bytes(row[1]), hierarchy.group_fields(customer_id, dt.datetime.now(dt.UTC))

@@ -8,11 +8,10 @@ when scores arrived, or when the base-wide revenue shares moved.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -25,11 +24,9 @@ from services.profile.domain.tags import TagRule, decide, evaluate_rules, next_e
 from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, loads, utc
 from services.profile.store.loader import load_inputs
-from services.profile.store.models import (Account, AccountEventRow, AccountHistory, AccountTag, BillingFact,
-                                           TagHistory)
+from services.profile.store.models import Account, AccountEventRow, AccountHistory, AccountTag, BillingFact, TagHistory
 from services.profile.store.readmodel import rebuild_views
 from services.profile.store.writer import Tx
-
 
 SHARE = "revenue_cum_share_pct"
 
@@ -46,15 +43,25 @@ class RefreshStats:
 
 def master_json(merged: MergedAccount) -> dict:
     """The stored form of merged master data."""
-    return {"fields": merged.fields, "attributes": merged.attributes, "field_sources": merged.field_sources,
-            "status": merged.status, "terminated_at": merged.terminated_at.isoformat() if merged.terminated_at else None,
-            "termination_reason": merged.termination_reason,
-            "first_seen_at": merged.first_seen_at.isoformat() if merged.first_seen_at else None}
+    return {
+        "fields": merged.fields,
+        "attributes": merged.attributes,
+        "field_sources": merged.field_sources,
+        "status": merged.status,
+        "terminated_at": merged.terminated_at.isoformat() if merged.terminated_at else None,
+        "termination_reason": merged.termination_reason,
+        "first_seen_at": merged.first_seen_at.isoformat() if merged.first_seen_at else None,
+    }
 
 
 def _merged_from_json(customer_id: str, data: dict) -> MergedAccount:
-    return MergedAccount(customer_id, dict(data.get("fields") or {}), dict(data.get("field_sources") or {}),
-                         dict(data.get("attributes") or {}), int(data.get("status") or 1))
+    return MergedAccount(
+        customer_id,
+        dict(data.get("fields") or {}),
+        dict(data.get("field_sources") or {}),
+        dict(data.get("attributes") or {}),
+        int(data.get("status") or 1),
+    )
 
 
 def group_roots(s: Session, customer_ids: Iterable[str]) -> dict[str, str]:
@@ -65,8 +72,11 @@ def group_roots(s: Session, customer_ids: Iterable[str]) -> dict[str, str]:
         todo -= set(parent)
         if not todo:
             break
-        found = dict(s.execute(select(Account.customer_id, Account.parent_customer_id)
-                               .where(Account.customer_id.in_(list(todo)))).all())
+        found = dict(
+            s.execute(
+                select(Account.customer_id, Account.parent_customer_id).where(Account.customer_id.in_(list(todo)))
+            ).all()
+        )
         for cid in todo:
             parent[cid] = found.get(cid, "")
         todo = {p for p in parent.values() if p and p not in parent}
@@ -84,18 +94,30 @@ def holdings_of(s: Session, customer_ids: Sequence[str]) -> dict[str, dict[str, 
     """customer_id -> {tag_id: rule_version} held now."""
     out: dict[str, dict[str, int]] = {}
     for part in chunks(customer_ids):
-        for cid, tag_id, version in s.execute(select(AccountTag.customer_id, AccountTag.tag_id,
-                                                     AccountTag.rule_version).where(AccountTag.customer_id.in_(part))):
+        for cid, tag_id, version in s.execute(
+            select(AccountTag.customer_id, AccountTag.tag_id, AccountTag.rule_version).where(
+                AccountTag.customer_id.in_(part)
+            )
+        ):
             out.setdefault(cid, {})[tag_id] = version
     return out
 
 
-def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRule], types: dict[str, str],
-                     base: RevenueBase | None, cause: int, *, only_tags: set[str] | None = None,
-                     source_sequences: dict[str, int] | None = None,
-                     sources: dict[str, str] | None = None, priority: dict[str, int] | None = None,
-                     bill_months: Mapping[str, set[str] | None] | None = None,
-                     keep_shares: bool = False) -> RefreshStats:
+def refresh_accounts(
+    tx: Tx,
+    customer_ids: Sequence[str],
+    rules: Sequence[TagRule],
+    types: dict[str, str],
+    base: RevenueBase | None,
+    cause: int,
+    *,
+    only_tags: set[str] | None = None,
+    source_sequences: dict[str, int] | None = None,
+    sources: dict[str, str] | None = None,
+    priority: dict[str, int] | None = None,
+    bill_months: Mapping[str, set[str] | None] | None = None,
+    keep_shares: bool = False,
+) -> RefreshStats:
     """Recompute and persist the given accounts as of tx.now; returns what changed.
 
     `bill_months` names, per account, the billing months to announce (BILL_ISSUED) when their
@@ -109,8 +131,11 @@ def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRul
         return stats
     source_sequences = source_sequences or {}
     columns = (Account.customer_id, Account.master, Account.erased) + ((Account.features,) if keep_shares else ())
-    existing = {r.customer_id: r for part in chunks(ids)
-                for r in s.execute(select(*columns).where(Account.customer_id.in_(part))).all()}
+    existing = {
+        r.customer_id: r
+        for part in chunks(ids)
+        for r in s.execute(select(*columns).where(Account.customer_id.in_(part))).all()
+    }
     ids = [cid for cid in ids if not (cid in existing and existing[cid].erased)]
     loaded = load_inputs(s, ids, None, now, priority)
     results = compute_features(loaded.inputs, loaded.billing, now, loaded.ref_month, base)
@@ -123,18 +148,25 @@ def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRul
                 result.features[SHARE] = old
     events: list[ev.AccountEvent] = []
     inserts, updates, history = [], [], []
-    for item, result in zip(loaded.inputs, results):
+    for item, result in zip(loaded.inputs, results, strict=False):
         merged, cid = item.account, item.customer_id
         seq = source_sequences.get(cid, 0)
         previous = _merged_from_json(cid, loads(existing[cid].master)) if cid in existing else None
         changes = changed_fields(previous, merged)
-        row = {"customer_id": cid, "name": str(merged.fields.get("name", ""))[:200],
-               "parent_customer_id": str(merged.fields.get("parent_customer_id", "")),
-               "tier": int(merged.fields.get("tier") or 0), "status": merged.status,
-               "master": dumps(master_json(merged)), "features": dumps(result.features),
-               "revenue_12m": result.features.get("fee_total_sum_12m"), "first_seen_at": merged.first_seen_at,
-               "updated_at": now, "change_seq": tx.change_seq,
-               "next_expiry_at": next_expiry(rules, result, now)}
+        row = {
+            "customer_id": cid,
+            "name": str(merged.fields.get("name", ""))[:200],
+            "parent_customer_id": str(merged.fields.get("parent_customer_id", "")),
+            "tier": int(merged.fields.get("tier") or 0),
+            "status": merged.status,
+            "master": dumps(master_json(merged)),
+            "features": dumps(result.features),
+            "revenue_12m": result.features.get("fee_total_sum_12m"),
+            "first_seen_at": merged.first_seen_at,
+            "updated_at": now,
+            "change_seq": tx.change_seq,
+            "next_expiry_at": next_expiry(rules, result, now),
+        }
         if previous is None:
             inserts.append({**row, "erased": False})
             stats.created += 1
@@ -143,9 +175,17 @@ def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRul
             updates.append(row)
         for name, (old, new) in changes.items():
             if previous is not None or new is not None:
-                history.append({"customer_id": cid, "field": name, "old_value": dumps(old), "new_value": dumps(new),
-                                "source": merged.field_sources.get(name, (sources or {}).get(cid, "")),
-                                "changed_at": now, "sequence": seq})
+                history.append(
+                    {
+                        "customer_id": cid,
+                        "field": name,
+                        "old_value": dumps(old),
+                        "new_value": dumps(new),
+                        "source": merged.field_sources.get(name, (sources or {}).get(cid, "")),
+                        "changed_at": now,
+                        "sequence": seq,
+                    }
+                )
         if previous is not None:
             events.extend(_master_events(cid, previous, merged, changes, now, seq))
     if inserts:
@@ -165,8 +205,9 @@ def refresh_accounts(tx: Tx, customer_ids: Sequence[str], rules: Sequence[TagRul
     return stats
 
 
-def bill_events(s: Session, customer_ids: Sequence[str],
-                bill_months: Mapping[str, set[str] | None]) -> list[ev.AccountEvent]:
+def bill_events(
+    s: Session, customer_ids: Sequence[str], bill_months: Mapping[str, set[str] | None]
+) -> list[ev.AccountEvent]:
     """One BILL_ISSUED per (account, month) whose current total differs from the last one announced.
 
     Totals are summed here from the current versions of all the month's product lines (Python
@@ -177,8 +218,13 @@ def bill_events(s: Session, customer_ids: Sequence[str],
     wanted = {c: bill_months[c] for c in customer_ids if c in bill_months and bill_months[c] != set()}
     out: list[ev.AccountEvent] = []
     for part in chunks(sorted(wanted)):
-        q = select(BillingFact.customer_id, BillingFact.month, BillingFact.fee_fen, BillingFact.occurred_at,
-                   BillingFact.sequence).where(BillingFact.customer_id.in_(part), BillingFact.superseded_at.is_(None))
+        q = select(
+            BillingFact.customer_id,
+            BillingFact.month,
+            BillingFact.fee_fen,
+            BillingFact.occurred_at,
+            BillingFact.sequence,
+        ).where(BillingFact.customer_id.in_(part), BillingFact.superseded_at.is_(None))
         if all(wanted[c] is not None for c in part):
             q = q.where(BillingFact.month.in_(sorted(set().union(*(wanted[c] for c in part)))))
         totals: dict[tuple[str, str], list] = {}
@@ -193,15 +239,24 @@ def bill_events(s: Session, customer_ids: Sequence[str],
         if not totals:
             continue
         announced: dict[tuple[str, str], int] = {}
-        for cid, details in s.execute(select(AccountEventRow.customer_id, AccountEventRow.details).where(
-                AccountEventRow.customer_id.in_(part), AccountEventRow.type == ev.BILL_ISSUED)
-                .order_by(AccountEventRow.sequence)):
+        for cid, details in s.execute(
+            select(AccountEventRow.customer_id, AccountEventRow.details)
+            .where(AccountEventRow.customer_id.in_(part), AccountEventRow.type == ev.BILL_ISSUED)
+            .order_by(AccountEventRow.sequence)
+        ):
             data = loads(details)
             announced[(cid, str(data.get("month", "")))] = int(data.get("total_fee_fen") or 0)
         for (cid, month), (total, occurred, seq) in sorted(totals.items()):
             if announced.get((cid, month)) != total:
-                out.append(ev.AccountEvent(cid, ev.BILL_ISSUED, occurred,
-                                           details={"month": month, "total_fee_fen": total}, source_sequence=seq))
+                out.append(
+                    ev.AccountEvent(
+                        cid,
+                        ev.BILL_ISSUED,
+                        occurred,
+                        details={"month": month, "total_fee_fen": total},
+                        source_sequence=seq,
+                    )
+                )
     return out
 
 
@@ -216,16 +271,20 @@ def refresh_scores(tx: Tx, scores: dict[str, Score], rules: Sequence[TagRule], t
     s = tx.s
     results: list[FeatureResult] = []
     for part in chunks(sorted(scores)):
-        for cid, features in s.execute(select(Account.customer_id, Account.features)
-                                       .where(Account.customer_id.in_(part), Account.erased.is_(False))):
+        for cid, features in s.execute(
+            select(Account.customer_id, Account.features).where(
+                Account.customer_id.in_(part), Account.erased.is_(False)
+            )
+        ):
             result = FeatureResult(cid, loads(features))
             set_score_features(result, scores[cid])
             results.append(result)
     return _store_patched(tx, results, rules, types, ev.CAUSE_SCORE_CHANGE)
 
 
-def refresh_revenue_shares(tx: Tx, base: RevenueBase, customer_ids: Sequence[str], rules: Sequence[TagRule],
-                           types: dict[str, str]) -> RefreshStats:
+def refresh_revenue_shares(
+    tx: Tx, base: RevenueBase, customer_ids: Sequence[str], rules: Sequence[TagRule], types: dict[str, str]
+) -> RefreshStats:
     """Re-rank the accounts' revenue shares against `base`; patch and re-tag those that moved.
 
     The share (`revenue_cum_share_pct`, behind the value tiers) is the one feature that depends
@@ -235,10 +294,13 @@ def refresh_revenue_shares(tx: Tx, base: RevenueBase, customer_ids: Sequence[str
     """
     results: list[FeatureResult] = []
     for part in chunks(sorted(customer_ids)):
-        rows = tx.s.execute(select(Account.customer_id, Account.features, Account.revenue_12m)
-                            .where(Account.customer_id.in_(part), Account.erased.is_(False))).all()
+        rows = tx.s.execute(
+            select(Account.customer_id, Account.features, Account.revenue_12m).where(
+                Account.customer_id.in_(part), Account.erased.is_(False)
+            )
+        ).all()
         revenues = np.array([math.nan if r[2] is None else float(r[2]) for r in rows], dtype=np.float64)
-        for (cid, features, _), share in zip(rows, base.cum_share_pct(revenues).tolist()):
+        for (cid, features, _), share in zip(rows, base.cum_share_pct(revenues).tolist(), strict=False):
             parsed = loads(features)
             new = share if share == share else None  # NaN: no revenue, no share (compute_features leaves it out)
             if parsed.get(SHARE) == new:
@@ -251,14 +313,25 @@ def refresh_revenue_shares(tx: Tx, base: RevenueBase, customer_ids: Sequence[str
     return _store_patched(tx, results, rules, types, ev.CAUSE_BASE_REFRESH)
 
 
-def _store_patched(tx: Tx, results: list[FeatureResult], rules: Sequence[TagRule], types: dict[str, str],
-                   cause: int) -> RefreshStats:
+def _store_patched(
+    tx: Tx, results: list[FeatureResult], rules: Sequence[TagRule], types: dict[str, str], cause: int
+) -> RefreshStats:
     """Persist patched feature maps, re-evaluate their tags, re-render their view state, publish."""
     s, now, stats = tx.s, tx.now, RefreshStats()
     if not results:
         return stats
-    s.execute(update(Account), [{"customer_id": r.customer_id, "features": dumps(r.features), "updated_at": now,
-                                 "change_seq": tx.change_seq} for r in results])
+    s.execute(
+        update(Account),
+        [
+            {
+                "customer_id": r.customer_id,
+                "features": dumps(r.features),
+                "updated_at": now,
+                "change_seq": tx.change_seq,
+            }
+            for r in results
+        ],
+    )
     events: list[ev.AccountEvent] = []
     _apply_tags(tx, rules, types, results, cause, None, {}, stats, events)
     rebuild_views(s, [r.customer_id for r in results], now, facts_changed=False)
@@ -270,8 +343,13 @@ def _store_patched(tx: Tx, results: list[FeatureResult], rules: Sequence[TagRule
 def _master_events(cid: str, before: MergedAccount, after: MergedAccount, changes: dict, now, seq: int):
     if before.status != after.status:
         if after.status == STATUS_TERMINATED:
-            yield ev.AccountEvent(cid, ev.ACCOUNT_TERMINATED, after.terminated_at or now,
-                                  details={"reason": after.termination_reason}, source_sequence=seq)
+            yield ev.AccountEvent(
+                cid,
+                ev.ACCOUNT_TERMINATED,
+                after.terminated_at or now,
+                details={"reason": after.termination_reason},
+                source_sequence=seq,
+            )
         else:
             yield ev.AccountEvent(cid, ev.ACCOUNT_REACTIVATED, now, source_sequence=seq)
     fields = sorted(k for k in changes if k != "status")
@@ -288,29 +366,65 @@ def _apply_tags(tx: Tx, rules, types, results, cause, only_tags, source_sequence
         holdings = {c: {t: v for t, v in h.items() if t in only_tags} for c, h in holdings.items()}
     known = {r.tag_id for r in active_rules}
     # Tags held under a definition that no longer exists are removed as well.
-    orphan = [(cid, tag_id, version) for cid, held in holdings.items() for tag_id, version in held.items()
-              if tag_id not in known and (only_tags is None or tag_id in only_tags)]
+    orphan = [
+        (cid, tag_id, version)
+        for cid, held in holdings.items()
+        for tag_id, version in held.items()
+        if tag_id not in known and (only_tags is None or tag_id in only_tags)
+    ]
     decisions = decide(active_rules, results, evaluation, holdings)
     add_rows, history, removals = [], [], []
     for d in decisions:
-        history.append({"customer_id": d.customer_id, "tag_id": d.tag_id, "assigned": d.assigned,
-                        "rule_version": d.rule_version, "changed_at": now, "cause": cause,
-                        "trigger_values": dumps(d.trigger_values)})
-        events.append(ev.AccountEvent(d.customer_id, ev.TAG_ASSIGNED if d.assigned else ev.TAG_REMOVED, now,
-                                      tag_id=d.tag_id, rule_version=d.rule_version, details=d.trigger_values,
-                                      source_sequence=source_sequences.get(d.customer_id, 0)))
+        history.append(
+            {
+                "customer_id": d.customer_id,
+                "tag_id": d.tag_id,
+                "assigned": d.assigned,
+                "rule_version": d.rule_version,
+                "changed_at": now,
+                "cause": cause,
+                "trigger_values": dumps(d.trigger_values),
+            }
+        )
+        events.append(
+            ev.AccountEvent(
+                d.customer_id,
+                ev.TAG_ASSIGNED if d.assigned else ev.TAG_REMOVED,
+                now,
+                tag_id=d.tag_id,
+                rule_version=d.rule_version,
+                details=d.trigger_values,
+                source_sequence=source_sequences.get(d.customer_id, 0),
+            )
+        )
         if d.assigned:
             stats.assigned += 1
-            add_rows.append({"customer_id": d.customer_id, "tag_id": d.tag_id, "rule_version": d.rule_version,
-                             "assigned_at": now, "trigger_values": dumps(d.trigger_values)})
+            add_rows.append(
+                {
+                    "customer_id": d.customer_id,
+                    "tag_id": d.tag_id,
+                    "rule_version": d.rule_version,
+                    "assigned_at": now,
+                    "trigger_values": dumps(d.trigger_values),
+                }
+            )
         else:
             stats.removed += 1
             removals.append((d.customer_id, d.tag_id))
     for cid, tag_id, version in orphan:
         stats.removed += 1
         s.execute(delete(AccountTag).where(AccountTag.customer_id == cid, AccountTag.tag_id == tag_id))
-        history.append({"customer_id": cid, "tag_id": tag_id, "assigned": False, "rule_version": version,
-                        "changed_at": now, "cause": ev.CAUSE_DEFINITION_CHANGE, "trigger_values": "{}"})
+        history.append(
+            {
+                "customer_id": cid,
+                "tag_id": tag_id,
+                "assigned": False,
+                "rule_version": version,
+                "changed_at": now,
+                "cause": ev.CAUSE_DEFINITION_CHANGE,
+                "trigger_values": "{}",
+            }
+        )
         events.append(ev.AccountEvent(cid, ev.TAG_REMOVED, now, tag_id=tag_id, rule_version=version))
     for tag_id in {t for _, t in removals}:
         for part in chunks([c for c, t in removals if t == tag_id]):
@@ -326,5 +440,8 @@ def _apply_tags(tx: Tx, rules, types, results, cause, only_tags, source_sequence
         for tag_id, version in held.items():
             rule = by_id.get(tag_id)
             if rule is not None and rule.version != version and (cid, tag_id) not in decided:
-                s.execute(update(AccountTag).where(AccountTag.customer_id == cid, AccountTag.tag_id == tag_id)
-                          .values(rule_version=rule.version))
+                s.execute(
+                    update(AccountTag)
+                    .where(AccountTag.customer_id == cid, AccountTag.tag_id == tag_id)
+                    .values(rule_version=rule.version)
+                )

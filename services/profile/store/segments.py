@@ -19,10 +19,10 @@ from sqlalchemy import cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from telco360_expr.checker import CheckedExpression
-from telco360_expr.vector import Column, column_from_values, evaluate
 from services.profile.store.codec import loads
 from services.profile.store.models import Account, AccountTag
+from telco360_expr.checker import CheckedExpression
+from telco360_expr.vector import Column, column_from_values, evaluate
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 
 
@@ -51,11 +51,20 @@ class FeatureSnapshot:
         with self._lock:
             if latest == self.seq:
                 return
-            changed = [] if self.seq < 0 else s.execute(
-                select(Account.customer_id, Account.features, Account.erased).where(Account.change_seq > self.seq)
-                .limit(self.PATCH_LIMIT + 1)).all()
-            if self.seq < 0 or len(changed) > self.PATCH_LIMIT or any(
-                    bool(erased) == (cid in self.index) for cid, _, erased in changed):
+            changed = (
+                []
+                if self.seq < 0
+                else s.execute(
+                    select(Account.customer_id, Account.features, Account.erased)
+                    .where(Account.change_seq > self.seq)
+                    .limit(self.PATCH_LIMIT + 1)
+                ).all()
+            )
+            if (
+                self.seq < 0
+                or len(changed) > self.PATCH_LIMIT
+                or any(bool(erased) == (cid in self.index) for cid, _, erased in changed)
+            ):
                 # First load, a big change, or accounts appeared/disappeared: reload ids, drop columns.
                 self.ids = sorted(s.execute(select(Account.customer_id).where(Account.erased.is_(False))).scalars())
                 self.index = {c: i for i, c in enumerate(self.ids)}
@@ -104,7 +113,7 @@ class FeatureSnapshot:
             for j, value in enumerate(found):
                 values[j][i] = value
         dialect = "postgresql" if postgres else "sqlite"
-        for (name, kind), column_values in zip(missing, values):
+        for (name, kind), column_values in zip(missing, values, strict=False):
             self._columns[name] = column_from_values(kind, _typed(column_values, kind, dialect))
 
     def column(self, s: Session, name: str, kind: str) -> Column:
@@ -149,15 +158,25 @@ def _parse_token(token: str, expression: str) -> str:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
         after, digest = str(data["a"]), str(data["h"])
     except (ValueError, KeyError, TypeError):
-        raise InvalidArgument(FieldViolation("page.page_token", "is not a valid page token", "INVALID_FORMAT")) from None
+        raise InvalidArgument(
+            FieldViolation("page.page_token", "is not a valid page token", "INVALID_FORMAT")
+        ) from None
     if digest != hashlib.sha256(expression.encode()).hexdigest()[:12]:
         raise InvalidArgument(FieldViolation("page.page_token", "belongs to another expression", "INVALID_ARGUMENT"))
     return after
 
 
-def query_segment(s: Session, snapshot: FeatureSnapshot, checked: CheckedExpression | None, types: dict[str, str],
-                  include_terminated: bool, page_size: int, page_token: str, count_only: bool,
-                  feature_names: list[str]) -> dict:
+def query_segment(
+    s: Session,
+    snapshot: FeatureSnapshot,
+    checked: CheckedExpression | None,
+    types: dict[str, str],
+    include_terminated: bool,
+    page_size: int,
+    page_token: str,
+    count_only: bool,
+    feature_names: list[str],
+) -> dict:
     """Count and one page of the accounts matching the expression."""
     snapshot.refresh(s)
     text = checked.text if checked else ""
@@ -175,11 +194,14 @@ def query_segment(s: Session, snapshot: FeatureSnapshot, checked: CheckedExpress
             return mask
 
         wanted = {"status": "string"} if not include_terminated else {}
-        for name in (checked.names if checked else ()):
+        for name in checked.names if checked else ():
             wanted[name] = types.get(name, "number")
         snapshot.load(s, wanted)
-        mask = (evaluate(checked.tree, n, lambda name: snapshot.column(s, name, types.get(name, "number")), tag_mask)
-                if checked else np.ones(n, dtype=bool))
+        mask = (
+            evaluate(checked.tree, n, lambda name: snapshot.column(s, name, types.get(name, "number")), tag_mask)
+            if checked
+            else np.ones(n, dtype=bool)
+        )
         if not include_terminated and n:
             status = snapshot.column(s, "status", "string")
             mask &= status.data == "ACTIVE"
@@ -195,12 +217,23 @@ def query_segment(s: Session, snapshot: FeatureSnapshot, checked: CheckedExpress
                 next_token = _token(text, ids[int(page[-1])])
     members = []
     if page_ids:
-        rows = {cid: (name, tier, features) for cid, name, tier, features in s.execute(
-            select(Account.customer_id, Account.name, Account.tier, Account.features)
-            .where(Account.customer_id.in_(page_ids)))}
+        rows = {
+            cid: (name, tier, features)
+            for cid, name, tier, features in s.execute(
+                select(Account.customer_id, Account.name, Account.tier, Account.features).where(
+                    Account.customer_id.in_(page_ids)
+                )
+            )
+        }
         for cid in page_ids:
             name, tier, features = rows[cid]
             features = loads(features)
-            members.append({"customer_id": cid, "name": name, "tier": tier,
-                            "features": {f: features[f] for f in feature_names if f in features}})
+            members.append(
+                {
+                    "customer_id": cid,
+                    "name": name,
+                    "tier": tier,
+                    "features": {f: features[f] for f in feature_names if f in features},
+                }
+            )
     return {"count": count, "members": members, "next_page_token": next_token}

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.profile.domain.builtin_tags import BUILTIN_TAGS
-from telco360_expr.errors import ExpressionError
 from services.profile.domain.schema import type_map
 from services.profile.domain.tags import TagRule, compile_rule
 from services.profile.store.codec import utc
 from services.profile.store.models import AttributeType, TagDefinitionRow
+from telco360_expr.errors import ExpressionError
 from telco360_runtime.logs import get_logger
 
 
@@ -35,9 +35,19 @@ class TagDefinitionView:
 
 
 def _view(row: TagDefinitionRow) -> TagDefinitionView:
-    return TagDefinitionView(row.tag_id, row.version, row.display_name, row.category, row.description,
-                             row.expression, row.enabled, row.builtin, row.deleted, utc(row.created_at),
-                             utc(row.updated_at))
+    return TagDefinitionView(
+        row.tag_id,
+        row.version,
+        row.display_name,
+        row.category,
+        row.description,
+        row.expression,
+        row.enabled,
+        row.builtin,
+        row.deleted,
+        utc(row.created_at),
+        utc(row.updated_at),
+    )
 
 
 def attribute_types(s: Session) -> dict[str, str]:
@@ -52,11 +62,16 @@ def expression_types(s: Session) -> dict[str, str]:
 
 def latest_definitions(s: Session, include_deleted: bool = False) -> list[TagDefinitionView]:
     """The latest version of every definition, in tag_id order."""
-    latest = select(TagDefinitionRow.tag_id, func.max(TagDefinitionRow.version).label("v")).group_by(
-        TagDefinitionRow.tag_id).subquery()
-    rows = s.execute(select(TagDefinitionRow).join(latest, (TagDefinitionRow.tag_id == latest.c.tag_id)
-                                                   & (TagDefinitionRow.version == latest.c.v))
-                     .order_by(TagDefinitionRow.tag_id)).scalars()
+    latest = (
+        select(TagDefinitionRow.tag_id, func.max(TagDefinitionRow.version).label("v"))
+        .group_by(TagDefinitionRow.tag_id)
+        .subquery()
+    )
+    rows = s.execute(
+        select(TagDefinitionRow)
+        .join(latest, (TagDefinitionRow.tag_id == latest.c.tag_id) & (TagDefinitionRow.version == latest.c.v))
+        .order_by(TagDefinitionRow.tag_id)
+    ).scalars()
     return [_view(r) for r in rows if include_deleted or not r.deleted]
 
 
@@ -70,9 +85,17 @@ def get_definition(s: Session, tag_id: str, version: int = 0) -> TagDefinitionVi
 
 def compile_view(view: TagDefinitionView, types: dict[str, str]) -> TagRule:
     """Compile a stored definition (raises ExpressionError)."""
-    return compile_rule(view.tag_id, view.version, view.expression, types, display_name=view.display_name,
-                        category=view.category, description=view.description,
-                        enabled=view.enabled and not view.deleted, builtin=view.builtin)
+    return compile_rule(
+        view.tag_id,
+        view.version,
+        view.expression,
+        types,
+        display_name=view.display_name,
+        category=view.category,
+        description=view.description,
+        enabled=view.enabled and not view.deleted,
+        builtin=view.builtin,
+    )
 
 
 def load_rules(s: Session, types: dict[str, str] | None = None) -> list[TagRule]:
@@ -96,10 +119,21 @@ def definitions_signature(s: Session) -> tuple:
 
 def insert_version(s: Session, view: TagDefinitionView) -> None:
     """Store a new version."""
-    s.add(TagDefinitionRow(tag_id=view.tag_id, version=view.version, display_name=view.display_name,
-                           category=view.category, description=view.description, expression=view.expression,
-                           enabled=view.enabled, builtin=view.builtin, deleted=view.deleted,
-                           created_at=view.created_at, updated_at=view.updated_at))
+    s.add(
+        TagDefinitionRow(
+            tag_id=view.tag_id,
+            version=view.version,
+            display_name=view.display_name,
+            category=view.category,
+            description=view.description,
+            expression=view.expression,
+            enabled=view.enabled,
+            builtin=view.builtin,
+            deleted=view.deleted,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+        )
+    )
     s.flush()
 
 
@@ -109,8 +143,22 @@ def install_builtin_pack(s: Session, now: dt.datetime) -> int:
     added = 0
     for tag in BUILTIN_TAGS:
         if tag.tag_id not in existing:
-            insert_version(s, TagDefinitionView(tag.tag_id, 1, tag.display_name, tag.category, tag.description,
-                                                tag.expression, True, True, False, now, now))
+            insert_version(
+                s,
+                TagDefinitionView(
+                    tag.tag_id,
+                    1,
+                    tag.display_name,
+                    tag.category,
+                    tag.description,
+                    tag.expression,
+                    True,
+                    True,
+                    False,
+                    now,
+                    now,
+                ),
+            )
             added += 1
     return added
 

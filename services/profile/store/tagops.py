@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.profile.domain import events as ev
-from telco360_expr.errors import ExpressionError
+from services.profile.domain.features import FeatureResult
 from services.profile.domain.tags import TagRule, compile_rule, evaluate_rules, validate_tag_id
 from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.models import Account, AccountTag, TagHistory
 from services.profile.store.refresh import refresh_accounts
-from services.profile.store.tagdefs import (TagDefinitionView, expression_types, get_definition, insert_version,
-                                            load_rules)
+from services.profile.store.tagdefs import (
+    TagDefinitionView,
+    expression_types,
+    get_definition,
+    insert_version,
+    load_rules,
+)
 from services.profile.store.writer import Tx
-from services.profile.domain.features import FeatureResult
-from telco360_runtime.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, Aborted
+from telco360_expr.errors import ExpressionError
+from telco360_runtime.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound
 
 
 def expression_violation(error: ExpressionError, field: str = "definition.expression") -> InvalidArgument:
@@ -31,7 +36,9 @@ def validate_draft(s: Session, view: TagDefinitionView) -> TagRule:
     """Check a definition's fields and compile its rule; raises InvalidArgument."""
     problems = []
     if not validate_tag_id(view.tag_id):
-        problems.append(FieldViolation("definition.tag_id", "must be lower_snake_case, 1-64 characters", "INVALID_FORMAT"))
+        problems.append(
+            FieldViolation("definition.tag_id", "must be lower_snake_case, 1-64 characters", "INVALID_FORMAT")
+        )
     if not view.display_name.strip():
         problems.append(FieldViolation("definition.display_name", "is required", "REQUIRED"))
     if not view.category.strip():
@@ -41,9 +48,17 @@ def validate_draft(s: Session, view: TagDefinitionView) -> TagRule:
     if problems:
         raise InvalidArgument(problems)
     try:
-        return compile_rule(view.tag_id, view.version, view.expression, expression_types(s),
-                            display_name=view.display_name, category=view.category,
-                            description=view.description, enabled=view.enabled, builtin=view.builtin)
+        return compile_rule(
+            view.tag_id,
+            view.version,
+            view.expression,
+            expression_types(s),
+            display_name=view.display_name,
+            category=view.category,
+            description=view.description,
+            enabled=view.enabled,
+            builtin=view.builtin,
+        )
     except ExpressionError as error:
         raise expression_violation(error) from None
 
@@ -61,7 +76,9 @@ def create_definition(s: Session, now: dt.datetime, draft: TagDefinitionView) ->
     return view
 
 
-def update_definition(s: Session, now: dt.datetime, draft: TagDefinitionView, expected_version: int) -> TagDefinitionView:
+def update_definition(
+    s: Session, now: dt.datetime, draft: TagDefinitionView, expected_version: int
+) -> TagDefinitionView:
     """Store a new version of an existing definition."""
     Tx(s, now)
     current = get_definition(s, draft.tag_id)
@@ -69,8 +86,14 @@ def update_definition(s: Session, now: dt.datetime, draft: TagDefinitionView, ex
         raise NotFound("tag definition", draft.tag_id)
     if expected_version and expected_version != current.version:
         raise Aborted(f"tag definition '{draft.tag_id}' is at version {current.version}, not {expected_version}")
-    view = replace(draft, version=current.version + 1, builtin=current.builtin, deleted=False,
-                   created_at=current.created_at, updated_at=now)
+    view = replace(
+        draft,
+        version=current.version + 1,
+        builtin=current.builtin,
+        deleted=False,
+        created_at=current.created_at,
+        updated_at=now,
+    )
     validate_draft(s, view)
     insert_version(s, view)
     return view
@@ -89,12 +112,20 @@ def delete_definition(s: Session, now: dt.datetime, tag_id: str) -> TagDefinitio
 
 def all_account_ids(s: Session) -> list[str]:
     """Every live account id, in order."""
-    return list(s.execute(select(Account.customer_id).where(Account.erased.is_(False))
-                          .order_by(Account.customer_id)).scalars())
+    return list(
+        s.execute(select(Account.customer_id).where(Account.erased.is_(False)).order_by(Account.customer_id)).scalars()
+    )
 
 
-def reevaluate(open_session: Callable, clock: Callable[[], dt.datetime], base_for, tag_ids: set[str] | None,
-               cause: int, progress=None, chunk: int = 500) -> int:
+def reevaluate(
+    open_session: Callable,
+    clock: Callable[[], dt.datetime],
+    base_for,
+    tag_ids: set[str] | None,
+    cause: int,
+    progress=None,
+    chunk: int = 500,
+) -> int:
     """Re-evaluate tags (all, or `tag_ids`) over every account in chunks; returns accounts done."""
     with open_session() as s:
         ids = all_account_ids(s)
@@ -116,8 +147,9 @@ def reevaluate(open_session: Callable, clock: Callable[[], dt.datetime], base_fo
 
 def current_feature_rows(s: Session) -> list[FeatureResult]:
     """Stored current features of every live account."""
-    rows = s.execute(select(Account.customer_id, Account.features).where(Account.erased.is_(False))
-                     .order_by(Account.customer_id)).all()
+    rows = s.execute(
+        select(Account.customer_id, Account.features).where(Account.erased.is_(False)).order_by(Account.customer_id)
+    ).all()
     return [FeatureResult(cid, loads(f)) for cid, f in rows]
 
 
@@ -127,16 +159,30 @@ def dry_run(s: Session, draft: TagDefinitionView, sample: int) -> dict:
     results = current_feature_rows(s)
     evaluation = evaluate_rules([rule], results, expression_types(s))
     holders = set(s.execute(select(AccountTag.customer_id).where(AccountTag.tag_id == draft.tag_id)).scalars())
-    would = [r.customer_id for r, held in zip(results, evaluation.held[rule.tag_id]) if held]
+    would = [r.customer_id for r, held in zip(results, evaluation.held[rule.tag_id], strict=False) if held]
     would_set = set(would)
     gain = sorted(would_set - holders)
     lose = sorted(holders - would_set)
-    return {"evaluated": len(results), "would_hold": len(would), "would_gain": len(gain), "would_lose": len(lose),
-            "gain_sample": gain[:sample], "lose_sample": lose[:sample], "referenced_names": list(rule.names)}
+    return {
+        "evaluated": len(results),
+        "would_hold": len(would),
+        "would_gain": len(gain),
+        "would_lose": len(lose),
+        "gain_sample": gain[:sample],
+        "lose_sample": lose[:sample],
+        "referenced_names": list(rule.names),
+    }
 
 
-def tag_history(s: Session, customer_id: str, tag_id: str, after: dt.datetime | None, before: dt.datetime | None,
-                page_size: int, before_id: int | None) -> tuple[list[dict], int | None]:
+def tag_history(
+    s: Session,
+    customer_id: str,
+    tag_id: str,
+    after: dt.datetime | None,
+    before: dt.datetime | None,
+    page_size: int,
+    before_id: int | None,
+) -> tuple[list[dict], int | None]:
     """History entries newest first; returns (entries, next cursor id)."""
     q = select(TagHistory)
     if customer_id:
@@ -152,9 +198,19 @@ def tag_history(s: Session, customer_id: str, tag_id: str, after: dt.datetime | 
     rows = list(s.execute(q.order_by(TagHistory.id.desc()).limit(page_size + 1)).scalars())
     more = len(rows) > page_size
     rows = rows[:page_size]
-    entries = [{"change_id": r.id, "customer_id": r.customer_id, "tag_id": r.tag_id, "assigned": r.assigned,
-                "rule_version": r.rule_version, "changed_at": utc(r.changed_at), "cause": r.cause,
-                "trigger_values": loads(r.trigger_values)} for r in rows]
+    entries = [
+        {
+            "change_id": r.id,
+            "customer_id": r.customer_id,
+            "tag_id": r.tag_id,
+            "assigned": r.assigned,
+            "rule_version": r.rule_version,
+            "changed_at": utc(r.changed_at),
+            "cause": r.cause,
+            "trigger_values": loads(r.trigger_values),
+        }
+        for r in rows
+    ]
     return entries, (rows[-1].id if more and rows else None)
 
 

@@ -10,12 +10,11 @@ from sqlalchemy.orm import Session
 
 from services.profile.domain import model as m
 from services.profile.domain.features import own_month_summary
+from services.profile.store.assemble import fact_parts, spend_from_rows, spend_rows, tags_of
 from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.loader import latest_scores
-from services.profile.store.models import (Account, AccountEventRow, AccountFact, BillingFact,
-                                           Erasure)
+from services.profile.store.models import Account, AccountEventRow, AccountFact, BillingFact, Erasure
 from services.profile.store.refresh import group_roots
-from services.profile.store.assemble import fact_parts, spend_from_rows, spend_rows, tags_of
 
 
 def group_members(s: Session, root: str) -> list[str]:
@@ -24,8 +23,11 @@ def group_members(s: Session, root: str) -> list[str]:
     for _ in range(16):
         if not frontier:
             break
-        children = list(s.execute(select(Account.customer_id).where(
-            Account.parent_customer_id.in_(frontier), Account.erased.is_(False))).scalars())
+        children = list(
+            s.execute(
+                select(Account.customer_id).where(Account.parent_customer_id.in_(frontier), Account.erased.is_(False))
+            ).scalars()
+        )
         frontier = [c for c in children if c not in members]
         members.update(frontier)
     return sorted(members)
@@ -45,23 +47,43 @@ def customer360(s: Session, customer_id: str, group: bool, trend_months: int, re
     root = group_roots(s, [customer_id])[customer_id]
     members_all = group_members(s, root)
     scope = group_members(s, customer_id) if group else [customer_id]
-    children = sorted(s.execute(select(Account.customer_id).where(
-        Account.parent_customer_id == customer_id, Account.erased.is_(False))).scalars())
+    children = sorted(
+        s.execute(
+            select(Account.customer_id).where(Account.parent_customer_id == customer_id, Account.erased.is_(False))
+        ).scalars()
+    )
     facts: list[tuple] = []
     for part in chunks(scope):
-        facts.extend(s.execute(select(
-            AccountFact.customer_id, AccountFact.kind, AccountFact.occurred_at, AccountFact.sequence,
-            AccountFact.payload).where(AccountFact.customer_id.in_(part), AccountFact.superseded_at.is_(None),
-                                       AccountFact.kind != "account")).all())
+        facts.extend(
+            s.execute(
+                select(
+                    AccountFact.customer_id,
+                    AccountFact.kind,
+                    AccountFact.occurred_at,
+                    AccountFact.sequence,
+                    AccountFact.payload,
+                ).where(
+                    AccountFact.customer_id.in_(part),
+                    AccountFact.superseded_at.is_(None),
+                    AccountFact.kind != "account",
+                )
+            ).all()
+        )
     billing: list[tuple] = []
     for part in chunks(scope):
         billing.extend(spend_rows(s, part, trend_months))
     return {
-        "account": acct, "master": loads(acct.master), "children": children, "root": root,
-        "members_all": members_all, **fact_parts(facts, recent),
-        "spend": spend_from_rows(billing, trend_months), "tags": tags_of(s, scope), "features": loads(acct.features),
+        "account": acct,
+        "master": loads(acct.master),
+        "children": children,
+        "root": root,
+        "members_all": members_all,
+        **fact_parts(facts, recent),
+        "spend": spend_from_rows(billing, trend_months),
+        "tags": tags_of(s, scope),
+        "features": loads(acct.features),
         "group_fee_last_month": _group_fee(s, members_all),
-        "score": latest_scores(s, [customer_id], dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)).get(customer_id),
+        "score": latest_scores(s, [customer_id], dt.datetime.now(dt.UTC) + dt.timedelta(days=3650)).get(customer_id),
     }
 
 
@@ -69,8 +91,9 @@ def _group_fee(s: Session, members: list[str]) -> tuple[int, list[int]]:
     """The group's fee and product lines: each member's own latest complete month, added up."""
     total, lines = 0, set()
     for part in chunks(members):
-        for features, updated_at in s.execute(select(Account.features, Account.updated_at).where(
-                Account.customer_id.in_(part), Account.erased.is_(False))):
+        for features, updated_at in s.execute(
+            select(Account.features, Account.updated_at).where(Account.customer_id.in_(part), Account.erased.is_(False))
+        ):
             _, fee, own_lines = own_month_summary(loads(features), utc(updated_at))
             total += fee
             lines.update(own_lines)
@@ -90,9 +113,9 @@ def read_events(s: Session, after: int, limit: int, types: list[int], customer_i
 def outcomes(s: Session, from_month: str, to_month: str, customer_ids: list[str]) -> list[dict]:
     """Monthly totals and lifecycle changes of accounts in a window (everything known now)."""
     erased = set(s.execute(select(Erasure.customer_id)).scalars())
-    q = select(BillingFact.customer_id, BillingFact.month, BillingFact.product_line, BillingFact.fee_fen,
-               BillingFact.sequence).where(BillingFact.superseded_at.is_(None), BillingFact.month >= from_month,
-                                           BillingFact.month <= to_month)
+    q = select(
+        BillingFact.customer_id, BillingFact.month, BillingFact.product_line, BillingFact.fee_fen, BillingFact.sequence
+    ).where(BillingFact.superseded_at.is_(None), BillingFact.month >= from_month, BillingFact.month <= to_month)
     ids = customer_ids or list(s.execute(select(Account.customer_id).where(Account.erased.is_(False))).scalars())
     wanted = set(ids) - erased
     slots: dict[tuple, tuple] = {}
@@ -103,16 +126,16 @@ def outcomes(s: Session, from_month: str, to_month: str, customer_ids: list[str]
     for (cid, month, _line), (fee, _) in slots.items():
         months[cid][month][0] += fee
         months[cid][month][1] += 1 if fee > 0 else 0
-    end = dt.datetime(int(to_month[:4]) + (to_month[5:7] == "12"), int(to_month[5:7]) % 12 + 1, 1,
-                      tzinfo=dt.timezone.utc)
+    end = dt.datetime(int(to_month[:4]) + (to_month[5:7] == "12"), int(to_month[5:7]) % 12 + 1, 1, tzinfo=dt.UTC)
     life: dict[str, list] = defaultdict(list)
     for part in chunks(sorted(wanted)):
-        for cid, occurred, payload in s.execute(select(AccountFact.customer_id, AccountFact.occurred_at,
-                                                       AccountFact.payload).where(
-                AccountFact.customer_id.in_(part), AccountFact.kind == "lifecycle",
-                AccountFact.superseded_at.is_(None))):
+        for cid, occurred, payload in s.execute(
+            select(AccountFact.customer_id, AccountFact.occurred_at, AccountFact.payload).where(
+                AccountFact.customer_id.in_(part), AccountFact.kind == "lifecycle", AccountFact.superseded_at.is_(None)
+            )
+        ):
             life[cid].append((utc(occurred), loads(payload)))
-    start = dt.datetime(int(from_month[:4]), int(from_month[5:7]), 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(int(from_month[:4]), int(from_month[5:7]), 1, tzinfo=dt.UTC)
     out = []
     for cid in sorted(wanted):
         changes = sorted(life.get(cid, []), key=lambda x: x[0])
@@ -122,6 +145,12 @@ def outcomes(s: Session, from_month: str, to_month: str, customer_ids: list[str]
         status = m.STATUS_ACTIVE
         if upto and int(upto[-1][1].get("action") or 0) == m.LIFECYCLE_TERMINATED:
             status = m.STATUS_TERMINATED
-        out.append({"customer_id": cid, "months": sorted((k, v[0], v[1]) for k, v in months.get(cid, {}).items()),
-                    "lifecycle": before + inside, "status": status})
+        out.append(
+            {
+                "customer_id": cid,
+                "months": sorted((k, v[0], v[1]) for k, v in months.get(cid, {}).items()),
+                "lifecycle": before + inside,
+                "status": status,
+            }
+        )
     return out

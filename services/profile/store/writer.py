@@ -9,7 +9,7 @@ a follower reading "after N" never skips a row that commits later with a smaller
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -52,12 +52,21 @@ class Tx:
         """Queue events for the feed (written by flush, in order)."""
         roots = roots or {}
         for e in events:
-            self._events.append({
-                "customer_id": e.customer_id, "type": e.type, "occurred_at": e.occurred_at, "published_at": self.now,
-                "tag_id": e.tag_id, "rule_version": e.rule_version, "previous_risk_band": e.previous_risk_band,
-                "risk_band": e.risk_band, "details": dumps(e.details), "source_sequence": e.source_sequence,
-                "group_root": roots.get(e.customer_id, ""),
-            })
+            self._events.append(
+                {
+                    "customer_id": e.customer_id,
+                    "type": e.type,
+                    "occurred_at": e.occurred_at,
+                    "published_at": self.now,
+                    "tag_id": e.tag_id,
+                    "rule_version": e.rule_version,
+                    "previous_risk_band": e.previous_risk_band,
+                    "risk_band": e.risk_band,
+                    "details": dumps(e.details),
+                    "source_sequence": e.source_sequence,
+                    "group_root": roots.get(e.customer_id, ""),
+                }
+            )
 
     def flush(self) -> None:
         """Write queued events."""
@@ -69,4 +78,5 @@ class Tx:
 def last_event_sequence(s: Session) -> int:
     """Highest published event sequence (0 when none)."""
     from sqlalchemy import func
+
     return s.execute(select(func.max(AccountEventRow.sequence))).scalar() or 0

@@ -9,7 +9,7 @@ from typing import Any
 from services.profile.domain.billing import month_index, month_str
 from services.profile.domain.model import LogRecord
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 LINES = {"voice": 1, "mobile_data": 2, "broadband": 3, "dedicated_line": 4, "cloud": 5, "iot": 6, "ict_project": 7}
 
@@ -37,16 +37,41 @@ class Log:
         self._seq = itertools.count(1)
         self._ids = itertools.count(1)
 
-    def rec(self, kind: str, cid: str, payload: dict[str, Any], occurred: dt.datetime, *, source: str = "crm",
-            srid: str | None = None, version: int = 1, ingested: dt.datetime | None = None) -> LogRecord:
+    def rec(
+        self,
+        kind: str,
+        cid: str,
+        payload: dict[str, Any],
+        occurred: dt.datetime,
+        *,
+        source: str = "crm",
+        srid: str | None = None,
+        version: int = 1,
+        ingested: dt.datetime | None = None,
+    ) -> LogRecord:
         """One record (ingested when it occurred unless told)."""
-        return LogRecord(next(self._seq), source, srid or f"{kind}-{next(self._ids)}", version, cid, occurred,
-                         ingested or occurred, kind, payload)
+        return LogRecord(
+            next(self._seq),
+            source,
+            srid or f"{kind}-{next(self._ids)}",
+            version,
+            cid,
+            occurred,
+            ingested or occurred,
+            kind,
+            payload,
+        )
 
     def account(self, cid: str, occurred: dt.datetime = NOW - dt.timedelta(days=800), **fields) -> LogRecord:
         """Master data with sensible defaults."""
-        payload = {"name": f"Org {cid}", "industry": "GOV", "region": "Guangdong/Shenzhen", "tier": 5,
-                   "contract_start_month": "2023-01", "contract_end_month": "2028-12"}
+        payload = {
+            "name": f"Org {cid}",
+            "industry": "GOV",
+            "region": "Guangdong/Shenzhen",
+            "tier": 5,
+            "contract_start_month": "2023-01",
+            "contract_end_month": "2028-12",
+        }
         payload.update(fields)
         return self.rec("account", cid, payload, occurred, srid=f"ACC-{cid}")
 
@@ -55,11 +80,25 @@ class Log:
         out = []
         for month, lines in fees.items():
             for line, fee in lines.items():
-                out.append(self.rec("billing", cid, {"month": month, "product_line": LINES[line], "fee_fen": fee,
-                                                     "usage_quantity": 1.0, "usage_unit": "u", "lines": 1,
-                                                     "payment_status": extra.get("status", 1),
-                                                     "days_overdue": extra.get("days_overdue", 0)},
-                                    month_end(month), source="billing", srid=f"BILL-{cid}-{month}-{line}"))
+                out.append(
+                    self.rec(
+                        "billing",
+                        cid,
+                        {
+                            "month": month,
+                            "product_line": LINES[line],
+                            "fee_fen": fee,
+                            "usage_quantity": 1.0,
+                            "usage_unit": "u",
+                            "lines": 1,
+                            "payment_status": extra.get("status", 1),
+                            "days_overdue": extra.get("days_overdue", 0),
+                        },
+                        month_end(month),
+                        source="billing",
+                        srid=f"BILL-{cid}-{month}-{line}",
+                    )
+                )
         return out
 
     def flat_bills(self, cid: str, months: int, fees: dict[str, int], last: str = "2026-10") -> list[LogRecord]:

@@ -39,15 +39,18 @@ async def feed(address: str, accounts: int, months: int, seed: int = 7) -> int:
     async with grpc.aio.insecure_channel(address) as channel:
         stub = ingest_pb2_grpc.IngestServiceStub(channel)
         results = [r async for r in stub.IngestRecords(iter(records))]
-    return sum(1 for r in results if r.status in (ingest_pb2.RECORD_STATUS_ACCEPTED, ingest_pb2.RECORD_STATUS_CORRECTED))
+    return sum(
+        1 for r in results if r.status in (ingest_pb2.RECORD_STATUS_ACCEPTED, ingest_pb2.RECORD_STATUS_CORRECTED)
+    )
 
 
 async def start_profile(url: str, **overrides):
     """A profile server on port 0 (migrated), its database and a stub."""
     migrate(url, MIGRATIONS_DIR)
     db = Database(url, workers=4)
-    settings = ProfileSettings(port=0, host="127.0.0.1", database_url=url, reconnect_seconds=0.2,
-                               expiry_poll_seconds=0.5, **overrides)
+    settings = ProfileSettings(
+        port=0, host="127.0.0.1", database_url=url, reconnect_seconds=0.2, expiry_poll_seconds=0.5, **overrides
+    )
     service = build_profile(settings, db)
     await service.start()
     channel = grpc.aio.insecure_channel(service.address)

@@ -28,7 +28,7 @@ from services.profile.store.models import Account, AccountTag
 from services.profile.tests.builders import LINES, Clock, Log, month_end
 from telco360_runtime.db import Database, migrate
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 IDS = [f"A{i:02d}" for i in range(1, 9)]
 USUAL = {"voice": 10_000, "broadband": 5_000}
 NOVEMBER = {"same": USUAL, "halved": {"voice": 5_000, "broadband": 5_000}, "dropped_line": {"voice": 10_000}}
@@ -52,8 +52,9 @@ class Plan:
 
 def open_store(url: str, clock: Clock) -> ProfileStore:
     migrate(url, MIGRATIONS_DIR)
-    store = ProfileStore(Database(url, workers=2), clock=clock, base_ttl_seconds=0, render_view=render_view,
-                         close_policy=POLICY)
+    store = ProfileStore(
+        Database(url, workers=2), clock=clock, base_ttl_seconds=0, render_view=render_view, close_policy=POLICY
+    )
     store.install_builtin_tags()
     return store
 
@@ -70,11 +71,27 @@ def history(log: Log, ids: list[str], parents: dict[str, str] | None = None) -> 
 
 def november_bill(log: Log, cid: str, fees: dict[str, int], arrived: dt.datetime) -> list:
     """One account's November bill (one record per product line), ingested when it arrived."""
-    return [log.rec("billing", cid, {"month": "2026-11", "product_line": LINES[line], "fee_fen": fee,
-                                     "usage_quantity": 1.0, "usage_unit": "u", "lines": 1, "payment_status": 1,
-                                     "days_overdue": 0},
-                    month_end("2026-11"), source="billing", srid=f"BILL-{cid}-2026-11-{line}", ingested=arrived)
-            for line, fee in fees.items()]
+    return [
+        log.rec(
+            "billing",
+            cid,
+            {
+                "month": "2026-11",
+                "product_line": LINES[line],
+                "fee_fen": fee,
+                "usage_quantity": 1.0,
+                "usage_unit": "u",
+                "lines": 1,
+                "payment_status": 1,
+                "days_overdue": 0,
+            },
+            month_end("2026-11"),
+            source="billing",
+            srid=f"BILL-{cid}-2026-11-{line}",
+            ingested=arrived,
+        )
+        for line, fee in fees.items()
+    ]
 
 
 def live_state(store: ProfileStore) -> tuple[dict[str, dict], dict[str, set[str]]]:
@@ -88,8 +105,11 @@ def live_state(store: ProfileStore) -> tuple[dict[str, dict], dict[str, set[str]
 
 
 def fee_part(features: dict) -> dict:
-    return {k: v for k, v in features.items()
-            if k.startswith(("fee_", "usage_")) or k in ("months_billed_12m", "product_lines")}
+    return {
+        k: v
+        for k, v in features.items()
+        if k.startswith(("fee_", "usage_")) or k in ("months_billed_12m", "product_lines")
+    }
 
 
 def run_month(store: ProfileStore, clock: Clock, log: Log, plan: Plan) -> None:
@@ -105,7 +125,9 @@ def run_month(store: ProfileStore, clock: Clock, log: Log, plan: Plan) -> None:
         store.expire_due()  # the scheduler's round: time alone can close the period
         features, tags = live_state(store)
         arrived = {c for c in IDS if plan.arrival[c] is not None and plan.arrival[c] <= d}
-        closed = len(arrived) >= POLICY.share * len(IDS) or (d > POLICY.days and len(arrived) >= POLICY.days_share * len(IDS))
+        closed = len(arrived) >= POLICY.share * len(IDS) or (
+            d > POLICY.days and len(arrived) >= POLICY.days_share * len(IDS)
+        )
         assert store.billing_closed_month() == ("2026-11" if closed else "2026-10"), d
         for cid in IDS:
             f, kind, have = features[cid], plan.kind[cid], cid in arrived
@@ -131,10 +153,11 @@ def run_month(store: ProfileStore, clock: Clock, log: Log, plan: Plan) -> None:
 
 
 plans = st.builds(
-    lambda arrival, kind, order: Plan(dict(zip(IDS, arrival)), dict(zip(IDS, kind)), order),
+    lambda arrival, kind, order: Plan(dict(zip(IDS, arrival, strict=False)), dict(zip(IDS, kind, strict=False)), order),
     st.lists(st.one_of(st.none(), st.integers(1, 18)), min_size=len(IDS), max_size=len(IDS)),
     st.lists(st.sampled_from(sorted(NOVEMBER)), min_size=len(IDS), max_size=len(IDS)),
-    st.permutations(IDS))
+    st.permutations(IDS),
+)
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -152,8 +175,16 @@ def test_bills_arriving_over_days_in_any_order(plan: Plan) -> None:
 def test_bills_over_days_on_each_database(db_url: str) -> None:
     """One fixed plan on SQLite and PostgreSQL: early, late, never, a halved fee and a dropped line."""
     arrival = {"A01": 1, "A02": 2, "A03": 2, "A04": 5, "A05": 9, "A06": 14, "A07": None, "A08": 17}
-    kind = {"A01": "same", "A02": "halved", "A03": "dropped_line", "A04": "same", "A05": "same", "A06": "halved",
-            "A07": "same", "A08": "same"}
+    kind = {
+        "A01": "same",
+        "A02": "halved",
+        "A03": "dropped_line",
+        "A04": "same",
+        "A05": "same",
+        "A06": "halved",
+        "A07": "same",
+        "A08": "same",
+    }
     clock = Clock()
     store = open_store(db_url, clock)
     try:

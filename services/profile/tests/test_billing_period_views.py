@@ -19,7 +19,7 @@ from telco360.profile.v1 import profile_pb2 as pb
 from telco360.profile.v1 import profile_pb2_grpc
 from telco360_runtime.db import Database, migrate
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 GROUP = {"G": "", "G1": "G", "G2": "G"}  # a group: root G with branches G1 and G2
 
 
@@ -29,8 +29,18 @@ async def service(db_url):
     migrate(db_url, MIGRATIONS_DIR)
     db = Database(db_url, workers=2)
     clock = Clock(dt.datetime(2026, 11, 15, tzinfo=UTC))
-    svc = build_service(ProfileSettings(port=0, host="127.0.0.1", database_url=db_url, ingest_addr="",
-                                        expiry_poll_seconds=3600, share_check_seconds=3600), db, clock=clock)
+    svc = build_service(
+        ProfileSettings(
+            port=0,
+            host="127.0.0.1",
+            database_url=db_url,
+            ingest_addr="",
+            expiry_poll_seconds=3600,
+            share_check_seconds=3600,
+        ),
+        db,
+        clock=clock,
+    )
     await svc.start()
     channel = grpc.aio.insecure_channel(svc.address)
     yield svc.profile.store, clock, profile_pb2_grpc.ProfileServiceStub(channel)
@@ -52,8 +62,9 @@ async def test_group_summary_adds_up_each_members_own_complete_month(service) ->
     await asyncio.to_thread(store.apply, history(log, list(GROUP), GROUP))
     # 3 December: only G1's November bill has arrived, larger and with a cloud line.
     clock.now = dt.datetime(2026, 12, 3, 12, tzinfo=UTC)
-    await asyncio.to_thread(store.apply, november_bill(log, "G1", {"voice": 10_000, "broadband": 5_000,
-                                                                   "cloud": 7_000}, clock.now))
+    await asyncio.to_thread(
+        store.apply, november_bill(log, "G1", {"voice": 10_000, "broadband": 5_000, "cloud": 7_000}, clock.now)
+    )
     usual, g1_november = 15_000, 22_000
     for cid in GROUP:
         for view in await views_of(stub, cid):
@@ -83,8 +94,16 @@ async def test_group_summary_adds_up_each_members_own_complete_month(service) ->
     assert again.accounts_recomputed == 0
 
 
-@pytest.mark.parametrize("month, reason", [("", "REQUIRED"), ("2026/11", "BAD_FORMAT"), ("2026-13", "BAD_FORMAT"),
-                                           ("2026-12", "OUT_OF_RANGE"), ("2027-01", "OUT_OF_RANGE")])
+@pytest.mark.parametrize(
+    "month, reason",
+    [
+        ("", "REQUIRED"),
+        ("2026/11", "BAD_FORMAT"),
+        ("2026-13", "BAD_FORMAT"),
+        ("2026-12", "OUT_OF_RANGE"),
+        ("2027-01", "OUT_OF_RANGE"),
+    ],
+)
 async def test_close_billing_period_rejects_bad_months(service, month: str, reason: str) -> None:
     _, clock, stub = service
     clock.now = dt.datetime(2026, 12, 3, tzinfo=UTC)

@@ -32,11 +32,23 @@ def tags_of(store, cid: str) -> set[str]:
         return set(s.execute(select(AccountTag.tag_id).where(AccountTag.customer_id == cid)).scalars())
 
 
-@pytest.mark.parametrize("share, tier", [
-    (0, "value_diamond"), (4.99, "value_diamond"), (5, "value_emerald"), (14.9, "value_emerald"),
-    (15, "value_platinum"), (29.9, "value_platinum"), (30, "value_sapphire"), (49.9, "value_sapphire"),
-    (50, "value_gold"), (74.9, "value_gold"), (75, "value_crystal"), (99.5, "value_crystal"),
-])
+@pytest.mark.parametrize(
+    "share, tier",
+    [
+        (0, "value_diamond"),
+        (4.99, "value_diamond"),
+        (5, "value_emerald"),
+        (14.9, "value_emerald"),
+        (15, "value_platinum"),
+        (29.9, "value_platinum"),
+        (30, "value_sapphire"),
+        (49.9, "value_sapphire"),
+        (50, "value_gold"),
+        (74.9, "value_gold"),
+        (75, "value_crystal"),
+        (99.5, "value_crystal"),
+    ],
+)
 def test_value_tiers_by_revenue_share(share: float, tier: str) -> None:
     tiers = [t for t in RULES if t.startswith("value_")]
     held = [t for t in tiers if holds(t, fee_total_sum_12m=1000.0, revenue_cum_share_pct=share)]
@@ -57,25 +69,38 @@ def test_vip_loyal_and_rfm() -> None:
     assert holds("loyal", **loyal)
     assert not holds("loyal", **{**loyal, "tenure_months": 35.0})
     assert not holds("loyal", **{**loyal, "competitor_active_approach": True})
-    champion = dict(days_since_last_payment=10.0, days_since_last_interaction=100.0, interactions_365d=6.0,
-                    revenue_cum_share_pct=20.0)
+    champion = dict(
+        days_since_last_payment=10.0,
+        days_since_last_interaction=100.0,
+        interactions_365d=6.0,
+        revenue_cum_share_pct=20.0,
+    )
     assert holds("rfm_champion", **champion)
     assert not holds("rfm_champion", **{**champion, "interactions_365d": 5.0})
     assert holds("rfm_at_risk", revenue_cum_share_pct=40.0, days_since_last_interaction=121.0)
     assert holds("rfm_at_risk", revenue_cum_share_pct=40.0)  # never met at all
     assert not holds("rfm_at_risk", revenue_cum_share_pct=40.0, days_since_last_interaction=120.0)
-    assert holds("rfm_hibernating", revenue_cum_share_pct=80.0, interactions_365d=1.0,
-                 days_since_last_interaction=200.0)
-    assert not holds("rfm_hibernating", revenue_cum_share_pct=80.0, interactions_365d=2.0,
-                     days_since_last_interaction=200.0)
+    assert holds(
+        "rfm_hibernating", revenue_cum_share_pct=80.0, interactions_365d=1.0, days_since_last_interaction=200.0
+    )
+    assert not holds(
+        "rfm_hibernating", revenue_cum_share_pct=80.0, interactions_365d=2.0, days_since_last_interaction=200.0
+    )
 
 
 def test_risk_and_lifecycle_tags() -> None:
     assert holds("early_warning", complaints_90d=2.0, fault_tickets_90d=1.0)
     assert holds("early_warning", risk_band="HIGH")
     assert holds("early_warning", days_overdue=60.0)
-    assert not holds("early_warning", complaints_90d=1.0, fault_tickets_90d=1.0, days_overdue=59.0,
-                     satisfaction_index=3.0, risk_band="MEDIUM", competitor_active_approach=False)
+    assert not holds(
+        "early_warning",
+        complaints_90d=1.0,
+        fault_tickets_90d=1.0,
+        days_overdue=59.0,
+        satisfaction_index=3.0,
+        risk_band="MEDIUM",
+        competitor_active_approach=False,
+    )
     assert holds("dormant", fee_total_avg_3m=0.0)
     assert not holds("dormant", fee_total_avg_3m=1.0)
     assert not holds("dormant", status="TERMINATED", fee_total_avg_3m=0.0)
@@ -94,11 +119,14 @@ def test_risk_and_lifecycle_tags() -> None:
 REF = {"2026-07": 1000, "2026-08": 1000, "2026-09": 1000}
 
 
-@pytest.mark.parametrize("cid, voice_oct, tagged", [
-    ("LINE20", 800, True),      # the voice line down exactly 20 % (total only -1.8 %)
-    ("LINE21", 790, True),
-    ("LINE19", 801, False),     # down 19.9 %
-])
+@pytest.mark.parametrize(
+    "cid, voice_oct, tagged",
+    [
+        ("LINE20", 800, True),  # the voice line down exactly 20 % (total only -1.8 %)
+        ("LINE21", 790, True),
+        ("LINE19", 801, False),  # down 19.9 %
+    ],
+)
 def test_fee_drop_line_threshold(sqlite_store, log: Log, cid: str, voice_oct: int, tagged: bool) -> None:
     fees = {m: {"voice": v, "cloud": 10000} for m, v in REF.items()}
     fees["2026-10"] = {"voice": voice_oct, "cloud": 10000}
@@ -106,11 +134,14 @@ def test_fee_drop_line_threshold(sqlite_store, log: Log, cid: str, voice_oct: in
     assert ("fee_drop" in tags_of(sqlite_store, cid)) is tagged
 
 
-@pytest.mark.parametrize("cid, oct_total, tagged", [
-    ("TOT10", 9000, True),      # total down exactly 10 %; no line down 20 %
-    ("TOT11", 8900, True),
-    ("TOT9", 9001, False),      # down 9.99 %
-])
+@pytest.mark.parametrize(
+    "cid, oct_total, tagged",
+    [
+        ("TOT10", 9000, True),  # total down exactly 10 %; no line down 20 %
+        ("TOT11", 8900, True),
+        ("TOT9", 9001, False),  # down 9.99 %
+    ],
+)
 def test_fee_drop_total_threshold(sqlite_store, log: Log, cid: str, oct_total: int, tagged: bool) -> None:
     # Two lines falling alike: each line's fall equals the total's, below the 20 % line rule.
     fees = {m: {"voice": 5000, "broadband": 5000} for m in REF}
@@ -121,8 +152,7 @@ def test_fee_drop_total_threshold(sqlite_store, log: Log, cid: str, oct_total: i
 
 def test_tags_from_records_end_to_end(sqlite_store, log: Log) -> None:
     recs = [log.account("E1", contract_end_month="2027-01"), *log.flat_bills("E1", 6, {"voice": 1000})]
-    recs += [log.rec("service_event", "E1", {"type": 4, "survey_answers": {"q1": 2, "q2": 3, "q3": 2}},
-                     NOW - 20 * DAY)]
+    recs += [log.rec("service_event", "E1", {"type": 4, "survey_answers": {"q1": 2, "q2": 3, "q3": 2}}, NOW - 20 * DAY)]
     recs += [log.rec("competitor", "E1", {"competitor": "Rival", "active_approach": True}, NOW - 5 * DAY)]
     recs += [log.account("E2"), *log.flat_bills("E2", 3, {"voice": 0}, last="2026-10")]
     sqlite_store.apply(recs)
@@ -146,8 +176,10 @@ def test_value_tiers_set_on_a_partial_base_are_re_ranked_when_the_base_moves(sql
     assert "value_crystal" in tags_of(sqlite_store, "SMALL") and "value_diamond" not in tags_of(sqlite_store, "SMALL")
     # The patched share is the one a full point-in-time computation gives now.
     with sqlite_store.db.session() as s:
-        stored = {cid: loads(f)["revenue_cum_share_pct"]
-                  for cid, f in s.execute(select(Account.customer_id, Account.features))}
+        stored = {
+            cid: loads(f)["revenue_cum_share_pct"]
+            for cid, f in s.execute(select(Account.customer_id, Account.features))
+        }
     fresh, _ = sqlite_store.features(["SMALL", *big], None)
     assert {r.customer_id: r.features["revenue_cum_share_pct"] for r in fresh} == stored
     assert sqlite_store.refresh_revenue_shares() == 0  # nothing moved: nothing patched

@@ -24,7 +24,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import grpc
 import pytest
@@ -32,13 +32,14 @@ import sqlalchemy as sa
 from google.protobuf.json_format import MessageToDict
 
 from services.profile.tests.harness import feed, start_ingest
-from telco360.profile.v1 import profile_pb2 as pb, profile_pb2_grpc
+from telco360.profile.v1 import profile_pb2 as pb
+from telco360.profile.v1 import profile_pb2_grpc
 from telco360_runtime.db import normalise_url
 from telco360_runtime.timeconv import to_timestamp
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 ACCOUNTS, MONTHS = 40, 12
-AS_OF = dt.datetime(2026, 11, 5, tzinfo=dt.timezone.utc)
+AS_OF = dt.datetime(2026, 11, 5, tzinfo=dt.UTC)
 SEEDS = (1, 2, 3)
 TAG_EVENTS = (pb.ACCOUNT_EVENT_TYPE_TAG_ASSIGNED, pb.ACCOUNT_EVENT_TYPE_TAG_REMOVED)
 
@@ -80,17 +81,32 @@ class ProfileProcess:
 
     def __init__(self, url: str, ingest_addr: str, log_path: pathlib.Path) -> None:
         self.port = _free_port()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1",
-               "TELCO360_PROFILE_HOST": "127.0.0.1", "TELCO360_PROFILE_PORT": str(self.port),
-               "TELCO360_PROFILE_DATABASE_URL": url, "TELCO360_PROFILE_METRICS_PORT": "0",
-               "TELCO360_PROFILE_INGEST_ADDR": ingest_addr, "TELCO360_PROFILE_SCORING_ADDR": "",
-               "TELCO360_PROFILE_CONTACT_ADDR": "", "TELCO360_PROFILE_LOG_LEVEL": "WARNING",
-               # Small batches and quick checks: many distinct moments to be killed at.
-               "TELCO360_PROFILE_APPLY_BATCH_SIZE": "150", "TELCO360_PROFILE_SHARE_CHECK_SECONDS": "0.3",
-               "TELCO360_PROFILE_EXPIRY_POLL_SECONDS": "1", "TELCO360_PROFILE_RECONNECT_SECONDS": "0.2"}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "TELCO360_PROFILE_HOST": "127.0.0.1",
+            "TELCO360_PROFILE_PORT": str(self.port),
+            "TELCO360_PROFILE_DATABASE_URL": url,
+            "TELCO360_PROFILE_METRICS_PORT": "0",
+            "TELCO360_PROFILE_INGEST_ADDR": ingest_addr,
+            "TELCO360_PROFILE_SCORING_ADDR": "",
+            "TELCO360_PROFILE_CONTACT_ADDR": "",
+            "TELCO360_PROFILE_LOG_LEVEL": "WARNING",
+            # Small batches and quick checks: many distinct moments to be killed at.
+            "TELCO360_PROFILE_APPLY_BATCH_SIZE": "150",
+            "TELCO360_PROFILE_SHARE_CHECK_SECONDS": "0.3",
+            "TELCO360_PROFILE_EXPIRY_POLL_SECONDS": "1",
+            "TELCO360_PROFILE_RECONNECT_SECONDS": "0.2",
+        }
         with open(log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "services.profile"], cwd=ROOT, env=env,
-                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "services.profile"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
         self.stub = profile_pb2_grpc.ProfileServiceStub(self.channel)
 
@@ -117,8 +133,12 @@ class ProfileProcess:
         deadline, calm = loop.time() + timeout, 0
         while calm < 2:
             status = await self.status()
-            done = (status is not None and status.applied_sequence >= last_sequence and status.lag_entries == 0
-                    and not status.settling)
+            done = (
+                status is not None
+                and status.applied_sequence >= last_sequence
+                and status.lag_entries == 0
+                and not status.settling
+            )
             calm = calm + 1 if done else 0
             assert loop.time() < deadline, f"still settling: {status}"
             await asyncio.sleep(0.3)
@@ -147,21 +167,31 @@ def _store(url: str) -> dict:
     try:
         with engine.connect() as conn:
             rows = lambda q: conn.execute(sa.text(q)).all()  # noqa: E731 - a local shorthand
-            accounts = {r[0]: (r[1], r[2], r[3], r[4], json.loads(r[5]), bool(r[6])) for r in rows(
-                "SELECT customer_id, name, parent_customer_id, tier, status, master, erased FROM accounts")}
+            accounts = {
+                r[0]: (r[1], r[2], r[3], r[4], json.loads(r[5]), bool(r[6]))
+                for r in rows(
+                    "SELECT customer_id, name, parent_customer_id, tier, status, master, erased FROM accounts"
+                )
+            }
             events = collections.Counter()
             for cid, kind, tag_id, version, details, source_seq, root in rows(
-                    "SELECT customer_id, type, tag_id, rule_version, details, source_sequence, group_root "
-                    "FROM account_events"):
+                "SELECT customer_id, type, tag_id, rule_version, details, source_sequence, group_root "
+                "FROM account_events"
+            ):
                 # Trigger values of tag events hold time-relative features of the moment evaluated.
                 events[(cid, kind, tag_id, version, "" if kind in TAG_EVENTS else details, source_seq, root)] += 1
             return {
                 "accounts": accounts,
                 "tags": sorted(tuple(r) for r in rows("SELECT customer_id, tag_id, rule_version FROM account_tags")),
-                "tag_history": collections.Counter(tuple(r) for r in rows(
-                    "SELECT customer_id, tag_id, assigned, rule_version, cause FROM tag_history")),
-                "account_history": collections.Counter(tuple(r) for r in rows(
-                    "SELECT customer_id, field, old_value, new_value, source, sequence FROM account_history")),
+                "tag_history": collections.Counter(
+                    tuple(r) for r in rows("SELECT customer_id, tag_id, assigned, rule_version, cause FROM tag_history")
+                ),
+                "account_history": collections.Counter(
+                    tuple(r)
+                    for r in rows(
+                        "SELECT customer_id, field, old_value, new_value, source, sequence FROM account_history"
+                    )
+                ),
                 "events": events,
                 "pending": rows("SELECT customer_id FROM pending_refresh"),
                 "cursor": rows("SELECT applied_sequence FROM sync_state"),
@@ -205,6 +235,7 @@ async def test_killed_profile_converges_to_the_uninterrupted_run(databases, tmp_
         await feed(ingest.address, ACCOUNTS, MONTHS, seed=11)
         async with grpc.aio.insecure_channel(ingest.address) as channel:
             from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+
             stats = await ingest_pb2_grpc.IngestServiceStub(channel).GetIngestStats(ingest_pb2.GetIngestStatsRequest())
         last = stats.last_sequence
         loop = asyncio.get_running_loop()
@@ -216,8 +247,10 @@ async def test_killed_profile_converges_to_the_uninterrupted_run(databases, tmp_
         assert len(bills) == len({(e[0], json.loads(e[4])["month"]) for e in bills})  # one event per bill
         for seed in SEEDS:
             rng = random.Random(seed)
-            kills = [("while_settling" if rng.random() < 0.3 else "at_random", rng.uniform(0.0, span / 2))
-                     for _ in range(1 + seed % 2)]
+            kills = [
+                ("while_settling" if rng.random() < 0.3 else "at_random", rng.uniform(0.0, span / 2))
+                for _ in range(1 + seed % 2)
+            ]
             got = await _run(databases(f"killed{seed}"), ingest.address, last, tmp_path / f"killed{seed}.log", kills)
             for part in reference:
                 assert got[part] == reference[part], f"seed {seed} ({kills}): {part} differs"

@@ -26,7 +26,7 @@ def _store(url: str) -> ProfileStore:
         entry.ingested_at.CopyFrom(record.occurred_at)
         entries.append(log_entry_to_record(entry))
     store.apply(entries[: len(entries) // 2], defer=True)
-    store.apply(entries[len(entries) // 2:], defer=False)
+    store.apply(entries[len(entries) // 2 :], defer=False)
     while store.refresh_pending():
         pass
     return store
@@ -53,7 +53,7 @@ def test_stored_views_equal_live_views_and_follow_changes(db_url) -> None:
             grouped += len(live.group.member_customer_ids) > 1
         assert grouped, "the generated base should hold group accounts"
         cid = ids[3]
-        store.record_scores([Score(cid, 0.7, 3, 1000, 12, "churn:t", dt.datetime.now(dt.timezone.utc))])
+        store.record_scores([Score(cid, 0.7, 3, 1000, 12, "churn:t", dt.datetime.now(dt.UTC))])
         live, stored = _both(store, hierarchy, cid)
         assert stored == live and stored.score.risk_band == 3
         store.erase(cid, "request", False)

@@ -14,8 +14,8 @@ from services.profile.store import tagops, views
 from services.profile.store.models import AccountTag
 from services.profile.store.segments import FeatureSnapshot, query_segment
 from services.profile.store.tagdefs import TagDefinitionView, expression_types
-from telco360_expr import check
 from services.profile.tests.builders import NOW, Log
+from telco360_expr import check
 from telco360_runtime.errors import Aborted, AlreadyExists, InvalidArgument
 
 DAY = dt.timedelta(days=1)
@@ -158,8 +158,13 @@ def test_segments_count_and_page_stably(store, log: Log) -> None:
 
 
 def test_erasure_removes_personal_data(store, log: Log) -> None:
-    store.apply([log.account("X1"), log.rec("contact", "X1", {"person_id": "p1", "name": "Wang", "phone": "+861"},
-                                            NOW - DAY), *log.flat_bills("X1", 3, {"voice": 100})])
+    store.apply(
+        [
+            log.account("X1"),
+            log.rec("contact", "X1", {"person_id": "p1", "name": "Wang", "phone": "+861"}, NOW - DAY),
+            *log.flat_bills("X1", 3, {"voice": 100}),
+        ]
+    )
     removed = store.erase("X1", "customer request", purge=False)
     assert removed["contact_records"] == 1 and removed["account_records"] == 1
     with store.db.session() as s:
@@ -169,8 +174,11 @@ def test_erasure_removes_personal_data(store, log: Log) -> None:
 
 
 def test_catch_up_mode_recomputes_each_account_once_after_the_batch(store, log: Log) -> None:
-    recs = [log.account("C1"), *log.bills("C1", {m: {"voice": 1000} for m in ("2026-07", "2026-08", "2026-09")}),
-            *log.bills("C1", {"2026-10": {"voice": 100}})]
+    recs = [
+        log.account("C1"),
+        *log.bills("C1", {m: {"voice": 1000} for m in ("2026-07", "2026-08", "2026-09")}),
+        *log.bills("C1", {"2026-10": {"voice": 100}}),
+    ]
     result = store.apply(recs, defer=True)
     assert result.applied == len(recs) and store.applied_sequence() == recs[-1].sequence
     assert "C1" not in holders(store, "fee_drop")

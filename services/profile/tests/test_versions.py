@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
+from services.profile.domain.model import LogRecord
 from services.profile.store import views
 from services.profile.store.models import AccountFact, BillingFact
 from services.profile.tests.builders import NOW, month_end
-from services.profile.domain.model import LogRecord
 
 DAY = dt.timedelta(days=1)
 _ids = itertools.count(1)
@@ -38,11 +39,21 @@ def _deliver(store, cid: str, versions: list[tuple[str, str, dt.datetime, dict]]
         source = "billing" if kind == "billing" else "crm"
         version = arrived.get((source, srid), 0) + 1
         arrived[(source, srid)] = version
-        records.append(LogRecord(next(_sequence), source, srid, version, cid, occurred,
-                                 NOW - 30 * DAY + i * dt.timedelta(minutes=1) if version > 1 else occurred,
-                                 kind, payload))
+        records.append(
+            LogRecord(
+                next(_sequence),
+                source,
+                srid,
+                version,
+                cid,
+                occurred,
+                NOW - 30 * DAY + i * dt.timedelta(minutes=1) if version > 1 else occurred,
+                kind,
+                payload,
+            )
+        )
     bounds = sorted({0, len(records), *[c % (len(records) + 1) for c in cuts]})
-    for lo, hi in zip(bounds, bounds[1:]):
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
         store.apply(records[lo:hi])
 
 
@@ -58,13 +69,32 @@ def version_sets(draw):
     days = draw(st.lists(st.integers(0, 300), min_size=n_acc + n_bill, max_size=n_acc + n_bill, unique=True))
     out = []
     for d in days[:n_acc]:
-        out.append(("account", "ACC", NOW - 400 * DAY + d * DAY,
-                    {"name": draw(names), "region": draw(regions), "industry": "GOV", "tier": draw(st.integers(1, 6))}))
+        out.append(
+            (
+                "account",
+                "ACC",
+                NOW - 400 * DAY + d * DAY,
+                {"name": draw(names), "region": draw(regions), "industry": "GOV", "tier": draw(st.integers(1, 6))},
+            )
+        )
     for d in days[n_acc:]:
-        out.append(("billing", "BILL", month_end("2026-09") + d * dt.timedelta(seconds=1),
-                    {"month": "2026-09", "product_line": 1, "fee_fen": draw(st.integers(0, 10**6)),
-                     "usage_quantity": 1.0, "usage_unit": "u", "lines": 1, "payment_status": 1,
-                     "days_overdue": 0}))
+        out.append(
+            (
+                "billing",
+                "BILL",
+                month_end("2026-09") + d * dt.timedelta(seconds=1),
+                {
+                    "month": "2026-09",
+                    "product_line": 1,
+                    "fee_fen": draw(st.integers(0, 10**6)),
+                    "usage_quantity": 1.0,
+                    "usage_unit": "u",
+                    "lines": 1,
+                    "payment_status": 1,
+                    "days_overdue": 0,
+                },
+            )
+        )
     return out
 
 
@@ -87,11 +117,25 @@ def test_same_versions_in_any_arrival_order_give_the_same_account(store, version
     newest = max((v for v in versions if v[0] == "account"), key=lambda v: v[2])[3]
     assert got["fields"]["name"] == newest["name"] and got["fields"]["region"] == newest["region"]
     with store.db.session() as s:
-        current = s.execute(select(AccountFact.payload).where(AccountFact.customer_id == shuffled,
-                                                              AccountFact.superseded_at.is_(None))).scalars().all()
+        current = (
+            s.execute(
+                select(AccountFact.payload).where(
+                    AccountFact.customer_id == shuffled, AccountFact.superseded_at.is_(None)
+                )
+            )
+            .scalars()
+            .all()
+        )
         kept = s.execute(select(AccountFact.id).where(AccountFact.customer_id == shuffled)).scalars().all()
-        fees = s.execute(select(BillingFact.fee_fen).where(BillingFact.customer_id == shuffled,
-                                                            BillingFact.superseded_at.is_(None))).scalars().all()
+        fees = (
+            s.execute(
+                select(BillingFact.fee_fen).where(
+                    BillingFact.customer_id == shuffled, BillingFact.superseded_at.is_(None)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert len(current) == 1 and len(kept) == sum(1 for v in versions if v[0] == "account")
     bills = [v for v in versions if v[0] == "billing"]
     assert fees == ([max(bills, key=lambda v: v[2])[3]["fee_fen"]] if bills else [])
@@ -102,11 +146,18 @@ def test_resent_old_extract_does_not_revert_a_correction(store) -> None:
     first = {"name": "Wrong Name Ltd", "region": "Beijing", "industry": "GOV"}
     fixed = {"name": "Right Name Ltd", "region": "Beijing", "industry": "GOV"}
     t1, t2 = NOW - 60 * DAY, NOW - 30 * DAY
-    _deliver(store, "RESEND", [("account", "RESEND-1", t1, first), ("account", "RESEND-1", t2, fixed),
-                               ("account", "RESEND-1", t1, first)], [1, 2])
+    _deliver(
+        store,
+        "RESEND",
+        [("account", "RESEND-1", t1, first), ("account", "RESEND-1", t2, fixed), ("account", "RESEND-1", t1, first)],
+        [1, 2],
+    )
     assert _master(store, "RESEND")["fields"]["name"] == "Right Name Ltd"
     with store.db.session() as s:
-        versions = s.execute(select(AccountFact.version, AccountFact.superseded_at.is_(None))
-                             .where(AccountFact.customer_id == "RESEND").order_by(AccountFact.version)).all()
+        versions = s.execute(
+            select(AccountFact.version, AccountFact.superseded_at.is_(None))
+            .where(AccountFact.customer_id == "RESEND")
+            .order_by(AccountFact.version)
+        ).all()
     # All three versions are kept; only the fix is in force.
     assert [(v, bool(c)) for v, c in versions] == [(1, False), (2, True), (3, False)]

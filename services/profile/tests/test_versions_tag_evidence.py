@@ -22,9 +22,23 @@ def test_customer360_shows_current_values_beside_values_at_assignment(store, log
     clock.now = NOW - dt.timedelta(days=31)
     store.apply([log.account("EV1"), *log.bills("EV1", {"2026-08": {"voice": 5000}, "2026-09": {"voice": 5000}})])
     with store.db.write_session() as s:
-        tagops.create_definition(s, clock.now, TagDefinitionView(
-            "spender", 0, "Spender", "test", "", "fee_total_last_month >= 1000", True, False, False,
-            clock.now, clock.now))
+        tagops.create_definition(
+            s,
+            clock.now,
+            TagDefinitionView(
+                "spender",
+                0,
+                "Spender",
+                "test",
+                "",
+                "fee_total_last_month >= 1000",
+                True,
+                False,
+                False,
+                clock.now,
+                clock.now,
+            ),
+        )
     store.reevaluate({"spender"}, ev.CAUSE_DEFINITION_CHANGE)
     clock.now = NOW
     store.apply(log.bills("EV1", {"2026-10": {"voice": 3000}}))
@@ -35,4 +49,4 @@ def test_customer360_shows_current_values_beside_values_at_assignment(store, log
     assert tag.trigger_values["fee_total_last_month"].number_value == 5000
     assert tag.current_values["fee_total_last_month"].number_value == 3000
     assert view.features["fee_total_last_month"].number_value == 3000
-    assert tag.current_values_at.ToDatetime(dt.timezone.utc) == NOW
+    assert tag.current_values_at.ToDatetime(dt.UTC) == NOW

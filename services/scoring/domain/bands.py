@@ -19,8 +19,8 @@ rest crystal), so the tiers stay meaningful whatever the currency scale.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -80,8 +80,17 @@ def band_stats(y: np.ndarray, p: np.ndarray, t: RiskThresholds) -> list[BandStat
         band = BANDS[code]
         m = codes == code
         k = int(m.sum())
-        out.append(BandStats(band, edges[band][0], edges[band][1], k, k / n if n else 0.0,
-                             float(y[m].mean()) if k else 0.0, float(y[m].sum() / churners) if churners else 0.0))
+        out.append(
+            BandStats(
+                band,
+                edges[band][0],
+                edges[band][1],
+                k,
+                k / n if n else 0.0,
+                float(y[m].mean()) if k else 0.0,
+                float(y[m].sum() / churners) if churners else 0.0,
+            )
+        )
     return out
 
 
@@ -97,7 +106,7 @@ def risk_band_codes(p: np.ndarray, t: RiskThresholds = RiskThresholds()) -> np.n
 
 def value_tier(value: float, boundaries: Sequence[float]) -> str:
     """Tier of one predicted value given the model's descending cut points."""
-    for tier, cut in zip(TIERS, boundaries):
+    for tier, cut in zip(TIERS, boundaries, strict=False):
         if value >= cut:
             return tier
     return TIERS[-1]

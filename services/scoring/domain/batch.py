@@ -15,10 +15,10 @@ from typing import Any
 
 from telco360_runtime.errors import FailedPrecondition
 
-from .ports import FeatureFrame, PublishedScore, StoredScore
 from .context import Context
 from .contributions import PATH
 from .params import CHURN
+from .ports import FeatureFrame, PublishedScore, StoredScore
 from .registry import ChampionSet
 from .scoring import score_matrix
 
@@ -31,7 +31,9 @@ def _model_version(champions: ChampionSet) -> str:
     return ",".join(parts)
 
 
-def score_frame(champions: ChampionSet, ff: FeatureFrame, top_k: int, now: dt.datetime, method: str = PATH) -> list[StoredScore]:
+def score_frame(
+    champions: ChampionSet, ff: FeatureFrame, top_k: int, now: dt.datetime, method: str = PATH
+) -> list[StoredScore]:
     """StoredScore rows for one exported batch (active accounts only)."""
     frame = ff.frame
     if "status" in frame.columns:
@@ -39,23 +41,33 @@ def score_frame(champions: ChampionSet, ff: FeatureFrame, top_k: int, now: dt.da
     if frame.empty:
         return []
     ids = frame["customer_id"].astype(str).tolist()
-    churn = score_matrix(champions.churn, champions.churn.model.schema.encode_frame(frame), top_k, method) if champions.churn else None
-    value = score_matrix(champions.value, champions.value.model.schema.encode_frame(frame), 0) if champions.value else None
+    churn = (
+        score_matrix(champions.churn, champions.churn.model.schema.encode_frame(frame), top_k, method)
+        if champions.churn
+        else None
+    )
+    value = (
+        score_matrix(champions.value, champions.value.model.schema.encode_frame(frame), 0) if champions.value else None
+    )
     out = []
     for i, cid in enumerate(ids):
-        out.append(StoredScore(
-            customer_id=cid,
-            churn_probability=float(churn.scores[i]) if churn else None,
-            risk_band=churn.labels[i] if churn else "",
-            predicted_value_fen=int(round(float(value.scores[i]))) if value else None,
-            value_tier=value.labels[i] if value else "",
-            churn_model_id=champions.churn.model_id if champions.churn else "",
-            value_model_id=champions.value.model_id if champions.value else "",
-            scored_at=now,
-            features_as_of=ff.as_of,
-            reasons=[{"feature": r.feature, "phrase": r.phrase, "contribution": r.contribution, "value": r.value}
-                     for r in (churn.reasons[i] if churn else [])],
-        ))
+        out.append(
+            StoredScore(
+                customer_id=cid,
+                churn_probability=float(churn.scores[i]) if churn else None,
+                risk_band=churn.labels[i] if churn else "",
+                predicted_value_fen=int(round(float(value.scores[i]))) if value else None,
+                value_tier=value.labels[i] if value else "",
+                churn_model_id=champions.churn.model_id if champions.churn else "",
+                value_model_id=champions.value.model_id if champions.value else "",
+                scored_at=now,
+                features_as_of=ff.as_of,
+                reasons=[
+                    {"feature": r.feature, "phrase": r.phrase, "contribution": r.contribution, "value": r.value}
+                    for r in (churn.reasons[i] if churn else [])
+                ],
+            )
+        )
     return out
 
 
@@ -67,12 +79,18 @@ def check_champions(ctx: Context) -> ChampionSet:
     return champions
 
 
-def run_score_all(ctx: Context, champions: ChampionSet, as_of: dt.datetime, publish: bool, batch_size: int,
-                  progress: Any) -> str:
+def run_score_all(
+    ctx: Context, champions: ChampionSet, as_of: dt.datetime, publish: bool, batch_size: int, progress: Any
+) -> str:
     """The ScoreAll job body; returns the batch id."""
     batch_id = f"batch-{as_of:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-    ctx.store.start_batch(batch_id, as_of, champions.churn.model_id if champions.churn else "",
-                          champions.value.model_id if champions.value else "", ctx.clock())
+    ctx.store.start_batch(
+        batch_id,
+        as_of,
+        champions.churn.model_id if champions.churn else "",
+        champions.value.model_id if champions.value else "",
+        ctx.clock(),
+    )
     version = _model_version(champions)
     horizon = champions.value.horizon_months if champions.value else 0
     stream = ctx.source.export_features(as_of, batch_size or DEFAULT_BATCH)
@@ -90,22 +108,27 @@ def run_score_all(ctx: Context, champions: ChampionSet, as_of: dt.datetime, publ
         changed += len(changes)
         if publish and changes:
             by_id = {r.customer_id: r for r in rows}
-            out = [PublishedScore(
-                customer_id=c.customer_id,
-                churn_probability=float(by_id[c.customer_id].churn_probability or 0.0),
-                risk_band=c.band,
-                predicted_value_fen=int(by_id[c.customer_id].predicted_value_fen or 0),
-                value_horizon_months=horizon,
-                model_version=version,
-                scored_at=now,
-                reasons=[(r["feature"], r["phrase"], r["contribution"]) for r in by_id[c.customer_id].reasons],
-            ) for c in changes]
+            out = [
+                PublishedScore(
+                    customer_id=c.customer_id,
+                    churn_probability=float(by_id[c.customer_id].churn_probability or 0.0),
+                    risk_band=c.band,
+                    predicted_value_fen=int(by_id[c.customer_id].predicted_value_fen or 0),
+                    value_horizon_months=horizon,
+                    model_version=version,
+                    scored_at=now,
+                    reasons=[(r["feature"], r["phrase"], r["contribution"]) for r in by_id[c.customer_id].reasons],
+                )
+                for c in changes
+            ]
             ctx.call(ctx.source.record_scores(out))
             published += len(out)
         progress.update(done=scored, message=f"scored {scored} accounts; {changed} risk-band changes")
     ctx.store.finish_batch(batch_id, ctx.clock())
-    progress.update(done=scored, total=scored,
-                    message=f"scored {scored} accounts; {changed} risk-band changes; {published} published to profile",
-                    force=True)
+    progress.update(
+        done=scored,
+        total=scored,
+        message=f"scored {scored} accounts; {changed} risk-band changes; {published} published to profile",
+        force=True,
+    )
     return batch_id
-

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .ports import FeatureSource
 from .registry import ServingModels
@@ -48,7 +49,7 @@ class Context:
     runner: Runner
     serving: ServingModels = field(default_factory=ServingModels)
     config: DomainConfig = field(default_factory=DomainConfig)
-    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     loop: asyncio.AbstractEventLoop | None = None
     cpu: ThreadPoolExecutor | None = None
 

@@ -91,8 +91,9 @@ def path_contributions(booster: Any, X: np.ndarray, num_iteration: int, paths: P
     # A 0/1 matrix (rows x all leaves) picking each row's leaf in every tree, times the
     # table: the sum over trees in one sparse product, without an n x trees x features temp.
     columns = (leaves + paths.offsets[None, :trees]).ravel()
-    picks = sparse.csr_matrix((np.ones(columns.size), columns, np.arange(0, columns.size + 1, trees)),
-                              shape=(n, paths.table.shape[0]))
+    picks = sparse.csr_matrix(
+        (np.ones(columns.size), columns, np.arange(0, columns.size + 1, trees)), shape=(n, paths.table.shape[0])
+    )
     return np.asarray(picks @ paths.table)
 
 

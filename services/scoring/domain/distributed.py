@@ -19,7 +19,15 @@ import pandas as pd
 
 from .params import CHURN, VALUE, TrainParams
 from .schema import FeatureSchema
-from .training import ProgressFn, TrainedModel, _lgb_params, check_trainable, positive_weight, validation_mask, value_boundaries
+from .training import (
+    ProgressFn,
+    TrainedModel,
+    _lgb_params,
+    check_trainable,
+    positive_weight,
+    validation_mask,
+    value_boundaries,
+)
 
 
 def _validation_loss(kind: str, raw: np.ndarray, y: np.ndarray, offset: float) -> float:
@@ -108,7 +116,9 @@ def train_model_dask(
 def dask_trainer(client: Any):
     """A trainer (see modelling.fit_and_evaluate) that trains on the given Dask client."""
 
-    def train(kind: str, df: pd.DataFrame, params: TrainParams, schema: FeatureSchema, progress: ProgressFn | None) -> TrainedModel:
+    def train(
+        kind: str, df: pd.DataFrame, params: TrainParams, schema: FeatureSchema, progress: ProgressFn | None
+    ) -> TrainedModel:
         return train_model_dask(kind, df, params, schema, client, progress)
 
     return train

@@ -81,7 +81,7 @@ class ChurnMetrics:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ChurnMetrics":
+    def from_dict(cls, d: dict[str, Any]) -> ChurnMetrics:
         """Inverse of to_dict."""
         d = dict(d)
         d["calibration"] = [CalibrationBin(**b) for b in d.get("calibration", [])]
@@ -116,7 +116,7 @@ class ValueMetrics:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ValueMetrics":
+    def from_dict(cls, d: dict[str, Any]) -> ValueMetrics:
         """Inverse of to_dict."""
         return cls(**d)
 

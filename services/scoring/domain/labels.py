@@ -11,7 +11,7 @@ or its total fee in the window's last month is zero while it was billed in the m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,6 @@ import pandas as pd
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 from .params import CHURN, VALUE
-
 
 # Profile also exports scoring's own latest outputs as features; a model must never learn
 # from them (they would feed old scores back and leak the labels of earlier batches).
@@ -29,7 +28,7 @@ FEEDBACK_FEATURES = ("churn_probability", "risk_band", "predicted_value_fen")
 def utc(ts: datetime | pd.Timestamp | str) -> pd.Timestamp:
     """An aware UTC pandas Timestamp from a datetime, Timestamp or ISO string."""
     t = pd.Timestamp(ts)
-    return t.tz_localize(timezone.utc) if t.tzinfo is None else t.tz_convert(timezone.utc)
+    return t.tz_localize(UTC) if t.tzinfo is None else t.tz_convert(UTC)
 
 
 def month_str(ts: pd.Timestamp) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -47,7 +48,9 @@ def frame_fingerprint(df: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
 
 
-def local_trainer(kind: str, df: pd.DataFrame, params: TrainParams, schema: FeatureSchema, progress: ProgressFn | None) -> TrainedModel:
+def local_trainer(
+    kind: str, df: pd.DataFrame, params: TrainParams, schema: FeatureSchema, progress: ProgressFn | None
+) -> TrainedModel:
     """Train on this machine."""
     return train_model(kind, df, params, schema=schema, progress=progress)
 
@@ -92,8 +95,8 @@ def importance(model: TrainedModel) -> dict[str, dict[str, float]]:
     split = booster.feature_importance("split", iteration=model.best_iteration)
     total = float(gain.sum()) or 1.0
     return {
-        "gain": {n: float(g / total) for n, g in zip(names, gain)},
-        "split": {n: int(s) for n, s in zip(names, split)},
+        "gain": {n: float(g / total) for n, g in zip(names, gain, strict=False)},
+        "split": {n: int(s) for n, s in zip(names, split, strict=False)},
     }
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from telco360_runtime.bounds import BAD_FORMAT, NOT_FINITE, OUT_OF_RANGE, TOO_LONG, TOO_MANY, preview
 from telco360_runtime.errors import FieldViolation, InvalidArgument
@@ -52,8 +53,10 @@ class Bound:
 
     def text(self) -> str:
         """The range in words, e.g. "1 < value <= 131072"."""
+
         def num(x: float) -> str:
             return str(int(x)) if self.integer else f"{x:g}"
+
         lo = f"{num(self.lo)} {'<' if self.lo_open else '<='} "
         hi = f" {'<' if self.hi_open else '<='} {num(self.hi)}"
         return f"{'an integer' if self.integer else 'a number'} with {lo}value{hi}"
@@ -112,8 +115,12 @@ OBJECTIVES = ("regression", "regression_l1", "huber", "tweedie", "poisson")
 LOOP_BOUNDS: dict[str, Bound] = {
     "num_boost_round": _int(1, 10_000, "LightGBM: >= 0; at least one round, at most 10,000 so a job ends"),
     "early_stopping_rounds": _int(1, 10_000, "rounds without improvement on the validation split"),
-    "validation_fraction": _float(0.05, 0.5, "share of accounts for early stopping: at least 5 % so the split "
-                                  "is not empty, at most half so the rest stays for fitting"),
+    "validation_fraction": _float(
+        0.05,
+        0.5,
+        "share of accounts for early stopping: at least 5 % so the split "
+        "is not empty, at most half so the rest stays for fitting",
+    ),
 }
 IMBALANCE_OPTIONS = ("auto", "none", "sqrt")
 SCALE_POS_WEIGHT = _float(0.0, 1e6, "positive-class weight", lo_open=True)

@@ -8,8 +8,9 @@ and the SQL repository behind them; tests can wire anything that behaves the sam
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Protocol, Sequence
+from typing import Any, Protocol
 
 import pandas as pd
 

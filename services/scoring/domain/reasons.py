@@ -10,8 +10,8 @@ fall back to profile's own description of the feature with its value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -70,6 +70,7 @@ def _change(m: re.Match[str], v: float) -> str:
 def _events(word: str) -> Callable[[re.Match[str], float], str]:
     def fmt(m: re.Match[str], v: float) -> str:
         return f"{_plural(v, word)} in {m.group('n')} days"
+
     return fmt
 
 
@@ -80,6 +81,7 @@ def _months_until(what: str) -> Callable[[re.Match[str], float], str]:
         if v < 1:
             return f"{what} ends this month"
         return f"{what} ends in {_plural(v, 'month')}"
+
     return fmt
 
 
@@ -97,6 +99,7 @@ def _pct_phrase(what: str, span: str) -> Callable[[re.Match[str], float], str]:
         if abs(v) < 0.5:
             return f"{subject} flat {span}"
         return f"{subject} {'down' if v < 0 else 'up'} {abs(v):.0f} % {span}"
+
     return fmt
 
 
@@ -107,6 +110,7 @@ def _slope(m: re.Match[str], v: float) -> str:
 def _count(word: str, suffix: str = "") -> Callable[[re.Match[str], float], str]:
     def fmt(m: re.Match[str], v: float) -> str:
         return f"{_plural(v, word)}{suffix}"
+
     return fmt
 
 
@@ -115,13 +119,21 @@ def _count(word: str, suffix: str = "") -> Callable[[re.Match[str], float], str]
 PHRASES: list[tuple[re.Pattern[str], Callable[[re.Match[str], float], str]]] = [
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_3v3_pct$"), _pct_phrase("{line} fee", "over 3 months")),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_(?:pct_)?change_(?P<n>\d+)m(?:_pct)?$"), _change),
-    (re.compile(r"^fee_line_min_vs_ref3_pct$"), _pct_phrase("a product line's fee", "against its own 3-month reference")),
-    (re.compile(r"^fee_(?P<line>[a-z_]+?)_vs_ref3_pct$"), _pct_phrase("{line} fee", "against its own 3-month reference")),
+    (
+        re.compile(r"^fee_line_min_vs_ref3_pct$"),
+        _pct_phrase("a product line's fee", "against its own 3-month reference"),
+    ),
+    (
+        re.compile(r"^fee_(?P<line>[a-z_]+?)_vs_ref3_pct$"),
+        _pct_phrase("{line} fee", "against its own 3-month reference"),
+    ),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_mom_pct$"), _pct_phrase("{line} fee", "last month")),
     (re.compile(r"^usage_(?P<line>[a-z_]+?)_mom_pct$"), _pct_phrase("{line} usage", "last month")),
     # Profile keeps usage in each line's billing unit (GB, minutes, connections), not named in the feature.
-    (re.compile(r"^usage_(?P<line>[a-z_]+?)_last_month$"),
-     lambda m, v: f"{_line(m.group('line'))} usage {v:,.0f} billing units last month"),
+    (
+        re.compile(r"^usage_(?P<line>[a-z_]+?)_last_month$"),
+        lambda m, v: f"{_line(m.group('line'))} usage {v:,.0f} billing units last month",
+    ),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_slope_6m$"), _slope),
     (re.compile(r"^complaints?(?:_count)?_(?P<n>\d+)d$"), _events("complaint")),
     (re.compile(r"^fault_tickets?(?:_count)?_(?P<n>\d+)d$"), _events("fault ticket")),
@@ -132,33 +144,55 @@ PHRASES: list[tuple[re.Pattern[str], Callable[[re.Match[str], float], str]]] = [
     (re.compile(r"^surveys_(?P<n>\d+)d$"), _events("satisfaction survey")),
     (re.compile(r"^(?:months_to_)?competitor_contract_end(?:_months)?$"), _months_until("competitor contract")),
     (re.compile(r"^months_to_contract_end$|^contract_months_left$"), _months_until("our framework contract")),
-    (re.compile(r"^days_since_last_(?P<what>visit|interaction|payment)$"),
-     lambda m, v: f"last {m.group('what')} {_plural(v, 'day')} ago"),
-    (re.compile(r"^competitor_active_approach$"),
-     lambda m, v: "a competitor is approaching the account" if v >= 0.5 else "no competitor approach reported"),
-    (re.compile(r"^competitor_present$"),
-     lambda m, v: "competitor seen at the account this year" if v >= 0.5 else "no competitor reported this year"),
+    (
+        re.compile(r"^days_since_last_(?P<what>visit|interaction|payment)$"),
+        lambda m, v: f"last {m.group('what')} {_plural(v, 'day')} ago",
+    ),
+    (
+        re.compile(r"^competitor_active_approach$"),
+        lambda m, v: "a competitor is approaching the account" if v >= 0.5 else "no competitor approach reported",
+    ),
+    (
+        re.compile(r"^competitor_present$"),
+        lambda m, v: "competitor seen at the account this year" if v >= 0.5 else "no competitor reported this year",
+    ),
     (re.compile(r"^competitor_count$"), _count("competitor", " reported this year")),
     (re.compile(r"^satisfaction(?:_index|_mean\w*)?$"), lambda m, v: f"satisfaction index {v:.1f} of 5"),
-    (re.compile(r"^days_overdue$"), lambda m, v: f"bills overdue up to {_plural(v, 'day')}" if v > 0 else "bills paid on time"),
+    (
+        re.compile(r"^days_overdue$"),
+        lambda m, v: f"bills overdue up to {_plural(v, 'day')}" if v > 0 else "bills paid on time",
+    ),
     (re.compile(r"^months_billed_12m$"), lambda m, v: f"billed in {_num(v)} of the last 12 months"),
-    (re.compile(r"^fee_reference_months_ago$"),
-     lambda m, v: "latest complete bill is last month's" if v <= 1 else f"latest complete bill is {_plural(v, 'month')} old"),
-    (re.compile(r"^fee_last_month_missing$"),
-     lambda m, v: "no bill for the last closed billing month" if v >= 0.5 else "billed for the last closed billing month"),
+    (
+        re.compile(r"^fee_reference_months_ago$"),
+        lambda m, v: (
+            "latest complete bill is last month's" if v <= 1 else f"latest complete bill is {_plural(v, 'month')} old"
+        ),
+    ),
+    (
+        re.compile(r"^fee_last_month_missing$"),
+        lambda m, v: (
+            "no bill for the last closed billing month" if v >= 0.5 else "billed for the last closed billing month"
+        ),
+    ),
     (re.compile(r"^tenure_months$"), lambda m, v: f"customer for {_plural(v, 'month')}"),
     (re.compile(r"^product_lines$"), _count("product line", " billed last month")),
     (re.compile(r"^active_products$"), _count("subscription", " held")),
     (re.compile(r"^active_contacts$"), _count("active contact")),
     (re.compile(r"^decision_makers$"), _count("decision maker", " known")),
-    (re.compile(r"^open_opportunities$"), lambda m, v: f"{_num(v)} open {'opportunity' if abs(v - 1) < 1e-9 else 'opportunities'}"),
+    (
+        re.compile(r"^open_opportunities$"),
+        lambda m, v: f"{_num(v)} open {'opportunity' if abs(v - 1) < 1e-9 else 'opportunities'}",
+    ),
     (re.compile(r"^open_opportunity_budget_fen$"), lambda m, v: f"open opportunities worth {_yuan(v)}"),
     (re.compile(r"^subscribed_monthly_fee_fen$"), lambda m, v: f"subscriptions worth {_yuan(v)} a month"),
     (re.compile(r"^fee_total_ref3$"), lambda m, v: f"usual monthly fee {_yuan(v)}"),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_(?:last_month|last)(?:_fen)?$"), _fee_level),
     (re.compile(r"^fee_(?P<line>[a-z_]+?)_avg_(?P<span>\d+m)(?:_fen)?$"), _fee_level),
-    (re.compile(r"^fee_(?P<line>[a-z_]+?)_(?:sum|total)_(?P<span>\d+m)(?:_fen)?$"),
-     lambda m, v: f"{_line(m.group('line'))} revenue {_yuan(v)} over {m.group('span').rstrip('m')} months"),
+    (
+        re.compile(r"^fee_(?P<line>[a-z_]+?)_(?:sum|total)_(?P<span>\d+m)(?:_fen)?$"),
+        lambda m, v: f"{_line(m.group('line'))} revenue {_yuan(v)} over {m.group('span').rstrip('m')} months",
+    ),
     (re.compile(r"^revenue_cum_share_pct$"), lambda m, v: f"in the top {max(v, 0.1):.1f} % of the base by revenue"),
     (re.compile(r"^is_branch$"), lambda m, v: "a branch of a group customer" if v >= 0.5 else "a top-level account"),
 ]
@@ -170,7 +204,7 @@ ATTRIBUTE_PREFIX = "attr."
 
 def _words(name: str) -> str:
     """A feature name in words: `attr.contract_tier` -> "contract tier"."""
-    bare = name[len(ATTRIBUTE_PREFIX):] if name.startswith(ATTRIBUTE_PREFIX) else name
+    bare = name[len(ATTRIBUTE_PREFIX) :] if name.startswith(ATTRIBUTE_PREFIX) else name
     return re.sub(r"[_.]+", " ", bare).strip() or name
 
 
@@ -291,8 +325,16 @@ def phrase_rows(contrib: np.ndarray, X: np.ndarray, schema: FeatureSchema, k: in
     return out
 
 
-def explain(booster: object, X: np.ndarray, schema: FeatureSchema, k: int, risk: bool, num_iteration: int,
-            method: str = SHAP, paths: PathTable | None = None) -> list[list[Reason]]:
+def explain(
+    booster: object,
+    X: np.ndarray,
+    schema: FeatureSchema,
+    k: int,
+    risk: bool,
+    num_iteration: int,
+    method: str = SHAP,
+    paths: PathTable | None = None,
+) -> list[list[Reason]]:
     """Top-k reasons for every row of an encoded matrix (one contributions call per batch)."""
     if k <= 0 or len(X) == 0:
         return [[] for _ in range(len(X))]

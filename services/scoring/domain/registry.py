@@ -95,7 +95,7 @@ class Holdout:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Holdout":
+    def from_bytes(cls, data: bytes) -> Holdout:
         """Inverse of to_bytes."""
         with np.load(io.BytesIO(data)) as z:
             return cls(y=z["y"], pred=z["pred"], baseline=z["baseline"])
@@ -156,7 +156,11 @@ class ServingModels:
         model = self.serving_model(record)
         with self._lock:
             cur = self._current
-            new = ChampionSet(churn=model, value=cur.value) if record.kind == CHURN else ChampionSet(churn=cur.churn, value=model)
+            new = (
+                ChampionSet(churn=model, value=cur.value)
+                if record.kind == CHURN
+                else ChampionSet(churn=cur.churn, value=model)
+            )
             self._current = new
             return new
 

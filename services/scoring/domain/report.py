@@ -86,8 +86,11 @@ def _lift_gains(h: Holdout, value: bool = False) -> str:
     ix, ig = _gains(h.y, h.y)
     a1.plot(ix, ig, color="grey", linewidth=0.8, linestyle=":", label="perfect")
     a1.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
-    a1.set(xlabel="share of accounts (highest score first)",
-           ylabel="share of revenue captured" if value else "share of churners captured", title="Cumulative gains")
+    a1.set(
+        xlabel="share of accounts (highest score first)",
+        ylabel="share of revenue captured" if value else "share of churners captured",
+        title="Cumulative gains",
+    )
     a1.legend(loc="lower right")
     deciles = np.array_split(np.argsort(-h.pred, kind="stable"), 10)
     base = max(float(h.y.mean()), 1e-12)
@@ -170,12 +173,17 @@ def render_report(record: ModelRecord, generated_at: dt.datetime) -> str:
 def _band_text(record: ModelRecord) -> str:
     """The version's band cut-offs and how each band looked on the holdout."""
     t = record.risk_thresholds()
-    text = (f"<p>Risk bands of this version: HIGH p &ge; {t.high:.3f}, MEDIUM {t.medium:.3f} &le; p &lt; {t.high:.3f}, "
-            f"LOW p &lt; {t.medium:.3f}")
+    text = (
+        f"<p>Risk bands of this version: HIGH p &ge; {t.high:.3f}, MEDIUM {t.medium:.3f} &le; p &lt; {t.high:.3f}, "
+        f"LOW p &lt; {t.medium:.3f}"
+    )
     if t.rule != "holdout_deciles":
         return text + " (fixed cut-offs: stored before bands were set from the holdout).</p>"
-    rows = "".join(f"<li>{html.escape(str(b['band']))}: {b['account_share']:.0%} of holdout accounts, churn rate "
-                   f"{b['churn_rate']:.1%}, {b['churner_share']:.0%} of churners</li>" for b in record.metrics.get("bands", []))
+    rows = "".join(
+        f"<li>{html.escape(str(b['band']))}: {b['account_share']:.0%} of holdout accounts, churn rate "
+        f"{b['churn_rate']:.1%}, {b['churner_share']:.0%} of churners</li>"
+        for b in record.metrics.get("bands", [])
+    )
     return text + " (top decile and next two deciles of the holdout's risk).</p><ul>" + rows + "</ul>"
 
 
@@ -184,21 +192,45 @@ def _render(record: ModelRecord, generated_at: dt.datetime) -> str:
     m = record.metrics
     churn = record.kind == CHURN
     metric_rows = [(k, _fmt(v)) for k, v in m.items() if k not in ("calibration", "bands")]
-    lineage_rows = [(k, _fmt(v) if not isinstance(v, (list, dict)) else ", ".join(map(str, v)) if isinstance(v, list)
-                     else ", ".join(f"{a}={b}" for a, b in v.items())) for k, v in record.lineage.items()]
+    lineage_rows = [
+        (
+            k,
+            _fmt(v)
+            if not isinstance(v, (list, dict))
+            else ", ".join(map(str, v))
+            if isinstance(v, list)
+            else ", ".join(f"{a}={b}" for a, b in v.items()),
+        )
+        for k, v in record.lineage.items()
+    ]
     if churn:
-        plots = [("ROC", _roc(h)), ("Precision-recall", _pr(h)), ("Lift and gains", _lift_gains(h)),
-                 ("Calibration", _calibration(m)), ("Score distribution by band", _band_distribution(h, record.risk_thresholds())),
-                 ("Feature importance", _importance(record))]
-        headline = (f"ROC-AUC {m.get('roc_auc', 0):.3f} (baseline {m.get('baseline_roc_auc', 0):.3f}), "
-                    f"top-10 % lift {m.get('lift_top10', 0):.2f}, capture {m.get('capture_top10', 0):.0%}")
+        plots = [
+            ("ROC", _roc(h)),
+            ("Precision-recall", _pr(h)),
+            ("Lift and gains", _lift_gains(h)),
+            ("Calibration", _calibration(m)),
+            ("Score distribution by band", _band_distribution(h, record.risk_thresholds())),
+            ("Feature importance", _importance(record)),
+        ]
+        headline = (
+            f"ROC-AUC {m.get('roc_auc', 0):.3f} (baseline {m.get('baseline_roc_auc', 0):.3f}), "
+            f"top-10 % lift {m.get('lift_top10', 0):.2f}, capture {m.get('capture_top10', 0):.0%}"
+        )
     else:
-        plots = [("Predicted vs actual", _value_scatter(h)), ("Revenue gains", _lift_gains(h, value=True)),
-                 ("Value tiers", _tier_distribution(h, record)), ("Feature importance", _importance(record))]
-        headline = (f"Spearman {m.get('spearman', 0):.3f} (baseline {m.get('baseline_spearman', 0):.3f}), "
-                    f"R² {m.get('r2', 0):.3f}, top decile holds {m.get('top_decile_revenue_share', 0):.0%} of revenue")
-    figures = "".join(f'<figure><img alt="{html.escape(t)}" src="{src}"><figcaption>{html.escape(t)}</figcaption></figure>'
-                      for t, src in plots)
+        plots = [
+            ("Predicted vs actual", _value_scatter(h)),
+            ("Revenue gains", _lift_gains(h, value=True)),
+            ("Value tiers", _tier_distribution(h, record)),
+            ("Feature importance", _importance(record)),
+        ]
+        headline = (
+            f"Spearman {m.get('spearman', 0):.3f} (baseline {m.get('baseline_spearman', 0):.3f}), "
+            f"R² {m.get('r2', 0):.3f}, top decile holds {m.get('top_decile_revenue_share', 0):.0%} of revenue"
+        )
+    figures = "".join(
+        f'<figure><img alt="{html.escape(t)}" src="{src}"><figcaption>{html.escape(t)}</figcaption></figure>'
+        for t, src in plots
+    )
     title = f"{record.kind} model {record.model_id} (v{record.version}, {record.status})"
     bands = _band_text(record) if churn else ""
     return f"""<!DOCTYPE html>

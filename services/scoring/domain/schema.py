@@ -9,8 +9,9 @@ LightGBM treats as missing). Keeping the encoding here, as numpy, keeps the hot 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ class FeatureSpec:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "FeatureSpec":
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureSpec:
         """Inverse of to_dict."""
         return cls(
             name=str(data["name"]),
@@ -97,7 +98,7 @@ class FeatureSchema:
         return [f.to_dict() for f in self.features]
 
     @classmethod
-    def from_list(cls, data: Iterable[Mapping[str, Any]]) -> "FeatureSchema":
+    def from_list(cls, data: Iterable[Mapping[str, Any]]) -> FeatureSchema:
         """Inverse of to_list."""
         return cls([FeatureSpec.from_dict(d) for d in data])
 
@@ -112,7 +113,7 @@ class FeatureSchema:
             col = df[spec.name]
             if spec.type == CATEGORICAL:
                 codes = self._codes[i]
-                out[:, i] = col.map(lambda v: codes.get(_category_key(v), np.nan)).to_numpy(
+                out[:, i] = col.map(lambda v, codes=codes: codes.get(_category_key(v), np.nan)).to_numpy(
                     dtype=np.float64, na_value=np.nan
                 )
             else:
@@ -149,8 +150,7 @@ class FeatureSchema:
                 out[:, i] = [_encode_value(v, None) for v in column]
         return out, ignored
 
-
-    def encode_columns(self, batch: "ColumnBatch") -> tuple[np.ndarray, set[str]]:
+    def encode_columns(self, batch: ColumnBatch) -> tuple[np.ndarray, set[str]]:
         """Matrix from caller-supplied columns; also the names the model ignores.
 
         Numeric columns arrive as float64 arrays and are copied in whole; only categorical

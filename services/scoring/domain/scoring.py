@@ -10,14 +10,15 @@ the chosen k per row are phrased. Per-account results are assembled last.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .bands import BANDS, TIERS, risk_band_codes, value_tier_codes
-from .params import CHURN
 from .contributions import PATH
+from .params import CHURN
 from .reasons import Reason, phrase_rows
 from .registry import ChampionSet, ServingModel
 from .schema import ColumnBatch, FeatureSchema
@@ -91,7 +92,9 @@ def score_columns(model: ServingModel, batch: ColumnBatch, top_k: int, method: s
     return ModelScores(result.scores, result.labels, result.reasons, ignored)
 
 
-def _encoded(schema: FeatureSchema, rows: list[Mapping[str, Any]], done: list[tuple[FeatureSchema, np.ndarray]]) -> np.ndarray:
+def _encoded(
+    schema: FeatureSchema, rows: list[Mapping[str, Any]], done: list[tuple[FeatureSchema, np.ndarray]]
+) -> np.ndarray:
     """Rows encoded for a schema, reusing the matrix of an equal schema (churn and value
     champions trained on the same profile export share one)."""
     for seen, X in done:

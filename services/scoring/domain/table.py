@@ -57,8 +57,11 @@ def detect_format(path: str, declared: str) -> str:
         return CSV
     if suffix in (".parquet", ".pq"):
         return PARQUET
-    raise InvalidArgument(FieldViolation("format", "cannot tell the format from the path's extension "
-                                                   "(.csv, .parquet or .pq); set format", "REQUIRED"))
+    raise InvalidArgument(
+        FieldViolation(
+            "format", "cannot tell the format from the path's extension (.csv, .parquet or .pq); set format", "REQUIRED"
+        )
+    )
 
 
 def _parse_problem(exc: Exception) -> str:
@@ -80,8 +83,9 @@ def read_table(content: bytes, fmt: str) -> pd.DataFrame:
         if fmt == PARQUET:
             return pd.read_parquet(io.BytesIO(content))
     except Exception as exc:  # noqa: BLE001 - any parser error is the caller's bad table
-        raise InvalidArgument(FieldViolation("table", f"cannot read the table as {fmt}: {_parse_problem(exc)}",
-                                             "INVALID_FORMAT")) from exc
+        raise InvalidArgument(
+            FieldViolation("table", f"cannot read the table as {fmt}: {_parse_problem(exc)}", "INVALID_FORMAT")
+        ) from exc
     raise InvalidArgument(FieldViolation("format", f"unsupported format {preview(fmt)}", "INVALID_VALUE"))
 
 
@@ -91,14 +95,18 @@ def _binary_label(col: pd.Series) -> pd.Series:
         return col.astype(np.int64)
     if pd.api.types.is_numeric_dtype(col):
         values = set(col.dropna().unique().tolist())
-        if values <= {0, 1, 0.0, 1.0}:
+        if values <= {0, 1}:
             return col.fillna(0).astype(np.int64)
     text = col.astype(str).str.strip().str.lower()
     bad = set(text) - _TRUE - _FALSE
     if bad:
-        raise InvalidArgument(FieldViolation(
-            "label_column", f"churn labels must be 0/1, true/false or yes/no; {len(bad)} other distinct values found",
-            "INVALID_VALUE"))
+        raise InvalidArgument(
+            FieldViolation(
+                "label_column",
+                f"churn labels must be 0/1, true/false or yes/no; {len(bad)} other distinct values found",
+                "INVALID_VALUE",
+            )
+        )
     return text.isin(_TRUE).astype(np.int64)
 
 
@@ -124,18 +132,27 @@ def prepare_table(
     for i, (field_a, col_a) in enumerate(named):
         if col_a and any(col_a == col_b for _, col_b in named[:i]):
             bad.append(FieldViolation(field_a, "names a column that already has another role", "SAME_COLUMN"))
-    bad.extend(FieldViolation(f, f"column {preview(c)} is not in the table ({len(table.columns)} columns)", "UNKNOWN_COLUMN")
-               for f, c in named if c and c not in table.columns)
-    bad.extend(FieldViolation(f"exclude_columns[{i}]", f"column {preview(c)} is not in the table", "UNKNOWN_COLUMN")
-               for i, c in enumerate(exclude) if c not in table.columns)
+    bad.extend(
+        FieldViolation(f, f"column {preview(c)} is not in the table ({len(table.columns)} columns)", "UNKNOWN_COLUMN")
+        for f, c in named
+        if c and c not in table.columns
+    )
+    bad.extend(
+        FieldViolation(f"exclude_columns[{i}]", f"column {preview(c)} is not in the table", "UNKNOWN_COLUMN")
+        for i, c in enumerate(exclude)
+        if c not in table.columns
+    )
     if bad:
         raise InvalidArgument(bad)
     if len(table.columns) > MAX_TABLE_COLUMNS:
-        raise FailedPrecondition(f"the table has {len(table.columns)} columns; at most {MAX_TABLE_COLUMNS} are supported")
+        raise FailedPrecondition(
+            f"the table has {len(table.columns)} columns; at most {MAX_TABLE_COLUMNS} are supported"
+        )
     long_names = [i for i, c in enumerate(table.columns) if len(str(c)) > NAME_MAX]
     if long_names:
-        raise FailedPrecondition(f"{len(long_names)} column names are longer than {NAME_MAX} characters "
-                                 f"(first: column {long_names[0] + 1})")
+        raise FailedPrecondition(
+            f"{len(long_names)} column names are longer than {NAME_MAX} characters (first: column {long_names[0] + 1})"
+        )
     if table.columns.duplicated().any():
         raise FailedPrecondition("the table has columns with the same name")
     clashes = [c for c in table.columns if c in RESERVED_COLUMNS and c not in (id_column, label_column, time_column)]

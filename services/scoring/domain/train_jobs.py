@@ -9,8 +9,9 @@ compares the new model with the champion on the very same holdout rows.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -18,7 +19,16 @@ from telco360_runtime.errors import FieldViolation, InvalidArgument
 
 from .context import Context
 from .evaluation import churn_metrics, value_metrics
-from .labels import Outcomes, add_months, build_training_set, month_str, stack_training_sets, utc, window_end, window_months
+from .labels import (
+    Outcomes,
+    add_months,
+    build_training_set,
+    month_str,
+    stack_training_sets,
+    utc,
+    window_end,
+    window_months,
+)
 from .modelling import Fitted, fit_and_evaluate, frame_fingerprint, local_trainer, make_record, new_model_id
 from .params import CHURN, VALUE, TrainParams, parse_params
 from .ports import FeatureFrame
@@ -77,7 +87,9 @@ def plan_training(req: TrainRequest, ctx: Context) -> Plan:
     bad: list[FieldViolation] = []
     if req.kind not in (CHURN, VALUE):
         bad.append(FieldViolation("kind", "must be MODEL_KIND_CHURN or MODEL_KIND_VALUE", "REQUIRED"))
-    horizon = req.horizon_months or (ctx.config.default_churn_horizon if req.kind == CHURN else ctx.config.default_value_horizon)
+    horizon = req.horizon_months or (
+        ctx.config.default_churn_horizon if req.kind == CHURN else ctx.config.default_value_horizon
+    )
     if not 1 <= horizon <= 24:
         bad.append(FieldViolation("horizon_months", "must be between 1 and 24", "OUT_OF_RANGE"))
         horizon = 1
@@ -95,11 +107,19 @@ def plan_training(req: TrainRequest, ctx: Context) -> Plan:
     if holdout is not None:
         for i, c in enumerate(cutoffs):
             if window_end(c, horizon) > holdout:
-                bad.append(FieldViolation(f"as_of[{i}]", f"its label window ({horizon} months) reaches past the holdout cut-off; "
-                                          "training labels would overlap the holdout period", "OVERLAPS_HOLDOUT"))
+                bad.append(
+                    FieldViolation(
+                        f"as_of[{i}]",
+                        f"its label window ({horizon} months) reaches past the holdout cut-off; "
+                        "training labels would overlap the holdout period",
+                        "OVERLAPS_HOLDOUT",
+                    )
+                )
     now = ctx.clock()
     if holdout is not None and window_end(holdout, horizon) > utc(now):
-        bad.append(FieldViolation("holdout_as_of", f"its {horizon}-month label window has not ended yet", "OUT_OF_RANGE"))
+        bad.append(
+            FieldViolation("holdout_as_of", f"its {horizon}-month label window has not ended yet", "OUT_OF_RANGE")
+        )
     if req.auto_promote == IF_BETTER and req.min_gain < 0:
         bad.append(FieldViolation("auto_promote_min_gain", "must be >= 0", "OUT_OF_RANGE"))
     try:
@@ -164,15 +184,27 @@ def champion_primary_on(ctx: Context, kind: str, holdout: pd.DataFrame) -> tuple
     return metrics.primary(), champ.model_id
 
 
-def register(ctx: Context, fitted: Fitted, lineage: dict[str, Any], holdout_df: pd.DataFrame, *,
-             rule: str, min_gain: float, description: str, job_id: str) -> ModelRecord:
+def register(
+    ctx: Context,
+    fitted: Fitted,
+    lineage: dict[str, Any],
+    holdout_df: pd.DataFrame,
+    *,
+    rule: str,
+    min_gain: float,
+    description: str,
+    job_id: str,
+) -> ModelRecord:
     """Store a fitted model and apply the auto-promotion rule."""
     now = ctx.clock()
-    record = make_record(new_model_id(fitted.model.kind, now), fitted, lineage, description=description, job_id=job_id, now=now)
+    record = make_record(
+        new_model_id(fitted.model.kind, now), fitted, lineage, description=description, job_id=job_id, now=now
+    )
     champion_primary, _ = champion_primary_on(ctx, record.kind, holdout_df)
     metric_name = "ROC-AUC" if record.kind == CHURN else "Spearman"
-    promote, note = promotion_decision(rule, fitted.metrics.primary(), champion_primary, min_gain, metric_name,
-                                       fitted.metrics.baseline_primary())
+    promote, note = promotion_decision(
+        rule, fitted.metrics.primary(), champion_primary, min_gain, metric_name, fitted.metrics.baseline_primary()
+    )
     record.promotion_note = note
     ctx.store.add_model(record)
     if promote:
@@ -204,9 +236,16 @@ def run_training(ctx: Context, plan: Plan, req: TrainRequest, job_id: str, progr
     progress.advance(1, message=f"holdout {plan.holdout.date()}: {len(holdout_df)} accounts; training")
     trainer, close = _trainer(ctx)
     try:
-        fitted = fit_and_evaluate(plan.kind, train_df, holdout_df, plan.params, horizon_months=plan.horizon,
-                                  descriptions=descriptions, trainer=trainer,
-                                  progress=lambda msg: progress.update(message=msg))
+        fitted = fit_and_evaluate(
+            plan.kind,
+            train_df,
+            holdout_df,
+            plan.params,
+            horizon_months=plan.horizon,
+            descriptions=descriptions,
+            trainer=trainer,
+            progress=lambda msg: progress.update(message=msg),
+        )
     finally:
         close()
     lineage = {
@@ -219,8 +258,16 @@ def run_training(ctx: Context, plan: Plan, req: TrainRequest, job_id: str, progr
         "data_seconds": round(data_seconds, 3),
         "data_fingerprint": frame_fingerprint(train_df),
     }
-    record = register(ctx, fitted, lineage, holdout_df, rule=req.auto_promote, min_gain=req.min_gain,
-                      description=req.description, job_id=job_id)
+    record = register(
+        ctx,
+        fitted,
+        lineage,
+        holdout_df,
+        rule=req.auto_promote,
+        min_gain=req.min_gain,
+        description=req.description,
+        job_id=job_id,
+    )
     progress.update(done=steps, message=f"registered {record.model_id} v{record.version}; {record.promotion_note}")
     return record.model_id
 
@@ -237,13 +284,19 @@ def table_column_violations(req: TableRequest) -> list[FieldViolation]:
     for i, (field_a, col_a) in enumerate(named):
         for field_b, col_b in named[:i]:
             if col_a and col_a == col_b:
-                bad.append(FieldViolation(field_a, f"names the same column as {field_b}; each role needs its own column",
-                                          "SAME_COLUMN"))
+                bad.append(
+                    FieldViolation(
+                        field_a, f"names the same column as {field_b}; each role needs its own column", "SAME_COLUMN"
+                    )
+                )
     roles = {col: f for f, col in named if col}
     for i, col in enumerate(req.exclude_columns):
         if col in roles:
-            bad.append(FieldViolation(f"exclude_columns[{i}]", f"is the {roles[col]}; it cannot also be excluded",
-                                      "SAME_COLUMN"))
+            bad.append(
+                FieldViolation(
+                    f"exclude_columns[{i}]", f"is the {roles[col]}; it cannot also be excluded", "SAME_COLUMN"
+                )
+            )
     return bad
 
 
@@ -276,7 +329,9 @@ def validate_table_request(req: TableRequest) -> tuple[str, TrainParams]:
     return fmt or CSV, params
 
 
-def run_table_training(ctx: Context, req: TableRequest, fmt: str, params: TrainParams, job_id: str, progress: Any) -> str:
+def run_table_training(
+    ctx: Context, req: TableRequest, fmt: str, params: TrainParams, job_id: str, progress: Any
+) -> str:
     """The TrainFromTable job body; returns the new model id."""
     progress.update(done=0, total=3, message="reading the table")
     content = req.content
@@ -285,16 +340,33 @@ def run_table_training(ctx: Context, req: TableRequest, fmt: str, params: TrainP
             with open(req.path, "rb") as fh:
                 content = fh.read()
         except OSError as exc:
-            raise InvalidArgument(FieldViolation("path", f"cannot read the file: {exc.strerror}", "NOT_READABLE")) from exc
+            raise InvalidArgument(
+                FieldViolation("path", f"cannot read the file: {exc.strerror}", "NOT_READABLE")
+            ) from exc
     table = read_table(content, fmt)
-    split = prepare_table(table, content, id_column=req.id_column, label_column=req.label_column, kind=req.kind,
-                          time_column=req.time_column, holdout_fraction=req.holdout_fraction,
-                          exclude=tuple(req.exclude_columns), seed=int(params.lgbm.get("seed", 17)))
+    split = prepare_table(
+        table,
+        content,
+        id_column=req.id_column,
+        label_column=req.label_column,
+        kind=req.kind,
+        time_column=req.time_column,
+        holdout_fraction=req.holdout_fraction,
+        exclude=tuple(req.exclude_columns),
+        seed=int(params.lgbm.get("seed", 17)),
+    )
     progress.update(done=1, message=f"{split.rows} rows; holdout {len(split.holdout)} ({split.holdout_rule}); training")
     trainer, close = _trainer(ctx)
     try:
-        fitted = fit_and_evaluate(req.kind, split.train, split.holdout, params, with_baseline=False, trainer=trainer,
-                                  progress=lambda msg: progress.update(message=msg))
+        fitted = fit_and_evaluate(
+            req.kind,
+            split.train,
+            split.holdout,
+            params,
+            with_baseline=False,
+            trainer=trainer,
+            progress=lambda msg: progress.update(message=msg),
+        )
     finally:
         close()
     progress.update(done=2, message="registering")
@@ -307,8 +379,16 @@ def run_table_training(ctx: Context, req: TableRequest, fmt: str, params: TrainP
         "label_column": req.label_column,
         "holdout_rule": split.holdout_rule,
     }
-    record = register(ctx, fitted, lineage, split.holdout, rule=req.auto_promote, min_gain=req.min_gain,
-                      description=req.description, job_id=job_id)
+    record = register(
+        ctx,
+        fitted,
+        lineage,
+        split.holdout,
+        rule=req.auto_promote,
+        min_gain=req.min_gain,
+        description=req.description,
+        job_id=job_id,
+    )
     progress.update(done=3, message=f"registered {record.model_id} v{record.version}; {record.promotion_note}")
     return record.model_id
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -57,7 +58,9 @@ class TrainedModel:
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Raw scores (log-odds for churn before the prior correction, fen for value)."""
-        return self.booster.predict(X, raw_score=True, num_iteration=self.best_iteration, num_threads=self.predict_threads)
+        return self.booster.predict(
+            X, raw_score=True, num_iteration=self.best_iteration, num_threads=self.predict_threads
+        )
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Churn probability or predicted value for each row of an encoded matrix."""
@@ -173,12 +176,17 @@ def train_model(
     fit_rows = int((~val).sum())
     if fit_rows == 0 or not val.any():
         # LightGBM stops with a fatal "num_data > 0" check on an empty dataset.
-        raise FailedPrecondition(f"the validation split of {len(y)} rows left {'no rows to fit' if fit_rows == 0 else 'no validation rows'}; "
-                                 "change validation_fraction or bring more rows")
+        raise FailedPrecondition(
+            f"the validation split of {len(y)} rows left "
+            f"{'no rows to fit' if fit_rows == 0 else 'no validation rows'}; "
+            "change validation_fraction or bring more rows"
+        )
     bag = float(params.lgbm.get("bagging_fraction", 1.0))
     if int(params.lgbm.get("bagging_freq", 0)) > 0 and int(bag * fit_rows) < 1:
         # LightGBM would stop with a fatal "num_data > 0" check on an empty bag.
-        raise FailedPrecondition(f"the fitting split has {fit_rows} rows; bagging_fraction {bag:g} would bag none of them")
+        raise FailedPrecondition(
+            f"the fitting split has {fit_rows} rows; bagging_fraction {bag:g} would bag none of them"
+        )
     w_pos = positive_weight(y[~val], params.loop["scale_pos_weight"]) if kind == CHURN else 1.0
     weights = np.where(y == 1, w_pos, 1.0) if kind == CHURN else None
 

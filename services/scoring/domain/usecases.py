@@ -11,8 +11,9 @@ import asyncio
 import datetime as dt
 import os
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import lightgbm as lgb
 
@@ -28,8 +29,15 @@ from .registry import ModelRecord, ServingModel
 from .report import render_report
 from .schema import ColumnBatch
 from .scoring import AccountResult, ModelScores, score_accounts, score_columns, score_with
-from .train_jobs import (Plan, TableRequest, TrainRequest, plan_training, run_table_training, run_training,
-                         validate_table_request)
+from .train_jobs import (
+    Plan,
+    TableRequest,
+    TrainRequest,
+    plan_training,
+    run_table_training,
+    run_training,
+    validate_table_request,
+)
 
 MAX_IDS = 1000
 MAX_ROWS = 10_000
@@ -54,11 +62,14 @@ def clean_failures(kind: str, job_id: str, body: Callable[[str, Any], str], prog
         raise
     except lgb.basic.LightGBMError as exc:
         get_logger().error("lightgbm_failed", job_id=job_id, kind=kind, error=type(exc).__name__)
-        raise JobFailed(f"LightGBM could not train on this data with these parameters; "
-                        f"the server log has the details of job {job_id}") from exc
+        raise JobFailed(
+            f"LightGBM could not train on this data with these parameters; "
+            f"the server log has the details of job {job_id}"
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - turned into a sentence; the cause stays chained for the log
-        raise JobFailed(f"the {kind.replace('_', ' ')} job failed unexpectedly; "
-                        f"the server log has the details of job {job_id}") from exc
+        raise JobFailed(
+            f"the {kind.replace('_', ' ')} job failed unexpectedly; the server log has the details of job {job_id}"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -112,17 +123,23 @@ class ScoringApp:
         """Validate and start a TrainModel job; returns its id."""
         self.ctx.bind_loop()
         plan: Plan = plan_training(req, self.ctx)
-        return await self._db_run(self._start_job, "train_model",
-                                  lambda job_id, progress: run_training(self.ctx, plan, req, job_id, progress))
+        return await self._db_run(
+            self._start_job, "train_model", lambda job_id, progress: run_training(self.ctx, plan, req, job_id, progress)
+        )
 
     async def train_from_table(self, req: TableRequest) -> str:
         """Validate and start a TrainFromTable job; returns its id."""
         self.ctx.bind_loop()
         fmt, params = validate_table_request(req)
         if req.path and not os.path.isfile(req.path):
-            raise InvalidArgument(FieldViolation("path", f"no such file on the scoring server: {preview(req.path)}", "NOT_FOUND"))
-        return await self._db_run(self._start_job, "train_from_table",
-                                  lambda job_id, progress: run_table_training(self.ctx, req, fmt, params, job_id, progress))
+            raise InvalidArgument(
+                FieldViolation("path", f"no such file on the scoring server: {preview(req.path)}", "NOT_FOUND")
+            )
+        return await self._db_run(
+            self._start_job,
+            "train_from_table",
+            lambda job_id, progress: run_table_training(self.ctx, req, fmt, params, job_id, progress),
+        )
 
     # -- registry ---------------------------------------------------------------------
 
@@ -132,7 +149,9 @@ class ScoringApp:
             raise InvalidArgument(FieldViolation("model_id", "required", "REQUIRED"))
         return await self._db_run(self.ctx.store.get_model, model_id, False)
 
-    async def list_models(self, kind: str | None, page_size: int, page_token: str) -> tuple[list[ModelRecord], str, int]:
+    async def list_models(
+        self, kind: str | None, page_size: int, page_token: str
+    ) -> tuple[list[ModelRecord], str, int]:
         """A page of models, newest first."""
         if page_size < 0 or page_size > 1000:
             raise InvalidArgument(FieldViolation("page.page_size", "must be between 0 and 1000", "OUT_OF_RANGE"))
@@ -169,8 +188,19 @@ class ScoringApp:
         lookup = await self.ctx.source.get_features(unique)
         now = self.ctx.clock()
         return await asyncio.get_running_loop().run_in_executor(
-            self.ctx.executor(), score_accounts, champions, customer_ids, lookup.rows, lookup.not_found,
-            lookup.terminated, top_k or 3, churn_only, now, lookup.as_of, self.ctx.config.reason_method)
+            self.ctx.executor(),
+            score_accounts,
+            champions,
+            customer_ids,
+            lookup.rows,
+            lookup.not_found,
+            lookup.terminated,
+            top_k or 3,
+            churn_only,
+            now,
+            lookup.as_of,
+            self.ctx.config.reason_method,
+        )
 
     async def _model_for(self, model_id: str, kind: str) -> ServingModel:
         """A champion by kind, or any registered model by id (loaded once, cached)."""
@@ -185,8 +215,14 @@ class ScoringApp:
             raise FailedPrecondition(f"no {kind} champion yet: name a model_id or promote a model")
         return champ
 
-    async def score_features(self, rows: Sequence[Mapping[str, Any]], model_id: str, kind: str, top_k: int,
-                             columns: ColumnBatch | None = None) -> FeatureScores:
+    async def score_features(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        model_id: str,
+        kind: str,
+        top_k: int,
+        columns: ColumnBatch | None = None,
+    ) -> FeatureScores:
         """Scores of caller-supplied feature rows (as dicts, or as columns)."""
         n = columns.rows if columns is not None else len(rows)
         if columns is not None and rows:
@@ -194,8 +230,11 @@ class ScoringApp:
         if not n:
             raise InvalidArgument(FieldViolation("rows", "at least one row is required", "REQUIRED"))
         if n > MAX_ROWS:
-            raise InvalidArgument(FieldViolation("rows" if columns is None else "columns", f"at most {MAX_ROWS} rows per call",
-                                                 "OUT_OF_RANGE"))
+            raise InvalidArgument(
+                FieldViolation(
+                    "rows" if columns is None else "columns", f"at most {MAX_ROWS} rows per call", "OUT_OF_RANGE"
+                )
+            )
         if top_k < 0 or top_k > 10:
             raise InvalidArgument(FieldViolation("top_reasons", "must be between 0 and 10", "OUT_OF_RANGE"))
         model = await self._model_for(model_id, kind or CHURN)
@@ -209,7 +248,9 @@ class ScoringApp:
             # on the loop; a hop to the pool and back costs about as much again under load.
             scores = fn(model, batch, top_k, method)  # type: ignore[arg-type]
         else:
-            scores = await asyncio.get_running_loop().run_in_executor(self.ctx.executor(), fn, model, batch, top_k, method)
+            scores = await asyncio.get_running_loop().run_in_executor(
+                self.ctx.executor(), fn, model, batch, top_k, method
+            )
         missing = [name for name in model.model.schema.names if name not in sent]
         return FeatureScores(model.model_id, model.model.kind, scores, missing)
 
@@ -223,8 +264,11 @@ class ScoringApp:
         champions = check_champions(self.ctx)
         when = as_of or self.ctx.clock()
         publish = self.ctx.config.publish_band_changes and not skip_publish
-        return await self._db_run(self._start_job, "score_all",
-                                  lambda job_id, progress: run_score_all(self.ctx, champions, when, publish, batch_size, progress))
+        return await self._db_run(
+            self._start_job,
+            "score_all",
+            lambda job_id, progress: run_score_all(self.ctx, champions, when, publish, batch_size, progress),
+        )
 
     async def stored_score(self, customer_id: str) -> StoredScore:
         """An account's latest batch score."""

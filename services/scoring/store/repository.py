@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select, update
 
 from telco360_runtime.bounds import MAX_COUNT
 from telco360_runtime.db import Database
-from telco360_runtime.errors import FailedPrecondition, InvalidArgument, FieldViolation, NotFound
+from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 from ..domain.ports import BandChange, StoredScore
 from ..domain.registry import CHAMPION, READY, RETIRED, ModelRecord
@@ -49,7 +49,7 @@ def _record(row: ModelRow, with_blobs: bool = True) -> ModelRecord:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     """SQLite returns naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def resume_token(page_token: str, taken: int) -> str:
@@ -73,7 +73,9 @@ def _page_offset(token: str) -> int:
             raise ValueError("offset out of range")
         return offset
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(FieldViolation("page.page_token", "not a token from this listing", "INVALID_FORMAT")) from exc
+        raise InvalidArgument(
+            FieldViolation("page.page_token", "not a token from this listing", "INVALID_FORMAT")
+        ) from exc
 
 
 class ScoringStore:
@@ -137,9 +139,11 @@ class ScoringStore:
                 q = q.where(ModelRow.kind == kind)
                 count_q = count_q.where(ModelRow.kind == kind)
             total = int(s.execute(count_q).scalar() or 0)
-            rows = s.execute(
-                q.order_by(ModelRow.created_at.desc(), ModelRow.model_id.desc()).offset(offset).limit(size)
-            ).scalars().all()
+            rows = (
+                s.execute(q.order_by(ModelRow.created_at.desc(), ModelRow.model_id.desc()).offset(offset).limit(size))
+                .scalars()
+                .all()
+            )
             records = [_record(r, with_blobs=False) for r in rows]
         nxt = _page_token(offset + size) if offset + size < total else ""
         return records, nxt, total
@@ -172,7 +176,9 @@ class ScoringStore:
     def champions(self) -> dict[str, ModelRecord]:
         """Current champion record of each kind that has one."""
         with self.db.session() as s:
-            rows = s.execute(select(ModelRow).join(ChampionRow, ChampionRow.model_id == ModelRow.model_id)).scalars().all()
+            rows = (
+                s.execute(select(ModelRow).join(ChampionRow, ChampionRow.model_id == ModelRow.model_id)).scalars().all()
+            )
             return {r.kind: _record(r) for r in rows}
 
     def champion_ids(self) -> dict[str, str]:
@@ -182,11 +188,22 @@ class ScoringStore:
 
     # -- batch scores -----------------------------------------------------------------
 
-    def start_batch(self, batch_id: str, as_of: dt.datetime, churn_model_id: str, value_model_id: str, now: dt.datetime) -> None:
+    def start_batch(
+        self, batch_id: str, as_of: dt.datetime, churn_model_id: str, value_model_id: str, now: dt.datetime
+    ) -> None:
         """Register a ScoreAll run."""
         with self.db.write_session() as s:
-            s.add(ScoreBatchRow(batch_id=batch_id, as_of=as_of, churn_model_id=churn_model_id,
-                                value_model_id=value_model_id, started_at=now, scored=0, band_changes=0))
+            s.add(
+                ScoreBatchRow(
+                    batch_id=batch_id,
+                    as_of=as_of,
+                    churn_model_id=churn_model_id,
+                    value_model_id=value_model_id,
+                    started_at=now,
+                    scored=0,
+                    band_changes=0,
+                )
+            )
 
     def save_scores(self, batch_id: str, scores: Sequence[StoredScore]) -> list[BandChange]:
         """Store one chunk of a batch; update latest scores; return the band changes."""
@@ -195,11 +212,21 @@ class ScoringStore:
         ids = [x.customer_id for x in scores]
         changes: list[BandChange] = []
         with self.db.write_session() as s:
-            latest = {r.customer_id: r for r in s.execute(select(LatestScoreRow).where(LatestScoreRow.customer_id.in_(ids))).scalars()}
+            latest = {
+                r.customer_id: r
+                for r in s.execute(select(LatestScoreRow).where(LatestScoreRow.customer_id.in_(ids))).scalars()
+            }
             s.add_all(
-                ScoreRow(batch_id=batch_id, customer_id=x.customer_id, churn_probability=x.churn_probability,
-                         risk_band=x.risk_band, predicted_value_fen=x.predicted_value_fen, value_tier=x.value_tier,
-                         scored_at=x.scored_at, reasons=x.reasons)
+                ScoreRow(
+                    batch_id=batch_id,
+                    customer_id=x.customer_id,
+                    churn_probability=x.churn_probability,
+                    risk_band=x.risk_band,
+                    predicted_value_fen=x.predicted_value_fen,
+                    value_tier=x.value_tier,
+                    scored_at=x.scored_at,
+                    reasons=x.reasons,
+                )
                 for x in scores
             )
             for x in scores:
@@ -222,8 +249,13 @@ class ScoringStore:
                 prev.scored_at = x.scored_at
                 prev.features_as_of = x.features_as_of
                 prev.reasons = x.reasons
-            s.execute(update(ScoreBatchRow).where(ScoreBatchRow.batch_id == batch_id).values(
-                scored=ScoreBatchRow.scored + len(scores), band_changes=ScoreBatchRow.band_changes + len(changes)))
+            s.execute(
+                update(ScoreBatchRow)
+                .where(ScoreBatchRow.batch_id == batch_id)
+                .values(
+                    scored=ScoreBatchRow.scored + len(scores), band_changes=ScoreBatchRow.band_changes + len(changes)
+                )
+            )
         return changes
 
     def finish_batch(self, batch_id: str, now: dt.datetime) -> None:
@@ -245,12 +277,26 @@ class ScoringStore:
             r = s.get(LatestScoreRow, customer_id)
             if r is None:
                 raise NotFound("score", customer_id, f"account '{customer_id}' has no stored score")
-            return StoredScore(r.customer_id, r.churn_probability, r.risk_band, r.predicted_value_fen, r.value_tier,
-                               r.churn_model_id, r.value_model_id, _aware(r.scored_at), _aware(r.features_as_of),
-                               list(r.reasons))
+            return StoredScore(
+                r.customer_id,
+                r.churn_probability,
+                r.risk_band,
+                r.predicted_value_fen,
+                r.value_tier,
+                r.churn_model_id,
+                r.value_model_id,
+                _aware(r.scored_at),
+                _aware(r.features_as_of),
+                list(r.reasons),
+            )
 
     def batch_scores(self, batch_id: str) -> Iterable[tuple[str, float | None, str]]:
         """(customer_id, churn probability, band) of every score of a batch."""
         with self.db.session() as s:
-            return list(s.execute(select(ScoreRow.customer_id, ScoreRow.churn_probability, ScoreRow.risk_band)
-                                  .where(ScoreRow.batch_id == batch_id)).all())
+            return list(
+                s.execute(
+                    select(ScoreRow.customer_id, ScoreRow.churn_probability, ScoreRow.risk_band).where(
+                        ScoreRow.batch_id == batch_id
+                    )
+                ).all()
+            )

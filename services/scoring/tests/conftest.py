@@ -25,11 +25,14 @@ class Sets:
     holdout: pd.DataFrame
 
 
-def make_sets(base: synthetic.SyntheticBase, kind: str, horizon: int, train_months: tuple[int, ...], holdout: int) -> Sets:
+def make_sets(
+    base: synthetic.SyntheticBase, kind: str, horizon: int, train_months: tuple[int, ...], holdout: int
+) -> Sets:
     """Stacked training cut-offs and a later holdout cut-off, built like the service does."""
     oc = synthetic.outcomes(base)
-    train = stack_training_sets([build_training_set(synthetic.features_as_of(base, m), oc, base.cutoff(m), horizon, kind)
-                                 for m in train_months])
+    train = stack_training_sets(
+        [build_training_set(synthetic.features_as_of(base, m), oc, base.cutoff(m), horizon, kind) for m in train_months]
+    )
     hold = build_training_set(synthetic.features_as_of(base, holdout), oc, base.cutoff(holdout), horizon, kind)
     return Sets(base, oc, train, hold)
 

@@ -10,10 +10,10 @@ failing profile would.
 from __future__ import annotations
 
 import math
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
-
 import numpy as np
 import pandas as pd
 
@@ -40,7 +40,9 @@ def _value(v: Any) -> common_pb2.AttributeValue | None:
 def vector(row: dict[str, Any]) -> profile_pb2.FeatureVector:
     """One frame row as a FeatureVector."""
     status = TERMINATED if row["status"] == "TERMINATED" else ACTIVE
-    features = {k: v for k, v in ((k, _value(x)) for k, x in row.items() if k not in ("customer_id", "as_of")) if v is not None}
+    features = {
+        k: v for k, v in ((k, _value(x)) for k, x in row.items() if k not in ("customer_id", "as_of")) if v is not None
+    }
     return profile_pb2.FeatureVector(customer_id=row["customer_id"], found=True, status=status, features=features)
 
 
@@ -79,14 +81,20 @@ class SyntheticProfile(profile_pb2_grpc.ProfileServiceServicer):
             code, details = self.refuse[rpc]
             await context.abort(code, details)
 
-    async def GetFeatures(self, request: profile_pb2.GetFeaturesRequest, context: Any) -> profile_pb2.GetFeaturesResponse:
+    async def GetFeatures(
+        self, request: profile_pb2.GetFeaturesRequest, context: Any
+    ) -> profile_pb2.GetFeaturesResponse:
         await self._maybe_refuse("GetFeatures", context)
         m = self.month_of(request.as_of) if is_set(request.as_of) else self.base.months
         known = self.vectors(m)
-        vectors = [known.get(cid) or profile_pb2.FeatureVector(customer_id=cid, found=False) for cid in request.customer_ids]
+        vectors = [
+            known.get(cid) or profile_pb2.FeatureVector(customer_id=cid, found=False) for cid in request.customer_ids
+        ]
         return profile_pb2.GetFeaturesResponse(vectors=vectors, as_of=to_timestamp(self.base.cutoff(m).to_pydatetime()))
 
-    async def ExportFeatures(self, request: profile_pb2.ExportFeaturesRequest, context: Any) -> AsyncIterator[profile_pb2.FeatureBatch]:
+    async def ExportFeatures(
+        self, request: profile_pb2.ExportFeaturesRequest, context: Any
+    ) -> AsyncIterator[profile_pb2.FeatureBatch]:
         await self._maybe_refuse("ExportFeatures", context)
         m = self.month_of(request.as_of)
         frame = self.frame(m)
@@ -95,16 +103,25 @@ class SyntheticProfile(profile_pb2_grpc.ProfileServiceServicer):
         size = request.batch_size or 500
         known = self.vectors(m)
         records = frame["customer_id"].tolist()
-        schema = profile_pb2.FeatureSchema(features=[profile_pb2.FeatureSpec(name=c, description=f"{c} (synthetic)")
-                                                     for c in frame.columns if c not in ("customer_id", "as_of")])
+        schema = profile_pb2.FeatureSchema(
+            features=[
+                profile_pb2.FeatureSpec(name=c, description=f"{c} (synthetic)")
+                for c in frame.columns
+                if c not in ("customer_id", "as_of")
+            ]
+        )
         for start in range(0, len(records), size):
-            batch = profile_pb2.FeatureBatch(vectors=[known[c] for c in records[start:start + size]],
-                                             as_of=to_timestamp(self.base.cutoff(m).to_pydatetime()))
+            batch = profile_pb2.FeatureBatch(
+                vectors=[known[c] for c in records[start : start + size]],
+                as_of=to_timestamp(self.base.cutoff(m).to_pydatetime()),
+            )
             if start == 0:
                 batch.schema.CopyFrom(schema)
             yield batch
 
-    async def ExportOutcomes(self, request: profile_pb2.ExportOutcomesRequest, context: Any) -> AsyncIterator[profile_pb2.OutcomeBatch]:
+    async def ExportOutcomes(
+        self, request: profile_pb2.ExportOutcomesRequest, context: Any
+    ) -> AsyncIterator[profile_pb2.OutcomeBatch]:
         await self._maybe_refuse("ExportOutcomes", context)
         oc = synthetic.outcomes(self.base)
         rev = oc.revenue[(oc.revenue["month"] >= request.from_month) & (oc.revenue["month"] <= request.to_month)]
@@ -114,18 +131,33 @@ class SyntheticProfile(profile_pb2_grpc.ProfileServiceServicer):
         for cid in self.base.customer_ids:
             g = months.get(cid)
             lc = life.get(cid)
-            outcomes.append(profile_pb2.AccountOutcome(
-                customer_id=cid,
-                months=[] if g is None else [profile_pb2.MonthlyTotal(month=mo, total_fee_fen=int(fee))
-                                             for mo, fee in zip(g["month"], g["total_fee_fen"])],
-                lifecycle=[] if lc is None else [profile_pb2.LifecycleChange(
-                    occurred_at=to_timestamp(t.to_pydatetime()), action=ingest_pb2.LIFECYCLE_ACTION_TERMINATED,
-                    reason=ingest_pb2.TERMINATION_REASON_COMPETITOR) for t in lc["occurred_at"]],
-            ))
+            outcomes.append(
+                profile_pb2.AccountOutcome(
+                    customer_id=cid,
+                    months=[]
+                    if g is None
+                    else [
+                        profile_pb2.MonthlyTotal(month=mo, total_fee_fen=int(fee))
+                        for mo, fee in zip(g["month"], g["total_fee_fen"], strict=False)
+                    ],
+                    lifecycle=[]
+                    if lc is None
+                    else [
+                        profile_pb2.LifecycleChange(
+                            occurred_at=to_timestamp(t.to_pydatetime()),
+                            action=ingest_pb2.LIFECYCLE_ACTION_TERMINATED,
+                            reason=ingest_pb2.TERMINATION_REASON_COMPETITOR,
+                        )
+                        for t in lc["occurred_at"]
+                    ],
+                )
+            )
         size = request.batch_size or 500
         for start in range(0, len(outcomes), size):
-            yield profile_pb2.OutcomeBatch(outcomes=outcomes[start:start + size])
+            yield profile_pb2.OutcomeBatch(outcomes=outcomes[start : start + size])
 
-    async def RecordScores(self, request: profile_pb2.RecordScoresRequest, context: Any) -> profile_pb2.RecordScoresResponse:
+    async def RecordScores(
+        self, request: profile_pb2.RecordScoresRequest, context: Any
+    ) -> profile_pb2.RecordScoresResponse:
         self.recorded.extend(request.scores)
         return profile_pb2.RecordScoresResponse(accepted=len(request.scores), risk_band_changes=len(request.scores))

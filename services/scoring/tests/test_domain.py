@@ -93,10 +93,12 @@ def test_accounts_gone_at_as_of_are_excluded_and_feedback_features_dropped(churn
 def test_churn_model_beats_the_fee_trend_baseline_on_the_time_based_holdout(churn_fit, churn_sets: Sets) -> None:
     m = churn_fit.metrics
     margin = m.roc_auc - m.baseline_roc_auc
-    print(f"\nchurn holdout ({len(churn_sets.holdout)} accounts, base rate {m.base_rate:.3f}): "
-          f"ROC-AUC {m.roc_auc:.3f} vs fee-trend baseline {m.baseline_roc_auc:.3f} (margin {margin:+.3f}); "
-          f"PR-AUC {m.pr_auc:.3f}; top-10 % lift {m.lift_top10:.2f} vs {m.baseline_lift_top10:.2f}; "
-          f"capture {m.capture_top10:.2f}; Brier {m.brier:.4f}; log loss {m.log_loss:.4f}")
+    print(
+        f"\nchurn holdout ({len(churn_sets.holdout)} accounts, base rate {m.base_rate:.3f}): "
+        f"ROC-AUC {m.roc_auc:.3f} vs fee-trend baseline {m.baseline_roc_auc:.3f} (margin {margin:+.3f}); "
+        f"PR-AUC {m.pr_auc:.3f}; top-10 % lift {m.lift_top10:.2f} vs {m.baseline_lift_top10:.2f}; "
+        f"capture {m.capture_top10:.2f}; Brier {m.brier:.4f}; log loss {m.log_loss:.4f}"
+    )
     assert churn_sets.holdout["as_of"].min() > churn_sets.train["as_of"].max()
     assert margin >= 0.05
     assert m.lift_top10 > m.baseline_lift_top10
@@ -108,8 +110,10 @@ def test_churn_model_beats_the_fee_trend_baseline_on_the_time_based_holdout(chur
 def test_value_model_beats_trailing_revenue(value_sets: Sets) -> None:
     fitted = fit_and_evaluate("value", value_sets.train, value_sets.holdout, parse_params(FAST), horizon_months=6)
     m = fitted.metrics
-    print(f"\nvalue holdout: Spearman {m.spearman:.3f} vs trailing revenue {m.baseline_spearman:.3f}; R² {m.r2:.3f}; "
-          f"top decile holds {m.top_decile_revenue_share:.2f} of revenue (ideal {m.top_decile_revenue_share_ideal:.2f})")
+    print(
+        f"\nvalue holdout: Spearman {m.spearman:.3f} vs trailing revenue {m.baseline_spearman:.3f}; R² {m.r2:.3f}; "
+        f"top decile holds {m.top_decile_revenue_share:.2f} of revenue (ideal {m.top_decile_revenue_share_ideal:.2f})"
+    )
     assert m.spearman > m.baseline_spearman
     assert m.r2 > 0.5
     assert m.top_decile_revenue_share > 0.8 * m.top_decile_revenue_share_ideal
@@ -121,14 +125,16 @@ def test_reasons_name_real_features_of_that_account(churn_fit, churn_sets: Sets)
     top = np.argsort(-churn_fit.holdout.pred)[:25]
     X = model.schema.encode_frame(hold.iloc[top])
     reasons = explain(model.booster, X, model.schema, 3, True, model.best_iteration)
-    for row, rs in zip(top, reasons):
+    for row, rs in zip(top, reasons, strict=False):
         assert rs, "a high-risk account has reasons"
         assert [r.contribution for r in rs] == sorted((r.contribution for r in rs), reverse=True)
         assert rs[0].contribution > 0
         for r in rs:
             value = hold.iloc[row][r.feature]
             assert not pd.isna(value), f"{r.feature} has a value for this account"
-            assert r.value == display_value(r.feature, X[list(top).index(row), model.schema.index_of(r.feature)], model.schema)
+            assert r.value == display_value(
+                r.feature, X[list(top).index(row), model.schema.index_of(r.feature)], model.schema
+            )
             assert r.phrase and "_" not in r.phrase, r.phrase
     phrases = " | ".join(r.phrase for rs in reasons for r in rs)
     assert "fee" in phrases or "complaint" in phrases, phrases
@@ -137,8 +143,14 @@ def test_reasons_name_real_features_of_that_account(churn_fit, churn_sets: Sets)
 def test_registry_record_round_trips_the_model(churn_fit, churn_sets: Sets) -> None:
     import datetime as dt
 
-    record = make_record("churn-test", churn_fit, {"source": "profile", "horizon_months": HORIZON},
-                         description="t", job_id="j", now=dt.datetime.now(dt.timezone.utc))
+    record = make_record(
+        "churn-test",
+        churn_fit,
+        {"source": "profile", "horizon_months": HORIZON},
+        description="t",
+        job_id="j",
+        now=dt.datetime.now(dt.UTC),
+    )
     loaded = record.load()
     np.testing.assert_allclose(loaded.predict_frame(churn_sets.holdout), churn_fit.holdout.pred, rtol=1e-9)
     assert record.lineage["train_rows"] + record.lineage["validation_rows"] == len(churn_sets.train)
@@ -169,8 +181,9 @@ def test_bring_your_own_table_round_trip(churn_sets: Sets, fmt: str) -> None:
     frame.to_csv(buf, index=False) if fmt == "csv" else frame.to_parquet(buf, index=False)
     content = buf.getvalue()
     table = read_table(content, fmt)
-    split = prepare_table(table, content, id_column="account", label_column="left", time_column="period",
-                          exclude=("tenure_months",))
+    split = prepare_table(
+        table, content, id_column="account", label_column="left", time_column="period", exclude=("tenure_months",)
+    )
     assert set(split.holdout.columns) == set(split.train.columns)
     assert "tenure_months" not in split.train.columns and "period" not in split.train.columns
     fitted = fit_and_evaluate("churn", split.train, split.holdout, parse_params(FAST), with_baseline=False)
@@ -190,11 +203,17 @@ def test_dask_path_trains_on_a_local_cluster(churn_sets: Sets) -> None:
 
     from services.scoring.domain.distributed import dask_trainer
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        fitted = fit_and_evaluate("churn", churn_sets.train, churn_sets.holdout,
-                                  parse_params({"num_boost_round": "120", "learning_rate": "0.1"}),
-                                  trainer=dask_trainer(client))
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        fitted = fit_and_evaluate(
+            "churn",
+            churn_sets.train,
+            churn_sets.holdout,
+            parse_params({"num_boost_round": "120", "learning_rate": "0.1"}),
+            trainer=dask_trainer(client),
+        )
     assert fitted.model.trained_on.startswith("inproc://")
     assert 1 <= fitted.model.best_iteration <= 120
     assert fitted.metrics.roc_auc > fitted.metrics.baseline_roc_auc
@@ -208,10 +227,16 @@ def test_training_is_reproducible(churn_fit, churn_sets: Sets) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(rule=st.sampled_from(["NEVER", "IF_BETTER", "ALWAYS"]), challenger=st.floats(-1, 1), baseline=st.floats(-1, 1),
-       champion=st.one_of(st.none(), st.floats(-1, 1)), gain=st.floats(0, 1))
+@given(
+    rule=st.sampled_from(["NEVER", "IF_BETTER", "ALWAYS"]),
+    challenger=st.floats(-1, 1),
+    baseline=st.floats(-1, 1),
+    champion=st.one_of(st.none(), st.floats(-1, 1)),
+    gain=st.floats(0, 1),
+)
 def test_auto_promotion_never_promotes_a_model_that_does_not_beat_its_baseline(
-        rule: str, challenger: float, baseline: float, champion: float | None, gain: float) -> None:
+    rule: str, challenger: float, baseline: float, champion: float | None, gain: float
+) -> None:
     promote, note = promotion_decision(rule, challenger, champion, gain, "ROC-AUC", baseline)
     if challenger <= baseline:
         assert not promote and ("baseline" in note or rule == "NEVER")
@@ -227,10 +252,13 @@ def test_job_failures_read_as_sentences() -> None:
     def raising(exc: Exception):
         def body(job_id: str, progress: object) -> str:
             raise exc
+
         return body
 
-    for exc, expected in ((KeyError("SECRET_COLUMN"), "failed unexpectedly"),
-                          (lgb.basic.LightGBMError("Check failed: (num_leaves) > (1) at config.cpp"), "LightGBM could not")):
+    for exc, expected in (
+        (KeyError("SECRET_COLUMN"), "failed unexpectedly"),
+        (lgb.basic.LightGBMError("Check failed: (num_leaves) > (1) at config.cpp"), "LightGBM could not"),
+    ):
         with pytest.raises(FailedPrecondition) as err:
             clean_failures("train_from_table", "job-1", raising(exc), None)
         assert expected in err.value.message and "job-1" in err.value.message
@@ -241,11 +269,19 @@ def test_job_failures_read_as_sentences() -> None:
 
 
 def test_table_errors_never_echo_the_tables_data() -> None:
-    frame = pd.DataFrame({"acct": [f"A{i}" for i in range(40)], "SECRET_HEADER": range(40),
-                          "left": ["SECRET_VALUE" if i == 3 else "no" for i in range(40)]})
+    frame = pd.DataFrame(
+        {
+            "acct": [f"A{i}" for i in range(40)],
+            "SECRET_HEADER": range(40),
+            "left": ["SECRET_VALUE" if i == 3 else "no" for i in range(40)],
+        }
+    )
     content = frame.to_csv(index=False).encode()
-    for kwargs in ({"id_column": "acct", "label_column": "missing"}, {"id_column": "acct", "label_column": "left"},
-                   {"id_column": "acct", "label_column": "acct"}):
+    for kwargs in (
+        {"id_column": "acct", "label_column": "missing"},
+        {"id_column": "acct", "label_column": "left"},
+        {"id_column": "acct", "label_column": "acct"},
+    ):
         with pytest.raises(InvalidArgument) as err:
             prepare_table(read_table(content, "csv"), content, **kwargs)
         assert "SECRET" not in str(err.value) and all("SECRET" not in v.description for v in err.value.violations)

@@ -15,8 +15,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.scoring.domain.params import (CHURN, IMBALANCE_OPTIONS, LGBM_BOUNDS, LOOP_BOUNDS, OBJECTIVES, VALUE,
-                                            Bound, parse_params)
+from services.scoring.domain.params import (
+    CHURN,
+    IMBALANCE_OPTIONS,
+    LGBM_BOUNDS,
+    LOOP_BOUNDS,
+    OBJECTIVES,
+    VALUE,
+    Bound,
+    parse_params,
+)
 from services.scoring.domain.training import _lgb_params
 from telco360_runtime.errors import InvalidArgument
 
@@ -30,8 +38,9 @@ def inside(bound: Bound) -> st.SearchStrategy[str]:
         lo = int(bound.lo) + (1 if bound.lo_open else 0)
         hi = int(bound.hi) - (1 if bound.hi_open else 0)
         return st.integers(lo, hi).map(str)
-    values = st.floats(bound.lo, bound.hi, exclude_min=bound.lo_open, exclude_max=bound.hi_open,
-                       allow_nan=False, allow_infinity=False)
+    values = st.floats(
+        bound.lo, bound.hi, exclude_min=bound.lo_open, exclude_max=bound.hi_open, allow_nan=False, allow_infinity=False
+    )
     return values.map(repr)
 
 
@@ -39,8 +48,10 @@ def outside(bound: Bound) -> st.SearchStrategy[str]:
     """Text a bound refuses: below, above, not finite, not ASCII, not a number."""
     lo, hi = bound.lo, bound.hi
     if bound.integer:
-        numbers = st.one_of(st.integers(max_value=int(lo) - (0 if bound.lo_open else 1)),
-                            st.integers(min_value=int(hi) + (0 if bound.hi_open else 1))).map(str)
+        numbers = st.one_of(
+            st.integers(max_value=int(lo) - (0 if bound.lo_open else 1)),
+            st.integers(min_value=int(hi) + (0 if bound.hi_open else 1)),
+        ).map(str)
         odd = st.sampled_from(["1.5", "1e3", "３２", "1_000", "", "0x10", "inf"])
     else:
         numbers = st.one_of(
@@ -59,7 +70,9 @@ def good_params(draw: st.DrawFn, kind: str) -> dict[str, str]:
     params["num_boost_round"] = "2"
     params.pop("num_threads", None)
     if draw(st.booleans()):
-        params["scale_pos_weight"] = draw(st.one_of(st.sampled_from(IMBALANCE_OPTIONS), inside(Bound(False, 0, 1e6, lo_open=True))))
+        params["scale_pos_weight"] = draw(
+            st.one_of(st.sampled_from(IMBALANCE_OPTIONS), inside(Bound(False, 0, 1e6, lo_open=True)))
+        )
     if kind == VALUE and draw(st.booleans()):
         params["objective"] = draw(st.sampled_from(OBJECTIVES))
     return params
@@ -80,8 +93,9 @@ def test_every_accepted_parameter_set_trains_in_lightgbm(kind: str, data: st.Dat
     params = parse_params(data.draw(good_params(kind)), kind)
     X, y = _frame(kind)
     train = lgb.Dataset(X, label=y, free_raw_data=False)
-    booster = lgb.train({**_lgb_params(kind, params), "num_threads": 1}, train,
-                        num_boost_round=int(params.loop["num_boost_round"]))
+    booster = lgb.train(
+        {**_lgb_params(kind, params), "num_threads": 1}, train, num_boost_round=int(params.loop["num_boost_round"])
+    )
     assert np.all(np.isfinite(booster.predict(X)))
 
 

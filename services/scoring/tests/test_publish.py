@@ -23,7 +23,9 @@ class FlakyProfile(profile_pb2_grpc.ProfileServiceServicer):
         self.failures = failures
         self.calls: list[int] = []
 
-    async def RecordScores(self, request: profile_pb2.RecordScoresRequest, context: Any) -> profile_pb2.RecordScoresResponse:
+    async def RecordScores(
+        self, request: profile_pb2.RecordScoresRequest, context: Any
+    ) -> profile_pb2.RecordScoresResponse:
         self.calls.append(len(request.scores))
         if len(self.calls) <= self.failures:
             raise Unavailable("profile", "busy")
@@ -31,14 +33,24 @@ class FlakyProfile(profile_pb2_grpc.ProfileServiceServicer):
 
 
 def _scores(n: int) -> list[PublishedScore]:
-    now = dt.datetime.now(dt.timezone.utc)
-    return [PublishedScore(f"KA{i:06d}", 0.1, "LOW", 100, 6, "churn:1,value:1", now, [("f", "phrase", 0.5)]) for i in range(n)]
+    now = dt.datetime.now(dt.UTC)
+    return [
+        PublishedScore(f"KA{i:06d}", 0.1, "LOW", 100, 6, "churn:1,value:1", now, [("f", "phrase", 0.5)])
+        for i in range(n)
+    ]
 
 
 async def _served(profile: FlakyProfile) -> GrpcService:
-    peer = GrpcService(ServiceSettings(service_name="profile", port=0, grace_seconds=0.2),
-                       [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, profile,
-                                     profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name)])
+    peer = GrpcService(
+        ServiceSettings(service_name="profile", port=0, grace_seconds=0.2),
+        [
+            Registration(
+                profile_pb2_grpc.add_ProfileServiceServicer_to_server,
+                profile,
+                profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
+            )
+        ],
+    )
     await peer.start()
     return peer
 
@@ -73,7 +85,10 @@ async def test_publishing_gives_up_after_its_attempts() -> None:
 def test_exported_feature_rows_become_columns_in_name_order() -> None:
     # Protobuf maps iterate in a different order in every process; the frame's column order
     # is the model's feature order, so it must not depend on it.
-    rows = [{"z_fee": 1.0, "customer_id": "KA1", "a_tenure": 3.0}, {"a_tenure": 4.0, "customer_id": "KA2", "z_fee": 2.0}]
+    rows = [
+        {"z_fee": 1.0, "customer_id": "KA1", "a_tenure": 3.0},
+        {"a_tenure": 4.0, "customer_id": "KA2", "z_fee": 2.0},
+    ]
     frame = records_frame(rows)
     assert list(frame.columns) == ["a_tenure", "customer_id", "z_fee"]
     assert frame["z_fee"].tolist() == [1.0, 2.0]

@@ -44,15 +44,22 @@ def test_path_reasons_mostly_agree_with_treeshap(fitted, holdout_X: np.ndarray) 
     X = holdout_X[top]
     path, _ = select_reasons(model.contributions(X, PATH), X, 3, True)
     shap, _ = select_reasons(model.contributions(X, SHAP), X, 3, True)
-    overlap = np.mean([len(set(a) & set(b)) / 3 for a, b in zip(path, shap)])
-    print(f"\npath vs TreeSHAP on the 200 riskiest holdout accounts: top-1 agrees {np.mean(path[:, 0] == shap[:, 0]):.2f}, "
-          f"top-3 overlap {overlap:.2f}")
+    overlap = np.mean([len(set(a) & set(b)) / 3 for a, b in zip(path, shap, strict=False)])
+    print(
+        "\npath vs TreeSHAP on the 200 riskiest holdout accounts: "
+        f"top-1 agrees {np.mean(path[:, 0] == shap[:, 0]):.2f}, "
+        f"top-3 overlap {overlap:.2f}"
+    )
     assert overlap > 0.5
 
 
 def test_reason_selection_prefers_risk_raising_features_present_in_the_row() -> None:
-    contrib = np.array([[0.5, -2.0, 0.1, 3.0, 0.0],     # feature 2 is missing for this row
-                        [-0.5, -2.0, -0.1, 0.0, 0.0]])  # nothing raises the risk
+    contrib = np.array(
+        [
+            [0.5, -2.0, 0.1, 3.0, 0.0],  # feature 2 is missing for this row
+            [-0.5, -2.0, -0.1, 0.0, 0.0],
+        ]
+    )  # nothing raises the risk
     X = np.array([[1.0, 1.0, 1.0, np.nan], [1.0, 1.0, 1.0, 1.0]])
     order, valid = select_reasons(contrib, X, 3, risk=True)
     assert order[0][valid[0]].tolist() == [0, 2]
@@ -82,12 +89,20 @@ def test_risk_bands_come_from_the_holdout_and_travel_with_the_version(fitted, ch
     assert sum(b.accounts for b in m.bands) == len(p)
     assert sum(b.churner_share for b in m.bands) == pytest.approx(1.0)
     high = next(b for b in m.bands if b.band == BAND_HIGH)
-    print(f"\nholdout base rate {m.base_rate:.3f}; HIGH p >= {m.band_high_threshold:.3f} holds {high.account_share:.0%} "
-          f"of accounts, churn rate {high.churn_rate:.3f}, {high.churner_share:.0%} of churners")
+    print(
+        f"\nholdout base rate {m.base_rate:.3f}; HIGH p >= {m.band_high_threshold:.3f} holds {high.account_share:.0%} "
+        f"of accounts, churn rate {high.churn_rate:.3f}, {high.churner_share:.0%} of churners"
+    )
     assert high.churn_rate > 2 * m.base_rate
 
-    record = make_record("churn-bands", fitted, {"source": "profile", "horizon_months": HORIZON}, description="t",
-                         job_id="j", now=dt.datetime.now(dt.timezone.utc))
+    record = make_record(
+        "churn-bands",
+        fitted,
+        {"source": "profile", "horizon_months": HORIZON},
+        description="t",
+        job_id="j",
+        now=dt.datetime.now(dt.UTC),
+    )
     loaded = record.load()
     assert loaded.risk == RiskThresholds(m.band_medium_threshold, m.band_high_threshold, "holdout_deciles")
     X = loaded.schema.encode_frame(churn_sets.holdout)
@@ -97,7 +112,8 @@ def test_risk_bands_come_from_the_holdout_and_travel_with_the_version(fitted, ch
 
 
 def test_versions_stored_without_thresholds_keep_the_fixed_cut_offs(fitted) -> None:
-    record = make_record("churn-old", fitted, {"source": "profile"}, description="t", job_id="j",
-                         now=dt.datetime.now(dt.timezone.utc))
+    record = make_record(
+        "churn-old", fitted, {"source": "profile"}, description="t", job_id="j", now=dt.datetime.now(dt.UTC)
+    )
     record.metrics = {k: v for k, v in record.metrics.items() if not k.startswith("band")}
     assert record.load().risk == RiskThresholds()

@@ -7,7 +7,8 @@ request_bounds, fails test_every_request_field_has_a_bound).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -39,8 +40,11 @@ def _is_map(f: FieldDescriptor) -> bool:
 Setter = Callable[[Message], Any]
 
 
-def leaves(descriptor: Descriptor, prefix: str = "", reach: Callable[[Message], Message] = lambda m: m,
-           ) -> Iterator[tuple[str, FieldDescriptor, Callable[[Message, Any], None]]]:
+def leaves(
+    descriptor: Descriptor,
+    prefix: str = "",
+    reach: Callable[[Message], Message] = lambda m: m,
+) -> Iterator[tuple[str, FieldDescriptor, Callable[[Message, Any], None]]]:
     """(violation path, field, set(request, value)) for every scalar or Timestamp field.
 
     Repeated messages are entered through one element (path `[0]`); repeated scalars are
@@ -52,17 +56,21 @@ def leaves(descriptor: Descriptor, prefix: str = "", reach: Callable[[Message], 
             continue
         if f.type == FieldDescriptor.TYPE_MESSAGE and f.message_type.full_name != TIMESTAMP:
             if f.is_repeated:
+
                 def into(m: Message, f: FieldDescriptor = f) -> Message:
                     items = getattr(reach(m), f.name)
                     return items[0] if len(items) else items.add()
+
                 yield from leaves(f.message_type, f"{path}[0].", lambda m, into=into: into(m))
             else:
                 yield from leaves(f.message_type, f"{path}.", lambda m, f=f: getattr(reach(m), f.name))
             continue
         if f.is_repeated:
+
             def add(m: Message, v: Any, f: FieldDescriptor = f) -> None:
                 items = getattr(reach(m), f.name)
                 (items.add().CopyFrom(v) if f.type == FieldDescriptor.TYPE_MESSAGE else items.append(v))
+
             yield f"{path}[0]", f, add
         elif f.type == FieldDescriptor.TYPE_MESSAGE:
             yield path, f, lambda m, v, f=f: getattr(reach(m), f.name).CopyFrom(v)
@@ -75,8 +83,12 @@ def fields_of(kind: Callable[[FieldDescriptor], bool]) -> list[tuple[str, str, F
 
 
 ENUMS = fields_of(lambda f: f.type == FieldDescriptor.TYPE_ENUM)
-TEXTS = fields_of(lambda f: f.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES)
-                  and rb.TEXT[f"{f.containing_type.name}.{f.name}"] > 0)
+TEXTS = fields_of(
+    lambda f: (
+        f.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES)
+        and rb.TEXT[f"{f.containing_type.name}.{f.name}"] > 0
+    )
+)
 TIMES = fields_of(lambda f: f.type == FieldDescriptor.TYPE_MESSAGE and f.message_type.full_name == TIMESTAMP)
 INTS = fields_of(lambda f: f"{f.containing_type.name}.{f.name}" in rb.INTS)
 
@@ -110,8 +122,12 @@ def test_every_request_field_has_a_bound() -> None:
                 assert key in rb.TEXT, f"{key}: text without a length limit"
             elif f.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
                 assert key in rb.FLOATS, f"{key}: number without a documented range"
-            elif f.type in (FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
-                            FieldDescriptor.TYPE_UINT64):
+            elif f.type in (
+                FieldDescriptor.TYPE_INT32,
+                FieldDescriptor.TYPE_INT64,
+                FieldDescriptor.TYPE_UINT32,
+                FieldDescriptor.TYPE_UINT64,
+            ):
                 assert key in rb.INTS, f"{key}: integer without a range"
 
     seen: set[str] = set()
@@ -152,8 +168,11 @@ def test_times_outside_the_suites_range_answer_out_of_range(data: st.DataObject)
     from google.protobuf.timestamp_pb2 import Timestamp
 
     rpc, path, f, setter = data.draw(st.sampled_from(TIMES))
-    seconds = data.draw(st.one_of(st.integers(-62135596800, bounds.EARLIEST_SECONDS - 1),
-                                  st.integers(bounds.LATEST_SECONDS, 253402300799)))
+    seconds = data.draw(
+        st.one_of(
+            st.integers(-62135596800, bounds.EARLIEST_SECONDS - 1), st.integers(bounds.LATEST_SECONDS, 253402300799)
+        )
+    )
     assert (path, bounds.OUT_OF_RANGE) in _violations(rpc, setter, Timestamp(seconds=seconds))
 
 
@@ -170,10 +189,13 @@ def test_lists_maps_and_floats_have_limits() -> None:
     too_many = pb.ScoreCustomersRequest(customer_ids=[f"C{i}" for i in range(rb.MAX_IDS + 1)])
     assert [(v.field, v.reason) for v in rb.violations(too_many).violations] == [("customer_ids", bounds.TOO_MANY)]
     params = {f"p{i}": "1" for i in range(40)}
-    assert ("parameters", bounds.TOO_MANY) in [(v.field, v.reason) for v in
-                                               rb.violations(pb.TrainModelRequest(parameters=params)).violations]
+    assert ("parameters", bounds.TOO_MANY) in [
+        (v.field, v.reason) for v in rb.violations(pb.TrainModelRequest(parameters=params)).violations
+    ]
     gain = pb.TrainModelRequest(auto_promote_min_gain=float("nan"))
-    assert [(v.field, v.reason) for v in rb.violations(gain).violations] == [("auto_promote_min_gain", bounds.NOT_FINITE)]
+    assert [(v.field, v.reason) for v in rb.violations(gain).violations] == [
+        ("auto_promote_min_gain", bounds.NOT_FINITE)
+    ]
     # Feature values take any float64 (NaN is "missing").
     row = pb.FeatureRow(features={"x": common_pb2.AttributeValue(number_value=float("nan"))})
     assert not rb.violations(pb.ScoreFeaturesRequest(rows=[row])).violations
@@ -182,9 +204,18 @@ def test_lists_maps_and_floats_have_limits() -> None:
 def test_feature_rows_are_bounded_after_conversion() -> None:
     from services.scoring import converters as cv
 
-    rows = [pb.FeatureRow(row_id="a", features={"k" * 300: common_pb2.AttributeValue(number_value=1.0),
-                                                "ok": common_pb2.AttributeValue(string_value="v" * 600)}),
-            pb.FeatureRow(features={f"f{i}": common_pb2.AttributeValue(bool_value=True) for i in range(rb.MAX_FEATURES + 1)})]
+    rows = [
+        pb.FeatureRow(
+            row_id="a",
+            features={
+                "k" * 300: common_pb2.AttributeValue(number_value=1.0),
+                "ok": common_pb2.AttributeValue(string_value="v" * 600),
+            },
+        ),
+        pb.FeatureRow(
+            features={f"f{i}": common_pb2.AttributeValue(bool_value=True) for i in range(rb.MAX_FEATURES + 1)}
+        ),
+    ]
     out = rb.violations(pb.ScoreFeaturesRequest(rows=rows))
     rb.check_feature_rows(out, cv.feature_rows(rows)[1])
     got = [(v.field, v.reason) for v in out.violations]
@@ -195,13 +226,25 @@ def test_feature_rows_are_bounded_after_conversion() -> None:
 
 
 def test_one_answer_lists_every_violation_without_echoing_values() -> None:
-    request = pb.TrainFromTableRequest(kind=999, auto_promote=999, format=7, id_column="i" * 100_000,
-                                       parameters={"num_leaves": "1", "learning_rate": "inf"},
-                                       description="d" * 5000)
+    request = pb.TrainFromTableRequest(
+        kind=999,
+        auto_promote=999,
+        format=7,
+        id_column="i" * 100_000,
+        parameters={"num_leaves": "1", "learning_rate": "inf"},
+        description="d" * 5000,
+    )
     with pytest.raises(InvalidArgument) as err:
         rb.check(request)
     fields = {v.field for v in err.value.violations}
-    assert fields == {"kind", "auto_promote", "format", "id_column", "description", "parameters[num_leaves]",
-                      "parameters[learning_rate]"}
+    assert fields == {
+        "kind",
+        "auto_promote",
+        "format",
+        "id_column",
+        "description",
+        "parameters[num_leaves]",
+        "parameters[learning_rate]",
+    }
     assert all(len(v.description) < 300 for v in err.value.violations)
     assert "iiiiiiiiii" not in str(err.value)

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import io
 import pathlib
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import grpc
 import numpy as np
@@ -61,9 +61,17 @@ class Env:
             await asyncio.sleep(0.1)
 
     async def train_churn(self, params: dict[str, str], rule: int = pb.AUTO_PROMOTE_NEVER) -> str:
-        job = await self.stub.TrainModel(pb.TrainModelRequest(
-            kind=pb.MODEL_KIND_CHURN, as_of=[cut(m) for m in (12, 15, 18, 21)], holdout_as_of=cut(24),
-            horizon_months=3, parameters=params, auto_promote=rule, description="test"))
+        job = await self.stub.TrainModel(
+            pb.TrainModelRequest(
+                kind=pb.MODEL_KIND_CHURN,
+                as_of=[cut(m) for m in (12, 15, 18, 21)],
+                holdout_as_of=cut(24),
+                horizon_months=3,
+                parameters=params,
+                auto_promote=rule,
+                description="test",
+            )
+        )
         assert job.kind == "train_model"
         return (await self.wait(job)).result_ref
 
@@ -71,15 +79,28 @@ class Env:
 @pytest.fixture
 async def env(tmp_path: pathlib.Path) -> AsyncIterator[Env]:
     profile = SyntheticProfile(BASE)
-    peer = GrpcService(ServiceSettings(service_name="profile", port=0, grace_seconds=0.5),
-                       [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, profile,
-                                     profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name)])
+    peer = GrpcService(
+        ServiceSettings(service_name="profile", port=0, grace_seconds=0.5),
+        [
+            Registration(
+                profile_pb2_grpc.add_ProfileServiceServicer_to_server,
+                profile,
+                profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
+            )
+        ],
+    )
     await peer.start()
     db_url = f"sqlite:///{tmp_path / 'scoring.db'}"
     migrate(db_url, MIGRATIONS_DIR)
     db = Database(db_url, workers=4)
-    settings = ScoringSettings(port=0, database_url=db_url, profile_addr=peer.address, report_dir=str(tmp_path / "reports"),
-                               champion_refresh_seconds=0, grace_seconds=1)
+    settings = ScoringSettings(
+        port=0,
+        database_url=db_url,
+        profile_addr=peer.address,
+        report_dir=str(tmp_path / "reports"),
+        champion_refresh_seconds=0,
+        grace_seconds=1,
+    )
     service = build_service(settings, db)
     await service.start()
     try:
@@ -100,7 +121,11 @@ async def test_train_promote_score_batch_and_report(env: Env) -> None:
     assert m.roc_auc > m.baseline_roc_auc > 0.5 and m.calibration and 0 < m.base_rate < 1
     # Bands of this version come from its holdout: HIGH is the top decile, MEDIUM the next 20 %.
     assert 0 < m.band_medium_threshold <= m.band_high_threshold < 1
-    assert [b.band for b in m.bands] == [common_pb2.RISK_BAND_HIGH, common_pb2.RISK_BAND_MEDIUM, common_pb2.RISK_BAND_LOW]
+    assert [b.band for b in m.bands] == [
+        common_pb2.RISK_BAND_HIGH,
+        common_pb2.RISK_BAND_MEDIUM,
+        common_pb2.RISK_BAND_LOW,
+    ]
     assert abs(m.bands[0].account_share - 0.10) < 0.03 and m.bands[0].churn_rate > m.base_rate
     assert len(model.lineage.as_of) == 4 and model.lineage.horizon_months == 3
     assert model.lineage.train_rows > 0 and model.lineage.training_seconds > 0 and model.lineage.data_fingerprint
@@ -108,8 +133,11 @@ async def test_train_promote_score_batch_and_report(env: Env) -> None:
     assert {"complaints_90d", "fee_total_3v3_pct", "industry"} <= names and "status" not in names
     assert next(f for f in model.features if f.name == "industry").type == pb.FEATURE_TYPE_CATEGORICAL
 
-    value_job = await stub.TrainModel(pb.TrainModelRequest(kind=pb.MODEL_KIND_VALUE, as_of=[cut(6), cut(12)],
-                                                           holdout_as_of=cut(18), horizon_months=6, parameters=FAST))
+    value_job = await stub.TrainModel(
+        pb.TrainModelRequest(
+            kind=pb.MODEL_KIND_VALUE, as_of=[cut(6), cut(12)], holdout_as_of=cut(18), horizon_months=6, parameters=FAST
+        )
+    )
     value_id = (await env.wait(value_job)).result_ref
     value = await stub.PromoteModel(pb.PromoteModelRequest(model_id=value_id))
     assert value.status == pb.MODEL_STATUS_CHAMPION and value.value_metrics.spearman > 0.5
@@ -133,10 +161,17 @@ async def test_train_promote_score_batch_and_report(env: Env) -> None:
             assert r.phrase and r.feature in names
             assert str(profile_frame.loc[s.customer_id, r.feature]) not in ("nan", "None")
 
-    rows = [pb.FeatureRow(row_id=cid, features={"complaints_90d": common_pb2.AttributeValue(number_value=4),
-                                                "industry": common_pb2.AttributeValue(string_value="RETAIL"),
-                                                "not_a_feature": common_pb2.AttributeValue(bool_value=True)})
-            for cid in ("a", "b")]
+    rows = [
+        pb.FeatureRow(
+            row_id=cid,
+            features={
+                "complaints_90d": common_pb2.AttributeValue(number_value=4),
+                "industry": common_pb2.AttributeValue(string_value="RETAIL"),
+                "not_a_feature": common_pb2.AttributeValue(bool_value=True),
+            },
+        )
+        for cid in ("a", "b")
+    ]
     scored = await stub.ScoreFeatures(pb.ScoreFeaturesRequest(rows=rows, top_reasons=2))
     assert scored.model_id == churn_id and [s.row_id for s in scored.scores] == ["a", "b"]
     assert scored.ignored_features == ["not_a_feature"] and "fee_total_3v3_pct" in scored.missing_features
@@ -149,8 +184,10 @@ async def test_train_promote_score_batch_and_report(env: Env) -> None:
     assert {s.model_version for s in env.profile.recorded} == {"churn:1,value:1"}
     bands = [s.risk_band for s in env.profile.recorded]
     assert bands.count(common_pb2.RISK_BAND_HIGH) > 0 and bands.count(common_pb2.RISK_BAND_MEDIUM) > 0
-    assert all((s.risk_band == common_pb2.RISK_BAND_HIGH) == (s.churn_probability >= m.band_high_threshold)
-               for s in env.profile.recorded)
+    assert all(
+        (s.risk_band == common_pb2.RISK_BAND_HIGH) == (s.churn_probability >= m.band_high_threshold)
+        for s in env.profile.recorded
+    )
     stored = await stub.GetStoredScore(pb.GetStoredScoreRequest(customer_id=active[0]))
     assert stored.churn_model_id == churn_id and stored.churn_reasons
     again = await env.wait(await stub.ScoreAll(pb.ScoreAllRequest(batch_size=400)))
@@ -162,6 +199,7 @@ async def test_train_promote_score_batch_and_report(env: Env) -> None:
     assert "ROC curve" in html or "ROC" in html
 
     from services.scoring.report import main as report_cli
+
     out = pathlib.Path(report.path).with_name("cli.html")
     assert report_cli([value_id, "--out", str(out), "--database-url", env.db_url]) == 0
     assert out.read_text().count("data:image/png;base64,") == 4
@@ -210,25 +248,48 @@ async def test_train_from_table_round_trip(env: Env) -> None:
     frame = frame.rename(columns={"label": "churned"})
     buf = io.BytesIO()
     frame.to_csv(buf, index=False)
-    job = await env.stub.TrainFromTable(pb.TrainFromTableRequest(
-        content=buf.getvalue(), format=pb.TABLE_FORMAT_CSV, id_column="customer_id", label_column="churned",
-        time_column="period",
-        parameters=FAST, auto_promote=pb.AUTO_PROMOTE_NEVER))
+    job = await env.stub.TrainFromTable(
+        pb.TrainFromTableRequest(
+            content=buf.getvalue(),
+            format=pb.TABLE_FORMAT_CSV,
+            id_column="customer_id",
+            label_column="churned",
+            time_column="period",
+            parameters=FAST,
+            auto_promote=pb.AUTO_PROMOTE_NEVER,
+        )
+    )
     model_id = (await env.wait(job)).result_ref
     model = await env.stub.GetModel(pb.GetModelRequest(model_id=model_id))
     assert model.lineage.source == pb.DATA_SOURCE_TABLE and model.lineage.label_column == "churned"
     assert model.status == pb.MODEL_STATUS_READY and model.churn_metrics.roc_auc > 0.7
     row = frame.iloc[0].to_dict()
-    features = {k: (common_pb2.AttributeValue(string_value=v) if isinstance(v, str) else common_pb2.AttributeValue(number_value=float(v)))
-                for k, v in row.items() if k not in ("customer_id", "churned", "period") and v == v}
-    scored = await env.stub.ScoreFeatures(pb.ScoreFeaturesRequest(model_id=model_id, rows=[pb.FeatureRow(row_id="x", features=features)]))
+    features = {
+        k: (
+            common_pb2.AttributeValue(string_value=v)
+            if isinstance(v, str)
+            else common_pb2.AttributeValue(number_value=float(v))
+        )
+        for k, v in row.items()
+        if k not in ("customer_id", "churned", "period") and v == v
+    }
+    scored = await env.stub.ScoreFeatures(
+        pb.ScoreFeaturesRequest(model_id=model_id, rows=[pb.FeatureRow(row_id="x", features=features)])
+    )
     assert 0 < scored.scores[0].score < 1 and not scored.ignored_features
 
 
 async def test_bad_requests_name_the_field(env: Env) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await env.stub.TrainModel(pb.TrainModelRequest(kind=pb.MODEL_KIND_CHURN, as_of=[cut(24)], holdout_as_of=cut(25),
-                                                       horizon_months=3, parameters={"num_leaves": "-3"}))
+        await env.stub.TrainModel(
+            pb.TrainModelRequest(
+                kind=pb.MODEL_KIND_CHURN,
+                as_of=[cut(24)],
+                holdout_as_of=cut(25),
+                horizon_months=3,
+                parameters={"num_leaves": "-3"},
+            )
+        )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     fields = {v.field for v in field_violations(err.value)}
     assert fields == {"as_of[0]", "parameters[num_leaves]"}
@@ -241,7 +302,7 @@ async def test_bad_requests_name_the_field(env: Env) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await env.stub.GetJob(common_pb2.GetJobRequest(job_id="nope"))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
-    future = to_timestamp(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30))
+    future = to_timestamp(dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await env.stub.TrainModel(pb.TrainModelRequest(kind=pb.MODEL_KIND_CHURN, as_of=[cut(12)], holdout_as_of=future))
     assert {v.field for v in field_violations(err.value)} == {"holdout_as_of"}
@@ -258,25 +319,41 @@ async def _columns_score_like_rows(stub: scoring_pb2_grpc.ScoringServiceStub, fr
             return common_pb2.AttributeValue(string_value=v)
         return common_pb2.AttributeValue(number_value=float(v))
 
-    rows = [pb.FeatureRow(row_id=r["customer_id"], features={k: c for k in features if (c := cell(r[k])) is not None})
-            for r in frame.to_dict("records")]
+    rows = [
+        pb.FeatureRow(row_id=r["customer_id"], features={k: c for k in features if (c := cell(r[k])) is not None})
+        for r in frame.to_dict("records")
+    ]
     columns = []
     for i, name in enumerate(features):
         col = frame[name]
         if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
             columns.append(pb.FeatureColumn(name=name, categories=["" if pd.isna(v) else str(v) for v in col]))
         elif i % 2:
-            columns.append(pb.FeatureColumn(name=name, raw_numbers=col.to_numpy(dtype="<f8", na_value=np.nan).tobytes()))
+            columns.append(
+                pb.FeatureColumn(name=name, raw_numbers=col.to_numpy(dtype="<f8", na_value=np.nan).tobytes())
+            )
         else:
             columns.append(pb.FeatureColumn(name=name, numbers=col.to_numpy(dtype=float, na_value=np.nan).tolist()))
     by_rows = await stub.ScoreFeatures(pb.ScoreFeaturesRequest(rows=rows, top_reasons=3))
-    by_cols = await stub.ScoreFeatures(pb.ScoreFeaturesRequest(
-        columns=pb.FeatureColumns(row_ids=frame["customer_id"].tolist(), columns=columns), top_reasons=3))
+    by_cols = await stub.ScoreFeatures(
+        pb.ScoreFeaturesRequest(
+            columns=pb.FeatureColumns(row_ids=frame["customer_id"].tolist(), columns=columns), top_reasons=3
+        )
+    )
     assert [s.row_id for s in by_cols.scores] == frame["customer_id"].tolist()
-    assert [(s.score, s.risk_band, [r.phrase for r in s.reasons]) for s in by_cols.scores] == \
-        [(s.score, s.risk_band, [r.phrase for r in s.reasons]) for s in by_rows.scores]
+    assert [(s.score, s.risk_band, [r.phrase for r in s.reasons]) for s in by_cols.scores] == [
+        (s.score, s.risk_band, [r.phrase for r in s.reasons]) for s in by_rows.scores
+    ]
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stub.ScoreFeatures(pb.ScoreFeaturesRequest(columns=pb.FeatureColumns(columns=[
-            pb.FeatureColumn(name="complaints_90d", numbers=[1, 2]), pb.FeatureColumn(name="visits_90d", numbers=[1])])))
+        await stub.ScoreFeatures(
+            pb.ScoreFeaturesRequest(
+                columns=pb.FeatureColumns(
+                    columns=[
+                        pb.FeatureColumn(name="complaints_90d", numbers=[1, 2]),
+                        pb.FeatureColumn(name="visits_90d", numbers=[1]),
+                    ]
+                )
+            )
+        )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in field_violations(err.value)] == ["columns.columns[1]"]

@@ -13,7 +13,8 @@ import io
 import pathlib
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pandas as pd
@@ -64,15 +65,28 @@ class Server:
 
     async def _start(self, tmp: pathlib.Path) -> None:
         self.profile = SyntheticProfile(BASE)
-        self.peer = GrpcService(ServiceSettings(service_name="profile", port=0, grace_seconds=0.5),
-                                [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, self.profile,
-                                              profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name)])
+        self.peer = GrpcService(
+            ServiceSettings(service_name="profile", port=0, grace_seconds=0.5),
+            [
+                Registration(
+                    profile_pb2_grpc.add_ProfileServiceServicer_to_server,
+                    self.profile,
+                    profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
+                )
+            ],
+        )
         await self.peer.start()
         url = f"sqlite:///{tmp / 'scoring.db'}"
         migrate(url, MIGRATIONS_DIR)
         self.db = Database(url, workers=4)
-        settings_ = ScoringSettings(port=0, database_url=url, profile_addr=self.peer.address,
-                                    report_dir=str(tmp / "reports"), champion_refresh_seconds=0, grace_seconds=1)
+        settings_ = ScoringSettings(
+            port=0,
+            database_url=url,
+            profile_addr=self.peer.address,
+            report_dir=str(tmp / "reports"),
+            champion_refresh_seconds=0,
+            grace_seconds=1,
+        )
         self.service = build_service(settings_, self.db)
         await self.service.start()
 
@@ -118,13 +132,24 @@ def refused(call: Any, request: Any) -> tuple[grpc.StatusCode, list[tuple[str, s
 
 
 def churn_request(**params: str) -> pb.TrainModelRequest:
-    return pb.TrainModelRequest(kind=pb.MODEL_KIND_CHURN, as_of=[cut(m) for m in (12, 15, 18)], holdout_as_of=cut(21),
-                                horizon_months=3, parameters=params)
+    return pb.TrainModelRequest(
+        kind=pb.MODEL_KIND_CHURN,
+        as_of=[cut(m) for m in (12, 15, 18)],
+        holdout_as_of=cut(21),
+        horizon_months=3,
+        parameters=params,
+    )
 
 
 def value_request(rule: int, **params: str) -> pb.TrainModelRequest:
-    return pb.TrainModelRequest(kind=pb.MODEL_KIND_VALUE, as_of=[cut(6), cut(12)], holdout_as_of=cut(18),
-                                horizon_months=6, parameters={**QUICK, **params}, auto_promote=rule)
+    return pb.TrainModelRequest(
+        kind=pb.MODEL_KIND_VALUE,
+        as_of=[cut(6), cut(12)],
+        holdout_as_of=cut(18),
+        horizon_months=6,
+        parameters={**QUICK, **params},
+        auto_promote=rule,
+    )
 
 
 def table_csv(frame: pd.DataFrame) -> bytes:
@@ -141,20 +166,40 @@ def table() -> pd.DataFrame:
     return frame.rename(columns={"label": "churned"})
 
 
-@pytest.mark.parametrize("rpc, request_, field", [
-    ("ListModels", pb.ListModelsRequest(kind=999), "kind"),
-    ("ScoreFeatures", pb.ScoreFeaturesRequest(kind=999, rows=[pb.FeatureRow(row_id="a")]), "kind"),
-    ("TrainFromTable", pb.TrainFromTableRequest(kind=999, content=b"a,b\n1,0\n", format=pb.TABLE_FORMAT_CSV,
-                                                id_column="a", label_column="b"), "kind"),
-    ("TrainFromTable", pb.TrainFromTableRequest(format=999, content=b"a,b\n1,0\n", id_column="a", label_column="b"), "format"),
-    ("TrainModel", pb.TrainModelRequest(kind=pb.MODEL_KIND_CHURN, auto_promote=999, as_of=[cut(12)], holdout_as_of=cut(21)),
-     "auto_promote"),
-    ("ListModels", pb.ListModelsRequest(page=common_pb2.PageRequest(page_size=-1)), "page.page_size"),
-    ("ScoreAll", pb.ScoreAllRequest(batch_size=-5), "batch_size"),
-    ("ScoreCustomers", pb.ScoreCustomersRequest(customer_ids=["x" * 100_000]), "customer_ids[0]"),
-    ("ScoreFeatures", pb.ScoreFeaturesRequest(rows=[pb.FeatureRow(features={
-        "industry": common_pb2.AttributeValue(string_value="x" * 100_000)})]), "rows[0].features[industry].string_value"),
-])
+@pytest.mark.parametrize(
+    "rpc, request_, field",
+    [
+        ("ListModels", pb.ListModelsRequest(kind=999), "kind"),
+        ("ScoreFeatures", pb.ScoreFeaturesRequest(kind=999, rows=[pb.FeatureRow(row_id="a")]), "kind"),
+        (
+            "TrainFromTable",
+            pb.TrainFromTableRequest(
+                kind=999, content=b"a,b\n1,0\n", format=pb.TABLE_FORMAT_CSV, id_column="a", label_column="b"
+            ),
+            "kind",
+        ),
+        (
+            "TrainFromTable",
+            pb.TrainFromTableRequest(format=999, content=b"a,b\n1,0\n", id_column="a", label_column="b"),
+            "format",
+        ),
+        (
+            "TrainModel",
+            pb.TrainModelRequest(kind=pb.MODEL_KIND_CHURN, auto_promote=999, as_of=[cut(12)], holdout_as_of=cut(21)),
+            "auto_promote",
+        ),
+        ("ListModels", pb.ListModelsRequest(page=common_pb2.PageRequest(page_size=-1)), "page.page_size"),
+        ("ScoreAll", pb.ScoreAllRequest(batch_size=-5), "batch_size"),
+        ("ScoreCustomers", pb.ScoreCustomersRequest(customer_ids=["x" * 100_000]), "customer_ids[0]"),
+        (
+            "ScoreFeatures",
+            pb.ScoreFeaturesRequest(
+                rows=[pb.FeatureRow(features={"industry": common_pb2.AttributeValue(string_value="x" * 100_000)})]
+            ),
+            "rows[0].features[industry].string_value",
+        ),
+    ],
+)
 def test_bad_fields_answer_invalid_argument_naming_them(server: Server, rpc: str, request_: Any, field: str) -> None:
     code, fields, details = refused(getattr(server.stub, rpc), request_)
     assert code == grpc.StatusCode.INVALID_ARGUMENT
@@ -167,8 +212,11 @@ def test_training_request_reports_enum_and_parameters_together(server: Server) -
     request.auto_promote = 999
     code, fields, _ = refused(server.stub.TrainModel, request)
     assert code == grpc.StatusCode.INVALID_ARGUMENT
-    assert set(fields) == {("auto_promote", "UNKNOWN_ENUM"), ("parameters[num_leaves]", "OUT_OF_RANGE"),
-                           ("parameters[learning_rate]", "NOT_FINITE")}
+    assert set(fields) == {
+        ("auto_promote", "UNKNOWN_ENUM"),
+        ("parameters[num_leaves]", "OUT_OF_RANGE"),
+        ("parameters[learning_rate]", "NOT_FINITE"),
+    }
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -185,8 +233,21 @@ def test_parameters_outside_lightgbm_ranges_never_start_a_job(server: Server, da
 @given(data=st.data())
 def test_parameters_inside_lightgbm_ranges_train(server: Server, data: st.DataObject) -> None:
     # Cheap parameters only (rounds and tree sizes drawn small), so each job ends in seconds.
-    cheap = {"learning_rate", "max_depth", "min_data_in_leaf", "feature_fraction", "bagging_fraction", "bagging_freq",
-             "lambda_l1", "lambda_l2", "min_gain_to_split", "cat_smooth", "cat_l2", "seed", "validation_fraction"}
+    cheap = {
+        "learning_rate",
+        "max_depth",
+        "min_data_in_leaf",
+        "feature_fraction",
+        "bagging_fraction",
+        "bagging_freq",
+        "lambda_l1",
+        "lambda_l2",
+        "min_gain_to_split",
+        "cat_smooth",
+        "cat_l2",
+        "seed",
+        "validation_fraction",
+    }
     names = data.draw(st.lists(st.sampled_from(sorted(cheap)), unique=True, max_size=5))
     params = {n: data.draw(inside(ALL_BOUNDS[n])) for n in names}
     params.update(num_boost_round=str(data.draw(st.integers(1, 10))), num_leaves=str(data.draw(st.integers(2, 64))))
@@ -197,9 +258,16 @@ def test_parameters_inside_lightgbm_ranges_train(server: Server, data: st.DataOb
 
 
 def test_table_columns_with_two_roles_are_refused_before_a_job(server: Server) -> None:
-    code, fields, _ = refused(server.stub.TrainFromTable, pb.TrainFromTableRequest(
-        content=b"customer_id,x\nA,1\n", format=pb.TABLE_FORMAT_CSV, id_column="customer_id", label_column="customer_id",
-        exclude_columns=["customer_id"]))
+    code, fields, _ = refused(
+        server.stub.TrainFromTable,
+        pb.TrainFromTableRequest(
+            content=b"customer_id,x\nA,1\n",
+            format=pb.TABLE_FORMAT_CSV,
+            id_column="customer_id",
+            label_column="customer_id",
+            exclude_columns=["customer_id"],
+        ),
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert ("label_column", "SAME_COLUMN") in fields and ("exclude_columns[0]", "SAME_COLUMN") in fields
 
@@ -210,12 +278,25 @@ def test_table_job_errors_name_the_problem_not_the_data(server: Server, table: p
     cases = [
         ("label_column", table_csv(secret), "no_such_label"),
         ("label_column", table_csv(bad_labels), "churned"),
-        ("table", table_csv(table.head(30)) + b"1,2,3,SECRET_ROW_VALUE,4,5,6,7,8,9,10,11,12\n" * 3
-         + b",".join([b"x"] * 200) + b"\n", "churned"),
+        (
+            "table",
+            table_csv(table.head(30))
+            + b"1,2,3,SECRET_ROW_VALUE,4,5,6,7,8,9,10,11,12\n" * 3
+            + b",".join([b"x"] * 200)
+            + b"\n",
+            "churned",
+        ),
     ]
     for field, content, label in cases:
-        job = server.stub.TrainFromTable(pb.TrainFromTableRequest(
-            content=content, format=pb.TABLE_FORMAT_CSV, id_column="customer_id", label_column=label, parameters=QUICK))
+        job = server.stub.TrainFromTable(
+            pb.TrainFromTableRequest(
+                content=content,
+                format=pb.TABLE_FORMAT_CSV,
+                id_column="customer_id",
+                label_column=label,
+                parameters=QUICK,
+            )
+        )
         done = server.finished(job)
         assert done.state == common_pb2.JOB_STATE_FAILED
         assert field in done.error_message, done.error_message
@@ -223,10 +304,13 @@ def test_table_job_errors_name_the_problem_not_the_data(server: Server, table: p
         assert not any(m in done.error_message for m in RAW_ERROR_MARKERS), done.error_message
 
 
-@pytest.mark.parametrize("code, expected", [
-    (grpc.StatusCode.INTERNAL, "profile refused the request (INTERNAL)"),
-    (grpc.StatusCode.UNAVAILABLE, "profile unavailable"),
-])
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        (grpc.StatusCode.INTERNAL, "profile refused the request (INTERNAL)"),
+        (grpc.StatusCode.UNAVAILABLE, "profile unavailable"),
+    ],
+)
 def test_profile_failures_become_clean_job_errors(server: Server, code: grpc.StatusCode, expected: str) -> None:
     server.profile.refuse["ExportOutcomes"] = (code, "outcome export failed")
     try:
@@ -250,8 +334,9 @@ def test_auto_promotion_never_promotes_a_model_that_loses_to_its_baseline(server
     listing = server.stub.ListModels(pb.ListModelsRequest(kind=pb.MODEL_KIND_VALUE))
     assert pb.MODEL_STATUS_CHAMPION not in [m.status for m in listing.models]
     # A model that beats the baseline is promoted while there is no champion.
-    good = server.stub.GetModel(pb.GetModelRequest(model_id=server.succeeded(
-        server.stub.TrainModel(value_request(pb.AUTO_PROMOTE_IF_BETTER)))))
+    good = server.stub.GetModel(
+        pb.GetModelRequest(model_id=server.succeeded(server.stub.TrainModel(value_request(pb.AUTO_PROMOTE_IF_BETTER))))
+    )
     assert good.value_metrics.spearman > good.value_metrics.baseline_spearman
     assert good.status == pb.MODEL_STATUS_CHAMPION and "no champion" in good.promotion_note
 
@@ -266,7 +351,9 @@ def test_answers_stay_below_the_page_limit(server: Server, monkeypatch: pytest.M
     monkeypatch.setattr(handlers, "PAGE_MAX_BYTES", 2 * one_model + 200)
     seen, token, pages = [], "", 0
     while True:
-        page = server.stub.ListModels(pb.ListModelsRequest(page=common_pb2.PageRequest(page_size=1000, page_token=token)))
+        page = server.stub.ListModels(
+            pb.ListModelsRequest(page=common_pb2.PageRequest(page_size=1000, page_token=token))
+        )
         assert page.ByteSize() <= handlers.PAGE_MAX_BYTES + 100 and 1 <= len(page.models) <= 2
         assert page.page.total_count == len(everything.models)
         seen += [m.model_id for m in page.models]
@@ -278,12 +365,15 @@ def test_answers_stay_below_the_page_limit(server: Server, monkeypatch: pytest.M
 
     # Per-row answers cannot be paged: one that would not fit names how many rows do.
     frame = server.profile.frame(BASE.months)
-    rows = [pb.FeatureRow(row_id=cid, features={"complaints_90d": common_pb2.AttributeValue(number_value=float(n))})
-            for cid, n in zip(frame["customer_id"][:200], frame["complaints_90d"][:200])]
+    rows = [
+        pb.FeatureRow(row_id=cid, features={"complaints_90d": common_pb2.AttributeValue(number_value=float(n))})
+        for cid, n in zip(frame["customer_id"][:200], frame["complaints_90d"][:200], strict=False)
+    ]
     model_id = everything.models[0].model_id
     monkeypatch.setattr(handlers, "PAGE_MAX_BYTES", 4000)
-    code, fields, details = refused(server.stub.ScoreFeatures,
-                                    pb.ScoreFeaturesRequest(rows=rows, model_id=model_id, top_reasons=3))
+    code, fields, details = refused(
+        server.stub.ScoreFeatures, pb.ScoreFeaturesRequest(rows=rows, model_id=model_id, top_reasons=3)
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT and fields == [("rows", "TOO_MANY")]
     fits = int(details.split("send at most ")[1].split()[0])
     assert 0 < fits < 200

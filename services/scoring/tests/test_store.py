@@ -13,7 +13,7 @@ from services.scoring.store import MIGRATIONS_DIR, ScoringStore
 from telco360_runtime.db import Database, migrate
 from telco360_runtime.errors import InvalidArgument, NotFound
 
-NOW = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -26,19 +26,37 @@ def store(db_url: str):
 
 def record(model_id: str, kind: str = "churn", minute: int = 0) -> ModelRecord:
     return ModelRecord(
-        model_id=model_id, kind=kind, version=0, status=READY, description="d",
+        model_id=model_id,
+        kind=kind,
+        version=0,
+        status=READY,
+        description="d",
         created_at=NOW + dt.timedelta(minutes=minute),
         features=[{"name": "complaints_90d", "type": "numeric", "categories": [], "missing_share": 0.0}],
         importance={"gain": {"complaints_90d": 1.0}, "split": {"complaints_90d": 3}},
-        metrics={"roc_auc": 0.8}, lineage={"source": "profile", "horizon_months": 3}, best_iteration=7,
-        logit_offset=0.5, value_boundaries=[], model_text="tree\n" * 100,
+        metrics={"roc_auc": 0.8},
+        lineage={"source": "profile", "horizon_months": 3},
+        best_iteration=7,
+        logit_offset=0.5,
+        value_boundaries=[],
+        model_text="tree\n" * 100,
         holdout=Holdout(np.array([0.0, 1.0]), np.array([0.1, 0.9]), np.array([])).to_bytes(),
     )
 
 
 def score(cid: str, band: str, at: dt.datetime = NOW) -> StoredScore:
-    return StoredScore(cid, 0.5, band, 12345678901, "GOLD", "m1", "", at, at,
-                       [{"feature": "complaints_90d", "phrase": "4 complaints in 90 days", "contribution": 0.7, "value": "4"}])
+    return StoredScore(
+        cid,
+        0.5,
+        band,
+        12345678901,
+        "GOLD",
+        "m1",
+        "",
+        at,
+        at,
+        [{"feature": "complaints_90d", "phrase": "4 complaints in 90 days", "contribution": 0.7, "value": "4"}],
+    )
 
 
 def test_registry_versions_and_promotion(store: ScoringStore) -> None:

@@ -65,16 +65,13 @@ def upgrade() -> None:
     op.create_index("ix_ingest_quarantine_raw_hash", "ingest_quarantine", ["raw_hash"])
     op.create_table(
         "ingest_quarantine_violations",
-        sa.Column("quarantine_id", _ID,
-                  sa.ForeignKey("ingest_quarantine.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("quarantine_id", _ID, sa.ForeignKey("ingest_quarantine.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("position", sa.Integer(), primary_key=True),
         sa.Column("field", sa.String(256), nullable=False),
         sa.Column("reason", sa.String(64), nullable=False),
     )
-    op.create_index("ix_ingest_quarantine_violations_field", "ingest_quarantine_violations",
-                    ["field"])
-    op.create_index("ix_ingest_quarantine_violations_reason", "ingest_quarantine_violations",
-                    ["reason"])
+    op.create_index("ix_ingest_quarantine_violations_field", "ingest_quarantine_violations", ["field"])
+    op.create_index("ix_ingest_quarantine_violations_reason", "ingest_quarantine_violations", ["reason"])
 
 
 def downgrade() -> None:
