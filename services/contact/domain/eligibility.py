@@ -9,7 +9,8 @@ feature schema (`ExpressionCache`), then evaluated in microseconds per account.
 
 Semantics kept identical to profile's QuerySegment:
 - three-valued logic; an account matches only when the whole expression is true;
-- only ACTIVE accounts match (a `status` feature other than ACTIVE never matches);
+- only ACTIVE accounts match (a `status` other than ACTIVE, or none, never matches):
+  both services call telco360_expr.segments, the one membership rule;
 - a name the account has no value for is null (absent from profile's feature map).
 Value kinds come from the feature schema when known and otherwise from the value itself
 (a number, a string or a flag); a missing value is a null of no particular kind, which
@@ -24,11 +25,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 
-import numpy as np
-
 from telco360_expr import CheckedExpression, ExpressionError, ast, check, parse
-from telco360_expr.checker import BOOL, NULL, NUMBER, STRING
-from telco360_expr.vector import Column, column_from_values, evaluate
+from telco360_expr.segments import account_matches
 
 Value = float | str | bool
 """A feature value as profile reports it (AttributeValue)."""
@@ -51,14 +49,6 @@ class Compiled:
     text: str
     tree: ast.Node | None
     error: str = ""
-
-
-def _kind_of(value: object) -> str:
-    if isinstance(value, bool):
-        return BOOL
-    if isinstance(value, (int, float)):
-        return NUMBER
-    return STRING
 
 
 def compile_expression(text: str, schema: Mapping[str, str] | None) -> Compiled:
@@ -96,29 +86,16 @@ class ExpressionCache:
         return self._compiled
 
 
-def _column(value: object, kind: str | None) -> Column:
-    if value is None:
-        # A null of no particular kind: comparisons give unknown, arithmetic gives null.
-        return Column(NULL, np.zeros(1, dtype=np.float64), np.ones(1, dtype=bool))
-    return column_from_values(kind or _kind_of(value), [value])
-
-
 def matches(compiled: Compiled, facts: AccountFacts, schema: Mapping[str, str] | None = None) -> bool | None:
-    """Whether the account matches (None when the expression cannot be evaluated)."""
+    """Whether the account matches (None when the expression cannot be evaluated).
+
+    The membership rule is profile's (telco360_expr.segments): an account whose status is
+    not known is not ACTIVE, so it never matches.
+    """
     if compiled.tree is None:
         return None
     status = facts.features.get("status")
-    if status is not None and status != "ACTIVE":
-        return False
-    types = schema or {}
-
-    def names(name: str) -> Column:
-        return _column(facts.features.get(name), types.get(name))
-
-    def tags(tag_id: str) -> np.ndarray:
-        return np.array([tag_id in facts.tags], dtype=bool)
-
-    return bool(evaluate(compiled.tree, 1, names, tags)[0])
+    return account_matches(compiled.tree, facts.features, facts.tags, None if status is None else str(status), schema)
 
 
 def evaluate_all(

@@ -157,3 +157,24 @@ def test_ranking_with_profile_down_keeps_open_offers_and_marks_the_rest_unknown(
     assert [r.offer.offer_id for r in result.ranked] == ["open"]
     assert {s.offer_id: s.reason for s in result.suppressed} == {"cloud": SuppressionReason.UNKNOWN_ELIGIBILITY}
     assert result.degraded_reasons == context.degraded_reasons
+
+
+def test_membership_is_profiles_rule_only_active_accounts_and_unknown_status_never_matches():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from telco360_expr.segments import account_matches
+
+    compiled = compile_expression("fee_total_last_month >= 0", SCHEMA)
+
+    @given(
+        status=st.one_of(st.none(), st.sampled_from(["ACTIVE", "SUSPENDED", "TERMINATED", ""])),
+        fee=st.integers(min_value=0, max_value=10**9),
+    )
+    def same_answer_as_the_shared_rule(status, fee):
+        features = {"fee_total_last_month": fee} | ({} if status is None else {"status": status})
+        ours = matches(compiled, AccountFacts(features), SCHEMA)
+        assert ours == account_matches(compiled.tree, features, frozenset(), status, SCHEMA)
+        assert ours is (status == "ACTIVE")
+
+    same_answer_as_the_shared_rule()
