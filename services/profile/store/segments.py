@@ -8,8 +8,6 @@ then evaluates the expression column-wise over all accounts at once and pages by
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import threading
 from bisect import bisect_right
@@ -22,8 +20,9 @@ from sqlalchemy.orm import Session
 from services.profile.store.codec import loads
 from services.profile.store.models import Account, AccountTag
 from telco360_expr.checker import CheckedExpression
-from telco360_expr.vector import Column, column_from_values, evaluate
-from telco360_runtime.errors import FieldViolation, InvalidArgument
+from telco360_expr.segments import member_mask
+from telco360_expr.vector import Column, column_from_values
+from telco360_runtime.paging import decode_token, encode_token, scope_of
 
 
 class FeatureSnapshot:
@@ -143,27 +142,9 @@ def _typed(values: list, kind: str, dialect: str) -> list:
     return values
 
 
-def _token(expression: str, after: str) -> str:
-    digest = hashlib.sha256(expression.encode()).hexdigest()[:12]
-    return base64.urlsafe_b64encode(json.dumps({"a": after, "h": digest}).encode()).decode()
-
-
 def page_token(expression: str, after: str) -> str:
     """The token of the page after account `after` (a handler cutting a page short by bytes)."""
-    return _token(expression, after)
-
-
-def _parse_token(token: str, expression: str) -> str:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        after, digest = str(data["a"]), str(data["h"])
-    except (ValueError, KeyError, TypeError):
-        raise InvalidArgument(
-            FieldViolation("page.page_token", "is not a valid page token", "INVALID_FORMAT")
-        ) from None
-    if digest != hashlib.sha256(expression.encode()).hexdigest()[:12]:
-        raise InvalidArgument(FieldViolation("page.page_token", "belongs to another expression", "INVALID_ARGUMENT"))
-    return after
+    return encode_token(scope_of(expression), after)
 
 
 def query_segment(
@@ -180,7 +161,7 @@ def query_segment(
     """Count and one page of the accounts matching the expression."""
     snapshot.refresh(s)
     text = checked.text if checked else ""
-    after = _parse_token(page_token, text) if page_token else ""
+    after = decode_token(page_token, scope_of(text)) if page_token else ""
     with snapshot._lock:
         ids = snapshot.ids
         n = len(ids)
@@ -197,14 +178,15 @@ def query_segment(
         for name in checked.names if checked else ():
             wanted[name] = types.get(name, "number")
         snapshot.load(s, wanted)
-        mask = (
-            evaluate(checked.tree, n, lambda name: snapshot.column(s, name, types.get(name, "number")), tag_mask)
-            if checked
-            else np.ones(n, dtype=bool)
+        statuses = None if include_terminated or not n else snapshot.column(s, "status", "string").data
+        mask = member_mask(
+            checked.tree if checked else None,
+            n,
+            lambda name: snapshot.column(s, name, types.get(name, "number")),
+            tag_mask,
+            statuses if n else np.empty(0, dtype=object),
+            include_terminated=include_terminated,
         )
-        if not include_terminated and n:
-            status = snapshot.column(s, "status", "string")
-            mask &= status.data == "ACTIVE"
         count = int(mask.sum())
         page_ids: list[str] = []
         next_token = ""
@@ -214,7 +196,7 @@ def query_segment(
             page = hits[:page_size]
             page_ids = [ids[i] for i in page.tolist()]
             if len(hits) > page_size:
-                next_token = _token(text, ids[int(page[-1])])
+                next_token = encode_token(scope_of(text), ids[int(page[-1])])
     members = []
     if page_ids:
         rows = {
