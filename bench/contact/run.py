@@ -39,7 +39,6 @@ import os
 import pathlib
 import platform
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,15 +51,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360.contact.v1 import contact_pb2_grpc
+from telco360_runtime.testing import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHANNELS = [pb.CHANNEL_SMS, pb.CHANNEL_EMAIL, pb.CHANNEL_APP_PUSH, pb.CHANNEL_OUTBOUND_CALL]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_serving(address: str, timeout: float = 60.0) -> None:

@@ -30,7 +30,6 @@ import os
 import pathlib
 import platform
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -42,6 +41,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from telco360_runtime.testing import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -59,12 +59,6 @@ def make_records(count: int, accounts: int) -> list[ingest_pb2.Record]:
             if len(records) == count:
                 return records
         months *= 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(db_path: pathlib.Path, port: int) -> subprocess.Popen:

@@ -35,7 +35,6 @@ import asyncio
 import os
 import pathlib
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,6 +54,7 @@ from telco360.profile.v1 import profile_pb2 as pb
 from telco360.profile.v1 import profile_pb2_grpc
 from telco360_datagen import generate
 from telco360_runtime.db import Database, migrate
+from telco360_runtime.testing import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -93,12 +93,6 @@ def build_store(url: str, accounts: int, months: int, batch: int) -> tuple[list[
         "refresh_cpu": refresh_cpu,
         "accounts_refreshed": refreshed,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(url: str, port: int) -> subprocess.Popen:

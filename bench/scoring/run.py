@@ -24,7 +24,6 @@ import datetime as dt
 import os
 import pathlib
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,14 +51,9 @@ from telco360_runtime.db import Database, migrate
 from telco360_runtime.logs import configure_logging
 from telco360_runtime.server import GrpcService, Registration
 from telco360_runtime.settings import ServiceSettings
+from telco360_runtime.testing import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values: list[float], q: float) -> float:

@@ -13,7 +13,6 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,13 +25,6 @@ from telco360_cli.config import DEFAULT_PORTS, SERVICES, STATE_FILE
 from telco360_cli.errors import CliError
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port free on loopback right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def health_status(address: str, timeout: float = 1.0) -> str:

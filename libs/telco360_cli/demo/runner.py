@@ -22,8 +22,9 @@ from telco360_cli.console import console
 from telco360_cli.demo import steps
 from telco360_cli.demo.state import DemoState, result_record
 from telco360_cli.errors import CliError, describe_rpc_error
-from telco360_cli.processes import LocalSuite, free_port, tail
+from telco360_cli.processes import LocalSuite, tail
 from telco360_cli.rpc import Clients
+from telco360_runtime.testing import free_port
 
 
 @dataclass
