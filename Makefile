@@ -51,6 +51,10 @@ test: setup lint
 	@if [ -z "$$TELCO360_TEST_PG_URL" ]; then eval "$$(bash scripts/pg_test_server.sh start)"; fi; \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
+# The unit tier only (no server, no database, no subprocess; tiers are set in conftest.py).
+test-fast: setup
+	$(PY) -m pytest -m unit -q
+
 # Build the images, run the suite under docker compose with a scaled service, check health.
 compose-smoke: setup
 	bash scripts/compose_smoke.sh

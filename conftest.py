@@ -92,3 +92,89 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         yield cluster
     finally:
         cluster.destroy()
+
+
+# --- Test tiers -------------------------------------------------------------------------------
+# Every test gets exactly one of the markers e2e, integration or unit (`make test-fast` runs -m unit):
+#   e2e          already marked e2e (real service processes);
+#   integration  requests a fixture that starts a server or opens a database, or lives in a module
+#                that starts servers, opens databases or runs subprocesses in its own code;
+#   unit         everything else (no server, no database, no subprocess).
+# A module that gains such I/O outside the fixtures below belongs in INTEGRATION_MODULES.
+
+TIERS = ("e2e", "integration", "unit")
+
+INTEGRATION_FIXTURES = frozenset(
+    {
+        "db_url",
+        "postgres_url",
+        "private_postgres",
+        "start_service",  # libs/telco360_runtime/tests
+        "server",  # services/ingest/tests (and module-scoped servers elsewhere)
+        "store",  # services/profile/tests
+        "sqlite_store",
+        "env",  # services/scoring/tests/test_service.py
+        "cluster",  # tests/fuzz
+        "demo_run",  # tests/e2e
+    }
+)
+
+INTEGRATION_MODULES = frozenset(
+    {
+        "libs/telco360_runtime/tests/test_auth.py",
+        "libs/telco360_runtime/tests/test_decoding.py",
+        "libs/telco360_runtime/tests/test_lifecycle.py",
+        "libs/telco360_runtime/tests/test_logs.py",
+        "libs/telco360_runtime/tests/test_rpc_log_codes.py",
+        "libs/telco360_runtime/tests/test_server.py",
+        "libs/telco360_runtime/tests/test_status_bounds.py",
+        "libs/telco360_runtime/tests/test_store.py",
+        "libs/telco360_runtime/tests/test_store_outage.py",
+        "libs/telco360_runtime/tests/test_timeconv.py",
+        "services/contact/tests/test_concurrency.py",
+        "services/contact/tests/test_group_commit.py",
+        "services/contact/tests/test_ledger_deadline_storm.py",
+        "services/contact/tests/test_ledger_group_commit.py",
+        "services/contact/tests/test_ledger_properties.py",
+        "services/ingest/tests/test_bounds.py",
+        "services/ingest/tests/test_durability.py",
+        "services/ingest/tests/test_importer.py",
+        "services/ingest/tests/test_request_bounds.py",
+        "services/ingest/tests/test_service.py",
+        "services/ingest/tests/test_store.py",
+        "services/ingest/tests/test_store_outage.py",
+        "services/profile/tests/test_billing_period.py",
+        "services/profile/tests/test_billing_period_views.py",
+        "services/profile/tests/test_convergence.py",
+        "services/profile/tests/test_readmodel.py",
+        "services/profile/tests/test_service.py",
+        "services/scoring/tests/test_domain.py",
+        "services/scoring/tests/test_publish.py",
+        "services/scoring/tests/test_service.py",
+        "services/scoring/tests/test_service_bounds.py",
+        "services/scoring/tests/test_store.py",
+        "tests/fuzz/test_fuzz_rpcs.py",
+        "tests/test_contracts.py",
+        "tests/test_services_start.py",
+    }
+)
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def tier_of(item: pytest.Item) -> str:
+    if item.get_closest_marker("e2e"):
+        return "e2e"
+    module = os.path.relpath(str(item.path), ROOT).replace(os.sep, "/")
+    if module in INTEGRATION_MODULES or INTEGRATION_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return "integration"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        marked = [name for name in TIERS if item.get_closest_marker(name)]
+        if len(marked) > 1:
+            raise pytest.UsageError(f"{item.nodeid} is marked {marked}: a test has exactly one tier")
+        if not marked:
+            item.add_marker(tier_of(item))
