@@ -45,6 +45,7 @@ demo: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy libs/telco360_runtime libs/telco360_expr services/ingest/domain services/profile/domain services/scoring/domain services/contact/domain
 
 test: setup lint
 	bash scripts/system_deps.sh

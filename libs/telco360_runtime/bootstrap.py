@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import pathlib
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from telco360_runtime.db import Database, migrate
 from telco360_runtime.logs import configure_logging, get_logger
@@ -31,9 +32,8 @@ def open_store(settings: ServiceSettings, migrations_dir: pathlib.Path) -> Datab
 
 async def _serve(settings: ServiceSettings, migrations_dir: pathlib.Path, build: Builder) -> None:
     db = open_store(settings, migrations_dir)
-    service = build(settings, db)
-    if asyncio.iscoroutine(service):
-        service = await service
+    built = build(settings, db)
+    service = cast(GrpcService, await built if asyncio.iscoroutine(built) else built)
     service.add_shutdown(db.dispose)
     service.watch_database(db)  # health NOT_SERVING while the store is down
     await service.serve_forever()

@@ -9,7 +9,7 @@ Targets like `dns:///scoring:50051` are balanced round-robin over all replicas.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -34,7 +34,9 @@ _SERVICE_CONFIG = json.dumps(
 )
 
 
-def _outgoing(details: grpc.aio.ClientCallDetails, default_timeout: float, token: str) -> grpc.aio.ClientCallDetails:
+def _outgoing(
+    details: grpc.aio.ClientCallDetails, default_timeout: float | None, token: str
+) -> grpc.aio.ClientCallDetails:
     metadata = grpc.aio.Metadata(*(details.metadata or ()))
     if context.REQUEST_ID_HEADER not in metadata:
         metadata[context.REQUEST_ID_HEADER] = context.request_id() or context.new_request_id()
@@ -59,16 +61,16 @@ class _PropagatingInterceptor(
         self._timeout = default_timeout
         self._token = token
 
-    async def intercept_unary_unary(self, continuation, details, request):  # type: ignore[override]
+    async def intercept_unary_unary(self, continuation, details, request):
         return await continuation(_outgoing(details, self._timeout, self._token), request)
 
-    async def intercept_unary_stream(self, continuation, details, request):  # type: ignore[override]
+    async def intercept_unary_stream(self, continuation, details, request):
         return await continuation(_outgoing(details, self._timeout, self._token), request)
 
-    async def intercept_stream_unary(self, continuation, details, request_iterator):  # type: ignore[override]
+    async def intercept_stream_unary(self, continuation, details, request_iterator):
         return await continuation(_outgoing(details, self._timeout, self._token), request_iterator)
 
-    async def intercept_stream_stream(self, continuation, details, request_iterator):  # type: ignore[override]
+    async def intercept_stream_stream(self, continuation, details, request_iterator):
         return await continuation(_outgoing(details, self._timeout, self._token), request_iterator)
 
 
@@ -94,5 +96,8 @@ def open_channel(
         *(options or []),
     ]
     return grpc.aio.insecure_channel(
-        target, options=opts, interceptors=[_PropagatingInterceptor(default_timeout, token)]
+        target,
+        options=opts,
+        # grpc-stubs leaves ClientInterceptor as a must-cast placeholder.
+        interceptors=[cast(grpc.aio.ClientInterceptor, _PropagatingInterceptor(default_timeout, token))],
     )

@@ -98,7 +98,13 @@ def set_caller(role: str, subject: str) -> None:
 
 
 def _forget_call() -> None:
-    for var, value in ((_request_id, ""), (_caller_role, "admin"), (_deadline, None), (_caller_subject, "anonymous")):
+    pairs: tuple[tuple[contextvars.ContextVar[Any], Any], ...] = (
+        (_request_id, ""),
+        (_caller_role, "admin"),
+        (_deadline, None),
+        (_caller_subject, "anonymous"),
+    )
+    for var, value in pairs:
         var.set(value)
     structlog.contextvars.unbind_contextvars("request_id", "method")
 
@@ -130,7 +136,8 @@ def create_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asy
 
 def reset(tokens: list[contextvars.Token]) -> None:
     """Undo `bind`."""
-    for var, token in zip((_request_id, _caller_role, _deadline, _caller_subject), tokens, strict=False):
+    variables: tuple[contextvars.ContextVar[Any], ...] = (_request_id, _caller_role, _deadline, _caller_subject)
+    for var, token in zip(variables, tokens, strict=False):
         try:
             var.reset(token)
         except ValueError:

@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 from sqlalchemy import create_engine, event, text
@@ -59,7 +59,7 @@ _SQLITE_DOWN = (
 )
 
 
-def _store_is_down(error: BaseException) -> bool:
+def _store_is_down(error: BaseException | None) -> bool:
     if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
         return True
     if isinstance(error, sa_exc.DBAPIError):
@@ -248,7 +248,7 @@ def run_alembic_env(target_metadata: Any) -> None:
     connection = alembic_context.config.attributes.get("connection")
     if connection is None:
         url = alembic_context.config.get_main_option("sqlalchemy.url")
-        engine = create_engine(normalise_url(url))
+        engine = create_engine(normalise_url(cast(str, url)))
         with engine.connect() as conn:
             _configure_and_run(alembic_context, conn, target_metadata)
         engine.dispose()

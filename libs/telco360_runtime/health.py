@@ -20,7 +20,8 @@ import threading
 from collections.abc import Callable
 
 import structlog
-from grpc_health.v1 import health, health_pb2
+from grpc_health.v1 import _async as health_aio  # `health.aio`, imported there under a version check
+from grpc_health.v1 import health_pb2
 
 from telco360_runtime import context
 
@@ -31,7 +32,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 class HealthState:
     """Problems reported by key (thread-safe) and the health answers they lead to."""
 
-    def __init__(self, servicer: health.aio.HealthServicer) -> None:
+    def __init__(self, servicer: health_aio.HealthServicer) -> None:
         self.servicer = servicer
         self._names: list[str] = []
         self._problems: dict[str, str] = {}

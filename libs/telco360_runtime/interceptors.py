@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import structlog
@@ -181,7 +181,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 self._wrap_stream(handler.unary_stream, method), unary_in, handler.response_serializer
             )
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(handler.stream_stream, method), stream_in, handler.response_serializer
+            self._wrap_stream(cast(Callable[..., Any], handler.stream_stream), method),
+            stream_in,
+            handler.response_serializer,
         )
 
     def _scope(self, method: str, ctx: grpc.aio.ServicerContext) -> _CallScope:

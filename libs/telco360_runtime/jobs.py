@@ -16,9 +16,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import structlog
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, select, update
+from sqlalchemy.engine import CursorResult
 
 from telco360_runtime.db import Database
 from telco360_runtime.errors import DomainError, NotFound
@@ -140,10 +142,13 @@ class JobStore:
     def fail_interrupted(self) -> int:
         """Mark jobs left PENDING/RUNNING by a previous process as FAILED; returns how many."""
         with self.db.write_session() as s:
-            result = s.execute(
-                update(self.table)
-                .where(self.table.c.state.in_([PENDING, RUNNING]))
-                .values(state=FAILED, finished_at=now_utc(), error_message="interrupted by a service restart")
+            result = cast(
+                CursorResult[Any],
+                s.execute(
+                    update(self.table)
+                    .where(self.table.c.state.in_([PENDING, RUNNING]))
+                    .values(state=FAILED, finished_at=now_utc(), error_message="interrupted by a service restart")
+                ),
             )
             return result.rowcount or 0
 

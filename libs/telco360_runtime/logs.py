@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from typing import Any
+from collections.abc import MutableMapping
+from typing import Any, cast
 
 import structlog
 
@@ -37,8 +38,9 @@ def _clip_messages(te: traceback.TracebackException, seen: set[int]) -> None:
     seen.add(id(te))
     # `_str` holds the rendered message in CPython 3.11-3.13; without it the default rendering
     # stays (the whole-traceback cap still applies).
-    if isinstance(getattr(te, "_str", None), str):
-        te._str = clip(te._str, EXCEPTION_MESSAGE_MAX)
+    message = getattr(te, "_str", None)
+    if isinstance(message, str):
+        cast(Any, te)._str = clip(message, EXCEPTION_MESSAGE_MAX)
     notes = getattr(te, "__notes__", None)
     if isinstance(notes, list):
         te.__notes__ = [clip(str(note), EXCEPTION_MESSAGE_MAX) for note in notes[:5]]
@@ -59,10 +61,11 @@ def format_exception(error: BaseException) -> str:
     return text
 
 
-def bounded_exc_info(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def bounded_exc_info(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: `exc_info` -> `exception` rendered by `format_exception`."""
     exc_info = event_dict.pop("exc_info", None)
     if exc_info:
+        error: BaseException | None
         if isinstance(exc_info, BaseException):
             error = exc_info
         elif isinstance(exc_info, tuple):
@@ -74,7 +77,7 @@ def bounded_exc_info(_logger: Any, _name: str, event_dict: dict[str, Any]) -> di
     return event_dict
 
 
-def clip_values(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def clip_values(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: string values longer than `VALUE_MAX` are clipped."""
     for key, value in event_dict.items():
         if key != "exception" and isinstance(value, str) and len(value) > VALUE_MAX:

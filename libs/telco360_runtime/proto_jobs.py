@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from telco360.common.v1 import common_pb2
 from telco360_runtime.jobs import JobView
@@ -16,7 +17,7 @@ def job_to_proto(view: JobView) -> common_pb2.Job:
     job = common_pb2.Job(
         job_id=view.job_id,
         kind=view.kind,
-        state=common_pb2.JobState.Value(f"JOB_STATE_{view.state}"),
+        state=cast(common_pb2.JobState, common_pb2.JobState.Value(f"JOB_STATE_{view.state}")),
         done=view.done,
         total=view.total,
         message=view.message,

@@ -27,15 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from telco360_runtime import bounds as b
 from telco360_runtime.errors import ViolationCollector
 
-Check = Callable[[ViolationCollector, str, Any], None]
+# A check's return value is ignored (the lambdas below return what the bounds helpers do).
+Check = Callable[[ViolationCollector, str, Any], object]
 _TIMESTAMP = "google.protobuf.Timestamp"
 _ANY_FLOAT = "any"
 
@@ -67,7 +68,7 @@ ANY_FLOAT = _ANY_FLOAT
 
 
 def _key(fd: FieldDescriptor) -> str:
-    return f"{fd.containing_type.name}.{fd.name}"
+    return f"{cast(Descriptor, fd.containing_type).name}.{fd.name}"
 
 
 def _is_map(fd: FieldDescriptor) -> bool:
@@ -108,7 +109,7 @@ class RequestBounds:
     def violations(self, request: Message, out: ViolationCollector | None = None) -> ViolationCollector:
         """Every bound `request` breaks, added to `out` (a new collector when None)."""
         out = out if out is not None else ViolationCollector()
-        self._walk(out, "", request, self.plan(request.DESCRIPTOR))
+        self._walk(out, "", request, self.plan(cast(Descriptor, request.DESCRIPTOR)))
         return out
 
     def plan(self, descriptor: Descriptor) -> list[tuple[str, Check]]:
@@ -148,7 +149,7 @@ class RequestBounds:
     def _scalar_check(self, fd: FieldDescriptor) -> Check | None:
         lim, t = self.limits, fd.type
         if t == FieldDescriptor.TYPE_ENUM:
-            enum = fd.enum_type
+            enum = cast(EnumDescriptor, fd.enum_type)
             return lambda out, path, v: None if v in enum.values_by_number else b.check_enum(out, path, v, enum)
         if t in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
             return _text_check(self._text_limit(fd), t == FieldDescriptor.TYPE_BYTES)
@@ -165,14 +166,15 @@ class RequestBounds:
 
     def _map_check(self, fd: FieldDescriptor) -> Check:
         limit = _lookup(self.limits.count, fd, self.limits.default_count)
-        key_field = fd.message_type.fields_by_name["key"]
+        entry = cast(Descriptor, fd.message_type)
+        key_field = entry.fields_by_name["key"]
         key_check = (
             _text_check(self._text_limit(fd, ".key"), False) if key_field.type == FieldDescriptor.TYPE_STRING else None
         )
-        value_field = fd.message_type.fields_by_name["value"]
+        value_field = entry.fields_by_name["value"]
         value_check: Check | None
         if value_field.type == FieldDescriptor.TYPE_MESSAGE:
-            value_plan = self.plan(value_field.message_type)
+            value_plan = self.plan(cast(Descriptor, value_field.message_type))
             value_check = (lambda out, path, v: self._walk(out, path, v, value_plan)) if value_plan else None
         elif value_field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
             value_check = _text_check(self._text_limit(fd, ".value"), value_field.type == FieldDescriptor.TYPE_BYTES)
@@ -201,10 +203,11 @@ class RequestBounds:
             return self._map_check(fd)
         one: Check | None
         if fd.type == FieldDescriptor.TYPE_MESSAGE:
-            if fd.message_type.full_name == _TIMESTAMP:
+            message_type = cast(Descriptor, fd.message_type)
+            if message_type.full_name == _TIMESTAMP:
                 one = b.check_timestamp
             else:
-                plan = self.plan(fd.message_type)
+                plan = self.plan(message_type)
                 one = (lambda out, path, v: self._walk(out, path, v, plan)) if plan else None
         else:
             one = self._scalar_check(fd)

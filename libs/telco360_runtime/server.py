@@ -34,16 +34,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 import structlog
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import _async as health_aio  # `health.aio`, imported there under a version check
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from telco360_runtime.health import HealthState, probe_store
@@ -53,7 +55,7 @@ from telco360_runtime.settings import ServiceSettings
 
 Hook = Callable[[], Awaitable[None] | None]
 """A lifecycle step: a coroutine function, or a plain (blocking) function run in a thread."""
-Background = Callable[[asyncio.Event], Awaitable[None]]
+Background = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 BACKGROUND_STOP_SECONDS = 1.0
 
 
@@ -85,7 +87,7 @@ class GrpcService:
         self._background: list[tuple[str, Background]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
-        self.health = health.aio.HealthServicer()
+        self.health = health_aio.HealthServicer()
         self.health_state = HealthState(self.health)
         self.port = 0
         self._database: Any = None
@@ -129,7 +131,7 @@ class GrpcService:
     def _start_background(self) -> None:
         for name, work in self._background:
             task = asyncio.get_running_loop().create_task(work(self._stopping), name=name)
-            task.add_done_callback(lambda done, name=name: self._background_ended(name, done))
+            task.add_done_callback(functools.partial(self._background_ended, name))
             self._tasks.append(task)
 
     def _background_ended(self, name: str, task: asyncio.Task[None]) -> None:

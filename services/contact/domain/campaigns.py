@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+from typing import Any
 
 from services.contact.domain import bandit, nbo
 from services.contact.domain.model import (
@@ -95,7 +96,7 @@ def propose(campaign: Campaign, event: AccountEvent, inputs: nbo.NboInputs, rng:
     the evaluated target/eligibility expressions; its channel is replaced per touchpoint.
     """
     at = inputs.at
-    base = dict(
+    base: dict[str, Any] = dict(
         campaign_id=campaign.campaign_id,
         campaign_version=campaign.version,
         customer_id=event.customer_id,

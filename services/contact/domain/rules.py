@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from services.contact.domain import windows
 from services.contact.domain.model import (
@@ -127,7 +128,7 @@ def evaluate_cap(
     )
     count = max(0, sum(c.weight for c in inside))
     words = f"{count} of {cap.max_contacts} {_cap_words(cap, request)} in {windows.describe(cap.window)}"
-    common = dict(
+    common: dict[str, Any] = dict(
         kind=_CAP_KIND[cap.scope],
         rule_id=f"{owner}/{cap.cap_id}",
         policy_id=owner,
@@ -257,7 +258,7 @@ def quiet_hours(
     period = f"{quiet.start:%H:%M}-{quiet.end:%H:%M}" if quiet.start and quiet.end else "none"
     days = f", quiet weekdays {sorted(quiet.quiet_weekdays)}" if quiet.quiet_weekdays else ""
     local = ", ".join(_local_words(at, tz) for tz in tzs)
-    common = dict(
+    common: dict[str, Any] = dict(
         kind=RuleKind.QUIET_HOURS,
         rule_id=f"{policy.policy_id}/quiet_hours",
         policy_id=policy.policy_id,
@@ -277,7 +278,7 @@ def preferred_hours(
     """The person's preferred hours for calls and visits, when the policy honours them."""
     if not (policy.honour_preferred_hours and request.person_id and request.channel in PERSON_TIMED_CHANNELS):
         return []
-    common = dict(
+    common: dict[str, Any] = dict(
         kind=RuleKind.PREFERRED_HOURS,
         rule_id=f"{policy.policy_id}/preferred_hours",
         policy_id=policy.policy_id,
@@ -295,6 +296,7 @@ def preferred_hours(
     def allowed(instant: dt.datetime) -> bool:
         return all(windows.in_hour_ranges(ranges, instant, tz) for tz in tzs)
 
+    assert person is not None  # ranges is None without a person
     detail = f"preferred hours {person.preferred_hours} ({zone_words})"
     if allowed(at):
         return [RuleEvaluation(result=RuleResult.PASSED, detail=detail, **common)]
@@ -366,7 +368,7 @@ def consent(
         if c.recorded_at <= at and c.covers(request.person_id, request.channel, request.purpose)
     ]
     latest = max(covering, key=lambda c: (c.recorded_at, c.consent_id), default=None)
-    common = dict(kind=RuleKind.CONSENT, policy_id=owner.policy_id, policy_version=owner.version)
+    common: dict[str, Any] = dict(kind=RuleKind.CONSENT, policy_id=owner.policy_id, policy_version=owner.version)
     if latest is None:
         return [
             RuleEvaluation(
@@ -445,7 +447,7 @@ def cool_downs(
             and o.at > windows.shift(at, -length)
             and _cool_down_matches(rule, request, category, o.offer_id, o.category)
         ]
-        common = dict(
+        common: dict[str, Any] = dict(
             kind=RuleKind.COOL_DOWN,
             rule_id=f"{policy.policy_id}/{rule.cool_down_id}",
             policy_id=policy.policy_id,
@@ -492,7 +494,7 @@ def presented_elsewhere(
     shown += [(c.at, c.channel) for c in history.contacts if c.offer_id == offer.offer_id and c.weight > 0]
     since = windows.shift(at, -length)
     elsewhere = [(t, ch) for t, ch in shown if ch != request.channel and t > since]
-    common = dict(
+    common: dict[str, Any] = dict(
         kind=RuleKind.PRESENTED_ELSEWHERE,
         rule_id=f"offer/{offer.offer_id}/presented",
         window_start=since,
@@ -552,7 +554,7 @@ def offer_availability(offer: Offer, request: ContactRequest, at: dt.datetime) -
 def campaign_state(campaign: Campaign, at: dt.datetime) -> list[RuleEvaluation]:
     """The campaign must be active, within its schedule and its budget (spend plus reserved
     contacts plus this contact's cost at most the budget)."""
-    common = dict(
+    common: dict[str, Any] = dict(
         kind=RuleKind.CAMPAIGN_STATE,
         rule_id=f"campaign/{campaign.campaign_id}",
         policy_id=f"campaign:{campaign.campaign_id}",

@@ -9,6 +9,7 @@ Lifecycle records decide the status: the latest termination or reactivation wins
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from services.profile.domain.model import (
@@ -48,8 +49,9 @@ def merge_account(customer_id: str, facts: Iterable[Fact], priority: Mapping[str
     """
     priority = DEFAULT_SOURCE_PRIORITY if priority is None else priority
     merged = MergedAccount(customer_id)
-    winners: dict[str, tuple[int, object, int]] = {}
-    attr_winners: dict[str, tuple[int, object, int]] = {}
+    # (source priority, occurred_at, sequence, value[, source]): the first three rank a value.
+    winners: dict[str, tuple[int, dt.datetime, int, object, str]] = {}
+    attr_winners: dict[str, tuple[int, dt.datetime, int, object]] = {}
     lifecycle: list[Fact] = []
     for fact in facts:
         if merged.first_seen_at is None or fact.occurred_at < merged.first_seen_at:
@@ -63,10 +65,10 @@ def merge_account(customer_id: str, facts: Iterable[Fact], priority: Mapping[str
         for name in MASTER_FIELDS:
             value = fact.payload.get(name)
             if _is_set(value) and (name not in winners or rank > winners[name][:3]):
-                winners[name] = (*rank, value, fact.source)  # type: ignore[assignment]
+                winners[name] = (*rank, value, fact.source)
         for name, value in (fact.payload.get("attributes") or {}).items():
             if value is not None and (name not in attr_winners or rank > attr_winners[name][:3]):
-                attr_winners[name] = (*rank, value)  # type: ignore[assignment]
+                attr_winners[name] = (*rank, value)
     for name, won in winners.items():
         merged.fields[name] = won[3]
         merged.field_sources[name] = won[4]

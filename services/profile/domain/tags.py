@@ -114,11 +114,11 @@ class Evaluation:
 
 def evaluate_rules(rules: Sequence[TagRule], results: Sequence[FeatureResult], types: Mapping[str, str]) -> Evaluation:
     """Evaluate every enabled rule over every account's features."""
-    rows = [r.features for r in results]
+    rows: list[Mapping[str, object]] = [r.features for r in results]
     resolver = frame_resolver(rows, types)
     cache: dict[str, Any] = {}
 
-    def cached(name: str):
+    def cached(name: str) -> Any:
         if name not in cache:
             cache[name] = resolver(name)
         return cache[name]

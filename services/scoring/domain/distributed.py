@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from .training import (
     validation_mask,
     value_boundaries,
 )
+
+if TYPE_CHECKING:
+    from .modelling import Trainer
 
 
 def _validation_loss(kind: str, raw: np.ndarray, y: np.ndarray, offset: float) -> float:
@@ -113,7 +116,7 @@ def train_model_dask(
     return model
 
 
-def dask_trainer(client: Any):
+def dask_trainer(client: Any) -> Trainer:
     """A trainer (see modelling.fit_and_evaluate) that trains on the given Dask client."""
 
     def train(

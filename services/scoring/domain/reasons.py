@@ -235,7 +235,11 @@ def _formatter(name: str, schema: FeatureSchema) -> Callable[[float], str]:
     for pattern, fmt in PHRASES:
         m = pattern.match(name)
         if m:
-            return lambda v, m=m, fmt=fmt: fmt(m, float(v))
+
+            def phrase(v: float, m: re.Match[str] = m, fmt: Callable[[re.Match[str], float], str] = fmt) -> str:
+                return fmt(m, float(v))
+
+            return phrase
     if spec.type == BOOLEAN:
         return lambda v: f"{label}: {'yes' if v >= 0.5 else 'no'}"
     return lambda v: f"{label}: {_num(float(v))}"

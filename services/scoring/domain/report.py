@@ -13,7 +13,7 @@ import datetime as dt
 import html
 import io
 import threading
-from typing import Any
+from typing import Any, cast
 
 import matplotlib
 
@@ -129,7 +129,7 @@ def _band_distribution(h: Holdout, t: RiskThresholds) -> str:
     for i, band in enumerate(BANDS):
         sel = h.pred[codes == i]
         if len(sel):
-            ax.hist(sel, bins=edges, alpha=0.75, color=BAND_COLOURS[band], label=f"{band} ({len(sel)})")
+            ax.hist(sel, bins=cast(Any, edges), alpha=0.75, color=BAND_COLOURS[band], label=f"{band} ({len(sel)})")
     for cut in (t.medium, t.high):
         ax.axvline(cut, color="black", linewidth=0.8, linestyle="--")
     ax.set_yscale("log")

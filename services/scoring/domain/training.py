@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import lightgbm as lgb
 import numpy as np
@@ -58,8 +58,11 @@ class TrainedModel:
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Raw scores (log-odds for churn before the prior correction, fen for value)."""
-        return self.booster.predict(
-            X, raw_score=True, num_iteration=self.best_iteration, num_threads=self.predict_threads
+        return cast(
+            np.ndarray,
+            self.booster.predict(
+                X, raw_score=True, num_iteration=self.best_iteration, num_threads=self.predict_threads
+            ),
         )
 
     def predict(self, X: np.ndarray) -> np.ndarray:

@@ -99,7 +99,7 @@ class ScoringApp:
         """Pick up promotions made by other replicas (cheap id check first)."""
         ids = await self._db_run(self.ctx.store.champion_ids)
         current = self.ctx.serving.current
-        if all((current.get(k).model_id if current.get(k) else None) == ids.get(k) for k in (CHURN, VALUE)):
+        if all(((m.model_id if (m := current.get(k)) else None) == ids.get(k)) for k in (CHURN, VALUE)):
             return False
         return await self._db_run(self.load_champions)
 
@@ -239,6 +239,8 @@ class ScoringApp:
             raise InvalidArgument(FieldViolation("top_reasons", "must be between 0 and 10", "OUT_OF_RANGE"))
         model = await self._model_for(model_id, kind or CHURN)
         method = self.ctx.config.reason_method
+        fn: Callable[..., ModelScores]
+        batch: Any  # a ColumnBatch for score_columns, row dicts for score_with
         if columns is not None:
             fn, batch, sent = score_columns, columns, columns.names
         else:
@@ -246,7 +248,7 @@ class ScoringApp:
         if n <= INLINE_ROWS and not top_k:
             # Without reasons, predicting up to INLINE_ROWS rows takes well under a millisecond
             # on the loop; a hop to the pool and back costs about as much again under load.
-            scores = fn(model, batch, top_k, method)  # type: ignore[arg-type]
+            scores = fn(model, batch, top_k, method)
         else:
             scores = await asyncio.get_running_loop().run_in_executor(
                 self.ctx.executor(), fn, model, batch, top_k, method
