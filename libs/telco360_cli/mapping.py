@@ -4,7 +4,7 @@ Two ways in:
 - A `.jsonl` file without a mapping holds one `telco360.ingest.v1.Record` per line in
   protobuf's JSON form (what `python -m telco360_datagen` writes).
 - Any CSV, JSON Lines or Parquet file with `--mapping` (YAML or JSON): the column mapping of
-  ingest's bulk importer (`services/ingest/import_mapping.py` documents it), so the CLI and
+  ingest's bulk importer (`libs/telco360_imports/mapping.py` documents it), so the CLI and
   `python -m services.ingest.importer` read the same mapping files.
 
 Rows that cannot even be turned into a record (a cell that is not a number, an unknown enum
@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 from google.protobuf import json_format
 
-from services.ingest import importer
-from services.ingest.import_mapping import Mapping, MappingError, RowError, load_mapping, row_to_record
 from telco360.ingest.v1 import ingest_pb2
 from telco360_cli.errors import CliError
+from telco360_imports import files as rowfiles
+from telco360_imports.mapping import Mapping, MappingError, RowError, load_mapping, row_to_record
 
 
 @dataclass
@@ -40,7 +40,7 @@ class RowProblems:
 
 def count_rows(path: pathlib.Path) -> int:
     """Data rows in a file (for the progress bar)."""
-    return importer.count_rows(path, importer.detect_format(path)) or 0
+    return rowfiles.count_rows(path, rowfiles.detect_format(path)) or 0
 
 
 def load(mapping_path: pathlib.Path | None, files: list[pathlib.Path]) -> Mapping | None:
@@ -50,10 +50,10 @@ def load(mapping_path: pathlib.Path | None, files: list[pathlib.Path]) -> Mappin
     """
     if mapping_path is None:
         for path in files:
-            fmt = importer.detect_format(path)
+            fmt = rowfiles.detect_format(path)
             if fmt != "jsonl":
                 raise CliError(
-                    f"{path}: a {fmt} file needs --mapping (format: services/ingest/import_mapping.py, "
+                    f"{path}: a {fmt} file needs --mapping (format: libs/telco360_imports/mapping.py, "
                     f"README 'Bring your own data')"
                 )
         return None
@@ -84,7 +84,7 @@ def read_records(path: pathlib.Path, mapping: Mapping | None, problems: RowProbl
     if mapping is None:
         yield from _protobuf_jsonl(path, problems)
         return
-    for number, row in importer.read_rows(path, importer.detect_format(path)):
+    for number, row in rowfiles.read_rows(path, rowfiles.detect_format(path)):
         try:
             yield row_to_record(mapping, row)
         except RowError as error:

@@ -1,7 +1,7 @@
 """Bulk importer: `python -m services.ingest.importer FILE --mapping MAP --addr HOST:PORT`.
 
 Reads CSV, JSON Lines or Parquet, turns each row into a Record with a column mapping
-(import_mapping.py documents the format), streams them to IngestRecordBatches, shows a
+(telco360_imports/mapping.py documents the format), streams them to IngestRecordBatches, shows a
 progress bar, writes every rejected row with its reasons to a JSON Lines file and prints a
 summary. Re-running an import is safe: records are identified by (source,
 source_record_id), so rows already imported come back DUPLICATE and change nothing.
@@ -13,7 +13,6 @@ Rejects file: one JSON object per rejected row:
 
 from __future__ import annotations
 
-import csv
 import json
 import pathlib
 import threading
@@ -25,10 +24,10 @@ import grpc
 import typer
 from tqdm import tqdm
 
-from services.ingest.import_mapping import Mapping, MappingError, RowError, load_mapping, row_to_record
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from telco360_imports.files import FORMATS, count_rows, detect_format, read_rows
+from telco360_imports.mapping import Mapping, MappingError, RowError, load_mapping, row_to_record
 
-FORMATS = ("csv", "jsonl", "parquet")
 BATCH_SIZE_MAX = 5000
 """Most records per message; the service's default record_batch_max."""
 
@@ -55,54 +54,6 @@ class Summary:
             "rejected": self.rejected,
             "rejects_file": self.rejects_file,
         }
-
-
-def detect_format(path: pathlib.Path) -> str:
-    """csv, jsonl or parquet from the file name."""
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    return "csv"
-
-
-def read_rows(path: pathlib.Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number, row) pairs; row numbers count data rows from 1."""
-    if fmt == "csv":
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            yield from enumerate(csv.DictReader(handle), start=1)
-    elif fmt == "jsonl":
-        with path.open(encoding="utf-8") as handle:
-            number = 0
-            for line in handle:
-                if line.strip():
-                    number += 1
-                    try:
-                        yield number, json.loads(line)
-                    except json.JSONDecodeError as error:
-                        yield number, {"__invalid_json__": f"{error.msg} at column {error.colno}"}
-    elif fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        number = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-            for row in batch.to_pylist():
-                number += 1
-                yield number, row
-    else:
-        raise ValueError(f"unknown format {fmt!r}")
-
-
-def count_rows(path: pathlib.Path, fmt: str) -> int | None:
-    """Number of data rows when cheap to know (for the progress bar)."""
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(path).metadata.num_rows
-    with path.open("rb") as handle:
-        lines = sum(1 for line in handle if line.strip())
-    return max(0, lines - 1) if fmt == "csv" else lines
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

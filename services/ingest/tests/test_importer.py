@@ -10,10 +10,12 @@ import sys
 
 import pytest
 
-from services.ingest.import_mapping import MappingError, load_mapping, parse_mapping
+from services.ingest.domain import formats, records
 from services.ingest.importer import import_file
 from services.ingest.tests.conftest import Running
 from telco360.ingest.v1 import ingest_pb2
+from telco360_imports import mapping as library
+from telco360_imports.mapping import load_mapping
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 MAPPING_YAML = """
@@ -162,24 +164,14 @@ async def test_cli_prints_summary(server: Running, files, tmp_path: pathlib.Path
     assert len(rejects.read_text().splitlines()) == 4
 
 
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({"kind": "billing"}, "fields"),
-        ({"kind": "nope", "fields": {}}, "unknown kind"),
-        ({"kind": "billing", "fields": {"source": "a", "source_record_id": "b"}}, "customer_id"),
-        (
-            {
-                "kind": "billing",
-                "fields": {"source": "a", "source_record_id": "b", "customer_id": "c", "billing.fees": "f"},
-            },
-            "unknown field",
-        ),
-    ],
-)
-def test_bad_mappings_are_refused_up_front(data: dict, message: str) -> None:
-    with pytest.raises(MappingError, match=message):
-        parse_mapping(data)
+def test_library_mapping_agrees_with_the_service_domain() -> None:
+    """telco360_imports keeps its own KINDS and ascii_decimal (a library imports no service); they match ingest's."""
+    assert library.KINDS == records.KINDS
+    assert library.DECIMAL_TEXT_MAX == formats.DECIMAL_TEXT_MAX
+    assert library._DECIMAL.pattern == formats._DECIMAL.pattern
+    samples = ["12", "-3.5", " 1e6 ", ".5", "5.", "+7", "１２３", "1_000", "nan", "inf", "1e99999", "", "x1", "9" * 65]
+    for text in samples:
+        assert library.ascii_decimal(text) == formats.ascii_decimal(text), text
 
 
 BOUNDS_ROWS = [

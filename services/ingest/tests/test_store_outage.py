@@ -18,13 +18,13 @@ import grpc
 import pytest
 
 from services.ingest.app import build_service
-from services.ingest.import_mapping import parse_mapping
 from services.ingest.importer import import_file
 from services.ingest.settings import IngestSettings
 from services.ingest.store import migrate_store
 from services.ingest.tests.conftest import Running
 from services.ingest.tests.samples import billing
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from telco360_imports.mapping import parse_mapping
 from telco360_runtime.db import Database
 from telco360_runtime.testing_pg import PrivatePostgres
 
