@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
 from telco360_runtime.db import normalise_url
-from telco360_runtime.testing_pg import PrivatePostgres, postgres_bindir
 from telco360_runtime.logs import configure_logging
+from telco360_runtime.testing_pg import PrivatePostgres, postgres_bindir
 
 PG_ENV = "TELCO360_TEST_PG_URL"
 
