@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from telco360_runtime.status import field_violations
+from telco360_runtime.testing import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SERVICES = {
@@ -26,12 +26,6 @@ SERVICES = {
     "scoring": "telco360.scoring.v1.ScoringService",
     "contact": "telco360.contact.v1.ContactService",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_process(name: str, tmp_path: pathlib.Path, port: int) -> subprocess.Popen:

@@ -17,7 +17,6 @@ import asyncio
 import dataclasses
 import os
 import pathlib
-import socket
 import threading
 import time
 import uuid
@@ -46,6 +45,7 @@ from telco360_datagen import generate
 from telco360_runtime.bootstrap import open_store
 from telco360_runtime.db import normalise_url
 from telco360_runtime.server import GrpcService
+from telco360_runtime.testing import free_port
 
 #: Full gRPC service names, by short service name.
 SERVICE_NAMES = {
@@ -71,12 +71,6 @@ CLIENT_OPTIONS = [
     ("grpc.max_receive_message_length", 4 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclasses.dataclass
@@ -137,7 +131,7 @@ class Cluster:
                 return self._pg_database(name)
             return f"sqlite:///{folder / (name + '.db')}"
 
-        profile_port = _free_port()
+        profile_port = free_port()
         profile_addr = f"127.0.0.1:{profile_port}"
         ingest = await self._node(
             "ingest",

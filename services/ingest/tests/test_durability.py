@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.ingest.tests.samples import billing
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from telco360_runtime.testing import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 TOTAL = 3000
 KILL_AFTER = 400
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start(url: str, port: int, log: pathlib.Path) -> subprocess.Popen:
@@ -65,7 +59,7 @@ def _read_all(stub: ingest_pb2_grpc.IngestServiceStub) -> list[ingest_pb2.LogEnt
 @pytest.mark.e2e
 def test_sigkill_mid_stream_loses_and_doubles_nothing(db_url: str, tmp_path: pathlib.Path) -> None:
     records = [billing(i, fee_fen=100 + i) for i in range(TOTAL)]
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "ingest.log"
     process = _start(db_url, port, log)
     acknowledged: dict[str, int] = {}
@@ -89,7 +83,7 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(db_url: str, tmp_path: pat
         assert process.returncode == -signal.SIGKILL
         assert KILL_AFTER <= len(acknowledged) < TOTAL
 
-        port = _free_port()
+        port = free_port()
         process = _start(db_url, port, log)
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             _wait_serving(channel)

@@ -43,7 +43,7 @@ async def service(db_url):
     )
     await svc.start()
     channel = grpc.aio.insecure_channel(svc.address)
-    yield svc.profile.store, clock, profile_pb2_grpc.ProfileServiceStub(channel)
+    yield svc.parts["profile"].store, clock, profile_pb2_grpc.ProfileServiceStub(channel)
     await channel.close()
     await svc.stop(0)
     db.dispose()

@@ -20,7 +20,6 @@ import json
 import os
 import pathlib
 import random
-import socket
 import subprocess
 import sys
 import uuid
@@ -35,6 +34,7 @@ from services.profile.tests.harness import feed, start_ingest
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360.profile.v1 import profile_pb2_grpc
 from telco360_runtime.db import normalise_url
+from telco360_runtime.testing import free_port
 from telco360_runtime.timeconv import to_timestamp
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -70,17 +70,11 @@ def databases(request: pytest.FixtureRequest, tmp_path) -> Iterator:
         admin.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class ProfileProcess:
     """One `python -m services.profile` process on a given store."""
 
     def __init__(self, url: str, ingest_addr: str, log_path: pathlib.Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
