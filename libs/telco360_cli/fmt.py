@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar, cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from telco360.common.v1 import common_pb2
+
+#: A generated protobuf enum (its pyi class subclasses int).
+EnumT = TypeVar("EnumT", bound=int)
 
 
 def yuan(fen: int | float) -> str:
@@ -53,14 +57,14 @@ def _common_prefix(names: list[str]) -> str:
     return prefix[: prefix.rfind("_") + 1]
 
 
-def enum_value(enum_type, short: str) -> int:
+def enum_value(enum_type: type[EnumT], short: str) -> EnumT:
     """Parse a short enum name (case-insensitive, e.g. 'sms') into its number."""
     descriptor = _descriptor(enum_type)
     prefix = _common_prefix([v.name for v in descriptor.values])
     wanted = short.strip().upper().replace("-", "_")
     for value in descriptor.values:
         if value.name in (wanted, prefix + wanted):
-            return value.number
+            return cast(EnumT, value.number)
     choices = ", ".join(enum_name(enum_type, v.number) for v in descriptor.values if v.number)
     raise ValueError(f"unknown {descriptor.name} {short!r}; choose one of: {choices}")
 
@@ -107,6 +111,12 @@ def attr_py(value: common_pb2.AttributeValue) -> object:
     """An AttributeValue as a Python value (None when unset)."""
     kind = value.WhichOneof("kind")
     return getattr(value, kind) if kind else None
+
+
+def attr_number(value: common_pb2.AttributeValue) -> float:
+    """A numeric AttributeValue as a float (0.0 when unset or not a number)."""
+    number = attr_py(value)
+    return float(number) if isinstance(number, (int, float)) else 0.0
 
 
 def parse_time(text: str) -> dt.datetime:

@@ -176,7 +176,7 @@ class LocalSuite:
     # ------------------------------------------------------------------ status / stop
     def status(self) -> list[dict[str, object]]:
         """Per recorded service: pid, alive, port, health and log path."""
-        rows = []
+        rows: list[dict[str, object]] = []
         for name in SERVICES:
             state = self.read().get(name)
             if state is None:

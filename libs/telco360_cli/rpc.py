@@ -71,7 +71,7 @@ class Clients:
     async def close(self) -> None:
         """Close every opened channel."""
         for channel in self._channels.values():
-            await channel.close()
+            await channel.close(None)
         self._channels.clear()
 
     async def __aenter__(self) -> Clients:

@@ -10,6 +10,9 @@ each number their own records.
 
 from __future__ import annotations
 
+from typing import TypeVar, cast
+
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from telco360.common.v1 import common_pb2
@@ -18,10 +21,20 @@ from telco360_datagen.model import AccountPlan, ContactPlan, Contract
 from telco360_datagen.months import month_str
 
 Record = ingest_pb2.Record
+#: A generated protobuf enum (its stub class subclasses int).
+EnumT = TypeVar("EnumT", bound=int)
 
 
-def _record(source: str, srid: str, cid: str, ts: int, **payload: object) -> Record:
-    return Record(source=source, source_record_id=srid, customer_id=cid, occurred_at=Timestamp(seconds=ts), **payload)
+def _record(source: str, srid: str, cid: str, ts: int, payload_field: str, payload: Message) -> Record:
+    record = Record(source=source, source_record_id=srid, customer_id=cid, occurred_at=Timestamp(seconds=ts))
+    getattr(record, payload_field).CopyFrom(payload)
+    return record
+
+
+def _enum(enum_type: type[EnumT], number: int) -> EnumT:
+    """A planned enum number typed as the message's enum (plans keep enums as plain numbers)."""
+    del enum_type  # names the type for the checker only
+    return cast(EnumT, number)
 
 
 def _attribute(value: object) -> common_pb2.AttributeValue:
@@ -40,7 +53,7 @@ def account(plan: AccountPlan, contract: Contract, ts: int) -> Record:
         parent_customer_id=plan.parent_id,
         industry=plan.industry.code,
         region=plan.region.region,
-        tier=plan.tier,
+        tier=_enum(common_pb2.AccountTier, plan.tier),
         account_manager_id=plan.manager_id,
         contract_start_month=month_str(contract.start),
         contract_end_month=month_str(contract.end),
@@ -48,7 +61,7 @@ def account(plan: AccountPlan, contract: Contract, ts: int) -> Record:
         time_zone=plan.time_zone,
         attributes={k: _attribute(v) for k, v in plan.attributes.items()},
     )
-    return _record("crm", f"ACC-{plan.customer_id}", plan.customer_id, ts, account=master)
+    return _record("crm", f"ACC-{plan.customer_id}", plan.customer_id, ts, "account", master)
 
 
 def contact(plan: AccountPlan, person: ContactPlan, ts: int, inactive: bool = False) -> Record:
@@ -57,13 +70,13 @@ def contact(plan: AccountPlan, person: ContactPlan, ts: int, inactive: bool = Fa
         person_id=person.person_id,
         name=person.name,
         role=person.role,
-        level=person.level,
+        level=_enum(ingest_pb2.ContactLevel, person.level),
         phone=person.phone,
         email=person.email,
         preferred_hours=person.hours,
         inactive=inactive,
     )
-    return _record("crm", f"CON-{person.person_id}", plan.customer_id, ts, contact=msg)
+    return _record("crm", f"CON-{person.person_id}", plan.customer_id, ts, "contact", msg)
 
 
 def billing(
@@ -83,15 +96,15 @@ def billing(
     month_text = month_str(month)
     msg = ingest_pb2.MonthlyBilling(
         month=month_text,
-        product_line=line,
+        product_line=_enum(common_pb2.ProductLine, line),
         fee_fen=fee_fen,
         usage_quantity=usage,
         usage_unit=unit,
         lines=lines,
-        payment_status=status,
+        payment_status=_enum(ingest_pb2.PaymentStatus, status),
         days_overdue=days_overdue,
     )
-    return _record("billing", f"BILL-{cid}-{month_text}-{key}", cid, ts, billing=msg)
+    return _record("billing", f"BILL-{cid}-{month_text}-{key}", cid, ts, "billing", msg)
 
 
 def subscription(
@@ -99,9 +112,13 @@ def subscription(
 ) -> Record:
     """A product added, changed or removed."""
     msg = ingest_pb2.Subscription(
-        product_code=code, product_line=line, action=action, quantity=quantity, monthly_fee_fen=fee_fen
+        product_code=code,
+        product_line=_enum(common_pb2.ProductLine, line),
+        action=_enum(ingest_pb2.SubscriptionAction, action),
+        quantity=quantity,
+        monthly_fee_fen=fee_fen,
     )
-    return _record("crm", f"SUB-{cid}-{serial:05d}", cid, ts, subscription=msg)
+    return _record("crm", f"SUB-{cid}-{serial:05d}", cid, ts, "subscription", msg)
 
 
 def service_event(
@@ -120,14 +137,14 @@ def service_event(
 ) -> Record:
     """A complaint, fault ticket, service call or satisfaction survey."""
     msg = ingest_pb2.ServiceEvent(
-        type=type_,
-        product_line=line,
+        type=_enum(ingest_pb2.ServiceEventType, type_),
+        product_line=_enum(common_pb2.ProductLine, line),
         severity=severity,
         resolution_hours=hours,
         survey_answers=answers or {},
         summary=summary,
     )
-    return _record(source, f"{prefix}-{cid}-{serial:05d}", cid, ts, service_event=msg)
+    return _record(source, f"{prefix}-{cid}-{serial:05d}", cid, ts, "service_event", msg)
 
 
 def interaction(
@@ -143,9 +160,13 @@ def interaction(
 ) -> Record:
     """A visit, call, meeting, exhibition, questionnaire or website / call-centre contact."""
     msg = ingest_pb2.Interaction(
-        channel=channel, recorded_by=recorded_by, person_id=person_id, notes=notes, duration_minutes=minutes
+        channel=_enum(ingest_pb2.InteractionChannel, channel),
+        recorded_by=recorded_by,
+        person_id=person_id,
+        notes=notes,
+        duration_minutes=minutes,
     )
-    return _record(source, f"INT-{cid}-{serial:05d}", cid, ts, interaction=msg)
+    return _record(source, f"INT-{cid}-{serial:05d}", cid, ts, "interaction", msg)
 
 
 def competitor(
@@ -161,12 +182,12 @@ def competitor(
     """Intelligence about a competitor at the account."""
     msg = ingest_pb2.CompetitorIntel(
         competitor=name,
-        product_lines=lines,
+        product_lines=[_enum(common_pb2.ProductLine, line) for line in lines],
         satisfaction=satisfaction,
         contract_end_month=month_str(contract_end) if contract_end is not None else "",
         active_approach=active,
     )
-    return _record("field", f"CI-{cid}-{serial:05d}", cid, ts, competitor=msg)
+    return _record("field", f"CI-{cid}-{serial:05d}", cid, ts, "competitor", msg)
 
 
 def opportunity(
@@ -188,13 +209,17 @@ def opportunity(
         budget_fen=budget_fen,
         decision_maker_ids=decision_makers,
         expected_close_month=month_str(close_month),
-        stage=stage,
-        product_lines=lines,
+        stage=_enum(ingest_pb2.OpportunityStage, stage),
+        product_lines=[_enum(common_pb2.ProductLine, line) for line in lines],
     )
-    return _record("crm", f"OPP-{opp_id}-{version}", cid, ts, opportunity=msg)
+    return _record("crm", f"OPP-{opp_id}-{version}", cid, ts, "opportunity", msg)
 
 
 def lifecycle(cid: str, serial: int, ts: int, action: int, reason: int, detail: str) -> Record:
     """Account termination or reactivation."""
-    msg = ingest_pb2.AccountLifecycle(action=action, reason=reason, detail=detail)
-    return _record("crm", f"LC-{cid}-{serial}", cid, ts, lifecycle=msg)
+    msg = ingest_pb2.AccountLifecycle(
+        action=_enum(ingest_pb2.LifecycleAction, action),
+        reason=_enum(ingest_pb2.TerminationReason, reason),
+        detail=detail,
+    )
+    return _record("crm", f"LC-{cid}-{serial}", cid, ts, "lifecycle", msg)

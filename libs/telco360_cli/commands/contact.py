@@ -23,7 +23,7 @@ policy_group = typer.Typer(help="Contact policies.", no_args_is_help=True)
 campaign_group = typer.Typer(help="Campaigns (营销案).", no_args_is_help=True)
 
 
-def channel_of(name: str) -> int:
+def channel_of(name: str) -> contact_pb2.Channel:
     """Channel enum from a short name (sms, inbound_offer, visit, ...)."""
     return fmt.enum_value(contact_pb2.Channel, name)
 

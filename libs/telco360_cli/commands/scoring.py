@@ -23,18 +23,18 @@ KIND = scoring_pb2.ModelKind
 def metric_line(model: scoring_pb2.Model) -> str:
     """The headline holdout metrics of a model, against its baseline."""
     if model.HasField("churn_metrics"):
-        m = model.churn_metrics
+        churn = model.churn_metrics
         return (
-            f"ROC-AUC {m.roc_auc:.3f} (baseline {m.baseline_roc_auc:.3f}), PR-AUC {m.pr_auc:.3f}, "
-            f"top-decile lift {m.lift_top10:.2f} (baseline {m.baseline_lift_top10:.2f}), "
-            f"capture {fmt.percent(m.capture_top10)}, base rate {fmt.percent(m.base_rate)}"
+            f"ROC-AUC {churn.roc_auc:.3f} (baseline {churn.baseline_roc_auc:.3f}), PR-AUC {churn.pr_auc:.3f}, "
+            f"top-decile lift {churn.lift_top10:.2f} (baseline {churn.baseline_lift_top10:.2f}), "
+            f"capture {fmt.percent(churn.capture_top10)}, base rate {fmt.percent(churn.base_rate)}"
         )
     if model.HasField("value_metrics"):
-        m = model.value_metrics
+        value = model.value_metrics
         return (
-            f"Spearman {m.spearman:.3f} (baseline {m.baseline_spearman:.3f}), R² {m.r2:.3f}, "
-            f"MAE {fmt.yuan_short(m.mae)}, top-decile revenue share {fmt.percent(m.top_decile_revenue_share)} "
-            f"(ideal {fmt.percent(m.top_decile_revenue_share_ideal)})"
+            f"Spearman {value.spearman:.3f} (baseline {value.baseline_spearman:.3f}), R² {value.r2:.3f}, "
+            f"MAE {fmt.yuan_short(value.mae)}, top-decile revenue share {fmt.percent(value.top_decile_revenue_share)} "
+            f"(ideal {fmt.percent(value.top_decile_revenue_share_ideal)})"
         )
     return "(no metrics)"
 
@@ -105,7 +105,7 @@ def train(
                 if table.suffix.lower() in (".parquet", ".pq")
                 else scoring_pb2.TABLE_FORMAT_CSV
             )
-            request = scoring_pb2.TrainFromTableRequest(
+            table_request = scoring_pb2.TrainFromTableRequest(
                 content=table.read_bytes(),
                 format=fmt_kind,
                 id_column=id_column,
@@ -117,7 +117,9 @@ def train(
                 auto_promote=auto,
                 description=description or f"table {table.name}",
             )
-            job = await run_job(clients, await clients.scoring.TrainFromTable(request), f"training on {table.name}")
+            job = await run_job(
+                clients, await clients.scoring.TrainFromTable(table_request), f"training on {table.name}"
+            )
             return await clients.scoring.GetModel(scoring_pb2.GetModelRequest(model_id=job.result_ref))
         if not as_of:
             raise CliError("name at least one training cut-off with --as-of (or bring a --table)")
@@ -143,7 +145,9 @@ def train(
         console.print(f"  {model.promotion_note}")
 
 
-async def list_models(clients: Clients, kind: int = 0) -> list[scoring_pb2.Model]:
+async def list_models(
+    clients: Clients, kind: scoring_pb2.ModelKind = scoring_pb2.MODEL_KIND_UNSPECIFIED
+) -> list[scoring_pb2.Model]:
     """Every registered model, newest first."""
     found: list[scoring_pb2.Model] = []
     token = ""
@@ -161,7 +165,9 @@ async def list_models(clients: Clients, kind: int = 0) -> list[scoring_pb2.Model
 @models_group.command("list")
 def models_list(ctx: typer.Context, kind: str = typer.Option("", help="churn or value; empty = both")) -> None:
     """List model versions with status and holdout metrics."""
-    models = run_command(ctx.obj, lambda c: list_models(c, fmt.enum_value(KIND, kind) if kind else 0))
+    models = run_command(
+        ctx.obj, lambda c: list_models(c, fmt.enum_value(KIND, kind) if kind else KIND.MODEL_KIND_UNSPECIFIED)
+    )
     table = Table(title="Models (newest first)")
     for column in ("model", "kind", "v", "status", "created", "metrics"):
         table.add_column(column, overflow="fold")

@@ -7,7 +7,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from telco360.contact.v1 import contact_pb2 as c
 
 
-def _window(size: int, unit: int) -> c.Window:
+def _window(size: int, unit: c.WindowUnit) -> c.Window:
     return c.Window(kind=c.WINDOW_KIND_ROLLING, unit=unit, size=size)
 
 

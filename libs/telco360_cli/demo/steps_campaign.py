@@ -152,7 +152,13 @@ async def _follow_up(
 
 
 async def _outcome(
-    clients: Clients, proposal: c.Proposal, offer_id: str, channel: int, kind: int, reservation: str, key: str
+    clients: Clients,
+    proposal: c.Proposal,
+    offer_id: str,
+    channel: c.Channel,
+    kind: c.OutcomeKind,
+    reservation: str,
+    key: str,
 ) -> None:
     await clients.contact.RecordOutcome(
         c.RecordOutcomeRequest(

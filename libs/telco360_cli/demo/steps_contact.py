@@ -43,7 +43,7 @@ async def record_history(state: DemoState, clients: Clients) -> None:
     ids = sorted(state.scores or state.base.truth.accounts)
     chosen = rng.sample(ids, min(len(ids), max(30, len(ids) // 12)))
     now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    plan: list[tuple[str, int, dt.datetime, str]] = []
+    plan: list[tuple[str, c.Channel, dt.datetime, str]] = []
     for cid in chosen:
         per_month = rng.choice((2, 3, 4, 6, 8, 10))
         for _ in range(per_month * HISTORY_DAYS // 30):
@@ -56,7 +56,7 @@ async def record_history(state: DemoState, clients: Clients) -> None:
     limit = asyncio.Semaphore(16)
     granted = blocked = 0
 
-    async def one(index: int, cid: str, channel: int, at: dt.datetime, offer: str) -> None:
+    async def one(index: int, cid: str, channel: c.Channel, at: dt.datetime, offer: str) -> None:
         nonlocal granted, blocked
         async with limit:
             reply = await clients.contact.ReserveContact(

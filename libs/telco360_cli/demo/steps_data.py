@@ -84,7 +84,7 @@ async def show_and_replay_quarantine(state: DemoState, clients: Clients) -> None
             highlight=False,
         )
     truth = state.base.truth.bad_records
-    corrections = []
+    corrections: list[ingest_pb2.QuarantineCorrection] = []
     for entry in reply.entries:
         bad = truth.get((entry.record.source, entry.record.source_record_id))
         if bad is not None and len(corrections) < 5:
@@ -200,7 +200,7 @@ async def tags_and_segments(state: DemoState, clients: Clients) -> None:
         n, sample = await query_segment(clients, expression, ["fee_total_last_month"], 3)
         state.segments.append((title, expression, n))
         shown = ", ".join(
-            f"{m.customer_id} ({fmt.yuan_short(fmt.attr_py(m.features['fee_total_last_month']) or 0)}/month)"
+            f"{m.customer_id} ({fmt.yuan_short(fmt.attr_number(m.features['fee_total_last_month']))}/month)"
             for m in sample
             if "fee_total_last_month" in m.features
         )

@@ -60,7 +60,9 @@ def scoring_day(now: dt.datetime) -> int:
     return min(now.day, 28)
 
 
-async def _train(state: DemoState, clients: Clients, kind: int, horizon: int, label: str) -> scoring_pb2.Model:
+async def _train(
+    state: DemoState, clients: Clients, kind: scoring_pb2.ModelKind, horizon: int, label: str
+) -> scoring_pb2.Model:
     training, holdout = cutoffs(
         state.base.truth.months[0], state.end_month, horizon, day=scoring_day(dt.datetime.now(dt.UTC))
     )
@@ -106,9 +108,9 @@ async def batch_score(state: DemoState, clients: Clients) -> None:
             continue
         f = m.features
         state.scores[m.customer_id] = (
-            fmt.attr_py(f["churn_probability"]) or 0.0,
+            fmt.attr_number(f["churn_probability"]),
             str(fmt.attr_py(f["risk_band"]) or "").lower(),
-            int(fmt.attr_py(f["predicted_value_fen"]) or 0),
+            int(fmt.attr_number(f["predicted_value_fen"])),
             fmt.tier(m.tier),
             m.name,
         )

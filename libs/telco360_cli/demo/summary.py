@@ -21,7 +21,7 @@ th{background:#e3f2fd}.num{text-align:right}img{max-width:600px}
 """
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+def _table(headers: list[str], rows: list[list[str]], numeric: frozenset[int] | set[int] = frozenset()) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers) if any(headers) else ""
     head = f"<tr>{head}</tr>" if head else ""
     body = "".join(
@@ -85,7 +85,7 @@ def render(state: DemoState) -> str:
                 [
                     s.customer_id,
                     name,
-                    fmt.tier(state.scores.get(s.customer_id, (0, "", 0, "", ""))[3]),
+                    state.scores.get(s.customer_id, (0.0, "", 0, "", ""))[3],
                     fmt.percent(s.churn_probability),
                     fmt.yuan_short(s.predicted_value_fen),
                     "; ".join(r.phrase for r in s.churn_reasons),
