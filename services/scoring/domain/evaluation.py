@@ -11,16 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
-from sklearn.metrics import (
-    average_precision_score,
-    brier_score_loss,
-    log_loss,
-    mean_absolute_error,
-    mean_squared_error,
-    r2_score,
-    roc_auc_score,
-)
 
 from .bands import BandStats, RiskThresholds, band_stats, holdout_thresholds
 from .params import CHURN
@@ -163,11 +153,15 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[Cali
 
 def _safe_auc(y: np.ndarray, s: np.ndarray) -> float:
     """ROC-AUC, or 0.5 when the holdout has a single class."""
+    from sklearn.metrics import roc_auc_score  # deferred, like every scikit-learn import here: it loads slowly
+
     return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else 0.5
 
 
 def churn_metrics(y: np.ndarray, p: np.ndarray, baseline: np.ndarray | None = None) -> ChurnMetrics:
     """All churn metrics from labels and predicted probabilities."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss
+
     y = np.asarray(y, dtype=np.float64)
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
     lift, capture = lift_and_capture(y, p)
@@ -202,6 +196,9 @@ def top_decile_share(actual: np.ndarray, pred: np.ndarray) -> float:
 
 def value_metrics(actual: np.ndarray, pred: np.ndarray, baseline: np.ndarray | None = None) -> ValueMetrics:
     """All value metrics from actual and predicted future revenue."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
     a = np.asarray(actual, dtype=np.float64)
     p = np.asarray(pred, dtype=np.float64)
     rho = spearmanr(a, p).statistic if len(a) > 2 else 0.0

@@ -12,9 +12,8 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -24,6 +23,9 @@ from .params import CHURN, TrainParams
 from .registry import READY, Holdout, ModelRecord
 from .schema import FeatureSchema, fit_schema
 from .training import ProgressFn, TrainedModel, train_model
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 Trainer = Callable[[str, pd.DataFrame, TrainParams, FeatureSchema, ProgressFn | None], TrainedModel]
 
@@ -110,6 +112,8 @@ def make_record(
     now: dt.datetime,
 ) -> ModelRecord:
     """The registry record of a fitted model (version assigned by the store)."""
+    import lightgbm as lgb  # deferred: loading LightGBM takes a second
+
     m = fitted.model
     lineage = {
         **lineage,

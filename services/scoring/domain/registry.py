@@ -14,7 +14,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 
 from .bands import RiskThresholds
@@ -58,6 +57,8 @@ class ModelRecord:
 
     def load(self) -> TrainedModel:
         """Parse the stored booster into a scorable model."""
+        import lightgbm as lgb  # deferred: loading LightGBM takes a second, only parsing needs it
+
         booster = lgb.Booster(model_str=self.model_text)
         return TrainedModel(
             kind=self.kind,

@@ -10,29 +10,40 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import html
 import io
 import threading
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+from .bands import BANDS, TIERS, RiskThresholds, risk_band_codes, value_tier_codes
+from .params import CHURN
+from .registry import Holdout, ModelRecord
 
-from .bands import BANDS, TIERS, RiskThresholds, risk_band_codes, value_tier_codes  # noqa: E402
-from .params import CHURN  # noqa: E402
-from .registry import Holdout, ModelRecord  # noqa: E402
+if TYPE_CHECKING:
+    from types import ModuleType
 
 # pyplot keeps global state; reports rendered from several threads take turns.
 _PLOT_LOCK = threading.Lock()
 BAND_COLOURS = {"LOW": "#4caf50", "MEDIUM": "#ff9800", "HIGH": "#e53935"}
 
 
+@functools.cache
+def _pyplot() -> ModuleType:
+    """matplotlib.pyplot on the Agg backend, imported on the first report (it loads slowly)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # the backend must be chosen first
+
+    return plt
+
+
 def _png(fig: Any) -> str:
     """A figure as a base64 PNG data URI (the figure is closed)."""
+    plt = _pyplot()
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=90)
@@ -41,6 +52,9 @@ def _png(fig: Any) -> str:
 
 
 def _roc(h: Holdout) -> str:
+    from sklearn.metrics import roc_curve  # deferred: scikit-learn loads slowly
+
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.2))
     if 0 < h.y.sum() < len(h.y):
         fpr, tpr, _ = roc_curve(h.y, h.pred)
@@ -55,6 +69,9 @@ def _roc(h: Holdout) -> str:
 
 
 def _pr(h: Holdout) -> str:
+    from sklearn.metrics import precision_recall_curve  # deferred: scikit-learn loads slowly
+
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.2))
     if 0 < h.y.sum() < len(h.y):
         p, r, _ = precision_recall_curve(h.y, h.pred)
@@ -77,6 +94,7 @@ def _gains(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _lift_gains(h: Holdout, value: bool = False) -> str:
+    plt = _pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2))
     x, g = _gains(h.y, h.pred)
     a1.plot(x, g, label="model")
@@ -101,6 +119,7 @@ def _lift_gains(h: Holdout, value: bool = False) -> str:
 
 
 def _calibration(metrics: dict[str, Any]) -> str:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.2))
     bins = metrics.get("calibration", [])
     if bins:
@@ -114,6 +133,7 @@ def _calibration(metrics: dict[str, Any]) -> str:
 
 
 def _importance(record: ModelRecord, top: int = 20) -> str:
+    plt = _pyplot()
     gain = record.importance.get("gain", {})
     items = sorted(gain.items(), key=lambda kv: kv[1], reverse=True)[:top][::-1]
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.3 * len(items) + 1)))
@@ -123,6 +143,7 @@ def _importance(record: ModelRecord, top: int = 20) -> str:
 
 
 def _band_distribution(h: Holdout, t: RiskThresholds) -> str:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     codes = risk_band_codes(h.pred, t)
     edges = np.linspace(0, 1, 41)
@@ -139,6 +160,7 @@ def _band_distribution(h: Holdout, t: RiskThresholds) -> str:
 
 
 def _value_scatter(h: Holdout) -> str:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.2))
     ax.scatter(h.y / 100, h.pred / 100, s=5, alpha=0.4)
     hi = float(max(h.y.max(initial=1), h.pred.max(initial=1))) / 100
@@ -148,6 +170,7 @@ def _value_scatter(h: Holdout) -> str:
 
 
 def _tier_distribution(h: Holdout, record: ModelRecord) -> str:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     codes = value_tier_codes(h.pred, record.value_boundaries)
     ax.bar(TIERS, [int((codes == i).sum()) for i in range(len(TIERS))], color="#00897b")

@@ -15,9 +15,8 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -27,6 +26,9 @@ from .bands import RiskThresholds
 from .contributions import PATH, PathTable, path_contributions, path_table, shap_contributions
 from .params import CHURN, VALUE, TrainParams
 from .schema import FeatureSchema, fit_schema
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 ProgressFn = Callable[[str], None]
 
@@ -166,6 +168,8 @@ def train_model(
     `df` needs `customer_id`, `label` and feature columns. The schema is fitted on `df`
     unless given (e.g. for a brought table with excluded columns).
     """
+    import lightgbm as lgb  # deferred: loading LightGBM takes a second, only fitting needs it here
+
     schema = schema or fit_schema(df)
     if not schema.features:
         raise FailedPrecondition("training set has no usable feature columns")

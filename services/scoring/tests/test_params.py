@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import lightgbm as lgb
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -90,6 +89,8 @@ def _frame(kind: str) -> tuple[np.ndarray, np.ndarray]:
 @SETTINGS
 @given(data=st.data())
 def test_every_accepted_parameter_set_trains_in_lightgbm(kind: str, data: st.DataObject) -> None:
+    import lightgbm as lgb  # deferred so that collecting the tests does not load LightGBM
+
     params = parse_params(data.draw(good_params(kind)), kind)
     X, y = _frame(kind)
     train = lgb.Dataset(X, label=y, free_raw_data=False)
@@ -131,6 +132,8 @@ def test_the_cases_from_the_issue() -> None:
 
 def test_bounds_match_lightgbm_at_their_edges() -> None:
     """The documented edges are LightGBM's: one step outside, LightGBM itself refuses."""
+    import lightgbm as lgb
+
     X, y = _frame(CHURN)
     for name, bad in (("num_leaves", 1), ("feature_fraction", 0.0), ("bagging_fraction", 1.5), ("max_bin", 1)):
         with pytest.raises(lgb.basic.LightGBMError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import io
 import pathlib
 from collections.abc import AsyncIterator
@@ -36,12 +37,18 @@ from telco360_runtime.timeconv import to_timestamp
 from .conftest import make_sets
 from .profile_peer import SyntheticProfile
 
-BASE = synthetic.generate(1500, months=33, seed=5)
+
+@functools.cache
+def service_base() -> synthetic.SyntheticBase:
+    """The synthetic base behind the profile peer, built on first use (never at collection)."""
+    return synthetic.generate(1500, months=33, seed=5)
+
+
 FAST = {"num_boost_round": "150", "learning_rate": "0.1"}
 
 
 def cut(m: int):
-    return to_timestamp(BASE.cutoff(m).to_pydatetime())
+    return to_timestamp(service_base().cutoff(m).to_pydatetime())
 
 
 class Env:
@@ -78,7 +85,7 @@ class Env:
 
 @pytest.fixture
 async def env(tmp_path: pathlib.Path) -> AsyncIterator[Env]:
-    profile = SyntheticProfile(BASE)
+    profile = SyntheticProfile(service_base())
     peer = GrpcService(
         ServiceSettings(service_name="profile", port=0, grace_seconds=0.5),
         [
@@ -145,7 +152,7 @@ async def test_train_promote_score_batch_and_report(env: Env) -> None:
     listing = await stub.ListModels(pb.ListModelsRequest(page=common_pb2.PageRequest(page_size=1)))
     assert listing.page.total_count == 2 and len(listing.models) == 1 and listing.page.next_page_token
 
-    profile_frame = env.profile.frame(BASE.months).set_index("customer_id")
+    profile_frame = env.profile.frame(service_base().months).set_index("customer_id")
     active = profile_frame[profile_frame["status"] == "ACTIVE"].index[:20].tolist()
     gone = profile_frame[profile_frame["status"] == "TERMINATED"].index[0]
     reply = await stub.ScoreCustomers(pb.ScoreCustomersRequest(customer_ids=[*active, "NO-SUCH", gone], top_reasons=3))
@@ -209,7 +216,7 @@ async def test_promotion_swaps_atomically_under_concurrent_scoring(env: Env) -> 
     stub = env.stub
     a = await env.train_churn({**FAST, "num_leaves": "7"})
     b = await env.train_churn({**FAST, "num_leaves": "63", "learning_rate": "0.03"})
-    ids = env.profile.frame(BASE.months).query("status == 'ACTIVE'")["customer_id"].tolist()[:100]
+    ids = env.profile.frame(service_base().months).query("status == 'ACTIVE'")["customer_id"].tolist()[:100]
     request = pb.ScoreCustomersRequest(customer_ids=ids, churn_only=True, top_reasons=1)
     reference = {}
     for model_id in (a, b):
@@ -242,7 +249,7 @@ async def test_promotion_swaps_atomically_under_concurrent_scoring(env: Env) -> 
 
 
 async def test_train_from_table_round_trip(env: Env) -> None:
-    sets = make_sets(BASE, "churn", 3, (12, 15, 18, 21), 24)
+    sets = make_sets(service_base(), "churn", 3, (12, 15, 18, 21), 24)
     frame = pd.concat([sets.train, sets.holdout], ignore_index=True)
     frame["period"] = frame.pop("as_of").dt.strftime("%Y-%m")
     frame = frame.rename(columns={"label": "churned"})

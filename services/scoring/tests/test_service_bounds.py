@@ -9,6 +9,7 @@ naming the parameter before any job exists; inside them the job starts and succe
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import pathlib
 import threading
@@ -40,13 +41,19 @@ from .conftest import make_sets
 from .profile_peer import SyntheticProfile
 from .test_params import ALL_BOUNDS, inside, outside
 
-BASE = synthetic.generate(600, months=33, seed=21)
+
+@functools.cache
+def service_base() -> synthetic.SyntheticBase:
+    """The synthetic base behind the profile peer, built on first use (never at collection)."""
+    return synthetic.generate(600, months=33, seed=21)
+
+
 QUICK = {"num_boost_round": "20", "learning_rate": "0.2"}
 RAW_ERROR_MARKERS = ("AioRpcError", "StatusCode.", "debug_error_string", "Traceback", "KeyError", "LightGBMError", "<")
 
 
 def cut(m: int) -> Any:
-    return to_timestamp(BASE.cutoff(m).to_pydatetime())
+    return to_timestamp(service_base().cutoff(m).to_pydatetime())
 
 
 class Server:
@@ -64,7 +71,7 @@ class Server:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(120)
 
     async def _start(self, tmp: pathlib.Path) -> None:
-        self.profile = SyntheticProfile(BASE)
+        self.profile = SyntheticProfile(service_base())
         self.peer = GrpcService(
             ServiceSettings(service_name="profile", port=0, grace_seconds=0.5),
             [
@@ -160,7 +167,7 @@ def table_csv(frame: pd.DataFrame) -> bytes:
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
-    sets = make_sets(BASE, "churn", 3, (12, 15, 18), 21)
+    sets = make_sets(service_base(), "churn", 3, (12, 15, 18), 21)
     frame = pd.concat([sets.train, sets.holdout], ignore_index=True)
     frame["period"] = frame.pop("as_of").dt.strftime("%Y-%m")
     return frame.rename(columns={"label": "churned"})
@@ -364,7 +371,7 @@ def test_answers_stay_below_the_page_limit(server: Server, monkeypatch: pytest.M
     assert seen == [m.model_id for m in everything.models] and pages >= 2
 
     # Per-row answers cannot be paged: one that would not fit names how many rows do.
-    frame = server.profile.frame(BASE.months)
+    frame = server.profile.frame(service_base().months)
     rows = [
         pb.FeatureRow(row_id=cid, features={"complaints_90d": common_pb2.AttributeValue(number_value=float(n))})
         for cid, n in zip(frame["customer_id"][:200], frame["complaints_90d"][:200], strict=False)
