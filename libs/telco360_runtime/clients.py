@@ -49,29 +49,45 @@ def _outgoing(
     return grpc.aio.ClientCallDetails(details.method, timeout, metadata, details.credentials, details.wait_for_ready)
 
 
-class _PropagatingInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
-    """Adds request id, credentials and deadline to every outgoing call."""
+class _Outgoing:
+    """Adds request id, credentials and deadline to an outgoing call (shared by the four kinds)."""
 
     def __init__(self, default_timeout: float | None, token: str) -> None:
         self._timeout = default_timeout
         self._token = token
 
+    def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        return _outgoing(details, self._timeout, self._token)
+
+
+# grpc.aio files each interceptor under the first call kind it is an instance of (an
+# if/elif chain), so one object implementing all four would cover unary calls only and
+# streams would leave without token, request id or deadline: one class per kind.
+class _UnaryUnary(_Outgoing, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(self, continuation, details, request):
-        return await continuation(_outgoing(details, self._timeout, self._token), request)
+        return await continuation(self.details(details), request)
 
+
+class _UnaryStream(_Outgoing, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(self, continuation, details, request):
-        return await continuation(_outgoing(details, self._timeout, self._token), request)
+        return await continuation(self.details(details), request)
 
+
+class _StreamUnary(_Outgoing, grpc.aio.StreamUnaryClientInterceptor):
     async def intercept_stream_unary(self, continuation, details, request_iterator):
-        return await continuation(_outgoing(details, self._timeout, self._token), request_iterator)
+        return await continuation(self.details(details), request_iterator)
 
+
+class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):
     async def intercept_stream_stream(self, continuation, details, request_iterator):
-        return await continuation(_outgoing(details, self._timeout, self._token), request_iterator)
+        return await continuation(self.details(details), request_iterator)
+
+
+def propagating_interceptors(default_timeout: float | None, token: str) -> list[grpc.aio.ClientInterceptor]:
+    """Interceptors adding request id, bearer token and deadline to calls of every kind."""
+    kinds = (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
+    # grpc-stubs leaves ClientInterceptor as a must-cast placeholder.
+    return [cast(grpc.aio.ClientInterceptor, kind(default_timeout, token)) for kind in kinds]
 
 
 def open_channel(
@@ -98,6 +114,5 @@ def open_channel(
     return grpc.aio.insecure_channel(
         target,
         options=opts,
-        # grpc-stubs leaves ClientInterceptor as a must-cast placeholder.
-        interceptors=[cast(grpc.aio.ClientInterceptor, _PropagatingInterceptor(default_timeout, token))],
+        interceptors=propagating_interceptors(default_timeout, token),
     )

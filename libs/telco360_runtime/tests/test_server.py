@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from telco360_runtime import context
 from telco360_runtime.clients import open_channel
 from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound, Unavailable
+from telco360_runtime.server import Registration
 from telco360_runtime.status import field_violations, rich_status
 
 from .conftest import raw_service
@@ -167,6 +168,51 @@ async def test_bearer_tokens_required_when_configured(start_service) -> None:
         assert reply == b"analyst"
         health = health_pb2_grpc.HealthStub(channel)
         assert (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_peer_channels_carry_token_and_request_id_on_every_call_kind(start_service) -> None:
+    # Streams used to leave without the token (UNAUTHENTICATED on IngestRecordBatches/ReadLog).
+    def who() -> bytes:
+        return f"{context.caller_role()}|{context.request_id()}".encode()
+
+    async def unary(request: bytes, ctx):
+        return who()
+
+    async def server_stream(request: bytes, ctx):
+        yield who()
+
+    async def client_stream(requests, ctx):
+        async for _ in requests:
+            pass
+        return who()
+
+    async def both(requests, ctx):
+        async for _ in requests:
+            yield who()
+
+    def add(_servicer: object, server: grpc.aio.Server) -> None:
+        handlers = {
+            "Unary": grpc.unary_unary_rpc_method_handler(unary),
+            "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream),
+            "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream),
+            "Both": grpc.stream_stream_rpc_method_handler(both),
+        }
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Kinds", handlers),))
+
+    service = await start_service([Registration(add, object(), "test.Kinds")], auth_tokens={"s3cret": "service"})
+    request_id = "rid-every-kind"
+    bound = context.bind(request_id, "service", None)
+    try:
+        async with open_channel(service.address, token="s3cret") as channel:
+            replies = [
+                await channel.unary_unary("/test.Kinds/Unary")(b""),
+                *[r async for r in channel.unary_stream("/test.Kinds/ServerStream")(b"")],
+                await channel.stream_unary("/test.Kinds/ClientStream")(iter([b"a", b"b"])),
+                *[r async for r in channel.stream_stream("/test.Kinds/Both")(iter([b"a"]))],
+            ]
+    finally:
+        context.reset(bound)
+    assert replies == [f"service|{request_id}".encode()] * 4
 
 
 async def test_metrics_count_each_rpc_by_method_and_code(start_service) -> None:
