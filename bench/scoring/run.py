@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from bench.scoring import mlserver_peer
-from services.scoring import synthetic
+from services.scoring.domain import synthetic
 from services.scoring.domain.labels import build_training_set, stack_training_sets
 from services.scoring.domain.modelling import fit_and_evaluate, make_record, new_model_id
 from services.scoring.domain.params import parse_params

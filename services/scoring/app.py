@@ -7,13 +7,13 @@ moment to finish, the profile channel and the scoring thread pool are closed.
 
 from __future__ import annotations
 
-from services.scoring.domain.context import Context, DomainConfig
-from services.scoring.domain.usecases import ScoringApp
-from services.scoring.handlers import ScoringServicer
-from services.scoring.profile_client import ProfileFeatureSource
+from services.scoring.api.servicer import ScoringServicer
+from services.scoring.peers.profile import ProfileFeatureSource
 from services.scoring.settings import ScoringSettings
 from services.scoring.store import ScoringStore
 from services.scoring.store.models import JOBS
+from services.scoring.usecases.context import Context, DomainConfig
+from services.scoring.usecases.scoring_app import ScoringApp
 from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from telco360_runtime.clients import open_channel
 from telco360_runtime.db import Database
@@ -90,6 +90,6 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
     # serving the current champions.
     service.add_periodic("champion-refresh", settings.champion_refresh_seconds, refresh_champions)
     service.add_shutdown(lambda: runner.join_all(settings.grace_seconds))
-    service.add_shutdown(channel.close)
+    service.add_shutdown(lambda: channel.close(None))
     service.add_shutdown(stop_scoring_threads)
     return service

@@ -16,7 +16,7 @@ from telco360_runtime.bounds import MAX_COUNT
 from telco360_runtime.db import Database
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
-from ..domain.ports import BandChange, StoredScore
+from ..domain.records import BandChange, StoredScore
 from ..domain.registry import CHAMPION, READY, RETIRED, ModelRecord
 from .models import ChampionRow, LatestScoreRow, ModelRow, ScoreBatchRow, ScoreRow
 
@@ -298,5 +298,7 @@ class ScoringStore:
                     select(ScoreRow.customer_id, ScoreRow.churn_probability, ScoreRow.risk_band).where(
                         ScoreRow.batch_id == batch_id
                     )
-                ).all()
+                )
+                .tuples()
+                .all()
             )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from services.scoring import synthetic
+from services.scoring.domain import synthetic
 from services.scoring.domain.labels import Outcomes, build_training_set, stack_training_sets
 
 TRAIN_MONTHS = (12, 15, 18, 21, 24)

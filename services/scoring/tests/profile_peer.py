@@ -17,7 +17,7 @@ import grpc
 import numpy as np
 import pandas as pd
 
-from services.scoring import synthetic
+from services.scoring.domain import synthetic
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scoring import synthetic
+from services.scoring.domain import synthetic
 from services.scoring.domain.labels import Outcomes, build_training_set, churn_labels, value_targets, window_months
 from services.scoring.domain.modelling import fit_and_evaluate, make_record
 from services.scoring.domain.params import parse_params
@@ -247,7 +247,7 @@ def test_auto_promotion_never_promotes_a_model_that_does_not_beat_its_baseline(
 def test_job_failures_read_as_sentences() -> None:
     import lightgbm as lgb
 
-    from services.scoring.domain.usecases import clean_failures
+    from services.scoring.usecases.jobs import clean_failures
 
     def raising(exc: Exception):
         def body(job_id: str, progress: object) -> str:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from services.scoring.domain.ports import PublishedScore
-from services.scoring.profile_client import ProfileFeatureSource, records_frame
+from services.scoring.domain.records import PublishedScore
+from services.scoring.peers.profile import ProfileFeatureSource, records_frame
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
 from telco360_runtime.clients import open_channel
 from telco360_runtime.errors import Unavailable

@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scoring import request_bounds as rb
+from services.scoring.api import request_bounds as rb
 from telco360.common.v1 import common_pb2
 from telco360.scoring.v1 import scoring_pb2 as pb
 from telco360_runtime import bounds
@@ -202,7 +202,7 @@ def test_lists_maps_and_floats_have_limits() -> None:
 
 
 def test_feature_rows_are_bounded_after_conversion() -> None:
-    from services.scoring import converters as cv
+    from services.scoring.api import converters as cv
 
     rows = [
         pb.FeatureRow(

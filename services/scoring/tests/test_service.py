@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.scoring import synthetic
 from services.scoring.app import build_service
+from services.scoring.domain import synthetic
 from services.scoring.settings import ScoringSettings
 from services.scoring.store import MIGRATIONS_DIR
 from telco360.common.v1 import common_pb2
@@ -205,7 +205,7 @@ async def test_train_promote_score_batch_and_report(env: Env) -> None:
     assert pathlib.Path(report.path).is_file() and html.count("data:image/png;base64,") == 6
     assert "ROC curve" in html or "ROC" in html
 
-    from services.scoring.report import main as report_cli
+    from services.scoring.api.report_cli import main as report_cli
 
     out = pathlib.Path(report.path).with_name("cli.html")
     assert report_cli([value_id, "--out", str(out), "--database-url", env.db_url]) == 0

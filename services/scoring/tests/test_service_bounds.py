@@ -23,8 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.scoring import handlers, synthetic
+from services.scoring.api import servicer
 from services.scoring.app import build_service
+from services.scoring.domain import synthetic
 from services.scoring.settings import ScoringSettings
 from services.scoring.store import MIGRATIONS_DIR
 from telco360.common.v1 import common_pb2
@@ -355,13 +356,13 @@ def test_answers_stay_below_the_page_limit(server: Server, monkeypatch: pytest.M
     everything = server.stub.ListModels(pb.ListModelsRequest(page=common_pb2.PageRequest(page_size=1000)))
     one_model = max(m.ByteSize() for m in everything.models)
     # A limit that holds two models: pages end early and the token resumes after them.
-    monkeypatch.setattr(handlers, "PAGE_MAX_BYTES", 2 * one_model + 200)
+    monkeypatch.setattr(servicer, "PAGE_MAX_BYTES", 2 * one_model + 200)
     seen, token, pages = [], "", 0
     while True:
         page = server.stub.ListModels(
             pb.ListModelsRequest(page=common_pb2.PageRequest(page_size=1000, page_token=token))
         )
-        assert page.ByteSize() <= handlers.PAGE_MAX_BYTES + 100 and 1 <= len(page.models) <= 2
+        assert page.ByteSize() <= servicer.PAGE_MAX_BYTES + 100 and 1 <= len(page.models) <= 2
         assert page.page.total_count == len(everything.models)
         seen += [m.model_id for m in page.models]
         pages += 1
@@ -377,7 +378,7 @@ def test_answers_stay_below_the_page_limit(server: Server, monkeypatch: pytest.M
         for cid, n in zip(frame["customer_id"][:200], frame["complaints_90d"][:200], strict=False)
     ]
     model_id = everything.models[0].model_id
-    monkeypatch.setattr(handlers, "PAGE_MAX_BYTES", 4000)
+    monkeypatch.setattr(servicer, "PAGE_MAX_BYTES", 4000)
     code, fields, details = refused(
         server.stub.ScoreFeatures, pb.ScoreFeaturesRequest(rows=rows, model_id=model_id, top_reasons=3)
     )

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from services.scoring.domain.ports import StoredScore
+from services.scoring.domain.records import StoredScore
 from services.scoring.domain.registry import CHAMPION, READY, RETIRED, Holdout, ModelRecord
 from services.scoring.store import MIGRATIONS_DIR, ScoringStore
 from telco360_runtime.db import Database, migrate

@@ -1,4 +1,4 @@
-"""ScoreAll: score the whole base with the champions as a job, store, publish band changes.
+"""ScoreAll (usecases layer): score the whole base with the champions as a job, store, publish band changes.
 
 The champions are read once at the start, so the whole batch carries one pair of model
 versions even if a promotion happens meanwhile. Profile's export is consumed batch by
@@ -15,12 +15,12 @@ from typing import Any
 
 from telco360_runtime.errors import FailedPrecondition
 
+from ..domain.contributions import PATH
+from ..domain.params import CHURN
+from ..domain.records import FeatureFrame, PublishedScore, StoredScore
+from ..domain.registry import ChampionSet
+from ..domain.scoring import score_matrix
 from .context import Context
-from .contributions import PATH
-from .params import CHURN
-from .ports import FeatureFrame, PublishedScore, StoredScore
-from .registry import ChampionSet
-from .scoring import score_matrix
 
 DEFAULT_BATCH = 1000
 

@@ -1,4 +1,4 @@
-"""The scoring use cases behind every rpc (the handlers convert protobuf and call these).
+"""The scoring use cases behind every rpc (usecases layer; api/servicer.py converts protobuf and calls these).
 
 Async methods run on the server's event loop: validation, the profile call and the store
 calls (in the store's pool) are awaited; CPU-bound scoring runs in a small thread pool so
@@ -10,26 +10,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import lightgbm as lgb
-
 from telco360_runtime.bounds import preview
-from telco360_runtime.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
-from telco360_runtime.logs import get_logger
+from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
-from .batch import check_champions, run_score_all
+from ..domain.params import CHURN, VALUE
+from ..domain.records import StoredScore
+from ..domain.registry import ModelRecord, ServingModel
+from ..domain.schema import ColumnBatch
+from ..domain.scoring import AccountResult, ModelScores, score_accounts, score_columns, score_with
 from .context import Context
-from .params import CHURN, VALUE
-from .ports import StoredScore
-from .registry import ModelRecord, ServingModel
-from .report import render_report
-from .schema import ColumnBatch
-from .scoring import AccountResult, ModelScores, score_accounts, score_columns, score_with
-from .train_jobs import (
+from .jobs import start_job
+from .reports import write_report
+from .score_all import check_champions, run_score_all
+from .train import (
     Plan,
     TableRequest,
     TrainRequest,
@@ -43,33 +40,6 @@ MAX_IDS = 1000
 MAX_ROWS = 10_000
 #: Batches up to this size without reasons are scored on the event loop (no thread hop).
 INLINE_ROWS = 128
-
-
-class JobFailed(FailedPrecondition):
-    """A job failed for a reason that is not the caller's input; its message is a sentence."""
-
-
-def clean_failures(kind: str, job_id: str, body: Callable[[str, Any], str], progress: Any) -> str:
-    """Run a job body so that its error message is a sentence, never a raw exception.
-
-    Domain errors already say what is wrong in words. LightGBM's own errors quote its C++
-    checks and anything else is a bug: both become a sentence pointing at the server log,
-    where the original traceback is kept (chained).
-    """
-    try:
-        return body(job_id, progress)
-    except DomainError:
-        raise
-    except lgb.basic.LightGBMError as exc:
-        get_logger().error("lightgbm_failed", job_id=job_id, kind=kind, error=type(exc).__name__)
-        raise JobFailed(
-            f"LightGBM could not train on this data with these parameters; "
-            f"the server log has the details of job {job_id}"
-        ) from exc
-    except Exception as exc:  # noqa: BLE001 - turned into a sentence; the cause stays chained for the log
-        raise JobFailed(
-            f"the {kind.replace('_', ' ')} job failed unexpectedly; the server log has the details of job {job_id}"
-        ) from exc
 
 
 @dataclass(frozen=True)
@@ -105,17 +75,7 @@ class ScoringApp:
 
     def _start_job(self, kind: str, body: Callable[[str, Any], str]) -> str:
         """Start a job whose body also learns its own job id (failures become clean sentences)."""
-        ready = threading.Event()
-        holder: dict[str, str] = {}
-
-        def fn(progress: Any) -> str:
-            ready.wait(10)
-            return clean_failures(kind, holder.get("job_id", ""), body, progress)
-
-        job_id = self.ctx.runner.start(kind, fn)
-        holder["job_id"] = job_id
-        ready.set()
-        return job_id
+        return start_job(self.ctx.runner, kind, body)
 
     # -- training ---------------------------------------------------------------------
 
@@ -282,16 +242,7 @@ class ScoringApp:
 
     def write_report(self, model_id: str) -> tuple[str, str, dt.datetime]:
         """Render a model's report into the report directory: (path, html, generated_at)."""
-        record = self.ctx.store.get_model(model_id)
-        now = self.ctx.clock()
-        document = render_report(record, now)
-        os.makedirs(self.ctx.config.report_dir, exist_ok=True)
-        path = os.path.abspath(os.path.join(self.ctx.config.report_dir, f"{model_id}.html"))
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(document)
-        os.replace(tmp, path)
-        return path, document, now
+        return write_report(self.ctx, model_id)
 
     async def report(self, model_id: str) -> tuple[str, str, dt.datetime]:
         """GetReport: render (in the CPU pool; plotting is slow) and return the document."""

@@ -1,4 +1,4 @@
-"""Profile as scoring's feature source: GetFeatures, ExportFeatures, ExportOutcomes,
+"""Profile as scoring's feature source (peers layer): GetFeatures, ExportFeatures, ExportOutcomes,
 RecordScores over gRPC, converted to the domain's frames and dataclasses.
 
 Peer failures surface as domain errors whose message is a sentence naming profile: down or
@@ -25,8 +25,8 @@ from telco360_runtime.errors import FailedPrecondition, Unavailable
 from telco360_runtime.logs import get_logger
 from telco360_runtime.timeconv import from_timestamp, to_timestamp
 
-from .domain.labels import Outcomes
-from .domain.ports import FeatureFrame, FeatureLookup, PublishedScore
+from ..domain.labels import Outcomes
+from ..domain.records import FeatureFrame, FeatureLookup, PublishedScore
 
 _PEER_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 _TERMINATED = profile_pb2.AccountStatus.ACCOUNT_STATUS_TERMINATED

@@ -1,4 +1,4 @@
-"""Seeded synthetic key-account histories for scoring's unit tests and benchmarks.
+"""Seeded synthetic key-account histories for scoring's tests and benchmarks (domain layer, pure).
 
 A vectorised monthly simulation: accounts hold product lines with noisy fees; some enter a
 "wavering" phase (a competitor approaches, one line's fee falls month by month, complaints
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .domain.labels import Outcomes, add_months, utc
+from .labels import Outcomes, add_months, utc
 
 LINES = ("voice", "mobile_data", "broadband", "dedicated_line", "cloud")
 INDUSTRIES = ("GOV", "EDU", "HEALTH", "FINANCE", "MANUFACTURING", "RETAIL", "ICT", "LOGISTICS")

@@ -1,4 +1,4 @@
-"""What the scoring use cases share: store, feature source, job runner, serving models.
+"""What the scoring use cases share (usecases layer): store, feature source, job runner, serving models.
 
 Jobs run on worker threads while profile is reached through an asyncio client owned by the
 server's event loop; `Context.call` runs one coroutine on that loop from a job thread and
@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from ..domain.registry import ServingModels
 from .ports import FeatureSource
-from .registry import ServingModels
 
 T = TypeVar("T")
 

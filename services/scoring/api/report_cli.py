@@ -1,4 +1,7 @@
-"""`python -m services.scoring.report MODEL_ID --out file.html`: write a model's HTML report.
+"""`python -m services.scoring.api.report_cli MODEL_ID --out file.html`: write a model's HTML report.
+
+The scoring service's command-line interface (api layer): parses the arguments and calls
+the report use case (usecases/reports.py).
 
 Reads the model from scoring's store (TELCO360_SCORING_DATABASE_URL, or --database-url)
 and renders the same report GetReport serves, without a running server.
@@ -7,13 +10,10 @@ and renders the same report GetReport serves, without a running server.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 
-from services.scoring.domain.report import render_report
 from services.scoring.settings import ScoringSettings
-from services.scoring.store import ScoringStore
-from telco360_runtime.db import Database
+from services.scoring.usecases.reports import write_report_file
 from telco360_runtime.errors import NotFound
 
 
@@ -25,16 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="", help="scoring store URL (default: from the environment)")
     args = parser.parse_args(argv)
     url = args.database_url or ScoringSettings().resolved_database_url()
-    db = Database(url, workers=1)
     try:
-        record = ScoringStore(db).get_model(args.model_id)
+        write_report_file(url, args.model_id, args.out)
     except NotFound as err:
         sys.stderr.write(f"{err.message}\n")
         return 2
-    finally:
-        db.dispose()
-    with open(args.out, "w", encoding="utf-8") as fh:
-        fh.write(render_report(record, dt.datetime.now(dt.UTC)))
     sys.stdout.write(f"wrote {args.out}\n")
     return 0
 

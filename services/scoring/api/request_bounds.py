@@ -1,4 +1,4 @@
-"""The documented bounds of every ScoringService request, checked before any work.
+"""The documented bounds of every ScoringService request, checked before any work (api layer).
 
 One table per kind of field names the limit of every text, bytes, repeated, map and
 integer field a scoring request can carry (nested messages included); a walker over the
@@ -25,9 +25,9 @@ from telco360_runtime import bounds as b
 from telco360_runtime.errors import ViolationCollector
 from telco360_runtime.request_bounds import FieldBounds, RequestBounds
 
-from .domain.params import MAX_PARAMETERS, VALUE_MAX, param_violations
-from .domain.train_jobs import MAX_CUTOFFS
-from .domain.usecases import MAX_IDS, MAX_ROWS  # ids per ScoreCustomers call, rows per ScoreFeatures call
+from ..domain.params import MAX_PARAMETERS, VALUE_MAX, param_violations
+from ..usecases.scoring_app import MAX_IDS, MAX_ROWS  # ids per ScoreCustomers call, rows per ScoreFeatures call
+from ..usecases.train import MAX_CUTOFFS
 
 #: Features in one row or columns in one FeatureColumns batch (models have far fewer).
 MAX_FEATURES = 2000

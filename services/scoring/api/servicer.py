@@ -1,4 +1,4 @@
-"""gRPC servicer of the scoring service: protobuf <-> domain conversion only.
+"""gRPC servicer of the scoring service (api layer): protobuf <-> use-case types, nothing else.
 
 Every rpc first checks its request against the documented bounds (request_bounds), so the
 domain only ever sees values inside them. Answers that grow with the request stay below
@@ -20,9 +20,9 @@ from telco360_runtime.jobs import JobStore
 from telco360_runtime.proto_jobs import job_to_proto
 from telco360_runtime.timeconv import to_timestamp
 
+from ..usecases.scoring_app import ScoringApp
 from . import converters as cv
 from . import request_bounds
-from .domain.usecases import ScoringApp
 
 
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):

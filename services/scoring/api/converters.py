@@ -1,9 +1,9 @@
-"""Protobuf <-> domain conversion for the scoring service."""
+"""Protobuf <-> domain and use-case types for the scoring service (api layer)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -13,15 +13,15 @@ from telco360.scoring.v1 import scoring_pb2 as pb
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.timeconv import from_timestamp, is_set, to_timestamp
 
-from .domain.params import CHURN, VALUE
-from .domain.ports import StoredScore
-from .domain.reasons import Reason
-from .domain.registry import ALWAYS, IF_BETTER, NEVER, ModelRecord
-from .domain.schema import ColumnBatch
-from .domain.scoring import NOT_FOUND, OK, TERMINATED, AccountResult
-from .domain.table import CSV, PARQUET
-from .domain.train_jobs import TableRequest, TrainRequest
-from .domain.usecases import FeatureScores
+from ..domain.params import CHURN, VALUE
+from ..domain.reasons import Reason
+from ..domain.records import StoredScore
+from ..domain.registry import ALWAYS, IF_BETTER, NEVER, ModelRecord
+from ..domain.schema import ColumnBatch
+from ..domain.scoring import NOT_FOUND, OK, TERMINATED, AccountResult
+from ..domain.table import CSV, PARQUET
+from ..usecases.scoring_app import FeatureScores
+from ..usecases.train import TableRequest, TrainRequest
 
 KIND_FROM_PB = {pb.MODEL_KIND_CHURN: CHURN, pb.MODEL_KIND_VALUE: VALUE}
 KIND_TO_PB = {CHURN: pb.MODEL_KIND_CHURN, VALUE: pb.MODEL_KIND_VALUE}
@@ -44,10 +44,10 @@ BAND_TO_PB = {
     "MEDIUM": common_pb2.RISK_BAND_MEDIUM,
     "HIGH": common_pb2.RISK_BAND_HIGH,
 }
-TIER_TO_PB = {
+TIER_TO_PB: dict[str, common_pb2.AccountTier] = {
     "": common_pb2.ACCOUNT_TIER_UNSPECIFIED,
     **{
-        t: common_pb2.AccountTier.Value(f"ACCOUNT_TIER_{t}")
+        t: cast(common_pb2.AccountTier, common_pb2.AccountTier.Value(f"ACCOUNT_TIER_{t}"))
         for t in ("DIAMOND", "EMERALD", "PLATINUM", "SAPPHIRE", "GOLD", "CRYSTAL")
     },
 }
@@ -118,7 +118,7 @@ def _churn_metrics(m: dict[str, Any]) -> pb.ChurnMetrics:
         band_high_threshold=m.get("band_high_threshold", 0.0),
         bands=[
             pb.RiskBandStats(
-                band=BAND_TO_PB.get(b["band"], 0),
+                band=BAND_TO_PB.get(b["band"], common_pb2.RISK_BAND_UNSPECIFIED),
                 lower=b["lower"],
                 upper=b["upper"],
                 accounts=b["accounts"],
@@ -217,9 +217,9 @@ def account_to_pb(r: AccountResult) -> pb.AccountScore:
         status=SCORE_STATUS_TO_PB[r.status],
         error_message=r.error,
         churn_probability=r.churn_probability or 0.0,
-        risk_band=BAND_TO_PB.get(r.risk_band, 0),
+        risk_band=BAND_TO_PB.get(r.risk_band, common_pb2.RISK_BAND_UNSPECIFIED),
         predicted_value_fen=r.predicted_value_fen or 0,
-        value_tier=TIER_TO_PB.get(r.value_tier, 0),
+        value_tier=TIER_TO_PB.get(r.value_tier, common_pb2.ACCOUNT_TIER_UNSPECIFIED),
         churn_reasons=[reason_to_pb(x) for x in r.churn_reasons],
         value_reasons=[reason_to_pb(x) for x in r.value_reasons],
         churn_model_id=r.churn_model_id,
@@ -238,9 +238,9 @@ def stored_to_pb(s: StoredScore) -> pb.AccountScore:
         customer_id=s.customer_id,
         status=pb.SCORE_STATUS_OK,
         churn_probability=s.churn_probability or 0.0,
-        risk_band=BAND_TO_PB.get(s.risk_band, 0),
+        risk_band=BAND_TO_PB.get(s.risk_band, common_pb2.RISK_BAND_UNSPECIFIED),
         predicted_value_fen=s.predicted_value_fen or 0,
-        value_tier=TIER_TO_PB.get(s.value_tier, 0),
+        value_tier=TIER_TO_PB.get(s.value_tier, common_pb2.ACCOUNT_TIER_UNSPECIFIED),
         churn_reasons=[
             pb.Reason(
                 feature=x["feature"], phrase=x["phrase"], contribution=x["contribution"], value=x.get("value", "")
@@ -313,8 +313,8 @@ def feature_scores_to_pb(ids: list[str], result: FeatureScores) -> pb.ScoreFeatu
         pb.RowScore(
             row_id=rid,
             score=float(s.scores[i]),
-            risk_band=BAND_TO_PB[s.labels[i]] if churn else 0,
-            value_tier=0 if churn else TIER_TO_PB[s.labels[i]],
+            risk_band=BAND_TO_PB[s.labels[i]] if churn else common_pb2.RISK_BAND_UNSPECIFIED,
+            value_tier=common_pb2.ACCOUNT_TIER_UNSPECIFIED if churn else TIER_TO_PB[s.labels[i]],
             reasons=[reason_to_pb(x) for x in s.reasons[i]],
         )
         for i, rid in enumerate(ids)

@@ -1,4 +1,4 @@
-"""Training use cases: TrainModel (profile features) and TrainFromTable, run as jobs.
+"""Training use cases (usecases layer): TrainModel (profile features) and TrainFromTable, run as jobs.
 
 Both validate the request up front (bad input answers at once, before a job exists), then
 run on a job thread: build the training and holdout frames, fit locally or on Dask,
@@ -17,9 +17,8 @@ import pandas as pd
 
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 
-from .context import Context
-from .evaluation import churn_metrics, value_metrics
-from .labels import (
+from ..domain.evaluation import churn_metrics, value_metrics
+from ..domain.labels import (
     Outcomes,
     add_months,
     build_training_set,
@@ -29,11 +28,12 @@ from .labels import (
     window_end,
     window_months,
 )
-from .modelling import Fitted, fit_and_evaluate, frame_fingerprint, local_trainer, make_record, new_model_id
-from .params import CHURN, VALUE, TrainParams, parse_params
-from .ports import FeatureFrame
-from .registry import ALWAYS, IF_BETTER, NEVER, ModelRecord, promotion_decision
-from .table import CSV, detect_format, prepare_table, read_table
+from ..domain.modelling import Fitted, fit_and_evaluate, frame_fingerprint, local_trainer, make_record, new_model_id
+from ..domain.params import CHURN, VALUE, TrainParams, parse_params
+from ..domain.records import FeatureFrame
+from ..domain.registry import ALWAYS, IF_BETTER, NEVER, ModelRecord, promotion_decision
+from ..domain.table import CSV, detect_format, prepare_table, read_table
+from .context import Context
 
 MAX_CUTOFFS = 36
 
@@ -167,7 +167,7 @@ def _trainer(ctx: Context) -> tuple[Callable[..., Any], Callable[[], None]]:
         return local_trainer, lambda: None
     from distributed import Client
 
-    from .distributed import dask_trainer
+    from ..domain.distributed import dask_trainer
 
     client = Client(address, timeout="30s")
     return dask_trainer(client), client.close

@@ -1,0 +1,1 @@
+"""Interfaces of the scoring service (api layer): gRPC servicer, converters, request bounds, report CLI."""

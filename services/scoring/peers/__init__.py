@@ -1,0 +1,1 @@
+"""Clients of other services (peers layer): profile, as scoring's feature source."""
