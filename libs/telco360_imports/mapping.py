@@ -37,7 +37,6 @@ import datetime as dt
 import json
 import math
 import pathlib
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -45,14 +44,23 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from telco360.ingest.v1 import ingest_pb2
+from telco360_imports.values import DECIMAL_TEXT_MAX, KINDS, ascii_decimal
 from telco360_runtime import bounds
 from telco360_runtime.bounds import OUT_OF_RANGE, UNKNOWN_ENUM, preview
 
-# The payload kinds, in the contract's order (the same tuple as services.ingest.domain.records.KINDS).
-KINDS: tuple[str, ...] = tuple(f.name for f in ingest_pb2.Record.DESCRIPTOR.oneofs_by_name["payload"].fields)
-# What ascii_decimal accepts (kept equal to services.ingest.domain.formats.ascii_decimal).
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
-DECIMAL_TEXT_MAX = 64
+__all__ = [
+    "DECIMAL_TEXT_MAX",
+    "KINDS",
+    "FieldRule",
+    "Mapping",
+    "MappingError",
+    "RowError",
+    "ascii_decimal",
+    "load_mapping",
+    "parse_mapping",
+    "row_to_record",
+]
+
 REQUIRED_PATHS = ("source", "source_record_id", "customer_id")
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
@@ -73,18 +81,6 @@ _INT_RANGE = {
     FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
     FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
 }
-
-
-def ascii_decimal(text: str) -> Decimal | None:
-    """The number written in `text` with ASCII digits only ('12', '-3.5', '1e6'), else None.
-
-    Refuses what `int()` / `float()` would accept but a feed never means: full-width or
-    other Unicode digits ('１２３'), '1_000', 'nan', 'inf' and surrounding junk.
-    """
-    text = text.strip()
-    if len(text) > DECIMAL_TEXT_MAX or not _DECIMAL.fullmatch(text):
-        return None
-    return Decimal(text)
 
 
 class MappingError(ValueError):

@@ -18,7 +18,7 @@ def main() -> None:
     # Freezing what import created and collecting less often keeps it off the hot path.
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
-    run(settings, MIGRATIONS_DIR, build_service)
+    run(settings, MIGRATIONS_DIR, lambda _settings, db: build_service(settings, db))
 
 
 if __name__ == "__main__":

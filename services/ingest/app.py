@@ -1,11 +1,15 @@
-"""Composition root of the ingest service: store, notifier and servicer on the shared server."""
+"""Composition root of the ingest service: store, notifier, use cases and servicer on the shared server."""
 
 from __future__ import annotations
 
-from services.ingest.handlers import IngestServicer
-from services.ingest.notify import LogNotifier
+from services.ingest.api.servicer import IngestServicer
 from services.ingest.settings import IngestSettings
 from services.ingest.store import IngestStore
+from services.ingest.usecases.ingest_records import IngestRecords
+from services.ingest.usecases.notify import LogNotifier
+from services.ingest.usecases.quarantine import Quarantine
+from services.ingest.usecases.read_log import ReadLog
+from services.ingest.usecases.stats import IngestStats
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from telco360_runtime.db import Database
 from telco360_runtime.server import GrpcService, Registration
@@ -17,7 +21,20 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
     """Wire the ingest service on an open, migrated database (not started)."""
     store = IngestStore(db)
     notifier = LogNotifier()
-    servicer = IngestServicer(settings, db, store, notifier)
+    ingest = IngestRecords(db, store, notifier)
+    servicer = IngestServicer(
+        settings,
+        ingest=ingest,
+        log=ReadLog(db, store, notifier, settings.log_page_size, settings.log_poll_seconds),
+        quarantine=Quarantine(
+            db,
+            store,
+            ingest,
+            replay_max_records=settings.replay_max_records,
+            batch_max_records=settings.batch_max_records,
+        ),
+        stats=IngestStats(db, store),
+    )
 
     async def announce_committed_log() -> None:
         notifier.publish(await db.run(store.last_sequence))

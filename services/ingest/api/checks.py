@@ -1,48 +1,36 @@
-"""Bounds of every ingest request, checked in one place before any work is done.
+"""Bounds of every ingest request (api layer), checked in one place before any work is done.
 
 Records are checked field by field by the domain (domain/validate.py) and rejected into the
 quarantine; everything else a request carries (filters, times, page sizes and tokens, ids,
 list lengths) is checked here and answered INVALID_ARGUMENT naming each field, all
 violations at once, never echoing more than a short prefix of a bad value. Times must lie
 within telco360_runtime.bounds' range: `received_before = 2^63-1` seconds would otherwise
-overflow the database's 64-bit integers in microseconds.
+overflow the database's 64-bit integers in microseconds. Paging follows the suite's rule
+(telco360_runtime.paging): `page_size` 0 = default, out of range refused; a keyset token of
+this listing (its filter is the token's scope).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from services.ingest.store import QuarantineFilter
+from services.ingest.api.converters import record_to_dict
+from services.ingest.domain.entries import QuarantineFilter
+from services.ingest.domain.violations import reported
+from services.ingest.usecases.quarantine import Replay
 from telco360.ingest.v1 import ingest_pb2
-from telco360_runtime import bounds
-from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
+from telco360_runtime import bounds, paging
+from telco360_runtime.errors import InvalidArgument, ViolationCollector
 
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 FILTER_TEXT_MAX = 256
 """Characters of ListQuarantine's source and reason filters (a reason may be a field path)."""
-PAGE_TOKEN_MAX = 128
-"""Characters of a page token (ours are about 40)."""
 QUARANTINE_ID_DIGITS = 18
 """Digits of a quarantine id (a positive signed 64-bit integer)."""
 INT64_MAX = 2**63 - 1
-REPORTED_VIOLATIONS_MAX = 20
-"""Violations one INVALID_ARGUMENT lists; the rest are summed up in one more (status details
-travel in trailers, which clients refuse beyond a few KiB)."""
 
 _ASCII_DIGITS = re.compile(rf"[0-9]{{1,{QUARANTINE_ID_DIGITS}}}")
-_TOKEN = re.compile(r"q1:([0-9]{1,19}):([0-9]{1,19})")
-
-
-def reported(violations: list[FieldViolation]) -> list[FieldViolation]:
-    """The first REPORTED_VIOLATIONS_MAX violations, plus one that counts the others."""
-    if len(violations) <= REPORTED_VIOLATIONS_MAX:
-        return violations
-    rest = len(violations) - REPORTED_VIOLATIONS_MAX
-    return [*violations[:REPORTED_VIOLATIONS_MAX], FieldViolation("", f"and {rest} more violations", bounds.TOO_MANY)]
+_KEY = re.compile(r"([0-9]{1,19}):([0-9]{1,19})")
 
 
 def raise_if_any(out: ViolationCollector) -> None:
@@ -51,22 +39,25 @@ def raise_if_any(out: ViolationCollector) -> None:
         raise InvalidArgument(reported(out.violations))
 
 
-def encode_token(received_at_us: int, qid: int) -> str:
-    """The page token that resumes a quarantine listing after (received_at_us, qid)."""
-    return base64.urlsafe_b64encode(f"q1:{received_at_us}:{qid}".encode()).decode()
+def quarantine_scope(flt: QuarantineFilter) -> str:
+    """The page-token scope of a quarantine listing: its filter (another filter's token is STALE)."""
+    return paging.scope_of(
+        "quarantine", flt.source, flt.reason, flt.received_after_us, flt.received_before_us, flt.include_resolved
+    )
 
 
-def _decode_token(out: ViolationCollector, token: str, path: str) -> tuple[int, int] | None:
-    if len(token) > PAGE_TOKEN_MAX:
-        out.add(path, f"not a page token from this service ({len(token)} characters)", bounds.BAD_FORMAT)
+def page_key(received_at_us: int, qid: int) -> str:
+    """The keyset key of a quarantine entry in a page token."""
+    return f"{received_at_us}:{qid}"
+
+
+def _cursor(out: ViolationCollector, key: str, path: str) -> tuple[int, int] | None:
+    """The (received_at_us, id) cursor of a decoded token key ("" = start)."""
+    if not key:
         return None
-    try:
-        text = base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii")
-    except (ValueError, binascii.Error, UnicodeError):
-        text = ""
-    match = _TOKEN.fullmatch(text)
+    match = _KEY.fullmatch(key)  # ASCII digits only: int() takes '１２３' (full-width) as 123
     if match is None or int(match.group(1)) > INT64_MAX or int(match.group(2)) > INT64_MAX:
-        out.add(path, "not a page token from this service", bounds.BAD_FORMAT)
+        out.add(path, "is not a page token from this listing", bounds.BAD_FORMAT)
         return None
     return int(match.group(1)), int(match.group(2))
 
@@ -114,13 +105,10 @@ def list_quarantine(request: ingest_pb2.ListQuarantineRequest) -> QuarantinePage
     """Check a ListQuarantine request; raises InvalidArgument naming every bad field."""
     out = ViolationCollector()
     flt = quarantine_filter(out, request)
-    size = request.page.page_size
-    bounds.check_int(out, "page.page_size", size, lo=0, hi=MAX_PAGE_SIZE)
-    after = None
-    if request.page.page_token:
-        after = _decode_token(out, request.page.page_token, "page.page_token")
+    page = paging.check_page(out, request.page, scope=quarantine_scope(flt))
+    after = _cursor(out, page.after, "page.page_token")
     raise_if_any(out)
-    return QuarantinePage(flt, size or DEFAULT_PAGE_SIZE, after)
+    return QuarantinePage(flt, page.size, after)
 
 
 def _quarantine_id(out: ViolationCollector, text: str, path: str) -> int | None:
@@ -129,16 +117,6 @@ def _quarantine_id(out: ViolationCollector, text: str, path: str) -> int | None:
         return int(text)
     out.add(path, f"not a quarantine id (got {bounds.preview(text)})", bounds.BAD_FORMAT)
     return None
-
-
-@dataclass
-class Replay:
-    """A checked ReplayQuarantine request: entries to replay, in order of first mention."""
-
-    wanted: dict[int, ingest_pb2.Record | None] = field(default_factory=dict)
-    """Quarantine id -> corrected record (None: replay as stored)."""
-    correction_paths: dict[int, str] = field(default_factory=dict)
-    filter: QuarantineFilter | None = None
 
 
 def replay_quarantine(request: ingest_pb2.ReplayQuarantineRequest, max_ids: int) -> Replay:
@@ -160,7 +138,7 @@ def replay_quarantine(request: ingest_pb2.ReplayQuarantineRequest, max_ids: int)
             if not correction.HasField("record"):
                 out.add(f"corrections[{i}].record", "is required", bounds.REQUIRED)
             elif qid is not None:
-                plan.wanted[qid] = correction.record
+                plan.wanted[qid] = record_to_dict(correction.record)
                 plan.correction_paths[qid] = f"corrections[{i}].record"
     if request.HasField("filter"):
         plan.filter = quarantine_filter(out, request.filter, "filter.")

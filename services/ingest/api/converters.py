@@ -1,4 +1,4 @@
-"""Protobuf <-> domain dict conversion for ingest records (see domain/records.py).
+"""Protobuf <-> domain conversion for ingest (api layer): records (see domain/records.py), results, entries.
 
 Generic over the message descriptors, so a field added to the contract flows through
 without code changes. `ListFields()` yields only fields that are set, which is exactly the
@@ -17,10 +17,10 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from services.ingest.domain.entries import LogItem, QuarantineItem, Stats
 from services.ingest.domain.hashing import load_record
 from services.ingest.domain.ingest import Outcome, Prepared, quarantine_copy
 from services.ingest.domain.violations import Normalisation, Violation
-from services.ingest.store.queries import LogItem, QuarantineItem
 from telco360.ingest.v1 import ingest_pb2
 
 _TIMESTAMP = "google.protobuf.Timestamp"
@@ -33,7 +33,10 @@ _SCALAR, _ENUM_ONE, _ENUM_LIST, _MSG_ONE, _MSG_LIST, _MAP_SCALAR, _MAP_MSG, _STA
 
 
 def _enum_names(fd: FieldDescriptor) -> dict[int, str]:
-    return {v.number: v.name for v in fd.enum_type.values}
+    enum = fd.enum_type
+    if enum is None:  # an enum field always has its type; the stubs type it optional
+        raise TypeError(f"{fd.full_name} has no enum type")
+    return {v.number: v.name for v in enum.values}
 
 
 def _plan(fd: FieldDescriptor) -> tuple[int, Any]:
@@ -44,7 +47,9 @@ def _plan(fd: FieldDescriptor) -> tuple[int, Any]:
     if fd.type == _ENUM:
         plan = (_ENUM_LIST if repeated else _ENUM_ONE, _enum_names(fd))
     elif fd.type == _MESSAGE:
-        sub: Descriptor = fd.message_type
+        sub: Descriptor | None = fd.message_type
+        if sub is None:  # a message field always has its type; the stubs type it optional
+            raise TypeError(f"{fd.full_name} has no message type")
         if sub.GetOptions().map_entry:
             value_fd = sub.fields_by_name["value"]
             if value_fd.type == _MESSAGE:
@@ -172,3 +177,14 @@ def raw_record_pb(raw_json: str) -> ingest_pb2.Record:
     an entry stored whole before the cut existed must not make a page outgrow its bytes.
     """
     return ingest_pb2.Record(**quarantine_copy(json.loads(raw_json)))
+
+
+def stats_pb(stats: Stats) -> ingest_pb2.IngestStats:
+    """The store's summary counts as IngestStats."""
+    return ingest_pb2.IngestStats(
+        records=stats.records,
+        log_entries=stats.log_entries,
+        quarantined=stats.quarantined,
+        last_sequence=stats.last_sequence,
+        customers=stats.customers,
+    )

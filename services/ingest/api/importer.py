@@ -1,4 +1,4 @@
-"""Bulk importer: `python -m services.ingest.importer FILE --mapping MAP --addr HOST:PORT`.
+"""Bulk importer CLI (api layer): `python -m services.ingest.api.importer FILE --mapping MAP --addr HOST:PORT`.
 
 Reads CSV, JSON Lines or Parquet, turns each row into a Record with a column mapping
 (telco360_imports/mapping.py documents the format), streams them to IngestRecordBatches, shows a
@@ -22,7 +22,7 @@ from typing import Any
 
 import grpc
 import typer
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints (no types-tqdm in the venv)
 
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from telco360_imports.files import FORMATS, count_rows, detect_format, read_rows

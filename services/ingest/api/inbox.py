@@ -1,4 +1,4 @@
-"""A bounded buffer between an IngestRecords request stream and its commit loop.
+"""A bounded buffer between an IngestRecords request stream and its commit loop (api layer).
 
 A reader task drains the client's stream into the inbox while the previous batch commits,
 so records keep flowing during the database round trips; the commit loop takes whatever has

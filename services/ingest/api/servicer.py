@@ -1,40 +1,42 @@
-"""gRPC servicer of the ingest service: protobuf <-> domain conversion and nothing else.
+"""gRPC servicer of the ingest service (api layer): checks requests, translates, calls use cases.
 
-Blocking work (conversion of whole batches, validation, the store transaction) runs in the
-store's thread pool via `Database.run`, so the event loop keeps reading the next records of
-a stream while a batch commits. A result is sent only after its batch committed.
+The use cases run the blocking work in the store's thread pool; the servicer hands them its
+converters so that a whole batch is converted there too, and sends a result only after its
+batch committed (usecases/ingest_records.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import grpc
 
-from services.ingest import checks, converters
-from services.ingest.domain.ingest import ingest
+from services.ingest.api import checks, converters
+from services.ingest.api.inbox import Inbox
+from services.ingest.domain.ingest import Outcome, Prepared
 from services.ingest.domain.records import Record as RawRecord
-from services.ingest.inbox import Inbox
-from services.ingest.notify import LogNotifier
+from services.ingest.domain.violations import reported
 from services.ingest.settings import IngestSettings
-from services.ingest.store import IngestStore, QuarantineFilter
+from services.ingest.usecases.ingest_records import IngestRecords
+from services.ingest.usecases.quarantine import Quarantine
+from services.ingest.usecases.read_log import ReadLog
+from services.ingest.usecases.stats import IngestStats
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from telco360_runtime import bounds
+from telco360_runtime import bounds, paging
 from telco360_runtime.auth import require_role
-from telco360_runtime.db import Database
-from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
+from telco360_runtime.errors import FieldViolation, InvalidArgument
 
 # Who may do what (admin always may): writers feed records, readers consume the log,
 # which carries personal data, and data stewards (admin) work the quarantine.
 WRITERS = ("service", "agent")
 LOG_READERS = ("service",)
 QUARANTINE_ROLES = ("service",)
-# Quarantine rows read per store query while filling one page (bounds memory per call).
-_QUARANTINE_CHUNK = 100
 # Room left in a page for everything but the repeated items (paging fields, tags).
 _PAGE_OVERHEAD = 256
+# Below grpc's default 4 MiB receive limit, so a default-configured client can read any page.
+_MAX_BATCH_BYTES = 2 * 1024 * 1024
 
 
 def _item_bytes(size: int) -> int:
@@ -42,87 +44,77 @@ def _item_bytes(size: int) -> int:
     return 1 + (size.bit_length() + 6) // 7 + size
 
 
+def _message_cost(message: ingest_pb2.QuarantineEntry | ingest_pb2.RecordResult) -> int:
+    return _item_bytes(message.ByteSize())
+
+
+def _stored_record(raw_json: str) -> RawRecord:
+    """A quarantined record (JSON as received) as the domain record a replay ingests."""
+    return converters.record_to_dict(converters.raw_record_pb(raw_json))
+
+
+def _results(
+    start_index: int,
+) -> Callable[[Sequence[Prepared], Sequence[Outcome]], list[ingest_pb2.RecordResult]]:
+    """Encoder of one batch's results, numbered from `start_index`."""
+
+    def encode(prepared: Sequence[Prepared], outcomes: Sequence[Outcome]) -> list[ingest_pb2.RecordResult]:
+        result_pb = converters.result_pb
+        pairs = enumerate(zip(prepared, outcomes, strict=False))
+        return [result_pb(start_index + i, p, o) for i, (p, o) in pairs]
+
+    return encode
+
+
 class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     """Implements telco360.ingest.v1.IngestService."""
 
-    def __init__(self, settings: IngestSettings, db: Database, store: IngestStore, notifier: LogNotifier) -> None:
-        self.settings = settings
-        self.db = db
-        self.store = store
-        self.notifier = notifier
-
-    # -- blocking helpers (run in the store's thread pool) ---------------------------------
-
-    def _ingest_raws(
+    def __init__(
         self,
-        raws: Sequence[RawRecord],
-        start_index: int,
-        quarantine_ids: Sequence[int | None] | None = None,
-    ) -> tuple[list[ingest_pb2.RecordResult], int]:
-        prepared, outcomes, last = ingest(self.store, raws, quarantine_ids=quarantine_ids)
-        result_pb = converters.result_pb
-        pairs = enumerate(zip(prepared, outcomes, strict=False))
-        return [result_pb(start_index + i, p, o) for i, (p, o) in pairs], last
-
-    def _ingest_records(
-        self, records: Sequence[ingest_pb2.Record], start_index: int
-    ) -> tuple[list[ingest_pb2.RecordResult], int]:
-        to_dict = converters.record_to_dict
-        return self._ingest_raws([to_dict(r) for r in records], start_index)
-
-    def _ingest_batches(
-        self, messages: Sequence[ingest_pb2.RecordBatch], start_index: int
-    ) -> tuple[list[ingest_pb2.RecordBatchResult], int]:
-        to_dict = converters.record_to_dict
-        raws = [to_dict(r) for m in messages for r in m.records]
-        prepared, outcomes, last = ingest(self.store, raws)
-        fill = converters.fill_result
-        answers: list[ingest_pb2.RecordBatchResult] = []
-        position = 0
-        for message in messages:
-            answer = ingest_pb2.RecordBatchResult()
-            add = answer.results.add
-            for _ in range(len(message.records)):
-                fill(add(), start_index + position, prepared[position], outcomes[position])
-                position += 1
-            answers.append(answer)
-        return answers, last
-
-    def _read_log(self, after: int, limit: int) -> list[ingest_pb2.LogEntry]:
-        return [converters.log_entry_pb(item) for item in self.store.read_log(after, limit)]
+        settings: IngestSettings,
+        *,
+        ingest: IngestRecords,
+        log: ReadLog,
+        quarantine: Quarantine,
+        stats: IngestStats,
+    ) -> None:
+        self.settings = settings
+        self.ingest = ingest
+        self.log = log
+        self.quarantine = quarantine
+        self.stats = stats
 
     def _page_bytes(self) -> int:
         """Byte budget of one answer: the setting, never above the suite's PAGE_MAX_BYTES."""
         return min(self.settings.page_max_bytes, bounds.PAGE_MAX_BYTES) - _PAGE_OVERHEAD
 
-    def _quarantine_page(
-        self, flt: QuarantineFilter, after: tuple[int, int] | None, size: int
-    ) -> ingest_pb2.ListQuarantineResponse:
-        """Up to `size` entries after the cursor whose encoded answer stays within the byte
-        budget (at least one entry); the token resumes after the last entry sent."""
-        answer = ingest_pb2.ListQuarantineResponse()
-        budget, used, total, cursor, more = self._page_bytes(), 0, -1, after, False
-        while True:
-            want = min(size - len(answer.entries), _QUARANTINE_CHUNK)
-            items, count = self.store.list_quarantine(flt, cursor, want + 1, count_total=total < 0)
-            total = count if total < 0 else total
-            for item in items[:want]:
-                entry = converters.quarantine_entry_pb(item)
-                cost = _item_bytes(entry.ByteSize())
-                if answer.entries and used + cost > budget:
-                    more = True
-                    break
-                answer.entries.append(entry)
-                used += cost
-                cursor = (item.received_at_us, item.id)
-            if more or len(items) <= want:
-                break  # page full by bytes, or no rows beyond these
-            if len(answer.entries) >= size:
-                more = True
-                break
-        token = checks.encode_token(*cursor) if more and cursor is not None else ""
-        answer.page.CopyFrom(common_pb2.PageResponse(next_page_token=token, total_count=total))
-        return answer
+    async def _ingest_records(
+        self, records: Sequence[ingest_pb2.Record], start_index: int
+    ) -> list[ingest_pb2.RecordResult]:
+        to_dict = converters.record_to_dict
+        return await self.ingest.apply(lambda: [to_dict(r) for r in records], _results(start_index))
+
+    async def _ingest_batches(
+        self, messages: Sequence[ingest_pb2.RecordBatch], start_index: int
+    ) -> list[ingest_pb2.RecordBatchResult]:
+        def decode() -> list[RawRecord]:
+            to_dict = converters.record_to_dict
+            return [to_dict(r) for m in messages for r in m.records]
+
+        def encode(prepared: Sequence[Prepared], outcomes: Sequence[Outcome]) -> list[ingest_pb2.RecordBatchResult]:
+            fill = converters.fill_result
+            answers: list[ingest_pb2.RecordBatchResult] = []
+            position = 0
+            for message in messages:
+                answer = ingest_pb2.RecordBatchResult()
+                add = answer.results.add
+                for _ in range(len(message.records)):
+                    fill(add(), start_index + position, prepared[position], outcomes[position])
+                    position += 1
+                answers.append(answer)
+            return answers
+
+        return await self.ingest.apply(decode, encode)
 
     # -- RPCs ------------------------------------------------------------------------------
 
@@ -132,14 +124,10 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         require_role(WRITERS)
         if not request.HasField("record"):
             raise InvalidArgument(FieldViolation("record", "is required", "REQUIRED"))
-        results, last = await self.db.run(self._ingest_records, [request.record], 0)
-        self.notifier.publish(last)
-        result = results[0]
+        result = (await self._ingest_records([request.record], 0))[0]
         if result.status == ingest_pb2.RECORD_STATUS_REJECTED:
             raise InvalidArgument(
-                checks.reported(
-                    [FieldViolation("record." + v.field, v.description, v.reason) for v in result.violations]
-                ),
+                reported([FieldViolation("record." + v.field, v.description, v.reason) for v in result.violations]),
                 message=f"record rejected and quarantined as {result.quarantine_id}",
             )
         return result
@@ -158,8 +146,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 batch = await inbox.take(most, linger)
                 if not batch:
                     break
-                results, last = await self.db.run(self._ingest_records, batch, index)
-                self.notifier.publish(last)
+                results = await self._ingest_records(batch, index)
                 index += len(batch)
                 for result in results:
                     yield result
@@ -188,9 +175,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 if oversized is not None:
                     messages, refused = messages[:oversized], messages[oversized]
                 if messages:
-                    answers, last = await self.db.run(self._ingest_batches, messages, index)
-                    self.notifier.publish(last)
-                    for answer in answers:
+                    for answer in await self._ingest_batches(messages, index):
                         index += len(answer.results)
                         yield answer
                 if oversized is not None:
@@ -203,78 +188,33 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self, request: ingest_pb2.ListQuarantineRequest, context: grpc.aio.ServicerContext
     ) -> ingest_pb2.ListQuarantineResponse:
         require_role(QUARANTINE_ROLES)
-        page = checks.list_quarantine(request)
-        return await self.db.run(self._quarantine_page, page.filter, page.after, page.size)
+        checked = checks.list_quarantine(request)
+        page = await self.quarantine.list_page(
+            checked.filter,
+            checked.after,
+            checked.size,
+            encode=converters.quarantine_entry_pb,
+            cost=_message_cost,
+            budget=self._page_bytes(),
+        )
+        token = ""
+        if page.resume_after is not None:
+            token = paging.encode_token(checks.quarantine_scope(checked.filter), checks.page_key(*page.resume_after))
+        return ingest_pb2.ListQuarantineResponse(
+            entries=page.entries, page=common_pb2.PageResponse(next_page_token=token, total_count=page.total)
+        )
 
     async def ReplayQuarantine(
         self, request: ingest_pb2.ReplayQuarantineRequest, context: grpc.aio.ServicerContext
     ) -> ingest_pb2.ReplayQuarantineResponse:
         require_role(QUARANTINE_ROLES)
-        limit = self.settings.replay_max_records
-        plan = checks.replay_quarantine(request, limit)
-        wanted = plan.wanted
-        if plan.filter is not None:
-            for qid in await self.db.run(self.store.quarantine_ids, plan.filter, limit + 1):
-                wanted.setdefault(qid, None)
-        if len(wanted) > limit:
-            raise InvalidArgument(
-                FieldViolation("filter", f"more than {limit} entries; narrow the filter", bounds.TOO_MANY)
-            )
-        ids = list(wanted)
-        keys = await self.db.run(self.store.quarantine_keys, ids)
-        missing = [qid for qid in ids if qid not in keys]
-        if missing:
-            raise NotFound("quarantine entry", str(missing[0]))
-        violations: list[FieldViolation] = []
-        for qid, path in plan.correction_paths.items():
-            correction = wanted[qid]
-            assert correction is not None
-            for name, kept in zip(("source", "source_record_id"), keys[qid], strict=False):
-                if kept and getattr(correction, name) != kept:
-                    violations.append(
-                        FieldViolation(
-                            f"{path}.{name}",
-                            f"must match the quarantined record ({bounds.preview(kept)})",
-                            "INCONSISTENT",
-                        )
-                    )
-        if violations:
-            raise InvalidArgument(checks.reported(violations))
-        return await self._replay(ids, wanted)
-
-    async def _replay(
-        self, ids: list[int], wanted: dict[int, ingest_pb2.Record | None]
-    ) -> ingest_pb2.ReplayQuarantineResponse:
-        """Replay entries in chunks; the answer lists results while it stays within the
-        page bytes and counts the rest (`results_omitted`), so it can always be sent."""
-        answer = ingest_pb2.ReplayQuarantineResponse()
-        budget, used, omitted = self._page_bytes(), 0, 0
-        step = self.settings.batch_max_records
-        for start in range(0, len(ids), step):
-            chunk_ids = ids[start : start + step]
-            stored_ids = [qid for qid in chunk_ids if wanted[qid] is None]
-            stored = await self.db.run(self.store.get_quarantine, stored_ids) if stored_ids else {}
-            raws: list[RawRecord] = []
-            for qid in chunk_ids:
-                message = wanted[qid]
-                if message is None:
-                    message = converters.raw_record_pb(stored[qid].record)
-                raws.append(converters.record_to_dict(message))
-            chunk, last = await self.db.run(self._ingest_raws, raws, start, chunk_ids)
-            self.notifier.publish(last)
-            for result in chunk:
-                if result.status == ingest_pb2.RECORD_STATUS_REJECTED:
-                    answer.still_rejected += 1
-                else:
-                    answer.moved += 1
-                cost = _item_bytes(result.ByteSize())
-                if omitted or used + cost > budget:
-                    omitted += 1
-                    continue
-                answer.results.append(result)
-                used += cost
-        answer.results_omitted = omitted
-        return answer
+        plan = checks.replay_quarantine(request, self.settings.replay_max_records)
+        done = await self.quarantine.replay(
+            plan, _stored_record, encode=converters.result_pb, cost=_message_cost, budget=self._page_bytes()
+        )
+        return ingest_pb2.ReplayQuarantineResponse(
+            results=done.results, moved=done.moved, still_rejected=done.still_rejected, results_omitted=done.omitted
+        )
 
     async def ReadLog(
         self, request: ingest_pb2.ReadLogRequest, context: grpc.aio.ServicerContext
@@ -296,40 +236,15 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         """Pages of the log after the request's cursor; in follow mode waits for more."""
         require_role(LOG_READERS)
         checks.read_log(request)
-        after = request.after_sequence
-        remaining = request.limit or None
-        page = self.settings.log_page_size
-        while True:
-            size = page if remaining is None else min(page, remaining)
-            entries = await self.db.run(self._read_log, after, size)
-            if entries:
-                yield entries
-                after = entries[-1].sequence
-            if remaining is not None:
-                remaining -= len(entries)
-                if remaining <= 0:
-                    return
-            if len(entries) == size:
-                continue  # more may be waiting: read on without pausing
-            if not request.follow or self.notifier.closed:
-                return
-            await self.notifier.wait_beyond(after, self.settings.log_poll_seconds)
+        async for page in self.log.pages(
+            request.after_sequence, request.limit, request.follow, encode=converters.log_entry_pb
+        ):
+            yield page
 
     async def GetIngestStats(
         self, request: ingest_pb2.GetIngestStatsRequest, context: grpc.aio.ServicerContext
     ) -> ingest_pb2.IngestStats:
-        stats = await self.db.run(self.store.stats)
-        return ingest_pb2.IngestStats(
-            records=stats.records,
-            log_entries=stats.log_entries,
-            quarantined=stats.quarantined,
-            last_sequence=stats.last_sequence,
-            customers=stats.customers,
-        )
-
-
-# Below grpc's default 4 MiB receive limit, so a default-configured client can read any page.
-_MAX_BATCH_BYTES = 2 * 1024 * 1024
+        return converters.stats_pb(await self.stats.get())
 
 
 def _split_by_size(entries: list[ingest_pb2.LogEntry], max_bytes: int) -> list[list[ingest_pb2.LogEntry]]:

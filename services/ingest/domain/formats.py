@@ -1,17 +1,16 @@
-"""Checks and normalisation of formatted values: phones, e-mails, credit codes, months.
+"""Checks and normalisation of formatted values (domain layer): phones, e-mails, credit codes, months.
 
 Each function returns the canonical form of a good value or None for a bad one, so the
 validators can name the field and reason themselves. No I/O, no clock: callers pass "now".
 
 Every pattern is ASCII-only (`re.ASCII`): Python's `\\d`, `int()` and `float()` accept any
 Unicode digit, so without it '２０２４-０５' would pass as a month and full-width digits
-would be stored in phone numbers. Numbers typed in text are parsed with `ascii_decimal`.
+would be stored in phone numbers. (Numbers typed in text: telco360_imports.values.ascii_decimal.)
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -137,20 +136,3 @@ def is_time_zone(name: str) -> bool:
         # refuses; neither is a zone.
         return False
     return True
-
-
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
-DECIMAL_TEXT_MAX = 64
-"""Longest number text accepted (digits beyond any int64 or double are not a number)."""
-
-
-def ascii_decimal(text: str) -> Decimal | None:
-    """The number written in `text` with ASCII digits only ('12', '-3.5', '1e6'), else None.
-
-    Refuses what `int()` / `float()` would accept but a feed never means: full-width or
-    other Unicode digits ('１２３'), '1_000', 'nan', 'inf' and surrounding junk.
-    """
-    text = text.strip()
-    if len(text) > DECIMAL_TEXT_MAX or not _DECIMAL.fullmatch(text):
-        return None
-    return Decimal(text)

@@ -1,9 +1,9 @@
-"""The ingest use case in plain Python: validate a batch, then let the store apply it.
+"""The ingest rules in plain Python (domain layer): prepare a batch, decide each record's fate.
 
 `prepare` turns raw records into `Prepared` items (normalised, serialised once, hashed);
-the store applies a whole batch in one transaction and answers one `Outcome` per item.
-Keeping the decision rules here (what is a duplicate, a correction, a rejection) and the
-SQL in the store lets both be tested on their own.
+the store applies a whole batch in one transaction and answers one `Outcome` per item
+(usecases/ingest_records.py joins the two). Keeping the decision rules here (what is a
+duplicate, a correction, a rejection) and the SQL in the store lets both be tested on their own.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from services.ingest.domain import limits
 from services.ingest.domain.hashing import canonical_json, payload_hash
@@ -153,28 +153,3 @@ def prepare(
     if quarantine_ids is None:
         return [prepare_one(raw, now) for raw in raws]
     return [prepare_one(raw, now, qid) for raw, qid in zip(raws, quarantine_ids, strict=True)]
-
-
-class LogStore(Protocol):
-    """What the ingest use case needs from a store (services/ingest/store implements it)."""
-
-    def apply_batch(self, items: Sequence[Prepared]) -> tuple[list[Outcome], int]:
-        """Apply a batch in one committed transaction: one outcome per item, in order, and
-        the last sequence after it."""
-        ...
-
-
-def ingest(
-    store: LogStore,
-    raws: Sequence[Record],
-    now: float | None = None,
-    quarantine_ids: Sequence[int | None] | None = None,
-) -> tuple[list[Prepared], list[Outcome], int]:
-    """Validate a batch and apply it in one transaction; nothing is lost or doubled.
-
-    Returns the prepared records (for their normalisations and violations), one outcome per
-    record, and the last log sequence once the transaction committed.
-    """
-    prepared = prepare(raws, now, quarantine_ids)
-    outcomes, last = store.apply_batch(prepared)
-    return prepared, outcomes, last

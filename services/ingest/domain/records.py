@@ -1,8 +1,9 @@
-"""The record shapes the domain works on: plain dicts that mirror the protobuf contract.
+"""The record shapes the domain works on (domain layer): plain dicts that mirror the protobuf contract.
 
 A record is a dict with the keys of `telco360.ingest.v1.Record`: "source",
 "source_record_id", "customer_id", "occurred_at" ({"seconds": s, "nanos": n}) and exactly
-one payload key from KINDS whose value is a dict of that message's fields. Enum values are
+one payload key from KINDS (shared with the importer: telco360_imports.values) whose value
+is a dict of that message's fields. Enum values are
 their names ("PRODUCT_LINE_VOICE"); an enum number the contract does not know stays an int
 (and is rejected). Fields holding their default value are left out, as in proto3 JSON,
 so that the canonical form of a record does not change when the contract gains a field.
@@ -14,21 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.ingest.domain.violations import Normalisation, Violation
+from telco360_imports.values import KINDS
 
 Record = dict[str, Any]
 
-KINDS: tuple[str, ...] = (
-    "account",
-    "contact",
-    "billing",
-    "subscription",
-    "service_event",
-    "interaction",
-    "competitor",
-    "opportunity",
-    "lifecycle",
-)
-"""Payload kinds, named as the `payload` oneof's fields in ingest.proto."""
 
 # Enum names the validators give meaning to (a contract test checks they exist).
 PAYMENT_OVERDUE = "PAYMENT_STATUS_OVERDUE"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from telco360_runtime import bounds
+from telco360_runtime.errors import FieldViolation
 
 # The suite's shared codes (telco360_runtime.bounds) where they exist; the others are
 # ingest's own and part of its contract since before the shared vocabulary.
@@ -62,3 +63,16 @@ class Normalisation(NamedTuple):
     field: str
     description: str
     reason: str = "NORMALISED"
+
+
+REPORTED_VIOLATIONS_MAX = 20
+"""Violations one INVALID_ARGUMENT lists; the rest are summed up in one more (status details
+travel in trailers, which clients refuse beyond a few KiB)."""
+
+
+def reported(violations: list[FieldViolation]) -> list[FieldViolation]:
+    """The first REPORTED_VIOLATIONS_MAX violations, plus one that counts the others."""
+    if len(violations) <= REPORTED_VIOLATIONS_MAX:
+        return violations
+    rest = len(violations) - REPORTED_VIOLATIONS_MAX
+    return [*violations[:REPORTED_VIOLATIONS_MAX], FieldViolation("", f"and {rest} more violations", bounds.TOO_MANY)]

@@ -1,7 +1,8 @@
-"""The ingest store: SQLAlchemy 2.0 on SQLite or PostgreSQL (see models.py for the tables).
+"""The ingest store (store layer): SQLAlchemy 2.0 on SQLite or PostgreSQL (models.py: the tables).
 
-`IngestStore` is the repository the domain and handlers use. Its methods are blocking; the
-async handlers call them through `Database.run` so the event loop never waits on I/O.
+`IngestStore` is the repository the use cases use. Its methods are blocking; the use cases
+call them through `Database.run` so the event loop never waits on I/O. `apply_batch` is one
+unit of work (one `write_session`); the reads use a plain connection.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import threading
 import time
 from collections.abc import Sequence
 
+from services.ingest.domain.entries import LogItem, QuarantineFilter, QuarantineItem, Stats
 from services.ingest.domain.ingest import Outcome, Prepared
 from services.ingest.store import batch, queries
-from services.ingest.store.queries import LogItem, QuarantineFilter, QuarantineItem, Stats
 from telco360_runtime.db import Database, migrate
 
 MIGRATIONS_DIR = pathlib.Path(__file__).resolve().parent / "migrations"

@@ -13,8 +13,9 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from services.ingest.domain.ingest import (
     ACCEPTED,
@@ -33,11 +34,11 @@ from services.ingest.store.models import (
     RecordRow,
 )
 
-_HEAD = LogHead.__table__
-_RECORDS = RecordRow.__table__
-_LOG = LogRow.__table__
-_QUARANTINE = QuarantineRow.__table__
-_QVIOLATIONS = QuarantineViolationRow.__table__
+_HEAD = cast(Table, LogHead.__table__)
+_RECORDS = cast(Table, RecordRow.__table__)
+_LOG = cast(Table, LogRow.__table__)
+_QUARANTINE = cast(Table, QuarantineRow.__table__)
+_QVIOLATIONS = cast(Table, QuarantineViolationRow.__table__)
 
 # A no-op write that takes the writer lock and reads the counter in one round trip.
 LOCK_HEAD = (
@@ -101,6 +102,14 @@ def _insert_sql(conn: Connection, table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
 
 
+def _driver_cursor(conn: Connection) -> Any:
+    """A DB-API cursor on the driver connection under the transaction's connection."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    return driver.cursor()
+
+
 def _executemany(conn: Connection, sql: str, rows: list[tuple]) -> None:
     """executemany straight on the DB-API cursor of the transaction's connection.
 
@@ -108,7 +117,7 @@ def _executemany(conn: Connection, sql: str, rows: list[tuple]) -> None:
     than the database itself for batches of small rows; the statements are plain INSERTs of
     ints and strings, so there is nothing for SQLAlchemy to convert.
     """
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = _driver_cursor(conn)
     try:
         cursor.executemany(sql, rows)
     finally:
@@ -135,7 +144,7 @@ def _load_latest(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str
     """
     found: dict[tuple[str, str], _Latest] = {}
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = _driver_cursor(conn)
     try:
         for source, ids in _by_source(keys).items():
             for chunk in _chunks(ids):
@@ -221,8 +230,8 @@ class _QuarantineWriter:
             "b_customer_id": item.customer_id,
             "v": item.violations,
         }
-        if item.quarantine_id is not None:
-            existing: int | None = item.quarantine_id
+        existing = item.quarantine_id
+        if existing is not None:
             self.resolve.pop(existing, None)
             del row["b_received_at_us"]  # a replay keeps the original receipt time
         else:

@@ -1,12 +1,15 @@
-"""Read side of the ingest store: the log, statistics and quarantine listings."""
+"""Read side of the ingest store (store layer): the log, statistics and quarantine listings.
+
+Answers the plain values of domain/entries.py.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, exists, func, or_, select
 
+from services.ingest.domain.entries import LogItem, QuarantineFilter, QuarantineItem, Stats
 from services.ingest.store.models import (
     LogHead,
     LogRow,
@@ -18,52 +21,6 @@ from services.ingest.store.models import (
 _LOG = LogRow.__table__
 _Q = QuarantineRow.__table__
 _QV = QuarantineViolationRow.__table__
-
-
-@dataclass(slots=True, frozen=True)
-class LogItem:
-    """One log entry as stored: the payload is canonical JSON of the normalised record."""
-
-    sequence: int
-    version: int
-    ingested_at_us: int
-    payload: str
-
-
-@dataclass(slots=True, frozen=True)
-class Stats:
-    """Summary counts of the store."""
-
-    records: int
-    log_entries: int
-    quarantined: int
-    last_sequence: int
-    customers: int
-
-
-@dataclass(slots=True, frozen=True)
-class QuarantineFilter:
-    """Which quarantine entries a listing or a replay concerns."""
-
-    source: str = ""
-    reason: str = ""
-    """A reason code or a field path; matches entries with such a violation."""
-    received_after_us: int | None = None
-    received_before_us: int | None = None
-    include_resolved: bool = False
-
-
-@dataclass(slots=True, frozen=True)
-class QuarantineItem:
-    """A quarantine entry as stored."""
-
-    id: int
-    record: str
-    """The record as received (JSON of the domain dict)."""
-    violations: list[tuple[str, str, str]]
-    received_at_us: int
-    resolved: bool
-    resolved_sequence: int
 
 
 def read_log(conn: Connection, after: int, limit: int) -> list[LogItem]:

@@ -6,7 +6,7 @@ import copy
 import time
 from typing import Any
 
-from services.ingest.converters import dict_to_record
+from services.ingest.api.converters import dict_to_record
 from telco360.ingest.v1 import ingest_pb2
 
 NOW = time.time()

@@ -17,8 +17,8 @@ from google.protobuf.descriptor import FieldDescriptor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.ingest.domain import formats, limits
-from services.ingest.domain.ingest import ACCEPTED, DUPLICATE, REJECTED, ingest
+from services.ingest.domain import limits
+from services.ingest.domain.ingest import ACCEPTED, DUPLICATE, REJECTED
 from services.ingest.domain.records import KINDS
 from services.ingest.domain.validate import validate_record
 from services.ingest.domain.violations import (
@@ -31,6 +31,7 @@ from services.ingest.domain.violations import (
 )
 from services.ingest.store import IngestStore, QuarantineFilter, migrate_store
 from services.ingest.tests.samples import NOW, raw
+from services.ingest.usecases.ingest_records import ingest
 from telco360.ingest.v1 import ingest_pb2
 from telco360_runtime import bounds
 from telco360_runtime.db import Database
@@ -323,15 +324,6 @@ def test_the_bounds_themselves_are_accepted(kind: str) -> None:
     record = raw(kind)
     record[kind].update(edges.get(kind, {}))
     assert validate_record(record, NOW).violations == []
-
-
-@pytest.mark.parametrize("text", ["１２３", "1_000", "nan", "inf", " ", "1e", "--1", "٣"])
-def test_ascii_decimal_refuses_what_int_and_float_would_take(text: str) -> None:
-    assert formats.ascii_decimal(text) is None
-
-
-def test_ascii_decimal_reads_plain_numbers() -> None:
-    assert [formats.ascii_decimal(t) for t in ("12", "-3.5", " 1e6 ", ".5")] == [12, -3.5, 1_000_000, 0.5]
 
 
 @pytest.mark.parametrize("zone", ["Asia", "Asia/", "../etc", "Mars/Olympus"])

@@ -10,11 +10,9 @@ import sys
 
 import pytest
 
-from services.ingest.domain import formats, records
-from services.ingest.importer import import_file
+from services.ingest.api.importer import import_file
 from services.ingest.tests.conftest import Running
 from telco360.ingest.v1 import ingest_pb2
-from telco360_imports import mapping as library
 from telco360_imports.mapping import load_mapping
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -144,7 +142,7 @@ async def test_cli_prints_summary(server: Running, files, tmp_path: pathlib.Path
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.ingest.importer",
+        "services.ingest.api.importer",
         str(data),
         "--mapping",
         str(mapping),
@@ -162,16 +160,6 @@ async def test_cli_prints_summary(server: Running, files, tmp_path: pathlib.Path
     summary = json.loads(out.decode().strip().splitlines()[-1])
     assert summary["accepted"] == 3 and summary["rejected"] == 4
     assert len(rejects.read_text().splitlines()) == 4
-
-
-def test_library_mapping_agrees_with_the_service_domain() -> None:
-    """telco360_imports keeps its own KINDS and ascii_decimal (a library imports no service); they match ingest's."""
-    assert library.KINDS == records.KINDS
-    assert library.DECIMAL_TEXT_MAX == formats.DECIMAL_TEXT_MAX
-    assert library._DECIMAL.pattern == formats._DECIMAL.pattern
-    samples = ["12", "-3.5", " 1e6 ", ".5", "5.", "+7", "１２３", "1_000", "nan", "inf", "1e99999", "", "x1", "9" * 65]
-    for text in samples:
-        assert library.ascii_decimal(text) == formats.ascii_decimal(text), text
 
 
 BOUNDS_ROWS = [

@@ -7,7 +7,6 @@ answers stay within their byte budget, and paging lists every entry exactly once
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 from collections.abc import AsyncIterator
@@ -19,11 +18,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import Phase, find
 from hypothesis import settings as hypothesis_settings
 
+from services.ingest.api.checks import page_key, quarantine_scope
+from services.ingest.api.converters import dict_to_record
 from services.ingest.app import build_service
-from services.ingest.checks import REPORTED_VIOLATIONS_MAX, encode_token
-from services.ingest.converters import dict_to_record
 from services.ingest.domain import limits
+from services.ingest.domain.entries import QuarantineFilter
 from services.ingest.domain.records import KINDS
+from services.ingest.domain.violations import REPORTED_VIOLATIONS_MAX
 from services.ingest.settings import IngestSettings
 from services.ingest.store import migrate_store
 from services.ingest.tests.conftest import Running
@@ -31,7 +32,7 @@ from services.ingest.tests.samples import billing, raw, record
 from services.ingest.tests.test_bounds import ALL_CASES, _bad_record
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from telco360_runtime import bounds
+from telco360_runtime import bounds, paging
 from telco360_runtime.db import Database
 from telco360_runtime.status import field_violations
 
@@ -71,6 +72,11 @@ async def _invalid(call) -> list[tuple[str, str]]:
     return [(v.field, v.reason) for v in field_violations(err.value)]
 
 
+def _token(key: str, flt: QuarantineFilter | None = None) -> str:
+    """A page token of the quarantine listing with filter `flt` (telco360_runtime.paging format)."""
+    return paging.encode_token(quarantine_scope(flt or QuarantineFilter()), key)
+
+
 def _stamp(seconds: int, nanos: int = 0) -> Timestamp:
     return Timestamp(seconds=seconds, nanos=nanos)
 
@@ -83,7 +89,7 @@ LIST_CASES = [
     ({"page": common_pb2.PageRequest(page_size=-1)}, [("page.page_size", "OUT_OF_RANGE")]),
     ({"page": common_pb2.PageRequest(page_size=-(2**31))}, [("page.page_size", "OUT_OF_RANGE")]),
     ({"page": common_pb2.PageRequest(page_token="x" * 100_000)}, [("page.page_token", "BAD_FORMAT")]),
-    ({"page": common_pb2.PageRequest(page_token=encode_token(1, 1)[:-2] + "７")}, [("page.page_token", "BAD_FORMAT")]),
+    ({"page": common_pb2.PageRequest(page_token=_token("1:1")[:-2] + "７")}, [("page.page_token", "BAD_FORMAT")]),
     ({"source": "s" * 3_900_000}, [("source", "TOO_LONG")]),
     (
         {"reason": "r" * 300, "received_before": _stamp(INT64)},
@@ -104,9 +110,23 @@ async def test_list_quarantine_bounds(server: Running) -> None:
 
 
 async def test_full_width_page_token_digits_are_refused(server: Running) -> None:
-    token = base64.urlsafe_b64encode("q1:１２３:４５".encode()).decode()
+    token = _token("１２３:４５")
     request = ingest_pb2.ListQuarantineRequest(page=common_pb2.PageRequest(page_token=token))
     assert await _invalid(server.stub.ListQuarantine(request)) == [("page.page_token", "BAD_FORMAT")]
+
+
+async def test_page_tokens_of_the_suite_format_are_checked(server: Running) -> None:
+    """Tokens follow telco360_runtime.paging: a keyset key, scoped to the listing's filter."""
+    page = common_pb2.PageRequest
+    beyond = paging.encode_token(quarantine_scope(QuarantineFilter()), page_key(2**63, 1))
+    request = ingest_pb2.ListQuarantineRequest(page=page(page_token=beyond))
+    assert await _invalid(server.stub.ListQuarantine(request)) == [("page.page_token", "BAD_FORMAT")]
+    other = _token(page_key(1, 1), QuarantineFilter(source="crm"))
+    request = ingest_pb2.ListQuarantineRequest(page=page(page_token=other))
+    assert await _invalid(server.stub.ListQuarantine(request)) == [("page.page_token", "STALE")]
+    request = ingest_pb2.ListQuarantineRequest(source="crm", page=page(page_token=other))
+    answer = await server.stub.ListQuarantine(request)
+    assert list(answer.entries) == [] and answer.page.next_page_token == ""
 
 
 async def test_extreme_valid_times_are_answered(server: Running) -> None:

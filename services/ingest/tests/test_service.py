@@ -257,7 +257,7 @@ async def test_read_log_batches_follow_mode(server: Running) -> None:
 
 
 def test_pages_are_split_below_the_message_limit() -> None:
-    from services.ingest.handlers import _split_by_size
+    from services.ingest.api.servicer import _split_by_size
 
     entries = [ingest_pb2.LogEntry(sequence=i, record=billing(i)) for i in range(1, 11)]
     size = entries[0].ByteSize()
@@ -292,9 +292,9 @@ async def test_read_log_follow_mode_streams_new_entries(server: Running) -> None
 
 async def test_follow_mode_finds_entries_committed_by_another_replica(server: Running) -> None:
     """Entries written through another store on the same database arrive by polling."""
-    from services.ingest.domain.ingest import ingest
     from services.ingest.store import IngestStore
     from services.ingest.tests.samples import raw
+    from services.ingest.usecases.ingest_records import ingest
     from telco360_runtime.db import Database
 
     call = server.stub.ReadLog(ingest_pb2.ReadLogRequest(follow=True))

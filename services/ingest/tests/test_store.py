@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.ingest.converters import dict_to_record, record_to_dict
-from services.ingest.domain.ingest import ingest
+from services.ingest.api.converters import dict_to_record, record_to_dict
 from services.ingest.domain.records import KINDS
 from services.ingest.store import IngestStore, QuarantineFilter, migrate_store
 from services.ingest.tests.samples import NOW, raw
+from services.ingest.usecases.ingest_records import ingest
 from telco360_runtime.db import Database
 
 

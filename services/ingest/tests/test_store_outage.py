@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
+from services.ingest.api.importer import import_file
 from services.ingest.app import build_service
-from services.ingest.importer import import_file
 from services.ingest.settings import IngestSettings
 from services.ingest.store import migrate_store
 from services.ingest.tests.conftest import Running

@@ -1,4 +1,4 @@
-"""In-process announcement of newly committed log sequences, for ReadLog in follow mode.
+"""In-process announcement of newly committed log sequences, for ReadLog in follow mode (usecases layer).
 
 Followers wait on `LogNotifier.wait_beyond` with a timeout: a commit in this process wakes
 them at once, and the timeout makes them poll the store, which finds entries committed by

@@ -1,0 +1,1 @@
+"""Clients of other services (peers layer): ingest calls no other service."""
