@@ -20,7 +20,7 @@ from ..domain.registry import ALWAYS, IF_BETTER, NEVER, ModelRecord
 from ..domain.schema import ColumnBatch
 from ..domain.scoring import NOT_FOUND, OK, TERMINATED, AccountResult
 from ..domain.table import CSV, PARQUET
-from ..usecases.scoring_app import FeatureScores
+from ..usecases.score import FeatureScores
 from ..usecases.train import TableRequest, TrainRequest
 
 KIND_FROM_PB = {pb.MODEL_KIND_CHURN: CHURN, pb.MODEL_KIND_VALUE: VALUE}

@@ -26,7 +26,7 @@ from telco360_runtime.errors import ViolationCollector
 from telco360_runtime.request_bounds import FieldBounds, RequestBounds
 
 from ..domain.params import MAX_PARAMETERS, VALUE_MAX, param_violations
-from ..usecases.scoring_app import MAX_IDS, MAX_ROWS  # ids per ScoreCustomers call, rows per ScoreFeatures call
+from ..usecases.score import MAX_IDS, MAX_ROWS  # ids per ScoreCustomers call, rows per ScoreFeatures call
 from ..usecases.train import MAX_CUTOFFS
 
 #: Features in one row or columns in one FeatureColumns batch (models have far fewer).

@@ -7,13 +7,16 @@ writes wherever the operator asks, without a running server.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 
 from telco360_runtime.db import Database
+from telco360_runtime.errors import FieldViolation, InvalidArgument
 
 from ..domain.report import render_report
 from ..store import ScoringStore
+from .base import UseCases
 from .context import Context
 
 
@@ -41,3 +44,19 @@ def write_report_file(database_url: str, model_id: str, out: str) -> None:
         db.dispose()
     with open(out, "w", encoding="utf-8") as fh:
         fh.write(render_report(record, dt.datetime.now(dt.UTC)))
+
+
+class ReportUseCases(UseCases):
+    """GetReport."""
+
+    # -- reports ----------------------------------------------------------------------
+
+    def write_report(self, model_id: str) -> tuple[str, str, dt.datetime]:
+        """Render a model's report into the report directory: (path, html, generated_at)."""
+        return write_report(self.ctx, model_id)
+
+    async def report(self, model_id: str) -> tuple[str, str, dt.datetime]:
+        """GetReport: render (in the CPU pool; plotting is slow) and return the document."""
+        if not model_id:
+            raise InvalidArgument(FieldViolation("model_id", "required", "REQUIRED"))
+        return await asyncio.get_running_loop().run_in_executor(self.ctx.executor(), self.write_report, model_id)

@@ -13,13 +13,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from telco360_runtime.errors import FailedPrecondition
+from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 from ..domain.contributions import PATH
 from ..domain.params import CHURN
 from ..domain.records import FeatureFrame, PublishedScore, StoredScore
 from ..domain.registry import ChampionSet
 from ..domain.scoring import score_matrix
+from .base import UseCases
 from .context import Context
 
 DEFAULT_BATCH = 1000
@@ -132,3 +133,29 @@ def run_score_all(
         force=True,
     )
     return batch_id
+
+
+class ScoreAllUseCases(UseCases):
+    """ScoreAll and the stored batch scores."""
+
+    # -- batch ------------------------------------------------------------------------
+
+    async def score_all(self, as_of: dt.datetime | None, skip_publish: bool, batch_size: int) -> str:
+        """Start a ScoreAll job; returns its id."""
+        self.ctx.bind_loop()
+        if batch_size < 0 or batch_size > 5000:
+            raise InvalidArgument(FieldViolation("batch_size", "must be between 0 and 5000", "OUT_OF_RANGE"))
+        champions = check_champions(self.ctx)
+        when = as_of or self.ctx.clock()
+        publish = self.ctx.config.publish_band_changes and not skip_publish
+        return await self._db_run(
+            self._start_job,
+            "score_all",
+            lambda job_id, progress: run_score_all(self.ctx, champions, when, publish, batch_size, progress),
+        )
+
+    async def stored_score(self, customer_id: str) -> StoredScore:
+        """An account's latest batch score."""
+        if not customer_id:
+            raise InvalidArgument(FieldViolation("customer_id", "required", "REQUIRED"))
+        return await self._db_run(self.ctx.store.latest_score, customer_id)

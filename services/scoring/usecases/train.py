@@ -8,6 +8,7 @@ compares the new model with the champion on the very same holdout rows.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from telco360_runtime.bounds import preview
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 
 from ..domain.evaluation import churn_metrics, value_metrics
@@ -33,6 +35,7 @@ from ..domain.params import CHURN, VALUE, TrainParams, parse_params
 from ..domain.records import FeatureFrame
 from ..domain.registry import ALWAYS, IF_BETTER, NEVER, ModelRecord, promotion_decision
 from ..domain.table import CSV, detect_format, prepare_table, read_table
+from .base import UseCases
 from .context import Context
 
 MAX_CUTOFFS = 36
@@ -396,3 +399,31 @@ def run_table_training(
 def rule_from(name: str) -> str:
     """Normalise an auto-promotion rule name."""
     return name if name in (NEVER, IF_BETTER, ALWAYS) else NEVER
+
+
+class TrainUseCases(UseCases):
+    """TrainModel and TrainFromTable: validate, then start the job."""
+
+    # -- training ---------------------------------------------------------------------
+
+    async def train_model(self, req: TrainRequest) -> str:
+        """Validate and start a TrainModel job; returns its id."""
+        self.ctx.bind_loop()
+        plan: Plan = plan_training(req, self.ctx)
+        return await self._db_run(
+            self._start_job, "train_model", lambda job_id, progress: run_training(self.ctx, plan, req, job_id, progress)
+        )
+
+    async def train_from_table(self, req: TableRequest) -> str:
+        """Validate and start a TrainFromTable job; returns its id."""
+        self.ctx.bind_loop()
+        fmt, params = validate_table_request(req)
+        if req.path and not os.path.isfile(req.path):
+            raise InvalidArgument(
+                FieldViolation("path", f"no such file on the scoring server: {preview(req.path)}", "NOT_FOUND")
+            )
+        return await self._db_run(
+            self._start_job,
+            "train_from_table",
+            lambda job_id, progress: run_table_training(self.ctx, req, fmt, params, job_id, progress),
+        )
