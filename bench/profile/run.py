@@ -3,7 +3,7 @@
     python -m bench.profile.run [--accounts 10000] [--months 24] [--segment-accounts 100000]
 
 1. Generates `accounts` x `months` of key-account data (telco360_datagen), turns every record
-   into an ingest log entry and applies them through ProfileStore in batches as the log
+   into an ingest log entry and applies them through ProfileUseCases in batches as the log
    consumer does in catch-up mode (facts + cursor per transaction, then one recomputation
    of every changed account: merge, features, tags). Prints records/s.
 2. Starts `python -m services.profile` on that store (no ingest, no peers) and measures
@@ -44,10 +44,10 @@ import time
 import grpc
 from sqlalchemy import text
 
-from services.profile.converters import render_view
-from services.profile.records import log_entry_to_record
+from services.profile.api.converters import render_view
+from services.profile.peers.ingest import log_entry_to_record
 from services.profile.store import MIGRATIONS_DIR
-from services.profile.store.facade import ProfileStore
+from services.profile.usecases.profile import ProfileUseCases
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2 as pb
@@ -66,7 +66,7 @@ def build_store(url: str, accounts: int, months: int, batch: int) -> tuple[list[
     gen_s = time.perf_counter() - t0
     migrate(url, MIGRATIONS_DIR)
     db = Database(url, workers=2, sqlite_synchronous="NORMAL")
-    store = ProfileStore(db, render_view=render_view)  # as the service wires it: keeps the Customer360 read model
+    store = ProfileUseCases(db, render_view=render_view)  # as the service wires it: keeps the Customer360 read model
     store.install_builtin_tags()
     entries = []
     for seq, record in enumerate(records, 1):

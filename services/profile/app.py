@@ -1,17 +1,18 @@
-"""Composition root of the profile service: store, consumer, scheduler, peers and servicer."""
+"""Composition root of the profile service: use cases, log follower, scheduler, peers and servicer."""
 
 from __future__ import annotations
 
 import asyncio
 
-from services.profile.consumer import LogConsumer
-from services.profile.converters import render_view
-from services.profile.handlers import ProfileServicer
-from services.profile.peers import Peers
-from services.profile.scheduler import TimeScheduler
+from services.profile.api.converters import render_view
+from services.profile.api.servicer import ProfileServicer
+from services.profile.peers.contact import Peers
+from services.profile.peers.ingest import IngestLog
 from services.profile.settings import ProfileSettings
-from services.profile.store.facade import ProfileStore
 from services.profile.store.models import JOBS
+from services.profile.usecases.follow_log import LogConsumer
+from services.profile.usecases.profile import ProfileUseCases
+from services.profile.usecases.scheduler import TimeScheduler
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
 from telco360_runtime.db import Database
 from telco360_runtime.jobs import JobRunner, JobStore
@@ -23,7 +24,7 @@ SERVICE_NAME = profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_na
 def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> GrpcService:
     """Wire the profile service on an open, migrated database (not started)."""
     kwargs = {"clock": clock} if clock is not None else {}
-    store = ProfileStore(
+    store = ProfileUseCases(
         db,
         source_priority=settings.source_priority,
         base_ttl_seconds=settings.base_cache_seconds,
@@ -35,10 +36,12 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     consumer = (
         LogConsumer(
             store,
-            settings.ingest_addr,
+            IngestLog(
+                settings.ingest_addr,
+                first_versions_known_when_occurred=settings.first_versions_known_when_occurred,
+            ),
             batch_size=settings.apply_batch_size,
             reconnect_seconds=settings.reconnect_seconds,
-            first_versions_known_when_occurred=settings.first_versions_known_when_occurred,
         )
         if settings.ingest_addr
         else None
@@ -51,12 +54,6 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     )
     servicer = ProfileServicer(store, jobs, peers, consumer)
 
-    def warm_indexes() -> None:
-        # The first Customer360 and QuerySegment would otherwise load these on the caller's time.
-        with db.session() as s:
-            servicer.hierarchy.warm(s)
-            servicer.snapshot.warm(s)
-
     async def start_followers() -> None:
         if consumer is not None:
             consumer.start()
@@ -68,14 +65,19 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
         await scheduler.stop()
 
     async def warm_in_background(stopping: asyncio.Event) -> None:
-        await db.run(warm_indexes)
+        # The first Customer360 and QuerySegment would otherwise load these on the caller's time.
+        await db.run(store.warm_indexes)
 
     service = GrpcService(
         settings,
         [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, servicer, SERVICE_NAME)],
         parts={"profile": servicer, "consumer": consumer, "scheduler": scheduler, "store": store},
     )
-    service.add_startup(jobs.store.fail_interrupted)
+
+    def fail_interrupted_jobs() -> None:
+        jobs.store.fail_interrupted()
+
+    service.add_startup(fail_interrupted_jobs)
     if settings.install_builtin_tags:
         service.add_startup(store.install_builtin_tags)
     service.add_startup(start_followers)

@@ -67,16 +67,16 @@ class ProfileSettings(ServiceSettings):
     base_cache_seconds: float = 10.0
     """How long the base-wide revenue distribution is cached."""
 
-    billing_close_share: float = Field(0.95, ge=0.0, le=1.0)
+    billing_close_share: float = Field(default=0.95, ge=0.0, le=1.0)
     """A billing month closes for the base once the accounts with a bill for it reach this share
     of the accounts billed the month before (0 disables this rule). Until a month is closed an
     account without its bill for it keeps the month before as its reference (no fee drop)."""
 
-    billing_close_days: int = Field(10, ge=0, le=366)
+    billing_close_days: int = Field(default=10, ge=0, le=366)
     """Or once this many days have passed since the month's end (the bill runs of every region
     and cycle are done) and at least `billing_close_days_share` of those accounts have a bill."""
 
-    billing_close_days_share: float = Field(0.5, ge=0.0, le=1.0)
+    billing_close_days_share: float = Field(default=0.5, ge=0.0, le=1.0)
     """The share of the base that must have a bill for the month at the deadline (a stalled
     billing feed never closes a month: the whole base would look like it stopped paying)."""
 

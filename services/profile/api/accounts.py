@@ -1,10 +1,10 @@
-"""Customer360 and erasure handlers."""
+"""API layer: Customer360 and erasure handlers."""
 
 from __future__ import annotations
 
-from services.profile import converters as cv
-from services.profile.handlers.common import HandlerBase, required
-from services.profile.store import readmodel, views
+from services.profile.api import converters as cv
+from services.profile.api.common import HandlerBase, required
+from services.profile.usecases.accounts import RECENT_LIMIT, TREND_MONTHS
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime.auth import require_role
 from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
@@ -20,10 +20,10 @@ class AccountHandlers(HandlerBase):
         if not 0 <= request.recent_limit <= 200:
             raise InvalidArgument(FieldViolation("recent_limit", "must be 0-200", "OUT_OF_RANGE"))
         group = request.level == pb.VIEW_LEVEL_GROUP
-        months = request.trend_months or readmodel.TREND_MONTHS
-        recent = request.recent_limit or readmodel.RECENT_LIMIT
+        months = request.trend_months or TREND_MONTHS
+        recent = request.recent_limit or RECENT_LIMIT
         # The common request (account level, default limits) is served from the read model.
-        stored = not group and months == readmodel.TREND_MONTHS and recent == readmodel.RECENT_LIMIT
+        stored = not group and months == TREND_MONTHS and recent == RECENT_LIMIT
         out = await self.db.run(self._read_stored if stored else self._read_live, cid, group, months, recent)
         if out is None:
             raise NotFound("customer", cid)
@@ -37,15 +37,13 @@ class AccountHandlers(HandlerBase):
         return out
 
     def _read_stored(self, cid: str, group: bool, months: int, recent: int) -> pb.Customer360 | None:
-        with self.db.engine.connect() as conn:  # one read: no ORM session needed
-            found = readmodel.read_view(conn, self.hierarchy, cid)
+        found = self.store.stored_view(cid)
         if found is None:  # not rendered (yet): an account from before the read model, or unknown
             return self._read_live(cid, group, months, recent)
         return cv.stored_view_to_pb(*found)
 
     def _read_live(self, cid: str, group: bool, months: int, recent: int) -> pb.Customer360 | None:
-        with self.db.session() as s:
-            data = views.customer360(s, cid, group, months, recent)
+        data = self.store.live_view(cid, group, months, recent)
         if data is None:
             return None
         return cv.customer360_to_pb(data, pb.VIEW_LEVEL_GROUP if group else pb.VIEW_LEVEL_ACCOUNT)

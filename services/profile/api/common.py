@@ -1,20 +1,23 @@
-"""Helpers shared by profile's handler modules: request checks and the servicer's collaborators."""
+"""API layer: helpers shared by profile's servicer modules (request checks, the servicer's collaborators)."""
 
 from __future__ import annotations
 
-from services.profile.peers import Peers
-from services.profile.store import tagops
-from services.profile.store.facade import ProfileStore
-from services.profile.store.readmodel import Hierarchy
-from services.profile.store.segments import FeatureSnapshot
-from services.profile.store.tagdefs import expression_types, latest_definitions
+from typing import Protocol
+
+from services.profile.usecases.follow_log import LogConsumer
+from services.profile.usecases.profile import ProfileUseCases
 from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
-from telco360_expr import ExpressionError, check
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.jobs import JobRunner
 
 TYPES = {"number": pb.FEATURE_TYPE_NUMBER, "string": pb.FEATURE_TYPE_STRING, "bool": pb.FEATURE_TYPE_BOOL}
+
+
+class Enricher(Protocol):
+    """Adds what other services know to a Customer360 (peers/contact.Peers): score, recent contacts."""
+
+    async def enrich(self, out: pb.Customer360, customer_id: str, recent: int) -> None: ...
 
 
 def page_size(page: common_pb2.PageRequest, default: int = 100) -> int:
@@ -32,25 +35,16 @@ def required(value: str, field: str) -> str:
 
 
 class HandlerBase:
-    """State every handler group reads: the store, jobs, peers, the consumer and in-memory indexes."""
+    """State every handler group reads: the use cases, jobs, peers and the log follower."""
 
-    def __init__(self, store: ProfileStore, jobs: JobRunner, peers: Peers, consumer=None) -> None:
+    def __init__(
+        self, store: ProfileUseCases, jobs: JobRunner, peers: Enricher, consumer: LogConsumer | None = None
+    ) -> None:
         self.store = store
         self.db = store.db
         self.jobs = jobs
         self.peers = peers
         self.consumer = consumer
-        self.snapshot = FeatureSnapshot()
-        self.hierarchy = Hierarchy()
 
     async def _checked(self, expression: str, field: str, segment: bool = False):
-        def run():
-            with self.db.session() as s:
-                types = expression_types(s)
-                tags = {d.tag_id for d in latest_definitions(s)} if segment else None
-            try:
-                return check(expression, types, allow_tags=segment, known_tags=tags)
-            except ExpressionError as error:
-                raise tagops.expression_violation(error, field) from None
-
-        return await self.db.run(run)
+        return await self.db.run(self.store.checked, expression, field, segment)

@@ -1,16 +1,17 @@
-"""Protobuf <-> domain conversion for the profile service."""
+"""API layer: protobuf <-> domain conversion for the profile service."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from services.profile.domain import model as m
 from services.profile.domain.features import reference_month_of
 from services.profile.domain.model import Score
-from services.profile.store.tagdefs import TagDefinitionView
+from services.profile.domain.tags import TagDefinitionView
 from telco360.common.v1 import common_pb2
+from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime.auth import mask, may_see_personal_data
 from telco360_runtime.timeconv import from_timestamp, is_set, to_timestamp
@@ -126,7 +127,7 @@ def score_to_pb(score: Score) -> pb.AccountScore:
     return pb.AccountScore(
         customer_id=score.customer_id,
         churn_probability=score.churn_probability,
-        risk_band=score.risk_band,
+        risk_band=cast(common_pb2.RiskBand, score.risk_band),
         predicted_value_fen=score.predicted_value_fen,
         value_horizon_months=score.value_horizon_months,
         model_version=score.model_version,
@@ -148,14 +149,14 @@ def account_to_pb(data: dict, personal=personal) -> pb.Account:
         child_customer_ids=data["children"],
         industry=str(fields.get("industry", "")),
         region=str(fields.get("region", "")),
-        tier=int(fields.get("tier") or 0),
+        tier=cast(common_pb2.AccountTier, int(fields.get("tier") or 0)),
         account_manager_id=str(fields.get("account_manager_id", "")),
         contract_start_month=str(fields.get("contract_start_month", "")),
         contract_end_month=str(fields.get("contract_end_month", "")),
         employee_count=int(fields.get("employee_count") or 0),
         time_zone=str(fields.get("time_zone", "")),
-        status=int(master.get("status") or m.STATUS_ACTIVE),
-        termination_reason=int(master.get("termination_reason") or 0),
+        status=cast(pb.AccountStatus, int(master.get("status") or m.STATUS_ACTIVE)),
+        termination_reason=cast(ingest_pb2.TerminationReason, int(master.get("termination_reason") or 0)),
         field_sources=master.get("field_sources", {}),
     )
     fill_values(msg.attributes, master.get("attributes", {}))
@@ -167,7 +168,7 @@ def account_to_pb(data: dict, personal=personal) -> pb.Account:
     return msg
 
 
-def customer360_to_pb(data: dict, level: int, personal=personal) -> pb.Customer360:
+def customer360_to_pb(data: dict, level: pb.ViewLevel, personal=personal) -> pb.Customer360:
     """The local part of a Customer360 message (`personal` masks personal data for the caller)."""
     total, lines = data["group_fee_last_month"]
     out = pb.Customer360(
@@ -337,7 +338,8 @@ def event_to_pb(row) -> pb.AccountEvent:
     """An AccountEvent message from a stored event row."""
     import json
 
-    from services.profile.store.codec import utc
+    def utc(value: dt.datetime) -> dt.datetime:
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
     msg = pb.AccountEvent(
         sequence=row.sequence,

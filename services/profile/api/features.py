@@ -1,12 +1,9 @@
-"""Feature handlers: point-in-time features, the schema, feature and outcome exports."""
+"""API layer: feature handlers: point-in-time features, the schema, feature and outcome exports."""
 
 from __future__ import annotations
 
-from services.profile import converters as cv
-from services.profile.domain.schema import BUILTIN_FEATURES
-from services.profile.handlers.common import TYPES, HandlerBase
-from services.profile.store import tagops, views
-from services.profile.store.tagdefs import attribute_types, expression_types
+from services.profile.api import converters as cv
+from services.profile.api.common import TYPES, HandlerBase
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_expr.vector import evaluate, frame_resolver
 from telco360_runtime import bounds
@@ -44,10 +41,9 @@ class FeatureHandlers(HandlerBase):
         cv.fill_values(vec.features, result.features, only)
 
     def _schema(self) -> pb.FeatureSchema:
-        with self.db.session() as s:
-            attrs = attribute_types(s)
+        builtin, attrs = self.store.schema()
         schema = pb.FeatureSchema()
-        for spec in BUILTIN_FEATURES:
+        for spec in builtin:
             schema.features.add(name=spec.name, type=TYPES[spec.type], description=spec.description, builtin=True)
         for name in sorted(attrs):
             schema.features.add(
@@ -70,17 +66,12 @@ class FeatureHandlers(HandlerBase):
         )
         only = set(request.feature_names) or None
 
-        def candidates():
-            with self.db.session() as s:
-                ids = list(request.customer_ids) or tagops.all_account_ids(s)
-            return sorted(set(ids))
-
-        ids = await self.db.run(candidates)
+        ids = await self.db.run(self.store.export_candidates, list(request.customer_ids))
         first = True
         for start in range(0, len(ids), size):
             results, _ = await self.db.run(self.store.features, ids[start : start + size], as_of)
             if checked is not None:
-                types = await self.db.run(self._types)
+                types = await self.db.run(self.store.expression_types)
                 mask = evaluate(checked.tree, len(results), frame_resolver([r.features for r in results], types))
                 results = [r for r, keep in zip(results, mask, strict=False) if keep]
             if not request.include_terminated:
@@ -104,10 +95,6 @@ class FeatureHandlers(HandlerBase):
         if first:
             yield pb.FeatureBatch(as_of=cv.ts(as_of), schema=await self.db.run(self._schema))
 
-    def _types(self) -> dict[str, str]:
-        with self.db.session() as s:
-            return expression_types(s)
-
     async def ExportOutcomes(self, request, context):
         for field in ("from_month", "to_month"):
             if parse_month(getattr(request, field)) is None:
@@ -115,11 +102,7 @@ class FeatureHandlers(HandlerBase):
         if request.from_month > request.to_month:
             raise InvalidArgument(FieldViolation("to_month", "must not be before from_month", "OUT_OF_RANGE"))
 
-        def read():
-            with self.db.session() as s:
-                return views.outcomes(s, request.from_month, request.to_month, list(request.customer_ids))
-
-        rows = await self.db.run(read)
+        rows = await self.db.run(self.store.outcomes, request.from_month, request.to_month, list(request.customer_ids))
         size = request.batch_size or 500
         for start in range(0, max(len(rows), 1), size):
             batch, used = pb.OutcomeBatch(), 0

@@ -1,12 +1,10 @@
-"""Segment handler: count and page the accounts matching an expression over tags, features and attributes."""
+"""API layer: segment handler: count and page the accounts matching an expression over tags, features and attributes."""
 
 from __future__ import annotations
 
-from services.profile import converters as cv
-from services.profile.handlers import validation
-from services.profile.handlers.common import HandlerBase, page_size
-from services.profile.store.segments import page_token, query_segment
-from services.profile.store.tagdefs import expression_types
+from services.profile.api import converters as cv
+from services.profile.api import validation
+from services.profile.api.common import HandlerBase, page_size
 from telco360.profile.v1 import profile_pb2 as pb
 
 
@@ -19,21 +17,15 @@ class SegmentHandlers(HandlerBase):
             await self._checked(request.expression, "expression", segment=True) if request.expression.strip() else None
         )
 
-        def run():
-            with self.db.session() as s:
-                return query_segment(
-                    s,
-                    self.snapshot,
-                    checked,
-                    expression_types(s),
-                    request.include_terminated,
-                    size,
-                    request.page.page_token,
-                    request.count_only,
-                    list(request.feature_names),
-                )
-
-        result = await self.db.run(run)
+        result = await self.db.run(
+            self.store.query_segment,
+            checked,
+            request.include_terminated,
+            size,
+            request.page.page_token,
+            request.count_only,
+            list(request.feature_names),
+        )
         out = pb.QuerySegmentResponse(count=result["count"])
         out.page.total_count = result["count"]
         out.page.next_page_token = result["next_page_token"]
@@ -44,9 +36,7 @@ class SegmentHandlers(HandlerBase):
             )
             cv.fill_values(m.features, member["features"])
             if not room.take(m):  # full in bytes: the next page starts at this member
-                out.page.next_page_token = page_token(
-                    checked.text if checked else "", result["members"][i - 1]["customer_id"]
-                )
+                out.page.next_page_token = self.store.page_token(checked, result["members"][i - 1]["customer_id"])
                 break
             out.members.append(m)
         return out

@@ -1,4 +1,4 @@
-"""gRPC servicer of ProfileService, assembled from one handler group per area.
+"""API layer: the gRPC servicer of ProfileService, assembled from one handler group per area.
 
 Each group converts protobuf to domain values and back and delegates to the store; none
 holds business logic.
@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 import inspect
 
-from services.profile.handlers import validation
-from services.profile.handlers.accounts import AccountHandlers
-from services.profile.handlers.features import FeatureHandlers
-from services.profile.handlers.segments import SegmentHandlers
-from services.profile.handlers.sync import SyncHandlers
-from services.profile.handlers.tags import TagHandlers
+from services.profile.api import validation
+from services.profile.api.accounts import AccountHandlers
+from services.profile.api.features import FeatureHandlers
+from services.profile.api.segments import SegmentHandlers
+from services.profile.api.sync import SyncHandlers
+from services.profile.api.tags import TagHandlers
 from telco360.profile.v1 import profile_pb2_grpc
 
 
@@ -49,7 +49,7 @@ def _checked(method, check):
     return unary
 
 
-# Every request is bounded in one place (handlers/validation.py), before its handler runs.
+# Every request is bounded in one place (api/validation.py), before its handler runs.
 for _name in profile_pb2_grpc.ProfileServiceServicer.__dict__:
     _check = getattr(validation, f"check_{_name}", None)
     if _check is not None:

@@ -1,13 +1,13 @@
-"""Handlers of the feeds in and out: scores from scoring, the account event feed, jobs and sync status."""
+"""API layer: handlers of the feeds in and out: scores from scoring, the account event feed, jobs and sync status."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from services.profile import converters as cv
-from services.profile.handlers import validation
-from services.profile.handlers.common import HandlerBase, required
-from services.profile.store import views
+from services.profile.api import converters as cv
+from services.profile.api import validation
+from services.profile.api.common import HandlerBase, required
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime import bounds
 from telco360_runtime.auth import require_role
@@ -39,7 +39,7 @@ class SyncHandlers(HandlerBase):
                 )
             else:
                 good.append(cv.score_from_pb(score, now))
-        result = (
+        result: dict[str, Any] = (
             await self.db.run(self.store.record_scores, good)
             if good
             else {"accepted": 0, "ignored": 0, "unknown": [], "changed": 0}
@@ -56,13 +56,9 @@ class SyncHandlers(HandlerBase):
         after, sent = request.after_sequence, 0
         types = list(request.types)
 
-        def read(limit: int):
-            with self.db.session() as s:
-                return views.read_events(s, after, limit, types, request.customer_id)
-
         while True:
             want = 500 if not request.limit else min(500, request.limit - sent)
-            rows = await self.db.run(read, want)
+            rows = await self.db.run(self.store.read_events, after, want, types, request.customer_id)
             for row in rows:
                 yield cv.event_to_pb(row)
                 after = row.sequence

@@ -1,16 +1,15 @@
-"""Tag definition handlers: create/update/delete (with re-evaluation jobs), dry runs, validation, history."""
+"""API layer: tag definition handlers: create/update/delete (with re-evaluation jobs), dry runs, validation, history."""
 
 from __future__ import annotations
 
-from services.profile import converters as cv
+from services.profile.api import converters as cv
+from services.profile.api import validation
+from services.profile.api.common import HandlerBase, page_size, required
 from services.profile.domain import events as ev
 from services.profile.domain.schema import time_kind
-from services.profile.handlers import validation
-from services.profile.handlers.common import HandlerBase, page_size, required
-from services.profile.store import tagops
-from services.profile.store.tagdefs import compile_view, expression_types, get_definition, latest_definitions
+from services.profile.usecases import tags as tagcases
 from telco360.profile.v1 import profile_pb2 as pb
-from telco360_expr import ExpressionError, check
+from telco360_expr import ExpressionError
 from telco360_runtime.auth import require_role
 from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
 from telco360_runtime.proto_jobs import job_to_proto
@@ -26,23 +25,14 @@ class TagHandlers(HandlerBase):
         )
 
     async def _change(self, fn, *args) -> pb.TagDefinitionChange:
-        def run():
-            with self.db.write_session() as s:
-                return fn(s, self.store.clock(), *args)
-
-        view = await self.db.run(run)
+        view = await self.db.run(self.store.change_definition, fn, *args)
         job_id = await self.db.run(self._start_reevaluation, view.tag_id)
         job = await self.db.run(self.jobs.store.get, job_id)
         return pb.TagDefinitionChange(definition=await self._definition_pb(view), job=job_to_proto(job))
 
     async def _definition_pb(self, view) -> pb.TagDefinition:
         def run():
-            with self.db.session() as s:
-                types = expression_types(s)
-            try:
-                rule = compile_view(view, types) if not view.deleted else None
-            except ExpressionError:
-                rule = None
+            rule = self.store.compiled(view)
             return cv.definition_to_pb(view, rule.names if rule else (), rule.time_dependent if rule else False)
 
         return await self.db.run(run)
@@ -50,28 +40,24 @@ class TagHandlers(HandlerBase):
     async def CreateTagDefinition(self, request, context):
         require_role(("analyst",))
         return await self._change(
-            tagops.create_definition, cv.definition_from_pb(request.definition, self.store.clock())
+            tagcases.create_definition, cv.definition_from_pb(request.definition, self.store.clock())
         )
 
     async def UpdateTagDefinition(self, request, context):
         require_role(("analyst",))
         required(request.definition.tag_id, "definition.tag_id")
         return await self._change(
-            tagops.update_definition,
+            tagcases.update_definition,
             cv.definition_from_pb(request.definition, self.store.clock()),
             request.expected_version,
         )
 
     async def DeleteTagDefinition(self, request, context):
         require_role(("analyst",))
-        return await self._change(tagops.delete_definition, required(request.tag_id, "tag_id"))
+        return await self._change(tagcases.delete_definition, required(request.tag_id, "tag_id"))
 
     async def GetTagDefinition(self, request, context):
-        def run():
-            with self.db.session() as s:
-                return get_definition(s, request.tag_id, request.version)
-
-        view = await self.db.run(run)
+        view = await self.db.run(self.store.get_definition, request.tag_id, request.version)
         if view is None or (view.deleted and not request.version):
             raise NotFound("tag definition", request.tag_id)
         return await self._definition_pb(view)
@@ -79,13 +65,9 @@ class TagHandlers(HandlerBase):
     async def ListTagDefinitions(self, request, context):
         size = page_size(request.page)
 
-        def run():
-            with self.db.session() as s:
-                return latest_definitions(s)
-
         views_ = [
             v
-            for v in await self.db.run(run)
+            for v in await self.db.run(self.store.latest_definitions)
             if (request.include_disabled or v.enabled)
             and (not request.category or v.category == request.category)
             and (not request.page.page_token or v.tag_id > request.page.page_token)
@@ -107,19 +89,12 @@ class TagHandlers(HandlerBase):
         draft = cv.definition_from_pb(request.definition, self.store.clock())
         sample = min(request.sample_size or 50, 1000)
 
-        def run():
-            with self.db.session() as s:
-                return tagops.dry_run(s, draft, sample)
-
-        return pb.DryRunTagDefinitionResponse(**await self.db.run(run))
+        return pb.DryRunTagDefinitionResponse(**await self.db.run(self.store.dry_run, draft, sample))
 
     async def ValidateExpression(self, request, context):
         def run():
-            with self.db.session() as s:
-                types = expression_types(s)
-                tags = {d.tag_id for d in latest_definitions(s)} if request.segment else None
             try:
-                checked = check(request.expression, types, allow_tags=request.segment, known_tags=tags)
+                checked = self.store.check_expression(request.expression, request.segment)
             except ExpressionError as error:
                 return pb.ValidateExpressionResponse(
                     valid=False, error_position=error.position, error_message=str(error), error_reason=error.reason
@@ -144,19 +119,15 @@ class TagHandlers(HandlerBase):
                     FieldViolation("page.page_token", "is not a valid page token", "INVALID_FORMAT")
                 ) from None
 
-        def run():
-            with self.db.session() as s:
-                return tagops.tag_history(
-                    s,
-                    request.customer_id,
-                    request.tag_id,
-                    cv.opt_time(request.changed_after),
-                    cv.opt_time(request.changed_before),
-                    size,
-                    before_id,
-                )
-
-        entries, cursor = await self.db.run(run)
+        entries, cursor = await self.db.run(
+            self.store.tag_history,
+            request.customer_id,
+            request.tag_id,
+            cv.opt_time(request.changed_after),
+            cv.opt_time(request.changed_before),
+            size,
+            before_id,
+        )
         out = pb.ListTagHistoryResponse()
         room = validation.PageBytes(out)
         for i, e in enumerate(entries):

@@ -28,6 +28,23 @@ TAG_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 @dataclass(frozen=True)
+class TagDefinitionView:
+    """One stored version of a definition."""
+
+    tag_id: str
+    version: int
+    display_name: str
+    category: str
+    description: str
+    expression: str
+    enabled: bool
+    builtin: bool
+    deleted: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class TagRule:
     """One version of a tag definition, compiled."""
 

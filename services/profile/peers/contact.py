@@ -1,4 +1,6 @@
-"""Calls Customer360 makes to scoring and contact; a dependency that is down makes the answer partial.
+"""Peers: the calls Customer360 makes to contact (and, through peers/scoring.py, to scoring).
+
+A dependency that is down makes the answer partial.
 
 Both peers are asked concurrently under one short budget. A peer that failed (down,
 refusing, or slower than the budget) is remembered as unavailable for `retry_seconds`:
@@ -13,9 +15,10 @@ import time
 
 import grpc
 
+from services.profile.peers.scoring import ScoringPeer
+from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2, contact_pb2_grpc
 from telco360.profile.v1 import profile_pb2 as pb
-from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from telco360_runtime.clients import open_channel
 
 _CONFIRMED = 2
@@ -27,7 +30,7 @@ class Peers:
     def __init__(self, scoring_addr: str, contact_addr: str, timeout: float, retry_seconds: float = 5.0) -> None:
         self.timeout = timeout
         self.retry_seconds = retry_seconds
-        self.scoring = scoring_pb2_grpc.ScoringServiceStub(open_channel(scoring_addr)) if scoring_addr else None
+        self.scoring = ScoringPeer(scoring_addr, timeout) if scoring_addr else None
         self.contact = contact_pb2_grpc.ContactServiceStub(open_channel(contact_addr)) if contact_addr else None
         self._down_until: dict[str, float] = {}
 
@@ -66,29 +69,11 @@ class Peers:
                 out.unavailable.append(name)
 
     async def _score(self, out: pb.Customer360, customer_id: str) -> None:
-        score = await self.scoring.GetStoredScore(
-            scoring_pb2.GetStoredScoreRequest(customer_id=customer_id), timeout=self.timeout, wait_for_ready=False
-        )
-        if out.HasField("score") and out.score.scored_at.ToDatetime() >= score.scored_at.ToDatetime():
-            return
-        out.score.CopyFrom(
-            pb.AccountScore(
-                customer_id=customer_id,
-                churn_probability=score.churn_probability,
-                risk_band=score.risk_band,
-                predicted_value_fen=score.predicted_value_fen,
-                model_version=score.churn_model_id,
-                scored_at=score.scored_at,
-                reasons=[
-                    pb.ScoreReason(feature=r.feature, description=r.phrase, contribution=r.contribution)
-                    for r in score.churn_reasons
-                ],
-            )
-        )
+        assert self.scoring is not None
+        await self.scoring.add_score(out, customer_id)
 
     async def _contacts(self, out: pb.Customer360, customer_id: str, recent: int) -> None:
-        from telco360.common.v1 import common_pb2
-
+        assert self.contact is not None
         # The newest `recent` confirmed contacts (filtered by contact, not after paging), each
         # with the latest outcome recorded for it; "delivered" when none was recorded.
         page = await self.contact.ListLedger(

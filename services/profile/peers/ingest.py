@@ -1,5 +1,6 @@
-"""Conversion of ingest log entries (protobuf) into the domain's LogRecord.
+"""Peer: ingest's log over gRPC (ReadLogBatches / ReadLog, GetIngestStats), as domain LogRecords.
 
+`IngestLog` streams the log after a cursor; entries are converted by `log_entry_to_record`.
 Payloads become plain dicts: enums as numbers, months as strings, attribute values as
 Python str/float/bool, maps as dicts, repeated fields as lists. Billing, the bulk of the
 log, is converted field by field for speed.
@@ -8,13 +9,18 @@ log, is converted field by field for speed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
 from google.protobuf.message import Message
 
 from services.profile.domain.model import LogRecord
 from telco360.common.v1 import common_pb2
-from telco360.ingest.v1 import ingest_pb2
+from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from telco360_runtime.clients import open_channel
+from telco360_runtime.errors import FailedPrecondition, Unavailable
+from telco360_runtime.logs import get_logger
 
 UTC = dt.UTC
 _KINDS = {
@@ -95,3 +101,75 @@ def log_entry_to_record(entry: ingest_pb2.LogEntry, *, first_versions_known_when
     return LogRecord(
         entry.sequence, r.source, r.source_record_id, version, r.customer_id, occurred, known, kind, payload
     )
+
+
+class LogRpcMissing(FailedPrecondition):
+    """Ingest lacks ReadLogBatches (an older ingest): the caller reconnects, then read with plain ReadLog."""
+
+
+class LogStreamBroken(Unavailable):
+    """The log stream of ingest broke (down, restarted, network); `code` names the gRPC status."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__("ingest", f"log stream broken: {code}")
+        self.code = code
+
+
+class IngestLog:
+    """One connection to ingest's log (open with `connect`, close with `close`)."""
+
+    def __init__(self, addr: str, *, first_versions_known_when_occurred: bool = True) -> None:
+        self.addr = addr
+        self.first_versions_known_when_occurred = first_versions_known_when_occurred
+        # Pages cut grpc's per-message cost ~100x on catch-up; an older ingest lacks the rpc.
+        self.paged = True
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: ingest_pb2_grpc.IngestServiceStub | None = None
+        self._log = get_logger(component="log_consumer")
+
+    def connect(self) -> None:
+        """Open the channel."""
+        self._channel = open_channel(self.addr, default_timeout=None)
+        self._stub = ingest_pb2_grpc.IngestServiceStub(self._channel)
+
+    async def close(self) -> None:
+        """Close the channel."""
+        if self._channel is not None:
+            await self._channel.close(None)
+            self._channel = self._stub = None
+
+    def _the_stub(self) -> ingest_pb2_grpc.IngestServiceStub:
+        if self._stub is None:
+            raise Unavailable("ingest", "not connected")
+        return self._stub
+
+    async def last_sequence(self) -> int | None:
+        """The last sequence of ingest's log (None when ingest does not answer within 5 s)."""
+        try:
+            stats = await self._the_stub().GetIngestStats(ingest_pb2.GetIngestStatsRequest(), timeout=5)
+        except grpc.aio.AioRpcError:
+            return None
+        return stats.last_sequence
+
+    async def follow(self, after: int) -> AsyncIterator[list[LogRecord]]:
+        """The log after `after`, following new entries: one list per received message.
+
+        Raises LogStreamBroken (Unavailable) when the stream breaks, LogRpcMissing when ingest lacks ReadLogBatches.
+        """
+        request = ingest_pb2.ReadLogRequest(after_sequence=after, follow=True)
+        stub = self._the_stub()
+        paged = self.paged
+        call = stub.ReadLogBatches(request) if paged else stub.ReadLog(request)
+        convert = self.first_versions_known_when_occurred
+        try:
+            async for message in call:
+                entries = message.entries if paged else (message,)
+                yield [log_entry_to_record(e, first_versions_known_when_occurred=convert) for e in entries]
+        except grpc.aio.AioRpcError as error:
+            if paged and error.code() == grpc.StatusCode.UNIMPLEMENTED:
+                self._log.warning("ingest_without_read_log_batches", fallback="ReadLog")
+                self.paged = False
+                raise LogRpcMissing("ingest lacks ReadLogBatches") from None
+            raise LogStreamBroken(error.code().name) from None
+        finally:
+            call.cancel()

@@ -37,6 +37,7 @@ from services.profile.store.models import (
     PendingRefresh,
     RecordKey,
 )
+from services.profile.store.readmodel import ViewRenderer
 from services.profile.store.refresh import RefreshStats, group_roots, refresh_accounts
 from services.profile.store.writer import Tx
 
@@ -85,6 +86,7 @@ def apply_batch(
     base: RevenueBase | None,
     priority: dict[str, int] | None = None,
     defer: bool = False,
+    render: ViewRenderer | None = None,
 ) -> ApplyResult:
     """Apply log entries (in sequence order) and advance the cursor, in the caller's transaction.
 
@@ -92,9 +94,9 @@ def apply_batch(
     With `defer` (catch-up mode, more entries already waiting) the changed accounts are
     queued in `pending_refresh` instead of being recomputed now; `refresh_pending` does it
     once the consumer has caught up, so an account touched by a thousand entries is
-    recomputed once, not a thousand times.
+    recomputed once, not a thousand times. `render` keeps the Customer360 read model.
     """
-    tx = Tx(s, now)
+    tx = Tx(s, now, render)
     result = ApplyResult(last_sequence=tx.state.applied_sequence)
     fresh = [r for r in records if r.sequence > tx.state.applied_sequence]
     result.skipped = len(records) - len(fresh)
@@ -256,6 +258,7 @@ def refresh_pending(
     base: RevenueBase | None,
     priority: dict[str, int] | None = None,
     limit: int = 1000,
+    render: ViewRenderer | None = None,
 ) -> int:
     """Refresh up to `limit` queued accounts; returns how many.
 
@@ -263,11 +266,11 @@ def refresh_pending(
     crash anywhere leaves each account either done (once) or still queued. Accounts keep
     the revenue share they had (none when new): the base is still filling while the queue
     drains, and ranking against it would tag value tiers that the re-ranking after the
-    catch-up (`ProfileStore.refresh_revenue_shares`) undoes. Every current bill not yet
+    catch-up (`ProfileUseCases.refresh_revenue_shares`) undoes. Every current bill not yet
     announced with its present total is published once, as one BILL_ISSUED per month,
     however the entries were cut into batches.
     """
-    tx = Tx(s, now)
+    tx = Tx(s, now, render)
     rows = s.execute(select(PendingRefresh).order_by(PendingRefresh.customer_id).limit(limit)).scalars().all()
     if not rows:
         return 0

@@ -9,17 +9,19 @@ use the ordinary Core insert.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, Table, insert
+from sqlalchemy import DateTime, FromClause, Table, insert
 from sqlalchemy.orm import Session
 
 
-def insert_rows(s: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts with the same keys) into `table` in the session's transaction."""
+def insert_rows(s: Session, table: FromClause, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (dicts with the same keys) into `table` (a model's `__table__`) in the session's transaction."""
     if not rows:
         return
+    if not isinstance(table, Table):
+        raise TypeError(f"insert_rows needs a Table, got {type(table).__name__}")
     conn = s.connection()
     dialect = conn.dialect
     if dialect.name != "sqlite":

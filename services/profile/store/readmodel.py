@@ -12,8 +12,8 @@ not stored: `Hierarchy` keeps the parent links and each account's own latest com
 moved, checked in the same read
 transaction as the view, so an answer is never older than what that transaction sees.
 
-The store never interprets the bytes: the service injects the renderer (ViewRenderer)
-through the session's `info` under RENDER_KEY, so the store stays free of protobuf.
+The store never interprets the bytes: the use case passes the renderer (ViewRenderer) with
+the write transaction (`Tx.render`), so the store stays free of protobuf.
 """
 
 from __future__ import annotations
@@ -35,9 +35,6 @@ from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, loads, utc
 from services.profile.store.loader import latest_scores
 from services.profile.store.models import Account, AccountFact, AccountView, BillingFact
-
-RENDER_KEY = "profile.render_view"
-"""Key in `Session.info` of the ViewRenderer (absent: no read model is kept)."""
 
 TREND_MONTHS = 12
 RECENT_LIMIT = 20
@@ -63,7 +60,13 @@ class AccountStamp:
     updated_at: dt.datetime
 
 
-def rebuild_views(s: Session, customer_ids: Sequence[str], now: dt.datetime, facts_changed: bool = True) -> int:
+def rebuild_views(
+    s: Session,
+    customer_ids: Sequence[str],
+    now: dt.datetime,
+    render: ViewRenderer | None,
+    facts_changed: bool = True,
+) -> int:
     """Re-render the stored views of these accounts (no-op without a renderer); returns how many.
 
     A view is stored in two parts that concatenate into one message: `body` (contacts,
@@ -72,7 +75,6 @@ def rebuild_views(s: Session, customer_ids: Sequence[str], now: dt.datetime, fac
     `facts_changed` (scores, tag definitions, window expiry) only `state` is re-rendered,
     which is what keeps RecordScores cheap for thousands of accounts.
     """
-    render: ViewRenderer | None = s.info.get(RENDER_KEY)
     if render is None or not customer_ids:
         return 0
     done = 0

@@ -200,7 +200,7 @@ def refresh_accounts(
     _apply_tags(tx, rules, types, results, cause, only_tags, source_sequences, stats, events)
     # The Customer360 read model changes in the same transaction as the account; only new
     # records change its record-derived part.
-    rebuild_views(s, ids, now, facts_changed=cause == ev.CAUSE_ACCOUNT_CHANGE)
+    rebuild_views(s, ids, now, tx.render, facts_changed=cause == ev.CAUSE_ACCOUNT_CHANGE)
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
     return stats
 
@@ -334,7 +334,7 @@ def _store_patched(
     )
     events: list[ev.AccountEvent] = []
     _apply_tags(tx, rules, types, results, cause, None, {}, stats, events)
-    rebuild_views(s, [r.customer_id for r in results], now, facts_changed=False)
+    rebuild_views(s, [r.customer_id for r in results], now, tx.render, facts_changed=False)
     tx.publish(events, group_roots(s, {e.customer_id for e in events}) if events else {})
     stats.accounts = len(results)
     return stats

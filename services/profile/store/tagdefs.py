@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.profile.domain.builtin_tags import BUILTIN_TAGS
 from services.profile.domain.schema import type_map
-from services.profile.domain.tags import TagRule, compile_rule
+from services.profile.domain.tags import TagDefinitionView, TagRule, compile_rule
 from services.profile.store.codec import utc
 from services.profile.store.models import AttributeType, TagDefinitionRow
 from telco360_expr.errors import ExpressionError
 from telco360_runtime.logs import get_logger
-
-
-@dataclass(frozen=True)
-class TagDefinitionView:
-    """One stored version of a definition."""
-
-    tag_id: str
-    version: int
-    display_name: str
-    category: str
-    description: str
-    expression: str
-    enabled: bool
-    builtin: bool
-    deleted: bool
-    created_at: dt.datetime
-    updated_at: dt.datetime
 
 
 def _view(row: TagDefinitionRow) -> TagDefinitionView:

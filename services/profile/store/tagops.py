@@ -14,6 +14,7 @@ from services.profile.domain.features import FeatureResult
 from services.profile.domain.tags import TagRule, compile_rule, evaluate_rules, validate_tag_id
 from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.models import Account, AccountTag, TagHistory
+from services.profile.store.readmodel import ViewRenderer
 from services.profile.store.refresh import refresh_accounts
 from services.profile.store.tagdefs import (
     TagDefinitionView,
@@ -125,6 +126,7 @@ def reevaluate(
     cause: int,
     progress=None,
     chunk: int = 500,
+    render: ViewRenderer | None = None,
 ) -> int:
     """Re-evaluate tags (all, or `tag_ids`) over every account in chunks; returns accounts done."""
     with open_session() as s:
@@ -134,7 +136,7 @@ def reevaluate(
     done = 0
     for part in chunks(ids, chunk):
         with open_session() as s:
-            tx = Tx(s, clock())
+            tx = Tx(s, clock(), render)
             types = expression_types(s)
             rules = load_rules(s, types)
             refresh_accounts(tx, part, rules, types, base_for(s), cause, only_tags=tag_ids)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -19,15 +20,23 @@ from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import dumps
 from services.profile.store.models import AccountEventRow, SyncState
 
+if TYPE_CHECKING:
+    from services.profile.store.readmodel import ViewRenderer
+
 WRITER_LOCK_KEY = 0x7E1E_360F
 
 
 class Tx:
-    """One serialised write transaction on an open session."""
+    """One serialised write transaction on an open session.
 
-    def __init__(self, session: Session, now: dt.datetime) -> None:
+    `render` is the Customer360 view renderer the caller passes when the transaction is to
+    keep the read model (store/readmodel.py); None keeps no stored views.
+    """
+
+    def __init__(self, session: Session, now: dt.datetime, render: ViewRenderer | None = None) -> None:
         self.s = session
         self.now = now
+        self.render = render
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK_KEY})
         state = session.get(SyncState, 1)

@@ -19,13 +19,13 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import select
 
-from services.profile.converters import render_view
+from services.profile.api.converters import render_view
 from services.profile.domain.billing import ClosePolicy
 from services.profile.store import MIGRATIONS_DIR
 from services.profile.store.codec import loads
-from services.profile.store.facade import ProfileStore
 from services.profile.store.models import Account, AccountTag
 from services.profile.tests.builders import LINES, Clock, Log, month_end
+from services.profile.usecases.profile import ProfileUseCases
 from telco360_runtime.db import Database, migrate
 
 UTC = dt.UTC
@@ -50,9 +50,9 @@ class Plan:
     order: list[str]
 
 
-def open_store(url: str, clock: Clock) -> ProfileStore:
+def open_store(url: str, clock: Clock) -> ProfileUseCases:
     migrate(url, MIGRATIONS_DIR)
-    store = ProfileStore(
+    store = ProfileUseCases(
         Database(url, workers=2), clock=clock, base_ttl_seconds=0, render_view=render_view, close_policy=POLICY
     )
     store.install_builtin_tags()
@@ -94,7 +94,7 @@ def november_bill(log: Log, cid: str, fees: dict[str, int], arrived: dt.datetime
     ]
 
 
-def live_state(store: ProfileStore) -> tuple[dict[str, dict], dict[str, set[str]]]:
+def live_state(store: ProfileUseCases) -> tuple[dict[str, dict], dict[str, set[str]]]:
     """Stored features and tags of every account (what Customer360 and segments read)."""
     with store.db.session() as s:
         features = {cid: loads(f) for cid, f in s.execute(select(Account.customer_id, Account.features))}
@@ -112,7 +112,7 @@ def fee_part(features: dict) -> dict:
     }
 
 
-def run_month(store: ProfileStore, clock: Clock, log: Log, plan: Plan) -> None:
+def run_month(store: ProfileUseCases, clock: Clock, log: Log, plan: Plan) -> None:
     """Deliver the plan day by day and check every account after every day, then the past views."""
     clock.now = dt.datetime(2026, 11, 15, tzinfo=UTC)
     store.apply(history(log, IDS))
@@ -206,7 +206,7 @@ def test_close_policy_rules() -> None:
     assert POLICY.latest_closed(early, {oct_: 100}, declared=[nov + 1]) == oct_  # the current month cannot be
 
 
-def test_a_past_view_sees_no_later_close(sqlite_store: ProfileStore, clock: Clock, log: Log) -> None:
+def test_a_past_view_sees_no_later_close(sqlite_store: ProfileUseCases, clock: Clock, log: Log) -> None:
     """Declared on 5 December: a view as of the 3rd still treats the missing bills as pending."""
     clock.now = dt.datetime(2026, 11, 15, tzinfo=UTC)
     sqlite_store.apply(history(log, ["B1", "B2"]))

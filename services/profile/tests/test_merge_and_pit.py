@@ -142,7 +142,7 @@ def test_bulk_loaded_history_is_known_from_occurrence_but_corrections_from_inges
     """History loaded today is visible in past views; a correction loaded today is not."""
     from google.protobuf.timestamp_pb2 import Timestamp
 
-    from services.profile.records import log_entry_to_record
+    from services.profile.peers.ingest import log_entry_to_record
     from telco360.ingest.v1 import ingest_pb2
 
     occurred, loaded = dt.datetime(2025, 3, 31, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

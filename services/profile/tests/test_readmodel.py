@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.profile import converters as cv
+from services.profile.api import converters as cv
 from services.profile.domain.model import Score
-from services.profile.records import log_entry_to_record
+from services.profile.peers.ingest import log_entry_to_record
 from services.profile.store import MIGRATIONS_DIR, readmodel, views
-from services.profile.store.facade import ProfileStore
+from services.profile.usecases.profile import ProfileUseCases
 from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_datagen import generate
 from telco360_runtime.db import Database, migrate
 
 
-def _store(url: str) -> ProfileStore:
+def _store(url: str) -> ProfileUseCases:
     migrate(url, MIGRATIONS_DIR)
-    store = ProfileStore(Database(url, workers=2), base_ttl_seconds=0, render_view=cv.render_view)
+    store = ProfileUseCases(Database(url, workers=2), base_ttl_seconds=0, render_view=cv.render_view)
     store.install_builtin_tags()
     records = list(generate(40, 8, seed=11).records())
     entries = []
@@ -32,7 +32,7 @@ def _store(url: str) -> ProfileStore:
     return store
 
 
-def _both(store: ProfileStore, hierarchy: readmodel.Hierarchy, cid: str) -> tuple[pb.Customer360, pb.Customer360]:
+def _both(store: ProfileUseCases, hierarchy: readmodel.Hierarchy, cid: str) -> tuple[pb.Customer360, pb.Customer360]:
     with store.db.session() as s:
         live = views.customer360(s, cid, False, readmodel.TREND_MONTHS, readmodel.RECENT_LIMIT)
         stored = readmodel.read_view(s, hierarchy, cid)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.profile import converters as cv
+from services.profile.api import converters as cv
 from services.profile.domain import events as ev
 from services.profile.store import tagops, views
 from services.profile.store.tagdefs import TagDefinitionView

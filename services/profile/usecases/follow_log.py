@@ -1,4 +1,4 @@
-"""Follows ingest's log and applies it: durable cursor, batching, reconnects, lag metric.
+"""Use case: follow ingest's log and apply it: durable cursor, batching, reconnects, lag metric.
 
 A reader task streams ReadLogBatches(after=cursor, follow=True) (pages of entries; plain
 ReadLog when ingest predates it) into a bounded queue; the applier
@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+from typing import Protocol
 
-import grpc
 from prometheus_client import Counter, Gauge
 
-from services.profile.records import log_entry_to_record
-from services.profile.store.facade import ProfileStore
-from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from telco360_runtime.clients import open_channel
+from services.profile.domain.model import LogRecord
+from services.profile.usecases.profile import ProfileUseCases
+from telco360_runtime.errors import FailedPrecondition, Unavailable
 from telco360_runtime.logs import get_logger
 
 LAG = Gauge("telco360_profile_ingest_lag_entries", "Ingest log entries not yet applied by profile.")
@@ -33,27 +33,35 @@ APPLIED = Counter("telco360_profile_log_entries_applied_total", "Ingest log entr
 CONNECTED = Gauge("telco360_profile_ingest_connected", "1 while the ingest log stream is connected.")
 
 
+class IngestLogPeer(Protocol):
+    """What the follower needs of ingest (peers/ingest.IngestLog)."""
+
+    def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def last_sequence(self) -> int | None: ...
+
+    def follow(self, after: int) -> AsyncIterator[list[LogRecord]]: ...
+
+
 class LogConsumer:
     """Background follower of the ingest log."""
 
     def __init__(
         self,
-        store: ProfileStore,
-        ingest_addr: str,
+        store: ProfileUseCases,
+        ingest: IngestLogPeer,
         *,
         batch_size: int = 2000,
         reconnect_seconds: float = 1.0,
-        first_versions_known_when_occurred: bool = True,
     ) -> None:
         self.store = store
-        self.addr = ingest_addr
+        self.ingest = ingest
         self.batch_size = batch_size
         self.reconnect_seconds = reconnect_seconds
-        self.first_versions_known_when_occurred = first_versions_known_when_occurred
         self.connected = False
         self.ingest_last = 0
-        # Pages cut grpc's per-message cost ~100x on catch-up; an older ingest lacks the rpc.
-        self.paged = True
         self._task: asyncio.Task | None = None
         self._log = get_logger(component="log_consumer")
 
@@ -76,12 +84,10 @@ class LogConsumer:
                 await self._follow()
             except asyncio.CancelledError:
                 raise
-            except grpc.aio.AioRpcError as error:
-                if self.paged and error.code() == grpc.StatusCode.UNIMPLEMENTED:
-                    self._log.warning("ingest_without_read_log_batches", fallback="ReadLog")
-                    self.paged = False
-                    continue
-                self._log.warning("ingest_stream_broken", code=error.code().name)
+            except FailedPrecondition:  # ingest lacks ReadLogBatches: the peer reads ReadLog from now on
+                continue
+            except Unavailable as error:
+                self._log.warning("ingest_stream_broken", code=getattr(error, "code", "UNAVAILABLE"))
             except Exception as error:  # noqa: BLE001 - keep serving; retry after a pause
                 self._log.error("log_apply_failed", exc_info=error)
             self.connected = False
@@ -93,38 +99,34 @@ class LogConsumer:
 
     async def _follow(self) -> None:
         cursor = await self.store.db.run(self.store.applied_sequence)
-        channel = open_channel(self.addr, default_timeout=None)
+        self.ingest.connect()
         try:
-            stub = ingest_pb2_grpc.IngestServiceStub(channel)
             # Where ingest's log ended when last heard of (kept across restarts, ingest may be down).
             self.ingest_last = max(self.ingest_last, await self.store.db.run(self.store.known_ingest_sequence))
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                stats = await stub.GetIngestStats(ingest_pb2.GetIngestStatsRequest(), timeout=5)
-                await self.store.db.run(self.store.note_ingest_sequence, stats.last_sequence)
-                await self._note_last(stats.last_sequence, cursor)
+            last = await self.ingest.last_sequence()
+            if last is not None:
+                await self.store.db.run(self.store.note_ingest_sequence, last)
+                await self._note_last(last, cursor)
             # The last run may have been killed while settling: finish now, not when new data comes.
             await self._settle_if_caught_up(cursor)
-            request = ingest_pb2.ReadLogRequest(after_sequence=cursor, follow=True)
-            call = stub.ReadLogBatches(request) if self.paged else stub.ReadLog(request)
             queue: asyncio.Queue = asyncio.Queue(maxsize=self.batch_size * 4)
-            reader = asyncio.get_running_loop().create_task(self._read(call, queue))
+            reader = asyncio.get_running_loop().create_task(self._read(self.ingest.follow(cursor), queue))
             try:
                 await self._apply_from(queue, reader)
             finally:
                 reader.cancel()
-                call.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await reader
         finally:
-            await channel.close()
+            await self.ingest.close()
 
-    async def _read(self, call, queue: asyncio.Queue) -> None:
-        async for message in call:
+    async def _read(self, stream: AsyncIterator[list[LogRecord]], queue: asyncio.Queue) -> None:
+        async for records in stream:
             if not self.connected:
                 self.connected = True
                 CONNECTED.set(1)
-            for entry in message.entries if self.paged else (message,):
-                await queue.put(entry)
+            for record in records:
+                await queue.put(record)
         await queue.put(None)
 
     async def _apply_from(self, queue: asyncio.Queue, reader: asyncio.Task) -> None:
@@ -168,11 +170,7 @@ class LogConsumer:
             await self.store.db.run(self.store.refresh_revenue_shares)
             self._log.info("catch_up_settled", accounts=settled)
 
-    async def _apply(self, entries: list, defer: bool) -> int:
-        records = [
-            log_entry_to_record(e, first_versions_known_when_occurred=self.first_versions_known_when_occurred)
-            for e in entries
-        ]
+    async def _apply(self, records: list[LogRecord], defer: bool) -> int:
         result = await self.store.db.run(self.store.apply, records, defer)
         APPLIED.inc(result.applied)
         await self._note_last(records[-1].sequence, result.last_sequence)

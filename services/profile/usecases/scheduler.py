@@ -1,7 +1,7 @@
-"""Background re-evaluation driven by time: window expiries and revenue-share refreshes.
+"""Use case: background re-evaluation driven by time: window expiries and revenue-share refreshes.
 
 Revenue shares (behind the value tiers) are re-ranked within seconds when the base's
-size or total revenue moved by more than ProfileStore.SHARE_MOVE, and every account is
+size or total revenue moved by more than ProfileUseCases.SHARE_MOVE, and every account is
 re-evaluated for its value tags every `base_refresh_seconds` regardless.
 
 Expiry is scheduled by each account's next expiry (stored with the account), not swept
@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 
 from services.profile.domain import events as ev
-from services.profile.store.facade import ProfileStore
+from services.profile.usecases.profile import ProfileUseCases
 from telco360_runtime.logs import get_logger
 
 
@@ -23,7 +23,7 @@ class TimeScheduler:
     """Runs expiry re-evaluation and periodic revenue-share refreshes."""
 
     def __init__(
-        self, store: ProfileStore, poll_seconds: float, base_refresh_seconds: float, share_check_seconds: float = 2.0
+        self, store: ProfileUseCases, poll_seconds: float, base_refresh_seconds: float, share_check_seconds: float = 2.0
     ) -> None:
         self.store = store
         self.poll = poll_seconds
@@ -91,7 +91,7 @@ class TimeScheduler:
                 self._log.error("base_refresh_failed", exc_info=error)
 
     async def rerank_shares_if_moved(self) -> int:
-        """Re-rank revenue shares when the base moved (see ProfileStore.shares_stale); accounts patched."""
+        """Re-rank revenue shares when the base moved (see ProfileUseCases.shares_stale); accounts patched."""
         if not await self.store.db.run(self.store.shares_stale):
             return 0
         patched = await self.store.db.run(self.store.refresh_revenue_shares)
@@ -114,6 +114,4 @@ class TimeScheduler:
 
     def value_tags(self) -> set[str]:
         """Tags whose rules read base-relative features."""
-        with self.store.db.session() as s:
-            rules, _ = self.store.rules_for(s)
-        return {r.tag_id for r in rules if "revenue_cum_share_pct" in r.names}
+        return self.store.value_tags()

@@ -1,0 +1,1 @@
+"""The profile service's gRPC interface: servicer, converters and request checks."""

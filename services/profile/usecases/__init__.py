@@ -1,0 +1,1 @@
+"""Use cases of the profile service: transactions, orchestration of domain, store and peers (no gRPC)."""
