@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.contact.service import build_service
+from services.contact.app import build_service
 from services.contact.settings import ContactSettings
 from services.contact.store.paths import MIGRATIONS_DIR
 from telco360_runtime.bootstrap import run

@@ -11,18 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from services.contact.app.analysis import AnalysisUseCases
-from services.contact.app.catalogue import CatalogueUseCases
-from services.contact.app.deps import Config, Deps
-from services.contact.app.journal import NboJournal
-from services.contact.app.ledger import LedgerUseCases
-from services.contact.app.offers import OfferUseCases
+from services.contact.api.servicer import ContactServicer
 from services.contact.domain.ledger import TimeBounds
-from services.contact.handlers import ContactServicer
-from services.contact.peers import Peers
+from services.contact.peers.accounts import Peers
 from services.contact.settings import ContactSettings
 from services.contact.store.batch import GroupCommit
 from services.contact.store.models import JOBS
+from services.contact.usecases.analysis import AnalysisUseCases
+from services.contact.usecases.catalogue import CatalogueUseCases
+from services.contact.usecases.deps import Config, Deps
+from services.contact.usecases.journal import NboJournal
+from services.contact.usecases.ledger import LedgerUseCases
+from services.contact.usecases.offers import OfferUseCases
 from telco360.contact.v1 import contact_pb2, contact_pb2_grpc
 from telco360_runtime.clients import open_channel
 from telco360_runtime.db import Database

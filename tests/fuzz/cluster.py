@@ -28,7 +28,7 @@ import grpc
 import sqlalchemy as sa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.contact.service import build_service as build_contact
+from services.contact.app import build_service as build_contact
 from services.contact.settings import ContactSettings
 from services.contact.store.paths import MIGRATIONS_DIR as CONTACT_MIGRATIONS
 from services.ingest.app import build_service as build_ingest

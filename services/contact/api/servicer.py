@@ -21,14 +21,14 @@ from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
-from services.contact import converters as cv
-from services.contact import request_checks
-from services.contact.app.analysis import AnalysisUseCases
-from services.contact.app.catalogue import CatalogueUseCases
-from services.contact.app.ledger import LedgerUseCases
-from services.contact.app.offers import OfferUseCases
+from services.contact.api import converters as cv
+from services.contact.api import request_checks
 from services.contact.domain import validation
 from services.contact.domain.model import CampaignState, Channel, OfferCategory, ProposalState
+from services.contact.usecases.analysis import AnalysisUseCases
+from services.contact.usecases.catalogue import CatalogueUseCases
+from services.contact.usecases.ledger import LedgerUseCases
+from services.contact.usecases.offers import OfferUseCases
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360.contact.v1 import contact_pb2_grpc

@@ -51,6 +51,18 @@ class Compiled:
     error: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class ExpressionCheck:
+    """Profile's verdict on an expression (its ValidateExpression answer)."""
+
+    valid: bool
+    error_position: int = -1
+    """0-based position of the first error; -1 when valid."""
+    error_message: str = ""
+    error_reason: str = ""
+    """One of the suite's expression reason codes; empty when valid or not given."""
+
+
 def compile_expression(text: str, schema: Mapping[str, str] | None) -> Compiled:
     """Parse `text`, and check it against `schema` when one is given (tags allowed)."""
     try:

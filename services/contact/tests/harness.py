@@ -14,7 +14,7 @@ import dataclasses
 
 import grpc
 
-from services.contact.service import build_service
+from services.contact.app import build_service
 from services.contact.settings import ContactSettings
 from services.contact.store.paths import MIGRATIONS_DIR
 from telco360.common.v1 import common_pb2

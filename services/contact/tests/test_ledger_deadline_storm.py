@@ -18,7 +18,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.contact.service import SERVICE_NAME
+from services.contact.app import SERVICE_NAME
 from services.contact.tests.harness import AccountFacts, start_contact, start_peers
 from telco360.contact.v1 import contact_pb2 as pb
 

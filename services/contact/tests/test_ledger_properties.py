@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from services.contact.service import build_service
+from services.contact.app import build_service
 from services.contact.settings import ContactSettings
 from services.contact.store.paths import MIGRATIONS_DIR
 from services.contact.tests.harness import AccountFacts, start_peers

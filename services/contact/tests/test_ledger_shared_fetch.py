@@ -8,7 +8,7 @@ import asyncio
 
 import structlog
 
-from services.contact.peers import PeerCache
+from services.contact.peers.accounts import PeerCache
 
 
 async def test_cancelled_first_caller_does_not_cancel_the_shared_fetch() -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from services.contact.api.servicer import fit, page_out
 from services.contact.domain.model import Channel, Offer, OfferCategory
-from services.contact.handlers import fit, page_out
 from services.contact.store import catalogue as repo
 from services.contact.tests.harness import start_contact, start_peers
 from telco360.common.v1 import common_pb2

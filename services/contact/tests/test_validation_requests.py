@@ -9,7 +9,7 @@ import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from services.contact import request_checks
+from services.contact.api import request_checks
 from services.contact.tests.harness import start_contact, start_peers
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360_runtime import bounds

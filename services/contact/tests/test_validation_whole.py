@@ -8,8 +8,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from services.contact.api.request_checks import MAX_HOLD_SECONDS
 from services.contact.domain import validation
-from services.contact.request_checks import MAX_HOLD_SECONDS
 from services.contact.tests.harness import SCHEMA, AccountFacts, FakeProfile, FakeScoring, PeerServer, start_contact
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2 as pb

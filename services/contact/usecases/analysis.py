@@ -6,13 +6,13 @@ import dataclasses
 import datetime as dt
 import threading
 
-from services.contact.app.deps import Deps
 from services.contact.domain import metrics, simulation, validation
 from services.contact.domain.decide import lookback
 from services.contact.domain.model import Policy
 from services.contact.store import catalogue as catalogue_repo
 from services.contact.store import codec, runs
 from services.contact.store.ledger import write_transaction
+from services.contact.usecases.deps import Deps
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from telco360_runtime.jobs import SUCCEEDED, Progress
 

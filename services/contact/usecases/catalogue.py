@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 
-import grpc
-
-from services.contact.app.deps import Deps
 from services.contact.domain import validation
 from services.contact.domain.model import Campaign, CampaignState, Offer, OfferCategory, Policy
+from services.contact.peers.errors import PeerUnavailable
 from services.contact.store import catalogue as repo
 from services.contact.store.ledger import write_transaction
-from telco360.profile.v1 import profile_pb2
+from services.contact.usecases.deps import Deps
 from telco360_expr import EXPRESSION_SYNTAX
 from telco360_runtime.errors import FailedPrecondition, Unavailable, ViolationCollector
 
@@ -35,11 +33,8 @@ class CatalogueUseCases:
         if not expression or not validation.check_expression_syntax(errors, path, expression):
             return
         try:
-            reply = await self.deps.peers.profile.ValidateExpression(
-                profile_pb2.ValidateExpressionRequest(expression=expression, segment=True),
-                timeout=max(self.deps.peers.timeout, 2.0),
-            )
-        except grpc.RpcError as error:
+            reply = await self.deps.peers.profile.validate_expression(expression)
+        except PeerUnavailable as error:
             if errors.violations:
                 return  # the request is refused as INVALID_ARGUMENT anyway
             raise Unavailable("profile", "profile is needed to validate the expression; try again later") from error

@@ -17,13 +17,13 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from services.contact.app.journal import NboJournal
 from services.contact.domain.ledger import TimeBounds
 from services.contact.domain.model import Campaign, Offer, Policy
-from services.contact.peers import Peers
+from services.contact.peers.accounts import Peers
 from services.contact.store import catalogue as repo
 from services.contact.store.batch import GroupCommit
 from services.contact.store.ledger import all_offer_stats
+from services.contact.usecases.journal import NboJournal
 from telco360_runtime.db import Database
 from telco360_runtime.errors import NotFound
 from telco360_runtime.jobs import JobRunner, JobStore

@@ -15,7 +15,6 @@ import datetime as dt
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.contact.app.deps import Catalogue, Deps, unknown_account
 from services.contact.domain import validation, windows
 from services.contact.domain.decide import decide, lookback
 from services.contact.domain.ledger import (
@@ -49,6 +48,7 @@ from services.contact.store import records
 from services.contact.store.ledger import write_transaction
 from services.contact.store.models import ReservationRow
 from services.contact.store.timeutil import to_us
+from services.contact.usecases.deps import Catalogue, Deps, unknown_account
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 

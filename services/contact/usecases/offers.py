@@ -15,34 +15,25 @@ Account events (profile's WatchAccountEvents, or SubmitAccountEvent) are claimed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 
-import grpc
-
-from services.contact.app.deps import Deps, unknown_account
 from services.contact.domain import bandit, nbo, windows
 from services.contact.domain.campaigns import AccountEvent, Proposal, in_schedule, propose, triggered_by
 from services.contact.domain.decide import lookback
 from services.contact.domain.eligibility import ExpressionCache, evaluate_all
-from services.contact.domain.model import AccountEventKind, Channel, RiskBand
+from services.contact.domain.model import Channel, RiskBand
+from services.contact.peers.errors import PeerUnavailable
 from services.contact.store import ledger as ledger_repo
 from services.contact.store import runs
 from services.contact.store.ledger import write_transaction
-from telco360.profile.v1 import profile_pb2
+from services.contact.usecases.deps import Deps, unknown_account
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.logs import get_logger
-from telco360_runtime.timeconv import from_timestamp
 
 EVENT_CURSOR = "profile.account_events"
-_PROFILE_EVENTS = {
-    profile_pb2.ACCOUNT_EVENT_TYPE_TAG_ASSIGNED: AccountEventKind.TAG_ASSIGNED,
-    profile_pb2.ACCOUNT_EVENT_TYPE_TAG_REMOVED: AccountEventKind.TAG_REMOVED,
-    profile_pb2.ACCOUNT_EVENT_TYPE_BILL_ISSUED: AccountEventKind.BILL_ISSUED,
-    profile_pb2.ACCOUNT_EVENT_TYPE_SERVICE_EVENT: AccountEventKind.SERVICE_TICKET,
-    profile_pb2.ACCOUNT_EVENT_TYPE_SUBSCRIPTION_CHANGED: AccountEventKind.TRANSACTION,
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,8 +212,8 @@ class OfferUseCases:
         while not stop.is_set():
             try:
                 await self._follow_once(stop)
-            except (grpc.RpcError, OSError) as error:
-                code = error.code().name if isinstance(error, grpc.aio.AioRpcError) else type(error).__name__
+            except (PeerUnavailable, OSError) as error:
+                code = error.code if isinstance(error, PeerUnavailable) else type(error).__name__
                 self._log.info("profile_events_unavailable", code=code)
             try:
                 await asyncio.wait_for(stop.wait(), retry_seconds)
@@ -235,41 +226,16 @@ class OfferUseCases:
                 return runs.get_cursor(session, EVENT_CURSOR)
 
         after = await self.deps.db.run(cursor)
-        stream = self.deps.peers.profile.WatchAccountEvents(
-            profile_pb2.WatchAccountEventsRequest(after_sequence=after, follow=True), timeout=None
-        )
-        async for message in stream:
-            if stop.is_set():
-                stream.cancel()
-                return
-            event = profile_event(message)
-            if event is not None:
-                await self.handle_event(event)
 
-            def advance(seq: int = message.sequence) -> None:
-                with write_transaction(self.deps.db) as session:
-                    runs.advance_cursor(session, EVENT_CURSOR, seq)
+        def advance(seq: int) -> None:
+            with write_transaction(self.deps.db) as session:
+                runs.advance_cursor(session, EVENT_CURSOR, seq)
 
-            await self.deps.db.run(advance)
-
-
-def profile_event(message: profile_pb2.AccountEvent) -> AccountEvent | None:
-    """Contact's view of a profile account event (None for kinds no campaign can use)."""
-    kind = _PROFILE_EVENTS.get(message.type)
-    if message.type == profile_pb2.ACCOUNT_EVENT_TYPE_RISK_BAND_CHANGED:
-        if message.risk_band <= message.previous_risk_band:
-            return None
-        kind = AccountEventKind.RISK_BAND_RAISED
-    elif message.type == profile_pb2.ACCOUNT_EVENT_TYPE_INTERACTION:
-        return None
-    if kind is None:
-        return None
-    return AccountEvent(
-        event_id=str(message.sequence),
-        source="profile",
-        customer_id=message.customer_id,
-        kind=kind,
-        occurred_at=from_timestamp(message.occurred_at),
-        tag=message.tag_id,
-        risk_band=RiskBand(int(message.risk_band)),
-    )
+        events = self.deps.peers.profile.account_events(after)
+        async with contextlib.aclosing(events):
+            async for sequence, event in events:
+                if stop.is_set():
+                    return  # closing the events cancels the stream
+                if event is not None:
+                    await self.handle_event(event)
+                await self.deps.db.run(advance, sequence)
