@@ -1,5 +1,5 @@
-"""Ingest domain logic: validation, normalisation, hashing and the ingest decision rules.
+"""Ingest domain (domain layer): validation, normalisation, hashing and the ingest decision rules.
 
 Plain Python: no gRPC, no SQL. Records are dicts shaped like the protobuf contract
-(see records.py); handlers convert protobuf messages to and from them.
+(see records.py); api/converters.py converts protobuf messages to and from them.
 """
