@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from services.profile.domain import events as ev
@@ -114,17 +114,19 @@ def apply_batch(
         by_source.setdefault(r.source, set()).add(r.source_record_id)
     for source, srids in by_source.items():
         for part in chunks(sorted(srids), 2000):
-            for row in s.execute(
+            for key_row in s.execute(
                 select(RecordKey.source_record_id, RecordKey.version, RecordKey.customer_id, RecordKey.kind).where(
                     RecordKey.source == source, RecordKey.source_record_id.in_(part)
                 )
             ):
-                keys[(source, row[0])] = (row[1], row[2], row[3])
+                keys[(source, key_row[0])] = (key_row[1], key_row[2], key_row[3])
     known_keys = set(keys)
     current = _current_ranks(s, keys)
     touched: set[tuple[str, str]] = set()
     pending: dict[tuple[str, str], dict] = {}
-    billing_rows, fact_rows, supersede = [], [], []
+    billing_rows: list[dict] = []
+    fact_rows: list[dict] = []
+    supersede: list[tuple[tuple[str, str], str, dt.datetime]] = []
     dirty: dict[str, int] = {}
     sources: dict[str, str] = {}
     months: dict[str, dt.datetime] = {}
@@ -158,7 +160,7 @@ def apply_batch(
             if prev[1] != r.customer_id:
                 dirty.setdefault(prev[1], r.sequence)
         keys[key] = (r.version, r.customer_id, r.kind)
-        row = _row_common(r)
+        row: dict = _row_common(r)
         if r.kind == "billing":
             row.update(_billing_values(r.payload))
             billing_rows.append(row)
@@ -246,7 +248,7 @@ def queue_refresh(s: Session, dirty: dict[str, int], sources: dict[str, str]) ->
     new = [r for r in rows if r["customer_id"] not in known]
     old = [r for r in rows if r["customer_id"] in known]
     if new:
-        s.execute(insert(PendingRefresh.__table__), new)
+        insert_rows(s, PendingRefresh.__table__, new)
     if old:
         s.execute(update(PendingRefresh), old)
 
@@ -337,7 +339,8 @@ def _billing_values(payload: dict) -> dict:
 
 
 def _write_keys(s: Session, keys: dict, known: set, touched: set) -> None:
-    new_rows, changed = [], []
+    new_rows: list[dict] = []
+    changed: list[dict] = []
     for key in touched:
         version, cid, kind = keys[key]
         values = {"source": key[0], "source_record_id": key[1], "version": version, "customer_id": cid, "kind": kind}
@@ -368,8 +371,10 @@ def _write_months(s: Session, months: dict[str, dt.datetime]) -> None:
 def _write_attributes(s: Session, attrs: dict[str, str]) -> bool:
     if not attrs:
         return False
-    known = dict(
-        s.execute(select(AttributeType.name, AttributeType.type).where(AttributeType.name.in_(list(attrs)))).all()
+    known: dict[str, str] = dict(
+        s.execute(select(AttributeType.name, AttributeType.type).where(AttributeType.name.in_(list(attrs))))
+        .tuples()
+        .all()
     )
     added = False
     for name, kind in attrs.items():

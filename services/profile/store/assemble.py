@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +34,7 @@ def fact_parts(rows: list[tuple], recent: int) -> dict:
     contacts = {}
     for _, _, cid, p in facts["contact"]:
         contacts[(cid, p.get("person_id"))] = {**p, "customer_id": cid}
-    products = {}
+    products: dict[tuple[str, str], dict] = {}
     for occurred, _, cid, p in facts["subscription"]:
         key = (cid, p.get("product_code"))
         if int(p.get("action") or 0) == m.SUB_REMOVED:
@@ -68,24 +69,26 @@ def oldest_month(months: int, now: dt.datetime | None = None) -> str:
     return f"{now.year - (months // 12) - 1:04d}-{now.month:02d}"
 
 
-def spend_rows(s: Session, ids: list[str], months: int) -> list:
-    return s.execute(
-        select(
-            BillingFact.month,
-            BillingFact.product_line,
-            BillingFact.fee_fen,
-            BillingFact.usage_quantity,
-            BillingFact.usage_unit,
-            BillingFact.lines,
-            BillingFact.days_overdue,
-            BillingFact.sequence,
-            BillingFact.customer_id,
-        ).where(
-            BillingFact.customer_id.in_(ids),
-            BillingFact.superseded_at.is_(None),
-            BillingFact.month >= oldest_month(months),
-        )
-    ).all()
+def spend_rows(s: Session, ids: list[str], months: int) -> list[Any]:
+    return list(
+        s.execute(
+            select(
+                BillingFact.month,
+                BillingFact.product_line,
+                BillingFact.fee_fen,
+                BillingFact.usage_quantity,
+                BillingFact.usage_unit,
+                BillingFact.lines,
+                BillingFact.days_overdue,
+                BillingFact.sequence,
+                BillingFact.customer_id,
+            ).where(
+                BillingFact.customer_id.in_(ids),
+                BillingFact.superseded_at.is_(None),
+                BillingFact.month >= oldest_month(months),
+            )
+        ).all()
+    )
 
 
 def spend_from_rows(rows: list, months: int) -> list[dict]:

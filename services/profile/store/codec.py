@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 UTC = dt.UTC
@@ -25,6 +25,14 @@ def _default(value: Any) -> Any:
 def loads(text: str | None) -> Any:
     """Parse JSON ('' or None -> {})."""
     return json.loads(text) if text else {}
+
+
+@overload
+def utc(value: dt.datetime) -> dt.datetime: ...
+
+
+@overload
+def utc(value: None) -> None: ...
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:

@@ -14,6 +14,7 @@ import datetime as dt
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -36,7 +37,7 @@ EVENT_KINDS = ("service_event", "interaction")
 EVENT_HORIZON = dt.timedelta(days=400)
 
 
-def visible(model: type, as_of: dt.datetime | None):
+def visible(model: type[AccountFact] | type[BillingFact], as_of: dt.datetime | None):
     """SQL condition: the version was what the suite knew at as_of (current when None)."""
     if as_of is None:
         return model.superseded_at.is_(None)
@@ -277,7 +278,7 @@ def load_inputs(
     # Each account's reference month is the closed month or later (or, with none closed, its
     # own latest month): the window reaches 11 months below the lowest and up to as_of's month.
     start = closed if closed is not None else latest_month_index(s, effective)
-    billing_rows: list[tuple] = []
+    billing_rows: list[Any] = []
     if start is not None:
         low, high = month_str(start - 11), month_str(before - 1)
         for part in chunks(customer_ids):
@@ -321,7 +322,7 @@ def latest_scores(s: Session, customer_ids: list[str], at: dt.datetime) -> dict[
     out: dict[str, Score] = {}
     for part in chunks(customer_ids):
         # Core rows, and reasons parsed only for the row that wins (accounts keep their score history).
-        latest: dict[str, tuple] = {}
+        latest: dict[str, Any] = {}
         for row in s.execute(
             select(
                 ScoreRow.customer_id,

@@ -150,7 +150,7 @@ def _rebuild_full(s: Session, ids: list[str], render: ViewRenderer, now: dt.date
     ):
         facts[row[0]].append(row)
     billing: dict[str, list] = defaultdict(list)
-    for row in s.execute(
+    for bill in s.execute(
         select(
             BillingFact.month,
             BillingFact.product_line,
@@ -167,7 +167,7 @@ def _rebuild_full(s: Session, ids: list[str], render: ViewRenderer, now: dt.date
             BillingFact.month >= oldest_month(TREND_MONTHS, now),
         )
     ):
-        billing[row[8]].append(row)
+        billing[bill[8]].append(bill)
     rows = []
     for cid, state in states.items():
         spend = spend_from_rows(billing.get(cid, []), TREND_MONTHS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, select, update
@@ -72,10 +73,12 @@ def group_roots(s: Session, customer_ids: Iterable[str]) -> dict[str, str]:
         todo -= set(parent)
         if not todo:
             break
-        found = dict(
+        found: dict[str, Any] = dict(
             s.execute(
                 select(Account.customer_id, Account.parent_customer_id).where(Account.customer_id.in_(list(todo)))
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         for cid in todo:
             parent[cid] = found.get(cid, "")
@@ -226,7 +229,7 @@ def bill_events(
             BillingFact.sequence,
         ).where(BillingFact.customer_id.in_(part), BillingFact.superseded_at.is_(None))
         if all(wanted[c] is not None for c in part):
-            q = q.where(BillingFact.month.in_(sorted(set().union(*(wanted[c] for c in part)))))
+            q = q.where(BillingFact.month.in_(sorted(set().union(*(wanted[c] or () for c in part)))))
         totals: dict[tuple[str, str], list] = {}
         for cid, month, fee, occurred, seq in s.execute(q):
             months = wanted[cid]

@@ -34,7 +34,7 @@ def _view(row: TagDefinitionRow) -> TagDefinitionView:
 
 def attribute_types(s: Session) -> dict[str, str]:
     """Operator attribute name -> expression type."""
-    return dict(s.execute(select(AttributeType.name, AttributeType.type)).all())
+    return dict(s.execute(select(AttributeType.name, AttributeType.type)).tuples().all())
 
 
 def expression_types(s: Session) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,7 +53,7 @@ def customer360(s: Session, customer_id: str, group: bool, trend_months: int, re
             select(Account.customer_id).where(Account.parent_customer_id == customer_id, Account.erased.is_(False))
         ).scalars()
     )
-    facts: list[tuple] = []
+    facts: list[Any] = []
     for part in chunks(scope):
         facts.extend(
             s.execute(
