@@ -5,7 +5,7 @@ Two ways in:
   protobuf's JSON form (what `python -m telco360_datagen` writes).
 - Any CSV, JSON Lines or Parquet file with `--mapping` (YAML or JSON): the column mapping of
   ingest's bulk importer (`libs/telco360_imports/mapping.py` documents it), so the CLI and
-  `python -m services.ingest.importer` read the same mapping files.
+  `python -m services.ingest.api.importer` read the same mapping files.
 
 Rows that cannot even be turned into a record (a cell that is not a number, an unknown enum
 name, a line that is not a Record) are reported with their row number and field, and the

@@ -37,9 +37,10 @@ import datetime as dt
 import json
 import math
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
@@ -123,7 +124,7 @@ def load_mapping(path: pathlib.Path) -> Mapping:
     """Read and check a YAML or JSON mapping file."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+        import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information
 
         data = yaml.safe_load(text)
     else:
@@ -167,7 +168,7 @@ def parse_mapping(data: Any) -> Mapping:
 def _resolve(path: str) -> tuple[list[str], FieldDescriptor, str | None]:
     """Descriptor of a field path; for map entries also the key."""
     parts = path.split(".")
-    descriptor: Descriptor = ingest_pb2.Record.DESCRIPTOR
+    descriptor = cast(Descriptor, ingest_pb2.Record.DESCRIPTOR)
     names: list[str] = []
     for i, part in enumerate(parts):
         fd = descriptor.fields_by_name.get(part)
@@ -193,6 +194,7 @@ def _resolve(path: str) -> tuple[list[str], FieldDescriptor, str | None]:
 
 def _enum(fd: FieldDescriptor, text: str, path: str) -> str:
     enum = fd.enum_type
+    assert enum is not None  # _scalar calls this for enum fields only
     number = ascii_decimal(text)
     if number is not None:
         value = enum.values_by_number.get(int(number)) if number == number.to_integral_value() else None
@@ -293,9 +295,10 @@ def row_to_record(mapping: Mapping, row: dict[str, Any]) -> ingest_pb2.Record:
             target = target.setdefault(name, {})
         last = names[-1]
         if key is not None:
+            assert fd.message_type is not None  # a map field (see _resolve)
             value_fd = fd.message_type.fields_by_name["value"]
             if value_fd.message_type is not None:  # attributes: typed AttributeValue
-                entry = {
+                entry: dict[str, Callable[..., dict[str, object]]] = {
                     "string": lambda v: {"string_value": str(v)},
                     "number": lambda v, path=rule.path: {"number_value": float(_scalar_float(v, path))},
                     "bool": lambda v, path=rule.path: {"bool_value": _bool(str(v), path)},
