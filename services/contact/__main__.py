@@ -10,7 +10,8 @@ from telco360_runtime.bootstrap import run
 
 def main() -> None:
     """Build settings from the environment and run the service."""
-    run(ContactSettings(), MIGRATIONS_DIR, build_service)
+    settings = ContactSettings()
+    run(settings, MIGRATIONS_DIR, lambda _settings, db: build_service(settings, db))
 
 
 if __name__ == "__main__":

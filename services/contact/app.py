@@ -1,4 +1,4 @@
-"""Composition root of the contact service: peers, use cases, servicer, background work.
+"""Composition root of the contact service: builds peers, use cases, servicer, background work.
 
 Background tasks (stopped before the store closes): the reservation expiry sweeper and
 the follower of profile's account events that triggers campaigns. The SQLite group-commit
@@ -80,8 +80,9 @@ def build_service(
                 skew=dt.timedelta(seconds=settings.clock_skew_seconds),
             ),
         ),
-        **({"clock": clock} if clock is not None else {}),
     )
+    if clock is not None:
+        deps.clock = clock
     ledger = LedgerUseCases(deps)
     offers = OfferUseCases(deps)
     servicer = ContactServicer(CatalogueUseCases(deps), ledger, offers, AnalysisUseCases(deps))
@@ -103,7 +104,11 @@ def build_service(
         [Registration(contact_pb2_grpc.add_ContactServiceServicer_to_server, servicer, SERVICE_NAME)],
         parts={"deps": deps, "ledger": ledger, "offers": offers},
     )
-    service.add_startup(jobs.fail_interrupted)
+
+    def fail_interrupted_jobs() -> None:
+        jobs.fail_interrupted()
+
+    service.add_startup(fail_interrupted_jobs)
     service.add_startup(start_journal)
     service.add_periodic("reservation-expiry", settings.expiry_sweep_seconds, expire_reservations)
     if settings.follow_profile_events:

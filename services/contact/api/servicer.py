@@ -1,4 +1,4 @@
-"""gRPC servicer of telco360.contact.v1.ContactService: protobuf <-> domain, then delegate.
+"""gRPC servicer of telco360.contact.v1.ContactService (api layer): protobuf <-> domain, then delegate.
 
 Authorisation that depends on the caller's role (AdjustCounter needs `admin`) is checked
 here, from the role the shared interceptor bound to the call. Audited records name the
@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from typing import TypeVar
 
 from google.protobuf.message import Message
 
@@ -38,6 +39,7 @@ from telco360_runtime.errors import FieldViolation, InvalidArgument, PermissionD
 from telco360_runtime.proto_jobs import job_to_proto
 
 DEFAULT_PAGE, MAX_PAGE = 100, request_checks.MAX_PAGE_SIZE
+M = TypeVar("M", bound=Message)
 ITEM_OVERHEAD_BYTES = 8
 """Field tag and length prefix of one repeated item, on top of its ByteSize()."""
 
@@ -63,7 +65,7 @@ def page_out(
     return common_pb2.PageResponse(next_page_token=str(offset + returned) if more else "", total_count=total)
 
 
-def fit(messages: Sequence[Message], budget: int = bounds.PAGE_MAX_BYTES) -> tuple[list[Message], bool]:
+def fit(messages: Sequence[M], budget: int = bounds.PAGE_MAX_BYTES) -> tuple[list[M], bool]:
     """The leading messages whose encoded size stays within `budget` (at least one, so a
     listing always moves on), and whether any were left out."""
     used = 0

@@ -11,7 +11,7 @@ found=False); every other failure raises PeerUnavailable (peers.errors).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import grpc
 
@@ -123,7 +123,7 @@ class ProfileClient:
             raise unavailable(PEER, error) from error
         return ExpressionCheck(reply.valid, reply.error_position, reply.error_message, reply.error_reason)
 
-    async def account_events(self, after: int) -> AsyncIterator[tuple[int, AccountEvent | None]]:
+    async def account_events(self, after: int) -> AsyncGenerator[tuple[int, AccountEvent | None], None]:
         """Follow profile's account events after sequence `after` (no deadline): each event's
         sequence with contact's view of it (None for kinds no campaign can use).
 

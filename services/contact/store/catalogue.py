@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.orm import Session
 
 from services.contact.domain.model import Campaign, CampaignState, Offer, OfferCategory, Policy, ReservationState
@@ -41,11 +41,12 @@ def generation(session: Session) -> int:
 
 def bump_generation(session: Session) -> None:
     """Mark the catalogue changed (same transaction as the change)."""
-    updated = session.execute(
+    result = session.execute(
         update(CatalogueGeneration)
         .where(CatalogueGeneration.id == 1)
         .values(generation=CatalogueGeneration.generation + 1)
-    ).rowcount
+    )
+    updated = cast(CursorResult[Any], result).rowcount
     if not updated:
         session.add(CatalogueGeneration(id=1, generation=1))
 
@@ -89,6 +90,7 @@ def update_policy(session: Session, policy: Policy, expected_version: int, now: 
 
 def get_policy(session: Session, policy_id: str, version: int = 0) -> Policy:
     """One version of a policy (latest when version is 0)."""
+    row: PolicyVersionRow | PolicyRow | None
     if version:
         row = session.get(PolicyVersionRow, (policy_id, version))
     else:

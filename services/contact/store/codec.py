@@ -83,7 +83,8 @@ def _decode(tp: Any, data: Any) -> Any:
 
 def decode_as(cls: type[T], data: dict[str, Any]) -> T:
     """Rebuild a dataclass from its decoded JSON dict."""
-    hints = _hints(cls)
+    klass: type = cls
+    hints = _hints(klass)
     kwargs = {
         f.name: _decode(hints[f.name], data[f.name])
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]

@@ -153,7 +153,7 @@ def load_history_and_key(
                     customer_id=customer_id,
                     granted=bool(r.granted),
                     source=r.s1,
-                    recorded_at=opt_dt(r.at),
+                    recorded_at=from_us(r.at),
                     person_id=r.person_id,
                     channel=Channel(r.channel) if r.channel else None,
                     purpose=Purpose(r.purpose) if r.purpose else None,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from services.contact.domain.model import Channel, Consent, Decision, OptOut, OptOutKind, Purpose
 from services.contact.store import codec
 from services.contact.store.models import ConsentRow, DecisionRow, OptOutRow
-from services.contact.store.timeutil import opt_dt, opt_us, to_us
+from services.contact.store.timeutil import from_us, opt_dt, opt_us, to_us
 from telco360_runtime.errors import NotFound
 
 
@@ -120,7 +120,7 @@ def to_consent(row) -> Consent:
         customer_id=row.customer_id,
         granted=row.granted,
         source=row.source,
-        recorded_at=opt_dt(row.recorded_at_us),
+        recorded_at=from_us(row.recorded_at_us),
         person_id=row.person_id,
         channel=Channel(row.channel) if row.channel else None,
         purpose=Purpose(row.purpose) if row.purpose else None,

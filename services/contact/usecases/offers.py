@@ -75,7 +75,9 @@ class OfferUseCases:
                 campaigns = [c for c in cat.campaigns.values() if in_schedule(c, when)]
                 since = windows.shift(when, -lookback(cat.active_policies, campaigns))
                 history = ledger_repo.load_history(session, customer_id, since, now)
-                return cat, campaigns, history, self.deps.stats.get(session)
+                stats = self.deps.stats
+                assert stats is not None  # set by Deps.__post_init__
+                return cat, campaigns, history, stats.get(session)
 
         (cat, active_campaigns, history, all_stats), view = await asyncio.gather(
             self.deps.db.run(load), self.deps.peers.view(customer_id, fresh_after)
