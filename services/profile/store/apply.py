@@ -1,4 +1,7 @@
-"""Applying a batch of ingest log entries in one transaction, with the cursor.
+"""Store layer: applying a batch of ingest log entries in one transaction, with the cursor.
+
+The rules (which entries are skipped, which version wins) are pure functions in
+domain/versions.py; this module reads what they need and writes what they decide.
 
 Idempotent and gap-free: entries at or below the stored cursor are skipped; an entry whose
 (source, source_record_id) already has the same or a newer version applied is skipped.
@@ -23,6 +26,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from services.profile.domain import events as ev
+from services.profile.domain import versions
 from services.profile.domain.billing import RevenueBase
 from services.profile.domain.model import LogRecord
 from services.profile.domain.schema import attribute_type
@@ -98,7 +102,7 @@ def apply_batch(
     """
     tx = Tx(s, now, render)
     result = ApplyResult(last_sequence=tx.state.applied_sequence)
-    fresh = [r for r in records if r.sequence > tx.state.applied_sequence]
+    fresh = versions.unapplied(records, tx.state.applied_sequence)
     result.skipped = len(records) - len(fresh)
     if not fresh:
         return result
@@ -135,17 +139,17 @@ def apply_batch(
     attrs: dict[str, str] = {}
     for r in fresh:
         result.last_sequence = r.sequence
-        if r.customer_id in erased:
+        if versions.erased_skipped(r.customer_id, erased):
             result.skipped += 1
             continue
         key = (r.source, r.source_record_id)
         prev = keys.get(key)
-        if prev is not None and prev[0] >= r.version:
+        if not versions.is_newer_version(prev[0] if prev is not None else None, r.version):
             result.skipped += 1
             continue
         touched.add(key)
-        rank = (r.occurred_at, r.version)
-        if key in current and rank < current[key]:
+        rank = versions.rank_of(r)
+        if versions.is_stale(rank, current.get(key)):
             # Older by the source's own time than the version in force: history only.
             keys[key] = (r.version, prev[1], prev[2]) if prev is not None else (r.version, r.customer_id, r.kind)
             _stale_row(r, billing_rows, fact_rows)
@@ -311,9 +315,7 @@ def _current_ranks(
                     model.source == source, model.source_record_id.in_(part), model.superseded_at.is_(None)
                 )
             ):
-                rank = (utc(occurred), version)
-                if (source, srid) not in out or rank > out[(source, srid)]:
-                    out[(source, srid)] = rank
+                out[(source, srid)] = versions.later_rank(out.get((source, srid)), (utc(occurred), version))
     return out
 
 
