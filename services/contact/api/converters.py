@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -49,6 +49,7 @@ from services.contact.domain.model import (
     WindowKind,
     WindowUnit,
 )
+from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360_runtime import bounds
 from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
@@ -58,6 +59,21 @@ E = TypeVar("E")
 
 
 Errors = ViolationCollector | None
+
+
+P = TypeVar("P")
+
+
+def proto_enum(kind: type[P], value: int) -> P:
+    """A domain enum (or number) as the protobuf enum `kind` (the numbers are the same)."""
+    return cast(P, int(value))
+
+
+def required(value: E | None) -> E:
+    """A required enum read by `enum`: None only when its violation went to the caller's
+    collector, and the draft that carries it is then refused (validation.raise_all) before
+    it is used."""
+    return cast(E, value)
 
 
 def _problem(errors: Errors, path: str, description: str, reason: str) -> None:
@@ -135,8 +151,8 @@ def _hhmm(text: str, path: str, errors: Errors = None) -> dt.time | None:
 def window_from(msg: pb.Window, path: str, errors: Errors = None) -> Window:
     """A window from its message."""
     return Window(
-        enum(WindowKind, msg.kind, f"{path}.kind", errors=errors),
-        enum(WindowUnit, msg.unit, f"{path}.unit", errors=errors),
+        required(enum(WindowKind, msg.kind, f"{path}.kind", errors=errors)),
+        required(enum(WindowUnit, msg.unit, f"{path}.unit", errors=errors)),
         msg.size,
     )
 
@@ -146,7 +162,7 @@ def cap_from(msg: pb.FrequencyCap, path: str, errors: Errors = None) -> Frequenc
     purposes = enums(Purpose, msg.purposes, f"{path}.purposes", errors) or frozenset({Purpose.MARKETING})
     return FrequencyCap(
         cap_id=msg.cap_id,
-        scope=enum(CapScope, msg.scope, f"{path}.scope", errors=errors),
+        scope=required(enum(CapScope, msg.scope, f"{path}.scope", errors=errors)),
         max_contacts=msg.max_contacts,
         window=window_from(msg.window, f"{path}.window", errors),
         channels=enums(Channel, msg.channels, f"{path}.channels", errors),
@@ -179,14 +195,14 @@ def policy_from(msg: pb.ContactPolicy, prefix: str = "policy", errors: Errors = 
             CoolDown(
                 cool_down_id=c.cool_down_id,
                 triggers=enums(OutcomeKind, c.triggers, f"{prefix}.cool_downs[{i}].triggers", errors),
-                scope=enum(CoolDownScope, c.scope, f"{prefix}.cool_downs[{i}].scope", errors=errors),
+                scope=required(enum(CoolDownScope, c.scope, f"{prefix}.cool_downs[{i}].scope", errors=errors)),
                 duration=window_from(c.duration, f"{prefix}.cool_downs[{i}].duration", errors),
             )
             for i, c in enumerate(msg.cool_downs)
         ),
         purpose_classes=tuple(
             PurposeClass(
-                purpose=enum(Purpose, pc.purpose, f"{prefix}.purpose_classes[{i}].purpose", errors=errors),
+                purpose=required(enum(Purpose, pc.purpose, f"{prefix}.purpose_classes[{i}].purpose", errors=errors)),
                 requires_consent=pc.requires_consent,
                 consent_channels=enums(
                     Channel, pc.consent_channels, f"{prefix}.purpose_classes[{i}].consent_channels", errors
@@ -206,16 +222,18 @@ def _time_text(value: dt.time | None) -> str:
 
 def window_to(window: Window) -> pb.Window:
     """The message of a window."""
-    return pb.Window(kind=int(window.kind), unit=int(window.unit), size=window.size)
+    return pb.Window(
+        kind=proto_enum(pb.WindowKind, window.kind), unit=proto_enum(pb.WindowUnit, window.unit), size=window.size
+    )
 
 
 def cap_to(cap: FrequencyCap) -> pb.FrequencyCap:
     """The message of a cap."""
     return pb.FrequencyCap(
         cap_id=cap.cap_id,
-        scope=int(cap.scope),
-        channels=sorted(int(c) for c in cap.channels),
-        purposes=sorted(int(p) for p in cap.purposes),
+        scope=proto_enum(pb.CapScope, cap.scope),
+        channels=sorted(proto_enum(pb.Channel, c) for c in cap.channels),
+        purposes=sorted(proto_enum(pb.Purpose, p) for p in cap.purposes),
         max_contacts=cap.max_contacts,
         window=window_to(cap.window),
         campaign_id=cap.campaign_id,
@@ -232,31 +250,31 @@ def policy_to(policy: Policy) -> pb.ContactPolicy:
         name=policy.name,
         description=policy.description,
         active=policy.active,
-        applies_to_tiers=sorted(policy.applies_to_tiers),
+        applies_to_tiers=sorted(proto_enum(common_pb2.AccountTier, t) for t in policy.applies_to_tiers),
         caps=[cap_to(c) for c in policy.caps],
         quiet_hours=pb.QuietHours(
             start=_time_text(q.start),
             end=_time_text(q.end),
             quiet_weekdays=sorted(q.quiet_weekdays),
-            channels=sorted(int(c) for c in q.channels),
-            exempt_purposes=sorted(int(p) for p in q.exempt_purposes),
+            channels=sorted(proto_enum(pb.Channel, c) for c in q.channels),
+            exempt_purposes=sorted(proto_enum(pb.Purpose, p) for p in q.exempt_purposes),
         ),
         fallback_time_zones=list(policy.fallback_time_zones),
         honour_preferred_hours=policy.honour_preferred_hours,
         cool_downs=[
             pb.CoolDown(
                 cool_down_id=c.cool_down_id,
-                triggers=sorted(int(t) for t in c.triggers),
-                scope=int(c.scope),
+                triggers=sorted(proto_enum(pb.OutcomeKind, t) for t in c.triggers),
+                scope=proto_enum(pb.CoolDownScope, c.scope),
                 duration=window_to(c.duration),
             )
             for c in policy.cool_downs
         ],
         purpose_classes=[
             pb.PurposeClass(
-                purpose=int(pc.purpose),
+                purpose=proto_enum(pb.Purpose, pc.purpose),
                 requires_consent=pc.requires_consent,
-                consent_channels=sorted(int(c) for c in pc.consent_channels),
+                consent_channels=sorted(proto_enum(pb.Channel, c) for c in pc.consent_channels),
             )
             for pc in policy.purpose_classes
         ],
@@ -278,7 +296,7 @@ def offer_from(msg: pb.Offer, errors: Errors = None) -> Offer:
         offer_id=msg.offer_id,
         name=msg.name,
         description=msg.description,
-        category=member(OfferCategory, msg.category, "offer.category", errors),
+        category=required(member(OfferCategory, msg.category, "offer.category", errors)),
         eligibility=msg.eligibility.strip(),
         value_fen=msg.value_fen,
         cost_fen=msg.cost_fen,
@@ -301,12 +319,12 @@ def offer_to(offer: Offer) -> pb.Offer:
         version=offer.version,
         name=offer.name,
         description=offer.description,
-        category=int(offer.category),
+        category=proto_enum(pb.OfferCategory, offer.category),
         eligibility=offer.eligibility,
         value_fen=offer.value_fen,
         cost_fen=offer.cost_fen,
-        channels=sorted(int(c) for c in offer.channels),
-        purpose=int(offer.purpose) if offer.purpose else 0,
+        channels=sorted(proto_enum(pb.Channel, c) for c in offer.channels),
+        purpose=proto_enum(pb.Purpose, offer.purpose or 0),
         presentation_cool_down_hours=offer.presentation_cool_down_hours,
         control_group_bp=offer.control_group_bp,
         active=offer.active,
@@ -328,7 +346,7 @@ def campaign_from(msg: pb.Campaign, errors: Errors = None) -> Campaign:
         target=msg.target.strip(),
         triggers=tuple(
             CampaignTrigger(
-                kind=enum(AccountEventKind, t.kind, f"campaign.triggers[{i}].kind", errors=errors),
+                kind=required(enum(AccountEventKind, t.kind, f"campaign.triggers[{i}].kind", errors=errors)),
                 tag=t.tag,
                 min_risk_band=enum(
                     RiskBand, t.min_risk_band, f"campaign.triggers[{i}].min_risk_band", required=False, errors=errors
@@ -360,17 +378,21 @@ def campaign_to(campaign: Campaign) -> pb.Campaign:
         description=campaign.description,
         target=campaign.target,
         triggers=[
-            pb.CampaignTrigger(kind=int(t.kind), tag=t.tag, min_risk_band=int(t.min_risk_band))
+            pb.CampaignTrigger(
+                kind=proto_enum(pb.AccountEventKind, t.kind),
+                tag=t.tag,
+                min_risk_band=proto_enum(common_pb2.RiskBand, t.min_risk_band),
+            )
             for t in campaign.triggers
         ],
-        touchpoints=[int(c) for c in campaign.touchpoints],
+        touchpoints=[proto_enum(pb.Channel, c) for c in campaign.touchpoints],
         offer_ids=list(campaign.offer_ids),
-        purpose=int(campaign.purpose),
+        purpose=proto_enum(pb.Purpose, campaign.purpose),
         budget_fen=campaign.budget_fen,
         contact_cost_fen=campaign.contact_cost_fen,
         caps=[cap_to(c) for c in campaign.caps],
         control_group_bp=campaign.control_group_bp,
-        state=int(campaign.state),
+        state=proto_enum(pb.CampaignState, campaign.state),
         proposal_ttl_seconds=campaign.proposal_ttl_seconds,
         spent_fen=campaign.spent_fen,
     )
@@ -389,10 +411,10 @@ def request_from(msg: pb.CheckContactRequest, prefix: str = "", errors: Errors =
     """A contact request from its message."""
     return ContactRequest(
         customer_id=msg.customer_id,
-        channel=enum(Channel, msg.channel, f"{prefix}channel", errors=errors),
-        purpose=enum(Purpose, msg.purpose, f"{prefix}purpose", errors=errors),
+        channel=required(enum(Channel, msg.channel, f"{prefix}channel", errors=errors)),
+        purpose=required(enum(Purpose, msg.purpose, f"{prefix}purpose", errors=errors)),
         person_id=msg.person_id,
-        category=member(OfferCategory, msg.category, f"{prefix}category", errors),
+        category=required(member(OfferCategory, msg.category, f"{prefix}category", errors)),
         campaign_id=msg.campaign_id,
         offer_id=msg.offer_id,
         at=ts(msg.at, f"{prefix}at", errors),
@@ -404,9 +426,9 @@ def request_to(request: ContactRequest) -> pb.CheckContactRequest:
     msg = pb.CheckContactRequest(
         customer_id=request.customer_id,
         person_id=request.person_id,
-        channel=int(request.channel),
-        purpose=int(request.purpose),
-        category=int(request.category),
+        channel=proto_enum(pb.Channel, request.channel),
+        purpose=proto_enum(pb.Purpose, request.purpose),
+        category=proto_enum(pb.OfferCategory, request.category),
         campaign_id=request.campaign_id,
         offer_id=request.offer_id,
     )
@@ -417,11 +439,11 @@ def request_to(request: ContactRequest) -> pb.CheckContactRequest:
 def rule_to(rule: RuleEvaluation) -> pb.RuleEvaluation:
     """The message of one evaluated rule."""
     msg = pb.RuleEvaluation(
-        kind=int(rule.kind),
+        kind=proto_enum(pb.RuleKind, rule.kind),
         rule_id=rule.rule_id,
         policy_id=rule.policy_id,
         policy_version=rule.policy_version,
-        result=int(rule.result),
+        result=proto_enum(pb.RuleResult, rule.result),
         count=rule.count,
         limit=rule.limit,
         detail=rule.detail,
@@ -456,11 +478,11 @@ def reservation_to(reservation: Reservation, now: dt.datetime) -> pb.Reservation
         reservation_id=reservation.reservation_id,
         idempotency_key=reservation.idempotency_key,
         contact=request_to(reservation.request),
-        state=int(reservation.effective_state(now)),
+        state=proto_enum(pb.ReservationState, reservation.effective_state(now)),
         external_ref=reservation.external_ref,
         cancel_reason=reservation.cancel_reason,
         decision_id=reservation.decision_id,
-        outcome=int(reservation.outcome or 0),
+        outcome=proto_enum(pb.OutcomeKind, reservation.outcome or 0),
     )
     put_ts(msg.reserved_at, reservation.reserved_at)
     put_ts(msg.expires_at, reservation.expires_at)
@@ -496,7 +518,7 @@ def outcome_from(msg: pb.Outcome, errors: Errors = None) -> OutcomeRecord:
     return OutcomeRecord(
         outcome_id="",
         customer_id=msg.customer_id,
-        kind=enum(OutcomeKind, msg.kind, "outcome.kind", errors=errors),
+        kind=required(enum(OutcomeKind, msg.kind, "outcome.kind", errors=errors)),
         occurred_at=ts(msg.occurred_at, "outcome.occurred_at", errors),  # type: ignore[arg-type]
         person_id=msg.person_id,
         channel=enum(Channel, msg.channel, "outcome.channel", required=False, errors=errors),
@@ -513,11 +535,11 @@ def outcome_to(record: OutcomeRecord) -> pb.Outcome:
         outcome_id=record.outcome_id,
         customer_id=record.customer_id,
         person_id=record.person_id,
-        channel=int(record.channel) if record.channel else 0,
+        channel=proto_enum(pb.Channel, record.channel or 0),
         offer_id=record.offer_id,
         campaign_id=record.campaign_id,
         reservation_id=record.reservation_id,
-        kind=int(record.kind),
+        kind=proto_enum(pb.OutcomeKind, record.kind),
         idempotency_key=record.idempotency_key,
     )
     put_ts(msg.occurred_at, record.occurred_at)
@@ -529,7 +551,7 @@ def opt_out_from(msg: pb.OptOut, errors: Errors = None) -> OptOut:
     return OptOut(
         opt_out_id="",
         customer_id=msg.customer_id,
-        kind=enum(OptOutKind, msg.kind, "opt_out.kind", errors=errors),
+        kind=required(enum(OptOutKind, msg.kind, "opt_out.kind", errors=errors)),
         reason=msg.reason,
         source=msg.source,
         person_id=msg.person_id,
@@ -546,9 +568,9 @@ def opt_out_to(entry: OptOut) -> pb.OptOut:
         opt_out_id=entry.opt_out_id,
         customer_id=entry.customer_id,
         person_id=entry.person_id,
-        kind=int(entry.kind),
-        channels=sorted(int(c) for c in entry.channels),
-        purposes=sorted(int(p) for p in entry.purposes),
+        kind=proto_enum(pb.OptOutKind, entry.kind),
+        channels=sorted(proto_enum(pb.Channel, c) for c in entry.channels),
+        purposes=sorted(proto_enum(pb.Purpose, p) for p in entry.purposes),
         reason=entry.reason,
         source=entry.source,
         removed_reason=entry.removed_reason,
@@ -582,8 +604,8 @@ def consent_to(record: Consent) -> pb.Consent:
         consent_id=record.consent_id,
         customer_id=record.customer_id,
         person_id=record.person_id,
-        channel=int(record.channel) if record.channel else 0,
-        purpose=int(record.purpose) if record.purpose else 0,
+        channel=proto_enum(pb.Channel, record.channel or 0),
+        purpose=proto_enum(pb.Purpose, record.purpose or 0),
         granted=record.granted,
         source=record.source,
         source_ref=record.source_ref,
@@ -606,7 +628,7 @@ def event_from(msg: pb.AccountEvent, now: dt.datetime, errors: Errors = None) ->
         event_id=msg.event_id,
         source=msg.source or "api",
         customer_id=msg.customer_id,
-        kind=enum(AccountEventKind, msg.kind, "event.kind", errors=errors),
+        kind=required(enum(AccountEventKind, msg.kind, "event.kind", errors=errors)),
         occurred_at=ts(msg.occurred_at, "event.occurred_at", errors) or now,
         tag=msg.tag,
         risk_band=member(RiskBand, msg.risk_band, "event.risk_band", errors) or RiskBand.UNSPECIFIED,
@@ -620,9 +642,9 @@ def event_to(event: AccountEvent) -> pb.AccountEvent:
         event_id=event.event_id,
         source=event.source,
         customer_id=event.customer_id,
-        kind=int(event.kind),
+        kind=proto_enum(pb.AccountEventKind, event.kind),
         tag=event.tag,
-        risk_band=int(event.risk_band),
+        risk_band=proto_enum(common_pb2.RiskBand, event.risk_band),
         attributes=dict(event.attributes),
     )
     put_ts(msg.occurred_at, event.occurred_at)
@@ -637,8 +659,8 @@ def proposal_to(proposal: Proposal) -> pb.Proposal:
         campaign_version=proposal.campaign_version,
         customer_id=proposal.customer_id,
         event=event_to(proposal.event),
-        state=int(proposal.state),
-        channel=int(proposal.channel) if proposal.channel else 0,
+        state=proto_enum(pb.ProposalState, proposal.state),
+        channel=proto_enum(pb.Channel, proposal.channel or 0),
         offer_id=proposal.offer_id,
         decision_id=proposal.decision_id,
         reasons=list(proposal.reasons),

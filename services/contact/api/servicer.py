@@ -261,7 +261,7 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         }
         answer = await self.offers.next_best_offer(
             request.customer_id,
-            channel,
+            cv.required(channel),
             request.person_id,
             cv.ts(request.at),
             max_offers,
@@ -274,7 +274,7 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
                 pb.RankedOffer(
                     offer_id=r.offer.offer_id,
                     name=r.offer.name,
-                    category=int(r.offer.category),
+                    category=cv.proto_enum(pb.OfferCategory, r.offer.category),
                     campaign_id=r.campaign_id,
                     propensity=r.propensity,
                     propensity_mean=r.propensity_mean,
@@ -291,7 +291,7 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
             suppressed=[
                 pb.SuppressedOffer(
                     offer_id=s.offer_id,
-                    reason=int(s.reason),
+                    reason=cv.proto_enum(pb.SuppressionReason, s.reason),
                     detail=s.detail,
                     blocking=[cv.rule_to(b) for b in s.blocking],
                 )
@@ -300,7 +300,7 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
             degraded=bool(result.degraded_reasons),
             degraded_reasons=list(result.degraded_reasons),
             decision_id=answer.decision_id,
-            risk_band=int(answer.context_band),
+            risk_band=cv.proto_enum(common_pb2.RiskBand, answer.context_band),
             churn_probability=answer.context_churn or 0.0,
             predicted_value_fen=answer.context_value or 0,
             policy_versions=list(result.policy_versions),
@@ -448,7 +448,8 @@ def simulation_to(result) -> pb.SimulationResult:
             pb.LabelledCount(label=k, count=v) for k, v in sorted(result.suppressed_by_channel.items())
         ],
         suppressed_by_rule=[
-            pb.RuleSuppression(kind=int(r.kind), rule_id=r.rule_id, count=r.count) for r in result.suppressed_by_rule
+            pb.RuleSuppression(kind=cv.proto_enum(pb.RuleKind, r.kind), rule_id=r.rule_id, count=r.count)
+            for r in result.suppressed_by_rule
         ],
         months=[
             pb.MonthFigures(
