@@ -1,14 +1,17 @@
-"""Import directions of the layers (docs/ARCHITECTURE.md), checked on the source.
+"""The layout of every service and the import directions of its layers (docs/ARCHITECTURE.md).
 
 Every `import` statement is read with `ast`, including those inside functions, so a
 deferred import cannot slip past. Rules:
-- no library under libs/ imports a service;
-- a service imports no other service (peers are reached over gRPC);
-- a service's domain/ imports no gRPC, protobuf, generated stubs, SQLAlchemy or Alembic,
-  no runtime module doing I/O, and none of its own service's outer layers;
-- a service's gRPC layer (handlers, converters) imports no SQLAlchemy and opens no
-  transaction; the modules that still do are listed in API_DEBTS, and the list may only
-  shrink (a module that no longer needs its entry fails the test until it is removed).
+- every service has the same top-level modules and the same folders (LAYOUT);
+- no library under libs/ imports a service, and a service imports no other service
+  (peers are reached over gRPC);
+- domain/ is pure: no gRPC, protobuf, generated stubs, SQLAlchemy, Alembic, no runtime
+  module doing I/O, and none of its own service's other layers;
+- api/ (servicer, converters, request checks) imports no SQLAlchemy, no store and no
+  peers, and opens no transaction: it translates and calls use cases;
+- usecases/ speaks no gRPC and no protobuf (peers and api translate) and imports no api;
+- store/ and peers/ import no api and no use cases; store/ speaks no gRPC;
+- transactions (`session()` / `write_session()`) are opened in usecases/ or store/ only.
 """
 
 from __future__ import annotations
@@ -20,41 +23,37 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SERVICES = ("ingest", "profile", "scoring", "contact")
-DOMAIN_FORBIDDEN = (
-    "grpc",
-    "google.protobuf",
-    "telco360.",
-    "sqlalchemy",
-    "alembic",
+TOP_MODULES = {"__init__.py", "__main__.py", "app.py", "settings.py"}
+LAYERS = {"api", "usecases", "domain", "store", "peers", "tests"}
+GRPC = ("grpc", "google.protobuf", "google.rpc", "telco360.")
+IO_RUNTIME = (
     "telco360_runtime.db",
     "telco360_runtime.server",
     "telco360_runtime.clients",
     "telco360_runtime.interceptors",
     "telco360_runtime.jobs",
 )
-OUTER_LAYERS = ("store", "handlers", "api", "converters", "app", "peers", "consumer", "scheduler", "usecases")
-API_MODULES = {
-    "ingest": ["handlers.py", "converters.py"],
-    "profile": ["handlers/*.py", "converters.py"],
-    "scoring": ["handlers.py", "converters.py"],
-    "contact": ["handlers.py", "converters.py"],
-}
+SQL = ("sqlalchemy", "alembic")
 TRANSACTION_CALLS = ("session", "write_session")
-# The gRPC layer of profile still opens read sessions for its queries (issue #13 follow-up:
-# move them into use cases). Listed so that no new module joins them.
-API_DEBTS = {
-    "services/profile/handlers/accounts.py",
-    "services/profile/handlers/common.py",
-    "services/profile/handlers/features.py",
-    "services/profile/handlers/segments.py",
-    "services/profile/handlers/sync.py",
-    "services/profile/handlers/tags.py",
+
+
+def own(service: str, *layers: str) -> tuple[str, ...]:
+    return tuple(f"services.{service}.{layer}" for layer in layers)
+
+
+# layer -> prefixes it must not import (own service's layers filled in per service)
+FORBIDDEN = {
+    "domain": lambda s: GRPC + SQL + IO_RUNTIME + own(s, "api", "usecases", "store", "peers", "app"),
+    "api": lambda s: SQL + own(s, "store", "peers", "app"),
+    "usecases": lambda s: GRPC + own(s, "api", "app"),
+    "store": lambda s: GRPC + own(s, "api", "usecases", "peers", "app"),
+    "peers": lambda s: SQL + own(s, "api", "usecases", "store", "app"),
 }
 
 
 def python_files(folder: pathlib.Path, *, with_tests: bool = False) -> list[pathlib.Path]:
-    files = sorted(p for p in folder.rglob("*.py") if "migrations" not in p.parts)
-    return files if with_tests else [p for p in files if "tests" not in p.parts]
+    files = sorted(p for p in folder.rglob("*.py") if "migrations" not in p.parts and "__pycache__" not in p.parts)
+    return files if with_tests else [p for p in files if "tests" not in p.relative_to(folder).parts]
 
 
 def imported_modules(path: pathlib.Path) -> list[str]:
@@ -77,6 +76,26 @@ def starts_with(module: str, prefix: str) -> bool:
 
 def rel(path: pathlib.Path) -> str:
     return path.relative_to(ROOT).as_posix()
+
+
+def opened_transactions(path: pathlib.Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        f"{rel(path)} line {node.lineno}: .{node.func.attr}()"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in TRANSACTION_CALLS
+    ]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_has_the_same_layout(service):
+    folder = ROOT / "services" / service
+    modules = {p.name for p in folder.glob("*.py")}
+    packages = {p.name for p in folder.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert (modules, packages) == (TOP_MODULES, LAYERS)
+    missing_init = [layer for layer in LAYERS - {"tests"} if not (folder / layer / "__init__.py").exists()]
+    assert missing_init == []
+    assert (folder / "store" / "migrations" / "env.py").exists()
 
 
 def test_no_library_imports_a_service():
@@ -102,39 +121,26 @@ def test_a_service_imports_no_other_service(service):
     assert found == []
 
 
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_domain_is_pure(service):
-    own_outer = [f"services.{service}.{layer}" for layer in OUTER_LAYERS]
+def test_each_layer_imports_only_what_it_may(service, layer):
+    forbidden = FORBIDDEN[layer](service)
     found = [
         f"{rel(p)} imports {m}"
-        for p in python_files(ROOT / "services" / service / "domain")
+        for p in python_files(ROOT / "services" / service / layer)
         for m in imported_modules(p)
-        if any(starts_with(m, prefix) for prefix in DOMAIN_FORBIDDEN + tuple(own_outer))
+        if any(starts_with(m, prefix) for prefix in forbidden)
     ]
     assert found == []
 
 
-def opens_transaction(path: pathlib.Path) -> list[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    calls = [
-        f"line {node.lineno}: .{node.func.attr}()"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in TRANSACTION_CALLS
+@pytest.mark.parametrize("service", SERVICES)
+def test_transactions_are_opened_by_use_cases_or_the_store_only(service):
+    folder = ROOT / "services" / service
+    found = [
+        call
+        for p in python_files(folder)
+        if p.relative_to(folder).parts[0] not in ("usecases", "store")
+        for call in opened_transactions(p)
     ]
-    calls += [f"imports {m}" for m in imported_modules(path) if starts_with(m, "sqlalchemy")]
-    return calls
-
-
-def api_files() -> list[pathlib.Path]:
-    return [p for service, globs in API_MODULES.items() for g in globs for p in (ROOT / "services" / service).glob(g)]
-
-
-def test_the_grpc_layer_opens_no_transaction():
-    found = {rel(p): opens_transaction(p) for p in api_files()}
-    offending = {path: calls for path, calls in found.items() if calls and path not in API_DEBTS}
-    assert offending == {}
-
-
-def test_the_list_of_known_debts_only_shrinks():
-    still_needed = {rel(p) for p in api_files() if opens_transaction(p)}
-    assert API_DEBTS - still_needed == set(), "remove these from API_DEBTS: they no longer open transactions"
+    assert found == []
