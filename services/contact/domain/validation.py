@@ -3,7 +3,7 @@
 Each validator collects every problem (field paths as in the protobuf request, e.g.
 "policy.caps[2].window.size") and raises one InvalidArgument with all of them.
 `collect_*` add to a caller's collector instead, so the servicer can report the field
-bounds of the request (services/contact/request_checks.py), conversion problems and these
+bounds of the request (services/contact/api/request_checks.py), conversion problems and these
 rules in one answer; `raise_all` raises what was collected, each violation once.
 
 Values a lenient conversion could not read (an unknown enum number) arrive as None and are

@@ -1,7 +1,7 @@
 """A profile peer for scoring's integration tests, serving a synthetic base over real gRPC.
 
 It answers the four rpcs scoring calls (GetFeatures, ExportFeatures, ExportOutcomes,
-RecordScores) with the ProfileService contract, from `services.scoring.synthetic`, and
+RecordScores) with the ProfileService contract, from `services.scoring.domain.synthetic`, and
 remembers the scores it was sent. The real profile service speaks the same contract.
 `refuse[rpc] = (code, details)` makes the peer answer that rpc with an error status, as a
 failing profile would.
