@@ -50,16 +50,15 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
 
     async def ListModels(self, request: pb.ListModelsRequest, context: Any) -> pb.ListModelsResponse:
         request_bounds.check(request)
-        records, token, total = await self.app.list_models(
-            cv.KIND_FROM_PB.get(request.kind), request.page.page_size, request.page.page_token
-        )
+        kind = cv.KIND_FROM_PB.get(request.kind)
+        records, token, total = await self.app.list_models(kind, request.page)
         reply = pb.ListModelsResponse(page=common_pb2.PageResponse(total_count=total))
         size = reply.ByteSize()
         for i, record in enumerate(records):
             model = cv.model_to_pb(record, with_importance=False)
             item = _encoded(model.ByteSize())
             if i and size + item > PAGE_MAX_BYTES:
-                token = self.app.resume_token(request.page.page_token, i)
+                token = self.app.resume_token(kind, records[i - 1])
                 break
             reply.models.append(model)
             size += item

@@ -6,22 +6,17 @@ Plain synchronous functions over a `telco360_runtime.db.Database`; async callers
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
-from telco360_runtime.bounds import MAX_COUNT
 from telco360_runtime.db import Database
-from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from telco360_runtime.errors import FailedPrecondition, NotFound
 
 from ..domain.records import BandChange, StoredScore
 from ..domain.registry import CHAMPION, READY, RETIRED, ModelRecord
 from .models import ChampionRow, LatestScoreRow, ModelRow, ScoreBatchRow, ScoreRow
-
-MAX_PAGE = 1000
-DEFAULT_PAGE = 100
 
 
 def _record(row: ModelRow, with_blobs: bool = True) -> ModelRecord:
@@ -52,42 +47,11 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def resume_token(page_token: str, taken: int) -> str:
-    """The token of the page that starts `taken` items after the page `page_token` began."""
-    return _page_token(_page_offset(page_token) + taken)
-
-
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode() if offset else ""
-
-
-def _page_offset(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-        if not text.startswith("o:"):
-            raise ValueError(text)
-        offset = int(text[2:])
-        if not 0 <= offset <= MAX_COUNT:
-            raise ValueError("offset out of range")
-        return offset
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(
-            FieldViolation("page.page_token", "not a token from this listing", "INVALID_FORMAT")
-        ) from exc
-
-
 class ScoringStore:
     """Registry, champion and score persistence."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-
-    @staticmethod
-    def resume_token(page_token: str, taken: int) -> str:
-        """Token of the listing page that starts `taken` items into the page of `page_token`."""
-        return resume_token(page_token, taken)
 
     # -- registry ---------------------------------------------------------------------
 
@@ -128,25 +92,33 @@ class ScoringStore:
                 raise NotFound("model", model_id)
             return _record(row, with_blobs)
 
-    def list_models(self, kind: str | None, page_size: int, page_token: str) -> tuple[list[ModelRecord], str, int]:
-        """A page of models, newest first: (records without blobs, next token, total)."""
-        size = DEFAULT_PAGE if page_size <= 0 else min(page_size, MAX_PAGE)
-        offset = _page_offset(page_token)
+    def list_models(
+        self, kind: str | None, size: int, after: tuple[dt.datetime, str] | None
+    ) -> tuple[list[ModelRecord], bool, int]:
+        """Up to `size` models, newest first (created_at, model_id descending), strictly after the
+        key `after` (keyset paging): (records without blobs, whether more follow, total)."""
         with self.db.session() as s:
             q = select(ModelRow)
             count_q = select(func.count()).select_from(ModelRow)
             if kind:
                 q = q.where(ModelRow.kind == kind)
                 count_q = count_q.where(ModelRow.kind == kind)
+            if after is not None:
+                created, model_id = after
+                q = q.where(
+                    or_(
+                        ModelRow.created_at < created,
+                        and_(ModelRow.created_at == created, ModelRow.model_id < model_id),
+                    )
+                )
             total = int(s.execute(count_q).scalar() or 0)
             rows = (
-                s.execute(q.order_by(ModelRow.created_at.desc(), ModelRow.model_id.desc()).offset(offset).limit(size))
+                s.execute(q.order_by(ModelRow.created_at.desc(), ModelRow.model_id.desc()).limit(size + 1))
                 .scalars()
                 .all()
             )
-            records = [_record(r, with_blobs=False) for r in rows]
-        nxt = _page_token(offset + size) if offset + size < total else ""
-        return records, nxt, total
+            records = [_record(r, with_blobs=False) for r in rows[:size]]
+        return records, len(rows) > size, total
 
     def set_note(self, model_id: str, note: str) -> None:
         """Record why a model was or was not promoted automatically."""

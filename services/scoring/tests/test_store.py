@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -10,8 +14,12 @@ import pytest
 from services.scoring.domain.records import StoredScore
 from services.scoring.domain.registry import CHAMPION, READY, RETIRED, Holdout, ModelRecord
 from services.scoring.store import MIGRATIONS_DIR, ScoringStore
+from services.scoring.usecases.context import Context
+from services.scoring.usecases.models import ModelUseCases, models_scope
 from telco360_runtime.db import Database, migrate
 from telco360_runtime.errors import InvalidArgument, NotFound
+from telco360_runtime.paging import encode_token
+from telco360_runtime.reasons import BAD_FORMAT, OUT_OF_RANGE, STALE
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
@@ -78,17 +86,81 @@ def test_registry_versions_and_promotion(store: ScoringStore) -> None:
         store.promote("nope", NOW)
 
 
-def test_listing_pages_newest_first(store: ScoringStore) -> None:
+@dataclass
+class Ask:
+    """A page request (what PageRequest offers)."""
+
+    page_size: int = 0
+    page_token: str = ""
+
+
+def models(store: ScoringStore) -> ModelUseCases:
+    async def run(fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(*args)
+
+    return ModelUseCases(cast(Context, SimpleNamespace(store=store)), run)
+
+
+def violation(exc: pytest.ExceptionInfo[InvalidArgument]) -> tuple[str, str]:
+    (v,) = exc.value.violations
+    return v.field, v.reason
+
+
+async def test_listing_pages_newest_first(store: ScoringStore) -> None:
     for i in range(5):
         store.add_model(record(f"m{i}", minute=i))
-    page, token, total = store.list_models("churn", 2, "")
+    app = models(store)
+    page, token, total = await app.list_models("churn", Ask(2))
     assert [r.model_id for r in page] == ["m4", "m3"] and total == 5 and page[0].model_text == ""
-    page2, token2, _ = store.list_models("churn", 2, token)
-    page3, token3, _ = store.list_models("churn", 2, token2)
+    page2, token2, _ = await app.list_models("churn", Ask(2, token))
+    page3, token3, _ = await app.list_models("churn", Ask(2, token2))
     assert [r.model_id for r in page2 + page3] == ["m2", "m1", "m0"] and token3 == ""
-    assert store.list_models("value", 0, "")[2] == 0
-    with pytest.raises(InvalidArgument):
-        store.list_models(None, 2, "garbage!")
+    assert (await app.list_models("value", Ask()))[2] == 0
+    # A page cut short by the reply size resumes after the last item sent.
+    rest, _, _ = await app.list_models("churn", Ask(10, app.resume_token("churn", page[0])))
+    assert [r.model_id for r in rest] == ["m3", "m2", "m1", "m0"]
+    with pytest.raises(InvalidArgument) as bad:
+        await app.list_models(None, Ask(2, "garbage!"))
+    assert violation(bad) == ("page.page_token", BAD_FORMAT)
+    with pytest.raises(InvalidArgument) as bad:
+        await app.list_models(None, Ask(2, encode_token(models_scope(None), "not-a-key")))
+    assert violation(bad) == ("page.page_token", BAD_FORMAT)
+
+
+async def test_listing_token_of_another_listing_is_stale_and_sizes_are_not_clamped(store: ScoringStore) -> None:
+    for i in range(3):
+        store.add_model(record(f"m{i}", minute=i))
+    app = models(store)
+    _, churn_token, _ = await app.list_models("churn", Ask(1))
+    with pytest.raises(InvalidArgument) as bad:
+        await app.list_models("value", Ask(1, churn_token))
+    assert violation(bad) == ("page.page_token", STALE)
+    with pytest.raises(InvalidArgument) as bad:
+        await app.list_models(None, Ask(1, churn_token))
+    assert violation(bad) == ("page.page_token", STALE)
+    for size in (-1, 1001):
+        with pytest.raises(InvalidArgument) as bad:
+            await app.list_models("churn", Ask(size))
+        assert violation(bad) == ("page.page_size", OUT_OF_RANGE)
+    assert len((await app.list_models("churn", Ask(1000)))[0]) == 3
+
+
+async def test_listing_neither_skips_nor_repeats_while_models_are_added(store: ScoringStore) -> None:
+    for i in range(6):
+        store.add_model(record(f"old{i}", minute=i))
+    app = models(store)
+    seen: list[str] = []
+    token, added = "", 0
+    while True:
+        page, token, _ = await app.list_models("churn", Ask(2, token))
+        seen += [r.model_id for r in page]
+        # Newer models (and one with the same time as the last one seen but a larger id) arrive meanwhile.
+        store.add_model(record(f"new{added}", minute=100 + added))
+        store.add_model(record(f"{page[-1].model_id}z", minute=int((page[-1].created_at - NOW).total_seconds() // 60)))
+        added += 1
+        if not token:
+            break
+    assert seen == [f"old{i}" for i in reversed(range(6))]
 
 
 def test_batch_scores_report_band_changes(store: ScoringStore) -> None:

@@ -1,15 +1,38 @@
 """Model registry use cases (usecases layer): champions at start and from other replicas,
-GetModel, ListModels, PromoteModel."""
+GetModel, ListModels (keyset pages, telco360_runtime.paging), PromoteModel."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 from telco360_runtime.errors import FieldViolation, InvalidArgument
+from telco360_runtime.paging import PageMessage, encode_token, page_violation, read_page, scope_of
 
 from ..domain.params import CHURN, VALUE
 from ..domain.registry import ModelRecord
 from .base import UseCases
+
+
+def models_scope(kind: str | None) -> str:
+    """The page-token scope of ListModels for one kind filter."""
+    return scope_of("scoring.ListModels", kind or "")
+
+
+def model_key(record: ModelRecord) -> str:
+    """The sort key of a model in ListModels: its creation time (UTC, ISO) and id."""
+    return f"{record.created_at.astimezone(dt.UTC).isoformat()}|{record.model_id}"
+
+
+def _model_key(key: str) -> tuple[dt.datetime, str]:
+    created, sep, model_id = key.partition("|")
+    try:
+        when = dt.datetime.fromisoformat(created)
+    except ValueError:
+        when = None
+    if not sep or not model_id or when is None or when.tzinfo is None:
+        raise page_violation("is not a page token from this listing")
+    return when, model_id
 
 
 class ModelUseCases(UseCases):
@@ -37,18 +60,20 @@ class ModelUseCases(UseCases):
             raise InvalidArgument(FieldViolation("model_id", "required", "REQUIRED"))
         return await self._db_run(self.ctx.store.get_model, model_id, False)
 
-    async def list_models(
-        self, kind: str | None, page_size: int, page_token: str
-    ) -> tuple[list[ModelRecord], str, int]:
-        """A page of models, newest first."""
-        if page_size < 0 or page_size > 1000:
-            raise InvalidArgument(FieldViolation("page.page_size", "must be between 0 and 1000", "OUT_OF_RANGE"))
-        return await self._db_run(self.ctx.store.list_models, kind, page_size, page_token)
+    async def list_models(self, kind: str | None, page: PageMessage) -> tuple[list[ModelRecord], str, int]:
+        """A page of models, newest first: (records, next page token, total of the listing).
 
-    def resume_token(self, page_token: str, taken: int) -> str:
-        """The ListModels token that resumes after `taken` items of the page `page_token` began
-        (pages end early when their encoded size reaches the message limit)."""
-        return self.ctx.store.resume_token(page_token, taken)
+        Keyset paging on (created_at, model_id): a model trained meanwhile is neither skipped
+        nor repeated. The page request is checked here (telco360_runtime.paging)."""
+        asked = read_page(page, scope=models_scope(kind))
+        after = _model_key(asked.after) if asked.after else None
+        records, more, total = await self._db_run(self.ctx.store.list_models, kind, asked.size, after)
+        return records, asked.next_token(model_key(records[-1])) if more and records else "", total
+
+    def resume_token(self, kind: str | None, last_sent: ModelRecord) -> str:
+        """The ListModels token that resumes after `last_sent` (pages end early when their
+        encoded size reaches the message limit)."""
+        return encode_token(models_scope(kind), model_key(last_sent))
 
     async def promote(self, model_id: str) -> ModelRecord:
         """Make a model the champion: stored first, then swapped atomically in memory."""
