@@ -14,6 +14,7 @@ import structlog
 from telco360_runtime import context
 from telco360_runtime.db import Database
 from telco360_runtime.logs import EXCEPTION_MESSAGE_MAX, TRACEBACK_MAX, VALUE_MAX, get_logger
+from telco360_runtime.testing import wait_until
 
 from .conftest import raw_service
 
@@ -116,7 +117,8 @@ async def test_workers_started_during_a_call_never_log_its_request_id(start_serv
     async with grpc.aio.insecure_channel(service.address) as channel:
         for rid in ("req-1", "req-2", "req-3"):
             assert await channel.unary_unary("/test.Work/Work")(b"", metadata=(("x-request-id", rid),)) == rid.encode()
-            await asyncio.sleep(0.05)
+    ticked = ("thread_tick", "task_tick")
+    await wait_until(lambda: all(lines(log_capture, e) for e in ticked), timeout=5, message="workers never ticked")
     stop.set()
     started[0].join()
     started[1].cancel()

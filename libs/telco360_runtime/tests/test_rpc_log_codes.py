@@ -8,6 +8,7 @@ import grpc
 
 from telco360_runtime import context
 from telco360_runtime.server import Registration
+from telco360_runtime.testing import wait_until
 
 from .conftest import raw_service
 
@@ -79,12 +80,14 @@ def logged(capture) -> dict[str, str]:
 
 async def wait_logged(capture, rids: list[str]) -> dict[str, str]:
     # The server logs when the call's task ends, which may be after the client saw its code.
-    for _ in range(600):
+    def complete() -> dict[str, str] | None:
         codes = logged(capture)
-        if all(rid in codes for rid in rids):
-            return codes
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no rpc line for {rids}: {logged(capture)}")
+        return codes if all(rid in codes for rid in rids) else None
+
+    try:
+        return await wait_until(complete, timeout=30)
+    except TimeoutError:
+        raise AssertionError(f"no rpc line for {rids}: {logged(capture)}") from None
 
 
 def rid(name: str) -> tuple[tuple[str, str]]:
@@ -105,8 +108,7 @@ async def test_calls_cut_at_shutdown_are_logged_as_the_unavailable_their_clients
             await call.read()  # each stream is running
         unary = channel.unary_unary("/test.Codes/Slow")(b"", metadata=rid("slow"))
         calls["slow"] = unary
-        while "slow" not in SLOW_STARTED:  # the unary call is running in its handler
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: "slow" in SLOW_STARTED, timeout=10)  # the unary call is running in its handler
         stopping = asyncio.ensure_future(service.stop(grace=0.2))  # as on SIGTERM, grace runs out
         got = {name: await client_code(call) for name, call in calls.items()}
         await stopping
@@ -133,8 +135,7 @@ async def test_cancelled_and_expired_calls_are_never_logged_ok(start_service, lo
             channel.unary_unary("/test.Codes/Slow")(b"", timeout=0.3, metadata=rid("deadline-Slow"))
         )
         call = channel.unary_unary("/test.Codes/Slow")(b"", metadata=rid("cancel-Slow"))
-        while "cancel-Slow" not in SLOW_STARTED:
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: "cancel-Slow" in SLOW_STARTED, timeout=10)
         call.cancel()
         got["cancel-Slow"] = "CANCELLED"
         got["refuse"] = await client_code(channel.unary_unary("/test.Codes/Refuse")(b"", metadata=rid("refuse")))

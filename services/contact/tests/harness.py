@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
+from collections.abc import Callable
 
 import grpc
 
@@ -175,8 +177,10 @@ class ContactNode:
         self.db.dispose()
 
 
-async def start_contact(db_url: str, profile_addr: str, scoring_addr: str, **overrides) -> ContactNode:
-    """Start a contact server on port 0 against db_url (migrated on open)."""
+async def start_contact(
+    db_url: str, profile_addr: str, scoring_addr: str, clock: Callable[[], dt.datetime] | None = None, **overrides
+) -> ContactNode:
+    """Start a contact server on port 0 against db_url (migrated on open); `clock` replaces the wall clock."""
     settings = ContactSettings(
         port=0,
         database_url=db_url,
@@ -185,7 +189,7 @@ async def start_contact(db_url: str, profile_addr: str, scoring_addr: str, **ove
         **{"follow_profile_events": False, "expiry_sweep_seconds": 0, "peer_timeout_seconds": 1.0, **overrides},
     )
     db = await asyncio.to_thread(open_store, settings, MIGRATIONS_DIR)
-    service = build_service(settings, db)
+    service = build_service(settings, db, clock=clock)
     await service.start()
     channel = grpc.aio.insecure_channel(service.address)
     return ContactNode(service, db, channel, contact_pb2_grpc.ContactServiceStub(channel))

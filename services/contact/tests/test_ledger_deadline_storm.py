@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections.abc import Awaitable
 
 import grpc
 import pytest
@@ -21,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.contact.app import SERVICE_NAME
 from services.contact.tests.harness import AccountFacts, start_contact, start_peers
 from telco360.contact.v1 import contact_pb2 as pb
+from telco360_runtime.testing import wait_until
 
 ROUNDS, ACCOUNTS_PER_ROUND = 3, 4
 TINY = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
@@ -78,6 +80,10 @@ async def sqlite_env(tmp_path):
     """Contact on SQLite, the only store whose writes go through the group-commit worker."""
     async for node in _contact_env(f"sqlite:///{tmp_path}/contact.db"):
         yield node
+
+
+async def _not(check: Awaitable[bool]) -> bool:
+    return not await check
 
 
 async def serving(node) -> bool:
@@ -148,17 +154,9 @@ async def test_critical_worker_down_turns_health_not_serving(sqlite_env):
     thread = threading.Thread(target=report, args=(False,))
     thread.start()
     thread.join()
-    for _ in range(100):
-        if not await serving(node):
-            break
-        await asyncio.sleep(0.01)
-    assert not await serving(node)
+    await wait_until(lambda: _not(serving(node)), timeout=5, message="health stayed SERVING")
     thread = threading.Thread(target=report, args=(True,))
     thread.start()
     thread.join()
-    for _ in range(100):
-        if await serving(node):
-            break
-        await asyncio.sleep(0.01)
-    assert await serving(node)
+    await wait_until(lambda: serving(node), timeout=5, message="health did not turn SERVING again")
     assert (await node.stub.ReserveContact(reserve("k", "S0x0"), timeout=30)).granted

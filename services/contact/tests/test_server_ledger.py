@@ -4,7 +4,7 @@ once, opt-outs and consent through the API, audited adjustments, stored traces."
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 
 import grpc
 import pytest
@@ -126,12 +126,27 @@ async def test_cancel_gives_the_slot_back_and_confirm_keeps_it(env):
     assert not (await reserve(env.stub, "d")).granted
 
 
-async def test_expiry_of_an_unconfirmed_reservation_gives_the_slot_back(env):
+@pytest.fixture
+async def clocked_env(db_url):
+    """Like `env`, on a clock the test moves: `(node, now)`, where `now[0]` is the service's time."""
+    now = [dt.datetime.now(dt.UTC)]
+    profile, profile_server, _, scoring_server = await start_peers()
+    profile.accounts["C1"] = AccountFacts()
+    peers = (f"127.0.0.1:{profile_server.port}", f"127.0.0.1:{scoring_server.port}")
+    node = await start_contact(db_url, *peers, clock=lambda: now[0])
+    yield node, now
+    await node.close()
+    await profile_server.stop()
+    await scoring_server.stop()
+
+
+async def test_expiry_of_an_unconfirmed_reservation_gives_the_slot_back(clocked_env):
+    env, now = clocked_env  # the 1 s hold runs out on the service's clock, not the wall clock
     await env.stub.CreatePolicy(pb.CreatePolicyRequest(policy=sms_policy(1)))
     held = await reserve(env.stub, "a", hold=1)
     assert held.granted
     assert not (await reserve(env.stub, "b")).granted
-    await asyncio.sleep(1.2)
+    now[0] += dt.timedelta(seconds=1.2)
     assert (await reserve(env.stub, "c")).granted
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await env.stub.ConfirmContact(pb.ConfirmContactRequest(reservation_id=held.reservation.reservation_id))

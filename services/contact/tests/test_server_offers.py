@@ -3,7 +3,6 @@ metrics and policy simulation over real gRPC (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import pytest
@@ -13,6 +12,7 @@ from services.contact.tests.harness import AccountFacts, start_contact, start_pe
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360.profile.v1 import profile_pb2
+from telco360_runtime.testing import wait_until
 
 INBOUND = pb.CHANNEL_INBOUND_OFFER
 
@@ -386,11 +386,12 @@ async def test_simulate_policy_directly_and_as_a_job(env):
     request.run_as_job = True
     started = await node.stub.SimulatePolicy(request)
     assert started.WhichOneof("result_or_job") == "job"
-    for _ in range(200):
+
+    async def finished() -> common_pb2.Job | None:
         job = await node.stub.GetJob(common_pb2.GetJobRequest(job_id=started.job.job_id))
-        if job.state in (common_pb2.JOB_STATE_SUCCEEDED, common_pb2.JOB_STATE_FAILED):
-            break
-        await asyncio.sleep(0.05)
+        return job if job.state in (common_pb2.JOB_STATE_SUCCEEDED, common_pb2.JOB_STATE_FAILED) else None
+
+    job = await wait_until(finished, timeout=10, message="simulation job did not finish")
     assert job.state == common_pb2.JOB_STATE_SUCCEEDED, job.error_message
     result = await node.stub.GetSimulationResult(pb.GetSimulationResultRequest(job_id=started.job.job_id))
     assert result.contacts_suppressed == 3 and result.months[0].per_account_after == 1.0
@@ -446,11 +447,12 @@ async def test_profile_events_trigger_campaigns_with_a_durable_cursor(db_url):
                 risk_band=common_pb2.RISK_BAND_LOW,
             )
         )
-        for _ in range(200):
+
+        async def proposed() -> pb.ListProposalsResponse | None:
             listed = await node.stub.ListProposals(pb.ListProposalsRequest(campaign_id="risk"))
-            if listed.proposals:
-                break
-            await asyncio.sleep(0.05)
+            return listed if listed.proposals else None
+
+        listed = await wait_until(proposed, timeout=10, message="no proposal for the raised risk band")
         (proposal,) = listed.proposals
         assert proposal.state == pb.PROPOSAL_STATE_PROPOSED and proposal.channel == pb.CHANNEL_VISIT
         assert proposal.event.source == "profile" and proposal.event.event_id == "1"
@@ -462,9 +464,26 @@ async def test_profile_events_trigger_campaigns_with_a_durable_cursor(db_url):
     profile_server2 = await profile_server.start()
     node = await start_contact(db_url, profile_server2, peers[1], follow_profile_events=True)
     try:
-        await asyncio.sleep(0.5)
-        listed = await node.stub.ListProposals(pb.ListProposalsRequest(campaign_id="risk"))
-        assert len(listed.proposals) == 1
+        # A marker event after the old ones: once it is proposed, events 1 and 2 would have
+        # been handled again by now had the replica not resumed after the stored cursor.
+        marker = free_account(["risk", "care"], "M")
+        profile.accounts[marker] = AccountFacts()
+        profile.events.append(
+            profile_pb2.AccountEvent(
+                sequence=3,
+                customer_id=marker,
+                type=profile_pb2.ACCOUNT_EVENT_TYPE_RISK_BAND_CHANGED,
+                previous_risk_band=common_pb2.RISK_BAND_LOW,
+                risk_band=common_pb2.RISK_BAND_HIGH,
+            )
+        )
+
+        async def marker_proposed() -> pb.ListProposalsResponse | None:
+            listed = await node.stub.ListProposals(pb.ListProposalsRequest(campaign_id="risk"))
+            return listed if any(p.event.event_id == "3" for p in listed.proposals) else None
+
+        listed = await wait_until(marker_proposed, timeout=10, message="the marker event was not proposed")
+        assert sorted(p.event.event_id for p in listed.proposals) == ["1", "3"]
     finally:
         await node.close()
         await profile_server.stop()

@@ -13,6 +13,7 @@ from services.ingest.tests.samples import billing, record
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
 from telco360_runtime.status import field_violations
+from telco360_runtime.testing import wait_until
 
 ACCEPTED = ingest_pb2.RECORD_STATUS_ACCEPTED
 DUPLICATE = ingest_pb2.RECORD_STATUS_DUPLICATE
@@ -248,8 +249,7 @@ async def test_read_log_batches_follow_mode(server: Running) -> None:
                 return
 
     follower = asyncio.create_task(follow())
-    while len(received) < 2:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(received) >= 2, timeout=10, message="the follower got no entries")
     await stream(server, [billing(i) for i in range(3, 8)])
     await asyncio.wait_for(follower, timeout=30)
     assert received == list(range(2, 9))
@@ -279,8 +279,7 @@ async def test_read_log_follow_mode_streams_new_entries(server: Running) -> None
                 return
 
     follower = asyncio.create_task(follow())
-    while len(received) < 2:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(received) >= 2, timeout=10, message="the follower got no entries")
     assert received == [2, 3]
     await stream(server, [billing(i) for i in range(3, 8)])
     await server.stub.SubmitRecord(ingest_pb2.SubmitRecordRequest(record=billing(8)))

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from services.profile.tests.harness import feed, start_ingest, start_ingest_unstarted, start_profile, wait_applied
 from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
+from telco360_runtime.testing import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -108,12 +109,13 @@ async def test_tag_definitions_over_grpc(profile) -> None:
         )
     )
     assert change.definition.version == 1 and change.definition.referenced_names == ["fee_total_last_month"]
-    for _ in range(200):
+
+    async def succeeded() -> common_pb2.Job | None:
         job = await profile.GetJob(common_pb2.GetJobRequest(job_id=change.job.job_id))
-        if job.state == common_pb2.JOB_STATE_SUCCEEDED:
-            break
-        await asyncio.sleep(0.05)
-    assert job.state == common_pb2.JOB_STATE_SUCCEEDED and job.done == job.total == 12
+        return job if job.state == common_pb2.JOB_STATE_SUCCEEDED else None
+
+    job = await wait_until(succeeded, timeout=10, message="recompute job did not succeed")
+    assert job.done == job.total == 12
     hist = await profile.ListTagHistory(pb.ListTagHistoryRequest(tag_id="spender"))
     assert hist.changes and all(
         c.rule_version == 1 and c.cause == pb.TAG_CHANGE_CAUSE_DEFINITION_CHANGE for c in hist.changes
