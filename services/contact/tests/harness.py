@@ -68,6 +68,7 @@ class FakeProfile(profile_pb2_grpc.ProfileServiceServicer):
     def __init__(self) -> None:
         self.accounts: dict[str, AccountFacts] = {}
         self.events: list[profile_pb2.AccountEvent] = []
+        self.watched_after: list[int] = []  # after_sequence of each WatchAccountEvents call
         self.calls = 0
         self.schema_calls = 0
 
@@ -90,6 +91,7 @@ class FakeProfile(profile_pb2_grpc.ProfileServiceServicer):
         )
 
     async def WatchAccountEvents(self, request, context):
+        self.watched_after.append(request.after_sequence)
         sent = request.after_sequence
         while True:
             for event in self.events:

@@ -462,6 +462,7 @@ async def test_profile_events_trigger_campaigns_with_a_durable_cursor(db_url):
         await scoring_server.stop()
     # A restarted replica resumes after the stored cursor: nothing is proposed twice.
     profile_server2 = await profile_server.start()
+    watches_before = len(profile.watched_after)
     node = await start_contact(db_url, profile_server2, peers[1], follow_profile_events=True)
     try:
         # A marker event after the old ones: once it is proposed, events 1 and 2 would have
@@ -484,6 +485,7 @@ async def test_profile_events_trigger_campaigns_with_a_durable_cursor(db_url):
 
         listed = await wait_until(marker_proposed, timeout=10, message="the marker event was not proposed")
         assert sorted(p.event.event_id for p in listed.proposals) == ["1", "3"]
+        assert min(profile.watched_after[watches_before:]) >= 1, "the replica read from the start again"
     finally:
         await node.close()
         await profile_server.stop()
