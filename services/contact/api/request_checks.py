@@ -25,7 +25,7 @@ from google.protobuf.message import Message
 
 from services.contact.domain.ledger import MAX_HOLD
 from services.contact.domain.validation import MAX_CAP, MAX_WINDOW_UNITS
-from telco360_runtime import bounds
+from telco360_runtime import bounds, paging
 from telco360_runtime.errors import ViolationCollector
 from telco360_runtime.request_bounds import FieldBounds, RequestBounds
 
@@ -54,10 +54,10 @@ _ID_FIELDS = (
     "replaces_policy_ids",
     "offer_ids",
     "tag",
-    "page_token",
 )
 TEXT_LIMITS: dict[str, int] = {
     **{name: bounds.ID_MAX for name in _ID_FIELDS},
+    "page_token": paging.TOKEN_MAX,  # a keyset token carries the last item's sort key (time and id)
     # IANA names are at most ~30 characters; the bound also keeps zoneinfo's file lookup safe.
     "fallback_time_zones": bounds.ID_MAX,
     "start": 5,

@@ -10,14 +10,16 @@ Mutations (WHOLE_REQUEST) check the bounds themselves and add conversion problem
 domain's rules to the same collector, answering every violation at once.
 
 List answers stop adding items before bounds.PAGE_MAX_BYTES (clients' default receive
-limit is 4 MiB); the page token then resumes after the last item sent.
+limit is 4 MiB); the page token then resumes after the last item sent. Every listing pages
+by keyset (telco360_runtime.paging): its token holds the sort key of the last item sent (id,
+or time and id for newest-first listings), scoped to the listing and its filters.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from google.protobuf.message import Message
@@ -25,6 +27,7 @@ from google.protobuf.message import Message
 from services.contact.api import converters as cv
 from services.contact.api import request_checks
 from services.contact.domain import validation
+from services.contact.domain.ledger import Adjustment, Reservation
 from services.contact.domain.model import CampaignState, Channel, OfferCategory, ProposalState
 from services.contact.usecases.analysis import AnalysisUseCases
 from services.contact.usecases.catalogue import CatalogueUseCases
@@ -35,34 +38,56 @@ from telco360.contact.v1 import contact_pb2 as pb
 from telco360.contact.v1 import contact_pb2_grpc
 from telco360_runtime import bounds
 from telco360_runtime import context as call_context
-from telco360_runtime.errors import FieldViolation, InvalidArgument, PermissionDenied, ViolationCollector
+from telco360_runtime.errors import PermissionDenied, ViolationCollector
+from telco360_runtime.paging import Page, page_violation, read_page, scope_of
 from telco360_runtime.proto_jobs import job_to_proto
 
 DEFAULT_PAGE, MAX_PAGE = 100, request_checks.MAX_PAGE_SIZE
 M = TypeVar("M", bound=Message)
+T = TypeVar("T")
 ITEM_OVERHEAD_BYTES = 8
 """Field tag and length prefix of one repeated item, on top of its ByteSize()."""
 
 
-def page(request: common_pb2.PageRequest) -> tuple[int, int]:
-    """(offset, limit) from a page request (the token is the offset)."""
-    size = request.page_size or DEFAULT_PAGE
-    if not 1 <= size <= MAX_PAGE:
-        raise InvalidArgument([FieldViolation("page.page_size", f"page_size must be 1-{MAX_PAGE}", "OUT_OF_RANGE")])
-    token = request.page_token or "0"
-    # ASCII digits within the count range: str.isdigit() takes other scripts' digits, and a
-    # 60-digit offset would overflow the database's OFFSET.
-    if not (token.isascii() and token.isdigit() and int(token) <= bounds.MAX_COUNT):
-        raise InvalidArgument([FieldViolation("page.page_token", "not a token from this listing", "BAD_TOKEN")])
-    return int(token), size
+def page(request: common_pb2.PageRequest, listing: str, *filters: object) -> Page:
+    """The checked page request of one listing (telco360_runtime.paging: size 0 = default,
+    outside 0..MAX_PAGE OUT_OF_RANGE; a token from another listing or filter STALE)."""
+    return read_page(request, scope=scope_of(f"contact.{listing}", *filters), default=DEFAULT_PAGE, maximum=MAX_PAGE)
+
+
+def time_key(at: dt.datetime | None, item_id: str) -> str:
+    """The sort key of an item of a newest-first listing: its time (UTC, ISO) and id."""
+    return f"{(at or dt.datetime.min.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat()}|{item_id}"
+
+
+def time_after(asked: Page) -> tuple[dt.datetime, str] | None:
+    """The (time, id) key a newest-first page resumes after (None: from the start)."""
+    if not asked.after:
+        return None
+    at, sep, item_id = asked.after.partition("|")
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError:
+        when = None
+    if not sep or not item_id or when is None or when.tzinfo is None:
+        raise page_violation("is not a page token from this listing")
+    return when, item_id
 
 
 def page_out(
-    offset: int, limit: int, returned: int, total: int = -1, truncated: bool = False
+    asked: Page, items: Sequence[T], sent: int, key: Callable[[T], str], total: int = -1, truncated: bool = False
 ) -> common_pb2.PageResponse:
-    """The paging answer: a next token when the page was full (or cut short by its size)."""
-    more = truncated or (returned == limit and (total < 0 or offset + returned < total))
-    return common_pb2.PageResponse(next_page_token=str(offset + returned) if more else "", total_count=total)
+    """The paging answer: a token resuming after the last item sent when more follow (the use
+    case was asked for one item beyond the page) or the page was cut short by its size."""
+    more = truncated or len(items) > asked.size
+    token = asked.next_token(key(items[sent - 1])) if more and sent else ""
+    return common_pb2.PageResponse(next_page_token=token, total_count=total)
+
+
+def _ledger_key(entry: Reservation | Adjustment) -> str:
+    if isinstance(entry, Reservation):
+        return time_key(entry.request.at, entry.reservation_id)
+    return time_key(entry.scope.at or entry.recorded_at, entry.adjustment_id)
 
 
 def fit(messages: Sequence[M], budget: int = bounds.PAGE_MAX_BYTES) -> tuple[list[M], bool]:
@@ -114,10 +139,12 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return cv.policy_to(await self.catalogue.get_policy(request.policy_id, request.version))
 
     async def ListPolicies(self, request, context):
-        offset, limit = page(request.page)
-        items, total = await self.catalogue.list_policies(request.active_only, offset, limit)
-        sent, cut = fit([cv.policy_to(p) for p in items])
-        return pb.ListPoliciesResponse(policies=sent, page=page_out(offset, limit, len(sent), total, cut))
+        asked = page(request.page, "ListPolicies", request.active_only)
+        items, total = await self.catalogue.list_policies(request.active_only, asked.after, asked.size + 1)
+        sent, cut = fit([cv.policy_to(p) for p in items[: asked.size]])
+        return pb.ListPoliciesResponse(
+            policies=sent, page=page_out(asked, items, len(sent), lambda p: p.policy_id, total, cut)
+        )
 
     # -- offers ------------------------------------------------------------------------
 
@@ -135,13 +162,16 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return cv.offer_to(await self.catalogue.get_offer(request.offer_id))
 
     async def ListOffers(self, request, context):
-        offset, limit = page(request.page)
+        valid_at = cv.ts(request.valid_at)
+        asked = page(request.page, "ListOffers", request.active_only, request.category, valid_at)
         category = OfferCategory(request.category) if request.category else None
         items, total = await self.catalogue.list_offers(
-            request.active_only, category, offset, limit, cv.ts(request.valid_at)
+            request.active_only, category, asked.after, asked.size + 1, valid_at
         )
-        sent, cut = fit([cv.offer_to(o) for o in items])
-        return pb.ListOffersResponse(offers=sent, page=page_out(offset, limit, len(sent), total, cut))
+        sent, cut = fit([cv.offer_to(o) for o in items[: asked.size]])
+        return pb.ListOffersResponse(
+            offers=sent, page=page_out(asked, items, len(sent), lambda o: o.offer_id, total, cut)
+        )
 
     # -- opt-outs and consent ----------------------------------------------------------
 
@@ -156,10 +186,15 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return cv.opt_out_to(await self.ledger.remove_opt_out(request.opt_out_id, request.reason))
 
     async def ListOptOuts(self, request, context):
-        offset, limit = page(request.page)
-        items = await self.ledger.list_opt_outs(request.customer_id, request.include_inactive, offset, limit)
-        sent, cut = fit([cv.opt_out_to(o) for o in items])
-        return pb.ListOptOutsResponse(opt_outs=sent, page=page_out(offset, limit, len(sent), truncated=cut))
+        asked = page(request.page, "ListOptOuts", request.customer_id, request.include_inactive)
+        items = await self.ledger.list_opt_outs(
+            request.customer_id, request.include_inactive, time_after(asked), asked.size + 1
+        )
+        sent, cut = fit([cv.opt_out_to(o) for o in items[: asked.size]])
+        return pb.ListOptOutsResponse(
+            opt_outs=sent,
+            page=page_out(asked, items, len(sent), lambda o: time_key(o.created_at, o.opt_out_id), truncated=cut),
+        )
 
     async def SetConsent(self, request, context):
         errors = checked(request)
@@ -169,10 +204,15 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return cv.consent_to(await self.ledger.set_consent(record))
 
     async def ListConsents(self, request, context):
-        offset, limit = page(request.page)
-        items = await self.ledger.list_consents(request.customer_id, request.include_history, offset, limit)
-        sent, cut = fit([cv.consent_to(c) for c in items])
-        return pb.ListConsentsResponse(consents=sent, page=page_out(offset, limit, len(sent), truncated=cut))
+        asked = page(request.page, "ListConsents", request.customer_id, request.include_history)
+        items = await self.ledger.list_consents(
+            request.customer_id, request.include_history, time_after(asked), asked.size + 1
+        )
+        sent, cut = fit([cv.consent_to(c) for c in items[: asked.size]])
+        return pb.ListConsentsResponse(
+            consents=sent,
+            page=page_out(asked, items, len(sent), lambda c: time_key(c.recorded_at, c.consent_id), truncated=cut),
+        )
 
     # -- decisions and ledger ----------------------------------------------------------
 
@@ -225,24 +265,29 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return cv.ledger_entry_to(adjustment, self._now())
 
     async def ListLedger(self, request, context):
-        offset, limit = page(request.page)
+        since, until = cv.ts(request.since), cv.ts(request.until)
+        asked = page(request.page, "ListLedger", request.customer_id, since, until, request.confirmed_only)
         entries = await self.ledger.list_ledger(
-            request.customer_id, cv.ts(request.since), cv.ts(request.until), offset, limit, request.confirmed_only
+            request.customer_id, since, until, time_after(asked), asked.size + 1, request.confirmed_only
         )
         now = self._now()
-        sent, cut = fit([cv.ledger_entry_to(e, now) for e in entries])
-        return pb.ListLedgerResponse(entries=sent, page=page_out(offset, limit, len(sent), truncated=cut))
+        sent, cut = fit([cv.ledger_entry_to(e, now) for e in entries[: asked.size]])
+        return pb.ListLedgerResponse(entries=sent, page=page_out(asked, entries, len(sent), _ledger_key, truncated=cut))
 
     async def GetDecisionTrace(self, request, context):
         return cv.decision_to(await self.ledger.get_decision(request.decision_id))
 
     async def ListDecisions(self, request, context):
-        offset, limit = page(request.page)
+        since = cv.ts(request.since)
+        asked = page(request.page, "ListDecisions", request.customer_id, since, request.blocked_only)
         items, total = await self.ledger.list_decisions(
-            request.customer_id, cv.ts(request.since), request.blocked_only, offset, limit
+            request.customer_id, since, request.blocked_only, time_after(asked), asked.size + 1
         )
-        sent, cut = fit([cv.decision_to(d) for d in items])
-        return pb.ListDecisionsResponse(decisions=sent, page=page_out(offset, limit, len(sent), total, cut))
+        sent, cut = fit([cv.decision_to(d) for d in items[: asked.size]])
+        return pb.ListDecisionsResponse(
+            decisions=sent,
+            page=page_out(asked, items, len(sent), lambda d: time_key(d.decided_at, d.decision_id), total, cut),
+        )
 
     # -- next-best-offer ---------------------------------------------------------------
 
@@ -331,11 +376,13 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return cv.campaign_to(await self.catalogue.get_campaign(request.campaign_id))
 
     async def ListCampaigns(self, request, context):
-        offset, limit = page(request.page)
+        asked = page(request.page, "ListCampaigns", request.state)
         state = CampaignState(request.state) if request.state else None
-        items, total = await self.catalogue.list_campaigns(state, offset, limit)
-        sent, cut = fit([cv.campaign_to(c) for c in items])
-        return pb.ListCampaignsResponse(campaigns=sent, page=page_out(offset, limit, len(sent), total, cut))
+        items, total = await self.catalogue.list_campaigns(state, asked.after, asked.size + 1)
+        sent, cut = fit([cv.campaign_to(c) for c in items[: asked.size]])
+        return pb.ListCampaignsResponse(
+            campaigns=sent, page=page_out(asked, items, len(sent), lambda c: c.campaign_id, total, cut)
+        )
 
     async def SubmitAccountEvent(self, request, context):
         errors = checked(request)
@@ -347,11 +394,16 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         )
 
     async def ListProposals(self, request, context):
-        offset, limit = page(request.page)
+        asked = page(request.page, "ListProposals", request.campaign_id, request.customer_id, request.state)
         state = ProposalState(request.state) if request.state else None
-        items = await self.offers.list_proposals(request.campaign_id, request.customer_id, state, offset, limit)
-        sent, cut = fit([cv.proposal_to(p) for p in items])
-        return pb.ListProposalsResponse(proposals=sent, page=page_out(offset, limit, len(sent), truncated=cut))
+        items = await self.offers.list_proposals(
+            request.campaign_id, request.customer_id, state, time_after(asked), asked.size + 1
+        )
+        sent, cut = fit([cv.proposal_to(p) for p in items[: asked.size]])
+        return pb.ListProposalsResponse(
+            proposals=sent,
+            page=page_out(asked, items, len(sent), lambda p: time_key(p.proposed_at, p.proposal_id), truncated=cut),
+        )
 
     async def GetCampaignMetrics(self, request, context):
         m = await self.analysis.campaign_metrics(

@@ -100,13 +100,16 @@ def get_policy(session: Session, policy_id: str, version: int = 0) -> Policy:
     return codec.loads(Policy, row.definition)
 
 
-def list_policies(session: Session, active_only: bool, offset: int, limit: int) -> tuple[list[Policy], int]:
-    """A page of latest policies by id, and the total count."""
+def list_policies(session: Session, active_only: bool, after: str, limit: int) -> tuple[list[Policy], int]:
+    """Up to `limit` latest policies by id after the id `after` ("" = from the start), and
+    the total count of the listing."""
     query = select(PolicyRow)
     count = select(func.count()).select_from(PolicyRow)
     if active_only:
         query, count = query.where(PolicyRow.active.is_(True)), count.where(PolicyRow.active.is_(True))
-    rows = session.scalars(query.order_by(PolicyRow.policy_id).offset(offset).limit(limit)).all()
+    if after:
+        query = query.where(PolicyRow.policy_id > after)
+    rows = session.scalars(query.order_by(PolicyRow.policy_id).limit(limit)).all()
     return [codec.loads(Policy, r.definition) for r in rows], int(session.scalar(count) or 0)
 
 
@@ -164,13 +167,16 @@ def all_offers(session: Session) -> list[Offer]:
     return [codec.loads(Offer, r.definition) for r in session.scalars(select(OfferRow)).all()]
 
 
-def list_offers(session: Session, category: OfferCategory | None, offset: int, limit: int) -> tuple[list[Offer], int]:
-    """A page of offers by id (optionally one category), and the total count."""
+def list_offers(session: Session, category: OfferCategory | None, after: str, limit: int) -> tuple[list[Offer], int]:
+    """Up to `limit` offers by id after the id `after` (optionally one category), and the
+    total count of the listing."""
     query = select(OfferRow)
     count = select(func.count()).select_from(OfferRow)
     if category is not None:
         query, count = query.where(OfferRow.category == int(category)), count.where(OfferRow.category == int(category))
-    rows = session.scalars(query.order_by(OfferRow.offer_id).offset(offset).limit(limit)).all()
+    if after:
+        query = query.where(OfferRow.offer_id > after)
+    rows = session.scalars(query.order_by(OfferRow.offer_id).limit(limit)).all()
     return [codec.loads(Offer, r.definition) for r in rows], int(session.scalar(count) or 0)
 
 
@@ -240,15 +246,16 @@ def all_campaigns(session: Session) -> list[Campaign]:
     return [_campaign(r) for r in session.scalars(select(CampaignRow)).all()]
 
 
-def list_campaigns(
-    session: Session, state: CampaignState | None, offset: int, limit: int
-) -> tuple[list[Campaign], int]:
-    """A page of campaigns by id (optionally in one state), and the total count."""
+def list_campaigns(session: Session, state: CampaignState | None, after: str, limit: int) -> tuple[list[Campaign], int]:
+    """Up to `limit` campaigns by id after the id `after` (optionally in one state), and the
+    total count of the listing."""
     query = select(CampaignRow)
     count = select(func.count()).select_from(CampaignRow)
     if state is not None:
         query, count = query.where(CampaignRow.state == int(state)), count.where(CampaignRow.state == int(state))
-    rows = session.scalars(query.order_by(CampaignRow.campaign_id).offset(offset).limit(limit)).all()
+    if after:
+        query = query.where(CampaignRow.campaign_id > after)
+    rows = session.scalars(query.order_by(CampaignRow.campaign_id).limit(limit)).all()
     return [_campaign(r) for r in rows], int(session.scalar(count) or 0)
 
 

@@ -391,12 +391,13 @@ def list_ledger(
     customer_id: str,
     since: dt.datetime | None,
     until: dt.datetime | None,
-    offset: int,
+    after: tuple[dt.datetime, str] | None,
     limit: int,
     confirmed_only: bool = False,
 ) -> list[Reservation | Adjustment]:
-    """An account's reservations and adjustments in a time range, newest first, each
-    reservation with its latest outcome. `confirmed_only`: confirmed reservations only (the
+    """Up to `limit` of an account's reservations and adjustments in a time range, newest
+    first ((time, id) descending), strictly after the key `after`, each reservation with
+    its latest outcome. `confirmed_only`: confirmed reservations only (the
     filter runs in SQL, so a page holds the newest N confirmed contacts)."""
     conds_r = [ReservationRow.customer_id == customer_id]
     conds_a = [AdjustmentRow.customer_id == customer_id]
@@ -408,15 +409,28 @@ def list_ledger(
     if until is not None:
         conds_r.append(ReservationRow.at_us < to_us(until))
         conds_a.append(AdjustmentRow.at_us < to_us(until))
-    window = offset + limit
+    if after is not None:
+        at, item_id = to_us(after[0]), after[1]
+        conds_r.append(
+            or_(ReservationRow.at_us < at, and_(ReservationRow.at_us == at, ReservationRow.reservation_id < item_id))
+        )
+        conds_a.append(
+            or_(AdjustmentRow.at_us < at, and_(AdjustmentRow.at_us == at, AdjustmentRow.adjustment_id < item_id))
+        )
     reservations = session.scalars(
-        select(ReservationRow).where(*conds_r).order_by(ReservationRow.at_us.desc()).limit(window)
+        select(ReservationRow)
+        .where(*conds_r)
+        .order_by(ReservationRow.at_us.desc(), ReservationRow.reservation_id.desc())
+        .limit(limit)
     ).all()
     adjustments = (
         []
         if confirmed_only
         else session.scalars(
-            select(AdjustmentRow).where(*conds_a).order_by(AdjustmentRow.at_us.desc()).limit(window)
+            select(AdjustmentRow)
+            .where(*conds_a)
+            .order_by(AdjustmentRow.at_us.desc(), AdjustmentRow.adjustment_id.desc())
+            .limit(limit)
         ).all()
     )
     outcomes = latest_outcomes(session, [r.reservation_id for r in reservations])
@@ -425,8 +439,10 @@ def list_ledger(
     ]
     entries += [to_adjustment(a) for a in adjustments]
 
-    def when(entry: Reservation | Adjustment) -> dt.datetime:
-        return (entry.request.at if isinstance(entry, Reservation) else entry.scope.at) or dt.datetime.min
+    def key(entry: Reservation | Adjustment) -> tuple[int, str]:
+        if isinstance(entry, Reservation):
+            return to_us(entry.request.at) if entry.request.at else 0, entry.reservation_id
+        return to_us(entry.scope.at or entry.recorded_at), entry.adjustment_id
 
-    entries.sort(key=when, reverse=True)
-    return entries[offset:window]
+    entries.sort(key=key, reverse=True)
+    return entries[:limit]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from services.contact.domain.model import Channel, Consent, Decision, OptOut, OptOutKind, Purpose
@@ -95,9 +95,15 @@ def load_opt_outs(session: Session, customer_id: str) -> list[OptOut]:
 
 
 def list_opt_outs(
-    session: Session, customer_id: str, include_inactive: bool, now: dt.datetime, offset: int, limit: int
+    session: Session,
+    customer_id: str,
+    include_inactive: bool,
+    now: dt.datetime,
+    after: tuple[dt.datetime, str] | None,
+    limit: int,
 ) -> list[OptOut]:
-    """An account's opt-outs, newest first (by default only those in force now)."""
+    """Up to `limit` of an account's opt-outs, newest first ((created_at, id) descending),
+    strictly after the key `after` (by default only those in force now)."""
     entries = sorted(load_opt_outs(session, customer_id), key=lambda e: (e.created_at, e.opt_out_id), reverse=True)
     if not include_inactive:
         entries = [
@@ -105,7 +111,9 @@ def list_opt_outs(
             for e in entries
             if e.in_force(now) or (e.starts_at is not None and e.starts_at > now and e.removed_at is None)
         ]
-    return entries[offset : offset + limit]
+    if after is not None:
+        entries = [e for e in entries if (e.created_at, e.opt_out_id) < after]
+    return entries[:limit]
 
 
 # ---------------------------------------------------------------------------------------
@@ -153,9 +161,15 @@ def load_consents(session: Session, customer_id: str) -> list[Consent]:
 
 
 def list_consents(
-    session: Session, customer_id: str, include_history: bool, now: dt.datetime, offset: int, limit: int
+    session: Session,
+    customer_id: str,
+    include_history: bool,
+    now: dt.datetime,
+    after: tuple[dt.datetime, str] | None,
+    limit: int,
 ) -> list[Consent]:
-    """An account's consent records, newest first; by default only the latest per scope
+    """Up to `limit` of an account's consent records, newest first ((recorded_at, id)
+    descending), strictly after the key `after`; by default only the latest per scope
     (customer, person, channel, purpose) when it is a live grant or a withdrawal."""
     records = sorted(load_consents(session, customer_id), key=lambda c: (c.recorded_at, c.consent_id), reverse=True)
     if not include_history:
@@ -164,7 +178,9 @@ def list_consents(
             latest.setdefault((record.person_id, record.channel, record.purpose), record)
         records = [r for r in latest.values() if not (r.granted and r.expires_at is not None and r.expires_at <= now)]
         records.sort(key=lambda c: (c.recorded_at, c.consent_id), reverse=True)
-    return records[offset : offset + limit]
+    if after is not None:
+        records = [r for r in records if (r.recorded_at, r.consent_id) < after]
+    return records[:limit]
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,16 +234,33 @@ def get_decision(session: Session, decision_id: str) -> Decision:
 
 
 def list_decisions(
-    session: Session, customer_id: str, since: dt.datetime | None, blocked_only: bool, offset: int, limit: int
+    session: Session,
+    customer_id: str,
+    since: dt.datetime | None,
+    blocked_only: bool,
+    after: tuple[dt.datetime, str] | None,
+    limit: int,
 ) -> tuple[list[Decision], int]:
-    """An account's contact decisions, newest first, and their total count."""
+    """Up to `limit` of an account's contact decisions, newest first ((time, id)
+    descending) strictly after the key `after`, and the total count of the listing."""
     conds = [DecisionRow.customer_id == customer_id, or_(DecisionRow.kind == "check", DecisionRow.kind == "reserve")]
     if since is not None:
         conds.append(DecisionRow.decided_at_us >= to_us(since))
     if blocked_only:
         conds.append(DecisionRow.allowed.is_(False))
-    rows = session.scalars(
-        select(DecisionRow).where(*conds).order_by(DecisionRow.decided_at_us.desc()).offset(offset).limit(limit)
-    ).all()
     total = session.scalar(select(func.count()).select_from(DecisionRow).where(*conds))
+    if after is not None:
+        at, decision_id = to_us(after[0]), after[1]
+        conds.append(
+            or_(
+                DecisionRow.decided_at_us < at,
+                and_(DecisionRow.decided_at_us == at, DecisionRow.decision_id < decision_id),
+            )
+        )
+    rows = session.scalars(
+        select(DecisionRow)
+        .where(*conds)
+        .order_by(DecisionRow.decided_at_us.desc(), DecisionRow.decision_id.desc())
+        .limit(limit)
+    ).all()
     return [codec.loads(Decision, r.payload) for r in rows], int(total or 0)

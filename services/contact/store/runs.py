@@ -67,9 +67,15 @@ def insert_proposal(session: Session, proposal: Proposal) -> None:
 
 
 def list_proposals(
-    session: Session, campaign_id: str, customer_id: str, state: ProposalState | None, offset: int, limit: int
+    session: Session,
+    campaign_id: str,
+    customer_id: str,
+    state: ProposalState | None,
+    after: tuple[dt.datetime, str] | None,
+    limit: int,
 ) -> list[Proposal]:
-    """Proposals, newest first, filtered by campaign, account and state."""
+    """Up to `limit` proposals, newest first (time descending, then id), strictly after the
+    key `after`, filtered by campaign, account and state."""
     conds = []
     if campaign_id:
         conds.append(ProposalRow.campaign_id == campaign_id)
@@ -77,11 +83,18 @@ def list_proposals(
         conds.append(ProposalRow.customer_id == customer_id)
     if state is not None:
         conds.append(ProposalRow.state == int(state))
+    if after is not None:
+        at, proposal_id = to_us(after[0]), after[1]
+        conds.append(
+            or_(
+                ProposalRow.proposed_at_us < at,
+                and_(ProposalRow.proposed_at_us == at, ProposalRow.proposal_id > proposal_id),
+            )
+        )
     rows = session.scalars(
         select(ProposalRow)
         .where(*conds)
         .order_by(ProposalRow.proposed_at_us.desc(), ProposalRow.proposal_id)
-        .offset(offset)
         .limit(limit)
     ).all()
     return [codec.loads(Proposal, r.payload) for r in rows]

@@ -14,6 +14,7 @@ from services.contact.tests.harness import start_contact, start_peers
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2 as pb
 from telco360_runtime import bounds
+from telco360_runtime.paging import Page, decode_token, scope_of
 
 NOW = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
 
@@ -67,10 +68,16 @@ def test_fit_cuts_proposals_by_size_and_the_token_resumes_after_the_last_sent() 
     sent, cut = fit(proposals)
     assert cut and 0 < len(sent) < len(proposals)
     assert pb.ListProposalsResponse(proposals=sent).ByteSize() <= bounds.PAGE_MAX_BYTES
-    assert page_out(40, 1000, len(sent), truncated=cut).next_page_token == str(40 + len(sent))
-    # A page that fits whole keeps the usual rule (a next token only when the page was full).
+    asked = Page(1000, "", scope_of("contact.ListProposals"))
+    token = page_out(asked, proposals, len(sent), lambda p: p.proposal_id, truncated=cut).next_page_token
+    assert decode_token(token, asked.scope) == proposals[len(sent) - 1].proposal_id
+    # A page that fits whole: a next token only when more items follow (the use case is asked
+    # for one item beyond the page).
     small, small_cut = fit(proposals[:3])
     assert not small_cut and len(small) == 3
-    assert page_out(0, 3, 3).next_page_token == "3" and page_out(0, 10, 3).next_page_token == ""
+    key = lambda p: p.proposal_id  # noqa: E731
+    three = Page(3, "", asked.scope)
+    assert decode_token(page_out(three, proposals[:4], 3, key).next_page_token, asked.scope) == "p2"
+    assert page_out(three, proposals[:3], 3, key).next_page_token == ""
     # One item bigger than the budget is still sent, so a listing always moves on.
     assert fit(proposals[:2], budget=10) == ([proposals[0]], True)

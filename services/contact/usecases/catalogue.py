@@ -65,9 +65,9 @@ class CatalogueUseCases:
         """One version of a policy."""
         return await self.deps.db.run(self._read, lambda s: repo.get_policy(s, policy_id, version))
 
-    async def list_policies(self, active_only: bool, offset: int, limit: int) -> tuple[list[Policy], int]:
-        """A page of policies."""
-        return await self.deps.db.run(self._read, lambda s: repo.list_policies(s, active_only, offset, limit))
+    async def list_policies(self, active_only: bool, after: str, limit: int) -> tuple[list[Policy], int]:
+        """Up to `limit` policies by id after the id `after` (keyset page), and the total."""
+        return await self.deps.db.run(self._read, lambda s: repo.list_policies(s, active_only, after, limit))
 
     # -- offers ------------------------------------------------------------------------
 
@@ -96,10 +96,11 @@ class CatalogueUseCases:
         return await self.deps.db.run(self._read, lambda s: repo.get_offer(s, offer_id))
 
     async def list_offers(
-        self, active_only: bool, category: OfferCategory | None, offset: int, limit: int, valid_at=None
+        self, active_only: bool, category: OfferCategory | None, after: str, limit: int, valid_at=None
     ) -> tuple[list[Offer], int]:
-        """A page of offers (active_only filters by availability at valid_at)."""
-        offers, total = await self.deps.db.run(self._read, lambda s: repo.list_offers(s, category, 0, 100_000))
+        """Up to `limit` offers by id after the id `after` (keyset page), and the total
+        (active_only filters by availability at valid_at)."""
+        offers, total = await self.deps.db.run(self._read, lambda s: repo.list_offers(s, category, "", 100_000))
         if active_only:
             when = valid_at or self.deps.clock()
             offers = [
@@ -110,7 +111,7 @@ class CatalogueUseCases:
                 and (o.valid_until is None or when < o.valid_until)
             ]
             total = len(offers)
-        return offers[offset : offset + limit], total
+        return [o for o in offers if o.offer_id > after][:limit], total
 
     # -- campaigns ---------------------------------------------------------------------
 
@@ -158,9 +159,9 @@ class CatalogueUseCases:
         """One campaign."""
         return await self.deps.db.run(self._read, lambda s: repo.get_campaign(s, campaign_id))
 
-    async def list_campaigns(self, state: CampaignState | None, offset: int, limit: int) -> tuple[list[Campaign], int]:
-        """A page of campaigns."""
-        return await self.deps.db.run(self._read, lambda s: repo.list_campaigns(s, state, offset, limit))
+    async def list_campaigns(self, state: CampaignState | None, after: str, limit: int) -> tuple[list[Campaign], int]:
+        """Up to `limit` campaigns by id after the id `after` (keyset page), and the total."""
+        return await self.deps.db.run(self._read, lambda s: repo.list_campaigns(s, state, after, limit))
 
     # -- transactions ------------------------------------------------------------------
 

@@ -305,12 +305,13 @@ class LedgerUseCases:
 
         return await self.deps.db.run(tx)
 
-    async def list_ledger(self, customer_id, since, until, offset, limit, confirmed_only: bool = False):
-        """An account's ledger, newest first (`confirmed_only`: delivered contacts only)."""
+    async def list_ledger(self, customer_id, since, until, after, limit, confirmed_only: bool = False):
+        """Up to `limit` entries of an account's ledger, newest first, after the (time, id) key
+        `after` (`confirmed_only`: delivered contacts only)."""
 
         def tx():
             with self.deps.db.session() as session:
-                return repo.list_ledger(session, customer_id, since, until, offset, limit, confirmed_only)
+                return repo.list_ledger(session, customer_id, since, until, after, limit, confirmed_only)
 
         return await self.deps.db.run(tx)
 
@@ -380,12 +381,14 @@ class LedgerUseCases:
 
         return await self.deps.db.run(tx)
 
-    async def list_opt_outs(self, customer_id: str, include_inactive: bool, offset: int, limit: int) -> list[OptOut]:
-        """An account's opt-outs."""
+    async def list_opt_outs(
+        self, customer_id: str, include_inactive: bool, after: tuple[dt.datetime, str] | None, limit: int
+    ) -> list[OptOut]:
+        """Up to `limit` of an account's opt-outs after the (created_at, id) key `after`."""
 
         def tx():
             with self.deps.db.session() as session:
-                return records.list_opt_outs(session, customer_id, include_inactive, self.deps.clock(), offset, limit)
+                return records.list_opt_outs(session, customer_id, include_inactive, self.deps.clock(), after, limit)
 
         return await self.deps.db.run(tx)
 
@@ -401,12 +404,14 @@ class LedgerUseCases:
 
         return await self.deps.db.run(tx)
 
-    async def list_consents(self, customer_id: str, include_history: bool, offset: int, limit: int) -> list[Consent]:
-        """An account's consent records."""
+    async def list_consents(
+        self, customer_id: str, include_history: bool, after: tuple[dt.datetime, str] | None, limit: int
+    ) -> list[Consent]:
+        """Up to `limit` of an account's consent records after the (recorded_at, id) key `after`."""
 
         def tx():
             with self.deps.db.session() as session:
-                return records.list_consents(session, customer_id, include_history, self.deps.clock(), offset, limit)
+                return records.list_consents(session, customer_id, include_history, self.deps.clock(), after, limit)
 
         return await self.deps.db.run(tx)
 
@@ -421,11 +426,11 @@ class LedgerUseCases:
 
         return await self.deps.db.run(tx)
 
-    async def list_decisions(self, customer_id, since, blocked_only, offset, limit):
-        """An account's decisions, newest first."""
+    async def list_decisions(self, customer_id, since, blocked_only, after, limit):
+        """Up to `limit` of an account's decisions, newest first, after the (time, id) key `after`."""
 
         def tx():
             with self.deps.db.session() as session:
-                return records.list_decisions(session, customer_id, since, blocked_only, offset, limit)
+                return records.list_decisions(session, customer_id, since, blocked_only, after, limit)
 
         return await self.deps.db.run(tx)

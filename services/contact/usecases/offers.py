@@ -200,12 +200,12 @@ class OfferUseCases:
         degraded = bool(inputs.degraded_reasons or inputs.context.degraded_reasons)
         return proposals, False, degraded
 
-    async def list_proposals(self, campaign_id, customer_id, state, offset, limit) -> list[Proposal]:
-        """Proposals, newest first."""
+    async def list_proposals(self, campaign_id, customer_id, state, after, limit) -> list[Proposal]:
+        """Up to `limit` proposals, newest first, after the (time, id) key `after`."""
 
         def tx():
             with self.deps.db.session() as session:
-                return runs.list_proposals(session, campaign_id, customer_id, state, offset, limit)
+                return runs.list_proposals(session, campaign_id, customer_id, state, after, limit)
 
         return await self.deps.db.run(tx)
 

@@ -22,6 +22,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from telco360_runtime import bounds as b
+from telco360_runtime import paging
 from telco360_runtime.errors import ViolationCollector
 from telco360_runtime.request_bounds import FieldBounds, RequestBounds
 
@@ -35,8 +36,8 @@ MAX_FEATURES = 2000
 MAX_REASONS = 10
 #: Longest server path of a brought table (Linux PATH_MAX).
 PATH_MAX = 4096
-#: Longest page token (tokens this service hands out are a few dozen characters).
-TOKEN_MAX = 200
+#: Longest page token (the shared keyset token: the last model's time and id, scoped).
+TOKEN_MAX = paging.TOKEN_MAX
 
 # "Message.field" -> most characters (strings) or bytes (bytes fields); map keys and values
 # as "Message.field.key" / "Message.field.value". 0 = only the server's message size limit.
