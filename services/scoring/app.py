@@ -28,6 +28,7 @@ def domain_config(settings: ScoringSettings) -> DomainConfig:
     """The use cases' view of the settings."""
     return DomainConfig(
         report_dir=settings.report_dir,
+        table_import_dir=settings.table_import_dir,
         dask_scheduler_address=settings.dask_scheduler_address,
         batch_reasons=settings.batch_reasons,
         reason_method=settings.reason_method,

@@ -30,6 +30,11 @@ class ScoringSettings(ServiceSettings):
     report_dir: str = "var/reports"
     """Where GetReport writes HTML evaluation reports."""
 
+    table_import_dir: str = ""
+    """The one folder TrainFromTable may read server-side tables from (a `path` is resolved
+    inside it; `..`, absolute paths and links leading out are refused). Empty: server paths
+    are refused and tables come as uploaded content only."""
+
     dask_scheduler_address: str = ""
     """Dask scheduler (e.g. `tcp://dask-scheduler:8786`); when set, training runs on that
     cluster with LightGBM's Dask estimators. Empty trains in-process."""

@@ -364,3 +364,17 @@ async def _columns_score_like_rows(stub: scoring_pb2_grpc.ScoringServiceStub, fr
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in field_violations(err.value)] == ["columns.columns[1]"]
+
+
+async def test_server_files_cannot_be_read_through_train_from_table(env: Env) -> None:
+    # No import directory configured (the default): server paths are refused outright,
+    # before any job starts, and the answer quotes neither the path nor the file.
+    for path in ("/proc/self/environ", "../../etc/passwd", "table.csv"):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await env.stub.TrainFromTable(
+                pb.TrainFromTableRequest(path=path, id_column="customer_id", label_column="churned")
+            )
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        [violation] = field_violations(err.value)
+        assert (violation.field, violation.reason) == ("path", "NOT_ALLOWED")
+        assert path not in (err.value.details() or "") and "environ" not in violation.description

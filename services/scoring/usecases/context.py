@@ -31,6 +31,7 @@ class DomainConfig:
     """Settings the use cases need (taken from the service settings in main)."""
 
     report_dir: str = "var/reports"
+    table_import_dir: str = ""
     dask_scheduler_address: str = ""
     batch_reasons: int = 3
     reason_method: str = "path"

@@ -8,7 +8,9 @@ compares the new model with the champion on the very same holdout rows.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import pathlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from telco360_runtime.bounds import preview
 from telco360_runtime.errors import FieldViolation, InvalidArgument
+from telco360_runtime.reasons import NOT_ALLOWED, NOT_READABLE, UNKNOWN_ID
 
 from ..domain.evaluation import churn_metrics, value_metrics
 from ..domain.labels import (
@@ -303,6 +305,39 @@ def table_column_violations(req: TableRequest) -> list[FieldViolation]:
     return bad
 
 
+def confined_table_path(import_dir: str, path: str) -> pathlib.Path:
+    """The file a TrainFromTable `path` names inside the import directory, resolved.
+
+    Absolute paths, `..` and links that lead out of the directory are refused with the same
+    answer whether or not the target exists, and no answer ever quotes the path or the file,
+    so the server's files can neither be read nor probed.
+    """
+    if not import_dir:
+        raise InvalidArgument(
+            FieldViolation("path", "server-side tables are off on this server: send the file's content", NOT_ALLOWED)
+        )
+    base = pathlib.Path(import_dir).resolve()
+    try:
+        candidate = (base / path).resolve()
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a link loop
+        candidate = base
+    if not candidate.is_relative_to(base) or candidate == base:
+        raise InvalidArgument(FieldViolation("path", "must name a file inside the table import directory", NOT_ALLOWED))
+    if not candidate.is_file():
+        raise InvalidArgument(FieldViolation("path", "no such file in the table import directory", UNKNOWN_ID))
+    return candidate
+
+
+def read_confined(path: str) -> bytes:
+    """The bytes of a resolved table path; a link swapped in since it was resolved is refused."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise InvalidArgument(FieldViolation("path", "the table file cannot be read", NOT_READABLE)) from exc
+
+
 def validate_table_request(req: TableRequest) -> tuple[str, TrainParams]:
     """Check a TrainFromTable request before a job starts; returns (format, params)."""
     bad: list[FieldViolation] = []
@@ -339,13 +374,7 @@ def run_table_training(
     progress.update(done=0, total=3, message="reading the table")
     content = req.content
     if req.path:
-        try:
-            with open(req.path, "rb") as fh:
-                content = fh.read()
-        except OSError as exc:
-            raise InvalidArgument(
-                FieldViolation("path", f"cannot read the file: {exc.strerror}", "NOT_READABLE")
-            ) from exc
+        content = read_confined(req.path)
     table = read_table(content, fmt)
     split = prepare_table(
         table,
@@ -417,11 +446,9 @@ class TrainUseCases(UseCases):
     async def train_from_table(self, req: TableRequest) -> str:
         """Validate and start a TrainFromTable job; returns its id."""
         self.ctx.bind_loop()
+        if req.path:  # confined first: a path outside gets no other answer, e.g. about its format
+            req = dataclasses.replace(req, path=str(confined_table_path(self.ctx.config.table_import_dir, req.path)))
         fmt, params = validate_table_request(req)
-        if req.path and not os.path.isfile(req.path):
-            raise InvalidArgument(
-                FieldViolation("path", f"no such file on the scoring server: {preview(req.path)}", "NOT_FOUND")
-            )
         return await self._db_run(
             self._start_job,
             "train_from_table",
