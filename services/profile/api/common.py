@@ -6,7 +6,6 @@ from typing import Protocol
 
 from services.profile.usecases.follow_log import LogConsumer
 from services.profile.usecases.profile import ProfileUseCases
-from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.jobs import JobRunner
@@ -18,13 +17,6 @@ class Enricher(Protocol):
     """Adds what other services know to a Customer360 (peers/contact.Peers): score, recent contacts."""
 
     async def enrich(self, out: pb.Customer360, customer_id: str, recent: int) -> None: ...
-
-
-def page_size(page: common_pb2.PageRequest, default: int = 100) -> int:
-    """The requested page size, bounded to 1000."""
-    if page.page_size < 0:
-        raise InvalidArgument(FieldViolation("page.page_size", "must not be negative", "OUT_OF_RANGE"))
-    return min(page.page_size or default, 1000)
 
 
 def required(value: str, field: str) -> str:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from services.profile.api import converters as cv
 from services.profile.api import validation
-from services.profile.api.common import HandlerBase, page_size
+from services.profile.api.common import HandlerBase
+from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
+from telco360_runtime.paging import read_page
 
 
 class SegmentHandlers(HandlerBase):
     """QuerySegment (expressions are checked as tag rules are, with tag() allowed)."""
 
     async def QuerySegment(self, request, context):
-        size = page_size(request.page)
+        size = read_page(common_pb2.PageRequest(page_size=request.page.page_size)).size  # token: store/segments.py
         checked = (
             await self._checked(request.expression, "expression", segment=True) if request.expression.strip() else None
         )

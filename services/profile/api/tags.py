@@ -1,18 +1,45 @@
-"""API layer: tag definition handlers: create/update/delete (with re-evaluation jobs), dry runs, validation, history."""
+"""API layer: tag definition handlers: create/update/delete (with re-evaluation jobs), dry runs, validation, history.
+
+Both tag listings page by keyset with the suite's one rule (telco360_runtime.paging): page
+size 0 = 100, above 1000 OUT_OF_RANGE; the token holds the last item's key (tag_id for
+ListTagDefinitions in tag_id order, the change id for ListTagHistory newest first) and is
+scoped to the listing and its filters (STALE elsewhere, BAD_FORMAT when not a token).
+"""
 
 from __future__ import annotations
 
 from services.profile.api import converters as cv
 from services.profile.api import validation
-from services.profile.api.common import HandlerBase, page_size, required
+from services.profile.api.common import HandlerBase, required
 from services.profile.domain import events as ev
 from services.profile.domain.schema import time_kind
 from services.profile.usecases import tags as tagcases
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_expr import ExpressionError
 from telco360_runtime.auth import require_role
-from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
+from telco360_runtime.errors import NotFound
+from telco360_runtime.paging import Page, page_violation, read_page, scope_of
 from telco360_runtime.proto_jobs import job_to_proto
+
+DEFAULT_PAGE, MAX_PAGE = 100, 1000
+MAX_CHANGE_ID = 2**63 - 1
+
+
+def page(request, listing: str, *filters: object) -> Page:
+    """The checked page request of one tag listing, its token scoped to the listing and filters."""
+    return read_page(
+        request.page, scope=scope_of(f"profile.{listing}", *filters), default=DEFAULT_PAGE, maximum=MAX_PAGE
+    )
+
+
+def change_id_after(asked: Page) -> int | None:
+    """The change id a ListTagHistory page resumes below (None: from the newest)."""
+    if not asked.after:
+        return None
+    key = asked.after
+    if not (key.isascii() and key.isdigit() and 0 < int(key) <= MAX_CHANGE_ID):
+        raise page_violation("is not a page token from this listing")
+    return int(key)
 
 
 class TagHandlers(HandlerBase):
@@ -63,18 +90,20 @@ class TagHandlers(HandlerBase):
         return await self._definition_pb(view)
 
     async def ListTagDefinitions(self, request, context):
-        size = page_size(request.page)
-
-        views_ = [
-            v
-            for v in await self.db.run(self.store.latest_definitions)
-            if (request.include_disabled or v.enabled)
-            and (not request.category or v.category == request.category)
-            and (not request.page.page_token or v.tag_id > request.page.page_token)
-        ]
+        asked = page(request, "ListTagDefinitions", request.include_disabled, request.category)
+        views_ = sorted(
+            (
+                v
+                for v in await self.db.run(self.store.latest_definitions)
+                if (request.include_disabled or v.enabled)
+                and (not request.category or v.category == request.category)
+                and (not asked.after or v.tag_id > asked.after)
+            ),
+            key=lambda v: v.tag_id,  # the key order the token compares with (not the database's collation)
+        )
         out = pb.ListTagDefinitionsResponse()
         room = validation.PageBytes(out)
-        for view in views_[:size]:
+        for view in views_[: asked.size]:
             definition = await self._definition_pb(view)
             if not room.take(definition):  # the page is full in bytes before it is in items
                 break
@@ -82,7 +111,7 @@ class TagHandlers(HandlerBase):
         shown = room.items
         out.page.total_count = -1
         if len(views_) > shown:
-            out.page.next_page_token = views_[shown - 1].tag_id
+            out.page.next_page_token = asked.next_token(views_[shown - 1].tag_id)
         return out
 
     async def DryRunTagDefinition(self, request, context):
@@ -109,24 +138,16 @@ class TagHandlers(HandlerBase):
         return await self.db.run(run)
 
     async def ListTagHistory(self, request, context):
-        size = page_size(request.page)
-        before_id = None
-        if request.page.page_token:
-            try:
-                before_id = int(request.page.page_token)
-            except ValueError:
-                raise InvalidArgument(
-                    FieldViolation("page.page_token", "is not a valid page token", "INVALID_FORMAT")
-                ) from None
-
+        changed_after, changed_before = cv.opt_time(request.changed_after), cv.opt_time(request.changed_before)
+        asked = page(request, "ListTagHistory", request.customer_id, request.tag_id, changed_after, changed_before)
         entries, cursor = await self.db.run(
             self.store.tag_history,
             request.customer_id,
             request.tag_id,
-            cv.opt_time(request.changed_after),
-            cv.opt_time(request.changed_before),
-            size,
-            before_id,
+            changed_after,
+            changed_before,
+            asked.size,
+            change_id_after(asked),
         )
         out = pb.ListTagHistoryResponse()
         room = validation.PageBytes(out)
@@ -146,5 +167,5 @@ class TagHandlers(HandlerBase):
                 break
             out.changes.append(change)
         out.page.total_count = -1
-        out.page.next_page_token = str(cursor) if cursor else ""
+        out.page.next_page_token = asked.next_token(cursor) if cursor else ""
         return out
