@@ -52,7 +52,7 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     peers = Peers(
         settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds, settings.peer_retry_seconds
     )
-    servicer = ProfileServicer(store, jobs, peers, consumer)
+    servicer = ProfileServicer(store, jobs, peers, consumer, settings.personal_attributes)
 
     async def start_followers() -> None:
         if consumer is not None:

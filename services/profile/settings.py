@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.profile.domain.billing import ClosePolicy
+from services.profile.domain.schema import PERSONAL_ATTRIBUTES
 from telco360_runtime.settings import ServiceSettings
 
 
@@ -79,6 +80,10 @@ class ProfileSettings(ServiceSettings):
     billing_close_days_share: float = Field(default=0.5, ge=0.0, le=1.0)
     """The share of the base that must have a bill for the month at the deadline (a stalled
     billing feed never closes a month: the whole base would look like it stopped paying)."""
+
+    personal_attributes: list[str] = Field(default_factory=lambda: list(PERSONAL_ATTRIBUTES))
+    """Operator attributes holding personal data: masked for roles that may not see personal
+    data (analysts) wherever they leave the service (Customer360, features, exports, segments)."""
 
     def close_policy(self) -> ClosePolicy:
         """The billing close policy these settings describe."""

@@ -34,6 +34,7 @@ class AccountHandlers(HandlerBase):
             else await self.db.run(self.store.billing_closed_month)
         )
         await self.peers.enrich(out, cid, recent)
+        cv.mask_customer360_attributes(out, self.personal_attributes, self.personal_features)
         return out
 
     def _read_stored(self, cid: str, group: bool, months: int, recent: int) -> pb.Customer360 | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from services.profile.usecases.follow_log import LogConsumer
@@ -30,8 +31,16 @@ class HandlerBase:
     """State every handler group reads: the use cases, jobs, peers and the log follower."""
 
     def __init__(
-        self, store: ProfileUseCases, jobs: JobRunner, peers: Enricher, consumer: LogConsumer | None = None
+        self,
+        store: ProfileUseCases,
+        jobs: JobRunner,
+        peers: Enricher,
+        consumer: LogConsumer | None = None,
+        personal_attributes: Iterable[str] = (),
     ) -> None:
+        # Masked for roles that may not see personal data: as attributes and as `attr.` features.
+        self.personal_attributes = frozenset(personal_attributes)
+        self.personal_features = frozenset(f"attr.{name}" for name in self.personal_attributes)
         self.store = store
         self.db = store.db
         self.jobs = jobs

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, cast
 
 from services.profile.domain import model as m
@@ -50,6 +50,31 @@ def fill_values(target, values: Mapping[str, Any], only: set[str] | None = None)
             entry.number_value = float(value)
         else:
             entry.string_value = str(value)
+
+
+def mask_personal_values(values: MutableMapping[str, common_pb2.AttributeValue], names: frozenset[str]) -> None:
+    """Mask the personal entries of an AttributeValue map for roles that may not see personal data.
+
+    Text is masked like names (`auth.mask`); a number or flag under a personal name cannot be
+    masked usefully and is left out.
+    """
+    if not names or may_see_personal_data():
+        return
+    for name in names & set(values.keys()):
+        entry = values[name]
+        if entry.WhichOneof("kind") == "string_value":
+            entry.string_value = mask(entry.string_value)
+        else:
+            del values[name]
+
+
+def mask_customer360_attributes(out: pb.Customer360, attributes: frozenset[str], features: frozenset[str]) -> None:
+    """Personal operator attributes masked in every map of a Customer360 (see mask_personal_values)."""
+    mask_personal_values(out.account.attributes, attributes)
+    mask_personal_values(out.features, features)
+    for tag in out.tags:
+        mask_personal_values(tag.trigger_values, features)
+        mask_personal_values(tag.current_values, features)
 
 
 def ts(value: dt.datetime | str | None):

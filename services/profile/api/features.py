@@ -26,7 +26,9 @@ class FeatureHandlers(HandlerBase):
         only = set(request.feature_names) or None
         out = pb.GetFeaturesResponse(as_of=cv.ts(as_of or self.store.clock()))
         for cid in ids:
-            self._vector(out.vectors.add(), cid, by_id.get(cid), only)
+            vec = out.vectors.add()
+            self._vector(vec, cid, by_id.get(cid), only)
+            cv.mask_personal_values(vec.features, self.personal_features)
         return out
 
     @staticmethod
@@ -85,6 +87,7 @@ class FeatureHandlers(HandlerBase):
             for r in results:
                 vec = pb.FeatureVector()
                 self._vector(vec, r.customer_id, r, only)
+                cv.mask_personal_values(vec.features, self.personal_features)
                 grows = vec.ByteSize() + 8  # field tag and length prefix
                 if batch.vectors and used + grows > bounds.PAGE_MAX_BYTES:
                     yield batch

@@ -37,6 +37,7 @@ class SegmentHandlers(HandlerBase):
                 customer_id=member["customer_id"], name=cv.personal(member["name"]), tier=member["tier"]
             )
             cv.fill_values(m.features, member["features"])
+            cv.mask_personal_values(m.features, self.personal_features)
             if not room.take(m):  # full in bytes: the next page starts at this member
                 out.page.next_page_token = self.store.page_token(checked, result["members"][i - 1]["customer_id"])
                 break

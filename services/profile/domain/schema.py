@@ -14,6 +14,21 @@ from services.profile.domain.model import LINE_NAMES
 
 NUMBER, STRING, BOOL = "number", "string", "bool"
 
+#: Operator attributes (`attr.<name>`) that hold personal data by default: the organisation's
+#: names in other scripts and the people and places behind it. Masked like account and contact
+#: names for roles that may not see personal data (ProfileSettings.personal_attributes).
+PERSONAL_ATTRIBUTES = (
+    "name_en",
+    "legal_representative",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "phone",
+    "email",
+    "address",
+    "id_number",
+)
+
 
 @dataclass(frozen=True)
 class FeatureSpec:
