@@ -11,18 +11,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = (
-    "account",
-    "contact",
-    "billing",
-    "subscription",
-    "service_event",
-    "interaction",
-    "competitor",
-    "opportunity",
-    "lifecycle",
-)
-
 LINE_NAMES: dict[int, str] = {
     1: "voice",
     2: "mobile_data",
