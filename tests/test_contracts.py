@@ -117,11 +117,11 @@ def test_every_rpc_is_implemented(service: str) -> None:
 
     grpc_module, base_name = SERVICE_MODULES[service]
     base = getattr(importlib.import_module(grpc_module), base_name)
-    handlers = importlib.import_module(f"services.{service}.handlers")
+    handlers = importlib.import_module(f"services.{service}.api.servicer")
     servicers = [
         cls for _, cls in inspect.getmembers(handlers, inspect.isclass) if issubclass(cls, base) and cls is not base
     ]
-    assert servicers, f"no {base_name} subclass in services.{service}.handlers"
+    assert servicers, f"no {base_name} subclass in services.{service}.api.servicer"
     rpcs = [name for name, _ in inspect.getmembers(base, inspect.isfunction) if not name.startswith("_")]
     missing = [rpc for rpc in rpcs if getattr(servicers[0], rpc) is getattr(base, rpc)]
     assert missing == [], f"rpcs left UNIMPLEMENTED in {service}: {missing}"
