@@ -27,13 +27,18 @@ def connect(
     profile_addr: str | None = typer.Option(None, help="profile host:port (env TELCO360_CLI_PROFILE_ADDR)"),
     scoring_addr: str | None = typer.Option(None, help="scoring host:port (env TELCO360_CLI_SCORING_ADDR)"),
     contact_addr: str | None = typer.Option(None, help="contact host:port (env TELCO360_CLI_CONTACT_ADDR)"),
-    token: str | None = typer.Option(None, help="bearer token (env TELCO360_CLI_TOKEN)"),
+    token: str | None = typer.Option(
+        None, help="bearer token, visible in the process list: prefer --token-file (env TELCO360_CLI_TOKEN)"
+    ),
+    token_file: pathlib.Path | None = typer.Option(
+        None, help="file holding the bearer token (env TELCO360_CLI_TOKEN_FILE)"
+    ),
     var_dir: pathlib.Path = typer.Option(cfg.default_var_dir(), help="var directory of `services up` (ports, logs)"),
     timeout: float = typer.Option(30.0, help="seconds per call (long work runs as jobs)"),
 ) -> None:
     """Resolve where the services are before any command runs."""
     overrides = {"ingest": ingest_addr, "profile": profile_addr, "scoring": scoring_addr, "contact": contact_addr}
-    ctx.obj = cfg.resolve(overrides, token=token, var_dir=var_dir, timeout=timeout)
+    ctx.obj = cfg.resolve(overrides, token=token, var_dir=var_dir, timeout=timeout, token_file=token_file)
     ctx.meta["var_dir"] = var_dir
 
 

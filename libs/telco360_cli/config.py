@@ -3,8 +3,11 @@
 Addresses resolve, first match wins: the `--<svc>-addr` option, the environment variable
 `TELCO360_CLI_<SVC>_ADDR`, the state file `services up` wrote under the var directory, and
 finally `127.0.0.1:<default port>` (ingest 50051, profile 50052, scoring 50053, contact 50054).
-The bearer token comes from `--token` or `TELCO360_CLI_TOKEN` (empty: no token, which is what
-a local suite without `auth_tokens` expects).
+The bearer token comes, first match wins, from `--token-file` / `TELCO360_CLI_TOKEN_FILE` (a
+file holding the token: it stays out of argv and shell history, and a rotated token is picked
+up by the next command), `TELCO360_CLI_TOKEN`, or `--token` (visible to every local user in
+the process list: for throwaway development tokens only). Empty: no token, which is what a
+local suite without `auth_tokens` expects.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import json
 import os
 import pathlib
 from dataclasses import dataclass, field
+
+from telco360_cli.errors import CliError
 
 SERVICES: tuple[str, ...] = ("ingest", "profile", "scoring", "contact")
 DEFAULT_PORTS: dict[str, int] = {"ingest": 50051, "profile": 50052, "scoring": 50053, "contact": 50054}
@@ -48,11 +53,35 @@ class CliConfig:
         return self.addresses[service]
 
 
+def read_token_file(path: pathlib.Path) -> str:
+    """The token a token file holds (surrounding whitespace removed); CliError when unreadable or empty."""
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read the token file {path}: {getattr(exc, 'strerror', None) or 'not text'}") from exc
+    if not token or any(ch.isspace() for ch in token):
+        raise CliError(f"the token file {path} must hold exactly one token")
+    return token
+
+
+def resolve_token(token: str | None, token_file: pathlib.Path | None) -> str:
+    """The bearer token: token file (option or env), then TELCO360_CLI_TOKEN, then --token."""
+    if token_file is not None and token is not None:
+        raise CliError("give --token or --token-file, not both")
+    file_name = token_file or os.environ.get("TELCO360_CLI_TOKEN_FILE")
+    if file_name:
+        return read_token_file(pathlib.Path(file_name))
+    if token is not None:
+        return token
+    return os.environ.get("TELCO360_CLI_TOKEN", "")
+
+
 def resolve(
     overrides: dict[str, str | None] | None = None,
     token: str | None = None,
     var_dir: pathlib.Path | None = None,
     timeout: float = 30.0,
+    token_file: pathlib.Path | None = None,
 ) -> CliConfig:
     """Build the configuration from options (overrides), environment and local state."""
     overrides = overrides or {}
@@ -68,5 +97,4 @@ def resolve(
             addresses[name] = f"127.0.0.1:{state[name]['port']}"
         else:
             addresses[name] = f"127.0.0.1:{DEFAULT_PORTS[name]}"
-    resolved_token = token if token is not None else os.environ.get("TELCO360_CLI_TOKEN", "")
-    return CliConfig(addresses=addresses, token=resolved_token, timeout=timeout)
+    return CliConfig(addresses=addresses, token=resolve_token(token, token_file), timeout=timeout)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pathlib
 import re
 
+import pytest
 import yaml
 
 from telco360_cli.config import DEFAULT_PORTS, resolve
+from telco360_cli.errors import CliError
 
 COMPOSE = pathlib.Path(__file__).resolve().parents[3] / "docker-compose.yml"
 
@@ -33,3 +35,29 @@ def test_addresses_resolve_option_then_environment_then_default(tmp_path, monkey
     assert config.address("ingest") == "ingest.example:2"
     assert config.address("profile") == "profile.example:1"
     assert config.address("scoring") == f"127.0.0.1:{DEFAULT_PORTS['scoring']}"
+
+
+def test_token_comes_from_a_file_before_the_environment_and_the_option(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("TELCO360_CLI_TOKEN_FILE", raising=False)
+    monkeypatch.setenv("TELCO360_CLI_TOKEN", "from-env")
+    assert resolve(var_dir=tmp_path).token == "from-env"
+    assert resolve(var_dir=tmp_path, token="from-argv").token == "from-argv"
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file\n")
+    assert resolve(var_dir=tmp_path, token_file=token_file).token == "from-file"
+    monkeypatch.setenv("TELCO360_CLI_TOKEN_FILE", str(token_file))
+    assert resolve(var_dir=tmp_path).token == "from-file"
+    token_file.write_text("rotated")  # read again by the next command
+    assert resolve(var_dir=tmp_path).token == "rotated"
+
+
+@pytest.mark.parametrize("content", ["", "   \n", "two tokens"])
+def test_a_token_file_must_hold_one_token(tmp_path, content: str) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(content)
+    with pytest.raises(CliError, match="exactly one token"):
+        resolve(var_dir=tmp_path, token_file=token_file)
+    with pytest.raises(CliError, match="cannot read"):
+        resolve(var_dir=tmp_path, token_file=tmp_path / "missing")
+    with pytest.raises(CliError, match="not both"):
+        resolve(var_dir=tmp_path, token="t", token_file=token_file)
