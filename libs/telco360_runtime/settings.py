@@ -7,8 +7,10 @@ down; nothing reads the environment at import time.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from telco360_runtime.auth import ROLES
 
 
 class ServiceSettings(BaseSettings):
@@ -50,6 +52,18 @@ class ServiceSettings(BaseSettings):
     """Bearer token -> role (admin, analyst, agent, service), or "role:subject" to name the
     token's holder for audit records (see auth.py). Empty disables authentication
     (development); every caller is then treated as `admin`."""
+
+    @field_validator("auth_tokens")
+    @classmethod
+    def _known_roles_only(cls, tokens: dict[str, str]) -> dict[str, str]:
+        # A typo in a role ("analist") would otherwise grant a role no check knows about.
+        for token, grant in tokens.items():
+            role = grant.partition(":")[0].strip()
+            if not token.strip() or any(ch.isspace() for ch in token):
+                raise ValueError("a bearer token must be one non-empty word")
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r} in auth_tokens; roles are {', '.join(ROLES)}")
+        return tokens
 
     max_message_mb: int = 32
     """Largest gRPC message accepted or sent, in MiB."""

@@ -49,3 +49,17 @@ async def test_the_callers_identity_is_bound_to_the_call(start_service) -> None:
         assert role == "agent" and subject.startswith("token-") and identity == f"{subject} (agent)"
     # Outside a call nothing leaks from the last one.
     assert context.caller_subject() == auth.ANONYMOUS
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [{"t1": "analist"}, {"t1": "root:alice"}, {"t1": ""}, {"": "admin"}, {"two words": "admin"}],
+)
+def test_settings_refuse_unknown_roles_and_blank_tokens(tokens) -> None:
+    from pydantic import ValidationError
+
+    from telco360_runtime.settings import ServiceSettings
+
+    with pytest.raises(ValidationError):
+        ServiceSettings(auth_tokens=tokens)
+    assert ServiceSettings(auth_tokens={"t1": "analyst:ann", "t2": "service"}).auth_tokens["t2"] == "service"
