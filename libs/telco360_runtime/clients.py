@@ -4,11 +4,16 @@
 (from the current call, or a new one) to every outgoing call and cap its timeout by what
 is left of the incoming call's deadline, or the default peer timeout without one.
 Targets like `dns:///scoring:50051` are balanced round-robin over all replicas.
+`token` is this service's own credential for its peers: a string, or a `FileToken` that
+re-reads its file when it changes (rotation without restart).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections.abc import Callable
 from typing import Any, cast
 
 import grpc
@@ -34,6 +39,35 @@ _SERVICE_CONFIG = json.dumps(
 )
 
 
+Token = str | Callable[[], str]
+
+
+class FileToken:
+    """A bearer token kept in a file, re-read when the file changes (checked with one stat per call)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._token = ""
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return ""  # the peer answers UNAUTHENTICATED, which names the problem
+        key = (st.st_mtime_ns, st.st_size)
+        if key != self._seen:
+            with self._lock:
+                try:
+                    with open(self.path, encoding="utf-8") as fh:
+                        self._token = fh.read().strip()
+                except (OSError, UnicodeDecodeError):
+                    self._token = ""
+                self._seen = key
+        return self._token
+
+
 def _outgoing(
     details: grpc.aio.ClientCallDetails, default_timeout: float | None, token: str
 ) -> grpc.aio.ClientCallDetails:
@@ -52,12 +86,13 @@ def _outgoing(
 class _Outgoing:
     """Adds request id, credentials and deadline to an outgoing call (shared by the four kinds)."""
 
-    def __init__(self, default_timeout: float | None, token: str) -> None:
+    def __init__(self, default_timeout: float | None, token: Token) -> None:
         self._timeout = default_timeout
         self._token = token
 
     def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        return _outgoing(details, self._timeout, self._token)
+        token = self._token() if callable(self._token) else self._token
+        return _outgoing(details, self._timeout, token)
 
 
 # grpc.aio files each interceptor under the first call kind it is an instance of (an
@@ -83,7 +118,7 @@ class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):
         return await continuation(self.details(details), request_iterator)
 
 
-def propagating_interceptors(default_timeout: float | None, token: str) -> list[grpc.aio.ClientInterceptor]:
+def propagating_interceptors(default_timeout: float | None, token: Token) -> list[grpc.aio.ClientInterceptor]:
     """Interceptors adding request id, bearer token and deadline to calls of every kind."""
     kinds = (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
     # grpc-stubs leaves ClientInterceptor as a must-cast placeholder.
@@ -94,7 +129,7 @@ def open_channel(
     target: str,
     *,
     default_timeout: float | None = 5.0,
-    token: str = "",
+    token: Token = "",
     max_message_mb: int = 32,
     options: list[tuple[str, Any]] | None = None,
 ) -> grpc.aio.Channel:

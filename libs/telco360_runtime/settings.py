@@ -7,6 +7,8 @@ down; nothing reads the environment at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -52,6 +54,17 @@ class ServiceSettings(BaseSettings):
     """Bearer token -> role (admin, analyst, agent, service), or "role:subject" to name the
     token's holder for audit records (see auth.py). Empty disables authentication
     (development); every caller is then treated as `admin`."""
+
+    peer_token_file: str = ""
+    """File holding this service's own bearer token (a `service` grant on its peers) for every
+    call it makes to them, streams included; re-read when the file changes. Empty: no token
+    (peers with authentication off)."""
+
+    def peer_token(self) -> str | Callable[[], str]:
+        """The credential for outgoing peer calls (see clients.open_channel)."""
+        from telco360_runtime.clients import FileToken  # clients imports grpc; settings stays light
+
+        return FileToken(self.peer_token_file) if self.peer_token_file else ""
 
     @field_validator("auth_tokens")
     @classmethod

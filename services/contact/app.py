@@ -35,10 +35,10 @@ SERVICE_NAME = contact_pb2.DESCRIPTOR.services_by_name["ContactService"].full_na
 
 def build_peers(settings: ContactSettings) -> Peers:
     """Channels to profile and scoring behind caches."""
-    timeout = settings.peer_timeout_seconds
+    timeout, mb, token = settings.peer_timeout_seconds, settings.max_message_mb, settings.peer_token()
     return Peers(
-        open_channel(settings.profile_addr, default_timeout=timeout, max_message_mb=settings.max_message_mb),
-        open_channel(settings.scoring_addr, default_timeout=timeout, max_message_mb=settings.max_message_mb),
+        open_channel(settings.profile_addr, default_timeout=timeout, max_message_mb=mb, token=token),
+        open_channel(settings.scoring_addr, default_timeout=timeout, max_message_mb=mb, token=token),
         timeout=timeout,
         retry_after=settings.peer_retry_seconds,
         context_ttl=settings.context_ttl_seconds,

@@ -39,6 +39,7 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
             IngestLog(
                 settings.ingest_addr,
                 first_versions_known_when_occurred=settings.first_versions_known_when_occurred,
+                token=settings.peer_token(),
             ),
             batch_size=settings.apply_batch_size,
             reconnect_seconds=settings.reconnect_seconds,
@@ -50,7 +51,11 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
         store, settings.expiry_poll_seconds, settings.base_refresh_seconds, settings.share_check_seconds
     )
     peers = Peers(
-        settings.scoring_addr, settings.contact_addr, settings.peer_timeout_seconds, settings.peer_retry_seconds
+        settings.scoring_addr,
+        settings.contact_addr,
+        settings.peer_timeout_seconds,
+        settings.peer_retry_seconds,
+        token=settings.peer_token(),
     )
     servicer = ProfileServicer(store, jobs, peers, consumer, settings.personal_attributes)
 

@@ -47,6 +47,7 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
     runner = JobRunner(jobs)
     channel = open_channel(
         settings.profile_addr,
+        token=settings.peer_token(),
         default_timeout=settings.default_peer_timeout_seconds,
         max_message_mb=settings.max_message_mb,
     )

@@ -280,3 +280,15 @@ async def test_a_service_answering_unavailable_is_not_retried_by_peer_channels(s
             await call(channel, "/test.E/Down")(b"once")
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     assert calls == [b"once"]
+
+
+def test_file_tokens_follow_the_file(tmp_path) -> None:
+    from telco360_runtime.clients import FileToken
+
+    path = tmp_path / "token"
+    token = FileToken(str(path))
+    assert token() == ""  # no file yet: no token, the peer answers UNAUTHENTICATED
+    path.write_text("first\n")
+    assert token() == "first"
+    path.write_text("rotated-token")  # another size: seen on the next call
+    assert token() == "rotated-token"

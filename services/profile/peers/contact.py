@@ -19,7 +19,7 @@ from services.profile.peers.scoring import ScoringPeer
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2, contact_pb2_grpc
 from telco360.profile.v1 import profile_pb2 as pb
-from telco360_runtime.clients import open_channel
+from telco360_runtime.clients import Token, open_channel
 
 _CONFIRMED = 2
 
@@ -27,11 +27,15 @@ _CONFIRMED = 2
 class Peers:
     """Channels to scoring and contact (either may be unset)."""
 
-    def __init__(self, scoring_addr: str, contact_addr: str, timeout: float, retry_seconds: float = 5.0) -> None:
+    def __init__(
+        self, scoring_addr: str, contact_addr: str, timeout: float, retry_seconds: float = 5.0, token: Token = ""
+    ) -> None:
         self.timeout = timeout
         self.retry_seconds = retry_seconds
-        self.scoring = ScoringPeer(scoring_addr, timeout) if scoring_addr else None
-        self.contact = contact_pb2_grpc.ContactServiceStub(open_channel(contact_addr)) if contact_addr else None
+        self.scoring = ScoringPeer(scoring_addr, timeout, token) if scoring_addr else None
+        self.contact = (
+            contact_pb2_grpc.ContactServiceStub(open_channel(contact_addr, token=token)) if contact_addr else None
+        )
         self._down_until: dict[str, float] = {}
 
     def _skip(self, name: str) -> bool:

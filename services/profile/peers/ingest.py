@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from services.profile.domain.model import LogRecord
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from telco360_runtime.clients import open_channel
+from telco360_runtime.clients import Token, open_channel
 from telco360_runtime.errors import FailedPrecondition, Unavailable
 from telco360_runtime.logs import get_logger
 
@@ -118,8 +118,9 @@ class LogStreamBroken(Unavailable):
 class IngestLog:
     """One connection to ingest's log (open with `connect`, close with `close`)."""
 
-    def __init__(self, addr: str, *, first_versions_known_when_occurred: bool = True) -> None:
+    def __init__(self, addr: str, *, first_versions_known_when_occurred: bool = True, token: Token = "") -> None:
         self.addr = addr
+        self.token = token
         self.first_versions_known_when_occurred = first_versions_known_when_occurred
         # Pages cut grpc's per-message cost ~100x on catch-up; an older ingest lacks the rpc.
         self.paged = True
@@ -129,7 +130,7 @@ class IngestLog:
 
     def connect(self) -> None:
         """Open the channel."""
-        self._channel = open_channel(self.addr, default_timeout=None)
+        self._channel = open_channel(self.addr, default_timeout=None, token=self.token)
         self._stub = ingest_pb2_grpc.IngestServiceStub(self._channel)
 
     async def close(self) -> None:

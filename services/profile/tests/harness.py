@@ -18,27 +18,29 @@ from telco360_datagen import generate
 from telco360_runtime.db import Database, migrate
 
 
-async def start_ingest_unstarted(url: str):
+async def start_ingest_unstarted(url: str, **overrides):
     """An ingest server on port 0 (migrated, not yet started) and its database."""
     migrate_store(url)
     db = Database(url, workers=4)
-    service = build_ingest(IngestSettings(port=0, host="127.0.0.1", database_url=url, log_poll_seconds=0.1), db)
+    settings = IngestSettings(port=0, host="127.0.0.1", database_url=url, log_poll_seconds=0.1, **overrides)
+    service = build_ingest(settings, db)
     return service, db
 
 
-async def start_ingest(url: str):
+async def start_ingest(url: str, **overrides):
     """An ingest server on port 0 and its database."""
-    service, db = await start_ingest_unstarted(url)
+    service, db = await start_ingest_unstarted(url, **overrides)
     await service.start()
     return service, db
 
 
-async def feed(address: str, accounts: int, months: int, seed: int = 7) -> int:
-    """Submit generated records to ingest; returns the number accepted."""
+async def feed(address: str, accounts: int, months: int, seed: int = 7, token: str = "") -> int:
+    """Submit generated records to ingest (with a bearer token when given); returns the number accepted."""
     records = list(generate(accounts, months, seed=seed).records())
+    metadata = (("authorization", f"Bearer {token}"),) if token else None
     async with grpc.aio.insecure_channel(address) as channel:
         stub = ingest_pb2_grpc.IngestServiceStub(channel)
-        results = [r async for r in stub.IngestRecords(iter(records))]
+        results = [r async for r in stub.IngestRecords(iter(records), metadata=metadata)]
     return sum(
         1 for r in results if r.status in (ingest_pb2.RECORD_STATUS_ACCEPTED, ingest_pb2.RECORD_STATUS_CORRECTED)
     )

@@ -22,14 +22,19 @@ def as_role(token: str) -> tuple[tuple[str, str], ...]:
 
 @pytest.fixture
 async def secured(tmp_path):
-    ingest, ingest_db = await start_ingest(f"sqlite:///{tmp_path / 'ingest.db'}")
-    accepted = await feed(ingest.address, accounts=6, months=4)
+    # Both services check tokens: profile follows ingest's log (a stream) with its own
+    # service identity, read from a file.
+    ingest, ingest_db = await start_ingest(f"sqlite:///{tmp_path / 'ingest.db'}", auth_tokens=TOKENS)
+    accepted = await feed(ingest.address, accounts=6, months=4, token="tok-service")
+    identity = tmp_path / "profile.token"
+    identity.write_text("tok-service\n")
     service, db, channel, stub = await start_profile(
         f"sqlite:///{tmp_path / 'profile.db'}",
         ingest_addr=ingest.address,
         contact_addr="127.0.0.1:1",
         scoring_addr="127.0.0.1:1",
         auth_tokens=TOKENS,
+        peer_token_file=str(identity),
     )
     await wait_applied_as_service(stub, accepted)
     yield stub
