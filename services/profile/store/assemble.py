@@ -69,7 +69,8 @@ def oldest_month(months: int, now: dt.datetime | None = None) -> str:
     return f"{now.year - (months // 12) - 1:04d}-{now.month:02d}"
 
 
-def spend_rows(s: Session, ids: list[str], months: int) -> list[Any]:
+def spend_rows(s: Session, ids: list[str], months: int, now: dt.datetime | None = None) -> list[Any]:
+    """Current billing facts of `ids` from the oldest month a `months`-month trend reads (see spend_from_rows)."""
     return list(
         s.execute(
             select(
@@ -85,7 +86,7 @@ def spend_rows(s: Session, ids: list[str], months: int) -> list[Any]:
             ).where(
                 BillingFact.customer_id.in_(ids),
                 BillingFact.superseded_at.is_(None),
-                BillingFact.month >= oldest_month(months),
+                BillingFact.month >= oldest_month(months, now),
             )
         ).all()
     )

@@ -30,11 +30,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from services.profile.domain.features import own_month_summary
-from services.profile.store.assemble import fact_parts, oldest_month, spend_from_rows, tags_of
+from services.profile.store.assemble import fact_parts, oldest_month, spend_from_rows, spend_rows, tags_of
 from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, loads, utc
 from services.profile.store.loader import latest_scores
-from services.profile.store.models import Account, AccountFact, AccountView, BillingFact
+from services.profile.store.models import Account, AccountFact, AccountView
 
 TREND_MONTHS = 12
 RECENT_LIMIT = 20
@@ -150,23 +150,7 @@ def _rebuild_full(s: Session, ids: list[str], render: ViewRenderer, now: dt.date
     ):
         facts[row[0]].append(row)
     billing: dict[str, list] = defaultdict(list)
-    for bill in s.execute(
-        select(
-            BillingFact.month,
-            BillingFact.product_line,
-            BillingFact.fee_fen,
-            BillingFact.usage_quantity,
-            BillingFact.usage_unit,
-            BillingFact.lines,
-            BillingFact.days_overdue,
-            BillingFact.sequence,
-            BillingFact.customer_id,
-        ).where(
-            BillingFact.customer_id.in_(ids),
-            BillingFact.superseded_at.is_(None),
-            BillingFact.month >= oldest_month(TREND_MONTHS, now),
-        )
-    ):
+    for bill in spend_rows(s, ids, TREND_MONTHS, now):
         billing[bill[8]].append(bill)
     rows = []
     for cid, state in states.items():
