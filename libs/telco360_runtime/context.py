@@ -34,9 +34,15 @@ T = TypeVar("T")
 REQUEST_ID_HEADER = "x-request-id"
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
-_caller_role: contextvars.ContextVar[str] = contextvars.ContextVar("caller_role", default="admin")
+#: The role outside any call: none, so a role check or a masking decision made where the call's
+#: context was lost (a thread that did not copy it) fails safe instead of acting as admin.
+NO_ROLE = ""
+_caller_role: contextvars.ContextVar[str] = contextvars.ContextVar("caller_role", default=NO_ROLE)
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
 _caller_subject: contextvars.ContextVar[str] = contextvars.ContextVar("caller_subject", default="anonymous")
+_method: contextvars.ContextVar[str] = contextvars.ContextVar("method", default="")
+# Account managers the caller may see the accounts of (account-team scoping); None: all accounts.
+_caller_scope: contextvars.ContextVar[frozenset[str] | None] = contextvars.ContextVar("caller_scope", default=None)
 
 
 def new_request_id() -> str:
@@ -59,6 +65,16 @@ def caller_subject() -> str:
     return _caller_subject.get()
 
 
+def method() -> str:
+    """The full gRPC method of the current call, e.g. "/telco360.profile.v1.ProfileService/GetFeatures"."""
+    return _method.get()
+
+
+def caller_scope() -> frozenset[str] | None:
+    """Account manager ids whose accounts the caller may see, or None when the role is not scoped."""
+    return _caller_scope.get()
+
+
 def caller_identity() -> str:
     """The caller as audit records name it: "<subject> (<role>)"."""
     return f"{_caller_subject.get()} ({_caller_role.get()})"
@@ -75,34 +91,34 @@ def time_remaining() -> float | None:
     return None if limit is None else limit - time.monotonic()
 
 
-def bind(request_id_value: str, role: str, time_remaining_s: float | None) -> list[contextvars.Token]:
-    """Set the context for a call; returns tokens for `reset`."""
+def bind(request_id_value: str, method_value: str, time_remaining_s: float | None) -> list[contextvars.Token]:
+    """Set the context for a call (no caller yet: `set_caller` once authenticated); tokens for `reset`."""
     limit = None if time_remaining_s is None else time.monotonic() + time_remaining_s
     return [
         _request_id.set(request_id_value),
-        _caller_role.set(role),
+        _caller_role.set(NO_ROLE),
         _deadline.set(limit),
         _caller_subject.set("anonymous"),
+        _method.set(method_value),
+        _caller_scope.set(None),
     ]
 
 
-def set_caller_role(role: str) -> None:
-    """Bind the authenticated caller's role to the current call (reset with the call)."""
-    _caller_role.set(role)
-
-
-def set_caller(role: str, subject: str) -> None:
-    """Bind the authenticated caller's role and subject to the current call (reset with the call)."""
+def set_caller(role: str, subject: str, scope: frozenset[str] | None = None) -> None:
+    """Bind the authenticated caller (role, subject, account scope) to the current call (reset with it)."""
     _caller_role.set(role)
     _caller_subject.set(subject)
+    _caller_scope.set(scope)
 
 
 def _forget_call() -> None:
     pairs: tuple[tuple[contextvars.ContextVar[Any], Any], ...] = (
         (_request_id, ""),
-        (_caller_role, "admin"),
+        (_caller_role, NO_ROLE),
         (_deadline, None),
         (_caller_subject, "anonymous"),
+        (_method, ""),
+        (_caller_scope, None),
     )
     for var, value in pairs:
         var.set(value)
@@ -136,7 +152,14 @@ def create_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asy
 
 def reset(tokens: list[contextvars.Token]) -> None:
     """Undo `bind`."""
-    variables: tuple[contextvars.ContextVar[Any], ...] = (_request_id, _caller_role, _deadline, _caller_subject)
+    variables: tuple[contextvars.ContextVar[Any], ...] = (
+        _request_id,
+        _caller_role,
+        _deadline,
+        _caller_subject,
+        _method,
+        _caller_scope,
+    )
     for var, token in zip(variables, tokens, strict=False):
         try:
             var.reset(token)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telco360_runtime.bounds import UNDECODABLE
+from telco360_runtime.bounds import OUT_OF_RANGE, UNDECODABLE
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 
 Deserializer = Callable[[bytes], Any]
@@ -50,15 +50,36 @@ class UndecodableRequest(InvalidArgument):
         )
 
 
+class RequestTooLarge(InvalidArgument):
+    """A request message larger than its method's bound (access.Access.max_request_kb)."""
+
+    def __init__(self, size: int, limit: int, position: int | None = None) -> None:
+        where = f"message {position} of the request stream" if position else "the request"
+        super().__init__(
+            FieldViolation(
+                FIELD, f"{where} is {size} bytes; this method takes at most {limit} bytes per message", OUT_OF_RANGE
+            ),
+            message=f"invalid request: {where} is larger than this method accepts",
+        )
+
+
 @dataclass(frozen=True)
 class Undecodable:
     """Stands in for a unary request that failed to decode (see module docstring)."""
 
     type_name: str
+    size: int = 0
+    limit: int = 0
 
-    def error(self) -> UndecodableRequest:
+    def error(self) -> InvalidArgument:
         """The error the call answers with."""
+        if self.limit:
+            return RequestTooLarge(self.size, self.limit)
         return UndecodableRequest(self.type_name)
+
+
+def _raw_bytes(data: bytes) -> bytes:
+    return data  # methods registered without a message type take the bytes as they are
 
 
 def _type_name(deserializer: Deserializer) -> str:
@@ -68,33 +89,40 @@ def _type_name(deserializer: Deserializer) -> str:
     return getattr(descriptor, "full_name", "") or ""
 
 
-def guard_unary(deserializer: Deserializer | None) -> Deserializer | None:
-    """A deserializer returning an `Undecodable` marker instead of raising."""
-    if deserializer is None:
+def guard_unary(deserializer: Deserializer | None, max_bytes: int | None = None) -> Deserializer | None:
+    """A deserializer returning an `Undecodable` marker instead of raising (also for a
+    request over `max_bytes`, which is not decoded at all)."""
+    if deserializer is None and max_bytes is None:
         return None
-    type_name = _type_name(deserializer)
+    parse: Deserializer = deserializer or _raw_bytes
+    type_name = _type_name(parse)
 
     def decode(data: bytes) -> Any:
+        if max_bytes is not None and len(data) > max_bytes:
+            return Undecodable(type_name, len(data), max_bytes)
         try:
-            return deserializer(data)
+            return parse(data)
         except Exception:  # noqa: BLE001 - any failure to decode is the caller's bad bytes
             return Undecodable(type_name)
 
     return decode
 
 
-def guard_stream(deserializer: Deserializer | None) -> Deserializer | None:
+def guard_stream(deserializer: Deserializer | None, max_bytes: int | None = None) -> Deserializer | None:
     """A deserializer raising `UndecodableRequest` (with the message's position) instead of
-    the decoder's own error."""
-    if deserializer is None:
+    the decoder's own error, and `RequestTooLarge` for a message over `max_bytes`."""
+    if deserializer is None and max_bytes is None:
         return None
-    type_name = _type_name(deserializer)
+    parse: Deserializer = deserializer or _raw_bytes
+    type_name = _type_name(parse)
 
     def decode(data: bytes) -> Any:
         position = _received.get() + 1
         _received.set(position)
+        if max_bytes is not None and len(data) > max_bytes:
+            raise RequestTooLarge(len(data), max_bytes, position)
         try:
-            return deserializer(data)
+            return parse(data)
         except Exception as error:  # noqa: BLE001 - any failure to decode is the caller's bad bytes
             raise UndecodableRequest(type_name, position) from error
 

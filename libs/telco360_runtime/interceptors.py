@@ -1,7 +1,9 @@
 """The one server interceptor every service uses.
 
 For each call it: takes the request id from metadata (or makes one) and returns it,
-authenticates the caller, binds request id / role / subject / deadline into contextvars, maps
+authenticates the caller (auth.py), checks the method's role table entry and request size
+(access.py) before the handler runs, binds request id / method / role / subject / account
+scope / deadline into contextvars, maps
 domain errors to rich gRPC statuses, answers a store outage UNAVAILABLE naming the
 database (db.unavailable_error), turns any other exception into INTERNAL with a logged
 traceback, writes one log line per RPC (method, code, duration, request id; successful health and
@@ -25,8 +27,9 @@ import grpc
 import structlog
 
 from telco360_runtime import auth, context, decoding, metrics
+from telco360_runtime.access import ADMIN_ONLY, Access
 from telco360_runtime.db import nul_text_error, unavailable_error
-from telco360_runtime.errors import DomainError, Unavailable
+from telco360_runtime.errors import DomainError, PermissionDenied, Unavailable
 from telco360_runtime.status import MESSAGE_MAX, clip, status_for
 
 _PEER_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
@@ -49,7 +52,6 @@ class _CallScope:
 
     def __init__(self, owner: ServerInterceptor, method: str, ctx: grpc.aio.ServicerContext) -> None:
         self.service, self.method, self.ctx = owner.service, method, ctx
-        self.tokens = owner.tokens
         self._owner = owner
         self.code = grpc.StatusCode.OK
         self.started = time.perf_counter()
@@ -59,7 +61,7 @@ class _CallScope:
     async def __aenter__(self) -> _CallScope:
         meta = {k: v for k, v in (self.ctx.invocation_metadata() or ()) if isinstance(v, str)}
         rid = meta.get(context.REQUEST_ID_HEADER) or context.new_request_id()
-        self._tokens = context.bind(rid, "admin", self.ctx.time_remaining())
+        self._tokens = context.bind(rid, self.method, self.ctx.time_remaining())
         self._decoding = decoding.begin_call()
         structlog.contextvars.bind_contextvars(request_id=rid, method=self.method)
         metrics.RPC_IN_FLIGHT.labels(self.service).inc()
@@ -81,9 +83,14 @@ class _CallScope:
         return grpc.StatusCode.CANCELLED
 
     def authenticate(self) -> None:
-        """Resolve the caller's role and subject (raises Unauthenticated) and bind them to the call."""
-        caller = auth.identify(self.method, self._metadata, self.tokens)
-        context.set_caller(caller.role, caller.subject)
+        """Resolve the caller (raises Unauthenticated), bind it to the call, and check the
+        method's role table entry (raises PermissionDenied) before any handler runs."""
+        caller = self._owner.authenticator.identify(self.method, self._metadata)
+        context.set_caller(caller.role, caller.subject, caller.scope)
+        if self.method.startswith(auth.OPEN_METHOD_PREFIXES):
+            return
+        if not self._owner.access_for(self.method).allows(caller.role):
+            raise PermissionDenied(f"role '{caller.role}' may not call {self.method.rsplit('/', 1)[-1]}")
 
     async def _abort(self, error: DomainError) -> None:
         status = status_for(error)
@@ -150,9 +157,20 @@ class _CallScope:
 class ServerInterceptor(grpc.aio.ServerInterceptor):
     """Wraps every handler with `_CallScope`."""
 
-    def __init__(self, service: str, auth_tokens: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        service: str,
+        authenticator: auth.Authenticator | Mapping[str, str],
+        access: Mapping[str, Access] | None = None,
+    ) -> None:
         self.service = service
-        self.tokens = dict(auth_tokens)
+        # A mapping is a static token table (tests, development).
+        self.authenticator: auth.Authenticator = (
+            authenticator
+            if not isinstance(authenticator, Mapping)
+            else (auth.StaticTokens(authenticator) if authenticator else auth.NoAuthentication())
+        )
+        self.access = dict(access or {})
         # Monotonic time from which the server cuts calls still running (end of the shutdown
         # grace period; set by GrpcService.stop): their clients get UNAVAILABLE.
         self.cut_at: float | None = None
@@ -166,8 +184,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = details.method
-        unary_in = decoding.guard_unary(handler.request_deserializer)
-        stream_in = decoding.guard_stream(handler.request_deserializer)
+        limit = None if method.startswith(auth.OPEN_METHOD_PREFIXES) else self.access_for(method).max_request_kb * 1024
+        unary_in = decoding.guard_unary(handler.request_deserializer, limit)
+        stream_in = decoding.guard_stream(handler.request_deserializer, limit)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method), unary_in, handler.response_serializer
@@ -185,6 +204,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             stream_in,
             handler.response_serializer,
         )
+
+    def access_for(self, method: str) -> Access:
+        """The role table entry of a full method name; a method without one is admin-only."""
+        return self.access.get(method, ADMIN_ONLY)
 
     def _scope(self, method: str, ctx: grpc.aio.ServicerContext) -> _CallScope:
         return _CallScope(self, method, ctx)

@@ -38,7 +38,7 @@ import functools
 import inspect
 import signal
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,10 +48,12 @@ from grpc_health.v1 import _async as health_aio  # `health.aio`, imported there 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from telco360_runtime.access import Access, merge, qualified
 from telco360_runtime.health import HealthState, probe_store
 from telco360_runtime.interceptors import ServerInterceptor
 from telco360_runtime.metrics import start_metrics_server
 from telco360_runtime.settings import ServiceSettings
+from telco360_runtime.tls import server_credentials
 
 Hook = Callable[[], Awaitable[None] | None]
 """A lifecycle step: a coroutine function, or a plain (blocking) function run in a thread."""
@@ -61,12 +63,14 @@ BACKGROUND_STOP_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class Registration:
-    """A servicer to add: the generated `add_XServicer_to_server`, the instance, and the
-    fully qualified service name (e.g. `telco360.ingest.v1.IngestService`)."""
+    """A servicer to add: the generated `add_XServicer_to_server`, the instance, the fully
+    qualified service name (e.g. `telco360.ingest.v1.IngestService`) and its role table
+    (method name -> access.Access; a method without an entry is admin-only)."""
 
     add_to_server: Callable[[Any, grpc.aio.Server], None]
     servicer: object
     service_name: str
+    access: Mapping[str, Access] | None = None
 
 
 class GrpcService:
@@ -206,7 +210,9 @@ class GrpcService:
     async def start(self) -> int:
         """Bind, start serving and report SERVING; returns the bound port."""
         limit = self.settings.max_message_mb * 1024 * 1024
-        self._interceptor = ServerInterceptor(self.settings.service_name, self.settings.auth_tokens)
+        access = merge(qualified(r.service_name, r.access) for r in self.registrations if r.access)
+        authenticator = self.settings.authenticator()
+        self._interceptor = ServerInterceptor(self.settings.service_name, authenticator, access)
         server = grpc.aio.server(
             interceptors=[self._interceptor],
             options=[
@@ -222,7 +228,18 @@ class GrpcService:
         reflection.enable_server_reflection(
             [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
         )
-        self.port = server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        bind = f"{self.settings.host}:{self.settings.port}"
+        tls_on = bool(self.settings.tls_cert_file)
+        if tls_on:
+            credentials = server_credentials(
+                self.settings.tls_cert_file,
+                self.settings.tls_key_file,
+                self.settings.tls_ca_file,
+                client_auth=self.settings.tls_client_auth,
+            )
+            self.port = server.add_secure_port(bind, credentials)
+        else:
+            self.port = server.add_insecure_port(bind)
         if not self.port:
             raise RuntimeError(f"cannot bind {self.settings.host}:{self.settings.port}")
         await server.start()
@@ -233,9 +250,18 @@ class GrpcService:
         await self.health_state.open(names)
         self._start_probe()
         start_metrics_server(self.settings.metrics_port)
-        if not self.settings.auth_tokens:
-            self._log.warning("authentication_disabled", hint="set auth_tokens to require bearer tokens")
-        self._log.info("started", port=self.port, metrics_port=self.settings.metrics_port)
+        if authenticator.mode == "off":
+            self._log.warning("authentication_disabled", hint="set jwt_keys_file to require signed tokens")
+        elif authenticator.mode == "static":
+            self._log.warning("static_tokens", hint="development mode: opaque tokens, no expiry; use jwt_keys_file")
+        if not tls_on:
+            self._log.warning("tls_disabled", hint="set tls_cert_file and tls_key_file to serve TLS")
+        self._log.info(
+            "started",
+            port=self.port,
+            metrics_port=self.settings.metrics_port,
+            tls=("mutual" if self.settings.tls_client_auth else "server") if tls_on else "off",
+        )
         return self.port
 
     async def stop(self, grace: float | None = None) -> None:

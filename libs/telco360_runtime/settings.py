@@ -8,11 +8,15 @@ down; nothing reads the environment at import time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from telco360_runtime.auth import ROLES
+from telco360_runtime.auth import ROLES, Authenticator, authenticator_for
+
+if TYPE_CHECKING:
+    from telco360_runtime.tls import ChannelTls
 
 
 class ServiceSettings(BaseSettings):
@@ -50,10 +54,53 @@ class ServiceSettings(BaseSettings):
     default_peer_timeout_seconds: float = 5.0
     """Timeout of outgoing calls to peers when the incoming call carries no deadline."""
 
+    auth_mode: Literal["", "off", "static", "jwt"] = ""
+    """How callers are authenticated (auth.py): "jwt" (signed tokens; production), "static"
+    (the opaque `auth_tokens`; development only), "off" (every caller is admin). Empty: "jwt"
+    when `jwt_keys_file` is set, else "static" when `auth_tokens` is, else "off"."""
+
+    jwt_keys_file: str = ""
+    """PEM public key(s) or a JWKS document trusted to sign callers' JWTs; re-read when the
+    file changes (key rotation without restart)."""
+
+    jwt_issuer: str = "telco360"
+    """The `iss` every accepted JWT must carry."""
+
+    jwt_audience: str = ""
+    """The `aud` a JWT must include to be accepted here; empty: the service's name."""
+
+    jwt_leeway_seconds: float = 30.0
+    """Clock skew tolerated on `exp` / `nbf`."""
+
     auth_tokens: dict[str, str] = Field(default_factory=dict)
-    """Bearer token -> role (admin, analyst, agent, service), or "role:subject" to name the
-    token's holder for audit records (see auth.py). Empty disables authentication
-    (development); every caller is then treated as `admin`."""
+    """Static development tokens: bearer token -> "role", "role:subject" (names the holder in
+    audit records) or "account_manager:<id>:<team ids>" (see auth.py)."""
+
+    def resolved_auth_mode(self) -> str:
+        """The authentication mode in force (see `auth_mode`)."""
+        if self.auth_mode:
+            return self.auth_mode
+        return "jwt" if self.jwt_keys_file else ("static" if self.auth_tokens else "off")
+
+    def authenticator(self) -> Authenticator:
+        """The authenticator for this service's calls (reads the JWT keys file now)."""
+        return authenticator_for(
+            self.resolved_auth_mode(),
+            tokens=self.auth_tokens,
+            keys_file=self.jwt_keys_file,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience or self.service_name,
+            leeway_s=self.jwt_leeway_seconds,
+        )
+
+    @model_validator(mode="after")
+    def _auth_mode_is_complete(self) -> ServiceSettings:
+        mode = self.resolved_auth_mode()
+        if mode == "jwt" and not self.jwt_keys_file:
+            raise ValueError("auth_mode 'jwt' needs jwt_keys_file")
+        if mode == "static" and not self.auth_tokens:
+            raise ValueError("auth_mode 'static' needs auth_tokens")
+        return self
 
     peer_token_file: str = ""
     """File holding this service's own bearer token (a `service` grant on its peers) for every
@@ -77,6 +124,37 @@ class ServiceSettings(BaseSettings):
             if role not in ROLES:
                 raise ValueError(f"unknown role {role!r} in auth_tokens; roles are {', '.join(ROLES)}")
         return tokens
+
+    tls_cert_file: str = ""
+    """PEM certificate (chain) of this service's server, also its client certificate towards its
+    peers (mutual TLS); re-read when it changes. Empty (with `tls_key_file`): plaintext."""
+
+    tls_key_file: str = ""
+    """PEM private key of `tls_cert_file`."""
+
+    tls_ca_file: str = ""
+    """PEM CA certificate(s) that sign the peers' server certificates and, with
+    `tls_client_auth`, the callers' client certificates. Set: peer channels use TLS."""
+
+    tls_client_auth: bool = False
+    """Require and verify a client certificate signed by `tls_ca_file` on every connection."""
+
+    @model_validator(mode="after")
+    def _tls_is_complete(self) -> ServiceSettings:
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("tls_cert_file and tls_key_file go together: set both or neither")
+        if self.tls_client_auth and not (self.tls_ca_file and self.tls_cert_file):
+            raise ValueError("tls_client_auth needs tls_ca_file (and the server's tls_cert_file / tls_key_file)")
+        return self
+
+    def peer_tls(self) -> ChannelTls | None:
+        """TLS for outgoing peer channels (see clients.open_channel): the CA, and this service's
+        certificate as its client certificate; None (plaintext) without `tls_ca_file`."""
+        from telco360_runtime.tls import ChannelTls  # tls imports grpc; settings stays light
+
+        if not self.tls_ca_file:
+            return None
+        return ChannelTls(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
 
     max_message_mb: int = 32
     """Largest gRPC message accepted or sent, in MiB."""

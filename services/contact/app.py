@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from services.contact.api.access import ACCESS
 from services.contact.api.servicer import ContactServicer
 from services.contact.domain.ledger import TimeBounds
 from services.contact.peers.accounts import Peers
@@ -36,9 +37,10 @@ SERVICE_NAME = contact_pb2.DESCRIPTOR.services_by_name["ContactService"].full_na
 def build_peers(settings: ContactSettings) -> Peers:
     """Channels to profile and scoring behind caches."""
     timeout, mb, token = settings.peer_timeout_seconds, settings.max_message_mb, settings.peer_token()
+    tls = settings.peer_tls()
     return Peers(
-        open_channel(settings.profile_addr, default_timeout=timeout, max_message_mb=mb, token=token),
-        open_channel(settings.scoring_addr, default_timeout=timeout, max_message_mb=mb, token=token),
+        open_channel(settings.profile_addr, default_timeout=timeout, max_message_mb=mb, token=token, tls=tls),
+        open_channel(settings.scoring_addr, default_timeout=timeout, max_message_mb=mb, token=token, tls=tls),
         timeout=timeout,
         retry_after=settings.peer_retry_seconds,
         context_ttl=settings.context_ttl_seconds,
@@ -101,7 +103,7 @@ def build_service(
 
     service = GrpcService(
         settings,
-        [Registration(contact_pb2_grpc.add_ContactServiceServicer_to_server, servicer, SERVICE_NAME)],
+        [Registration(contact_pb2_grpc.add_ContactServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS)],
         parts={"deps": deps, "ledger": ledger, "offers": offers},
     )
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from services.ingest.api.access import ACCESS
 from services.ingest.api.servicer import IngestServicer
 from services.ingest.settings import IngestSettings
 from services.ingest.store import IngestStore
+from services.ingest.store.models import AUDIT
 from services.ingest.usecases.ingest_records import IngestRecords
 from services.ingest.usecases.notify import LogNotifier
 from services.ingest.usecases.quarantine import Quarantine
 from services.ingest.usecases.read_log import ReadLog
 from services.ingest.usecases.stats import IngestStats
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from telco360_runtime import audit_api
+from telco360_runtime.audit import AuditTrail
 from telco360_runtime.db import Database
 from telco360_runtime.server import GrpcService, Registration
 
@@ -21,6 +25,7 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
     """Wire the ingest service on an open, migrated database (not started)."""
     store = IngestStore(db)
     notifier = LogNotifier()
+    audit = AuditTrail(db, AUDIT)
     ingest = IngestRecords(db, store, notifier)
     servicer = IngestServicer(
         settings,
@@ -34,6 +39,7 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
             batch_max_records=settings.batch_max_records,
         ),
         stats=IngestStats(db, store),
+        audit=audit,
     )
 
     async def announce_committed_log() -> None:
@@ -41,8 +47,11 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
 
     service = GrpcService(
         settings,
-        [Registration(ingest_pb2_grpc.add_IngestServiceServicer_to_server, servicer, SERVICE_NAME)],
-        parts={"store": store, "notifier": notifier},
+        [
+            Registration(ingest_pb2_grpc.add_IngestServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS),
+            audit_api.registration(audit),
+        ],
+        parts={"store": store, "notifier": notifier, "audit": audit},
     )
 
     async def end_follow_streams() -> None:
@@ -51,5 +60,7 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
         notifier.close()  # on the loop: it sets an asyncio.Event
 
     service.add_startup(announce_committed_log)
+    service.add_startup(audit.start)
     service.add_shutdown(end_follow_streams, before_drain=True)
+    service.add_shutdown(audit.close)
     return service

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from services.profile.api.access import ACCESS
 from services.profile.api.converters import render_view
 from services.profile.api.servicer import ProfileServicer
 from services.profile.peers.contact import Peers
@@ -40,6 +41,7 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
                 settings.ingest_addr,
                 first_versions_known_when_occurred=settings.first_versions_known_when_occurred,
                 token=settings.peer_token(),
+                tls=settings.peer_tls(),
             ),
             batch_size=settings.apply_batch_size,
             reconnect_seconds=settings.reconnect_seconds,
@@ -56,6 +58,7 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
         settings.peer_timeout_seconds,
         settings.peer_retry_seconds,
         token=settings.peer_token(),
+        tls=settings.peer_tls(),
     )
     servicer = ProfileServicer(store, jobs, peers, consumer, settings.personal_attributes)
 
@@ -75,7 +78,7 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
 
     service = GrpcService(
         settings,
-        [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, servicer, SERVICE_NAME)],
+        [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS)],
         parts={"profile": servicer, "consumer": consumer, "scheduler": scheduler, "store": store},
     )
 

@@ -7,6 +7,7 @@ moment to finish, the profile channel and the scoring thread pool are closed.
 
 from __future__ import annotations
 
+from services.scoring.api.access import ACCESS
 from services.scoring.api.servicer import ScoringServicer
 from services.scoring.peers.profile import ProfileFeatureSource
 from services.scoring.settings import ScoringSettings
@@ -48,6 +49,7 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
     channel = open_channel(
         settings.profile_addr,
         token=settings.peer_token(),
+        tls=settings.peer_tls(),
         default_timeout=settings.default_peer_timeout_seconds,
         max_message_mb=settings.max_message_mb,
     )
@@ -84,7 +86,7 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
 
     service = GrpcService(
         settings,
-        [Registration(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer, SERVICE_NAME)],
+        [Registration(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS)],
         parts={"scoring_app": app},  # tests and benches reach the use cases
     )
     service.add_startup(load_champions)

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import grpc
 import pytest
 
+from telco360_runtime.access import AccessTable, allow
+from telco360_runtime.auth import ROLES
 from telco360_runtime.logs import configure_logging
 from telco360_runtime.server import GrpcService, Registration
 from telco360_runtime.settings import ServiceSettings
@@ -18,14 +20,16 @@ from telco360_runtime.settings import ServiceSettings
 Behaviour = Callable[[bytes, grpc.aio.ServicerContext], Awaitable[bytes]]
 
 
-def raw_service(name: str, methods: dict[str, Behaviour]) -> Registration:
-    """A Registration for a service whose methods take and return raw bytes (no proto)."""
+def raw_service(name: str, methods: dict[str, Behaviour], access: AccessTable | None = None) -> Registration:
+    """A Registration for a service whose methods take and return raw bytes (no proto);
+    without `access` every method is open to every authenticated role (tests of other parts)."""
 
     def add(_servicer: object, server: grpc.aio.Server) -> None:
         handlers = {m: grpc.unary_unary_rpc_method_handler(fn) for m, fn in methods.items()}
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
 
-    return Registration(add, object(), name)
+    table = access if access is not None else {m: allow(*ROLES) for m in methods}
+    return Registration(add, object(), name, table)
 
 
 class LogCapture(io.StringIO):

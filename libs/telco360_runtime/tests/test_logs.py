@@ -132,11 +132,11 @@ async def test_workers_started_during_a_call_never_log_its_request_id(start_serv
 
 
 def test_run_detached_drops_the_call_but_keeps_the_service(log_capture) -> None:
-    tokens = context.bind("req-9", "agent", 5.0)
+    tokens = context.bind("req-9", "/test.Log/Call", 5.0)
     structlog.contextvars.bind_contextvars(request_id="req-9", method="/test.X/Y")
     try:
         seen = context.run_detached(lambda: (context.request_id(), context.caller_role(), context.deadline()))
-        assert seen == ("", "admin", None)
+        assert seen == ("", context.NO_ROLE, None)  # detached work acts with no caller's role
         context.run_detached(lambda: get_logger().info("detached"))
         get_logger().info("attached")
         assert context.request_id() == "req-9"  # the caller's own context is untouched

@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from telco360_runtime import context
+from telco360_runtime.access import allow
 from telco360_runtime.clients import open_channel
 from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound, Unavailable
 from telco360_runtime.server import Registration
@@ -199,9 +200,10 @@ async def test_peer_channels_carry_token_and_request_id_on_every_call_kind(start
         }
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Kinds", handlers),))
 
-    service = await start_service([Registration(add, object(), "test.Kinds")], auth_tokens={"s3cret": "service"})
+    kinds = {name: allow("service") for name in ("Unary", "ServerStream", "ClientStream", "Both")}
+    service = await start_service([Registration(add, object(), "test.Kinds", kinds)], auth_tokens={"s3cret": "service"})
     request_id = "rid-every-kind"
-    bound = context.bind(request_id, "service", None)
+    bound = context.bind(request_id, "/test.Outer/Call", None)
     try:
         async with open_channel(service.address, token="s3cret") as channel:
             replies = [

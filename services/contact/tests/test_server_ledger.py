@@ -247,7 +247,7 @@ async def test_audit_records_name_the_caller_from_the_token(db_url):
         db_url,
         f"127.0.0.1:{profile_server.port}",
         f"127.0.0.1:{scoring_server.port}",
-        auth_tokens={"t-alice": "admin:alice", "t-bob": "agent:bob"},
+        auth_tokens={"t-alice": "admin:alice", "t-bob": "call_center:bob"},
     )
     alice = (("authorization", "Bearer t-alice"), ("x-request-id", "req-42"))
     try:

@@ -25,14 +25,10 @@ from services.ingest.usecases.stats import IngestStats
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from telco360_runtime import bounds, paging
-from telco360_runtime.auth import require_role
+from telco360_runtime import context as call_context
+from telco360_runtime.audit import AuditTrail
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 
-# Who may do what (admin always may): writers feed records, readers consume the log,
-# which carries personal data, and data stewards (admin) work the quarantine.
-WRITERS = ("service", "agent")
-LOG_READERS = ("service",)
-QUARANTINE_ROLES = ("service",)
 # Room left in a page for everything but the repeated items (paging fields, tags).
 _PAGE_OVERHEAD = 256
 # Below grpc's default 4 MiB receive limit, so a default-configured client can read any page.
@@ -77,12 +73,14 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         log: ReadLog,
         quarantine: Quarantine,
         stats: IngestStats,
+        audit: AuditTrail,
     ) -> None:
         self.settings = settings
         self.ingest = ingest
         self.log = log
         self.quarantine = quarantine
         self.stats = stats
+        self.audit = audit
 
     def _page_bytes(self) -> int:
         """Byte budget of one answer: the setting, never above the suite's PAGE_MAX_BYTES."""
@@ -121,7 +119,6 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     async def SubmitRecord(
         self, request: ingest_pb2.SubmitRecordRequest, context: grpc.aio.ServicerContext
     ) -> ingest_pb2.RecordResult:
-        require_role(WRITERS)
         if not request.HasField("record"):
             raise InvalidArgument(FieldViolation("record", "is required", "REQUIRED"))
         result = (await self._ingest_records([request.record], 0))[0]
@@ -135,7 +132,6 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     async def IngestRecords(
         self, request_iterator: AsyncIterator[ingest_pb2.Record], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[ingest_pb2.RecordResult]:
-        require_role(WRITERS)
         inbox: Inbox[ingest_pb2.Record] = Inbox(self.settings.inbox_records)
         reader = asyncio.create_task(inbox.fill(request_iterator))
         most = self.settings.batch_max_records
@@ -157,7 +153,6 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     async def IngestRecordBatches(
         self, request_iterator: AsyncIterator[ingest_pb2.RecordBatch], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[ingest_pb2.RecordBatchResult]:
-        require_role(WRITERS)
         # A few messages of many records each are plenty to keep the commit loop busy.
         inbox: Inbox[ingest_pb2.RecordBatch] = Inbox(8)
         reader = asyncio.create_task(inbox.fill(request_iterator))
@@ -187,16 +182,18 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     async def ListQuarantine(
         self, request: ingest_pb2.ListQuarantineRequest, context: grpc.aio.ServicerContext
     ) -> ingest_pb2.ListQuarantineResponse:
-        require_role(QUARANTINE_ROLES)
         checked = checks.list_quarantine(request)
-        page = await self.quarantine.list_page(
-            checked.filter,
-            checked.after,
-            checked.size,
-            encode=converters.quarantine_entry_pb,
-            cost=_message_cost,
-            budget=self._page_bytes(),
-        )
+        with self.audit.recording("quarantine.list") as note:
+            page = await self.quarantine.list_page(
+                checked.filter,
+                checked.after,
+                checked.size,
+                encode=converters.quarantine_entry_pb,
+                cost=_message_cost,
+                budget=self._page_bytes(),
+            )
+            note.add(e.record.customer_id for e in page.entries if e.record.customer_id)
+            note.detail = f"entries={len(page.entries)} include_resolved={request.include_resolved}"
         token = ""
         if page.resume_after is not None:
             token = paging.encode_token(checks.quarantine_scope(checked.filter), checks.page_key(*page.resume_after))
@@ -207,11 +204,13 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     async def ReplayQuarantine(
         self, request: ingest_pb2.ReplayQuarantineRequest, context: grpc.aio.ServicerContext
     ) -> ingest_pb2.ReplayQuarantineResponse:
-        require_role(QUARANTINE_ROLES)
         plan = checks.replay_quarantine(request, self.settings.replay_max_records)
-        done = await self.quarantine.replay(
-            plan, _stored_record, encode=converters.result_pb, cost=_message_cost, budget=self._page_bytes()
-        )
+        with self.audit.recording("quarantine.replay") as note:
+            note.detail = f"ids={len(request.quarantine_ids)} corrections={len(request.corrections)}"
+            done = await self.quarantine.replay(
+                plan, _stored_record, encode=converters.result_pb, cost=_message_cost, budget=self._page_bytes()
+            )
+            note.detail += f" moved={done.moved} still_rejected={done.still_rejected}"
         return ingest_pb2.ReplayQuarantineResponse(
             results=done.results, moved=done.moved, still_rejected=done.still_rejected, results_omitted=done.omitted
         )
@@ -233,13 +232,25 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 yield ingest_pb2.LogEntryBatch(entries=chunk)
 
     async def _log_pages(self, request: ingest_pb2.ReadLogRequest) -> AsyncIterator[list[ingest_pb2.LogEntry]]:
-        """Pages of the log after the request's cursor; in follow mode waits for more."""
-        require_role(LOG_READERS)
+        """Pages of the log after the request's cursor; in follow mode waits for more.
+
+        Peers (role service) read the log all day and are not audited; anyone else reading
+        it (it carries personal data as received) is, once the stream ends.
+        """
         checks.read_log(request)
-        async for page in self.log.pages(
-            request.after_sequence, request.limit, request.follow, encode=converters.log_entry_pb
-        ):
-            yield page
+        pages = self.log.pages(request.after_sequence, request.limit, request.follow, encode=converters.log_entry_pb)
+        if call_context.caller_role() == "service":
+            async for page in pages:
+                yield page
+            return
+        with self.audit.recording("log.read") as note:
+            entries = 0
+            note.detail = f"after_sequence={request.after_sequence} follow={request.follow} entries=0"
+            async for page in pages:
+                entries += len(page)
+                note.add(e.record.customer_id for e in page)
+                note.detail = f"after_sequence={request.after_sequence} follow={request.follow} entries={entries}"
+                yield page
 
     async def GetIngestStats(
         self, request: ingest_pb2.GetIngestStatsRequest, context: grpc.aio.ServicerContext

@@ -13,7 +13,7 @@ from services.profile.tests.harness import feed, start_ingest, start_profile, wa
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime.auth import mask
 
-TOKENS = {"tok-analyst": "analyst:ann", "tok-agent": "agent:gus", "tok-service": "service:ingest"}
+TOKENS = {"tok-analyst": "analyst:ann", "tok-agent": "service:gus", "tok-service": "service:ingest"}
 
 
 def as_role(token: str) -> tuple[tuple[str, str], ...]:
