@@ -25,6 +25,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from telco360_runtime.audit import audit_table
 from telco360_runtime.jobs import jobs_table
 
 
@@ -34,6 +35,8 @@ class Base(DeclarativeBase):
 
 JOBS = jobs_table(Base.metadata)
 """The runtime's jobs table (policy simulation jobs)."""
+AUDIT = audit_table(Base.metadata)
+"""The runtime's append-only audit trail (telco360_runtime.audit)."""
 
 
 class CatalogueGeneration(Base):

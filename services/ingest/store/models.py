@@ -17,9 +17,15 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from telco360_runtime.audit import audit_table
+
 
 class Base(DeclarativeBase):
     """Declarative base of the ingest store."""
+
+
+AUDIT = audit_table(Base.metadata)
+"""The runtime's append-only audit trail (telco360_runtime.audit)."""
 
 
 class LogHead(Base):

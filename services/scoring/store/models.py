@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from telco360_runtime.audit import audit_table
 from telco360_runtime.jobs import jobs_table
 
 
@@ -107,3 +108,5 @@ class LatestScoreRow(Base):
 
 
 JOBS = jobs_table(Base.metadata)
+AUDIT = audit_table(Base.metadata)
+"""The runtime's append-only audit trail (telco360_runtime.audit)."""
