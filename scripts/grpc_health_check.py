@@ -10,12 +10,18 @@ HEALTHCHECK) and used by scripts/compose_smoke.sh from the host and from inside 
 `--round-robin` spreads the checks over every address the target resolves to (compose's DNS
 answers a scaled service with all its replicas); `--request-id` sends `x-request-id: ID-<n>`
 with each check so the replica that answered can be found in the services' logs.
+TLS: `--tls-ca` (env TELCO360_HEALTH_TLS_CA) turns it on, `--tls-cert` / `--tls-key`
+(TELCO360_HEALTH_TLS_CERT / _KEY) add a client certificate for servers that require one;
+inside a service's container (TELCO360_SERVICE set) they default to that service's own
+TELCO360_<SVC>_TLS_CA_FILE / _TLS_CERT_FILE / _TLS_KEY_FILE, so the image's health check
+speaks whatever its server does. `--tls-server-name` checks the certificate for another name.
 Exit status: 0 when every check answered SERVING, 1 otherwise (Docker reserves 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -42,14 +48,45 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--request-id", default="", help="send x-request-id ID-<n> with check n (to find it in logs)")
     parser.add_argument("--quiet", action="store_true", help="print nothing")
+    parser.add_argument("--tls-ca", default=_tls_env("CA"), help="CA certificate: check over TLS")
+    parser.add_argument("--tls-cert", default=_tls_env("CERT"), help="client certificate (mutual TLS)")
+    parser.add_argument("--tls-key", default=_tls_env("KEY"), help="key of --tls-cert")
+    parser.add_argument("--tls-server-name", default="", help="name the server's certificate must carry")
     return parser.parse_args(argv)
+
+
+def _tls_env(what: str) -> str:
+    """TELCO360_HEALTH_TLS_<what>, else the container's own service setting (TELCO360_<SVC>_TLS_<what>_FILE)."""
+    value = os.environ.get(f"TELCO360_HEALTH_TLS_{what}", "")
+    service = os.environ.get("TELCO360_SERVICE", "")
+    if not value and service:
+        value = os.environ.get(f"TELCO360_{service.upper()}_TLS_{what}_FILE", "")
+    return value
+
+
+def open_channel(args: argparse.Namespace, options: list[tuple[str, object]]) -> grpc.Channel:
+    """A plaintext channel, or TLS when a CA is given (mutual with a client certificate)."""
+    if not args.tls_ca:
+        return grpc.insecure_channel(args.target, options=options)
+    with open(args.tls_ca, "rb") as fh:
+        ca = fh.read()
+    cert = key = None
+    if args.tls_cert:
+        with open(args.tls_cert, "rb") as fh:
+            cert = fh.read()
+        with open(args.tls_key, "rb") as fh:
+            key = fh.read()
+    credentials = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+    if args.tls_server_name:
+        options = [*options, ("grpc.ssl_target_name_override", args.tls_server_name)]
+    return grpc.secure_channel(args.target, credentials, options=options)
 
 
 def check(args: argparse.Namespace) -> list[str]:
     """Make the checks over one channel; return one status name per check (or the error code)."""
-    options = [("grpc.lb_policy_name", "round_robin")] if args.round_robin else []
+    options: list[tuple[str, object]] = [("grpc.lb_policy_name", "round_robin")] if args.round_robin else []
     statuses = []
-    with grpc.insecure_channel(args.target, options=options) as channel:
+    with open_channel(args, options) as channel:
         if args.round_robin:
             # round_robin only picks READY subchannels: let every replica connect first, so
             # the checks spread over all of them instead of the first one to answer.

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from telco360_cli import config as cfg
-from telco360_cli.commands import contact, demo, ingest, profile, scoring, services
+from telco360_cli.commands import contact, demo, ingest, pki, profile, scoring, services, token
 from telco360_cli.console import err_console
 from telco360_cli.errors import CliError, print_error
 
@@ -33,12 +33,20 @@ def connect(
     token_file: pathlib.Path | None = typer.Option(
         None, help="file holding the bearer token (env TELCO360_CLI_TOKEN_FILE)"
     ),
+    tls_ca: pathlib.Path | None = typer.Option(
+        None, help="CA certificate of the services: turns TLS on (env TELCO360_CLI_TLS_CA)"
+    ),
+    tls_cert: pathlib.Path | None = typer.Option(
+        None, help="client certificate for mutual TLS (env TELCO360_CLI_TLS_CERT)"
+    ),
+    tls_key: pathlib.Path | None = typer.Option(None, help="key of --tls-cert (env TELCO360_CLI_TLS_KEY)"),
     var_dir: pathlib.Path = typer.Option(cfg.default_var_dir(), help="var directory of `services up` (ports, logs)"),
     timeout: float = typer.Option(30.0, help="seconds per call (long work runs as jobs)"),
 ) -> None:
     """Resolve where the services are before any command runs."""
     overrides = {"ingest": ingest_addr, "profile": profile_addr, "scoring": scoring_addr, "contact": contact_addr}
-    ctx.obj = cfg.resolve(overrides, token=token, var_dir=var_dir, timeout=timeout, token_file=token_file)
+    tls = cfg.resolve_tls(tls_ca, tls_cert, tls_key)
+    ctx.obj = cfg.resolve(overrides, token=token, var_dir=var_dir, timeout=timeout, token_file=token_file, tls=tls)
     ctx.meta["var_dir"] = var_dir
 
 
@@ -48,6 +56,8 @@ profile.register(app)
 scoring.register(app)
 contact.register(app)
 demo.register(app)
+pki.register(app)
+token.register(app)
 
 
 def main() -> None:

@@ -8,6 +8,10 @@ file holding the token: it stays out of argv and shell history, and a rotated to
 up by the next command), `TELCO360_CLI_TOKEN`, or `--token` (visible to every local user in
 the process list: for throwaway development tokens only). Empty: no token, which is what a
 local suite without `auth_tokens` expects.
+TLS: `--tls-ca` / `TELCO360_CLI_TLS_CA` (the CA that signs the services' certificates) turns
+TLS on; `--tls-cert` / `--tls-key` (`TELCO360_CLI_TLS_CERT` / `_KEY`) add the client
+certificate services with `tls_client_auth` require (mutual TLS). Options win over the
+environment; without a CA the channels are plaintext.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pathlib
 from dataclasses import dataclass, field
 
 from telco360_cli.errors import CliError
+from telco360_runtime.tls import ChannelTls
 
 SERVICES: tuple[str, ...] = ("ingest", "profile", "scoring", "contact")
 DEFAULT_PORTS: dict[str, int] = {"ingest": 50051, "profile": 50052, "scoring": 50053, "contact": 50054}
@@ -47,6 +52,7 @@ class CliConfig:
     addresses: dict[str, str] = field(default_factory=dict)
     token: str = ""
     timeout: float = 30.0
+    tls: ChannelTls | None = None
 
     def address(self, service: str) -> str:
         """host:port of a service."""
@@ -76,12 +82,32 @@ def resolve_token(token: str | None, token_file: pathlib.Path | None) -> str:
     return os.environ.get("TELCO360_CLI_TOKEN", "")
 
 
+def resolve_tls(
+    ca: pathlib.Path | None = None, cert: pathlib.Path | None = None, key: pathlib.Path | None = None
+) -> ChannelTls | None:
+    """TLS for the channels from options, then TELCO360_CLI_TLS_CA / _CERT / _KEY; None: plaintext."""
+    ca_file = str(ca or os.environ.get("TELCO360_CLI_TLS_CA", ""))
+    cert_file = str(cert or os.environ.get("TELCO360_CLI_TLS_CERT", ""))
+    key_file = str(key or os.environ.get("TELCO360_CLI_TLS_KEY", ""))
+    if bool(cert_file) != bool(key_file):
+        raise CliError("give the client certificate and its key together (--tls-cert and --tls-key)")
+    if not ca_file:
+        if cert_file:
+            raise CliError("a client certificate needs --tls-ca (the CA that signs the services' certificates)")
+        return None
+    for what, path in (("--tls-ca", ca_file), ("--tls-cert", cert_file), ("--tls-key", key_file)):
+        if path and not os.access(path, os.R_OK):
+            raise CliError(f"{what} {path}: the file cannot be read")
+    return ChannelTls(ca_file, cert_file, key_file)
+
+
 def resolve(
     overrides: dict[str, str | None] | None = None,
     token: str | None = None,
     var_dir: pathlib.Path | None = None,
     timeout: float = 30.0,
     token_file: pathlib.Path | None = None,
+    tls: ChannelTls | None = None,
 ) -> CliConfig:
     """Build the configuration from options (overrides), environment and local state."""
     overrides = overrides or {}
@@ -97,4 +123,9 @@ def resolve(
             addresses[name] = f"127.0.0.1:{state[name]['port']}"
         else:
             addresses[name] = f"127.0.0.1:{DEFAULT_PORTS[name]}"
-    return CliConfig(addresses=addresses, token=resolve_token(token, token_file), timeout=timeout)
+    return CliConfig(
+        addresses=addresses,
+        token=resolve_token(token, token_file),
+        timeout=timeout,
+        tls=tls if tls is not None else resolve_tls(),
+    )

@@ -45,6 +45,7 @@ class Clients:
                 default_timeout=self.config.timeout,
                 token=self.config.token,
                 max_message_mb=64,
+                tls=self.config.tls,
             )
         return self._channels[service]
 

@@ -5,7 +5,9 @@
 is left of the incoming call's deadline, or the default peer timeout without one.
 Targets like `dns:///scoring:50051` are balanced round-robin over all replicas.
 `token` is this service's own credential for its peers: a string, or a `FileToken` that
-re-reads its file when it changes (rotation without restart).
+re-reads its file when it changes (rotation without restart). `tls` (a tls.ChannelTls, e.g.
+`settings.peer_tls()`) makes the channel TLS, mutual when it names a client certificate;
+without it the channel is plaintext.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, cast
 import grpc
 
 from telco360_runtime import context
+from telco360_runtime.tls import ChannelTls
 
 _SERVICE_CONFIG = json.dumps(
     {
@@ -132,8 +135,10 @@ def open_channel(
     token: Token = "",
     max_message_mb: int = 32,
     options: list[tuple[str, Any]] | None = None,
+    tls: ChannelTls | None = None,
 ) -> grpc.aio.Channel:
-    """An insecure grpc.aio channel to a peer with request-id and deadline propagation.
+    """A grpc.aio channel to a peer with request-id, token and deadline propagation: TLS
+    (mutual with a client certificate) when `tls` is given, plaintext otherwise.
 
     `default_timeout=None` leaves calls without a deadline unless the incoming call has
     one (for long-lived streams such as follow-mode log reads).
@@ -144,10 +149,10 @@ def open_channel(
         ("grpc.max_receive_message_length", limit),
         ("grpc.max_send_message_length", limit),
         ("grpc.enable_retries", 1),
+        *(tls.channel_options() if tls is not None else []),
         *(options or []),
     ]
-    return grpc.aio.insecure_channel(
-        target,
-        options=opts,
-        interceptors=propagating_interceptors(default_timeout, token),
-    )
+    interceptors = propagating_interceptors(default_timeout, token)
+    if tls is not None:
+        return grpc.aio.secure_channel(target, tls.channel_credentials(), options=opts, interceptors=interceptors)
+    return grpc.aio.insecure_channel(target, options=opts, interceptors=interceptors)

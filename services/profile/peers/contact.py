@@ -20,6 +20,7 @@ from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2, contact_pb2_grpc
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime.clients import Token, open_channel
+from telco360_runtime.tls import ChannelTls
 
 _CONFIRMED = 2
 
@@ -28,13 +29,21 @@ class Peers:
     """Channels to scoring and contact (either may be unset)."""
 
     def __init__(
-        self, scoring_addr: str, contact_addr: str, timeout: float, retry_seconds: float = 5.0, token: Token = ""
+        self,
+        scoring_addr: str,
+        contact_addr: str,
+        timeout: float,
+        retry_seconds: float = 5.0,
+        token: Token = "",
+        tls: ChannelTls | None = None,
     ) -> None:
         self.timeout = timeout
         self.retry_seconds = retry_seconds
-        self.scoring = ScoringPeer(scoring_addr, timeout, token) if scoring_addr else None
+        self.scoring = ScoringPeer(scoring_addr, timeout, token, tls) if scoring_addr else None
         self.contact = (
-            contact_pb2_grpc.ContactServiceStub(open_channel(contact_addr, token=token)) if contact_addr else None
+            contact_pb2_grpc.ContactServiceStub(open_channel(contact_addr, token=token, tls=tls))
+            if contact_addr
+            else None
         )
         self._down_until: dict[str, float] = {}
 

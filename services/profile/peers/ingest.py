@@ -21,6 +21,7 @@ from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from telco360_runtime.clients import Token, open_channel
 from telco360_runtime.errors import FailedPrecondition, Unavailable
 from telco360_runtime.logs import get_logger
+from telco360_runtime.tls import ChannelTls
 
 UTC = dt.UTC
 _KINDS = {
@@ -118,9 +119,17 @@ class LogStreamBroken(Unavailable):
 class IngestLog:
     """One connection to ingest's log (open with `connect`, close with `close`)."""
 
-    def __init__(self, addr: str, *, first_versions_known_when_occurred: bool = True, token: Token = "") -> None:
+    def __init__(
+        self,
+        addr: str,
+        *,
+        first_versions_known_when_occurred: bool = True,
+        token: Token = "",
+        tls: ChannelTls | None = None,
+    ) -> None:
         self.addr = addr
         self.token = token
+        self.tls = tls
         self.first_versions_known_when_occurred = first_versions_known_when_occurred
         # Pages cut grpc's per-message cost ~100x on catch-up; an older ingest lacks the rpc.
         self.paged = True
@@ -130,7 +139,7 @@ class IngestLog:
 
     def connect(self) -> None:
         """Open the channel."""
-        self._channel = open_channel(self.addr, default_timeout=None, token=self.token)
+        self._channel = open_channel(self.addr, default_timeout=None, token=self.token, tls=self.tls)
         self._stub = ingest_pb2_grpc.IngestServiceStub(self._channel)
 
     async def close(self) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from telco360_runtime.clients import Token, open_channel
+from telco360_runtime.tls import ChannelTls
 
 
 class ScoringPeer:
     """A channel to scoring."""
 
-    def __init__(self, addr: str, timeout: float, token: Token = "") -> None:
+    def __init__(self, addr: str, timeout: float, token: Token = "", tls: ChannelTls | None = None) -> None:
         self.timeout = timeout
-        self.stub = scoring_pb2_grpc.ScoringServiceStub(open_channel(addr, token=token))
+        self.stub = scoring_pb2_grpc.ScoringServiceStub(open_channel(addr, token=token, tls=tls))
 
     async def add_score(self, out: pb.Customer360, customer_id: str) -> None:
         """Put the latest stored score into `out` unless the one there is newer."""

@@ -1,0 +1,95 @@
+"""The CLI's TLS options and environment, and `telco360 pki init`."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from typer.testing import CliRunner
+
+from telco360_cli.app import app
+from telco360_cli.config import resolve, resolve_tls
+from telco360_cli.errors import CliError
+from telco360_cli.rpc import Clients
+from telco360_runtime import devpki
+from telco360_runtime.server import GrpcService
+from telco360_runtime.settings import ServiceSettings
+from telco360_runtime.tls import ChannelTls
+
+ENV = ("TELCO360_CLI_TLS_CA", "TELCO360_CLI_TLS_CERT", "TELCO360_CLI_TLS_KEY")
+
+
+@pytest.fixture
+def pki(tmp_path) -> devpki.Pki:
+    return devpki.create(tmp_path / "pki")
+
+
+@pytest.fixture(autouse=True)
+def _no_tls_env(monkeypatch) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_tls_comes_from_options_before_the_environment(pki, monkeypatch, tmp_path) -> None:
+    assert resolve_tls() is None and resolve(var_dir=tmp_path).tls is None
+    monkeypatch.setenv("TELCO360_CLI_TLS_CA", str(pki.ca_file))
+    assert resolve_tls() == ChannelTls(str(pki.ca_file))
+    monkeypatch.setenv("TELCO360_CLI_TLS_CERT", str(pki.cert_file("cli")))
+    monkeypatch.setenv("TELCO360_CLI_TLS_KEY", str(pki.key_file("cli")))
+    assert resolve(var_dir=tmp_path).tls == ChannelTls(
+        str(pki.ca_file), str(pki.cert_file("cli")), str(pki.key_file("cli"))
+    )
+    option = resolve_tls(pki.ca_file, pki.cert_file("ingest"), pki.key_file("ingest"))
+    assert option is not None and option.cert_file == str(pki.cert_file("ingest"))
+
+
+def test_incomplete_tls_options_are_refused_in_words(pki, tmp_path) -> None:
+    with pytest.raises(CliError, match="together"):
+        resolve_tls(pki.ca_file, pki.cert_file("cli"), None)
+    with pytest.raises(CliError, match="needs --tls-ca"):
+        resolve_tls(None, pki.cert_file("cli"), pki.key_file("cli"))
+    with pytest.raises(CliError, match="cannot be read"):
+        resolve_tls(tmp_path / "missing.pem")
+
+
+async def test_the_cli_clients_reach_a_mutual_tls_server(pki, tmp_path) -> None:
+    settings = ServiceSettings(
+        service_name="ingest",
+        port=0,
+        tls_cert_file=str(pki.cert_file("ingest")),
+        tls_key_file=str(pki.key_file("ingest")),
+        tls_ca_file=str(pki.ca_file),
+        tls_client_auth=True,
+    )
+    service = GrpcService(settings, [])
+    await service.start()
+    try:
+        config = resolve(
+            {"ingest": service.address},
+            var_dir=tmp_path,
+            tls=resolve_tls(pki.ca_file, pki.cert_file("cli"), pki.key_file("cli")),
+        )
+        async with Clients(config) as clients:
+            stub = health_pb2_grpc.HealthStub(clients.channel("ingest"))
+            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        await service.stop(0)
+
+
+def test_pki_init_writes_a_pki_and_keeps_an_existing_one(tmp_path) -> None:
+    out = tmp_path / "pki"
+    runner = CliRunner()
+    result = runner.invoke(app, ["--var-dir", str(tmp_path), "pki", "init", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert {"ca.pem", "ca.key", "cli.pem", "cli.key", "jwt-keys.pem", "jwt-signing.key"} <= names
+    assert {f"{svc}.{ext}" for svc in devpki.SERVICES for ext in ("pem", "key")} <= names
+    assert {f"tokens/{n}.jwt" for n in (*devpki.SERVICES, *devpki.USER_SUBJECTS)} <= names
+    assert stat.S_IMODE((out / "ca.key").stat().st_mode) == 0o600
+    ca = (out / "ca.pem").read_bytes()
+    assert runner.invoke(app, ["pki", "init", "--out", str(out)]).exit_code == 0
+    assert (out / "ca.pem").read_bytes() == ca
+    assert runner.invoke(app, ["pki", "init", "--out", str(out), "--force"]).exit_code == 0
+    assert (out / "ca.pem").read_bytes() != ca
