@@ -12,6 +12,8 @@ import sqlalchemy as sa
 import structlog
 
 from telco360_runtime import context
+from telco360_runtime.access import allow
+from telco360_runtime.auth import ROLES
 from telco360_runtime.db import Database
 from telco360_runtime.logs import EXCEPTION_MESSAGE_MAX, TRACEBACK_MAX, VALUE_MAX, get_logger
 from telco360_runtime.testing import wait_until
@@ -34,7 +36,8 @@ async def test_tracebacks_of_internal_errors_carry_only_a_prefix_of_request_valu
             raise ValueError("bad value " + request.decode()) from error
         return hidden.encode()
 
-    service = await start_service([raw_service("test.Crash", {"Crash": crash})])
+    big_requests = {"Crash": allow(*ROLES, max_request_kb=2 * BIG // 1024)}
+    service = await start_service([raw_service("test.Crash", {"Crash": crash}, big_requests)])
     value = "v" * BIG
     async with grpc.aio.insecure_channel(service.address, options=[("grpc.max_send_message_length", -1)]) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as err:
