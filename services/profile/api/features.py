@@ -7,6 +7,7 @@ from services.profile.api.common import TYPES, HandlerBase
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_expr.vector import evaluate, frame_resolver
 from telco360_runtime import bounds
+from telco360_runtime.context import caller_scope
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.timeconv import parse_month
 
@@ -21,7 +22,8 @@ class FeatureHandlers(HandlerBase):
         if not 1 <= len(ids) <= 1000:
             raise InvalidArgument(FieldViolation("customer_ids", "must name 1-1000 accounts", "OUT_OF_RANGE"))
         as_of = cv.opt_time(request.as_of)
-        results, found = await self.db.run(self.store.features, ids, as_of)
+        # Account managers: only their team's accounts (PERMISSION_DENIED otherwise).
+        results, found = await self.db.run(self.store.features, ids, as_of, caller_scope())
         by_id = {r.customer_id: r for r in results}
         only = set(request.feature_names) or None
         out = pb.GetFeaturesResponse(as_of=cv.ts(as_of or self.store.clock()))
@@ -68,7 +70,7 @@ class FeatureHandlers(HandlerBase):
         )
         only = set(request.feature_names) or None
 
-        ids = await self.db.run(self.store.export_candidates, list(request.customer_ids))
+        ids = await self.db.run(self.store.export_candidates, list(request.customer_ids), caller_scope())
         first = True
         for start in range(0, len(ids), size):
             results, _ = await self.db.run(self.store.features, ids[start : start + size], as_of)
@@ -105,7 +107,9 @@ class FeatureHandlers(HandlerBase):
         if request.from_month > request.to_month:
             raise InvalidArgument(FieldViolation("to_month", "must not be before from_month", "OUT_OF_RANGE"))
 
-        rows = await self.db.run(self.store.outcomes, request.from_month, request.to_month, list(request.customer_ids))
+        rows = await self.db.run(
+            self.store.outcomes, request.from_month, request.to_month, list(request.customer_ids), caller_scope()
+        )
         size = request.batch_size or 500
         for start in range(0, max(len(rows), 1), size):
             batch, used = pb.OutcomeBatch(), 0

@@ -7,6 +7,7 @@ from services.profile.api import validation
 from services.profile.api.common import HandlerBase
 from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
+from telco360_runtime.context import caller_scope
 from telco360_runtime.paging import read_page
 
 
@@ -19,6 +20,7 @@ class SegmentHandlers(HandlerBase):
             await self._checked(request.expression, "expression", segment=True) if request.expression.strip() else None
         )
 
+        scope = caller_scope()  # account managers: only their team's accounts are members
         result = await self.db.run(
             self.store.query_segment,
             checked,
@@ -27,6 +29,7 @@ class SegmentHandlers(HandlerBase):
             request.page.page_token,
             request.count_only,
             list(request.feature_names),
+            scope,
         )
         out = pb.QuerySegmentResponse(count=result["count"])
         out.page.total_count = result["count"]
@@ -39,7 +42,8 @@ class SegmentHandlers(HandlerBase):
             cv.fill_values(m.features, member["features"])
             cv.mask_personal_values(m.features, self.personal_features)
             if not room.take(m):  # full in bytes: the next page starts at this member
-                out.page.next_page_token = self.store.page_token(checked, result["members"][i - 1]["customer_id"])
+                after = result["members"][i - 1]["customer_id"]
+                out.page.next_page_token = self.store.page_token(checked, after, scope)
                 break
             out.members.append(m)
         return out

@@ -16,7 +16,7 @@ from services.profile.domain.schema import time_kind
 from services.profile.usecases import tags as tagcases
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_expr import ExpressionError
-from telco360_runtime.auth import require_role
+from telco360_runtime.context import caller_scope
 from telco360_runtime.errors import NotFound
 from telco360_runtime.paging import Page, page_violation, read_page, scope_of
 from telco360_runtime.proto_jobs import job_to_proto
@@ -65,13 +65,11 @@ class TagHandlers(HandlerBase):
         return await self.db.run(run)
 
     async def CreateTagDefinition(self, request, context):
-        require_role(("analyst",))
         return await self._change(
             tagcases.create_definition, cv.definition_from_pb(request.definition, self.store.clock())
         )
 
     async def UpdateTagDefinition(self, request, context):
-        require_role(("analyst",))
         required(request.definition.tag_id, "definition.tag_id")
         return await self._change(
             tagcases.update_definition,
@@ -80,7 +78,6 @@ class TagHandlers(HandlerBase):
         )
 
     async def DeleteTagDefinition(self, request, context):
-        require_role(("analyst",))
         return await self._change(tagcases.delete_definition, required(request.tag_id, "tag_id"))
 
     async def GetTagDefinition(self, request, context):
@@ -139,7 +136,9 @@ class TagHandlers(HandlerBase):
 
     async def ListTagHistory(self, request, context):
         changed_after, changed_before = cv.opt_time(request.changed_after), cv.opt_time(request.changed_before)
-        asked = page(request, "ListTagHistory", request.customer_id, request.tag_id, changed_after, changed_before)
+        scope = caller_scope()  # account managers: only their team's accounts
+        filters = (request.customer_id, request.tag_id, changed_after, changed_before)
+        asked = page(request, "ListTagHistory", *filters, *([] if scope is None else sorted(scope)))
         entries, cursor = await self.db.run(
             self.store.tag_history,
             request.customer_id,
@@ -148,6 +147,7 @@ class TagHandlers(HandlerBase):
             changed_before,
             asked.size,
             change_id_after(asked),
+            scope,
         )
         out = pb.ListTagHistoryResponse()
         room = validation.PageBytes(out)

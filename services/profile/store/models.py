@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from telco360_runtime.audit import audit_table
 from telco360_runtime.jobs import jobs_table
 
 TS = DateTime(timezone=True)
@@ -44,6 +45,8 @@ class Base(DeclarativeBase):
 
 
 JOBS = jobs_table(Base.metadata)
+AUDIT = audit_table(Base.metadata)
+"""The runtime's append-only audit trail (telco360_runtime.audit)."""
 
 
 class SyncState(Base):
@@ -145,6 +148,8 @@ class Account(Base):
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     parent_customer_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    account_manager_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    """The manager the merged master data names: account-team scoping filters on it (store/scope.py)."""
     tier: Mapped[int] = mapped_column(SmallInteger, default=0)
     status: Mapped[int] = mapped_column(SmallInteger, default=1)
     master: Mapped[str] = mapped_column(Text, default="{}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,6 +35,7 @@ from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, loads, utc
 from services.profile.store.loader import latest_scores
 from services.profile.store.models import Account, AccountFact, AccountView
+from services.profile.store.scope import Scope, visible
 
 TREND_MONTHS = 12
 RECENT_LIMIT = 20
@@ -214,11 +215,15 @@ class Hierarchy:
         """Load every account's links ahead of the first read (run in the background on start)."""
         self.sync(s, int(s.execute(select(func.max(Account.change_seq))).scalar() or 0))
 
-    def group_fields(self, customer_id: str, now: dt.datetime) -> dict:
+    def group_fields(
+        self, customer_id: str, now: dt.datetime, keep: Callable[[set[str]], set[str]] | None = None
+    ) -> dict:
         """root, sorted members of its group, sorted live children, and the group's fee and lines.
 
         The group's fee adds up each member's own latest complete month (members' bills for a
         month arrive on different days: one member's early bill is not the group's month).
+        With `keep` (account-team scoping: the accounts among those given the caller may see),
+        members, children and the fee cover only the accounts it keeps.
         """
         with self._lock:
             node, seen = customer_id, {customer_id}
@@ -232,14 +237,24 @@ class Hierarchy:
                 if not frontier:
                     break
                 members.update(frontier)
-            children = sorted(self._children.get(customer_id, ()))
-            cutoff = oldest_month(1, now)
+            children = set(self._children.get(customer_id, ()))
+        if keep is not None:  # outside the lock: it reads the store
+            allowed = keep(members | children)
+            members, children = members & allowed, children & allowed
+        cutoff = oldest_month(1, now)
+        with self._lock:
             billed = [self._nodes[c] for c in members if c in self._nodes and self._nodes[c].last_month >= cutoff]
         total, lines = 0, set()
         for n in billed:
             total += n.fee
             lines.update(n.lines)
-        return {"root": root, "members": sorted(members), "children": children, "fee": total, "lines": sorted(lines)}
+        return {
+            "root": root,
+            "members": sorted(members),
+            "children": sorted(children),
+            "fee": total,
+            "lines": sorted(lines),
+        }
 
 
 # One statement for the hot read, built once: SQLAlchemy's per-call statement building and
@@ -247,10 +262,13 @@ class Hierarchy:
 _READ = text("SELECT body, state, (SELECT max(change_seq) FROM accounts) FROM account_views WHERE customer_id = :cid")
 
 
-def read_view(s: Session | Connection, hierarchy: Hierarchy, customer_id: str) -> tuple[bytes, dict] | None:
+def read_view(
+    s: Session | Connection, hierarchy: Hierarchy, customer_id: str, scope: Scope = None
+) -> tuple[bytes, dict] | None:
     """(stored view, group fields) of a live account, or None when no view is stored for it.
 
     Takes a plain Connection too: the hot path skips the ORM session's set-up and commit.
+    With a `scope` (account-team scoping) the group fields name only the scope's accounts.
     """
     conn = s.connection() if isinstance(s, Session) else s
     row = conn.execute(_READ, {"cid": customer_id}).first()
@@ -258,4 +276,5 @@ def read_view(s: Session | Connection, hierarchy: Hierarchy, customer_id: str) -
         return None
     hierarchy.sync(conn, int(row[2] or 0))
     # Serialized messages concatenate into their merge: the two parts never set the same field.
-    return bytes(row[0]) + bytes(row[1]), hierarchy.group_fields(customer_id, dt.datetime.now(dt.UTC))
+    keep = None if scope is None else (lambda ids: visible(conn, ids, scope))
+    return bytes(row[0]) + bytes(row[1]), hierarchy.group_fields(customer_id, dt.datetime.now(dt.UTC), keep)

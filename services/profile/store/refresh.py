@@ -160,6 +160,7 @@ def refresh_accounts(
             "customer_id": cid,
             "name": str(merged.fields.get("name", ""))[:200],
             "parent_customer_id": str(merged.fields.get("parent_customer_id", "")),
+            "account_manager_id": str(merged.fields.get("account_manager_id", ""))[:64],
             "tier": int(merged.fields.get("tier") or 0),
             "status": merged.status,
             "master": dumps(master_json(merged)),

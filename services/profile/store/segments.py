@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.profile.store.codec import loads
 from services.profile.store.models import Account, AccountTag
+from services.profile.store.scope import Scope, ids_in_scope
 from telco360_expr.checker import CheckedExpression
 from telco360_expr.segments import member_mask
 from telco360_expr.vector import Column, column_from_values
@@ -142,9 +143,23 @@ def _typed(values: list, kind: str, dialect: str) -> list:
     return values
 
 
-def page_token(expression: str, after: str) -> str:
+def _listing(expression: str, team: Scope) -> str:
+    """The token scope of one segment listing: its expression and, for a scoped caller, the team."""
+    return scope_of(expression) if team is None else scope_of(expression, *sorted(team))
+
+
+def page_token(expression: str, after: str, team: Scope = None) -> str:
     """The token of the page after account `after` (a handler cutting a page short by bytes)."""
-    return encode_token(scope_of(expression), after)
+    return encode_token(_listing(expression, team), after)
+
+
+def _team_mask(s: Session, index: dict[str, int], n: int, team: frozenset[str]) -> np.ndarray:
+    """Which snapshot positions hold accounts of the team's managers."""
+    mask = np.zeros(n, dtype=bool)
+    for cid in ids_in_scope(s, team):
+        if cid in index:
+            mask[index[cid]] = True
+    return mask
 
 
 def query_segment(
@@ -157,11 +172,17 @@ def query_segment(
     page_token: str,
     count_only: bool,
     feature_names: list[str],
+    team: Scope = None,
 ) -> dict:
-    """Count and one page of the accounts matching the expression."""
+    """Count and one page of the accounts matching the expression.
+
+    With `team` (account-team scoping) only the team's accounts are members: the filter is part
+    of the membership mask, so counts are the team's, pages stay full and tokens valid.
+    """
     snapshot.refresh(s)
     text = checked.text if checked else ""
-    after = decode_token(page_token, scope_of(text)) if page_token else ""
+    listing = _listing(text, team)
+    after = decode_token(page_token, listing) if page_token else ""
     with snapshot._lock:
         ids = snapshot.ids
         n = len(ids)
@@ -187,6 +208,8 @@ def query_segment(
             statuses if n else np.empty(0, dtype=object),
             include_terminated=include_terminated,
         )
+        if team is not None:
+            mask &= _team_mask(s, index, n, team)
         count = int(mask.sum())
         page_ids: list[str] = []
         next_token = ""
@@ -196,7 +219,7 @@ def query_segment(
             page = hits[:page_size]
             page_ids = [ids[i] for i in page.tolist()]
             if len(hits) > page_size:
-                next_token = encode_token(scope_of(text), ids[int(page[-1])])
+                next_token = encode_token(listing, ids[int(page[-1])])
     members = []
     if page_ids:
         rows = {

@@ -16,6 +16,7 @@ from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.models import Account, AccountTag, TagHistory
 from services.profile.store.readmodel import ViewRenderer
 from services.profile.store.refresh import refresh_accounts
+from services.profile.store.scope import Scope, in_scope_clause
 from services.profile.store.tagdefs import (
     TagDefinitionView,
     expression_types,
@@ -184,9 +185,12 @@ def tag_history(
     before: dt.datetime | None,
     page_size: int,
     before_id: int | None,
+    scope: Scope = None,
 ) -> tuple[list[dict], int | None]:
-    """History entries newest first; returns (entries, next cursor id)."""
+    """History entries newest first (of the scope's accounts only, when one is given); (entries, next cursor id)."""
     q = select(TagHistory)
+    if scope is not None:
+        q = q.where(in_scope_clause(TagHistory.customer_id, scope))
     if customer_id:
         q = q.where(TagHistory.customer_id == customer_id)
     if tag_id:

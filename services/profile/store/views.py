@@ -16,6 +16,7 @@ from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.loader import latest_scores
 from services.profile.store.models import Account, AccountEventRow, AccountFact, BillingFact, Erasure
 from services.profile.store.refresh import group_roots
+from services.profile.store.scope import Scope, visible
 
 
 def group_members(s: Session, root: str) -> list[str]:
@@ -40,8 +41,14 @@ def change_seq(s: Session, customer_id: str) -> int | None:
     return None if row is None or row[1] else int(row[0])
 
 
-def customer360(s: Session, customer_id: str, group: bool, trend_months: int, recent: int) -> dict | None:
-    """Everything profile itself knows for the 360° view; None for unknown/erased accounts."""
+def customer360(
+    s: Session, customer_id: str, group: bool, trend_months: int, recent: int, team: Scope = None
+) -> dict | None:
+    """Everything profile itself knows for the 360° view; None for unknown/erased accounts.
+
+    With `team` (account-team scoping) the group's members, the children and the group-level
+    parts cover only the accounts of that team.
+    """
     acct = s.get(Account, customer_id)
     if acct is None or acct.erased:
         return None
@@ -53,6 +60,11 @@ def customer360(s: Session, customer_id: str, group: bool, trend_months: int, re
             select(Account.customer_id).where(Account.parent_customer_id == customer_id, Account.erased.is_(False))
         ).scalars()
     )
+    if team is not None:
+        allowed = visible(s, [*members_all, *scope, *children], team)
+        members_all = [c for c in members_all if c in allowed]
+        scope = [c for c in scope if c in allowed]
+        children = [c for c in children if c in allowed]
     facts: list[Any] = []
     for part in chunks(scope):
         facts.extend(

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from services.profile.domain.billing import ClosePolicy, RevenueBase
@@ -20,13 +21,31 @@ from services.profile.domain.tags import TagRule
 from services.profile.store import state
 from services.profile.store.loader import PERIODS_KEY, BillingPeriods, revenue_base_at
 from services.profile.store.readmodel import Hierarchy, ViewRenderer
+from services.profile.store.scope import Scope, visible
 from services.profile.store.segments import FeatureSnapshot
 from services.profile.store.tagdefs import RuleCache, install_builtin_pack
 from services.profile.store.writer import Tx
 from telco360_runtime.db import Database
+from telco360_runtime.errors import PermissionDenied
 from telco360_runtime.timeconv import now_utc
 
 Clock = Callable[[], dt.datetime]
+
+#: The one answer for an account outside the caller's scope, whether it exists or not: an
+#: account manager learns nothing about accounts that are not theirs (not even existence).
+OUT_OF_SCOPE = "the account is not among the accounts of your team"
+
+
+def require_in_scope(s: Session | Connection, customer_ids: list[str], scope: Scope) -> None:
+    """PERMISSION_DENIED unless every named account is a live account of the scope (None: any account).
+
+    Unknown and erased accounts answer exactly like other teams' accounts, so the answer
+    never reveals whether an account exists.
+    """
+    if scope is None or not customer_ids:
+        return
+    if not set(customer_ids) <= visible(s, customer_ids, scope):
+        raise PermissionDenied(OUT_OF_SCOPE)
 
 
 class ProfileBase:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.profile.store.scope import Scope
 from services.profile.store.segments import page_token, query_segment
 from services.profile.store.tagdefs import expression_types
 from services.profile.usecases.base import ProfileBase
@@ -19,8 +20,10 @@ class SegmentCases(ProfileBase):
         token: str,
         count_only: bool,
         feature_names: list[str],
+        scope: Scope = None,
     ) -> dict:
-        """{count, members, next_page_token} of a segment (see store/segments.query_segment)."""
+        """{count, members, next_page_token} of a segment (see store/segments.query_segment);
+        with `scope` (account-team scoping) only the scope's accounts are members."""
         with self.db.session() as s:
             return query_segment(
                 s,
@@ -32,9 +35,10 @@ class SegmentCases(ProfileBase):
                 token,
                 count_only,
                 feature_names,
+                scope,
             )
 
     @staticmethod
-    def page_token(checked: CheckedExpression | None, after: str) -> str:
-        """The token of the page starting after customer `after`."""
-        return page_token(checked.text if checked else "", after)
+    def page_token(checked: CheckedExpression | None, after: str, scope: Scope = None) -> str:
+        """The token of the page starting after customer `after` (of the listing `scope` sees)."""
+        return page_token(checked.text if checked else "", after, scope)

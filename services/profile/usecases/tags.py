@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from services.profile.domain.tags import TagDefinitionView, TagRule
 from services.profile.store import tagops
+from services.profile.store.scope import Scope
 from services.profile.store.tagdefs import compile_view, expression_types, get_definition, latest_definitions
-from services.profile.usecases.base import ProfileBase
+from services.profile.usecases.base import ProfileBase, require_in_scope
 from telco360_expr import ExpressionError, check
 from telco360_expr.checker import CheckedExpression
 
@@ -81,7 +82,14 @@ class TagCases(ProfileBase):
         changed_before: dt.datetime | None,
         size: int,
         before_id: int | None,
+        scope: Scope = None,
     ) -> tuple[list[dict], int | None]:
-        """A page of tag changes, newest first, and the cursor of the next page."""
+        """A page of tag changes, newest first, and the cursor of the next page.
+
+        `scope` (account-team scoping, None: every account): a named account must be one of
+        the scope's (else PERMISSION_DENIED); without one, only the scope's accounts are listed.
+        """
         with self.db.session() as s:
-            return tagops.tag_history(s, customer_id, tag_id, changed_after, changed_before, size, before_id)
+            if customer_id:
+                require_in_scope(s, [customer_id], scope)
+            return tagops.tag_history(s, customer_id, tag_id, changed_after, changed_before, size, before_id, scope)
