@@ -89,6 +89,14 @@ class Peers:
             )
         return AccountView(context, account, schema.value)
 
+    async def account_manager(self, customer_id: str) -> str | None:
+        """The manager profile names for the account: "" when profile does not know it, None when
+        profile is unavailable and nothing is cached (from the same cache as the account's facts)."""
+        facts = await self.facts.get(customer_id, lambda: self.profile.customer_facts(customer_id))
+        if facts.value is None:
+            return None
+        return facts.value.account_manager_id if facts.value.found else ""
+
     async def context(self, customer_id: str, with_score: bool = True) -> AccountContext:
         """The account's context; unknown fields default and degraded reasons are listed."""
         if not with_score:

@@ -40,6 +40,8 @@ class ProfileFacts:
     found: bool = True
     facts: AccountFacts = AccountFacts({})
     """Current features and tags, for eligibility."""
+    account_manager_id: str = ""
+    """The account's manager in profile's master data (account-team scoping of the front line)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +102,7 @@ class ProfileClient:
             risk_band=int(score.risk_band) if score else 0,
             predicted_value_fen=score.predicted_value_fen if score else None,
             facts=AccountFacts(features, tags),
+            account_manager_id=view.account.account_manager_id,
         )
 
     async def feature_schema(self) -> FeatureSchema:

@@ -40,6 +40,8 @@ class AccountFacts:
     """Tag ids held now."""
     features: dict[str, float | str | bool] = dataclasses.field(default_factory=lambda: {"status": "ACTIVE"})
     """Current features (status ACTIVE unless a test says otherwise)."""
+    account_manager_id: str = ""
+    """The account's manager in the master data (account-team scoping)."""
 
 
 #: The stand-in's feature schema: a few of profile's built-in features and one attribute.
@@ -78,7 +80,12 @@ class FakeProfile(profile_pb2_grpc.ProfileServiceServicer):
         if facts is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown customer")
         return profile_pb2.Customer360(
-            account=profile_pb2.Account(customer_id=request.customer_id, time_zone=facts.time_zone, tier=facts.tier),
+            account=profile_pb2.Account(
+                customer_id=request.customer_id,
+                time_zone=facts.time_zone,
+                tier=facts.tier,
+                account_manager_id=facts.account_manager_id,
+            ),
             contacts=[profile_pb2.Contact(person_id=p, preferred_hours=h) for p, h in facts.persons.items()],
             tags=[profile_pb2.AssignedTag(tag_id=t, customer_id=request.customer_id) for t in sorted(facts.tags)],
             features={name: _value(v) for name, v in facts.features.items()},

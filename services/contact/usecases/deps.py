@@ -25,13 +25,40 @@ from services.contact.store.batch import GroupCommit
 from services.contact.store.ledger import all_offer_stats
 from services.contact.usecases.journal import NboJournal
 from telco360_runtime.db import Database
-from telco360_runtime.errors import NotFound
+from telco360_runtime.errors import NotFound, PermissionDenied, Unavailable
 from telco360_runtime.jobs import JobRunner, JobStore
 
 
 def unknown_account(customer_id: str) -> NotFound:
     """The answer to a decision about an account profile does not know (NOT_FOUND)."""
     return NotFound("account", customer_id, f"account '{customer_id}' is not known to profile")
+
+
+Scope = frozenset[str] | None
+"""Account-manager ids whose accounts the caller may act on (telco360_runtime.context.caller_scope;
+None: every account). The api layer reads it from the call and passes it to the use cases."""
+
+#: The one answer for an account outside the caller's scope, whether profile knows it or not,
+#: so an account manager learns nothing about other teams' accounts (not even their existence).
+OUT_OF_SCOPE = "the account is not among the accounts of your team"
+
+
+async def require_in_scope(peers: Peers, customer_id: str, scope: Scope) -> None:
+    """PERMISSION_DENIED unless the account is one of the scope's (its manager per profile).
+
+    Runs before anything is decided or recorded. When profile is unavailable and nothing is
+    cached the account's team cannot be checked: UNAVAILABLE (a scoped caller never gets the
+    degraded answer other callers get).
+    """
+    if scope is None:
+        return
+    if not customer_id:
+        raise PermissionDenied(OUT_OF_SCOPE)
+    manager = await peers.account_manager(customer_id)
+    if manager is None:
+        raise Unavailable("profile", "profile is unavailable: the account's team cannot be checked")
+    if manager not in scope:
+        raise PermissionDenied(OUT_OF_SCOPE)
 
 
 @dataclasses.dataclass(frozen=True)

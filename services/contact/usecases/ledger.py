@@ -48,7 +48,7 @@ from services.contact.store import records
 from services.contact.store.ledger import write_transaction
 from services.contact.store.models import ReservationRow
 from services.contact.store.timeutil import to_us
-from services.contact.usecases.deps import Catalogue, Deps, unknown_account
+from services.contact.usecases.deps import Catalogue, Deps, Scope, require_in_scope, unknown_account
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 
@@ -107,9 +107,11 @@ class LedgerUseCases:
         decision = decide(request, at, now, cat.active_policies, history, context, offer, campaign)
         return dataclasses.replace(decision, decision_id=repo.new_id())
 
-    async def check(self, request: ContactRequest) -> Decision:
-        """CheckContact: decide and store the decision; nothing is reserved."""
+    async def check(self, request: ContactRequest, scope: Scope = None) -> Decision:
+        """CheckContact: decide and store the decision; nothing is reserved (`scope`: the
+        caller's account team, checked first; see deps.require_in_scope)."""
         validation.validate_request(request)
+        await require_in_scope(self.deps.peers, request.customer_id, scope)
         context = await self.deps.peers.context(request.customer_id, with_score=False)
         if not context.exists:
             raise unknown_account(request.customer_id)
@@ -123,9 +125,9 @@ class LedgerUseCases:
 
         return await self.deps.db.run(tx)
 
-    async def reserve(self, key: str, request: ContactRequest, hold_seconds: int) -> ReserveResult:
+    async def reserve(self, key: str, request: ContactRequest, hold_seconds: int, scope: Scope = None) -> ReserveResult:
         """ReserveContact: check and record in one transaction under the account's lock
-        (on SQLite, in a group-committed batch: store/batch.py)."""
+        (on SQLite, in a group-committed batch: store/batch.py); `scope` as in `check`."""
         validation.validate_request(request, "contact.")
         problems = []
         if not 1 <= len(key) <= 128:
@@ -138,6 +140,7 @@ class LedgerUseCases:
             )
         if problems:
             raise InvalidArgument(problems)
+        await require_in_scope(self.deps.peers, request.customer_id, scope)
         bounds = self.deps.config.time_bounds
         context = await self.deps.peers.context(request.customer_id, with_score=False)
         if not context.exists:
@@ -217,9 +220,12 @@ class LedgerUseCases:
             reservation = repo.to_reservation(repo.get_reservation_row(session, prior.reservation_id))
         return ReserveResult(decision, reservation, replayed=True)
 
-    async def confirm(self, reservation_id: str, delivered_at: dt.datetime | None, external_ref: str) -> Reservation:
-        """ConfirmContact: a live reservation counts for good (idempotent)."""
+    async def confirm(
+        self, reservation_id: str, delivered_at: dt.datetime | None, external_ref: str, scope: Scope = None
+    ) -> Reservation:
+        """ConfirmContact: a live reservation counts for good (idempotent; `scope`: its account's team)."""
         customer_id = await self.deps.db.run(repo.reservation_customer, self.deps.db, reservation_id)
+        await require_in_scope(self.deps.peers, customer_id, scope)
 
         def tx() -> Reservation:
             with repo.account_transaction(self.deps.db, customer_id) as session:
@@ -243,11 +249,12 @@ class LedgerUseCases:
         if campaign is not None:
             catalogue_repo.add_campaign_spend(session, row.campaign_id, campaign.contact_cost_fen)
 
-    async def cancel(self, reservation_id: str, reason: str) -> Reservation:
-        """CancelContact: give the slot back (idempotent)."""
+    async def cancel(self, reservation_id: str, reason: str, scope: Scope = None) -> Reservation:
+        """CancelContact: give the slot back (idempotent; `scope`: its account's team)."""
         if not reason.strip():
             raise InvalidArgument([FieldViolation("reason", "reason is required", "REQUIRED")])
         customer_id = await self.deps.db.run(repo.reservation_customer, self.deps.db, reservation_id)
+        await require_in_scope(self.deps.peers, customer_id, scope)
 
         def tx() -> Reservation:
             with repo.account_transaction(self.deps.db, customer_id) as session:
@@ -305,9 +312,12 @@ class LedgerUseCases:
 
         return await self.deps.db.run(tx)
 
-    async def list_ledger(self, customer_id, since, until, after, limit, confirmed_only: bool = False):
+    async def list_ledger(
+        self, customer_id, since, until, after, limit, confirmed_only: bool = False, scope: Scope = None
+    ):
         """Up to `limit` entries of an account's ledger, newest first, after the (time, id) key
-        `after` (`confirmed_only`: delivered contacts only)."""
+        `after` (`confirmed_only`: delivered contacts only; `scope`: the account's team)."""
+        await require_in_scope(self.deps.peers, customer_id, scope)
 
         def tx():
             with self.deps.db.session() as session:
@@ -315,8 +325,9 @@ class LedgerUseCases:
 
         return await self.deps.db.run(tx)
 
-    async def record_outcome(self, record: OutcomeRecord) -> OutcomeRecord:
-        """RecordOutcome: idempotent on its key; customer answers update offer statistics."""
+    async def record_outcome(self, record: OutcomeRecord, scope: Scope = None) -> OutcomeRecord:
+        """RecordOutcome: idempotent on its key; customer answers update offer statistics (`scope`
+        as in `check`)."""
         errors = []
         if not record.customer_id:
             errors.append(FieldViolation("outcome.customer_id", "customer_id is required", "REQUIRED"))
@@ -326,6 +337,7 @@ class LedgerUseCases:
             errors.append(FieldViolation("outcome.idempotency_key", "at most 128 characters", "TOO_LONG"))
         if errors:
             raise InvalidArgument(errors)
+        await require_in_scope(self.deps.peers, record.customer_id, scope)
         context = await self.deps.peers.context(record.customer_id)
 
         def tx() -> OutcomeRecord:
@@ -355,9 +367,10 @@ class LedgerUseCases:
 
     # -- opt-outs and consent ----------------------------------------------------------
 
-    async def set_opt_out(self, entry: OptOut) -> OptOut:
-        """SetOptOut: effective on the next decision."""
+    async def set_opt_out(self, entry: OptOut, scope: Scope = None) -> OptOut:
+        """SetOptOut: effective on the next decision (`scope`: the account's team)."""
         validation.validate_opt_out(entry)
+        await require_in_scope(self.deps.peers, entry.customer_id, scope)
         now = self.deps.clock()
         stored = dataclasses.replace(
             entry, opt_out_id=repo.new_id(), created_at=now, removed_at=None, removed_reason=""
@@ -382,9 +395,15 @@ class LedgerUseCases:
         return await self.deps.db.run(tx)
 
     async def list_opt_outs(
-        self, customer_id: str, include_inactive: bool, after: tuple[dt.datetime, str] | None, limit: int
+        self,
+        customer_id: str,
+        include_inactive: bool,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
+        scope: Scope = None,
     ) -> list[OptOut]:
-        """Up to `limit` of an account's opt-outs after the (created_at, id) key `after`."""
+        """Up to `limit` of an account's opt-outs after the (created_at, id) key `after` (`scope`: its team)."""
+        await require_in_scope(self.deps.peers, customer_id, scope)
 
         def tx():
             with self.deps.db.session() as session:
@@ -392,9 +411,10 @@ class LedgerUseCases:
 
         return await self.deps.db.run(tx)
 
-    async def set_consent(self, record: Consent) -> Consent:
-        """SetConsent: the latest record per scope is in force."""
+    async def set_consent(self, record: Consent, scope: Scope = None) -> Consent:
+        """SetConsent: the latest record per consent scope is in force (`scope`: the account's team)."""
         validation.validate_consent(record)
+        await require_in_scope(self.deps.peers, record.customer_id, scope)
         stored = dataclasses.replace(record, consent_id=repo.new_id())
 
         def tx() -> Consent:
@@ -405,9 +425,16 @@ class LedgerUseCases:
         return await self.deps.db.run(tx)
 
     async def list_consents(
-        self, customer_id: str, include_history: bool, after: tuple[dt.datetime, str] | None, limit: int
+        self,
+        customer_id: str,
+        include_history: bool,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
+        scope: Scope = None,
     ) -> list[Consent]:
-        """Up to `limit` of an account's consent records after the (recorded_at, id) key `after`."""
+        """Up to `limit` of an account's consent records after the (recorded_at, id) key `after`
+        (`scope`: its team)."""
+        await require_in_scope(self.deps.peers, customer_id, scope)
 
         def tx():
             with self.deps.db.session() as session:
@@ -417,17 +444,21 @@ class LedgerUseCases:
 
     # -- decisions ---------------------------------------------------------------------
 
-    async def get_decision(self, decision_id: str) -> Decision:
-        """A stored decision with its trace."""
+    async def get_decision(self, decision_id: str, scope: Scope = None) -> Decision:
+        """A stored decision with its trace (`scope`: its account's team)."""
 
         def tx():
             with self.deps.db.session() as session:
                 return records.get_decision(session, decision_id)
 
-        return await self.deps.db.run(tx)
+        decision = await self.deps.db.run(tx)
+        await require_in_scope(self.deps.peers, decision.request.customer_id, scope)
+        return decision
 
-    async def list_decisions(self, customer_id, since, blocked_only, after, limit):
-        """Up to `limit` of an account's decisions, newest first, after the (time, id) key `after`."""
+    async def list_decisions(self, customer_id, since, blocked_only, after, limit, scope: Scope = None):
+        """Up to `limit` of an account's decisions, newest first, after the (time, id) key `after`
+        (`scope`: the account's team)."""
+        await require_in_scope(self.deps.peers, customer_id, scope)
 
         def tx():
             with self.deps.db.session() as session:

@@ -29,7 +29,7 @@ from services.contact.peers.errors import PeerUnavailable
 from services.contact.store import ledger as ledger_repo
 from services.contact.store import runs
 from services.contact.store.ledger import write_transaction
-from services.contact.usecases.deps import Deps, unknown_account
+from services.contact.usecases.deps import Deps, Scope, require_in_scope, unknown_account
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.logs import get_logger
 
@@ -121,10 +121,13 @@ class OfferUseCases:
         max_offers: int,
         exploit_only: bool,
         context_doc: dict,
+        scope: Scope = None,
     ) -> NboAnswer:
-        """Rank the catalogue for the account on the channel and store the answer."""
+        """Rank the catalogue for the account on the channel and store the answer (`scope`: the
+        caller's account team, checked before anything is ranked or journaled)."""
         if not customer_id:
             raise InvalidArgument([FieldViolation("customer_id", "customer_id is required", "REQUIRED")])
+        await require_in_scope(self.deps.peers, customer_id, scope)
         inputs = await self._inputs(customer_id, channel, person_id, at, max_offers, exploit_only)
         if not inputs.context.exists:
             raise unknown_account(customer_id)
@@ -200,8 +203,12 @@ class OfferUseCases:
         degraded = bool(inputs.degraded_reasons or inputs.context.degraded_reasons)
         return proposals, False, degraded
 
-    async def list_proposals(self, campaign_id, customer_id, state, after, limit) -> list[Proposal]:
-        """Up to `limit` proposals, newest first, after the (time, id) key `after`."""
+    async def list_proposals(
+        self, campaign_id, customer_id, state, after, limit, scope: Scope = None
+    ) -> list[Proposal]:
+        """Up to `limit` proposals, newest first, after the (time, id) key `after` (`scope`: a
+        scoped caller lists one of its team's accounts, so `customer_id` is then required)."""
+        await require_in_scope(self.deps.peers, customer_id, scope)
 
         def tx():
             with self.deps.db.session() as session:
