@@ -17,7 +17,7 @@ from services.contact.domain.ledger import TimeBounds
 from services.contact.peers.accounts import Peers
 from services.contact.settings import ContactSettings
 from services.contact.store.batch import GroupCommit
-from services.contact.store.models import JOBS
+from services.contact.store.models import AUDIT, JOBS
 from services.contact.usecases.analysis import AnalysisUseCases
 from services.contact.usecases.catalogue import CatalogueUseCases
 from services.contact.usecases.deps import Config, Deps
@@ -25,6 +25,8 @@ from services.contact.usecases.journal import NboJournal
 from services.contact.usecases.ledger import LedgerUseCases
 from services.contact.usecases.offers import OfferUseCases
 from telco360.contact.v1 import contact_pb2, contact_pb2_grpc
+from telco360_runtime import audit_api
+from telco360_runtime.audit import AuditTrail
 from telco360_runtime.clients import open_channel
 from telco360_runtime.db import Database
 from telco360_runtime.jobs import JobRunner, JobStore
@@ -87,7 +89,8 @@ def build_service(
         deps.clock = clock
     ledger = LedgerUseCases(deps)
     offers = OfferUseCases(deps)
-    servicer = ContactServicer(CatalogueUseCases(deps), ledger, offers, AnalysisUseCases(deps))
+    audit = AuditTrail(db, AUDIT)
+    servicer = ContactServicer(CatalogueUseCases(deps), ledger, offers, AnalysisUseCases(deps), audit)
 
     async def expire_reservations() -> None:
         expired = await ledger.expire()
@@ -103,8 +106,11 @@ def build_service(
 
     service = GrpcService(
         settings,
-        [Registration(contact_pb2_grpc.add_ContactServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS)],
-        parts={"deps": deps, "ledger": ledger, "offers": offers},
+        [
+            Registration(contact_pb2_grpc.add_ContactServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS),
+            audit_api.registration(audit),
+        ],
+        parts={"deps": deps, "ledger": ledger, "offers": offers, "audit": audit},
     )
 
     def fail_interrupted_jobs() -> None:
@@ -112,10 +118,12 @@ def build_service(
 
     service.add_startup(fail_interrupted_jobs)
     service.add_startup(start_journal)
+    service.add_startup(audit.start)
     service.add_periodic("reservation-expiry", settings.expiry_sweep_seconds, expire_reservations)
     if settings.follow_profile_events:
         service.add_background("profile-events", offers.follow_profile_events)
     service.add_shutdown(deps.journal.stop)
+    service.add_shutdown(audit.close)
     service.add_shutdown(close_group_commit)
     service.add_shutdown(deps.peers.close)
     service.add_shutdown(lambda: deps.runner.join_all(timeout=settings.grace_seconds))

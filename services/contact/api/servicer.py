@@ -28,7 +28,14 @@ from services.contact.api import converters as cv
 from services.contact.api import request_checks
 from services.contact.domain import validation
 from services.contact.domain.ledger import Adjustment, Reservation
-from services.contact.domain.model import CampaignState, Channel, OfferCategory, ProposalState
+from services.contact.domain.model import (
+    CampaignState,
+    Channel,
+    Decision,
+    OfferCategory,
+    ProposalState,
+    RuleResult,
+)
 from services.contact.usecases.analysis import AnalysisUseCases
 from services.contact.usecases.catalogue import CatalogueUseCases
 from services.contact.usecases.ledger import LedgerUseCases
@@ -38,6 +45,7 @@ from telco360.contact.v1 import contact_pb2 as pb
 from telco360.contact.v1 import contact_pb2_grpc
 from telco360_runtime import bounds
 from telco360_runtime import context as call_context
+from telco360_runtime.audit import AuditTrail
 from telco360_runtime.errors import ViolationCollector
 from telco360_runtime.paging import Page, page_violation, read_page, scope_of
 from telco360_runtime.proto_jobs import job_to_proto
@@ -101,6 +109,12 @@ def fit(messages: Sequence[M], budget: int = bounds.PAGE_MAX_BYTES) -> tuple[lis
     return list(messages), False
 
 
+def _decision_detail(decision: Decision) -> str:
+    """A decision as the audit trail names it: its id, the answer and the rules that blocked."""
+    blocked = ",".join(sorted({e.rule_id for e in decision.trace if e.result == RuleResult.BLOCKED}))
+    return f"decision_id={decision.decision_id} allowed={decision.allowed} blocked_by={blocked}"
+
+
 def checked(request: Message) -> ViolationCollector:
     """The field-bound violations of a request, in a collector the caller may add to."""
     return request_checks.collect(request)
@@ -110,9 +124,17 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     """Converts and delegates every rpc of the contact service."""
 
     def __init__(
-        self, catalogue: CatalogueUseCases, ledger: LedgerUseCases, offers: OfferUseCases, analysis: AnalysisUseCases
+        self,
+        catalogue: CatalogueUseCases,
+        ledger: LedgerUseCases,
+        offers: OfferUseCases,
+        analysis: AnalysisUseCases,
+        audit: AuditTrail,
     ) -> None:
         self.catalogue, self.ledger, self.offers, self.analysis = catalogue, ledger, offers, analysis
+        # Every decision and every change of a definition, opt-out or consent is on the trail:
+        # ids, codes and counts only (never a reason, note or other free text of a request).
+        self.audit = audit
 
     def _now(self) -> dt.datetime:
         return self.ledger.deps.clock()
@@ -128,11 +150,18 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
 
     async def CreatePolicy(self, request, context):
         policy = self._policy(request.policy, checked(request))
-        return cv.policy_to(await self.catalogue.create_policy(policy, call_context.caller_identity()))
+        with self.audit.recording("policy.create", detail=f"policy_id={policy.policy_id}") as note:
+            created = await self.catalogue.create_policy(policy, call_context.caller_identity())
+            note.detail += f" version={created.version}"
+        return cv.policy_to(created)
 
     async def UpdatePolicy(self, request, context):
         policy = self._policy(request.policy, checked(request))
-        policy = await self.catalogue.update_policy(policy, request.expected_version, call_context.caller_identity())
+        with self.audit.recording("policy.update", detail=f"policy_id={policy.policy_id}") as note:
+            policy = await self.catalogue.update_policy(
+                policy, request.expected_version, call_context.caller_identity()
+            )
+            note.detail += f" version={policy.version}"
         return cv.policy_to(policy)
 
     async def GetPolicy(self, request, context):
@@ -151,12 +180,18 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     async def CreateOffer(self, request, context):
         errors = checked(request)
         offer = cv.offer_from(request.offer, errors)
-        return cv.offer_to(await self.catalogue.create_offer(offer, errors))
+        with self.audit.recording("offer.create", detail=f"offer_id={request.offer.offer_id}") as note:
+            created = await self.catalogue.create_offer(offer, errors)
+            note.detail += f" version={created.version}"
+        return cv.offer_to(created)
 
     async def UpdateOffer(self, request, context):
         errors = checked(request)
         offer = cv.offer_from(request.offer, errors)
-        return cv.offer_to(await self.catalogue.update_offer(offer, request.expected_version, errors))
+        with self.audit.recording("offer.update", detail=f"offer_id={request.offer.offer_id}") as note:
+            updated = await self.catalogue.update_offer(offer, request.expected_version, errors)
+            note.detail += f" version={updated.version}"
+        return cv.offer_to(updated)
 
     async def GetOffer(self, request, context):
         return cv.offer_to(await self.catalogue.get_offer(request.offer_id))
@@ -180,15 +215,25 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         entry = cv.opt_out_from(request.opt_out, errors)
         validation.collect_opt_out(entry, errors)
         validation.raise_all(errors)
-        return cv.opt_out_to(await self.ledger.set_opt_out(entry))
+        with self.audit.recording("optout.set", [entry.customer_id]) as note:
+            saved = await self.ledger.set_opt_out(entry, scope=call_context.caller_scope())
+            note.detail = f"opt_out_id={saved.opt_out_id} kind={saved.kind.name}"
+        return cv.opt_out_to(saved)
 
     async def RemoveOptOut(self, request, context):
-        return cv.opt_out_to(await self.ledger.remove_opt_out(request.opt_out_id, request.reason))
+        with self.audit.recording("optout.remove", detail=f"opt_out_id={request.opt_out_id}") as note:
+            removed = await self.ledger.remove_opt_out(request.opt_out_id, request.reason)
+            note.add([removed.customer_id])
+        return cv.opt_out_to(removed)
 
     async def ListOptOuts(self, request, context):
         asked = page(request.page, "ListOptOuts", request.customer_id, request.include_inactive)
         items = await self.ledger.list_opt_outs(
-            request.customer_id, request.include_inactive, time_after(asked), asked.size + 1
+            request.customer_id,
+            request.include_inactive,
+            time_after(asked),
+            asked.size + 1,
+            call_context.caller_scope(),
         )
         sent, cut = fit([cv.opt_out_to(o) for o in items[: asked.size]])
         return pb.ListOptOutsResponse(
@@ -201,12 +246,16 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         record = cv.consent_from(request.consent, self._now(), errors)
         validation.collect_consent(record, errors)
         validation.raise_all(errors)
-        return cv.consent_to(await self.ledger.set_consent(record))
+        with self.audit.recording("consent.set", [record.customer_id]) as note:
+            saved = await self.ledger.set_consent(record, scope=call_context.caller_scope())
+            purpose = saved.purpose.name if saved.purpose is not None else "ANY"
+            note.detail = f"consent_id={saved.consent_id} granted={saved.granted} purpose={purpose}"
+        return cv.consent_to(saved)
 
     async def ListConsents(self, request, context):
         asked = page(request.page, "ListConsents", request.customer_id, request.include_history)
         items = await self.ledger.list_consents(
-            request.customer_id, request.include_history, time_after(asked), asked.size + 1
+            request.customer_id, request.include_history, time_after(asked), asked.size + 1, call_context.caller_scope()
         )
         sent, cut = fit([cv.consent_to(c) for c in items[: asked.size]])
         return pb.ListConsentsResponse(
@@ -224,11 +273,21 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return contact
 
     async def CheckContact(self, request, context):
-        return cv.decision_to(await self.ledger.check(self._contact(request, "", checked(request))))
+        contact = self._contact(request, "", checked(request))
+        with self.audit.recording("contact.check", [contact.customer_id]) as note:
+            decision = await self.ledger.check(contact, scope=call_context.caller_scope())
+            note.detail = _decision_detail(decision)
+        return cv.decision_to(decision)
 
     async def ReserveContact(self, request, context):
         contact = self._contact(request.contact, "contact.", checked(request))
-        result = await self.ledger.reserve(request.idempotency_key, contact, request.hold_seconds)
+        with self.audit.recording("contact.reserve", [contact.customer_id]) as note:
+            result = await self.ledger.reserve(
+                request.idempotency_key, contact, request.hold_seconds, scope=call_context.caller_scope()
+            )
+            reservation_id = result.reservation.reservation_id if result.reservation is not None else ""
+            note.detail = f"{_decision_detail(result.decision)} reservation_id={reservation_id}"
+            note.detail += f" replayed={result.replayed}"
         reply = pb.ReserveContactResponse(
             granted=result.reservation is not None, decision=cv.decision_to(result.decision), replayed=result.replayed
         )
@@ -237,48 +296,75 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         return reply
 
     async def ConfirmContact(self, request, context):
-        reservation = await self.ledger.confirm(
-            request.reservation_id, cv.ts(request.delivered_at), request.external_ref
-        )
+        with self.audit.recording("contact.confirm", detail=f"reservation_id={request.reservation_id}") as note:
+            reservation = await self.ledger.confirm(
+                request.reservation_id,
+                cv.ts(request.delivered_at),
+                request.external_ref,
+                scope=call_context.caller_scope(),
+            )
+            note.add([reservation.request.customer_id])
         return cv.reservation_to(reservation, self._now())
 
     async def CancelContact(self, request, context):
-        reservation = await self.ledger.cancel(request.reservation_id, request.reason)
+        with self.audit.recording("contact.cancel", detail=f"reservation_id={request.reservation_id}") as note:
+            reservation = await self.ledger.cancel(
+                request.reservation_id, request.reason, scope=call_context.caller_scope()
+            )
+            note.add([reservation.request.customer_id])
         return cv.reservation_to(reservation, self._now())
 
     async def RecordOutcome(self, request, context):
         errors = checked(request)
         outcome = cv.outcome_from(request.outcome, errors)
         validation.raise_all(errors)
-        return cv.outcome_to(await self.ledger.record_outcome(outcome))
+        with self.audit.recording("outcome.record", [outcome.customer_id]) as note:
+            saved = await self.ledger.record_outcome(outcome, scope=call_context.caller_scope())
+            note.detail = f"outcome_id={saved.outcome_id} kind={saved.kind.name} offer_id={saved.offer_id}"
+            note.detail += f" reservation_id={saved.reservation_id}"
+        return cv.outcome_to(saved)
 
     async def AdjustCounter(self, request, context):
-        adjustment = await self.ledger.adjust(
-            self._contact(request.scope, "scope.", checked(request)),
-            request.delta,
-            request.reason,
-            f"{call_context.caller_identity()}, request {call_context.request_id()}",
-        )
+        scope = self._contact(request.scope, "scope.", checked(request))
+        with self.audit.recording("counter.adjust", [scope.customer_id]) as note:
+            adjustment = await self.ledger.adjust(
+                scope,
+                request.delta,
+                request.reason,
+                f"{call_context.caller_identity()}, request {call_context.request_id()}",
+            )
+            note.detail = f"adjustment_id={adjustment.adjustment_id} delta={adjustment.delta}"
         return cv.ledger_entry_to(adjustment, self._now())
 
     async def ListLedger(self, request, context):
         since, until = cv.ts(request.since), cv.ts(request.until)
         asked = page(request.page, "ListLedger", request.customer_id, since, until, request.confirmed_only)
         entries = await self.ledger.list_ledger(
-            request.customer_id, since, until, time_after(asked), asked.size + 1, request.confirmed_only
+            request.customer_id,
+            since,
+            until,
+            time_after(asked),
+            asked.size + 1,
+            request.confirmed_only,
+            scope=call_context.caller_scope(),
         )
         now = self._now()
         sent, cut = fit([cv.ledger_entry_to(e, now) for e in entries[: asked.size]])
         return pb.ListLedgerResponse(entries=sent, page=page_out(asked, entries, len(sent), _ledger_key, truncated=cut))
 
     async def GetDecisionTrace(self, request, context):
-        return cv.decision_to(await self.ledger.get_decision(request.decision_id))
+        return cv.decision_to(await self.ledger.get_decision(request.decision_id, scope=call_context.caller_scope()))
 
     async def ListDecisions(self, request, context):
         since = cv.ts(request.since)
         asked = page(request.page, "ListDecisions", request.customer_id, since, request.blocked_only)
         items, total = await self.ledger.list_decisions(
-            request.customer_id, since, request.blocked_only, time_after(asked), asked.size + 1
+            request.customer_id,
+            since,
+            request.blocked_only,
+            time_after(asked),
+            asked.size + 1,
+            scope=call_context.caller_scope(),
         )
         sent, cut = fit([cv.decision_to(d) for d in items[: asked.size]])
         return pb.ListDecisionsResponse(
@@ -301,15 +387,21 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
             "event_id": ctx.triggering_event.event_id,
             "event_kind": int(ctx.triggering_event.kind),
         }
-        answer = await self.offers.next_best_offer(
-            request.customer_id,
-            cv.required(channel),
-            request.person_id,
-            cv.ts(request.at),
-            max_offers,
-            request.exploit_only,
-            context_doc,
-        )
+        with self.audit.recording("nbo.decide", [request.customer_id]) as note:
+            answer = await self.offers.next_best_offer(
+                request.customer_id,
+                cv.required(channel),
+                request.person_id,
+                cv.ts(request.at),
+                max_offers,
+                request.exploit_only,
+                context_doc,
+                scope=call_context.caller_scope(),
+            )
+            offered = ",".join(r.offer.offer_id for r in answer.result.ranked)
+            note.detail = (
+                f"decision_id={answer.decision_id} offers={offered} suppressed={len(answer.result.suppressed)}"
+            )
         result = answer.result
         reply = pb.GetNextBestOfferResponse(
             offers=[
@@ -356,18 +448,28 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
     async def CreateCampaign(self, request, context):
         errors = checked(request)
         campaign = cv.campaign_from(request.campaign, errors)
-        return cv.campaign_to(await self.catalogue.create_campaign(campaign, errors))
+        with self.audit.recording("campaign.create", detail=f"campaign_id={request.campaign.campaign_id}") as note:
+            created = await self.catalogue.create_campaign(campaign, errors)
+            note.detail += f" version={created.version} state={created.state.name}"
+        return cv.campaign_to(created)
 
     async def UpdateCampaign(self, request, context):
         errors = checked(request)
         campaign = cv.campaign_from(request.campaign, errors)
-        return cv.campaign_to(await self.catalogue.update_campaign(campaign, request.expected_version, errors))
+        with self.audit.recording("campaign.update", detail=f"campaign_id={request.campaign.campaign_id}") as note:
+            updated = await self.catalogue.update_campaign(campaign, request.expected_version, errors)
+            note.detail += f" version={updated.version} state={updated.state.name}"
+        return cv.campaign_to(updated)
 
     async def PauseCampaign(self, request, context):
-        return cv.campaign_to(await self.catalogue.set_state(request.campaign_id, CampaignState.PAUSED))
+        with self.audit.recording("campaign.pause", detail=f"campaign_id={request.campaign_id}"):
+            paused = await self.catalogue.set_state(request.campaign_id, CampaignState.PAUSED)
+        return cv.campaign_to(paused)
 
     async def ResumeCampaign(self, request, context):
-        return cv.campaign_to(await self.catalogue.set_state(request.campaign_id, CampaignState.ACTIVE))
+        with self.audit.recording("campaign.resume", detail=f"campaign_id={request.campaign_id}"):
+            resumed = await self.catalogue.set_state(request.campaign_id, CampaignState.ACTIVE)
+        return cv.campaign_to(resumed)
 
     async def GetCampaign(self, request, context):
         return cv.campaign_to(await self.catalogue.get_campaign(request.campaign_id))
@@ -394,7 +496,12 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         asked = page(request.page, "ListProposals", request.campaign_id, request.customer_id, request.state)
         state = ProposalState(request.state) if request.state else None
         items = await self.offers.list_proposals(
-            request.campaign_id, request.customer_id, state, time_after(asked), asked.size + 1
+            request.campaign_id,
+            request.customer_id,
+            state,
+            time_after(asked),
+            asked.size + 1,
+            call_context.caller_scope(),
         )
         sent, cut = fit([cv.proposal_to(p) for p in items[: asked.size]])
         return pb.ListProposalsResponse(
