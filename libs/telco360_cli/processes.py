@@ -5,6 +5,10 @@ file under `var_dir`, logs in `var_dir/logs/<svc>.log`, and a state file
 `var_dir/run/suite.json` (pid, port, log per service) that `services status`/`down` and the
 other CLI commands read. Start waits for each service's gRPC health to report SERVING; stop
 sends SIGTERM and waits for a clean exit (SIGKILL only after the grace period, reported).
+With a development PKI (`pki=devpki.create(...)`, what the demo does) every service serves
+mutual TLS and requires signed tokens: its own certificate and key, the CA, the JWT public key
+and its peer token come from the PKI's files; `client_tls` and `token_file("admin")` are what a
+client of that suite needs.
 """
 
 from __future__ import annotations
@@ -23,14 +27,22 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from telco360_cli.config import DEFAULT_PORTS, SERVICES, STATE_FILE
 from telco360_cli.errors import CliError
+from telco360_runtime.devpki import CLIENT_NAME, Pki
+from telco360_runtime.tls import ChannelTls
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def health_status(address: str, timeout: float = 1.0) -> str:
-    """The overall gRPC health status of a server ("SERVING", "NOT_SERVING", "UNREACHABLE")."""
+def health_status(address: str, timeout: float = 1.0, tls: ChannelTls | None = None) -> str:
+    """The overall gRPC health status of a server ("SERVING", "NOT_SERVING", "UNREACHABLE"),
+    over TLS when `tls` is given."""
     try:
-        with grpc.insecure_channel(address) as channel:
+        channel = (
+            grpc.secure_channel(address, tls.channel_credentials(), options=tls.channel_options())
+            if tls is not None
+            else grpc.insecure_channel(address)
+        )
+        with channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
             return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
     except grpc.RpcError:
@@ -71,11 +83,16 @@ class LocalSuite:
     """The four services as local processes under one var directory."""
 
     def __init__(
-        self, var_dir: pathlib.Path, ports: dict[str, int] | None = None, extra_env: dict[str, str] | None = None
+        self,
+        var_dir: pathlib.Path,
+        ports: dict[str, int] | None = None,
+        extra_env: dict[str, str] | None = None,
+        pki: Pki | None = None,
     ) -> None:
         self.var_dir = var_dir.resolve()
         self.ports = dict(ports or DEFAULT_PORTS)
         self.extra_env = dict(extra_env or {})
+        self.pki = pki
         self.log_dir = self.var_dir / "logs"
         self.run_dir = self.var_dir / "run"
 
@@ -96,6 +113,7 @@ class LocalSuite:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         payload = {
             "var_dir": str(self.var_dir),
+            "pki": str(self.pki.root) if self.pki is not None else "",
             "services": {s.name: {"pid": s.pid, "port": s.port, "log": s.log} for s in states.values()},
         }
         tmp = self.state_path.with_suffix(".tmp")
@@ -103,6 +121,29 @@ class LocalSuite:
         tmp.replace(self.state_path)
         for state in states.values():
             (self.run_dir / f"{state.name}.pid").write_text(f"{state.pid}\n")
+
+    @property
+    def client_tls(self) -> ChannelTls | None:
+        """TLS for clients of this suite (the CA and the CLI's certificate); None: plaintext."""
+        if self.pki is None:
+            return None
+        return ChannelTls(
+            str(self.pki.ca_file), str(self.pki.cert_file(CLIENT_NAME)), str(self.pki.key_file(CLIENT_NAME))
+        )
+
+    def secure_env(self, name: str) -> dict[str, str]:
+        """A service's TLS (mutual) and JWT settings from the PKI; {} without one."""
+        if self.pki is None:
+            return {}
+        prefix = f"TELCO360_{name.upper()}_"
+        return {
+            f"{prefix}TLS_CERT_FILE": str(self.pki.cert_file(name)),
+            f"{prefix}TLS_KEY_FILE": str(self.pki.key_file(name)),
+            f"{prefix}TLS_CA_FILE": str(self.pki.ca_file),
+            f"{prefix}TLS_CLIENT_AUTH": "true",
+            f"{prefix}JWT_KEYS_FILE": str(self.pki.jwt_keys_file),
+            f"{prefix}PEER_TOKEN_FILE": str(self.pki.token_file(name)),
+        }
 
     def addresses(self) -> dict[str, str]:
         """Loopback addresses of the configured ports."""
@@ -120,6 +161,7 @@ class LocalSuite:
             f"{prefix}METRICS_PORT": "0",
             f"{prefix}REPORT_DIR": str(self.var_dir / "reports"),
             "PYTHONUNBUFFERED": "1",
+            **self.secure_env(name),
         }
         for peer in SERVICES:
             if peer != name:
@@ -164,7 +206,7 @@ class LocalSuite:
                     f"{state.name} exited with status {proc.returncode} while starting; "
                     f"last log lines:\n{tail(pathlib.Path(state.log))}"
                 )
-            if health_status(state.address) == "SERVING":
+            if health_status(state.address, tls=self.client_tls) == "SERVING":
                 return
             if time.monotonic() > deadline:
                 raise CliError(
@@ -174,8 +216,20 @@ class LocalSuite:
             time.sleep(0.25)
 
     # ------------------------------------------------------------------ status / stop
+    def _recorded_pki(self) -> None:
+        """Take the PKI a suite was started with from its state file (for `services status`)."""
+        if self.pki is not None or not self.state_path.exists():
+            return
+        try:
+            root = json.loads(self.state_path.read_text()).get("pki", "")
+        except (OSError, ValueError):
+            return
+        if root and pathlib.Path(root).is_dir():
+            self.pki = Pki(pathlib.Path(root))
+
     def status(self) -> list[dict[str, object]]:
         """Per recorded service: pid, alive, port, health and log path."""
+        self._recorded_pki()
         rows: list[dict[str, object]] = []
         for name in SERVICES:
             state = self.read().get(name)
@@ -198,7 +252,7 @@ class LocalSuite:
                     "pid": state.pid,
                     "alive": alive,
                     "port": state.port,
-                    "health": health_status(state.address) if alive else "STOPPED",
+                    "health": health_status(state.address, tls=self.client_tls) if alive else "STOPPED",
                     "log": state.log,
                 }
             )

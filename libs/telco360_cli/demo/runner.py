@@ -3,6 +3,9 @@
 Every step talks to the real services over gRPC; a step whose service is missing or
 fails makes the demo print the step, the server's status and message, and exit 1.
 The services are always stopped at the end (SIGTERM, clean exit checked).
+The suite runs the way production does: a development PKI under `<var_dir>/pki` (devpki)
+gives every service mutual TLS and signed (JWT) identities for callers and peers, and the
+demo's own calls carry the admin token and the CLI's client certificate.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from telco360_cli.demo.state import DemoState, result_record
 from telco360_cli.errors import CliError, describe_rpc_error
 from telco360_cli.processes import LocalSuite, tail
 from telco360_cli.rpc import Clients
+from telco360_runtime import devpki
 from telco360_runtime.testing import free_port
 
 
@@ -92,6 +96,7 @@ def run_demo(options: DemoOptions) -> int:
         shutil.rmtree(var_dir)
     var_dir.mkdir(parents=True)
     ports = {name: free_port() for name in SERVICES}
+    pki = devpki.create(var_dir / "pki")
     # Contact answers the call centre within a 250 ms budget for profile and scoring lookups; on
     # one small machine that also runs the batch work (training, scoring) those lookups can take
     # longer, and the demo should show the answers, not the degraded fallbacks.
@@ -99,6 +104,7 @@ def run_demo(options: DemoOptions) -> int:
         var_dir,
         ports,
         extra_env={"TELCO360_{SVC}_SQLITE_SYNCHRONOUS": "NORMAL", "TELCO360_CONTACT_PEER_TIMEOUT_SECONDS": "2"},
+        pki=pki,
     )
     state = DemoState(options=options, suite=suite, out_dir=options.out_dir.resolve())
     state.out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,12 +112,14 @@ def run_demo(options: DemoOptions) -> int:
     failed_step = ""
     try:
         console.rule("[bold cyan]start the four services")
-        with console.status("starting ingest, profile, scoring, contact on SQLite…"):
+        with console.status("starting ingest, profile, scoring, contact on SQLite (mutual TLS, JWT)…"):
             suite.start(timeout=120)
         for row in suite.status():
             console.print(f"  {row['service']:8} pid {row['pid']} port {row['port']} {row['health']}")
         state.timings.append(("start services", time.monotonic() - began))
-        config = CliConfig(addresses=suite.addresses(), token="", timeout=60.0)
+        console.print(f"  mutual TLS and JWT authentication on; certificates and tokens in {pki.root}")
+        admin_token = pki.token_file("admin").read_text(encoding="utf-8").strip()
+        config = CliConfig(addresses=suite.addresses(), token=admin_token, timeout=60.0, tls=suite.client_tls)
 
         async def main() -> None:
             async with Clients(config) as clients:
@@ -141,6 +149,11 @@ def run_demo(options: DemoOptions) -> int:
                     console.print(tail(suite.log_dir / f"{name}.log"), highlight=False, markup=False)
         else:
             console.print(f"services left running; `telco360 --var-dir {var_dir} services down` stops them")
+            console.print(
+                f"to call them: TELCO360_CLI_TLS_CA={pki.ca_file} TELCO360_CLI_TLS_CERT={pki.cert_file('cli')} "
+                f"TELCO360_CLI_TLS_KEY={pki.key_file('cli')} TELCO360_CLI_TOKEN_FILE={pki.token_file('admin')}",
+                highlight=False,
+            )
     wall = time.monotonic() - began
     result_path = state.out_dir / "demo-result.json"
     result_path.write_text(json.dumps(result_record(state, status, failed_step, wall), indent=2, default=str))

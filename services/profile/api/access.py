@@ -27,7 +27,7 @@ ACCESS = {
     "UpdateTagDefinition": allow("analyst"),
     "DeleteTagDefinition": allow("analyst"),
     "DryRunTagDefinition": allow("analyst", "marketing"),
-    "ValidateExpression": allow("analyst", "marketing"),
+    "ValidateExpression": allow("service", "analyst", "marketing"),  # contact checks offers' eligibility rules
     "GetTagDefinition": allow(*READERS),
     "ListTagDefinitions": allow(*READERS),
     "RecordScores": allow("service", max_request_kb=SCORES_KB),
