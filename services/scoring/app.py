@@ -12,10 +12,12 @@ from services.scoring.api.servicer import ScoringServicer
 from services.scoring.peers.profile import ProfileFeatureSource
 from services.scoring.settings import ScoringSettings
 from services.scoring.store import ScoringStore
-from services.scoring.store.models import JOBS
+from services.scoring.store.models import AUDIT, JOBS
 from services.scoring.usecases.context import Context, DomainConfig
 from services.scoring.usecases.scoring_app import ScoringApp
 from telco360.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from telco360_runtime import audit_api
+from telco360_runtime.audit import AuditTrail
 from telco360_runtime.clients import open_channel
 from telco360_runtime.db import Database
 from telco360_runtime.jobs import JobRunner, JobStore
@@ -62,7 +64,8 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
     )
     ctx = Context(store=store, source=source, runner=runner, config=domain_config(settings))
     app = ScoringApp(ctx, db.run)
-    servicer = ScoringServicer(app, jobs, db.run)
+    audit = AuditTrail(db, AUDIT)
+    servicer = ScoringServicer(app, jobs, db.run, audit)
 
     async def load_champions() -> None:
         ctx.bind_loop()
@@ -86,14 +89,19 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
 
     service = GrpcService(
         settings,
-        [Registration(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS)],
-        parts={"scoring_app": app},  # tests and benches reach the use cases
+        [
+            Registration(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS),
+            audit_api.registration(audit),
+        ],
+        parts={"scoring_app": app, "audit": audit},  # tests and benches reach the use cases
     )
     service.add_startup(load_champions)
+    service.add_startup(audit.start)
     # Promotions made by other replicas: one cheap query per round; a failed round keeps
     # serving the current champions.
     service.add_periodic("champion-refresh", settings.champion_refresh_seconds, refresh_champions)
     service.add_shutdown(lambda: runner.join_all(settings.grace_seconds))
     service.add_shutdown(lambda: channel.close(None))
     service.add_shutdown(stop_scoring_threads)
+    service.add_shutdown(audit.close)
     return service

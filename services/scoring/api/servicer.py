@@ -14,6 +14,7 @@ from typing import Any
 from telco360.common.v1 import common_pb2
 from telco360.scoring.v1 import scoring_pb2 as pb
 from telco360.scoring.v1 import scoring_pb2_grpc
+from telco360_runtime.audit import AuditTrail
 from telco360_runtime.bounds import PAGE_MAX_BYTES, TOO_MANY
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.jobs import JobStore
@@ -28,21 +29,30 @@ from . import request_bounds
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     """Every ScoringService rpc, delegating to the use cases."""
 
-    def __init__(self, app: ScoringApp, jobs: JobStore, db_run: Any) -> None:
+    def __init__(self, app: ScoringApp, jobs: JobStore, db_run: Any, audit: AuditTrail) -> None:
         self.app = app
         self.jobs = jobs
         self._run = db_run
+        # Model changes and every read or computation of an account's scores are on the trail
+        # (ids, kinds and job ids; never a table's content or path).
+        self.audit = audit
 
     async def _job(self, job_id: str) -> common_pb2.Job:
         return job_to_proto(await self._run(self.jobs.get, job_id))
 
     async def TrainModel(self, request: pb.TrainModelRequest, context: Any) -> common_pb2.Job:
         request_bounds.check(request)
-        return await self._job(await self.app.train_model(cv.train_request(request)))
+        with self.audit.recording("model.train", detail=f"kind={pb.ModelKind.Name(request.kind)}") as note:
+            job_id = await self.app.train_model(cv.train_request(request))
+            note.detail += f" job_id={job_id}"
+        return await self._job(job_id)
 
     async def TrainFromTable(self, request: pb.TrainFromTableRequest, context: Any) -> common_pb2.Job:
         request_bounds.check(request)
-        return await self._job(await self.app.train_from_table(cv.table_request(request)))
+        with self.audit.recording("model.train_from_table", detail=f"table={request.WhichOneof('table')}") as note:
+            job_id = await self.app.train_from_table(cv.table_request(request))
+            note.detail += f" job_id={job_id}"
+        return await self._job(job_id)
 
     async def GetJob(self, request: common_pb2.GetJobRequest, context: Any) -> common_pb2.Job:
         request_bounds.check(request)
@@ -71,11 +81,16 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
 
     async def PromoteModel(self, request: pb.PromoteModelRequest, context: Any) -> pb.Model:
         request_bounds.check(request)
-        return cv.model_to_pb(await self.app.promote(request.model_id))
+        with self.audit.recording("model.promote", detail=f"model_id={request.model_id}"):
+            promoted = await self.app.promote(request.model_id)
+        return cv.model_to_pb(promoted)
 
     async def ScoreCustomers(self, request: pb.ScoreCustomersRequest, context: Any) -> pb.ScoreCustomersResponse:
         request_bounds.check(request)
-        results = await self.app.score_customers(list(request.customer_ids), request.top_reasons, request.churn_only)
+        with self.audit.recording("scores.compute", request.customer_ids, f"churn_only={request.churn_only}"):
+            results = await self.app.score_customers(
+                list(request.customer_ids), request.top_reasons, request.churn_only
+            )
         return _fitting(pb.ScoreCustomersResponse(scores=[cv.account_to_pb(r) for r in results]), "customer_ids", "ids")
 
     async def ScoreFeatures(self, request: pb.ScoreFeaturesRequest, context: Any) -> pb.ScoreFeaturesResponse:
@@ -93,12 +108,16 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
 
     async def ScoreAll(self, request: pb.ScoreAllRequest, context: Any) -> common_pb2.Job:
         request_bounds.check(request)
-        job_id = await self.app.score_all(cv.optional_time(request.as_of), request.skip_publish, request.batch_size)
+        with self.audit.recording("scores.compute_all", detail=f"skip_publish={request.skip_publish}") as note:
+            job_id = await self.app.score_all(cv.optional_time(request.as_of), request.skip_publish, request.batch_size)
+            note.detail += f" job_id={job_id}"
         return await self._job(job_id)
 
     async def GetStoredScore(self, request: pb.GetStoredScoreRequest, context: Any) -> pb.AccountScore:
         request_bounds.check(request)
-        return cv.stored_to_pb(await self.app.stored_score(request.customer_id))
+        with self.audit.recording("scores.read", [request.customer_id]):
+            stored = await self.app.stored_score(request.customer_id)
+        return cv.stored_to_pb(stored)
 
     async def GetReport(self, request: pb.GetReportRequest, context: Any) -> pb.GetReportResponse:
         request_bounds.check(request)
