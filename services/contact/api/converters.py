@@ -51,7 +51,7 @@ from services.contact.domain.model import (
 )
 from telco360.common.v1 import common_pb2
 from telco360.contact.v1 import contact_pb2 as pb
-from telco360_runtime import bounds
+from telco360_runtime import bounds, masking
 from telco360_runtime.errors import FieldViolation, InvalidArgument, ViolationCollector
 from telco360_runtime.timeconv import from_timestamp, is_set, to_timestamp
 
@@ -480,7 +480,7 @@ def reservation_to(reservation: Reservation, now: dt.datetime) -> pb.Reservation
         contact=request_to(reservation.request),
         state=proto_enum(pb.ReservationState, reservation.effective_state(now)),
         external_ref=reservation.external_ref,
-        cancel_reason=reservation.cancel_reason,
+        cancel_reason=masking.reveal(reservation.cancel_reason, masking.NOTES),
         decision_id=reservation.decision_id,
         outcome=proto_enum(pb.OutcomeKind, reservation.outcome or 0),
     )
@@ -506,7 +506,7 @@ def ledger_entry_to(entry: Reservation | Adjustment, now: dt.datetime) -> pb.Led
         kind=pb.LEDGER_ENTRY_KIND_ADJUSTMENT,
         scope=request_to(entry.scope),
         delta=entry.delta,
-        reason=entry.reason,
+        reason=masking.reveal(entry.reason, masking.NOTES),
         actor=entry.actor,
     )
     put_ts(msg.recorded_at, entry.recorded_at)
@@ -571,9 +571,10 @@ def opt_out_to(entry: OptOut) -> pb.OptOut:
         kind=proto_enum(pb.OptOutKind, entry.kind),
         channels=sorted(proto_enum(pb.Channel, c) for c in entry.channels),
         purposes=sorted(proto_enum(pb.Purpose, p) for p in entry.purposes),
-        reason=entry.reason,
+        # Free text a person wrote about the customer: masked like notes (telco360_runtime.masking).
+        reason=masking.reveal(entry.reason, masking.NOTES),
         source=entry.source,
-        removed_reason=entry.removed_reason,
+        removed_reason=masking.reveal(entry.removed_reason, masking.NOTES),
     )
     put_ts(msg.starts_at, entry.starts_at)
     put_ts(msg.expires_at, entry.expires_at)

@@ -22,6 +22,8 @@ from services.ingest.domain.hashing import load_record
 from services.ingest.domain.ingest import Outcome, Prepared, quarantine_copy
 from services.ingest.domain.violations import Normalisation, Violation
 from telco360.ingest.v1 import ingest_pb2
+from telco360_runtime import masking
+from telco360_runtime.auth import mask
 
 _TIMESTAMP = "google.protobuf.Timestamp"
 _ENUM = FieldDescriptor.TYPE_ENUM
@@ -141,15 +143,56 @@ def result_pb(index: int, item: Prepared, outcome: Outcome) -> ingest_pb2.Record
 
 
 def log_entry_pb(item: LogItem) -> ingest_pb2.LogEntry:
-    """A stored log item as a LogEntry (its payload is the normalised record's JSON)."""
+    """A stored log item as a LogEntry (its payload is the normalised record's JSON), its
+    personal fields masked for the caller (`mask_record`)."""
     seconds, micros = divmod(item.ingested_at_us, 1_000_000)
     # Dicts, not messages: the constructor builds the sub-messages in place (no copies).
-    return ingest_pb2.LogEntry(
+    entry = ingest_pb2.LogEntry(
         sequence=item.sequence,
         version=item.version,
         record=load_record(item.payload),
         ingested_at={"seconds": seconds, "nanos": micros * 1000},
     )
+    mask_record(entry.record)
+    return entry
+
+
+def mask_record(record: ingest_pb2.Record) -> None:
+    """Mask a record's personal fields in place for the current caller (telco360_runtime.masking).
+
+    The log and the quarantine hold every account, so no account-team scoping can apply:
+    `scoped=False`, only admin and service read them unmasked (peers read the log all day:
+    one role lookup per entry, nothing else). Ingest does not know which operator attributes
+    are personal (profile's `personal_attributes`), so every text attribute is masked for
+    roles that may not see personal attributes, and other attribute values are left out.
+    """
+    kinds = masking.visible_kinds(scoped=False)
+    if kinds == masking.KINDS:
+        return
+    payload = record.WhichOneof("payload")
+    if payload == "account":
+        account = record.account
+        if masking.ACCOUNT_NAME not in kinds:
+            account.name = mask(account.name)
+        if masking.ATTRIBUTES not in kinds:
+            for name in list(account.attributes):
+                value = account.attributes[name]
+                if value.WhichOneof("kind") == "string_value":
+                    value.string_value = mask(value.string_value)
+                else:
+                    del account.attributes[name]
+    elif payload == "contact":
+        person = record.contact
+        if masking.CONTACT_NAME not in kinds:
+            person.name = mask(person.name)
+        if masking.PHONE not in kinds:
+            person.phone = mask(person.phone)
+        if masking.EMAIL not in kinds:
+            person.email = mask(person.email)
+    elif payload == "service_event" and masking.NOTES not in kinds:
+        record.service_event.summary = mask(record.service_event.summary)
+    elif payload == "interaction" and masking.NOTES not in kinds:
+        record.interaction.notes = mask(record.interaction.notes)
 
 
 def timestamp_us(stamp: Timestamp) -> int:
@@ -160,7 +203,7 @@ def timestamp_us(stamp: Timestamp) -> int:
 def quarantine_entry_pb(item: QuarantineItem) -> ingest_pb2.QuarantineEntry:
     """A stored quarantine item as a QuarantineEntry."""
     seconds, micros = divmod(item.received_at_us, 1_000_000)
-    return ingest_pb2.QuarantineEntry(
+    entry = ingest_pb2.QuarantineEntry(
         quarantine_id=str(item.id),
         record=raw_record_pb(item.record),
         violations=[ingest_pb2.FieldViolation(field=f, description=d, reason=r) for f, d, r in item.violations],
@@ -168,6 +211,8 @@ def quarantine_entry_pb(item: QuarantineItem) -> ingest_pb2.QuarantineEntry:
         resolved=item.resolved,
         resolved_sequence=item.resolved_sequence,
     )
+    mask_record(entry.record)  # personal fields masked for the caller, as in the log
+    return entry
 
 
 def raw_record_pb(raw_json: str) -> ingest_pb2.Record:

@@ -13,7 +13,8 @@ from services.profile.domain.tags import TagDefinitionView
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
 from telco360.profile.v1 import profile_pb2 as pb
-from telco360_runtime.auth import mask, may_see_personal_data
+from telco360_runtime import masking
+from telco360_runtime.auth import mask
 from telco360_runtime.timeconv import from_timestamp, is_set, to_timestamp
 
 
@@ -53,12 +54,13 @@ def fill_values(target, values: Mapping[str, Any], only: set[str] | None = None)
 
 
 def mask_personal_values(values: MutableMapping[str, common_pb2.AttributeValue], names: frozenset[str]) -> None:
-    """Mask the personal entries of an AttributeValue map for roles that may not see personal data.
+    """Mask the personal entries of an AttributeValue map for roles that may not see personal
+    attributes (telco360_runtime.masking, kind ATTRIBUTES).
 
     Text is masked like names (`auth.mask`); a number or flag under a personal name cannot be
     masked usefully and is left out.
     """
-    if not names or may_see_personal_data():
+    if not names or masking.shows(masking.ATTRIBUTES):
         return
     for name in names & set(values.keys()):
         entry = values[name]
@@ -91,9 +93,10 @@ def opt_time(msg_time) -> dt.datetime | None:
     return from_timestamp(msg_time) if is_set(msg_time) else None
 
 
-def personal(value: str) -> str:
-    """Personal data, masked for roles that may not see it."""
-    return value if may_see_personal_data() else mask(value)
+def personal(value: str, kind: str = masking.NOTES) -> str:
+    """Personal data of one kind (telco360_runtime.masking), masked for roles that may not see it
+    (without a kind: the strictest, shown only to roles that see every personal field)."""
+    return masking.reveal(value, kind)
 
 
 def definition_to_pb(
@@ -167,7 +170,7 @@ def account_to_pb(data: dict, personal=personal) -> pb.Account:
     fields = master.get("fields", {})
     msg = pb.Account(
         customer_id=acct.customer_id,
-        name=personal(str(fields.get("name", ""))),
+        name=personal(str(fields.get("name", "")), masking.ACCOUNT_NAME),
         credit_code=str(fields.get("credit_code", "")),
         parent_customer_id=str(fields.get("parent_customer_id", "")),
         group_root_customer_id=data["root"],
@@ -215,11 +218,11 @@ def _facts_to_pb(data: dict, out: pb.Customer360, personal) -> None:
     for c in data["contacts"]:
         out.contacts.add(
             person_id=c.get("person_id", ""),
-            name=personal(c.get("name", "")),
+            name=personal(c.get("name", ""), masking.CONTACT_NAME),
             role=c.get("role", ""),
             level=int(c.get("level") or 0),
-            phone=personal(c.get("phone", "")),
-            email=personal(c.get("email", "")),
+            phone=personal(c.get("phone", ""), masking.PHONE),
+            email=personal(c.get("email", ""), masking.EMAIL),
             preferred_hours=c.get("preferred_hours", ""),
             inactive=bool(c.get("inactive")),
             customer_id=c["customer_id"],
@@ -247,7 +250,7 @@ def _facts_to_pb(data: dict, out: pb.Customer360, personal) -> None:
             product_line=int(e.get("product_line") or 0),
             severity=int(e.get("severity") or 0),
             resolution_hours=float(e.get("resolution_hours") or 0.0),
-            summary=personal(e.get("summary", "")),
+            summary=personal(e.get("summary", ""), masking.NOTES),
             survey_mean=sum(answers) / len(answers) if answers else 0.0,
             customer_id=e["customer_id"],
         )
@@ -257,7 +260,7 @@ def _facts_to_pb(data: dict, out: pb.Customer360, personal) -> None:
             channel=int(i.get("channel") or 0),
             recorded_by=i.get("recorded_by", ""),
             person_id=i.get("person_id", ""),
-            notes=personal(i.get("notes", "")),
+            notes=personal(i.get("notes", ""), masking.NOTES),
             duration_minutes=int(i.get("duration_minutes") or 0),
             customer_id=i["customer_id"],
         )
@@ -311,7 +314,7 @@ def _state_to_pb(data: dict, out: pb.Customer360, personal) -> None:
         out.score.CopyFrom(score_to_pb(data["score"]))
 
 
-def _unmasked(value: str) -> str:
+def _unmasked(value: str, kind: str) -> str:
     return value
 
 
@@ -343,20 +346,21 @@ def stored_view_to_pb(body: bytes, group: dict) -> pb.Customer360:
     out.group.member_customer_ids.extend(group["members"])
     out.group.total_fee_last_month_fen = fen(group["fee"])
     out.group.product_lines.extend(group["lines"])
-    if not may_see_personal_data():
+    if not masking.shows_everything():
         _mask_view(out)
     return out
 
 
 def _mask_view(out: pb.Customer360) -> None:
-    """Mask the same fields customer360_to_pb passes through `personal`."""
-    out.account.name = mask(out.account.name)
+    """Mask the same fields customer360_to_pb passes through `personal`, each by its kind."""
+    out.account.name = personal(out.account.name, masking.ACCOUNT_NAME)
     for c in out.contacts:
-        c.name, c.phone, c.email = mask(c.name), mask(c.phone), mask(c.email)
+        c.name = personal(c.name, masking.CONTACT_NAME)
+        c.phone, c.email = personal(c.phone, masking.PHONE), personal(c.email, masking.EMAIL)
     for e in out.recent_service_events:
-        e.summary = mask(e.summary)
+        e.summary = personal(e.summary, masking.NOTES)
     for i in out.recent_interactions:
-        i.notes = mask(i.notes)
+        i.notes = personal(i.notes, masking.NOTES)
 
 
 def event_to_pb(row) -> pb.AccountEvent:
