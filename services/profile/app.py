@@ -10,11 +10,13 @@ from services.profile.api.servicer import ProfileServicer
 from services.profile.peers.contact import Peers
 from services.profile.peers.ingest import IngestLog
 from services.profile.settings import ProfileSettings
-from services.profile.store.models import JOBS
+from services.profile.store.models import AUDIT, JOBS
 from services.profile.usecases.follow_log import LogConsumer
 from services.profile.usecases.profile import ProfileUseCases
 from services.profile.usecases.scheduler import TimeScheduler
 from telco360.profile.v1 import profile_pb2, profile_pb2_grpc
+from telco360_runtime import audit_api
+from telco360_runtime.audit import AuditTrail
 from telco360_runtime.db import Database
 from telco360_runtime.jobs import JobRunner, JobStore
 from telco360_runtime.server import GrpcService, Registration
@@ -60,7 +62,8 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
         token=settings.peer_token(),
         tls=settings.peer_tls(),
     )
-    servicer = ProfileServicer(store, jobs, peers, consumer, settings.personal_attributes)
+    audit = AuditTrail(db, AUDIT)
+    servicer = ProfileServicer(store, jobs, peers, consumer, settings.personal_attributes, audit=audit)
 
     async def start_followers() -> None:
         if consumer is not None:
@@ -78,8 +81,11 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
 
     service = GrpcService(
         settings,
-        [Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS)],
-        parts={"profile": servicer, "consumer": consumer, "scheduler": scheduler, "store": store},
+        [
+            Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS),
+            audit_api.registration(audit),
+        ],
+        parts={"profile": servicer, "consumer": consumer, "scheduler": scheduler, "store": store, "audit": audit},
     )
 
     def fail_interrupted_jobs() -> None:
@@ -89,7 +95,9 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     if settings.install_builtin_tags:
         service.add_startup(store.install_builtin_tags)
     service.add_startup(start_followers)
+    service.add_startup(audit.start)
     service.add_background("profile-warm-indexes", warm_in_background)
     service.add_shutdown(stop_followers)
     service.add_shutdown(lambda: jobs.join_all(timeout=settings.grace_seconds))
+    service.add_shutdown(audit.close)
     return service

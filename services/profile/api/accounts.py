@@ -26,9 +26,10 @@ class AccountHandlers(HandlerBase):
         stored = not group and months == TREND_MONTHS and recent == RECENT_LIMIT
         # Account managers: only their team's accounts (PERMISSION_DENIED otherwise), group parts included.
         scope = caller_scope()
-        out = await self.db.run(self._read_stored if stored else self._read_live, cid, group, months, recent, scope)
-        if out is None:
-            raise NotFound("customer", cid)
+        with self.audit.recording("customer360.read", [cid], f"level={'group' if group else 'account'}"):
+            out = await self.db.run(self._read_stored if stored else self._read_live, cid, group, months, recent, scope)
+            if out is None:
+                raise NotFound("customer", cid)
         # Known from the last recompute (no thread hop on the hot read); looked up once otherwise.
         out.billing_closed_month = (
             self.store.billing_closed_month(cached=True)
@@ -58,7 +59,8 @@ class AccountHandlers(HandlerBase):
     async def EraseCustomer(self, request, context):
         cid = required(request.customer_id, "customer_id")
         required(request.reason.strip(), "reason")
-        removed = await self.db.run(self.store.erase, cid, request.reason, request.purge_facts)
-        if removed is None:
-            raise NotFound("customer", cid)
+        with self.audit.recording("customer.erase", [cid], f"purge_facts={request.purge_facts}"):
+            removed = await self.db.run(self.store.erase, cid, request.reason, request.purge_facts)
+            if removed is None:
+                raise NotFound("customer", cid)
         return pb.EraseCustomerResponse(customer_id=cid, removed=removed, erased_at=cv.ts(self.store.clock()))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Protocol
 
 from services.profile.usecases.follow_log import LogConsumer
 from services.profile.usecases.profile import ProfileUseCases
 from telco360.profile.v1 import profile_pb2 as pb
+from telco360_runtime.audit import AuditTrail
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.jobs import JobRunner
 
@@ -18,6 +20,13 @@ class Enricher(Protocol):
     """Adds what other services know to a Customer360 (peers/contact.Peers): score, recent contacts."""
 
     async def enrich(self, out: pb.Customer360, customer_id: str, recent: int) -> None: ...
+
+
+def expression_digest(expression: str) -> str:
+    """How the audit trail names an expression: a digest, since its literals may be personal values."""
+    if not expression.strip():
+        return "none"
+    return "sha256:" + hashlib.sha256(expression.encode()).hexdigest()[:16]
 
 
 def required(value: str, field: str) -> str:
@@ -37,6 +46,8 @@ class HandlerBase:
         peers: Enricher,
         consumer: LogConsumer | None = None,
         personal_attributes: Iterable[str] = (),
+        *,
+        audit: AuditTrail,
     ) -> None:
         # Masked for roles that may not see personal data: as attributes and as `attr.` features.
         self.personal_attributes = frozenset(personal_attributes)
@@ -46,6 +57,9 @@ class HandlerBase:
         self.jobs = jobs
         self.peers = peers
         self.consumer = consumer
+        # Reads of Customer360s and features, exports, segment queries, tag rule changes and
+        # erasures are on the trail: account ids, tag ids, counts, expression digests only.
+        self.audit = audit
 
     async def _checked(self, expression: str, field: str, segment: bool = False):
         return await self.db.run(self.store.checked, expression, field, segment)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.profile.api import converters as cv
-from services.profile.api.common import TYPES, HandlerBase
+from services.profile.api.common import TYPES, HandlerBase, expression_digest
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_expr.vector import evaluate, frame_resolver
 from telco360_runtime import bounds
@@ -23,7 +23,8 @@ class FeatureHandlers(HandlerBase):
             raise InvalidArgument(FieldViolation("customer_ids", "must name 1-1000 accounts", "OUT_OF_RANGE"))
         as_of = cv.opt_time(request.as_of)
         # Account managers: only their team's accounts (PERMISSION_DENIED otherwise).
-        results, found = await self.db.run(self.store.features, ids, as_of, caller_scope())
+        with self.audit.recording("features.read", ids, f"as_of={'set' if as_of else 'now'}"):
+            results, found = await self.db.run(self.store.features, ids, as_of, caller_scope())
         by_id = {r.customer_id: r for r in results}
         only = set(request.feature_names) or None
         out = pb.GetFeaturesResponse(as_of=cv.ts(as_of or self.store.clock()))
@@ -70,6 +71,14 @@ class FeatureHandlers(HandlerBase):
         )
         only = set(request.feature_names) or None
 
+        with self.audit.recording("features.export") as note:
+            note.detail = f"filter={expression_digest(request.filter_expression)} vectors=0"
+            async for batch in self._export_batches(request, as_of, size, checked, only):
+                note.add(v.customer_id for v in batch.vectors)
+                note.detail = f"filter={expression_digest(request.filter_expression)} vectors={note.total}"
+                yield batch
+
+    async def _export_batches(self, request, as_of, size: int, checked, only):
         ids = await self.db.run(self.store.export_candidates, list(request.customer_ids), caller_scope())
         first = True
         for start in range(0, len(ids), size):
@@ -107,6 +116,12 @@ class FeatureHandlers(HandlerBase):
         if request.from_month > request.to_month:
             raise InvalidArgument(FieldViolation("to_month", "must not be before from_month", "OUT_OF_RANGE"))
 
+        with self.audit.recording("outcomes.export", detail=f"months={request.from_month}..{request.to_month}") as note:
+            async for batch in self._outcome_batches(request):
+                note.add(o.customer_id for o in batch.outcomes)
+                yield batch
+
+    async def _outcome_batches(self, request):
         rows = await self.db.run(
             self.store.outcomes, request.from_month, request.to_month, list(request.customer_ids), caller_scope()
         )

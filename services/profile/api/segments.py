@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from services.profile.api import converters as cv
 from services.profile.api import validation
-from services.profile.api.common import HandlerBase
+from services.profile.api.common import HandlerBase, expression_digest
 from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
+from telco360_runtime import masking
 from telco360_runtime.context import caller_scope
 from telco360_runtime.paging import read_page
 
@@ -21,23 +22,30 @@ class SegmentHandlers(HandlerBase):
         )
 
         scope = caller_scope()  # account managers: only their team's accounts are members
-        result = await self.db.run(
-            self.store.query_segment,
-            checked,
-            request.include_terminated,
-            size,
-            request.page.page_token,
-            request.count_only,
-            list(request.feature_names),
-            scope,
-        )
+        with self.audit.recording("segment.query") as note:
+            result = await self.db.run(
+                self.store.query_segment,
+                checked,
+                request.include_terminated,
+                size,
+                request.page.page_token,
+                request.count_only,
+                list(request.feature_names),
+                scope,
+            )
+            note.add(member["customer_id"] for member in result["members"])
+            note.count = result["count"]
+            note.detail = f"expression={expression_digest(request.expression)} count={result['count']}"
+            note.detail += f" count_only={request.count_only}"
         out = pb.QuerySegmentResponse(count=result["count"])
         out.page.total_count = result["count"]
         out.page.next_page_token = result["next_page_token"]
         room = validation.PageBytes(out)
         for i, member in enumerate(result["members"]):
             m = pb.SegmentMember(
-                customer_id=member["customer_id"], name=cv.personal(member["name"]), tier=member["tier"]
+                customer_id=member["customer_id"],
+                name=cv.personal(member["name"], masking.ACCOUNT_NAME),
+                tier=member["tier"],
             )
             cv.fill_values(m.features, member["features"])
             cv.mask_personal_values(m.features, self.personal_features)

@@ -51,8 +51,10 @@ class TagHandlers(HandlerBase):
             lambda progress: (self.store.reevaluate({tag_id}, ev.CAUSE_DEFINITION_CHANGE, progress), tag_id)[1],
         )
 
-    async def _change(self, fn, *args) -> pb.TagDefinitionChange:
-        view = await self.db.run(self.store.change_definition, fn, *args)
+    async def _change(self, action: str, tag_id: str, fn, *args) -> pb.TagDefinitionChange:
+        with self.audit.recording(action, detail=f"tag_id={tag_id}") as note:
+            view = await self.db.run(self.store.change_definition, fn, *args)
+            note.detail = f"tag_id={view.tag_id} version={view.version}"
         job_id = await self.db.run(self._start_reevaluation, view.tag_id)
         job = await self.db.run(self.jobs.store.get, job_id)
         return pb.TagDefinitionChange(definition=await self._definition_pb(view), job=job_to_proto(job))
@@ -66,19 +68,25 @@ class TagHandlers(HandlerBase):
 
     async def CreateTagDefinition(self, request, context):
         return await self._change(
-            tagcases.create_definition, cv.definition_from_pb(request.definition, self.store.clock())
+            "tag_rule.create",
+            request.definition.tag_id,
+            tagcases.create_definition,
+            cv.definition_from_pb(request.definition, self.store.clock()),
         )
 
     async def UpdateTagDefinition(self, request, context):
         required(request.definition.tag_id, "definition.tag_id")
         return await self._change(
+            "tag_rule.update",
+            request.definition.tag_id,
             tagcases.update_definition,
             cv.definition_from_pb(request.definition, self.store.clock()),
             request.expected_version,
         )
 
     async def DeleteTagDefinition(self, request, context):
-        return await self._change(tagcases.delete_definition, required(request.tag_id, "tag_id"))
+        tag_id = required(request.tag_id, "tag_id")
+        return await self._change("tag_rule.delete", tag_id, tagcases.delete_definition, tag_id)
 
     async def GetTagDefinition(self, request, context):
         view = await self.db.run(self.store.get_definition, request.tag_id, request.version)
@@ -162,6 +170,7 @@ class TagHandlers(HandlerBase):
                 cause=e["cause"],
             )
             cv.fill_values(change.trigger_values, e["trigger_values"])
+            cv.mask_personal_values(change.trigger_values, self.personal_features)
             if not room.take(change):  # full in bytes: the next page starts at this change
                 cursor = entries[i - 1]["change_id"]
                 break
