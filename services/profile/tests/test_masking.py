@@ -14,8 +14,10 @@ import grpc
 import pytest
 
 from services.profile.tests.harness import feed, start_ingest, start_profile, wait_applied
+from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime.auth import mask
+from telco360_runtime.proto_jobs import wait_job
 
 # A team lead over every manager of the generated base: account managers see their accounts unmasked.
 ALL_MANAGERS = ",".join(f"AM{n}" for n in range(1001, 1021))
@@ -193,3 +195,30 @@ async def test_personal_attributes_are_masked_per_role_in_every_answer(secured) 
     for token in SHOWN:
         view = await secured.GetCustomer360(pb.GetCustomer360Request(customer_id=cid), metadata=as_role(token))
         assert view.account.attributes["credit_rating"].string_value in ("AAA", "AA", "A", "BBB", "BB")
+
+
+async def test_tag_history_trigger_values_mask_personal_attributes(secured) -> None:
+    # A rule over a personal attribute records its values as triggers: analysts get them masked.
+    analyst = as_role("tok-analyst")
+    change = await secured.CreateTagDefinition(
+        pb.CreateTagDefinitionRequest(
+            definition=pb.TagDefinition(
+                tag_id="named",
+                display_name="Named",
+                category="test",
+                enabled=True,
+                expression='attr.name_en != ""',
+            )
+        ),
+        metadata=analyst,
+    )
+    job = await wait_job(
+        lambda request: secured.GetJob(request, metadata=analyst), change.job, poll_seconds=0.1, timeout=60
+    )
+    assert job.state == common_pb2.JOB_STATE_SUCCEEDED
+    request = pb.ListTagHistoryRequest(tag_id="named")
+    real = (await secured.ListTagHistory(request, metadata=as_role("tok-service"))).changes
+    seen = (await secured.ListTagHistory(request, metadata=analyst)).changes
+    values = [c.trigger_values["attr.name_en"].string_value for c in real]
+    assert values and all(values)
+    assert [c.trigger_values["attr.name_en"].string_value for c in seen] == [mask(v) for v in values]
