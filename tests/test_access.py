@@ -17,8 +17,10 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
+from telco360.audit.v1 import audit_pb2
 from telco360_runtime import auth
 from telco360_runtime.access import roles_allowed
+from telco360_runtime.audit_api import AUDIT_ACCESS
 from telco360_runtime.bootstrap import open_store
 
 pytestmark = pytest.mark.integration
@@ -115,11 +117,13 @@ async def test_every_rpc_answers_each_role_as_its_table_says(name: str, tmp_path
     if asyncio.iscoroutine(service):
         service = await service
     await service.start()
-    table = _access(name)
+    own = [(method, _access(name)) for method in _service_descriptor(name).methods]
+    # Every server also serves its audit trail, admin only.
+    audit = [(method, AUDIT_ACCESS) for method in audit_pb2.DESCRIPTOR.services_by_name["AuditService"].methods]
     wrong: list[str] = []
     try:
         async with grpc.aio.insecure_channel(service.address) as channel:
-            for method in _service_descriptor(name).methods:
+            for method, table in own + audit:
                 allowed = roles_allowed(table, method.name)
                 for role in auth.ROLES:
                     code, details = await _call(channel, method, f"tok-{role}")
