@@ -4,6 +4,11 @@
 # over the gRPC health protocol from the host, prove both scoring replicas answer (directly and
 # through round-robin over dns:///scoring:50051 from a peer), check the metrics endpoints and a
 # graceful stop, print a PASS/FAIL summary, and tear everything down, even on failure.
+# The suite runs secure, as compose defines it: the one-shot `secrets` service makes the PKI and
+# the database passwords; the checks from the host use the CA, the CLI's client certificate and
+# the admin token copied out of it, and prove that plaintext, certificate-less and token-less
+# callers are refused, that each service's database role reaches only its own database, and
+# that the containers run read-only, without capabilities.
 #
 # Where no Docker engine runs (CI, the sandboxes: no registry either) it must run as root: it
 # installs docker.io, docker-compose and debootstrap from Debian, starts its own dockerd, makes
@@ -150,7 +155,8 @@ fi
 
 # ---- the suite's images ----
 t0=$(date +%s)
-if compose build --parallel >"$W/logs/build-services.log" 2>&1; then
+# `secrets` runs the ingest image: building it separately would build that image twice.
+if compose build --parallel ingest profile scoring contact >"$W/logs/build-services.log" 2>&1; then
     pass "images built: ingest profile scoring contact ($(($(date +%s) - t0))s, base $BASE_IMAGE)"
 else
     tail -n 40 "$W/logs/build-services.log"
@@ -171,10 +177,11 @@ if ! compose up -d --scale scoring=$SCALE_SCORING >"$W/logs/up.log" 2>&1; then
     fail "docker-compose up (see $W/logs/up.log)"
 fi
 
-# Every container of the project, "name status" per line (health status where it has one).
+# Every long-running container of the project, "name status" per line (health status where it
+# has one); the one-shot `secrets` container is checked on its own.
 container_states() {
     local ids
-    ids=$(compose ps -q)
+    ids=$(compose ps -q postgres ingest profile scoring contact)
     [ -n "$ids" ] || return 0
     # shellcheck disable=SC2086
     docker inspect --format \
@@ -182,7 +189,18 @@ container_states() {
         | sed 's#^/##'
 }
 expected=$((4 + SCALE_SCORING))
+secrets_done=
 while :; do
+    if [ -z "$secrets_done" ] && sid=$(compose ps -q secrets) && [ -n "$sid" ]; then
+        read -r sstate scode < <(docker inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$sid")
+        if [ "$sstate" = exited ] && [ "$scode" = 0 ]; then
+            secrets_done=1
+            pass "secrets: PKI and database passwords made ($(docker logs "$sid" 2>&1 | tail -n 1))"
+        elif [ "$sstate" = exited ]; then
+            fail "secrets exited with status $scode: $(docker logs "$sid" 2>&1 | tail -n 3 | tr '\n' ' ')"
+            exit 1
+        fi
+    fi
     states=$(container_states)
     total=$(grep -c . <<<"$states" || true)
     healthy=$(grep -c ' healthy$' <<<"$states" || true)
@@ -198,6 +216,19 @@ while :; do
     sleep 2
 done
 
+# ---- the client's share of the PKI: CA, client certificate, admin token ----
+CLIENT="$W/client"
+rm -rf "$CLIENT"
+mkdir -m 0700 -p "$CLIENT"
+if docker cp "$(compose ps -q secrets):/secrets/ca/client/." "$CLIENT/" 2>"$W/logs/cp.log"; then
+    pass "client certificate, CA and admin token copied from the secrets volume"
+else
+    fail "cannot copy the client files from the secrets volume: $(cat "$W/logs/cp.log")"
+    exit 1
+fi
+export TELCO360_HEALTH_TLS_CA="$CLIENT/ca.pem" TELCO360_HEALTH_TLS_CERT="$CLIENT/cli.pem" \
+    TELCO360_HEALTH_TLS_KEY="$CLIENT/cli.key"
+
 # ---- gRPC health of every service and replica, from the host through the published ports ----
 host_check() { # label target
     local out
@@ -212,6 +243,88 @@ for svc in ingest profile contact; do
 done
 for i in $(seq "$SCALE_SCORING"); do
     host_check "scoring replica $i" "$(compose port --index="$i" scoring 50051)"
+done
+
+# ---- what the secure defaults refuse ----
+profile_addr=$(compose port profile 50051)
+if out=$(env -u TELCO360_HEALTH_TLS_CA "$PY" "$CHECK" --timeout 3 "$profile_addr" 2>&1); then
+    fail "a plaintext client got an answer from profile: $out"
+else
+    pass "plaintext client refused by profile ($out)"
+fi
+if out=$(env -u TELCO360_HEALTH_TLS_CERT -u TELCO360_HEALTH_TLS_KEY "$PY" "$CHECK" --timeout 3 "$profile_addr" 2>&1); then
+    fail "a client without a certificate got an answer from profile: $out"
+else
+    pass "client without a certificate refused by profile ($out)"
+fi
+# An RPC through the CLI over mutual TLS: refused without a token, answered with the admin's.
+export TELCO360_CLI_TLS_CA="$CLIENT/ca.pem" TELCO360_CLI_TLS_CERT="$CLIENT/cli.pem" TELCO360_CLI_TLS_KEY="$CLIENT/cli.key"
+export TELCO360_CLI_INGEST_ADDR=$(compose port ingest 50051)
+if out=$(env -u TELCO360_CLI_TOKEN_FILE "$PY" -m telco360_cli quarantine list 2>&1); then
+    fail "ingest answered a call without a token: $(tail -n 2 <<<"$out")"
+elif grep -q UNAUTHENTICATED <<<"$out"; then
+    pass "ingest refuses a call without a token (UNAUTHENTICATED)"
+else
+    fail "ingest without a token: expected UNAUTHENTICATED, got: $(tail -n 3 <<<"$out")"
+fi
+if out=$(TELCO360_CLI_TOKEN_FILE="$CLIENT/admin.jwt" "$PY" -m telco360_cli quarantine list 2>&1); then
+    pass "ingest answers the admin's signed token over mutual TLS (telco360 quarantine list)"
+else
+    fail "ingest with the admin token: $(tail -n 3 <<<"$out")"
+fi
+# The services calling each other over mutual TLS with their own tokens: records imported into
+# ingest reach profile through its log stream, and the Customer360 profile answers is whole
+# (scoring and contact, which it asks for the score and the contacts, answered it too).
+export TELCO360_CLI_PROFILE_ADDR=$(compose port profile 50051) TELCO360_CLI_TOKEN_FILE="$CLIENT/admin.jwt"
+"$PY" -m telco360_datagen --accounts 2 --months 2 --out "$W/logs/tiny.jsonl" >"$W/logs/datagen.log" 2>&1
+if out=$("$PY" -m telco360_cli import "$W/logs/tiny.jsonl" 2>&1); then
+    # Until profile has applied the records; the first answers may be partial while its
+    # channels to scoring and contact connect (a TLS handshake within a 300 ms peer budget).
+    view=
+    for _ in $(seq 60); do
+        if view=$("$PY" -m telco360_cli account show KA100001 2>&1) && ! grep -q "partial view" <<<"$view"; then
+            break
+        fi
+        sleep 1
+    done
+    if grep -q KA100001 <<<"$view" && ! grep -q "partial view" <<<"$view"; then
+        pass "import -> ingest -> profile (log stream) -> Customer360 with scoring and contact: peers call each other"
+    else
+        fail "Customer360 of an imported account: $(tail -n 3 <<<"$view")"
+    fi
+else
+    fail "telco360 import over mutual TLS: $(tail -n 3 <<<"$out")"
+fi
+unset TELCO360_CLI_TOKEN_FILE
+# Each service's database role reaches its own database and no other one.
+if out=$(compose exec -T postgres psql -h /var/run/postgresql -U postgres -d postgres -Atc \
+    "SELECT string_agg(d.datname || '=' || pg_get_userbyid(d.datdba), ' ' ORDER BY d.datname)
+       FROM pg_database d WHERE d.datname IN ('ingest','profile','scoring','contact')" 2>&1) \
+    && [ "$out" = "contact=contact ingest=ingest profile=profile scoring=scoring" ]; then
+    pass "one database per service, owned by its own role ($out)"
+else
+    fail "database owners: $out"
+fi
+if out=$(compose exec -T postgres psql -h /var/run/postgresql -U postgres -d postgres -Atc \
+    "SELECT string_agg(r.rolname, ' ' ORDER BY r.rolname) FROM pg_roles r
+      WHERE r.rolname IN ('ingest','profile','scoring','contact')
+        AND (r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication
+             OR has_database_privilege(r.rolname, CASE r.rolname WHEN 'ingest' THEN 'contact'
+                ELSE 'ingest' END, 'CONNECT'))" 2>&1) && [ -z "$out" ]; then
+    pass "service roles hold no superuser/createdb/createrole/replication, nor CONNECT to another's database"
+else
+    fail "over-privileged service roles: '$out'"
+fi
+# Hardening as the containers really run.
+for id in $(compose ps -q postgres ingest profile scoring contact); do
+    read -r name ro caps nnp < <(docker inspect --format \
+        '{{.Name}} {{.HostConfig.ReadonlyRootfs}} {{join .HostConfig.CapDrop ","}} {{join .HostConfig.SecurityOpt ","}}' \
+        "$id" | sed 's#^/##')
+    if [ "$ro" = true ] && [ "$caps" = ALL ] && [[ "$nnp" == *no-new-privileges* ]]; then
+        pass "$name: read-only root, capabilities dropped, no-new-privileges"
+    else
+        fail "$name: read_only=$ro cap_drop=$caps security_opt=$nnp"
+    fi
 done
 
 # ---- both scoring replicas reached from a peer, through round-robin over compose's DNS ----

@@ -2,7 +2,8 @@
 # Entrypoint of the local PostgreSQL stand-in (docker/postgres/Dockerfile). It honours the part
 # of the official image's interface that Telco360 relies on, so docker-compose.yml runs the same
 # on either image:
-#   POSTGRES_PASSWORD (required), POSTGRES_USER (default postgres), POSTGRES_DB (default: user),
+#   POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE (one is required; the file wins, as in the
+#   official image), POSTGRES_USER (default postgres), POSTGRES_DB (default: user),
 #   PGDATA, and on first start every /docker-entrypoint-initdb.d/*.sh|*.sql|*.sql.gz in order.
 # Started as root it owns the data directory, then drops to the postgres user.
 set -Eeuo pipefail
@@ -24,8 +25,11 @@ run_psql() {
 }
 
 init_cluster() {
+    if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+        POSTGRES_PASSWORD=$(tr -d '\n' <"$POSTGRES_PASSWORD_FILE")
+    fi
     if [ -z "${POSTGRES_PASSWORD:-}" ]; then
-        echo 'error: database is uninitialised and POSTGRES_PASSWORD is not set' >&2
+        echo 'error: database is uninitialised and neither POSTGRES_PASSWORD nor POSTGRES_PASSWORD_FILE is set' >&2
         exit 1
     fi
     initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \

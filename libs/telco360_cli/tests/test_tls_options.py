@@ -93,3 +93,42 @@ def test_pki_init_writes_a_pki_and_keeps_an_existing_one(tmp_path) -> None:
     assert (out / "ca.pem").read_bytes() == ca
     assert runner.invoke(app, ["pki", "init", "--out", str(out), "--force"]).exit_code == 0
     assert (out / "ca.pem").read_bytes() != ca
+
+
+def test_a_local_suite_with_a_pki_runs_every_service_with_mutual_tls_and_jwt(pki, tmp_path) -> None:
+    from telco360_cli.processes import LocalSuite
+
+    suite = LocalSuite(tmp_path / "var", pki=pki)
+    env = suite.env_for("scoring")
+    assert env["TELCO360_SCORING_TLS_CERT_FILE"] == str(pki.cert_file("scoring"))
+    assert env["TELCO360_SCORING_TLS_KEY_FILE"] == str(pki.key_file("scoring"))
+    assert env["TELCO360_SCORING_TLS_CA_FILE"] == str(pki.ca_file)
+    assert env["TELCO360_SCORING_TLS_CLIENT_AUTH"] == "true"
+    assert env["TELCO360_SCORING_JWT_KEYS_FILE"] == str(pki.jwt_keys_file)
+    assert env["TELCO360_SCORING_PEER_TOKEN_FILE"] == str(pki.token_file("scoring"))
+    assert suite.client_tls == ChannelTls(str(pki.ca_file), str(pki.cert_file("cli")), str(pki.key_file("cli")))
+    plain = LocalSuite(tmp_path / "plain")
+    assert plain.client_tls is None and not any("_TLS_" in key for key in plain.env_for("scoring"))
+
+
+def test_compose_runs_every_service_secure_by_default() -> None:
+    import yaml
+
+    from telco360_cli.tests.test_config import COMPOSE
+
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert "POSTGRES_PASSWORD" not in services["postgres"]["environment"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"]
+    for name in ("postgres", *devpki.SERVICES):
+        service = services[name]
+        assert service["read_only"] is True and service["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in service["security_opt"], name
+    for name in devpki.SERVICES:
+        env = services[name]["environment"]
+        prefix = f"TELCO360_{name.upper()}_"
+        for key in ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE", "JWT_KEYS_FILE", "PEER_TOKEN_FILE"):
+            assert env[prefix + key].startswith("/secrets/"), (name, key)
+        assert env[prefix + "TLS_CLIENT_AUTH"] == "true"
+        # Its own least-privilege role, the password in a file, never in the URL.
+        assert env[prefix + "DATABASE_URL"] == f"postgresql+psycopg://{name}@postgres:5432/{name}"
+        assert services[name]["volumes"] == [f"secrets-{name}:/secrets:ro"]
