@@ -50,4 +50,6 @@ ACCESS = {
     "ListConsents": allow(*READERS),
     "SubmitAccountEvent": allow("service"),
     "GetJob": allow(*PLANNERS),
+    "ApplyErasure": allow("service"),
+    "LiftErasure": allow("service"),
 }

@@ -21,4 +21,6 @@ ACCESS = {
     "ListQuarantine": allow("service"),
     "ReplayQuarantine": allow("service", max_request_kb=BATCH_KB),
     "GetIngestStats": allow("service", "analyst"),
+    "ApplyErasure": allow("service"),
+    "LiftErasure": allow("service"),
 }

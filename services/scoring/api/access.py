@@ -27,4 +27,6 @@ ACCESS = {
     "ScoreAll": allow("service", "analyst"),
     "GetStoredScore": allow("service", "analyst"),
     "GetJob": allow("service", "analyst"),
+    "ApplyErasure": allow("service"),
+    "LiftErasure": allow("service"),
 }
