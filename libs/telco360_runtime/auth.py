@@ -16,7 +16,8 @@ reports; personal data masked); marketing (policies, offers, campaigns; personal
 masked); account_manager (only the accounts assigned to them or their team; personal data
 of those accounts shown); call_center (next-best-offer and contact; personal data masked
 except contact people's names and phones, what an agent must say). What each role may call
-is each service's role table (api/access.py), enforced by the interceptor (access.py).
+is each service's role table (api/access.py), enforced by the interceptor (access.py); what
+each role sees of personal fields is masking.py.
 """
 
 from __future__ import annotations
@@ -36,10 +37,6 @@ from telco360_runtime import context
 from telco360_runtime.errors import PermissionDenied, Unauthenticated
 
 ROLES = ("admin", "service", "analyst", "marketing", "account_manager", "call_center")
-#: Roles that see every personal field unmasked (account managers: their own accounts only).
-PERSONAL_DATA_ROLES = frozenset({"admin", "service", "account_manager"})
-#: Roles that see contact people's names and phones (what the front line must say or dial).
-CONTACT_DETAIL_ROLES = PERSONAL_DATA_ROLES | {"call_center"}
 #: The role whose reads are limited to the accounts of its team (context.caller_scope()).
 SCOPED_ROLE = "account_manager"
 # RPCs that never need a token: infrastructure probes.
@@ -287,22 +284,6 @@ def require_role(allowed: Iterable[str]) -> None:
     role = context.caller_role()
     if role != "admin" and role not in set(allowed):
         raise PermissionDenied(f"role '{role or 'none'}' may not perform this operation")
-
-
-def may_see_personal_data() -> bool:
-    """Whether the current caller's role may see every personal field unmasked."""
-    return context.caller_role() in PERSONAL_DATA_ROLES
-
-
-def may_see_contact_details() -> bool:
-    """Whether the current caller may see contact people's names and phones."""
-    return context.caller_role() in CONTACT_DETAIL_ROLES
-
-
-def in_scope(account_manager_id: str) -> bool:
-    """Whether the current caller may see an account managed by `account_manager_id`."""
-    scope = context.caller_scope()
-    return scope is None or account_manager_id in scope
 
 
 def mask(value: str) -> str:
