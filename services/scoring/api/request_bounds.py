@@ -70,6 +70,10 @@ TEXT: dict[str, int] = {
     "FeatureColumn.raw_numbers": 8 * MAX_ROWS,
     "GetStoredScoreRequest.customer_id": b.ID_MAX,
     "GetReportRequest.model_id": b.ID_MAX,
+    "ApplyErasureRequest.erasure_id": b.ID_MAX,
+    "ApplyErasureRequest.customer_id": b.ID_MAX,
+    "LiftErasureRequest.customer_id": b.ID_MAX,
+    "LiftErasureRequest.reason": b.TEXT_MAX,
 }
 # "Message.field" -> most items of a repeated or map field.
 COUNT: dict[str, int] = {

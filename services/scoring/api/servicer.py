@@ -119,6 +119,25 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             stored = await self.app.stored_score(request.customer_id)
         return cv.stored_to_pb(stored)
 
+    async def ApplyErasure(
+        self, request: common_pb2.ApplyErasureRequest, context: Any
+    ) -> common_pb2.ApplyErasureResponse:
+        request_bounds.check(request)
+        with self.audit.recording("customer.erase", [request.customer_id]) as note:
+            erasure = await self.app.apply_erasure(request.erasure_id, request.customer_id)
+            note.detail = f"erasure_id={erasure.erasure_id} repeated={erasure.repeated}"
+        return common_pb2.ApplyErasureResponse(
+            customer_id=erasure.customer_id, removed=erasure.removed, erased_at=to_timestamp(erasure.erased_at)
+        )
+
+    async def LiftErasure(self, request: common_pb2.LiftErasureRequest, context: Any) -> common_pb2.LiftErasureResponse:
+        request_bounds.check(request)
+        # The reason is free text from the request: it stays off the trail (profile keeps it).
+        with self.audit.recording("customer.reactivate", [request.customer_id]) as note:
+            lifted = await self.app.lift_erasure(request.customer_id, request.reason)
+            note.detail = f"lifted={lifted}"
+        return common_pb2.LiftErasureResponse(customer_id=request.customer_id, lifted=lifted)
+
     async def GetReport(self, request: pb.GetReportRequest, context: Any) -> pb.GetReportResponse:
         request_bounds.check(request)
         path, document, generated = await self.app.report(request.model_id)

@@ -70,3 +70,17 @@ class BandChange:
     customer_id: str
     previous_band: str
     band: str
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """An account's erasure as applied in scoring's store (its tombstone).
+
+    `removed` counts what the first application deleted ("scores", "latest_scores"); a repeat
+    answers the same counts and time, with `repeated` set."""
+
+    customer_id: str
+    erasure_id: str
+    erased_at: dt.datetime
+    removed: dict[str, int]
+    repeated: bool = False

@@ -1,4 +1,5 @@
-"""Scoring's tables (SQLAlchemy 2.0 `Mapped` models): registry, champions, scores, jobs.
+"""Scoring's tables (SQLAlchemy 2.0 `Mapped` models): registry, champions, scores, jobs,
+erasure tombstones.
 
 The model file is stored as LightGBM text in the registry row, so every replica can load
 any version from the database alone; holdout predictions are kept (as compressed numpy
@@ -105,6 +106,19 @@ class LatestScoreRow(Base):
     scored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     features_as_of: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+
+
+class ErasedAccountRow(Base):
+    """An erased account's tombstone (issue #15): its scores were deleted when the erasure was
+    applied, and later scoring neither stores nor publishes anything for it. Holds the id, the
+    erasure's id, when, and what was removed (counts), nothing personal."""
+
+    __tablename__ = "erased_accounts"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erasure_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    erased_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    removed: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False)
 
 
 JOBS = jobs_table(Base.metadata)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
 
 from telco360_runtime.db import Database
 from telco360_runtime.errors import FailedPrecondition, NotFound
 
-from ..domain.records import BandChange, StoredScore
+from ..domain.records import BandChange, Erasure, StoredScore
 from ..domain.registry import CHAMPION, READY, RETIRED, ModelRecord
-from .models import ChampionRow, LatestScoreRow, ModelRow, ScoreBatchRow, ScoreRow
+from .models import ChampionRow, ErasedAccountRow, LatestScoreRow, ModelRow, ScoreBatchRow, ScoreRow
 
 
 def _record(row: ModelRow, with_blobs: bool = True) -> ModelRecord:
@@ -181,9 +184,14 @@ class ScoringStore:
         """Store one chunk of a batch; update latest scores; return the band changes."""
         if not scores:
             return []
-        ids = [x.customer_id for x in scores]
         changes: list[BandChange] = []
         with self.db.write_session() as s:
+            # An account erased while the batch ran is not stored (checked in the write
+            # transaction, so an erasure committed before it is always seen).
+            erased = _erased_among(s, [x.customer_id for x in scores])
+            if erased:
+                scores = [x for x in scores if x.customer_id not in erased]
+            ids = [x.customer_id for x in scores]
             latest = {
                 r.customer_id: r
                 for r in s.execute(select(LatestScoreRow).where(LatestScoreRow.customer_id.in_(ids))).scalars()
@@ -248,6 +256,8 @@ class ScoringStore:
         with self.db.session() as s:
             r = s.get(LatestScoreRow, customer_id)
             if r is None:
+                if s.get(ErasedAccountRow, customer_id) is not None:
+                    raise NotFound("score", customer_id, f"account '{customer_id}' is erased")
                 raise NotFound("score", customer_id, f"account '{customer_id}' has no stored score")
             return StoredScore(
                 r.customer_id,
@@ -274,3 +284,64 @@ class ScoringStore:
                 .tuples()
                 .all()
             )
+
+    # -- erasure (issue #15) ----------------------------------------------------------
+
+    def apply_erasure(self, customer_id: str, erasure_id: str, now: dt.datetime) -> Erasure:
+        """Delete the account's batch scores and latest score and leave its tombstone, in one
+        transaction. A repeat (tombstone already there) deletes nothing more and answers what
+        the first application removed, with its time."""
+        with self.db.write_session() as s:
+            row = s.get(ErasedAccountRow, customer_id)
+            if row is not None:
+                return _erasure(row, repeated=True)
+            scores = _deleted(s, delete(ScoreRow).where(ScoreRow.customer_id == customer_id))
+            latest = _deleted(s, delete(LatestScoreRow).where(LatestScoreRow.customer_id == customer_id))
+            row = ErasedAccountRow(
+                customer_id=customer_id,
+                erasure_id=erasure_id,
+                erased_at=now,
+                removed={"scores": scores, "latest_scores": latest},
+            )
+            s.add(row)
+            s.flush()
+            return _erasure(row, repeated=False)
+
+    def lift_erasure(self, customer_id: str) -> bool:
+        """Remove the account's tombstone; False when there was none."""
+        with self.db.write_session() as s:
+            gone = _deleted(s, delete(ErasedAccountRow).where(ErasedAccountRow.customer_id == customer_id))
+        return bool(gone)
+
+    def erased_among(self, customer_ids: Sequence[str]) -> set[str]:
+        """The ids of `customer_ids` that are erased (have a tombstone)."""
+        if not customer_ids:
+            return set()
+        with self.db.session() as s:
+            return _erased_among(s, customer_ids)
+
+
+def _deleted(s: Session, statement: Any) -> int:
+    """Rows a DELETE removed."""
+    return int(cast(CursorResult[Any], s.execute(statement)).rowcount or 0)
+
+
+def _erased_among(s: Session, customer_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    unique = list(dict.fromkeys(customer_ids))
+    for i in range(0, len(unique), 500):  # bound the IN list (SQLite's variable limit)
+        chunk = unique[i : i + 500]
+        found.update(
+            s.execute(select(ErasedAccountRow.customer_id).where(ErasedAccountRow.customer_id.in_(chunk))).scalars()
+        )
+    return found
+
+
+def _erasure(row: ErasedAccountRow, repeated: bool) -> Erasure:
+    return Erasure(
+        customer_id=row.customer_id,
+        erasure_id=row.erasure_id,
+        erased_at=_aware(row.erased_at),
+        removed={str(k): int(v) for k, v in dict(row.removed).items()},
+        repeated=repeated,
+    )

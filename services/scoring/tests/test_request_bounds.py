@@ -24,7 +24,11 @@ from telco360_runtime.errors import InvalidArgument
 
 SERVICE = pb.DESCRIPTOR.services_by_name["ScoringService"]
 REQUESTS: dict[str, Descriptor] = {m.name: m.input_type for m in SERVICE.methods}
-CLASSES = {"GetJobRequest": common_pb2.GetJobRequest}
+CLASSES = {
+    "GetJobRequest": common_pb2.GetJobRequest,
+    "ApplyErasureRequest": common_pb2.ApplyErasureRequest,
+    "LiftErasureRequest": common_pb2.LiftErasureRequest,
+}
 TIMESTAMP = "google.protobuf.Timestamp"
 INT32 = 2**31 - 1
 

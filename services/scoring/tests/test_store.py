@@ -178,3 +178,23 @@ def test_batch_scores_report_band_changes(store: ScoringStore) -> None:
     assert latest.scored_at == later and latest.reasons[0]["feature"] == "complaints_90d"
     with pytest.raises(NotFound):
         store.latest_score("C")
+
+
+def test_erasure_tombstone_deletes_scores_and_refuses_later_ones(store: ScoringStore) -> None:
+    store.start_batch("b1", NOW, "m1", "", NOW)
+    store.save_scores("b1", [score("A", "LOW"), score("B", "HIGH")])
+    first = store.apply_erasure("A", "er-1", NOW)
+    assert (first.removed, first.repeated) == ({"scores": 1, "latest_scores": 1}, False)
+    repeat = store.apply_erasure("A", "er-other", NOW + dt.timedelta(hours=1))
+    assert (repeat.erasure_id, repeat.erased_at, repeat.removed, repeat.repeated) == ("er-1", NOW, first.removed, True)
+    assert store.erased_among(["A", "B", "Z"]) == {"A"}
+    # A chunk written after the erasure (a batch that was already running) skips the account.
+    store.start_batch("b2", NOW, "m1", "", NOW)
+    changes = store.save_scores("b2", [score("A", "HIGH"), score("B", "LOW")])
+    assert [c.customer_id for c in changes] == ["B"]
+    assert store.batch_counts("b2") == (1, 1)
+    assert [cid for cid, _, _ in store.batch_scores("b2")] == ["B"]
+    with pytest.raises(NotFound, match="is erased"):
+        store.latest_score("A")
+    assert store.lift_erasure("A") is True and store.lift_erasure("A") is False
+    assert store.erased_among(["A"]) == set()

@@ -13,9 +13,10 @@ from typing import Any
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 from ..domain.params import CHURN
+from ..domain.records import FeatureLookup
 from ..domain.registry import ServingModel
 from ..domain.schema import ColumnBatch
-from ..domain.scoring import AccountResult, ModelScores, score_accounts, score_columns, score_with
+from ..domain.scoring import NOT_FOUND, AccountResult, ModelScores, score_accounts, score_columns, score_with
 from .base import UseCases
 
 MAX_IDS = 1000
@@ -51,9 +52,13 @@ class ScoreUseCases(UseCases):
         if champions.churn is None and (churn_only or champions.value is None):
             raise FailedPrecondition("no champion model yet: train a model and promote it first")
         unique = list(dict.fromkeys(customer_ids))
-        lookup = await self.ctx.source.get_features(unique)
+        # Erased accounts (tombstones, issue #15) are answered NOT_FOUND without asking profile.
+        erased = await self._db_run(self.ctx.store.erased_among, unique)
+        wanted = [c for c in unique if c not in erased]
         now = self.ctx.clock()
-        return await asyncio.get_running_loop().run_in_executor(
+        lookup = await self.ctx.source.get_features(wanted) if wanted else FeatureLookup(as_of=now)
+        lookup.not_found.update(erased)
+        results = await asyncio.get_running_loop().run_in_executor(
             self.ctx.executor(),
             score_accounts,
             champions,
@@ -67,6 +72,14 @@ class ScoreUseCases(UseCases):
             lookup.as_of,
             self.ctx.config.reason_method,
         )
+        if not erased:
+            return results
+        return [
+            AccountResult(r.customer_id, NOT_FOUND, f"customer '{r.customer_id}' is erased")
+            if r.customer_id in erased
+            else r
+            for r in results
+        ]
 
     async def _model_for(self, model_id: str, kind: str) -> ServingModel:
         """A champion by kind, or any registered model by id (loaded once, cached)."""

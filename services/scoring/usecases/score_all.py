@@ -4,7 +4,8 @@ The champions are read once at the start, so the whole batch carries one pair of
 versions even if a promotion happens meanwhile. Profile's export is consumed batch by
 batch (the stream is pulled from the job thread through the event loop), each batch is
 encoded straight from its frame, predicted and explained in one call per model, stored
-with its versions, and the accounts whose risk band changed are sent to profile.
+with its versions, and the accounts whose risk band changed are sent to profile. Erased
+accounts (tombstones) are left out of every batch: nothing is stored or published for them.
 """
 
 from __future__ import annotations
@@ -72,6 +73,19 @@ def score_frame(
     return out
 
 
+def without_erased(ctx: Context, ff: FeatureFrame) -> tuple[FeatureFrame, int]:
+    """The exported batch without erased accounts (tombstones, issue #15): they are neither
+    scored, stored nor published; also the number left out."""
+    frame = ff.frame
+    if frame.empty or "customer_id" not in frame.columns:
+        return ff, 0
+    erased = ctx.store.erased_among(frame["customer_id"].astype(str).tolist())
+    if not erased:
+        return ff, 0
+    keep = ~frame["customer_id"].astype(str).isin(erased)
+    return FeatureFrame(ff.as_of, frame[keep], ff.descriptions), int((~keep).sum())
+
+
 def check_champions(ctx: Context) -> ChampionSet:
     """The champions for a batch; FailedPrecondition when there is none at all."""
     champions = ctx.serving.current
@@ -95,7 +109,7 @@ def run_score_all(
     version = _model_version(champions)
     horizon = champions.value.horizon_months if champions.value else 0
     stream = ctx.source.export_features(as_of, batch_size or DEFAULT_BATCH)
-    scored = changed = published = 0
+    scored = changed = published = skipped = 0
     progress.update(done=0, total=0, message="scoring")
     while True:
         try:
@@ -103,6 +117,8 @@ def run_score_all(
         except StopAsyncIteration:
             break
         now = ctx.clock()
+        ff, dropped = without_erased(ctx, ff)
+        skipped += dropped
         rows = score_frame(champions, ff, ctx.config.batch_reasons, now, ctx.config.reason_method)
         changes = ctx.store.save_scores(batch_id, rows)
         scored += len(rows)
@@ -126,12 +142,10 @@ def run_score_all(
             published += len(out)
         progress.update(done=scored, message=f"scored {scored} accounts; {changed} risk-band changes")
     ctx.store.finish_batch(batch_id, ctx.clock())
-    progress.update(
-        done=scored,
-        total=scored,
-        message=f"scored {scored} accounts; {changed} risk-band changes; {published} published to profile",
-        force=True,
-    )
+    message = f"scored {scored} accounts; {changed} risk-band changes; {published} published to profile"
+    if skipped:
+        message += f"; {skipped} erased accounts skipped"
+    progress.update(done=scored, total=scored, message=message, force=True)
     return batch_id
 
 
