@@ -1,4 +1,5 @@
-"""Composition root of the ingest service: store, notifier, use cases and servicer on the shared server."""
+"""Composition root of the ingest service: store, notifier, use cases and servicer on the shared server;
+the periodic retention round when a retention period is set."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from services.ingest.api.servicer import IngestServicer
 from services.ingest.settings import IngestSettings
 from services.ingest.store import IngestStore
 from services.ingest.store.models import AUDIT
+from services.ingest.usecases.erasure import Erasures, Retention
 from services.ingest.usecases.ingest_records import IngestRecords
 from services.ingest.usecases.notify import LogNotifier
 from services.ingest.usecases.quarantine import Quarantine
@@ -27,6 +29,13 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
     notifier = LogNotifier()
     audit = AuditTrail(db, AUDIT)
     ingest = IngestRecords(db, store, notifier)
+    erasures = Erasures(db, store)
+    retention = Retention(
+        db,
+        store,
+        quarantine_days=settings.quarantine_retention_days,
+        log_payload_days=settings.log_payload_retention_days,
+    )
     servicer = IngestServicer(
         settings,
         ingest=ingest,
@@ -40,6 +49,7 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
         ),
         stats=IngestStats(db, store),
         audit=audit,
+        erasures=erasures,
     )
 
     async def announce_committed_log() -> None:
@@ -51,7 +61,7 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
             Registration(ingest_pb2_grpc.add_IngestServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS),
             audit_api.registration(audit),
         ],
-        parts={"store": store, "notifier": notifier, "audit": audit},
+        parts={"store": store, "notifier": notifier, "audit": audit, "erasures": erasures, "retention": retention},
     )
 
     async def end_follow_streams() -> None:
@@ -63,4 +73,10 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
     service.add_startup(audit.start)
     service.add_shutdown(end_follow_streams, before_drain=True)
     service.add_shutdown(audit.close)
+
+    async def retention_round() -> None:
+        await retention.run()  # logs its counts
+
+    if retention.enabled:
+        service.add_periodic("retention", settings.retention_interval_seconds, retention_round)
     return service

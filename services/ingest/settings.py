@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from telco360_runtime import bounds
@@ -9,7 +10,7 @@ from telco360_runtime.settings import ServiceSettings
 
 
 class IngestSettings(ServiceSettings):
-    """Ingest settings: the shared ones plus batching, log streaming and replay limits."""
+    """Ingest settings: the shared ones plus batching, log streaming, replay limits and retention."""
 
     model_config = SettingsConfigDict(env_prefix="TELCO360_INGEST_", extra="ignore")
 
@@ -47,3 +48,15 @@ class IngestSettings(ServiceSettings):
     page_max_bytes: int = bounds.PAGE_MAX_BYTES
     """Encoded size a ListQuarantine page or a ReplayQuarantine answer stays within; never
     above bounds.PAGE_MAX_BYTES (clients' default 4 MiB receive limit). Tests lower it."""
+
+    quarantine_retention_days: int = Field(default=0, ge=0)
+    """Quarantine entries (resolved or not) received longer ago than this many days are
+    deleted by the periodic retention round; 0 keeps them."""
+
+    log_payload_retention_days: int = Field(default=0, ge=0)
+    """Log entries ingested longer ago than this many days get their payloads' personal fields
+    blanked (domain/erasure.py) by the retention round; the entries, their order and their
+    facts stay. 0 keeps the payloads whole."""
+
+    retention_interval_seconds: float = 3600.0
+    """How often the retention round runs (only when a retention period is set; <= 0: never)."""

@@ -14,10 +14,19 @@ import grpc
 
 from services.ingest.api import checks, converters
 from services.ingest.api.inbox import Inbox
+from services.ingest.domain.entries import LogItem
+from services.ingest.domain.erasure import (
+    REFUSAL,
+    REFUSED,
+    AccountErased,
+    check_apply_request,
+    check_lift_request,
+)
 from services.ingest.domain.ingest import Outcome, Prepared
 from services.ingest.domain.records import Record as RawRecord
 from services.ingest.domain.violations import reported
 from services.ingest.settings import IngestSettings
+from services.ingest.usecases.erasure import Erasures
 from services.ingest.usecases.ingest_records import IngestRecords
 from services.ingest.usecases.quarantine import Quarantine
 from services.ingest.usecases.read_log import ReadLog
@@ -28,6 +37,7 @@ from telco360_runtime import bounds, paging
 from telco360_runtime import context as call_context
 from telco360_runtime.audit import AuditTrail
 from telco360_runtime.errors import FieldViolation, InvalidArgument
+from telco360_runtime.timeconv import to_timestamp
 
 # Room left in a page for everything but the repeated items (paging fields, tags).
 _PAGE_OVERHEAD = 256
@@ -49,13 +59,52 @@ def _stored_record(raw_json: str) -> RawRecord:
     return converters.record_to_dict(converters.raw_record_pb(raw_json))
 
 
+def _fill_result(
+    result: ingest_pb2.RecordResult, index: int, item: Prepared, outcome: Outcome
+) -> ingest_pb2.RecordResult:
+    """converters.fill_result, and the answer to a refused record (its account is erased):
+    REJECTED with the one NOT_ALLOWED violation on `customer_id` and no quarantine id, since
+    nothing of it was stored (domain/erasure.py)."""
+    if outcome.status != REFUSED:
+        return converters.fill_result(result, index, item, outcome)
+    result.index = index
+    result.source = item.source
+    result.source_record_id = item.source_record_id
+    result.status = ingest_pb2.RECORD_STATUS_REJECTED
+    result.violations.append(converters.violation_pb(REFUSAL))
+    return result
+
+
+def _result_pb(index: int, item: Prepared, outcome: Outcome) -> ingest_pb2.RecordResult:
+    """The RecordResult of one prepared record (see `_fill_result`)."""
+    return _fill_result(ingest_pb2.RecordResult(), index, item, outcome)
+
+
+def _refused(result: ingest_pb2.RecordResult) -> bool:
+    """Whether a result is a refusal (see `_fill_result`)."""
+    return (
+        result.status == ingest_pb2.RECORD_STATUS_REJECTED
+        and not result.quarantine_id
+        and any(v.reason == REFUSAL.reason and v.field == REFUSAL.field for v in result.violations)
+    )
+
+
+def _log_entry(item: LogItem) -> ingest_pb2.LogEntry:
+    """A stored log item as a LogEntry (converters.log_entry_pb), `erased` set for an erased
+    account's entries (their payloads' personal fields are blanked)."""
+    entry = converters.log_entry_pb(item)
+    if item.erased:
+        entry.erased = True
+    return entry
+
+
 def _results(
     start_index: int,
 ) -> Callable[[Sequence[Prepared], Sequence[Outcome]], list[ingest_pb2.RecordResult]]:
     """Encoder of one batch's results, numbered from `start_index`."""
 
     def encode(prepared: Sequence[Prepared], outcomes: Sequence[Outcome]) -> list[ingest_pb2.RecordResult]:
-        result_pb = converters.result_pb
+        result_pb = _result_pb
         pairs = enumerate(zip(prepared, outcomes, strict=False))
         return [result_pb(start_index + i, p, o) for i, (p, o) in pairs]
 
@@ -74,6 +123,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         quarantine: Quarantine,
         stats: IngestStats,
         audit: AuditTrail,
+        erasures: Erasures,
     ) -> None:
         self.settings = settings
         self.ingest = ingest
@@ -81,6 +131,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self.quarantine = quarantine
         self.stats = stats
         self.audit = audit
+        self.erasures = erasures
 
     def _page_bytes(self) -> int:
         """Byte budget of one answer: the setting, never above the suite's PAGE_MAX_BYTES."""
@@ -100,7 +151,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             return [to_dict(r) for m in messages for r in m.records]
 
         def encode(prepared: Sequence[Prepared], outcomes: Sequence[Outcome]) -> list[ingest_pb2.RecordBatchResult]:
-            fill = converters.fill_result
+            fill = _fill_result
             answers: list[ingest_pb2.RecordBatchResult] = []
             position = 0
             for message in messages:
@@ -122,6 +173,12 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         if not request.HasField("record"):
             raise InvalidArgument(FieldViolation("record", "is required", "REQUIRED"))
         result = (await self._ingest_records([request.record], 0))[0]
+        if _refused(result):
+            raise AccountErased(
+                "the record's account is erased: nothing was stored; it is accepted again once the account is"
+                " reactivated",
+                metadata={"field": "record.customer_id"},
+            )
         if result.status == ingest_pb2.RECORD_STATUS_REJECTED:
             raise InvalidArgument(
                 reported([FieldViolation("record." + v.field, v.description, v.reason) for v in result.violations]),
@@ -208,7 +265,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         with self.audit.recording("quarantine.replay") as note:
             note.detail = f"ids={len(request.quarantine_ids)} corrections={len(request.corrections)}"
             done = await self.quarantine.replay(
-                plan, _stored_record, encode=converters.result_pb, cost=_message_cost, budget=self._page_bytes()
+                plan, _stored_record, encode=_result_pb, cost=_message_cost, budget=self._page_bytes()
             )
             note.detail += f" moved={done.moved} still_rejected={done.still_rejected}"
         return ingest_pb2.ReplayQuarantineResponse(
@@ -238,7 +295,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         it (it carries personal data as received) is, once the stream ends.
         """
         checks.read_log(request)
-        pages = self.log.pages(request.after_sequence, request.limit, request.follow, encode=converters.log_entry_pb)
+        pages = self.log.pages(request.after_sequence, request.limit, request.follow, encode=_log_entry)
         if call_context.caller_role() == "service":
             async for page in pages:
                 yield page
@@ -251,6 +308,33 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 note.add(e.record.customer_id for e in page)
                 note.detail = f"after_sequence={request.after_sequence} follow={request.follow} entries={entries}"
                 yield page
+
+    async def ApplyErasure(
+        self, request: common_pb2.ApplyErasureRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.ApplyErasureResponse:
+        """Erase the account's personal data in the log and the quarantine and refuse its later
+        records (usecases/erasure.py); a repeat answers the first application's result."""
+        check_apply_request(request.erasure_id, request.customer_id)  # before the trail keeps the id
+        with self.audit.recording("customer.erase", [request.customer_id]) as note:
+            note.detail = f"erasure_id={request.erasure_id[:64]} purge_facts={request.purge_facts}"
+            erasure = await self.erasures.apply(request.erasure_id, request.customer_id)
+            counts = " ".join(f"{k}={v}" for k, v in sorted(erasure.removed.items()))
+            note.detail += f" repeated={erasure.repeated} {counts}"
+        return common_pb2.ApplyErasureResponse(
+            customer_id=erasure.customer_id, removed=erasure.removed, erased_at=to_timestamp(erasure.erased_at)
+        )
+
+    async def LiftErasure(
+        self, request: common_pb2.LiftErasureRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.LiftErasureResponse:
+        """Lift the account's tombstone (the admin's reactivation, sent by profile); its records
+        are accepted again. Entries blanked by the erasure stay blanked."""
+        check_lift_request(request.customer_id, request.reason)
+        # The reason is free text from the request: it stays off the trail (profile keeps it).
+        with self.audit.recording("customer.reactivate", [request.customer_id]) as note:
+            lifted = await self.erasures.lift(request.customer_id, request.reason)
+            note.detail = f"lifted={lifted}"
+        return common_pb2.LiftErasureResponse(customer_id=request.customer_id, lifted=lifted)
 
     async def GetIngestStats(
         self, request: ingest_pb2.GetIngestStatsRequest, context: grpc.aio.ServicerContext

@@ -15,6 +15,8 @@ class LogItem:
     version: int
     ingested_at_us: int
     payload: str
+    erased: bool = False
+    """The record's account was erased: the payload's personal fields are blanked."""
 
 
 @dataclass(slots=True, frozen=True)

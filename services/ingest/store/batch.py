@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
+from services.ingest.domain.erasure import REFUSED, refusal_key
 from services.ingest.domain.ingest import (
     ACCEPTED,
     CORRECTED,
@@ -96,13 +97,18 @@ class _Latest:
     in_db: bool
 
 
+def param_marker(conn: Connection) -> str:
+    """The driver's own parameter marker (for raw driver SQL)."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 def _insert_sql(conn: Connection, table: str, columns: Sequence[str]) -> str:
     """INSERT text in the driver's own parameter style (for a raw executemany)."""
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marker = param_marker(conn)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
 
 
-def _driver_cursor(conn: Connection) -> Any:
+def driver_cursor(conn: Connection) -> Any:
     """A DB-API cursor on the driver connection under the transaction's connection."""
     driver = conn.connection.driver_connection
     if driver is None:
@@ -117,7 +123,7 @@ def _executemany(conn: Connection, sql: str, rows: list[tuple]) -> None:
     than the database itself for batches of small rows; the statements are plain INSERTs of
     ints and strings, so there is nothing for SQLAlchemy to convert.
     """
-    cursor = _driver_cursor(conn)
+    cursor = driver_cursor(conn)
     try:
         cursor.executemany(sql, rows)
     finally:
@@ -143,8 +149,8 @@ def _load_latest(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str
     values is costly to build through SQLAlchemy on every batch.
     """
     found: dict[tuple[str, str], _Latest] = {}
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    cursor = _driver_cursor(conn)
+    marker = param_marker(conn)
+    cursor = driver_cursor(conn)
     try:
         for source, ids in _by_source(keys).items():
             for chunk in _chunks(ids):
@@ -156,6 +162,30 @@ def _load_latest(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str
                 )
                 for record_id, version, sequence, digest in cursor.fetchall():
                     found[(source, record_id)] = _Latest(version, sequence, digest, True)
+    finally:
+        cursor.close()
+    return found
+
+
+def _erased_among(conn: Connection, customer_ids: Iterable[str]) -> set[str]:
+    """The ids among `customer_ids` that have a tombstone (one query per 400 ids).
+
+    Raw driver SQL, as `_load_latest`: this runs on every ingested batch.
+    """
+    ids = sorted({c for c in customer_ids if c})
+    found: set[str] = set()
+    if not ids:
+        return found
+    marker = param_marker(conn)
+    cursor = driver_cursor(conn)
+    try:
+        for start in range(0, len(ids), 400):
+            chunk = ids[start : start + 400]
+            cursor.execute(
+                f"SELECT customer_id FROM erased_accounts WHERE customer_id IN ({', '.join([marker] * len(chunk))})",
+                chunk,
+            )
+            found.update(row[0] for row in cursor.fetchall())
     finally:
         cursor.close()
     return found
@@ -329,9 +359,24 @@ def _violation_rows(qid: int, violations: Sequence) -> list[dict]:
 def apply_batch(conn: Connection, items: Sequence[Prepared], now_us: int) -> tuple[list[Outcome], int]:
     """Apply prepared records in order; returns their outcomes and the new last sequence.
 
-    The caller owns the transaction; nothing here commits.
+    The caller owns the transaction; nothing here commits. Records of an erased account
+    (a tombstone in `erased_accounts`, read after the writer lock so an erasure committing
+    meanwhile is seen) are REFUSED and touch nothing: no log entry, no record, no
+    quarantine entry (domain/erasure.py says why).
     """
     last = conn.execute(LOCK_HEAD).scalar_one()
+    erased = _erased_among(conn, (refusal_key(i.customer_id) for i in items))
+    if erased:
+        refused = [refusal_key(i.customer_id) in erased for i in items]
+        kept = [item for item, no in zip(items, refused, strict=True) if not no]
+        outcomes, sequence = _apply(conn, kept, now_us, last) if kept else ([], last)
+        answers = iter(outcomes)
+        return [Outcome(REFUSED) if no else next(answers) for no in refused], sequence
+    return _apply(conn, items, now_us, last)
+
+
+def _apply(conn: Connection, items: Sequence[Prepared], now_us: int, last: int) -> tuple[list[Outcome], int]:
+    """apply_batch for records none of which is refused (the writer lock is held)."""
     good_keys = {(i.source, i.source_record_id) for i in items if i.digest is not None}
     all_keys = {(i.source, i.source_record_id) for i in items}
     raw_digests = {i.raw_digest for i in items if i.raw_digest and not _has_key((i.source, i.source_record_id))}

@@ -7,14 +7,19 @@
 - `ingest_records`: the latest version of each (source, source_record_id).
 - `ingest_log`: every accepted record and correction, in sequence order, as canonical JSON.
 - `ingest_quarantine` and `ingest_quarantine_violations`: rejected records with reasons.
+- `erased_accounts`: one tombstone per erased account (issue #15): its log payloads are
+  blanked and marked erased, its quarantine entries deleted, its later records refused.
 
 Times are integer microseconds since the epoch (UTC): exact, portable between SQLite and
-PostgreSQL, and cheap to convert on the ReadLog hot path.
+PostgreSQL, and cheap to convert on the ReadLog hot path. The tombstone's `erased_at` is a
+timestamp with time zone, as in every service's `erased_accounts`.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+import datetime as dt
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from telco360_runtime.audit import audit_table
@@ -66,7 +71,17 @@ class LogRow(Base):
     occurred_at_us: Mapped[int] = mapped_column(BigInteger, nullable=False)
     ingested_at_us: Mapped[int] = mapped_column(BigInteger, nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
-    """Canonical JSON of the normalised record (domain/hashing.py)."""
+    """Canonical JSON of the normalised record (domain/hashing.py); personal fields blanked
+    once `scrubbed` (domain/erasure.py)."""
+    erased: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    """The record's account was erased (ReadLog answers `LogEntry.erased`)."""
+    scrubbed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    """The payload's personal fields are blanked (by an erasure or by log payload retention)."""
+
+    __table_args__ = (
+        Index("ix_ingest_log_customer", "customer_id"),
+        Index("ix_ingest_log_unscrubbed", "scrubbed", "ingested_at_us"),
+    )
 
 
 class QuarantineRow(Base):
@@ -76,6 +91,8 @@ class QuarantineRow(Base):
     __table_args__ = (
         Index("ix_ingest_quarantine_key", "source", "source_record_id"),
         Index("ix_ingest_quarantine_open", "resolved", "received_at_us"),
+        Index("ix_ingest_quarantine_customer", "customer_id"),
+        Index("ix_ingest_quarantine_received", "received_at_us"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
@@ -105,3 +122,15 @@ class QuarantineViolationRow(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     field: Mapped[str] = mapped_column(String(256), nullable=False, index=True)
     reason: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+
+
+class ErasedAccountRow(Base):
+    """An erased account's tombstone: the id, the erasure's id, when, and what was removed
+    (counts), nothing personal. Later records of the account are refused while it exists."""
+
+    __tablename__ = "erased_accounts"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erasure_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    erased_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    removed: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False)

@@ -27,12 +27,12 @@ def read_log(conn: Connection, after: int, limit: int) -> list[LogItem]:
     """Up to `limit` log entries with sequence > after, in order."""
     c = _LOG.c
     rows = conn.execute(
-        select(c.sequence, c.version, c.ingested_at_us, c.payload)
+        select(c.sequence, c.version, c.ingested_at_us, c.payload, c.erased)
         .where(c.sequence > after)
         .order_by(c.sequence)
         .limit(limit)
     )
-    return [LogItem(*row) for row in rows]
+    return [LogItem(*row) for row in rows]  # Boolean columns read back as bool on both dialects
 
 
 def last_sequence(conn: Connection) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from services.ingest.domain.entries import QuarantineFilter, QuarantineItem
+from services.ingest.domain.erasure import REFUSED
 from services.ingest.domain.ingest import REJECTED, Outcome, Prepared
 from services.ingest.domain.records import Record
 from services.ingest.domain.violations import INCONSISTENT, reported
@@ -200,7 +201,8 @@ class Quarantine:
                 prepared: Sequence[Prepared], outcomes: Sequence[Outcome], first: int = start
             ) -> list[tuple[bool, R]]:
                 pairs = enumerate(zip(prepared, outcomes, strict=False))
-                return [(o.status == REJECTED, encode(first + i, p, o)) for i, (p, o) in pairs]
+                # A refused record (its account is erased) is not moved: counted as still rejected.
+                return [(o.status in (REJECTED, REFUSED), encode(first + i, p, o)) for i, (p, o) in pairs]
 
             def decode(chunk_raws: list[Record] = raws) -> list[Record]:
                 return chunk_raws
