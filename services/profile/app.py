@@ -8,9 +8,11 @@ from services.profile.api.access import ACCESS
 from services.profile.api.converters import render_view
 from services.profile.api.servicer import ProfileServicer
 from services.profile.peers.contact import Peers
+from services.profile.peers.erasure import ErasurePeers
 from services.profile.peers.ingest import IngestLog
 from services.profile.settings import ProfileSettings
 from services.profile.store.models import AUDIT, JOBS
+from services.profile.usecases.erasure import ErasureDispatcher
 from services.profile.usecases.follow_log import LogConsumer
 from services.profile.usecases.profile import ProfileUseCases
 from services.profile.usecases.scheduler import TimeScheduler
@@ -63,7 +65,14 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
         tls=settings.peer_tls(),
     )
     audit = AuditTrail(db, AUDIT)
-    servicer = ProfileServicer(store, jobs, peers, consumer, settings.personal_attributes, audit=audit)
+    erasure_peers = ErasurePeers(
+        {"ingest": settings.ingest_addr, "scoring": settings.scoring_addr, "contact": settings.contact_addr},
+        settings.erasure_call_timeout_seconds,
+        token=settings.peer_token(),
+        tls=settings.peer_tls(),
+    )
+    erasure = ErasureDispatcher(store, erasure_peers, retention_days=settings.erase_terminated_after_days, audit=audit)
+    servicer = ProfileServicer(store, jobs, peers, consumer, settings.personal_attributes, audit=audit, erasure=erasure)
 
     async def start_followers() -> None:
         if consumer is not None:
@@ -85,7 +94,14 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
             Registration(profile_pb2_grpc.add_ProfileServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS),
             audit_api.registration(audit),
         ],
-        parts={"profile": servicer, "consumer": consumer, "scheduler": scheduler, "store": store, "audit": audit},
+        parts={
+            "profile": servicer,
+            "consumer": consumer,
+            "scheduler": scheduler,
+            "store": store,
+            "audit": audit,
+            "erasure": erasure,
+        },
     )
 
     def fail_interrupted_jobs() -> None:
@@ -97,7 +113,21 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     service.add_startup(start_followers)
     service.add_startup(audit.start)
     service.add_background("profile-warm-indexes", warm_in_background)
+    # Erasures the other services have not applied yet: at start (a restart resumes them), then every round.
+    service.add_startup(erasure.start)
+
+    async def dispatch_erasures() -> None:
+        await erasure.run_once()
+
+    async def erase_by_retention() -> None:
+        await erasure.retention_round()
+
+    service.add_periodic("erasure-dispatch", settings.erasure_retry_seconds, dispatch_erasures)
+    if settings.erase_terminated_after_days > 0:
+        service.add_periodic("erasure-retention", settings.retention_check_seconds, erase_by_retention)
     service.add_shutdown(stop_followers)
+    service.add_shutdown(erasure.stop)
+    service.add_shutdown(erasure_peers.close)
     service.add_shutdown(lambda: jobs.join_all(timeout=settings.grace_seconds))
     service.add_shutdown(audit.close)
     return service

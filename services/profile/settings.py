@@ -85,6 +85,20 @@ class ProfileSettings(ServiceSettings):
     """Operator attributes holding personal data: masked for roles that may not see personal
     data (analysts) wherever they leave the service (Customer360, features, exports, segments)."""
 
+    erasure_retry_seconds: float = Field(default=30.0, ge=0.0)
+    """How often erasures (and reactivations) not yet applied by every service are sent again
+    (each request is also sent at once); 0 sends them only right after a request."""
+
+    erasure_call_timeout_seconds: float = Field(default=60.0, gt=0.0)
+    """Timeout of one ApplyErasure / LiftErasure call to ingest, scoring or contact."""
+
+    erase_terminated_after_days: int = Field(default=0, ge=0, le=36500)
+    """Retention: accounts TERMINATED longer ago than this are erased automatically (trigger
+    "retention", the same erasure across the suite as EraseCustomer); 0 = off."""
+
+    retention_check_seconds: float = Field(default=3600.0, gt=0.0)
+    """How often accounts are checked against `erase_terminated_after_days`."""
+
     def close_policy(self) -> ClosePolicy:
         """The billing close policy these settings describe."""
         return ClosePolicy(self.billing_close_share, self.billing_close_days, self.billing_close_days_share)

@@ -2,8 +2,8 @@
 
 Reads of one account are open to the front line (account managers only for their own
 team's accounts, call centre with personal data masked except names and phones), analysts
-and marketing read masked; tag rules are the analysts'; erasure and closing a billing
-period are admin operations; scores and account events travel between services.
+and marketing read masked; tag rules are the analysts'; erasure (its status, listing and reactivation
+included) and closing a billing period are admin operations; scores and account events travel between services.
 """
 
 from __future__ import annotations
@@ -36,4 +36,7 @@ ACCESS = {
     "GetJob": allow("service", "analyst", "marketing"),
     "CloseBillingPeriod": allow(),
     "EraseCustomer": allow(),
+    "GetErasureStatus": allow(),
+    "ListErasures": allow(),
+    "ReactivateCustomer": allow(),
 }

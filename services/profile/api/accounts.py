@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from services.profile.api import converters as cv
 from services.profile.api.common import HandlerBase, required
+from services.profile.api.erasures import erasure_status_pb
+from services.profile.domain import erasure as er
 from services.profile.usecases.accounts import RECENT_LIMIT, TREND_MONTHS
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime.context import caller_scope
@@ -59,8 +61,20 @@ class AccountHandlers(HandlerBase):
     async def EraseCustomer(self, request, context):
         cid = required(request.customer_id, "customer_id")
         required(request.reason.strip(), "reason")
-        with self.audit.recording("customer.erase", [cid], f"purge_facts={request.purge_facts}"):
-            removed = await self.db.run(self.store.erase, cid, request.reason, request.purge_facts)
-            if removed is None:
+        services = self.erasure.services if self.erasure is not None else []
+        # Ids, flags and the erasure's id only: the reason may name people, it stays in profile's store.
+        with self.audit.recording("customer.erase", [cid], f"purge_facts={request.purge_facts}") as note:
+            found = await self.db.run(
+                self.store.request_erasure, cid, request.reason, request.purge_facts, er.TRIGGER_REQUEST, services
+            )
+            if found is None:
                 raise NotFound("customer", cid)
-        return pb.EraseCustomerResponse(customer_id=cid, removed=removed, erased_at=cv.ts(self.store.clock()))
+            view, created = found
+            note.detail = (
+                f"purge_facts={request.purge_facts} erasure_id={view.erasure_id} {'new' if created else 'repeat'}"
+            )
+        if self.erasure is not None and (created or not view.complete):
+            self.erasure.nudge()  # the other services now, not at the next round
+        return pb.EraseCustomerResponse(
+            customer_id=cid, removed=view.removed, erased_at=cv.ts(view.erased_at), status=erasure_status_pb(view)
+        )

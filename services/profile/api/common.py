@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Protocol
 
+from services.profile.usecases.erasure import ErasureDispatcher
 from services.profile.usecases.follow_log import LogConsumer
 from services.profile.usecases.profile import ProfileUseCases
 from telco360.profile.v1 import profile_pb2 as pb
@@ -48,6 +49,7 @@ class HandlerBase:
         personal_attributes: Iterable[str] = (),
         *,
         audit: AuditTrail,
+        erasure: ErasureDispatcher | None = None,
     ) -> None:
         # Masked for roles that may not see personal data: as attributes and as `attr.` features.
         self.personal_attributes = frozenset(personal_attributes)
@@ -60,6 +62,8 @@ class HandlerBase:
         # Reads of Customer360s and features, exports, segment queries, tag rule changes and
         # erasures are on the trail: account ids, tag ids, counts, expression digests only.
         self.audit = audit
+        # Sends each erasure to the other services (None: profile alone, nothing to send).
+        self.erasure = erasure
 
     async def _checked(self, expression: str, field: str, segment: bool = False):
         return await self.db.run(self.store.checked, expression, field, segment)

@@ -11,6 +11,7 @@ import inspect
 
 from services.profile.api import validation
 from services.profile.api.accounts import AccountHandlers
+from services.profile.api.erasures import ErasureHandlers
 from services.profile.api.features import FeatureHandlers
 from services.profile.api.segments import SegmentHandlers
 from services.profile.api.sync import SyncHandlers
@@ -20,6 +21,7 @@ from telco360.profile.v1 import profile_pb2_grpc
 
 class ProfileServicer(
     AccountHandlers,
+    ErasureHandlers,
     FeatureHandlers,
     TagHandlers,
     SegmentHandlers,

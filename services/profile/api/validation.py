@@ -217,6 +217,25 @@ def check_EraseCustomer(r: pb.EraseCustomerRequest) -> None:
     out.raise_if_any()
 
 
+def check_GetErasureStatus(r: pb.GetErasureStatusRequest) -> None:
+    out = ViolationCollector()
+    b.check_text(out, "customer_id", r.customer_id, max_len=b.ID_MAX, required=True)
+    out.raise_if_any()
+
+
+def check_ListErasures(r: pb.ListErasuresRequest) -> None:
+    out = ViolationCollector()
+    _page(out, r.page)
+    out.raise_if_any()
+
+
+def check_ReactivateCustomer(r: pb.ReactivateCustomerRequest) -> None:
+    out = ViolationCollector()
+    b.check_text(out, "customer_id", r.customer_id, max_len=b.ID_MAX, required=True)
+    b.check_text(out, "reason", r.reason.strip(), max_len=b.SHORT_TEXT_MAX, required=True)
+    out.raise_if_any()
+
+
 def check_GetJob(r: common_pb2.GetJobRequest) -> None:
     out = ViolationCollector()
     b.check_text(out, "job_id", r.job_id, max_len=b.ID_MAX, required=True)

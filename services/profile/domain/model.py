@@ -48,6 +48,9 @@ class LogRecord:
     ingested_at: dt.datetime
     kind: str
     payload: dict[str, Any]
+    erased: bool = False
+    """Ingest marks the account erased: the payload's personal fields are blanked, and an account
+    profile does not know as erased becomes erased (a rebuild from the log keeps it erased)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Domain: which version of a source record wins, and which log entries are skipped (pure rules).
 
 Every record is keyed by (source, source_record_id). A log entry is skipped when its
-sequence was already applied (redelivery), when its account was erased, or when its
+sequence was already applied (redelivery), when its account was erased (an entry that
+ingest marks erased erases an account profile does not know as erased), or when its
 version is not newer than the one the key already has. A newer version normally becomes
 the version in force; one that is older by the source's own time (occurred_at, then
 version) than the version in force is kept as history only ("stale").
@@ -23,9 +24,16 @@ def unapplied(records: Sequence[LogRecord], applied_sequence: int) -> list[LogRe
     return [r for r in records if r.sequence > applied_sequence]
 
 
-def erased_skipped(customer_id: str, erased: Container[str]) -> bool:
-    """Whether an entry is skipped because its account was erased (erasure is final)."""
-    return customer_id in erased
+def erased_skipped(customer_id: str, erased: Container[str], entry_erased: bool = False) -> bool:
+    """Whether an entry is skipped because its account was erased (erasure is final until an
+    explicit reactivation), or because ingest marks the entry erased (its personal fields are
+    blanked: applying it would only overwrite what profile knows with blanks)."""
+    return entry_erased or customer_id in erased
+
+
+def newly_erased(records: Sequence[LogRecord], erased: Container[str]) -> list[str]:
+    """Accounts that entries mark erased while profile does not know them as erased (a rebuild)."""
+    return sorted({r.customer_id for r in records if r.erased and r.customer_id not in erased})
 
 
 def is_newer_version(known_version: int | None, version: int) -> bool:

@@ -100,7 +100,16 @@ def log_entry_to_record(entry: ingest_pb2.LogEntry, *, first_versions_known_when
     version = entry.version or 1
     known = min(occurred, ingested) if version == 1 and first_versions_known_when_occurred else ingested
     return LogRecord(
-        entry.sequence, r.source, r.source_record_id, version, r.customer_id, occurred, known, kind, payload
+        entry.sequence,
+        r.source,
+        r.source_record_id,
+        version,
+        r.customer_id,
+        occurred,
+        known,
+        kind,
+        payload,
+        entry.erased,
     )
 
 

@@ -32,6 +32,7 @@ from services.profile.domain.model import LogRecord
 from services.profile.domain.schema import attribute_type
 from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, utc
+from services.profile.store.erasures import erase_from_log
 from services.profile.store.models import (
     AccountFact,
     AttributeType,
@@ -112,6 +113,9 @@ def apply_batch(
         for part in chunks(sorted(customers))
         for c in s.execute(select(Erasure.customer_id).where(Erasure.customer_id.in_(part))).scalars()
     }
+    log_erased = versions.newly_erased(fresh, erased)
+    if log_erased:  # the log says so (a rebuild from an erasing ingest): the accounts stay erased here too
+        erased.update(erase_from_log(tx, log_erased))
     keys: dict[tuple[str, str], tuple[int, str, str]] = {}
     by_source: dict[str, set[str]] = {}
     for r in fresh:
@@ -139,7 +143,7 @@ def apply_batch(
     attrs: dict[str, str] = {}
     for r in fresh:
         result.last_sequence = r.sequence
-        if versions.erased_skipped(r.customer_id, erased):
+        if versions.erased_skipped(r.customer_id, erased, r.erased):
             result.skipped += 1
             continue
         key = (r.source, r.source_record_id)

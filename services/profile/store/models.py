@@ -271,6 +271,41 @@ class Erasure(Base):
     removed: Mapped[str] = mapped_column(Text)
 
 
+class ErasureRequest(Base):
+    """One erasure of an account across the suite (EraseCustomer, retention, or the log), and its reactivation.
+
+    `erasures` is profile's own tombstone; this row and its `erasure_progress` rows are the
+    durable record the dispatcher works from until every service has applied (or lifted) it.
+    """
+
+    __tablename__ = "erasure_requests"
+    erasure_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    trigger: Mapped[str] = mapped_column(String(16))
+    purge_facts: Mapped[bool] = mapped_column(Boolean)
+    requested_at: Mapped[dt.datetime] = mapped_column(TS)
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A later erasure of the same account replaced this one (it is history only)."""
+    reactivated_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    lift_reason: Mapped[str] = mapped_column(Text, default="")
+    """Why the account was reactivated (sent to every service's LiftErasure; no personal data)."""
+
+
+class ErasureProgress(Base):
+    """Where one service stands with one erasure (state numbers as telco360.profile.v1.ErasureState)."""
+
+    __tablename__ = "erasure_progress"
+    erasure_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[int] = mapped_column(SmallInteger, index=True)
+    removed: Mapped[str] = mapped_column(Text, default="{}")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    done_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+
+
 class PendingRefresh(Base):
     """An account changed by entries applied in catch-up mode, waiting for its refresh."""
 

@@ -143,7 +143,7 @@ async def test_reads_exports_queries_and_changes_are_on_the_trail(running) -> No
     assert details[6].startswith(f"expression={expression_digest(segment.expression)} count={queried.count}")
     assert entries[6].account_count == queried.count
     assert details[7:10] == ["tag_id=spender version=1", "tag_id=spender version=2", "tag_id=spender version=3"]
-    assert details[10] == "purge_facts=False"
+    assert details[10].startswith("purge_facts=False erasure_id=er-") and details[10].endswith(" new")
     text = " ".join(str(e) for e in entries)
     assert [value for value in personal if value in text] == []
     assert REASON not in text and "Li Wei" not in text
