@@ -1,7 +1,8 @@
 """Composition root of the contact service: builds peers, use cases, servicer, background work.
 
-Background tasks (stopped before the store closes): the reservation expiry sweeper and
-the follower of profile's account events that triggers campaigns. The SQLite group-commit
+Background tasks (stopped before the store closes): the reservation expiry sweeper, the
+history retention sweep (when `history_retention_days` is set) and the follower of
+profile's account events that triggers campaigns. The SQLite group-commit
 thread is a critical worker: while it is down health answers NOT_SERVING
 (GrpcService.report_worker).
 """
@@ -21,6 +22,7 @@ from services.contact.store.models import AUDIT, JOBS
 from services.contact.usecases.analysis import AnalysisUseCases
 from services.contact.usecases.catalogue import CatalogueUseCases
 from services.contact.usecases.deps import Config, Deps
+from services.contact.usecases.erasure import ErasureUseCases
 from services.contact.usecases.journal import NboJournal
 from services.contact.usecases.ledger import LedgerUseCases
 from services.contact.usecases.offers import OfferUseCases
@@ -90,12 +92,18 @@ def build_service(
     ledger = LedgerUseCases(deps)
     offers = OfferUseCases(deps)
     audit = AuditTrail(db, AUDIT)
-    servicer = ContactServicer(CatalogueUseCases(deps), ledger, offers, AnalysisUseCases(deps), audit)
+    erasure = ErasureUseCases(deps)
+    servicer = ContactServicer(CatalogueUseCases(deps), ledger, offers, AnalysisUseCases(deps), audit, erasure)
 
     async def expire_reservations() -> None:
         expired = await ledger.expire()
         if expired:
             log.info("reservations_expired", count=expired)
+
+    async def purge_history() -> None:
+        removed = await erasure.purge_history(settings.history_retention_days)
+        if any(removed.values()):
+            log.info("history_retention", retention_days=settings.history_retention_days, **removed)
 
     async def start_journal() -> None:
         deps.journal.start()
@@ -110,7 +118,7 @@ def build_service(
             Registration(contact_pb2_grpc.add_ContactServiceServicer_to_server, servicer, SERVICE_NAME, ACCESS),
             audit_api.registration(audit),
         ],
-        parts={"deps": deps, "ledger": ledger, "offers": offers, "audit": audit},
+        parts={"deps": deps, "ledger": ledger, "offers": offers, "audit": audit, "erasure": erasure},
     )
 
     def fail_interrupted_jobs() -> None:
@@ -120,6 +128,8 @@ def build_service(
     service.add_startup(start_journal)
     service.add_startup(audit.start)
     service.add_periodic("reservation-expiry", settings.expiry_sweep_seconds, expire_reservations)
+    if settings.history_retention_days > 0:
+        service.add_periodic("history-retention", settings.retention_sweep_seconds, purge_history)
     if settings.follow_profile_events:
         service.add_background("profile-events", offers.follow_profile_events)
     service.add_shutdown(deps.journal.stop)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from telco360_runtime.settings import ServiceSettings
@@ -69,6 +70,16 @@ class ContactSettings(ServiceSettings):
 
     expiry_sweep_seconds: float = 30.0
     """How often reservations past their expiry are marked EXPIRED (0 = never)."""
+
+    history_retention_days: int = Field(default=0, ge=0)
+    """Retention of contact history (issue #15): decisions, reservations and reserve requests
+    recorded longer ago than this many days are deleted by a periodic sweep (counts logged);
+    0 keeps them. Aggregates (campaign spend, answers per offer and segment) and outcomes are
+    kept. Choose it longer than the longest frequency-cap window of any policy: a deleted
+    reservation no longer counts against a cap."""
+
+    retention_sweep_seconds: float = Field(default=3600.0, gt=0)
+    """How often the history retention sweep runs when `history_retention_days` is set."""
 
     follow_profile_events: bool = True
     """Whether to follow profile's WatchAccountEvents stream to trigger campaigns."""

@@ -51,6 +51,7 @@ _ID_FIELDS = (
     "decision_id",
     "event_id",
     "job_id",
+    "erasure_id",
     "replaces_policy_ids",
     "offer_ids",
     "tag",

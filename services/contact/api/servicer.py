@@ -38,6 +38,7 @@ from services.contact.domain.model import (
 )
 from services.contact.usecases.analysis import AnalysisUseCases
 from services.contact.usecases.catalogue import CatalogueUseCases
+from services.contact.usecases.erasure import ErasureUseCases
 from services.contact.usecases.ledger import LedgerUseCases
 from services.contact.usecases.offers import OfferUseCases
 from telco360.common.v1 import common_pb2
@@ -130,8 +131,10 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
         offers: OfferUseCases,
         analysis: AnalysisUseCases,
         audit: AuditTrail,
+        erasure: ErasureUseCases,
     ) -> None:
         self.catalogue, self.ledger, self.offers, self.analysis = catalogue, ledger, offers, analysis
+        self.erasure = erasure
         # Every decision and every change of a definition, opt-out or consent is on the trail:
         # ids, codes and counts only (never a reason, note or other free text of a request).
         self.audit = audit
@@ -531,6 +534,23 @@ class ContactServicer(contact_pb2_grpc.ContactServiceServicer):
             value_fen=m.value_fen,
             treatment_accounts=m.treatment_accounts,
         )
+
+    # -- erasure (issue #15) -----------------------------------------------------------
+
+    async def ApplyErasure(self, request, context):
+        with self.audit.recording("customer.erase", [request.customer_id]) as note:
+            erasure = await self.erasure.apply_erasure(request.erasure_id, request.customer_id)
+            note.detail = f"erasure_id={erasure.erasure_id} repeated={erasure.repeated}"
+        reply = common_pb2.ApplyErasureResponse(customer_id=erasure.customer_id, removed=erasure.removed)
+        cv.put_ts(reply.erased_at, erasure.erased_at)
+        return reply
+
+    async def LiftErasure(self, request, context):
+        # The reason is free text from the request: it stays off the trail (profile keeps it).
+        with self.audit.recording("customer.reactivate", [request.customer_id]) as note:
+            lifted = await self.erasure.lift_erasure(request.customer_id, request.reason)
+            note.detail = f"lifted={lifted}"
+        return common_pb2.LiftErasureResponse(customer_id=request.customer_id, lifted=lifted)
 
     # -- simulation and jobs -----------------------------------------------------------
 

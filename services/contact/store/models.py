@@ -18,6 +18,7 @@ Tables:
 - `decisions`: every decision with its full trace.
 - `proposals`, `processed_events`, `event_cursors`: event-triggered campaigns.
 - `simulation_results` and the runtime's `jobs` table.
+- `erased_accounts`: tombstones of erased accounts (store/erasure.py).
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ class ReservationRow(Base):
         Index("ix_reservations_at", "at_us"),
         # Open reservations of a campaign, counted against its budget on every reservation.
         Index("ix_reservations_campaign_open", "campaign_id", "state", "expires_at_us"),
+        Index("ix_reservations_reserved_at", "reserved_at_us"),  # the history retention sweep
     )
 
     reservation_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -156,6 +158,7 @@ class ReserveRequestRow(Base):
     """An idempotency key of ReserveContact and the answer it got."""
 
     __tablename__ = "reserve_requests"
+    __table_args__ = (Index("ix_reserve_requests_created_at", "created_at_us"),)  # the retention sweep
 
     idempotency_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -268,7 +271,10 @@ class DecisionRow(Base):
     """A stored decision with its trace (JSON)."""
 
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_customer", "customer_id", "decided_at_us"),)
+    __table_args__ = (
+        Index("ix_decisions_customer", "customer_id", "decided_at_us"),
+        Index("ix_decisions_decided_at", "decided_at_us"),  # the history retention sweep
+    )
 
     decision_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -324,3 +330,18 @@ class SimulationResultRow(Base):
 
     job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class ErasedAccountRow(Base):
+    """An erased account's tombstone (issue #15, store/erasure.py): the account's history was
+    deleted or stripped of personal fields when the erasure was applied, and contact refuses
+    every later decision about it. Holds the id, the erasure's id, when, and the removed
+    counts (JSON), nothing personal."""
+
+    __tablename__ = "erased_accounts"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erasure_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    erased_at_us: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    removed: Mapped[str] = mapped_column(Text, nullable=False)
+    """Item kind -> number removed or blanked, as a JSON object."""

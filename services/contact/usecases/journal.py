@@ -4,7 +4,8 @@ A call-centre agent waits on GetNextBestOffer, so its answer is not held up by a
 answers are queued and written in batches (one transaction per batch, at most every
 `interval` seconds). Contact decisions that reserve or refuse a slot are never written
 this way: they commit with the ledger. On stop the queue is flushed; a crash loses at
-most the last interval's NBO journal entries, never a ledger entry.
+most the last interval's NBO journal entries, never a ledger entry. Answers about an account
+erased meanwhile are dropped at the write.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import datetime as dt
 
-from services.contact.store import records
+from services.contact.store import erasure, records
 from services.contact.store.ledger import write_transaction
 from telco360_runtime.db import Database
 from telco360_runtime.logs import get_logger
@@ -57,7 +58,11 @@ class NboJournal:
 
     def _write(self, chunk: list[Entry]) -> None:
         with write_transaction(self.db) as session:
+            # An answer about an account erased since it was given is not written (issue #15).
+            erased = erasure.erased_among(session, [entry[1] for entry in chunk])
             for decision_id, customer_id, allowed, decided_at, payload in chunk:
+                if customer_id in erased:
+                    continue
                 records.insert_document(session, decision_id, customer_id, "nbo", allowed, decided_at, payload)
 
     async def stop(self) -> None:

@@ -1,6 +1,11 @@
 """Use cases of the ledger: check, reserve (atomic, idempotent), confirm, cancel, expiry,
 audited adjustments, outcomes, opt-outs, consent and stored decisions.
 
+Every write about an account (check, reserve, adjustment, outcome, opt-out, consent) first
+checks the account's erasure tombstone in its own transaction: an erased account is refused
+with AccountErased (FAILED_PRECONDITION, NOT_ALLOWED) and nothing is recorded. Its
+reservations were deleted by the erasure, so confirming or cancelling one answers NOT_FOUND.
+
 Reserve, confirm and cancel each read the clock INSIDE the account's lock (after it is
 granted), so their decisions about a slot are ordered like the lock: a confirmation that
 waited for the lock while a reservation took a slot that had just expired sees that expiry
@@ -43,12 +48,14 @@ from services.contact.domain.model import (
     ReservationState,
 )
 from services.contact.store import catalogue as catalogue_repo
+from services.contact.store import erasure as erasure_repo
 from services.contact.store import ledger as repo
 from services.contact.store import records
 from services.contact.store.ledger import write_transaction
 from services.contact.store.models import ReservationRow
 from services.contact.store.timeutil import to_us
-from services.contact.usecases.deps import Catalogue, Deps, Scope, require_in_scope, unknown_account
+from services.contact.usecases.deps import Catalogue, Deps, Scope, require_in_scope
+from services.contact.usecases.erasure import unknown_or_erased
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 
@@ -114,11 +121,12 @@ class LedgerUseCases:
         await require_in_scope(self.deps.peers, request.customer_id, scope)
         context = await self.deps.peers.context(request.customer_id, with_score=False)
         if not context.exists:
-            raise unknown_account(request.customer_id)
+            raise await unknown_or_erased(self.deps, request.customer_id)
 
         def tx() -> Decision:
             now = self.deps.clock()
             with write_transaction(self.deps.db) as session:
+                erasure_repo.refuse_if_erased(session, request.customer_id)
                 decision = self._decide(session, request, context, now)
                 records.insert_decision(session, "check", decision)
                 return decision
@@ -144,12 +152,13 @@ class LedgerUseCases:
         bounds = self.deps.config.time_bounds
         context = await self.deps.peers.context(request.customer_id, with_score=False)
         if not context.exists:
-            raise unknown_account(request.customer_id)
+            raise await unknown_or_erased(self.deps, request.customer_id)
         digest = fingerprint(request, hold_seconds)
 
         def decide_and_record(session: Session, generation: int | None) -> ReserveResult:
             # Statements under the lock: (lock +) catalogue generation, (campaign budget
             # lock,) history + idempotency key, three inserts. Nothing else waits behind it.
+            erasure_repo.refuse_if_erased(session, request.customer_id)  # nothing recorded for it
             now = self.deps.clock()  # under the lock (on SQLite: in the batch's write transaction)
             cat = self.deps.catalogue.get(session, generation)
             offer, campaign = _subjects(cat, session, request, now, reserving=True)
@@ -307,6 +316,7 @@ class LedgerUseCases:
                 repo.new_id(), dataclasses.replace(scope, at=scope.at or now), delta, reason, actor, now
             )
             with repo.account_transaction(self.deps.db, scope.customer_id) as session:
+                erasure_repo.refuse_if_erased(session, scope.customer_id)
                 repo.insert_adjustment(session, adjustment)
             return adjustment
 
@@ -343,6 +353,7 @@ class LedgerUseCases:
         def tx() -> OutcomeRecord:
             now = self.deps.clock()
             with write_transaction(self.deps.db) as session:
+                erasure_repo.refuse_if_erased(session, record.customer_id)
                 if record.idempotency_key:
                     prior = repo.find_outcome_by_key(session, record.idempotency_key)
                     if prior is not None:
@@ -378,6 +389,7 @@ class LedgerUseCases:
 
         def tx() -> OptOut:
             with repo.account_transaction(self.deps.db, entry.customer_id) as session:
+                erasure_repo.refuse_if_erased(session, entry.customer_id)
                 records.insert_opt_out(session, stored)
             return stored
 
@@ -419,6 +431,7 @@ class LedgerUseCases:
 
         def tx() -> Consent:
             with repo.account_transaction(self.deps.db, record.customer_id) as session:
+                erasure_repo.refuse_if_erased(session, record.customer_id)
                 records.insert_consent(session, stored)
             return stored
 

@@ -9,7 +9,9 @@ per catalogue generation; the ranking is plain CPU work; the answer is journaled
 write-behind as a decision.
 
 Account events (profile's WatchAccountEvents, or SubmitAccountEvent) are claimed once per
-(source, event id) across replicas; each triggered campaign stores one proposal.
+(source, event id) across replicas; each triggered campaign stores one proposal. An erased
+account (erasure tombstone) gets no answer (GetNextBestOffer: AccountErased, nothing
+journaled) and its events trigger nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from services.contact.domain.decide import lookback
 from services.contact.domain.eligibility import ExpressionCache, evaluate_all
 from services.contact.domain.model import Channel, RiskBand
 from services.contact.peers.errors import PeerUnavailable
+from services.contact.store import erasure as erasure_repo
 from services.contact.store import ledger as ledger_repo
 from services.contact.store import runs
 from services.contact.store.ledger import write_transaction
@@ -71,6 +74,7 @@ class OfferUseCases:
 
         def load():
             with self.deps.db.session() as session:
+                erasure_repo.refuse_if_erased(session, customer_id)  # read with the history, no extra trip
                 cat = self.deps.catalogue.get(session)
                 campaigns = [c for c in cat.campaigns.values() if in_schedule(c, when)]
                 since = windows.shift(when, -lookback(cat.active_policies, campaigns))
@@ -166,18 +170,22 @@ class OfferUseCases:
     async def handle_event(self, event: AccountEvent) -> tuple[list[Proposal], bool, bool]:
         """Process one account event: (proposals, replayed, degraded)."""
 
-        def claim() -> tuple[bool, list]:
+        def claim() -> tuple[bool, bool, list]:
             with write_transaction(self.deps.db) as session:
                 fresh = runs.claim_event(session, event.source, event.event_id, self.deps.clock())
+                erased = erasure_repo.is_erased(session, event.customer_id)
                 cat = self.deps.catalogue.get(session)
-            return fresh, [
-                c for c in cat.campaigns.values() if in_schedule(c, event.occurred_at) and triggered_by(c, event)
-            ]
+            return (
+                fresh,
+                erased,
+                [c for c in cat.campaigns.values() if in_schedule(c, event.occurred_at) and triggered_by(c, event)],
+            )
 
-        fresh, campaigns = await self.deps.db.run(claim)
+        fresh, erased, campaigns = await self.deps.db.run(claim)
         if not fresh:
             return [], True, False
-        if not campaigns:
+        if erased or not campaigns:
+            # An erased account's events are claimed (processed once) and trigger nothing.
             return [], False, False
         # Segment members cached before the event happened may not know about it yet.
         inputs = await self._inputs(
@@ -194,12 +202,16 @@ class OfferUseCases:
             proposal = propose(campaign, event, inputs, self.deps.rng)
             proposals.append(dataclasses.replace(proposal, proposal_id=ledger_repo.new_id()))
 
-        def store() -> None:
+        def store() -> bool:
             with write_transaction(self.deps.db) as session:
+                if erasure_repo.is_erased(session, event.customer_id):
+                    return False  # erased while the proposals were made: nothing is stored
                 for proposal in proposals:
                     runs.insert_proposal(session, proposal)
+                return True
 
-        await self.deps.db.run(store)
+        if not await self.deps.db.run(store):
+            return [], False, False
         degraded = bool(inputs.degraded_reasons or inputs.context.degraded_reasons)
         return proposals, False, degraded
 
