@@ -12,6 +12,9 @@ TLS: `--tls-ca` / `TELCO360_CLI_TLS_CA` (the CA that signs the services' certifi
 TLS on; `--tls-cert` / `--tls-key` (`TELCO360_CLI_TLS_CERT` / `_KEY`) add the client
 certificate services with `tls_client_auth` require (mutual TLS). Options win over the
 environment; without a CA the channels are plaintext.
+A local suite started secure (`telco360 demo`, `services up`) records its development PKI in
+its state file: commands against it (`--var-dir`) then use that PKI's CA, the CLI's client
+certificate and the admin token unless TLS options or a token are given.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pathlib
 from dataclasses import dataclass, field
 
 from telco360_cli.errors import CliError
+from telco360_runtime.devpki import CLIENT_NAME, Pki
 from telco360_runtime.tls import ChannelTls
 
 SERVICES: tuple[str, ...] = ("ingest", "profile", "scoring", "contact")
@@ -32,6 +36,15 @@ STATE_FILE = "suite.json"
 def default_var_dir() -> pathlib.Path:
     """The var directory `services up` uses by default (`TELCO360_CLI_VAR_DIR` or ./var)."""
     return pathlib.Path(os.environ.get("TELCO360_CLI_VAR_DIR", "var"))
+
+
+def read_state_pki(var_dir: pathlib.Path) -> Pki | None:
+    """The development PKI a local suite under `var_dir` was started with (demo, `services up`), or None."""
+    try:
+        root = json.loads((var_dir / "run" / STATE_FILE).read_text()).get("pki", "")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Pki(pathlib.Path(root)) if root else None
 
 
 def read_state(var_dir: pathlib.Path) -> dict[str, dict]:
@@ -112,6 +125,7 @@ def resolve(
     """Build the configuration from options (overrides), environment and local state."""
     overrides = overrides or {}
     state = read_state(var_dir or default_var_dir())
+    local_pki = read_state_pki(var_dir or default_var_dir())
     addresses: dict[str, str] = {}
     for name in SERVICES:
         env = os.environ.get(f"TELCO360_CLI_{name.upper()}_ADDR")
@@ -123,9 +137,15 @@ def resolve(
             addresses[name] = f"127.0.0.1:{state[name]['port']}"
         else:
             addresses[name] = f"127.0.0.1:{DEFAULT_PORTS[name]}"
-    return CliConfig(
-        addresses=addresses,
-        token=resolve_token(token, token_file),
-        timeout=timeout,
-        tls=tls if tls is not None else resolve_tls(),
-    )
+    tls = tls if tls is not None else resolve_tls()
+    bearer = resolve_token(token, token_file)
+    if local_pki is not None:
+        # A local suite started secure (demo, `services up`): its CA, the CLI's certificate and
+        # the admin token, unless told otherwise. The files are the user's own (mode 0600).
+        if tls is None:
+            tls = ChannelTls(
+                str(local_pki.ca_file), str(local_pki.cert_file(CLIENT_NAME)), str(local_pki.key_file(CLIENT_NAME))
+            )
+        if not bearer and local_pki.token_file("admin").exists():
+            bearer = read_token_file(local_pki.token_file("admin"))
+    return CliConfig(addresses=addresses, token=bearer, timeout=timeout, tls=tls)

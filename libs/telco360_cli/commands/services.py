@@ -11,14 +11,17 @@ from telco360_cli.config import DEFAULT_PORTS, SERVICES
 from telco360_cli.console import console, err_console
 from telco360_cli.errors import CliError
 from telco360_cli.processes import LocalSuite
+from telco360_runtime import devpki
 
 group = typer.Typer(help="Run the four services locally (SQLite stores under the var directory).", no_args_is_help=True)
 
 
-def _suite(ctx: typer.Context, base_port: int | None) -> LocalSuite:
+def _suite(ctx: typer.Context, base_port: int | None, *, secure: bool = False) -> LocalSuite:
     var_dir: pathlib.Path = ctx.meta.get("var_dir") or pathlib.Path("var")
     ports = {name: base_port + i for i, name in enumerate(SERVICES)} if base_port else dict(DEFAULT_PORTS)
-    return LocalSuite(var_dir, ports)
+    # Secure like production: mutual TLS and JWT from a development PKI kept under the var directory.
+    pki = devpki.create(var_dir / "pki") if secure else None
+    return LocalSuite(var_dir, ports, pki=pki)
 
 
 @group.command("up")
@@ -27,9 +30,10 @@ def up(
     names: list[str] = typer.Argument(None, help="services to start (default: all four)"),
     base_port: int = typer.Option(0, help="first port (ingest; then profile, scoring, contact); 0 = 50051..50054"),
     timeout: float = typer.Option(90.0, help="seconds to wait for each service to report SERVING"),
+    insecure: bool = typer.Option(False, help="plaintext and no authentication (local development only)"),
 ) -> None:
-    """Start ingest, profile, scoring and contact; wait until each reports SERVING."""
-    suite = _suite(ctx, base_port or None)
+    """Start ingest, profile, scoring and contact (mutual TLS and JWT on); wait until each reports SERVING."""
+    suite = _suite(ctx, base_port or None, secure=not insecure)
     unknown = sorted(set(names or ()) - set(SERVICES))
     if unknown:
         raise typer.BadParameter(f"unknown services {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
