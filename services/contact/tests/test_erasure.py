@@ -14,6 +14,7 @@ reservations and reserve requests from a periodic sweep.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import grpc
@@ -351,3 +352,37 @@ async def test_retention_deletes_old_decisions_reservations_and_reserve_requests
         await node.close()
         await profile_server.stop()
         await scoring_server.stop()
+
+
+async def test_reservations_racing_an_erasure_leave_nothing(env) -> None:
+    """Reservations sent while the erasure runs: each is granted before it (and then deleted
+    with the account's history) or refused after it; none survives, the counts match."""
+    node, _ = env
+    stub = node.stub
+    await stub.CreatePolicy(pb.CreatePolicyRequest(policy=policy()), metadata=MARKETER)
+
+    done: list[str] = []
+
+    async def reserve(i: int) -> str:
+        request = pb.ReserveContactRequest(idempotency_key=f"race-{i}", contact=check(ERASED))
+        try:
+            granted = await stub.ReserveContact(request, metadata=AGENT)
+        except grpc.aio.AioRpcError as err:
+            assert err.code() == grpc.StatusCode.FAILED_PRECONDITION, err.details()
+            done.append("refused")
+            return "refused"
+        assert granted.granted
+        done.append("granted")
+        return "granted"
+
+    async def erase() -> common_pb2.ApplyErasureResponse:
+        await wait_until(lambda: len(done) >= 2)  # the others are still in flight
+        request = common_pb2.ApplyErasureRequest(erasure_id="er-race", customer_id=ERASED)
+        return await stub.ApplyErasure(request, metadata=SERVICE)
+
+    *answers, erased = await asyncio.gather(*(reserve(i) for i in range(30)), erase())
+    granted = answers.count("granted")
+    assert granted >= 2
+    assert dict(erased.removed)["reservations"] == granted
+    assert dict(erased.removed)["reserve_requests"] == granted
+    assert row_counts(node.db)["reservations"] == 0 and naming(node.db, (ERASED, PERSON[ERASED])) == []
