@@ -10,9 +10,11 @@ quarantine entries, with a fixed clock.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +38,7 @@ from telco360_imports.values import KINDS
 from telco360_runtime import reasons
 from telco360_runtime.db import Database
 from telco360_runtime.status import rich_status
+from telco360_runtime.testing import wait_until
 
 TOKENS = {"tok-svc": "service:profile", "tok-admin": "admin:steward-1", "tok-analyst": "analyst:an-1"}
 SVC = (("authorization", "Bearer tok-svc"),)
@@ -461,3 +464,45 @@ async def test_retention_is_off_by_default(ingest: Ingest) -> None:
     report = await ingest.parts["retention"].run(now=time.time() + 3650 * 86_400)
     assert report.log_entries_scanned == 0 and report.quarantine_deleted == 0
     assert {v for _, _, v in scan(ingest.url, values)} == set(values)
+
+
+async def test_the_retention_round_runs_periodically_when_a_period_is_set(db_url: str) -> None:
+    settings_ = {"quarantine_retention_days": 1, "retention_interval_seconds": 0.05}
+    async with asynccontextmanager(_serve)(db_url, **settings_) as running:
+        assert running.parts["retention"].enabled
+        await stream(running, [raw("contact", "Old6-bad", customer_id="C-OLD6", email="bad", name="Quarantined Old6")])
+        engine = sa.create_engine(running.url)
+        try:
+            with engine.begin() as conn:  # received long ago (the service's clock is the real one)
+                conn.execute(sa.text("UPDATE ingest_quarantine SET received_at_us = 1000000"))
+
+            def cleared() -> bool:
+                with engine.connect() as conn:
+                    return conn.execute(sa.text("SELECT count(*) FROM ingest_quarantine")).scalar_one() == 0
+
+            await wait_until(cleared, timeout=10, message="the periodic retention round did not run")
+        finally:
+            engine.dispose()
+        assert scan(running.url, ["Quarantined Old6"]) == []
+
+
+# --- an erasure racing the account's own records -----------------------------------------------------
+
+
+async def test_an_erasure_racing_a_stream_of_the_account_leaves_nothing_personal(db_url: str) -> None:
+    async with asynccontextmanager(_serve)(db_url, batch_max_records=8) as running:
+        records = [
+            raw("contact", f"race-{i}", customer_id="C-RACE", name=f"Racer {i:03d}", person_id=f"P-{i}")
+            for i in range(200)
+        ]
+        values = [f"Racer {i:03d}" for i in range(200)]
+        sending = asyncio.create_task(stream(running, records))
+        store = running.parts["store"]
+        await wait_until(lambda: store.last_sequence() > 0, timeout=30)
+        await erase(running, "C-RACE")
+        results = await sending
+        assert scan(running.url, values) == []
+        erased = {e.sequence: e.erased for e in await log(running)}
+        for result in results:  # committed before the erasure (blanked, erased) or refused after it
+            assert refused(result) or (result.status == ingest_pb2.RECORD_STATUS_ACCEPTED and erased[result.sequence])
+        assert any(refused(r) for r in results) or len(erased) == len(records)
