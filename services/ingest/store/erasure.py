@@ -114,9 +114,14 @@ def apply_erasure(conn: Connection, customer_id: str, erasure_id: str, now: dt.d
 
 
 def lift_erasure(conn: Connection, customer_id: str) -> bool:
-    """Delete an account's tombstone; False when there was none. Blanked entries stay blanked."""
+    """Delete an account's tombstone; False when there was none. Blanked entries stay blanked,
+    but no longer read as erased: a consumer rebuilding from the log (profile) would otherwise
+    erase the reactivated account again at its old entries and ignore everything after them."""
     conn.execute(LOCK_HEAD)
-    return conn.execute(delete(_ERASED).where(_ERASED.c.customer_id == customer_id)).rowcount > 0
+    lifted = conn.execute(delete(_ERASED).where(_ERASED.c.customer_id == customer_id)).rowcount > 0
+    if lifted:
+        conn.execute(update(_LOG).where(_LOG.c.customer_id == customer_id).values(erased=False))
+    return lifted
 
 
 def get_erasure(conn: Connection, customer_id: str) -> Erasure | None:
