@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from services.profile.tests.builders import NOW, Log
 from services.profile.tests.harness import start_profile
 from telco360_cli.app import app
-from telco360_runtime.testing import free_port
+from telco360_runtime.testing import free_port, wait_until
 
 TOKENS = {"tok-admin": "admin:root", "tok-an": "analyst:ann"}
 DAY = dt.timedelta(days=1)
@@ -60,8 +60,12 @@ async def test_erase_status_list_and_reactivate(profile) -> None:
     again = await cli(profile, "request", "KA1", "--reason", "again", "--purge-facts")
     assert again.exit_code == 0 and again.output.splitlines()[0] == erased.output.splitlines()[0]
 
-    status = await cli(profile, "status", "KA1")
-    assert status.exit_code == 0 and "UNAVAILABLE" in status.output  # contact's last error, in words
+    async def contact_failed():
+        status = await cli(profile, "status", "KA1")
+        return status if "UNAVAILABLE" in status.output else None
+
+    status = await wait_until(contact_failed, timeout=20, interval=0.2)  # contact's last error, in words
+    assert status.exit_code == 0 and "pending" in status.output
 
     await cli(profile, "KA2", "--reason", "customer request")
     listed = await cli(profile, "list")

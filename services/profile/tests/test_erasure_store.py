@@ -51,7 +51,7 @@ def test_progress_is_recorded_per_service_until_each_answers(store, log: Log) ->
     view, _ = store.request_erasure("E2", "request", True, er.TRIGGER_REQUEST, PEERS)
     tasks = store.due_erasure_tasks(["ingest", "scoring"])  # contact not configured here: not called
     assert [(t.service, t.lift, t.purge_facts) for t in tasks] == [("ingest", False, True), ("scoring", False, True)]
-    store.erasure_call_failed(tasks[0], "UNAVAILABLE: connection refused")
+    store.erasure_call_failed([tasks[0]], "UNAVAILABLE: connection refused")
     store.erasure_call_done(tasks[1], {"scores": 3}, NOW + DAY)
     status = store.erasure_status("E2")
     ingest = next(p for p in status.services if p.service == "ingest")

@@ -81,10 +81,12 @@ class ErasureCases(ProfileBase):
         with self.write_session() as s:
             erasures.mark_done(s, task, self.clock(), removed, at)
 
-    def erasure_call_failed(self, task: er.PeerTask, error: str) -> None:
-        """Record a failed call (retried next round)."""
+    def erasure_call_failed(self, tasks: Sequence[er.PeerTask], error: str) -> None:
+        """Record a failed call for each task (one service's, retried next round), in one transaction."""
         with self.write_session() as s:
-            erasures.mark_failed(s, task, self.clock(), error)
+            now = self.clock()
+            for task in tasks:
+                erasures.mark_failed(s, task, now, error)
 
     def retention_due(self, days: int) -> list[str]:
         """Accounts terminated more than `days` ago and not erased (none when days is 0)."""
@@ -150,10 +152,13 @@ class ErasureDispatcher:
     async def _round(self) -> int:
         tasks = await self.db.run(self.cases.due_erasure_tasks, self.services)
         down: dict[str, str] = {}
+        skipped: dict[str, list[er.PeerTask]] = {}
         done = 0
         for task in tasks:
             if task.service in down:
-                continue  # failed once this round: the rest waits for the next round
+                # Failed once this round: the rest is not called, and shows the same error.
+                skipped.setdefault(task.service, []).append(task)
+                continue
             try:
                 if task.lift:
                     await self.peers.lift(task.service, task.customer_id, task.reason)
@@ -168,7 +173,7 @@ class ErasureDispatcher:
                 details = getattr(error, "details", str(error))
                 text = er.error_text(str(code), str(details))
                 down[task.service] = text
-                await self.db.run(self.cases.erasure_call_failed, task, text)
+                await self.db.run(self.cases.erasure_call_failed, [task], text)
                 self._log.warning(
                     "erasure_call_failed", service=task.service, erasure_id=task.erasure_id, code=str(code)
                 )
@@ -181,6 +186,8 @@ class ErasureDispatcher:
                 erasure_id=task.erasure_id,
                 customer_id=task.customer_id,
             )
+        for service, rest in skipped.items():
+            await self.db.run(self.cases.erasure_call_failed, rest, down[service])
         return done
 
     async def retention_round(self) -> int:
