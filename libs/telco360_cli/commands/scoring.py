@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import pathlib
 import webbrowser
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -20,19 +22,27 @@ models_group = typer.Typer(help="The model registry.", no_args_is_help=True)
 KIND = scoring_pb2.ModelKind
 
 
+def _against(metrics: Any, field: str, digits: int) -> str:
+    """ " (baseline x)" when the model's metrics hold that baseline; "" when none was computed
+    (a brought table has no fee history to build one from)."""
+    if not metrics.HasField(field):
+        return ""
+    return f" (baseline {getattr(metrics, field):.{digits}f})"
+
+
 def metric_line(model: scoring_pb2.Model) -> str:
-    """The headline holdout metrics of a model, against its baseline."""
+    """The headline holdout metrics of a model, against its baseline when it has one."""
     if model.HasField("churn_metrics"):
         churn = model.churn_metrics
         return (
-            f"ROC-AUC {churn.roc_auc:.3f} (baseline {churn.baseline_roc_auc:.3f}), PR-AUC {churn.pr_auc:.3f}, "
-            f"top-decile lift {churn.lift_top10:.2f} (baseline {churn.baseline_lift_top10:.2f}), "
+            f"ROC-AUC {churn.roc_auc:.3f}{_against(churn, 'baseline_roc_auc', 3)}, PR-AUC {churn.pr_auc:.3f}, "
+            f"top-decile lift {churn.lift_top10:.2f}{_against(churn, 'baseline_lift_top10', 2)}, "
             f"capture {fmt.percent(churn.capture_top10)}, base rate {fmt.percent(churn.base_rate)}"
         )
     if model.HasField("value_metrics"):
         value = model.value_metrics
         return (
-            f"Spearman {value.spearman:.3f} (baseline {value.baseline_spearman:.3f}), R² {value.r2:.3f}, "
+            f"Spearman {value.spearman:.3f}{_against(value, 'baseline_spearman', 3)}, R² {value.r2:.3f}, "
             f"MAE {fmt.yuan_short(value.mae)}, top-decile revenue share {fmt.percent(value.top_decile_revenue_share)} "
             f"(ideal {fmt.percent(value.top_decile_revenue_share_ideal)})"
         )
@@ -67,6 +77,13 @@ async def train_model(clients: Clients, request: scoring_pb2.TrainModelRequest, 
     return await clients.scoring.GetModel(scoring_pb2.GetModelRequest(model_id=job.result_ref))
 
 
+def table_format(path: pathlib.Path) -> scoring_pb2.TableFormat:
+    """Parquet for .parquet / .pq files, CSV otherwise."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return scoring_pb2.TABLE_FORMAT_PARQUET
+    return scoring_pb2.TABLE_FORMAT_CSV
+
+
 def _params(items: list[str]) -> dict[str, str]:
     params = {}
     for item in items:
@@ -91,7 +108,7 @@ def train(
     time_column: str = typer.Option("", help="with --table: time column for a time-based holdout"),
     exclude: list[str] = typer.Option([], "--exclude", help="with --table: column to leave out (repeatable)"),
     param: list[str] = typer.Option([], "--param", help="LightGBM parameter name=value (repeatable)"),
-    promote: str = typer.Option("if-better", help="auto-promote: never, if-better, always"),
+    promote: str = typer.Option("never", help="auto-promote: never (the default, as in the API), if-better, always"),
     description: str = typer.Option("", help="stored with the model"),
 ) -> None:
     """Train a churn or value model (from profile's history, or from your own table)."""
@@ -100,14 +117,9 @@ def train(
 
     async def run(clients: Clients) -> scoring_pb2.Model:
         if table is not None:
-            fmt_kind = (
-                scoring_pb2.TABLE_FORMAT_PARQUET
-                if table.suffix.lower() in (".parquet", ".pq")
-                else scoring_pb2.TABLE_FORMAT_CSV
-            )
             table_request = scoring_pb2.TrainFromTableRequest(
                 content=table.read_bytes(),
-                format=fmt_kind,
+                format=table_format(table),
                 id_column=id_column,
                 label_column=label_column,
                 kind=model_kind,
@@ -251,15 +263,91 @@ def render_scores(scores: list[scoring_pb2.AccountScore]) -> None:
     console.print(table)
 
 
+async def score_table(
+    clients: Clients,
+    table: pathlib.Path,
+    *,
+    model_id: str,
+    kind: scoring_pb2.ModelKind,
+    id_column: str,
+    exclude: list[str],
+) -> tuple[scoring_pb2.Model, scoring_pb2.ScoreFeaturesResponse]:
+    """Score a CSV/Parquet table through ScoreTable (read by the server the way TrainFromTable
+    reads tables); returns the model used and the scores in row order."""
+    reply = await clients.scoring.ScoreTable(
+        scoring_pb2.ScoreTableRequest(
+            content=table.read_bytes(),
+            format=table_format(table),
+            model_id=model_id,
+            kind=kind,
+            id_column=id_column,
+            exclude_columns=exclude,
+        ),
+        timeout=600,
+    )
+    return await clients.scoring.GetModel(scoring_pb2.GetModelRequest(model_id=reply.model_id)), reply
+
+
+def write_table_scores(
+    out: pathlib.Path, model: scoring_pb2.Model, reply: scoring_pb2.ScoreFeaturesResponse, id_column: str
+) -> None:
+    """The scores as CSV: the id column (when the table has one), then the churn probability
+    and risk band, or the predicted value (fen) and value tier."""
+    churn = model.kind == KIND.MODEL_KIND_CHURN
+    header = ["score", "risk_band"] if churn else ["predicted_value_fen", "value_tier"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([id_column, *header] if id_column else header)
+        for s in reply.scores:
+            label = (
+                fmt.enum_name(common_pb2.RiskBand, s.risk_band)
+                if churn
+                else fmt.enum_name(common_pb2.AccountTier, s.value_tier)
+            )
+            row = [repr(s.score), label]
+            writer.writerow([s.row_id, *row] if id_column else row)
+
+
 def score(
     ctx: typer.Context,
     customer_ids: list[str] = typer.Argument(None, help="accounts to score now"),
     all_accounts: bool = typer.Option(False, "--all", help="batch-score the whole base (a job)"),
     reasons: int = typer.Option(3, help="reasons per account"),
+    table: pathlib.Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="score the rows of a CSV/Parquet table (as --table of train reads it)"
+    ),
+    model: str = typer.Option("", "--model", help="with --table: model id (empty = the champion of --kind)"),
+    kind: str = typer.Option("churn", help="with --table and no --model: churn or value champion"),
+    id_column: str = typer.Option("customer_id", help="with --table: id column copied to the output ('' = none)"),
+    exclude: list[str] = typer.Option([], "--exclude", help="with --table: column to leave out (repeatable)"),
+    out: pathlib.Path | None = typer.Option(None, "--out", help="with --table: CSV file for the scores"),
 ) -> None:
-    """Score accounts with the champion models (with reasons), or the whole base with --all."""
+    """Score accounts with the champion models (with reasons), the whole base with --all, or a
+    table's rows with --table FILE --out pred.csv."""
+    if table is not None:
+        if customer_ids or all_accounts:
+            raise typer.BadParameter("--table scores a table's rows; name no accounts and no --all with it")
+        if out is None:
+            raise typer.BadParameter("--table needs --out FILE for the scores")
+        model_kind = fmt.enum_value(KIND, kind)
+        used, reply = run_command(
+            ctx.obj,
+            lambda c: score_table(
+                c, table, model_id=model, kind=model_kind, id_column=id_column, exclude=list(exclude)
+            ),
+        )
+        write_table_scores(out, used, reply, id_column)
+        console.print(
+            f"scored {len(reply.scores):,} rows of {table.name} with {used.model_id} "
+            f"({fmt.enum_name(KIND, used.kind)} v{used.version}) -> {out}",
+            highlight=False,
+        )
+        if reply.missing_features:
+            console.print(f"  {len(reply.missing_features)} model features not in the table (scored as missing)")
+        return
     if not customer_ids and not all_accounts:
-        raise typer.BadParameter("name accounts or use --all")
+        raise typer.BadParameter("name accounts, use --all, or score a --table")
 
     async def run(clients: Clients):
         if all_accounts:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from telco360_runtime.access import allow
 
 MODEL_READERS = ("service", "analyst", "marketing")
-#: Uploaded tables (TrainFromTable content): the server's message limit is the bound.
+#: Uploaded tables (TrainFromTable and ScoreTable content): the server's message limit is the bound.
 TABLE_KB = 32 * 1024
 #: ScoreFeatures takes rows of features: a few thousand rows per call.
 ROWS_KB = 4 * 1024
@@ -23,6 +23,7 @@ ACCESS = {
     "ListModels": allow(*MODEL_READERS),
     "GetReport": allow(*MODEL_READERS),
     "ScoreFeatures": allow("service", "analyst", max_request_kb=ROWS_KB),
+    "ScoreTable": allow("service", "analyst", max_request_kb=TABLE_KB),
     "ScoreCustomers": allow("service", "analyst"),
     "ScoreAll": allow("service", "analyst"),
     "GetStoredScore": allow("service", "analyst"),

@@ -102,8 +102,14 @@ def table_request(r: pb.TrainFromTableRequest) -> TableRequest:
     )
 
 
+def _has_baseline(m: dict[str, Any], primary: str) -> bool:
+    """Whether the stored metrics hold a computed baseline (versions stored before the flag:
+    a brought table's baseline was 0)."""
+    return bool(m.get("baseline_computed", bool(m.get(primary))))
+
+
 def _churn_metrics(m: dict[str, Any]) -> pb.ChurnMetrics:
-    return pb.ChurnMetrics(
+    metrics = pb.ChurnMetrics(
         roc_auc=m.get("roc_auc", 0.0),
         pr_auc=m.get("pr_auc", 0.0),
         log_loss=m.get("log_loss", 0.0),
@@ -112,8 +118,6 @@ def _churn_metrics(m: dict[str, Any]) -> pb.ChurnMetrics:
         capture_top10=m.get("capture_top10", 0.0),
         base_rate=m.get("base_rate", 0.0),
         calibration=[pb.CalibrationBin(**b) for b in m.get("calibration", [])],
-        baseline_roc_auc=m.get("baseline_roc_auc", 0.0),
-        baseline_lift_top10=m.get("baseline_lift_top10", 0.0),
         band_medium_threshold=m.get("band_medium_threshold", 0.0),
         band_high_threshold=m.get("band_high_threshold", 0.0),
         bands=[
@@ -129,10 +133,21 @@ def _churn_metrics(m: dict[str, Any]) -> pb.ChurnMetrics:
             for b in m.get("bands", [])
         ],
     )
+    if _has_baseline(m, "baseline_roc_auc"):
+        metrics.baseline_roc_auc = m.get("baseline_roc_auc", 0.0)
+        metrics.baseline_lift_top10 = m.get("baseline_lift_top10", 0.0)
+    return metrics
 
 
 def _value_metrics(m: dict[str, Any]) -> pb.ValueMetrics:
-    return pb.ValueMetrics(**{k: float(v) for k, v in m.items() if k in pb.ValueMetrics.DESCRIPTOR.fields_by_name})
+    baseline = _has_baseline(m, "baseline_spearman")
+    return pb.ValueMetrics(
+        **{
+            k: float(v)
+            for k, v in m.items()
+            if k in pb.ValueMetrics.DESCRIPTOR.fields_by_name and (baseline or not k.startswith("baseline_"))
+        }
+    )
 
 
 def _lineage(d: dict[str, Any]) -> pb.Lineage:
@@ -325,6 +340,20 @@ def feature_scores_to_pb(ids: list[str], result: FeatureScores) -> pb.ScoreFeatu
         ignored_features=sorted(s.ignored),
         missing_features=result.missing_features,
     )
+
+
+def table_scores_to_pb(ids: list[str], parts: list[FeatureScores]) -> pb.ScoreFeaturesResponse:
+    """A table's scores, scored in parts of rows -> one ScoreFeaturesResponse in row order."""
+    reply = pb.ScoreFeaturesResponse(model_id=parts[0].model_id, missing_features=parts[0].missing_features)
+    start = 0
+    ignored: set[str] = set()
+    for part in parts:
+        rows = len(part.scores.scores)
+        reply.scores.extend(feature_scores_to_pb(ids[start : start + rows], part).scores)
+        ignored |= part.scores.ignored
+        start += rows
+    reply.ignored_features.extend(sorted(ignored))
+    return reply
 
 
 def optional_time(ts: Any) -> dt.datetime | None:

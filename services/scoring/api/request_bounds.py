@@ -61,6 +61,11 @@ TEXT: dict[str, int] = {
     "PromoteModelRequest.model_id": b.ID_MAX,
     "ScoreCustomersRequest.customer_ids": b.ID_MAX,
     "ScoreFeaturesRequest.model_id": b.ID_MAX,
+    # The table itself: bounded by ScoreTable's request bound (api/access.py TABLE_KB).
+    "ScoreTableRequest.content": 0,
+    "ScoreTableRequest.model_id": b.ID_MAX,
+    "ScoreTableRequest.id_column": b.NAME_MAX,
+    "ScoreTableRequest.exclude_columns": b.NAME_MAX,
     "FeatureRow.row_id": b.ID_MAX,
     "FeatureRow.features.key": b.NAME_MAX,
     "AttributeValue.string_value": b.SHORT_TEXT_MAX,
@@ -83,6 +88,7 @@ COUNT: dict[str, int] = {
     "TrainFromTableRequest.parameters": MAX_PARAMETERS,
     "ScoreCustomersRequest.customer_ids": MAX_IDS,
     "ScoreFeaturesRequest.rows": MAX_ROWS,
+    "ScoreTableRequest.exclude_columns": b.LIST_MAX,
     "FeatureRow.features": MAX_FEATURES,
     "FeatureColumns.row_ids": MAX_ROWS,
     "FeatureColumns.columns": MAX_FEATURES,
@@ -95,6 +101,7 @@ INTS: dict[str, tuple[int, int]] = {
     "PageRequest.page_size": (0, 1000),
     "ScoreCustomersRequest.top_reasons": (0, MAX_REASONS),
     "ScoreFeaturesRequest.top_reasons": (0, MAX_REASONS),
+    "ScoreTableRequest.top_reasons": (0, MAX_REASONS),
     "ScoreAllRequest.batch_size": (0, 5000),
 }
 # "Message.field" -> inclusive float range (finite); None = any float64 (feature values).

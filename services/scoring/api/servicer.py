@@ -106,6 +106,19 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         ids = column_ids if columns is not None else ids
         return _fitting(cv.feature_scores_to_pb(ids, result), "rows" if columns is None else "columns", "rows")
 
+    async def ScoreTable(self, request: pb.ScoreTableRequest, context: Any) -> pb.ScoreFeaturesResponse:
+        request_bounds.check(request)
+        ids, parts = await self.app.score_table(
+            request.content,
+            cv.FORMAT_FROM_PB.get(request.format, ""),
+            id_column=request.id_column,
+            exclude=list(request.exclude_columns),
+            model_id=request.model_id,
+            kind=cv.KIND_FROM_PB.get(request.kind, "churn"),
+            top_k=request.top_reasons,
+        )
+        return _fitting(cv.table_scores_to_pb(ids, parts), "content", "rows")
+
     async def ScoreAll(self, request: pb.ScoreAllRequest, context: Any) -> common_pb2.Job:
         request_bounds.check(request)
         with self.audit.recording("scores.compute_all", detail=f"skip_publish={request.skip_publish}") as note:

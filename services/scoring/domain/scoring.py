@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .bands import BANDS, TIERS, risk_band_codes, value_tier_codes
 from .contributions import PATH
@@ -151,3 +152,21 @@ def score_accounts(
             r.value_model_id = value.model_id
         out.append(r)
     return out
+
+
+def table_columns(frame: Any, id_column: str, exclude: Sequence[str]) -> tuple[list[str], ColumnBatch]:
+    """A brought table (a pandas frame, as domain.table.read_table reads it) as (row ids,
+    ColumnBatch): the id column gives the ids and is no feature, excluded columns are
+    dropped, numbers and booleans become float64 columns (NaN = missing) and every other
+    column categories ("" = missing), as the table's training reads them."""
+    ids = [] if not id_column else ["" if pd.isna(v) else str(v) for v in frame[id_column].tolist()]
+    columns: list[tuple[str, np.ndarray | Sequence[str]]] = []
+    for name in frame.columns:
+        if name == id_column or name in exclude:
+            continue
+        col = frame[name]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            columns.append((str(name), col.astype(np.float64).to_numpy()))
+        else:
+            columns.append((str(name), ["" if pd.isna(v) else str(v) for v in col.tolist()]))
+    return ids or [""] * len(frame), ColumnBatch(len(frame), columns)

@@ -1,4 +1,4 @@
-"""Serving use cases (usecases layer): ScoreCustomers (features from profile) and ScoreFeatures.
+"""Serving use cases (usecases layer): ScoreCustomers (features from profile), ScoreFeatures, ScoreTable.
 
 CPU-bound scoring runs in a small thread pool so concurrent requests overlap; small batches
 without reasons are scored on the event loop."""
@@ -10,13 +10,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from telco360_runtime.bounds import preview
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 from ..domain.params import CHURN
 from ..domain.records import FeatureLookup
 from ..domain.registry import ServingModel
 from ..domain.schema import ColumnBatch
-from ..domain.scoring import NOT_FOUND, AccountResult, ModelScores, score_accounts, score_columns, score_with
+from ..domain.scoring import (
+    NOT_FOUND,
+    AccountResult,
+    ModelScores,
+    score_accounts,
+    score_columns,
+    score_with,
+    table_columns,
+)
+from ..domain.table import read_table
 from .base import UseCases
 
 MAX_IDS = 1000
@@ -134,3 +144,40 @@ class ScoreUseCases(UseCases):
             )
         missing = [name for name in model.model.schema.names if name not in sent]
         return FeatureScores(model.model_id, model.model.kind, scores, missing)
+
+    async def score_table(
+        self,
+        content: bytes,
+        fmt: str,
+        *,
+        id_column: str,
+        exclude: Sequence[str],
+        model_id: str,
+        kind: str,
+        top_k: int,
+    ) -> tuple[list[str], list[FeatureScores]]:
+        """Scores of a brought table's rows in row order: (row ids, one FeatureScores per
+        part of at most MAX_ROWS rows, every part scored by the same model)."""
+        if not fmt:
+            raise InvalidArgument(FieldViolation("format", "is required", "REQUIRED"))
+        loop = asyncio.get_running_loop()
+        frame = await loop.run_in_executor(self.ctx.executor(), read_table, content, fmt)
+        named = [("id_column", id_column), *((f"exclude_columns[{i}]", c) for i, c in enumerate(exclude))]
+        bad = [
+            FieldViolation(field, f"column {preview(name)} is not in the table", "UNKNOWN_COLUMN")
+            for field, name in named
+            if name and name not in frame.columns
+        ]
+        if bad:
+            raise InvalidArgument(bad)
+        if not len(frame):
+            raise InvalidArgument(FieldViolation("content", "the table has no rows", "REQUIRED"))
+        ids, batch = table_columns(frame, id_column, exclude)
+        parts: list[FeatureScores] = []
+        for start in range(0, batch.rows, MAX_ROWS):
+            stop = min(start + MAX_ROWS, batch.rows)
+            part = ColumnBatch(stop - start, [(name, values[start:stop]) for name, values in batch.columns])
+            # The first part names the model (the champion at the time); the rest use it too.
+            parts.append(await self.score_features([], model_id, kind, top_k, part))
+            model_id = parts[0].model_id
+        return ids, parts
