@@ -37,6 +37,7 @@ def domain_config(settings: ScoringSettings) -> DomainConfig:
         reason_method=settings.reason_method,
         publish_band_changes=settings.publish_band_changes,
         scoring_threads=settings.scoring_threads,
+        training_threads=settings.training_threads,
         default_churn_horizon=settings.default_churn_horizon_months,
         default_value_horizon=settings.default_value_horizon_months,
     )

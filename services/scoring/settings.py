@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from telco360_runtime.settings import ServiceSettings
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask; the whole machine where there is none)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class ScoringSettings(ServiceSettings):
@@ -63,6 +73,13 @@ class ScoringSettings(ServiceSettings):
 
     scoring_threads: int = 4
     """Threads running model prediction off the event loop (LightGBM releases the GIL)."""
+
+    training_threads: int = Field(default_factory=usable_cpus, ge=1, le=256)
+    """OpenMP threads of one training fit (LightGBM `num_threads` when a request leaves it at
+    0). Default: every CPU this process may use (`len(os.sched_getaffinity(0))`, nothing held
+    back). Fits run on job threads, never on the event loop, and one at a time: a second
+    training job queues until the first one's fits are done, so two jobs never
+    oversubscribe the cores. Prediction keeps its own `scoring_threads`."""
 
     champion_refresh_seconds: float = 5.0
     """How often a replica checks the store for champions promoted by another replica;

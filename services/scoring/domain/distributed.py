@@ -84,6 +84,8 @@ def train_model_dask(
     lgb_params.pop("metric", None)
     lgb_params.pop("force_row_wise", None)
     lgb_params.pop("deterministic", None)
+    if int(params.lgbm.get("num_threads") or 0) <= 0:
+        lgb_params.pop("num_threads", None)  # each Dask worker uses its own threads
     est_cls = lgb.DaskLGBMClassifier if kind == CHURN else lgb.DaskLGBMRegressor
     estimator = est_cls(client=client, n_estimators=rounds, **lgb_params)
     fit_kwargs: dict[str, Any] = {"categorical_feature": schema.categorical_indices, "feature_name": schema.names}

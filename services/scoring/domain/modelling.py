@@ -3,6 +3,14 @@
 Shared by both training paths (profile features and a brought table) and by both
 back-ends (local LightGBM and Dask): everything after "here is a training frame and a
 holdout frame" happens here once.
+
+Every row counts: the metrics come from a model that never saw the holdout (fitted on the
+training frame, its rounds chosen by early stopping on a split of that frame); the model
+that is served is then refitted with those rounds on the training and holdout frames
+together (for a table: all its rows; for profile training: every cut-off, the holdout's
+included, whose labels are complete). The lineage says both: `train_rows` and
+`validation_rows` (the early-stopping split), `holdout_rows` (the metrics) and
+`served_rows` (the served fit).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from .evaluation import ChurnMetrics, ValueMetrics, evaluate
 from .params import CHURN, TrainParams
 from .registry import READY, Holdout, ModelRecord
 from .schema import FeatureSchema, fit_schema
-from .training import ProgressFn, TrainedModel, train_model
+from .training import ProgressFn, TrainedModel, refit_served, train_model
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -51,10 +59,15 @@ def frame_fingerprint(df: pd.DataFrame) -> str:
 
 
 def local_trainer(
-    kind: str, df: pd.DataFrame, params: TrainParams, schema: FeatureSchema, progress: ProgressFn | None
+    kind: str,
+    df: pd.DataFrame,
+    params: TrainParams,
+    schema: FeatureSchema,
+    progress: ProgressFn | None,
+    threads: int | None = None,
 ) -> TrainedModel:
-    """Train on this machine."""
-    return train_model(kind, df, params, schema=schema, progress=progress)
+    """Train on this machine (`threads` OpenMP threads; None: the CPUs the process may use)."""
+    return train_model(kind, df, params, schema=schema, progress=progress, threads=threads)
 
 
 def fit_and_evaluate(
@@ -69,8 +82,16 @@ def fit_and_evaluate(
     with_baseline: bool = True,
     trainer: Trainer = local_trainer,
     progress: ProgressFn | None = None,
+    threads: int | None = None,
+    refit_all: bool = True,
 ) -> Fitted:
-    """Fit on the training frame and evaluate on the (later) holdout frame."""
+    """Fit on the training frame, evaluate on the (later) holdout frame, refit on both.
+
+    The metrics, holdout predictions and risk thresholds are those of the model fitted on
+    the training frame only. With `refit_all` (and a local fit: a Dask fit stays as it is),
+    the returned model is the served one, refitted on training and holdout rows together
+    with the rounds early stopping chose.
+    """
     schema = fit_schema(train_df, exclude=exclude, descriptions=descriptions)
     model = trainer(kind, train_df, params, schema, progress)
     if progress:
@@ -86,6 +107,10 @@ def fit_and_evaluate(
         pred=np.asarray(pred, dtype=np.float64),
         baseline=np.asarray(baseline if baseline is not None else [], dtype=np.float64),
     )
+    if refit_all and model.trained_on == "local":
+        full_df = pd.concat([train_df, holdout_df], ignore_index=True, sort=False)
+        full_schema = fit_schema(full_df, exclude=exclude, descriptions=descriptions)
+        model = refit_served(model, full_df, full_schema, progress=progress, threads=threads)
     return Fitted(model, metrics, holdout)
 
 
@@ -120,6 +145,8 @@ def make_record(
         "train_rows": m.train_rows,
         "validation_rows": m.validation_rows,
         "holdout_rows": int(len(fitted.holdout.y)),
+        "metrics_from": "holdout rows, scored by a model fitted without them",
+        "served_rows": m.served_rows or m.train_rows,
         "accounts": m.accounts,
         "positives": m.positives,
         "parameters": m.params.as_strings(),

@@ -106,7 +106,7 @@ LGBM_BOUNDS: dict[str, Bound] = {
     "max_cat_to_onehot": _int(0, 1000, "LightGBM: > 0; categories are capped at 200 per feature", lo_open=True),
     "cat_smooth": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
     "cat_l2": _float(0.0, _STRENGTH_MAX, "LightGBM: >= 0"),
-    "num_threads": _int(0, 256, "LightGBM: 0 = OpenMP's default"),
+    "num_threads": _int(0, 256, "LightGBM threads; 0 = the training_threads setting"),
     "seed": _int(-_INT32 - 1, _INT32, "LightGBM: a C int"),
 }
 # Options of the value model's objective (churn is always binary).

@@ -6,12 +6,20 @@ account fall on one side), so stacked cut-offs of one account cannot leak into v
 Class imbalance is handled by weighting positives; the log of that weight is subtracted
 from the raw score when predicting, which restores the true prior (probabilities stay
 calibrated).
+
+The validation split only chooses the number of boosting rounds: once early stopping has
+found it, `refit_served` fits the model that is served on every row the caller allows
+(see modelling.fit_and_evaluate) with that many rounds, so no row is left out of the
+served fit. Training uses `threads` OpenMP threads (the `training_threads` setting),
+never LightGBM's `num_threads=0` (OpenMP's default, all cores of the machine).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,8 +51,11 @@ class TrainedModel:
     params: TrainParams
     best_iteration: int
     logit_offset: float = 0.0
+    # Rows early stopping fitted on and validated on (they chose `best_iteration`).
     train_rows: int = 0
     validation_rows: int = 0
+    # Rows the served booster was fitted on (every row, see refit_served); 0 until refitted.
+    served_rows: int = 0
     positives: int = 0
     accounts: int = 0
     training_seconds: float = 0.0
@@ -143,16 +154,28 @@ def value_boundaries(pred: np.ndarray) -> list[float]:
     return [float(np.quantile(pred, q)) for q in qs]
 
 
-def _lgb_params(kind: str, params: TrainParams) -> dict[str, Any]:
-    """LightGBM parameter dict for the kind, quiet, with deterministic defaults."""
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask; the whole machine where there is none)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _lgb_params(kind: str, params: TrainParams, threads: int | None = None) -> dict[str, Any]:
+    """LightGBM parameter dict for the kind, quiet, with deterministic defaults.
+
+    `num_threads` 0 (the parameter's default) becomes `threads`, or the CPUs this process may
+    use when none is given: never LightGBM's own 0, which takes every core of the machine.
+    """
     base: dict[str, Any] = {"verbosity": -1, "deterministic": True, "force_row_wise": True}
     if kind == CHURN:
         base.update(objective="binary", metric="binary_logloss")
     else:
         base.update(objective="regression", metric="l2")
     base.update(params.lgbm)
-    if base.get("num_threads") == 0:
-        base.pop("num_threads")
+    if int(base.get("num_threads") or 0) <= 0:
+        base["num_threads"] = threads if threads is not None and threads > 0 else usable_cpus()
     return base
 
 
@@ -162,11 +185,13 @@ def train_model(
     params: TrainParams,
     schema: FeatureSchema | None = None,
     progress: ProgressFn | None = None,
+    threads: int | None = None,
 ) -> TrainedModel:
     """Fit a churn or value model on a training frame with early stopping.
 
     `df` needs `customer_id`, `label` and feature columns. The schema is fitted on `df`
-    unless given (e.g. for a brought table with excluded columns).
+    unless given (e.g. for a brought table with excluded columns). The model is fitted on
+    the rows outside the validation split; `refit_served` then fits on all rows.
     """
     import lightgbm as lgb  # deferred: loading LightGBM takes a second, only fitting needs it here
 
@@ -214,7 +239,7 @@ def train_model(
         progress(f"fitting {kind} model on {int((~val).sum())} rows, validating on {int(val.sum())}")
     started = time.perf_counter()
     booster = lgb.train(
-        _lgb_params(kind, params),
+        _lgb_params(kind, params, threads),
         train_set,
         num_boost_round=int(params.loop["num_boost_round"]),
         valid_sets=[valid_set],
@@ -239,6 +264,57 @@ def train_model(
     if kind == VALUE:
         model.value_boundaries = value_boundaries(model.predict(X))
     return model
+
+
+def refit_served(
+    model: TrainedModel,
+    df: pd.DataFrame,
+    schema: FeatureSchema,
+    progress: ProgressFn | None = None,
+    threads: int | None = None,
+) -> TrainedModel:
+    """The served model: `model`'s parameters and rounds, fitted on every row of `df`.
+
+    No validation split and no early stopping: the number of rounds is the one early stopping
+    chose on `model`'s own split (not scaled for the larger set). The positive weight and its
+    prior correction are recomputed on all rows; the risk thresholds stay those of `model`.
+    """
+    import lightgbm as lgb  # deferred: loading LightGBM takes a second
+
+    kind, params = model.kind, model.params
+    y = df["label"].to_numpy(dtype=np.float64)
+    check_trainable(kind, y, len(df))
+    X = schema.encode_frame(df)
+    w_pos = positive_weight(y, params.loop["scale_pos_weight"]) if kind == CHURN else 1.0
+    full_set = lgb.Dataset(
+        X,
+        label=y,
+        weight=np.where(y == 1, w_pos, 1.0) if kind == CHURN else None,
+        feature_name=schema.names,
+        categorical_feature=schema.categorical_indices,
+        free_raw_data=True,
+    )
+    rounds = max(1, model.best_iteration)
+    if progress:
+        progress(f"fitting the served {kind} model on all {len(y)} rows, {rounds} rounds")
+    started = time.perf_counter()
+    booster = lgb.train(_lgb_params(kind, params, threads), full_set, num_boost_round=rounds)
+    served = dataclasses.replace(
+        model,
+        booster=booster,
+        schema=schema,
+        best_iteration=rounds,
+        logit_offset=math.log(w_pos) if kind == CHURN else 0.0,
+        served_rows=int(full_set.num_data()),
+        positives=int(y.sum()) if kind == CHURN else 0,
+        accounts=int(df["customer_id"].nunique()),
+        training_seconds=model.training_seconds + time.perf_counter() - started,
+        value_boundaries=[],
+        _paths=None,
+    )
+    if kind == VALUE:
+        served.value_boundaries = value_boundaries(served.predict(X))
+    return served
 
 
 def train_churn(df: pd.DataFrame, params: TrainParams, progress: ProgressFn | None = None) -> TrainedModel:

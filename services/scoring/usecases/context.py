@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class DomainConfig:
     reason_method: str = "path"
     publish_band_changes: bool = True
     scoring_threads: int = 4
+    training_threads: int | None = None  # None: the CPUs the process may use
     default_churn_horizon: int = 3
     default_value_horizon: int = 12
 
@@ -53,6 +55,8 @@ class Context:
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     loop: asyncio.AbstractEventLoop | None = None
     cpu: ThreadPoolExecutor | None = None
+    # One training fit at a time: concurrent training jobs queue here instead of sharing cores.
+    training_slot: threading.Lock = field(default_factory=threading.Lock)
 
     def bind_loop(self) -> None:
         """Remember the running event loop (called from async entry points)."""

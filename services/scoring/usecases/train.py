@@ -8,11 +8,13 @@ compares the new model with the champion on the very same holdout rows.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import os
 import pathlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,13 +171,25 @@ def _trainer(ctx: Context) -> tuple[Callable[..., Any], Callable[[], None]]:
     """The local trainer, or a Dask one when a scheduler is configured (with its closer)."""
     address = ctx.config.dask_scheduler_address
     if not address:
-        return local_trainer, lambda: None
+        return functools.partial(local_trainer, threads=ctx.config.training_threads), lambda: None
     from distributed import Client
 
     from ..domain.distributed import dask_trainer
 
     client = Client(address, timeout="30s")
     return dask_trainer(client), client.close
+
+
+@contextlib.contextmanager
+def _training_slot(ctx: Context, progress: Any) -> Iterator[None]:
+    """Hold the service's one training slot: a job whose fits would share the cores waits."""
+    if not ctx.training_slot.acquire(blocking=False):
+        progress.update(message="waiting for another training job to finish its fits")
+        ctx.training_slot.acquire()
+    try:
+        yield
+    finally:
+        ctx.training_slot.release()
 
 
 def champion_primary_on(ctx: Context, kind: str, holdout: pd.DataFrame) -> tuple[float | None, str]:
@@ -241,16 +255,18 @@ def run_training(ctx: Context, plan: Plan, req: TrainRequest, job_id: str, progr
     progress.advance(1, message=f"holdout {plan.holdout.date()}: {len(holdout_df)} accounts; training")
     trainer, close = _trainer(ctx)
     try:
-        fitted = fit_and_evaluate(
-            plan.kind,
-            train_df,
-            holdout_df,
-            plan.params,
-            horizon_months=plan.horizon,
-            descriptions=descriptions,
-            trainer=trainer,
-            progress=lambda msg: progress.update(message=msg),
-        )
+        with _training_slot(ctx, progress):
+            fitted = fit_and_evaluate(
+                plan.kind,
+                train_df,
+                holdout_df,
+                plan.params,
+                horizon_months=plan.horizon,
+                descriptions=descriptions,
+                trainer=trainer,
+                progress=lambda msg: progress.update(message=msg),
+                threads=ctx.config.training_threads,
+            )
     finally:
         close()
     lineage = {
@@ -390,15 +406,17 @@ def run_table_training(
     progress.update(done=1, message=f"{split.rows} rows; holdout {len(split.holdout)} ({split.holdout_rule}); training")
     trainer, close = _trainer(ctx)
     try:
-        fitted = fit_and_evaluate(
-            req.kind,
-            split.train,
-            split.holdout,
-            params,
-            with_baseline=False,
-            trainer=trainer,
-            progress=lambda msg: progress.update(message=msg),
-        )
+        with _training_slot(ctx, progress):
+            fitted = fit_and_evaluate(
+                req.kind,
+                split.train,
+                split.holdout,
+                params,
+                with_baseline=False,
+                trainer=trainer,
+                progress=lambda msg: progress.update(message=msg),
+                threads=ctx.config.training_threads,
+            )
     finally:
         close()
     progress.update(done=2, message="registering")
