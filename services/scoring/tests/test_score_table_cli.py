@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from services.scoring.api import converters
 from services.scoring.app import build_service
 from services.scoring.settings import ScoringSettings
 from services.scoring.store import MIGRATIONS_DIR
@@ -189,3 +190,14 @@ async def test_promote_is_explicit_and_table_errors_name_the_field(server: Serve
             pb.ScoreTableRequest(content=b"a,b\n", format=pb.TABLE_FORMAT_CSV, exclude_columns=["zz"])
         )
     assert [v.field for v in field_violations(err.value)] == ["exclude_columns[0]"]
+
+
+def test_metrics_carry_a_baseline_only_when_one_was_computed() -> None:
+    churn = {"roc_auc": 0.8, "baseline_roc_auc": 0.0, "baseline_lift_top10": 0.0, "baseline_computed": False}
+    assert not converters._churn_metrics(churn).HasField("baseline_roc_auc")
+    computed = converters._churn_metrics({**churn, "baseline_roc_auc": 0.6, "baseline_computed": True})
+    assert computed.baseline_roc_auc == 0.6 and computed.HasField("baseline_lift_top10")
+    assert not converters._churn_metrics({"roc_auc": 0.8, "baseline_roc_auc": 0.0}).HasField("baseline_roc_auc")
+    value = {"spearman": 0.5, "baseline_spearman": 0.0, "baseline_computed": False}
+    assert not converters._value_metrics(value).HasField("baseline_spearman")
+    assert converters._value_metrics({**value, "baseline_computed": True}).HasField("baseline_spearman")
