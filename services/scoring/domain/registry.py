@@ -185,6 +185,7 @@ def promotion_decision(
     min_gain: float,
     metric_name: str,
     baseline_primary: float | None = None,
+    champion_on: str = "on the same holdout",
 ) -> tuple[bool, str]:
     """Whether to promote a new model automatically, and why, in words.
 
@@ -208,9 +209,9 @@ def promotion_decision(
     if gain > min_gain:
         return True, (
             f"promoted automatically: {metric_name} {challenger_primary:.4f} beats the champion's "
-            f"{champion_primary:.4f} on the same holdout by {gain:+.4f} (required > {min_gain:.4f})"
+            f"{champion_primary:.4f} {champion_on} by {gain:+.4f} (required > {min_gain:.4f})"
         )
     return False, (
         f"not promoted: {metric_name} {challenger_primary:.4f} vs the champion's {champion_primary:.4f} "
-        f"on the same holdout ({gain:+.4f}, required > {min_gain:.4f})"
+        f"{champion_on} ({gain:+.4f}, required > {min_gain:.4f})"
     )

@@ -128,3 +128,41 @@ def test_concurrent_training_jobs_queue_for_the_one_slot() -> None:
     second.join()
     assert order == ["a in", "a out", "b in", "b out"]
     assert any("waiting for another training job" in m for m in messages)
+
+
+def test_a_champion_fitted_on_the_holdout_is_compared_by_its_own_metric() -> None:
+    from types import SimpleNamespace
+
+    from services.scoring.domain.registry import promotion_decision
+    from services.scoring.usecases.train import champion_saw_holdout
+
+    h1, h2 = "2026-03-07T00:00:00+00:00", "2026-06-07T00:00:00+00:00"
+    records = {
+        "refit": SimpleNamespace(
+            kind="churn",
+            metrics={"roc_auc": 0.81},
+            lineage={
+                "source": "profile",
+                "as_of": ["2025-12-07T00:00:00+00:00"],
+                "holdout_as_of": h1,
+                "train_rows": 80,
+                "validation_rows": 20,
+                "served_rows": 150,
+            },
+        ),
+        "old": SimpleNamespace(
+            kind="churn",
+            metrics={"roc_auc": 0.81},
+            lineage={"source": "profile", "as_of": [], "holdout_as_of": h1, "train_rows": 80, "validation_rows": 20},
+        ),
+    }
+    store = SimpleNamespace(get_model=lambda model_id, with_blobs=True: records[model_id])
+    ctx = Context(store=store, source=None, runner=None)  # type: ignore[arg-type]
+    # Refitted on the rows of the holdout cut-off h1: its own registered metric counts.
+    assert champion_saw_holdout(ctx, "refit", {"source": "profile", "holdout_as_of": h1}) == 0.81
+    assert champion_saw_holdout(ctx, "refit", {"source": "table"}) == 0.81
+    # A later holdout it never saw, or a champion served as fitted: scored on the new holdout.
+    assert champion_saw_holdout(ctx, "refit", {"source": "profile", "holdout_as_of": h2}) is None
+    assert champion_saw_holdout(ctx, "old", {"source": "profile", "holdout_as_of": h1}) is None
+    promote, note = promotion_decision("IF_BETTER", 0.82, 0.81, 0.0, "ROC-AUC", champion_on="on its own holdout")
+    assert promote and "on its own holdout" in note

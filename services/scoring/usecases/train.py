@@ -203,6 +203,29 @@ def champion_primary_on(ctx: Context, kind: str, holdout: pd.DataFrame) -> tuple
     return metrics.primary(), champ.model_id
 
 
+def champion_saw_holdout(ctx: Context, champion_id: str, lineage: dict[str, Any]) -> float | None:
+    """The champion's registered primary metric when its served fit may hold this holdout's rows.
+
+    A champion refitted on every row (`served_rows` beyond its early-stopping split) was fitted
+    on its training cut-offs and its own holdout: scored on one of them it would look better
+    than it is. Then the comparison takes the metric it was registered with (its own honest
+    holdout) instead. For profile models that is when the new holdout cut-off is one the
+    champion was fitted on; with a table on either side the rows cannot be told apart, so
+    always. None: score the champion on the new holdout as before.
+    """
+    champ = ctx.store.get_model(champion_id, with_blobs=False)
+    lin = champ.lineage
+    refitted = int(lin.get("served_rows", 0)) > int(lin.get("train_rows", 0)) + int(lin.get("validation_rows", 0))
+    if not refitted:
+        return None
+    if lineage.get("source") == "profile" and lin.get("source") == "profile":
+        seen = {*lin.get("as_of", []), lin.get("holdout_as_of")}
+        if lineage.get("holdout_as_of") not in seen:
+            return None
+    value = champ.metrics.get("roc_auc" if champ.kind == CHURN else "spearman")
+    return None if value is None else float(value)
+
+
 def register(
     ctx: Context,
     fitted: Fitted,
@@ -219,10 +242,22 @@ def register(
     record = make_record(
         new_model_id(fitted.model.kind, now), fitted, lineage, description=description, job_id=job_id, now=now
     )
-    champion_primary, _ = champion_primary_on(ctx, record.kind, holdout_df)
+    champion = ctx.serving.current.get(record.kind)
+    own = champion_saw_holdout(ctx, champion.model_id, lineage) if champion is not None else None
+    champion_primary: float | None
+    if own is not None:
+        champion_primary, champion_on = own, "on its own holdout (it was fitted on this one's rows)"
+    else:
+        champion_primary, champion_on = champion_primary_on(ctx, record.kind, holdout_df)[0], "on the same holdout"
     metric_name = "ROC-AUC" if record.kind == CHURN else "Spearman"
     promote, note = promotion_decision(
-        rule, fitted.metrics.primary(), champion_primary, min_gain, metric_name, fitted.metrics.baseline_primary()
+        rule,
+        fitted.metrics.primary(),
+        champion_primary,
+        min_gain,
+        metric_name,
+        fitted.metrics.baseline_primary(),
+        champion_on=champion_on,
     )
     record.promotion_note = note
     ctx.store.add_model(record)
