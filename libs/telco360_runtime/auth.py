@@ -272,13 +272,6 @@ def authenticator_for(
     return NoAuthentication()
 
 
-def identify(method: str, metadata: Mapping[str, str], tokens: Mapping[str, str]) -> Caller:
-    """The caller of a call under static tokens (none configured: authentication off)."""
-    if not tokens:
-        return NoAuthentication().identify(method, metadata)
-    return StaticTokens(tokens).identify(method, metadata)
-
-
 def require_role(allowed: Iterable[str]) -> None:
     """Raise PermissionDenied unless the current caller has one of `allowed` (admin always may)."""
     role = context.caller_role()
