@@ -29,8 +29,10 @@ SERVICE_NAME = profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_na
 def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> GrpcService:
     """Wire the profile service on an open, migrated database (not started)."""
     kwargs = {"clock": clock} if clock is not None else {}
+    erasure_addrs = {"ingest": settings.ingest_addr, "scoring": settings.scoring_addr, "contact": settings.contact_addr}
     store = ProfileUseCases(
         db,
+        erasure_services=sorted(name for name, addr in erasure_addrs.items() if addr),
         source_priority=settings.source_priority,
         base_ttl_seconds=settings.base_cache_seconds,
         render_view=render_view,
@@ -66,7 +68,7 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     )
     audit = AuditTrail(db, AUDIT)
     erasure_peers = ErasurePeers(
-        {"ingest": settings.ingest_addr, "scoring": settings.scoring_addr, "contact": settings.contact_addr},
+        erasure_addrs,
         settings.erasure_call_timeout_seconds,
         token=settings.peer_token(),
         tls=settings.peer_tls(),

@@ -92,6 +92,7 @@ def apply_batch(
     priority: dict[str, int] | None = None,
     defer: bool = False,
     render: ViewRenderer | None = None,
+    erasure_services: Sequence[str] = (),
 ) -> ApplyResult:
     """Apply log entries (in sequence order) and advance the cursor, in the caller's transaction.
 
@@ -115,7 +116,7 @@ def apply_batch(
     }
     log_erased = versions.newly_erased(fresh, erased)
     if log_erased:  # the log says so (a rebuild from an erasing ingest): the accounts stay erased here too
-        erased.update(erase_from_log(tx, log_erased))
+        erased.update(erase_from_log(tx, log_erased, erasure_services))
     keys: dict[tuple[str, str], tuple[int, str, str]] = {}
     by_source: dict[str, set[str]] = {}
     for r in fresh:

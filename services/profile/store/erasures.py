@@ -139,12 +139,14 @@ def request_erasure(
     return _view(s, req), True
 
 
-def erase_from_log(tx: Tx, customer_ids: Sequence[str]) -> list[str]:
+def erase_from_log(tx: Tx, customer_ids: Sequence[str], peers: Sequence[str] = ()) -> list[str]:
     """Tombstone accounts the ingest log marks erased (a rebuild keeps them erased); returns those erased now.
 
     An account profile has not seen yet gets an erased stub row, so entries applied before
     the tombstone (or a queued refresh) never make it a live account again. The other
-    services' parts are added by the dispatcher (`ensure_peer_rows`) and answer idempotently.
+    services' parts are recorded PENDING in the same transaction (so the erasure never reads
+    complete before they answered; they answer idempotently); `ensure_peer_rows` adds those of
+    services configured later.
     An account an admin reactivated here is not erased again by entries ingest still marks.
     """
     s, done = tx.s, []
@@ -159,7 +161,7 @@ def erase_from_log(tx: Tx, customer_ids: Sequence[str]) -> list[str]:
             s.flush()
         removed = erase_customer(tx, cid, er.LOG_REASON, False) or {}
         s.execute(delete(PendingRefresh).where(PendingRefresh.customer_id == cid))
-        _record(tx, cid, er.TRIGGER_LOG, False, removed, ())
+        _record(tx, cid, er.TRIGGER_LOG, False, removed, peers)
         done.append(cid)
     return done
 

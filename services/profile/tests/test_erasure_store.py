@@ -10,6 +10,7 @@ from services.profile.domain import erasure as er
 from services.profile.store import views
 from services.profile.store.models import Account, Erasure
 from services.profile.tests.builders import NOW, Log
+from services.profile.usecases.profile import ProfileUseCases
 
 DAY = dt.timedelta(days=1)
 PEERS = ("contact", "ingest", "scoring")
@@ -87,6 +88,24 @@ def test_an_erased_log_entry_keeps_the_account_erased_on_a_rebuild(store, log: L
     assert store.erasure_status("L2").removed["contact_records"] == 1
     with store.db.session() as s:
         assert s.get(Account, "L2").name == ""
+
+
+def test_an_erasure_made_from_the_log_is_incomplete_until_every_configured_service_answers(
+    store, log: Log, clock
+) -> None:
+    # A profile wired with its peers (as app.py does): the log-made erasure owes them their
+    # parts in the same transaction, so no status read between two dispatcher rounds can
+    # call it complete with profile's part alone.
+    wired = ProfileUseCases(store.db, clock=clock, base_ttl_seconds=0, erasure_services=PEERS)
+    _known(wired, log, "L3")
+    wired.apply([dataclasses.replace(log.account("L3", name=""), erased=True)])
+    status = wired.erasure_status("L3")
+    assert status.trigger == "log" and not status.complete
+    assert _states(status) == {"profile": er.DONE, **dict.fromkeys(PEERS, er.PENDING)}
+    for task in wired.due_erasure_tasks(PEERS):
+        assert not wired.erasure_status("L3").complete
+        wired.erasure_call_done(task, {}, None)
+    assert wired.erasure_status("L3").complete
 
 
 def test_reactivation_lifts_profile_at_once_and_owes_every_service_its_lift(store, log: Log) -> None:

@@ -17,7 +17,15 @@ class ApplyLogCases(BillingPeriodCases):
         """Apply log entries and advance the cursor in one transaction (see apply_batch for defer)."""
         with self.write_session() as s:
             result = apply_batch(
-                s, records, self.clock(), self.rules_for, self.revenue_base(s), self.priority, defer, self.render_view
+                s,
+                records,
+                self.clock(),
+                self.rules_for,
+                self.revenue_base(s),
+                self.priority,
+                defer,
+                self.render_view,
+                self.erasure_services,
             )
         if not defer:
             self.settle_billing_periods()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy.engine import Connection
@@ -60,8 +60,11 @@ class ProfileBase:
         base_ttl_seconds: float = 10.0,
         render_view: ViewRenderer | None = None,
         close_policy: ClosePolicy | None = None,
+        erasure_services: Sequence[str] = (),
     ) -> None:
         self.db = db
+        # The peers an erasure must reach: one made from the log owes them their parts at once.
+        self.erasure_services = tuple(erasure_services)
         self.periods = BillingPeriods(close_policy)
         self.render_view = render_view
         self.clock = clock
