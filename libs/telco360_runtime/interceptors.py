@@ -147,6 +147,7 @@ class _CallScope:
         metrics.RPC_IN_FLIGHT.labels(self.service).dec()
         metrics.RPC_REQUESTS.labels(self.service, self.method, self.code.name).inc()
         metrics.RPC_DURATION.labels(self.service, self.method).observe(duration)
+        metrics.WORKER_RPCS.labels(self.service).inc()
         log_at = getattr(self.log, rpc_log_level(self.method, self.code))
         log_at("rpc", code=self.code.name, duration_ms=round(duration * 1000, 3))
         structlog.contextvars.unbind_contextvars("request_id", "method")

@@ -25,6 +25,7 @@ from sqlalchemy.engine import CursorResult
 from telco360_runtime.db import Database
 from telco360_runtime.errors import DomainError, NotFound
 from telco360_runtime.timeconv import now_utc
+from telco360_runtime.workers import is_leader
 
 PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED = "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"
 
@@ -140,7 +141,13 @@ class JobStore:
         return JobView(**dict(row))
 
     def fail_interrupted(self) -> int:
-        """Mark jobs left PENDING/RUNNING by a previous process as FAILED; returns how many."""
+        """Mark jobs left PENDING/RUNNING by a previous process as FAILED; returns how many.
+
+        With several worker processes (workers.py) only the leader does it, at its start and
+        before any follower starts: a follower would fail jobs its siblings are running.
+        """
+        if not is_leader():
+            return 0
         with self.db.write_session() as s:
             result = cast(
                 CursorResult[Any],

@@ -18,6 +18,12 @@ Lifecycle — the one way every service wires its start, background work and sto
   (or, with `before_drain`, first: e.g. ending streams that would otherwise hold the
   shutdown for the whole grace period);
 - `parts`: named objects the composition root exposes to tests and benches.
+- `leader_only=True` (on `add_startup`, `add_background`, `add_periodic`, `add_shutdown`):
+  with several worker processes (`settings.workers`, workers.py) the step runs in the
+  leader (worker 0) only: followers of logs and streams, schedulers, sweeps, dispatchers,
+  anything that must not run twice. Request handling and per-process state (caches, their
+  refresh, audit writers) run in every worker: leave the flag off. With one process the
+  flag changes nothing.
 Hooks may be async or plain functions; plain ones run in a worker thread, so nothing
 blocks the event loop. Every stop step is bounded by `settings.grace_seconds`.
 
@@ -54,6 +60,7 @@ from telco360_runtime.interceptors import ServerInterceptor
 from telco360_runtime.metrics import start_metrics_server
 from telco360_runtime.settings import ServiceSettings
 from telco360_runtime.tls import server_credentials
+from telco360_runtime.workers import is_leader, role
 
 Hook = Callable[[], Awaitable[None] | None]
 """A lifecycle step: a coroutine function, or a plain (blocking) function run in a thread."""
@@ -101,22 +108,34 @@ class GrpcService:
         self._interceptor: ServerInterceptor | None = None
         self._log = structlog.get_logger()
 
-    def add_startup(self, hook: Hook) -> None:
-        """Run `hook` at start, after binding and before SERVING (registration order)."""
-        self._startup.append(hook)
+    @staticmethod
+    def _here(leader_only: bool) -> bool:
+        """Whether a step registered with `leader_only` runs in this process (always, with one)."""
+        return not leader_only or is_leader()
 
-    def add_shutdown(self, hook: Hook, *, before_drain: bool = False) -> None:
+    def add_startup(self, hook: Hook, *, leader_only: bool = False) -> None:
+        """Run `hook` at start, after binding and before SERVING (registration order);
+        `leader_only`: in the leader worker only (see the module docstring)."""
+        if self._here(leader_only):
+            self._startup.append(hook)
+
+    def add_shutdown(self, hook: Hook, *, before_drain: bool = False, leader_only: bool = False) -> None:
         """Run `hook` at stop (registration order); `before_drain`: before in-flight
-        calls are waited for, otherwise after background tasks have stopped."""
-        (self._before_drain if before_drain else self._shutdown).append(hook)
+        calls are waited for, otherwise after background tasks have stopped;
+        `leader_only`: in the leader worker only (the stop of leader-only work)."""
+        if self._here(leader_only):
+            (self._before_drain if before_drain else self._shutdown).append(hook)
 
-    def add_background(self, name: str, work: Background) -> None:
-        """Run `work(stopping)` from start until stop; it should return once `stopping` is set."""
-        self._background.append((name, work))
+    def add_background(self, name: str, work: Background, *, leader_only: bool = False) -> None:
+        """Run `work(stopping)` from start until stop; it should return once `stopping` is set;
+        `leader_only`: in the leader worker only (followers, consumers: work that must not run twice)."""
+        if self._here(leader_only):
+            self._background.append((name, work))
 
-    def add_periodic(self, name: str, seconds: float, work: Hook) -> None:
-        """Run `work()` every `seconds` (<= 0: never); one failing round never ends the loop."""
-        if seconds <= 0:
+    def add_periodic(self, name: str, seconds: float, work: Hook, *, leader_only: bool = False) -> None:
+        """Run `work()` every `seconds` (<= 0: never); one failing round never ends the loop;
+        `leader_only`: in the leader worker only (sweeps, dispatch rounds)."""
+        if seconds <= 0 or not self._here(leader_only):
             return
 
         async def loop(stopping: asyncio.Event) -> None:
@@ -218,7 +237,9 @@ class GrpcService:
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
-                ("grpc.so_reuseport", 0),
+                # Several workers (workers.py) share the port; one process alone keeps it to
+                # itself, so a second server started on the same port fails instead of sharing.
+                ("grpc.so_reuseport", 1 if role().count > 1 else 0),
             ],
         )
         for reg in self.registrations:
@@ -249,7 +270,8 @@ class GrpcService:
         self._start_background()
         await self.health_state.open(names)
         self._start_probe()
-        start_metrics_server(self.settings.metrics_port)
+        if role().count == 1:  # several workers: the parent serves every worker's metrics (metrics.py)
+            start_metrics_server(self.settings.metrics_port)
         if authenticator.mode == "off":
             self._log.warning("authentication_disabled", hint="set jwt_keys_file to require signed tokens")
         elif authenticator.mode == "static":
@@ -284,13 +306,18 @@ class GrpcService:
         await self._run_stop_hooks(self._shutdown, grace)
         self._log.info("stopped")
 
-    async def serve_forever(self) -> None:
-        """Start and run until SIGTERM or SIGINT, then stop gracefully."""
-        await self.start()
+    async def serve_forever(self, on_started: Callable[[int], None] | None = None) -> None:
+        """Start and run until SIGTERM or SIGINT, then stop gracefully.
+
+        `on_started(port)` runs once serving (health SERVING); a worker tells its parent so.
+        """
         loop = asyncio.get_running_loop()
         stop_requested = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop_requested.set)
+        await self.start()
+        if on_started is not None:
+            on_started(self.port)
         await stop_requested.wait()
         await self.stop()
 

@@ -7,6 +7,7 @@ down; nothing reads the environment at import time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
@@ -14,6 +15,18 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from telco360_runtime.auth import ROLES, Authenticator, authenticator_for
+
+MAX_WORKERS = 256
+"""Upper bound of `ServiceSettings.workers` (a typo such as 80000 fails at start, not by exhaustion)."""
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, e.g. a container's cpuset)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
 
 if TYPE_CHECKING:
     from telco360_runtime.tls import ChannelTls
@@ -44,6 +57,27 @@ class ServiceSettings(BaseSettings):
 
     db_workers: int = 8
     """Threads running blocking store calls for the async server."""
+
+    workers: int = 0
+    """Worker processes serving the one gRPC port (SO_REUSEPORT; bootstrap.run, workers.py).
+    0: the CPUs this process may run on (`os.sched_getaffinity`) on PostgreSQL, one on SQLite
+    (see `resolved_workers`); 1: a single process, as before. At most `MAX_WORKERS`."""
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_in_range(cls, workers: int) -> int:
+        if not 0 <= workers <= MAX_WORKERS:
+            raise ValueError(f"workers must be between 0 (the CPUs available) and {MAX_WORKERS}, got {workers}")
+        return workers
+
+    def resolved_workers(self) -> int:
+        """How many worker processes serve: `workers`, or for 0 the CPUs available; 0 on an
+        SQLite store means one (SQLite has one writer at a time; see docs/DEPLOYMENT.md)."""
+        if self.workers:
+            return self.workers
+        if self.resolved_database_url().startswith("sqlite"):
+            return 1
+        return min(available_cpus(), MAX_WORKERS)
 
     log_level: str = "INFO"
     """Lowest log level written (DEBUG, INFO, WARNING, ERROR)."""

@@ -124,14 +124,16 @@ def build_service(
     def fail_interrupted_jobs() -> None:
         jobs.fail_interrupted()
 
-    service.add_startup(fail_interrupted_jobs)
+    # Sweeps and the account-event follower run once per replica: in the leader worker only
+    # (workers.py); the catalogue and peer caches are per worker (generation-checked, TTLs).
+    service.add_startup(fail_interrupted_jobs, leader_only=True)
     service.add_startup(start_journal)
     service.add_startup(audit.start)
-    service.add_periodic("reservation-expiry", settings.expiry_sweep_seconds, expire_reservations)
+    service.add_periodic("reservation-expiry", settings.expiry_sweep_seconds, expire_reservations, leader_only=True)
     if settings.history_retention_days > 0:
-        service.add_periodic("history-retention", settings.retention_sweep_seconds, purge_history)
+        service.add_periodic("history-retention", settings.retention_sweep_seconds, purge_history, leader_only=True)
     if settings.follow_profile_events:
-        service.add_background("profile-events", offers.follow_profile_events)
+        service.add_background("profile-events", offers.follow_profile_events, leader_only=True)
     service.add_shutdown(deps.journal.stop)
     service.add_shutdown(audit.close)
     service.add_shutdown(close_group_commit)

@@ -1,5 +1,5 @@
 """Composition root of the ingest service: store, notifier, use cases and servicer on the shared server;
-the periodic retention round when a retention period is set."""
+the periodic retention round when a retention period is set (in the leader worker only: workers.py)."""
 
 from __future__ import annotations
 
@@ -78,5 +78,5 @@ def build_service(settings: IngestSettings, db: Database) -> GrpcService:
         await retention.run()  # logs its counts
 
     if retention.enabled:
-        service.add_periodic("retention", settings.retention_interval_seconds, retention_round)
+        service.add_periodic("retention", settings.retention_interval_seconds, retention_round, leader_only=True)
     return service

@@ -109,14 +109,16 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     def fail_interrupted_jobs() -> None:
         jobs.store.fail_interrupted()
 
-    service.add_startup(fail_interrupted_jobs)
+    # Work that runs once per replica (workers.py): in the leader worker only. Reads and their
+    # in-memory indexes (warmed below) are per worker and synced by change number.
+    service.add_startup(fail_interrupted_jobs, leader_only=True)
     if settings.install_builtin_tags:
-        service.add_startup(store.install_builtin_tags)
-    service.add_startup(start_followers)
+        service.add_startup(store.install_builtin_tags, leader_only=True)
+    service.add_startup(start_followers, leader_only=True)
     service.add_startup(audit.start)
     service.add_background("profile-warm-indexes", warm_in_background)
     # Erasures the other services have not applied yet: at start (a restart resumes them), then every round.
-    service.add_startup(erasure.start)
+    service.add_startup(erasure.start, leader_only=True)
 
     async def dispatch_erasures() -> None:
         await erasure.run_once()
@@ -124,11 +126,13 @@ def build_service(settings: ProfileSettings, db: Database, *, clock=None) -> Grp
     async def erase_by_retention() -> None:
         await erasure.retention_round()
 
-    service.add_periodic("erasure-dispatch", settings.erasure_retry_seconds, dispatch_erasures)
+    service.add_periodic("erasure-dispatch", settings.erasure_retry_seconds, dispatch_erasures, leader_only=True)
     if settings.erase_terminated_after_days > 0:
-        service.add_periodic("erasure-retention", settings.retention_check_seconds, erase_by_retention)
-    service.add_shutdown(stop_followers)
-    service.add_shutdown(erasure.stop)
+        service.add_periodic(
+            "erasure-retention", settings.retention_check_seconds, erase_by_retention, leader_only=True
+        )
+    service.add_shutdown(stop_followers, leader_only=True)
+    service.add_shutdown(erasure.stop)  # also ends rounds a call nudged in this worker
     service.add_shutdown(erasure_peers.close)
     service.add_shutdown(lambda: jobs.join_all(timeout=settings.grace_seconds))
     service.add_shutdown(audit.close)

@@ -10,6 +10,7 @@ from services.profile.usecases.accounts import RECENT_LIMIT, TREND_MONTHS
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime.context import caller_scope
 from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
+from telco360_runtime.workers import role
 
 
 class AccountHandlers(HandlerBase):
@@ -33,9 +34,11 @@ class AccountHandlers(HandlerBase):
             if out is None:
                 raise NotFound("customer", cid)
         # Known from the last recompute (no thread hop on the hot read); looked up once otherwise.
+        # With several worker processes a period may close in another worker (the leader's
+        # rounds, a follower's CloseBillingPeriod), so the answer is looked up each time.
         out.billing_closed_month = (
             self.store.billing_closed_month(cached=True)
-            if self.store.periods.known_closed_now is not None
+            if self.store.periods.known_closed_now is not None and role().count == 1
             else await self.db.run(self.store.billing_closed_month)
         )
         await self.peers.enrich(out, cid, recent)
