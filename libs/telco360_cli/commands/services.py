@@ -16,12 +16,16 @@ from telco360_runtime import devpki
 group = typer.Typer(help="Run the four services locally (SQLite stores under the var directory).", no_args_is_help=True)
 
 
-def _suite(ctx: typer.Context, base_port: int | None, *, secure: bool = False) -> LocalSuite:
+def _suite(
+    ctx: typer.Context, base_port: int | None, *, secure: bool = False, workers: int | None = None
+) -> LocalSuite:
     var_dir: pathlib.Path = ctx.meta.get("var_dir") or pathlib.Path("var")
     ports = {name: base_port + i for i, name in enumerate(SERVICES)} if base_port else dict(DEFAULT_PORTS)
     # Secure like production: mutual TLS and JWT from a development PKI kept under the var directory.
     pki = devpki.create(var_dir / "pki") if secure else None
-    return LocalSuite(var_dir, ports, pki=pki)
+    # Unset: each service's own `workers` setting (its environment, else the default).
+    extra_env = {"TELCO360_{SVC}_WORKERS": str(workers)} if workers is not None else None
+    return LocalSuite(var_dir, ports, pki=pki, extra_env=extra_env)
 
 
 @group.command("up")
@@ -31,9 +35,15 @@ def up(
     base_port: int = typer.Option(0, help="first port (ingest; then profile, scoring, contact); 0 = 50051..50054"),
     timeout: float = typer.Option(90.0, help="seconds to wait for each service to report SERVING"),
     insecure: bool = typer.Option(False, help="plaintext and no authentication (local development only)"),
+    workers: int | None = typer.Option(
+        None,
+        min=0,
+        help="worker processes per service on its port; 0 = the CPUs available "
+        "(default: TELCO360_<SVC>_WORKERS, else one process on the local SQLite stores)",
+    ),
 ) -> None:
     """Start ingest, profile, scoring and contact (mutual TLS and JWT on); wait until each reports SERVING."""
-    suite = _suite(ctx, base_port or None, secure=not insecure)
+    suite = _suite(ctx, base_port or None, secure=not insecure, workers=workers)
     unknown = sorted(set(names or ()) - set(SERVICES))
     if unknown:
         raise typer.BadParameter(f"unknown services {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
