@@ -106,6 +106,7 @@ def train_model_dask(
         params=params,
         best_iteration=best,
         logit_offset=offset,
+        positive_weight=w_pos,
         train_rows=int((~val).sum()),
         validation_rows=int(val.sum()),
         positives=int(y.sum()) if kind == CHURN else 0,

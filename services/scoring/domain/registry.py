@@ -54,6 +54,8 @@ class ModelRecord:
     job_id: str = ""
     promotion_note: str = ""
     promoted_at: dt.datetime | None = None
+    # Churn: probability = sigmoid(logit_scale * raw - logit_offset) (see TrainedModel).
+    logit_scale: float = 1.0
 
     def load(self) -> TrainedModel:
         """Parse the stored booster into a scorable model."""
@@ -67,6 +69,7 @@ class ModelRecord:
             params=TrainParams(),
             best_iteration=self.best_iteration,
             logit_offset=self.logit_offset,
+            logit_scale=self.logit_scale,
             value_boundaries=list(self.value_boundaries),
             risk=self.risk_thresholds(),
         )

@@ -7,11 +7,14 @@ Class imbalance is handled by weighting positives; the log of that weight is sub
 from the raw score when predicting, which restores the true prior (probabilities stay
 calibrated).
 
-The validation split only chooses the number of boosting rounds: once early stopping has
-found it, `refit_served` fits the model that is served on every row the caller allows
-(see modelling.fit_and_evaluate) with that many rounds, so no row is left out of the
-served fit. Training uses `threads` OpenMP threads (the `training_threads` setting),
-never LightGBM's `num_threads=0` (OpenMP's default, all cores of the machine).
+With `tuning_trials` > 0 (the default) the parameters and the number of rounds are chosen
+by cross-validation inside the training rows (tuning.py), the model is then fitted on every
+training row, and a churn model's probability is Platt-calibrated on the out-of-fold scores.
+With 0, one early-stopping split by account chooses the rounds for the fixed parameters.
+Either way `refit_served` then fits the model that is served on every row the caller
+allows (see modelling.fit_and_evaluate) with the same parameters, rounds, positive weight
+and calibration, so no row is left out of the served fit. Training uses `threads` OpenMP
+threads (the `training_threads` setting), never LightGBM's `num_threads=0` (OpenMP's default, all cores of the machine).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .bands import RiskThresholds
 from .contributions import PATH, PathTable, path_contributions, path_table, shap_contributions
 from .params import CHURN, VALUE, TrainParams
 from .schema import FeatureSchema, fit_schema
+from .tuning import Folds, make_folds, platt, tune
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -50,12 +54,19 @@ class TrainedModel:
     schema: FeatureSchema
     params: TrainParams
     best_iteration: int
+    # Churn probability = sigmoid(logit_scale * raw - logit_offset): the prior correction of
+    # the positive weight (scale 1, offset log w) or Platt scaling fitted out of fold.
     logit_offset: float = 0.0
+    logit_scale: float = 1.0
+    positive_weight: float = 1.0
     # Rows early stopping fitted on and validated on (they chose `best_iteration`).
     train_rows: int = 0
     validation_rows: int = 0
     # Rows the served booster was fitted on (every row, see refit_served); 0 until refitted.
     served_rows: int = 0
+    # Cross-validation that chose parameters and rounds, and the calibration (lineage).
+    tuning: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
     positives: int = 0
     accounts: int = 0
     training_seconds: float = 0.0
@@ -85,7 +96,7 @@ class TrainedModel:
     def probability(self, raw: np.ndarray) -> np.ndarray:
         """Raw scores turned into what predict returns (prior-corrected probability for churn)."""
         if self.kind == CHURN:
-            return 1.0 / (1.0 + np.exp(-(raw - self.logit_offset)))
+            return 1.0 / (1.0 + np.exp(-(self.logit_scale * raw - self.logit_offset)))
         return raw
 
     def path_table(self) -> PathTable:
@@ -202,6 +213,10 @@ def train_model(
     check_trainable(kind, y, len(df))
     X = schema.encode_frame(df)
     seed = int(params.lgbm.get("seed", 17))
+    if int(params.loop.get("tuning_trials", 0)) > 0:
+        folds = make_folds(kind, y, df["customer_id"].to_numpy(), int(params.loop["cv_folds"]), seed)
+        if folds:
+            return _train_tuned(kind, df, X, y, schema, params, folds, progress, threads)
     val = validation_mask(df["customer_id"], float(params.loop["validation_fraction"]), seed)
     if kind == CHURN and (y[val].sum() == 0 or y[~val].sum() == 0):
         val = np.random.default_rng(seed).random(len(y)) < float(params.loop["validation_fraction"])
@@ -255,11 +270,78 @@ def train_model(
         params=params,
         best_iteration=best,
         logit_offset=math.log(w_pos) if kind == CHURN else 0.0,
+        positive_weight=w_pos,
         train_rows=int((~val).sum()),
         validation_rows=int(val.sum()),
         positives=int(y.sum()) if kind == CHURN else 0,
         accounts=int(df["customer_id"].nunique()),
         training_seconds=elapsed,
+    )
+    if kind == VALUE:
+        model.value_boundaries = value_boundaries(model.predict(X))
+    return model
+
+
+def _train_tuned(
+    kind: str,
+    df: pd.DataFrame,
+    X: np.ndarray,
+    y: np.ndarray,
+    schema: FeatureSchema,
+    params: TrainParams,
+    folds: Folds,
+    progress: ProgressFn | None,
+    threads: int | None,
+) -> TrainedModel:
+    """Tune by cross-validation on the training rows, calibrate out of fold, fit on every row."""
+    import lightgbm as lgb  # deferred: loading LightGBM takes a second
+
+    w_pos = positive_weight(y, params.loop["scale_pos_weight"]) if kind == CHURN else 1.0
+    weights = np.where(y == 1, w_pos, 1.0) if kind == CHURN else None
+
+    def dataset() -> lgb.Dataset:
+        return lgb.Dataset(
+            X,
+            label=y,
+            weight=weights,
+            feature_name=schema.names,
+            categorical_feature=schema.categorical_indices,
+            params={"feature_pre_filter": False},
+            free_raw_data=True,
+        )
+
+    if progress:
+        progress(f"tuning {kind} model: {params.loop['tuning_trials']} parameter sets, {len(folds)}-fold CV")
+    started = time.perf_counter()
+    tuned = tune(kind, dataset, X, _lgb_params(kind, params, threads), params, folds, progress)
+    chosen = TrainParams(
+        lgbm={**params.lgbm, **{k: v for k, v in tuned.lgbm.items() if k in tuned.trials_overrides()}},
+        loop=dict(params.loop),
+        fixed=params.fixed,
+    )
+    offset, scale, calibration = (math.log(w_pos) if kind == CHURN else 0.0), 1.0, {}
+    if kind == CHURN and params.loop.get("calibration", "platt") == "platt":
+        fitted = platt(tuned.oof_raw, y, offset)
+        offset, scale, calibration = -fitted.intercept, fitted.slope, fitted.summary()
+    if progress:
+        progress(f"fitting {kind} model on all {len(y)} training rows, {tuned.rounds} rounds")
+    booster = lgb.train(_lgb_params(kind, chosen, threads), dataset(), num_boost_round=tuned.rounds)
+    model = TrainedModel(
+        kind=kind,
+        booster=booster,
+        schema=schema,
+        params=chosen,
+        best_iteration=tuned.rounds,
+        logit_offset=offset,
+        logit_scale=scale,
+        positive_weight=w_pos,
+        train_rows=len(y),
+        validation_rows=0,
+        tuning=tuned.summary(),
+        calibration=calibration,
+        positives=int(y.sum()) if kind == CHURN else 0,
+        accounts=int(df["customer_id"].nunique()),
+        training_seconds=time.perf_counter() - started,
     )
     if kind == VALUE:
         model.value_boundaries = value_boundaries(model.predict(X))
@@ -275,9 +357,10 @@ def refit_served(
 ) -> TrainedModel:
     """The served model: `model`'s parameters and rounds, fitted on every row of `df`.
 
-    No validation split and no early stopping: the number of rounds is the one early stopping
-    chose on `model`'s own split (not scaled for the larger set). The positive weight and its
-    prior correction are recomputed on all rows; the risk thresholds stay those of `model`.
+    No validation split and no early stopping: the number of rounds is the one `model` chose
+    (by cross-validation or its early-stopping split; not scaled for the larger set). The
+    positive weight, the calibration (or prior correction) and the risk thresholds stay those
+    of `model`, so the served scores mean what the evaluated ones meant.
     """
     import lightgbm as lgb  # deferred: loading LightGBM takes a second
 
@@ -285,7 +368,7 @@ def refit_served(
     y = df["label"].to_numpy(dtype=np.float64)
     check_trainable(kind, y, len(df))
     X = schema.encode_frame(df)
-    w_pos = positive_weight(y, params.loop["scale_pos_weight"]) if kind == CHURN else 1.0
+    w_pos = model.positive_weight if kind == CHURN else 1.0
     full_set = lgb.Dataset(
         X,
         label=y,
@@ -304,7 +387,6 @@ def refit_served(
         booster=booster,
         schema=schema,
         best_iteration=rounds,
-        logit_offset=math.log(w_pos) if kind == CHURN else 0.0,
         served_rows=int(full_set.num_data()),
         positives=int(y.sum()) if kind == CHURN else 0,
         accounts=int(df["customer_id"].nunique()),

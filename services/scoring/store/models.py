@@ -42,6 +42,7 @@ class ModelRow(Base):
     lineage: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     best_iteration: Mapped[int] = mapped_column(Integer, nullable=False)
     logit_offset: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    logit_scale: Mapped[float] = mapped_column(Float, nullable=False, default=1.0, server_default="1.0")
     value_boundaries: Mapped[list[float]] = mapped_column(JSON, nullable=False)
     model_text: Mapped[str] = mapped_column(Text, nullable=False)
     holdout: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
