@@ -123,6 +123,7 @@ LOOP_BOUNDS: dict[str, Bound] = {
     ),
     "tuning_trials": _int(0, 64, "parameter sets tried by cross-validation (0: none, one early-stopping split)"),
     "cv_folds": _int(2, 10, "folds of the cross-validation inside the training rows"),
+    "tuning_rows": _int(100, 100_000_000, "most rows tuning cross-validates on (a sample of accounts beyond)"),
 }
 CALIBRATION_OPTIONS = ("platt", "none")
 IMBALANCE_OPTIONS = ("auto", "none", "sqrt")
@@ -159,6 +160,10 @@ DEFAULT_LOOP: dict[str, Any] = {
     # early stopping; see tuning.py. 0 = the fixed defaults and one early-stopping split.
     "tuning_trials": 12,
     "cv_folds": 4,
+    # Frames above this many rows are tuned on a seeded sample of whole accounts; the rounds
+    # for the chosen set then come from an early-stopping split of all rows, and a churn
+    # model is Platt-scaled on that split's rows.
+    "tuning_rows": 100_000,
     # Churn: Platt scaling fitted on the cross-validation's out-of-fold scores ("none": the
     # prior correction only).
     "calibration": "platt",

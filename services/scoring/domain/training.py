@@ -37,7 +37,7 @@ from .bands import RiskThresholds
 from .contributions import PATH, PathTable, path_contributions, path_table, shap_contributions
 from .params import CHURN, VALUE, TrainParams
 from .schema import FeatureSchema, fit_schema
-from .tuning import Folds, make_folds, platt, tune
+from .tuning import Folds, Tuned, make_folds, platt, tune
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -213,10 +213,24 @@ def train_model(
     check_trainable(kind, y, len(df))
     X = schema.encode_frame(df)
     seed = int(params.lgbm.get("seed", 17))
+    tuning: dict[str, Any] = {}
     if int(params.loop.get("tuning_trials", 0)) > 0:
-        folds = make_folds(kind, y, df["customer_id"].to_numpy(), int(params.loop["cv_folds"]), seed)
-        if folds:
-            return _train_tuned(kind, df, X, y, schema, params, folds, progress, threads)
+        groups = df["customer_id"].to_numpy()
+        limit = int(params.loop.get("tuning_rows", len(y)))
+        if len(y) <= limit:
+            folds = make_folds(kind, y, groups, int(params.loop["cv_folds"]), seed)
+            if folds:
+                return _train_tuned(kind, df, X, y, schema, params, folds, progress, threads)
+        else:
+            # A large frame: tune on a seeded sample of whole accounts (the cost of tuning
+            # stays bounded), then choose the rounds for the chosen set on all rows below.
+            sample = validation_mask(df["customer_id"], limit / len(y), seed + 2)
+            folds = make_folds(kind, y[sample], groups[sample], int(params.loop["cv_folds"]), seed)
+            if folds:
+                if progress:
+                    progress(f"tuning {kind} model on a sample of {int(sample.sum())} of {len(y)} rows")
+                tuned, params = _tune(kind, X[sample], y[sample], schema, params, folds, progress, threads)
+                tuning = {**tuned.summary(), "sampled_rows": int(sample.sum())}
     val = validation_mask(df["customer_id"], float(params.loop["validation_fraction"]), seed)
     if kind == CHURN and (y[val].sum() == 0 or y[~val].sum() == 0):
         val = np.random.default_rng(seed).random(len(y)) < float(params.loop["validation_fraction"])
@@ -263,14 +277,23 @@ def train_model(
     )
     elapsed = time.perf_counter() - started
     best = int(booster.best_iteration or booster.current_iteration())
+    offset, scale, calibration = (math.log(w_pos) if kind == CHURN else 0.0), 1.0, {}
+    if kind == CHURN and tuning and params.loop.get("calibration", "platt") == "platt":
+        # Calibrated on the early-stopping split: rows this booster was not fitted on.
+        raw_val = booster.predict(X[val], raw_score=True, num_iteration=best)
+        fitted = platt(np.asarray(raw_val, dtype=np.float64), y[val], offset)
+        offset, scale, calibration = -fitted.intercept, fitted.slope, fitted.summary()
     model = TrainedModel(
         kind=kind,
         booster=booster,
         schema=schema,
         params=params,
         best_iteration=best,
-        logit_offset=math.log(w_pos) if kind == CHURN else 0.0,
+        logit_offset=offset,
+        logit_scale=scale,
         positive_weight=w_pos,
+        tuning=tuning,
+        calibration=calibration,
         train_rows=int((~val).sum()),
         validation_rows=int(val.sum()),
         positives=int(y.sum()) if kind == CHURN else 0,
@@ -280,6 +303,42 @@ def train_model(
     if kind == VALUE:
         model.value_boundaries = value_boundaries(model.predict(X))
     return model
+
+
+def _dataset(X: np.ndarray, y: np.ndarray, w_pos: float, schema: FeatureSchema) -> lgb.Dataset:
+    """A fresh LightGBM dataset of the rows (positives weighted by `w_pos`)."""
+    import lightgbm as lgb  # deferred: loading LightGBM takes a second
+
+    return lgb.Dataset(
+        X,
+        label=y,
+        weight=np.where(y == 1, w_pos, 1.0) if w_pos != 1.0 else None,
+        feature_name=schema.names,
+        categorical_feature=schema.categorical_indices,
+        params={"feature_pre_filter": False},
+        free_raw_data=True,
+    )
+
+
+def _tune(
+    kind: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    schema: FeatureSchema,
+    params: TrainParams,
+    folds: Folds,
+    progress: ProgressFn | None,
+    threads: int | None,
+) -> tuple[Tuned, TrainParams]:
+    """Cross-validate the candidate sets on these rows; the result and the chosen parameters."""
+    w_pos = positive_weight(y, params.loop["scale_pos_weight"]) if kind == CHURN else 1.0
+    if progress:
+        progress(f"tuning {kind} model: {params.loop['tuning_trials']} parameter sets, {len(folds)}-fold CV")
+    tuned = tune(
+        kind, lambda: _dataset(X, y, w_pos, schema), X, _lgb_params(kind, params, threads), params, folds, progress
+    )
+    chosen = TrainParams(lgbm={**params.lgbm, **tuned.trials_overrides()}, loop=dict(params.loop), fixed=params.fixed)
+    return tuned, chosen
 
 
 def _train_tuned(
@@ -296,36 +355,16 @@ def _train_tuned(
     """Tune by cross-validation on the training rows, calibrate out of fold, fit on every row."""
     import lightgbm as lgb  # deferred: loading LightGBM takes a second
 
-    w_pos = positive_weight(y, params.loop["scale_pos_weight"]) if kind == CHURN else 1.0
-    weights = np.where(y == 1, w_pos, 1.0) if kind == CHURN else None
-
-    def dataset() -> lgb.Dataset:
-        return lgb.Dataset(
-            X,
-            label=y,
-            weight=weights,
-            feature_name=schema.names,
-            categorical_feature=schema.categorical_indices,
-            params={"feature_pre_filter": False},
-            free_raw_data=True,
-        )
-
-    if progress:
-        progress(f"tuning {kind} model: {params.loop['tuning_trials']} parameter sets, {len(folds)}-fold CV")
     started = time.perf_counter()
-    tuned = tune(kind, dataset, X, _lgb_params(kind, params, threads), params, folds, progress)
-    chosen = TrainParams(
-        lgbm={**params.lgbm, **{k: v for k, v in tuned.lgbm.items() if k in tuned.trials_overrides()}},
-        loop=dict(params.loop),
-        fixed=params.fixed,
-    )
+    tuned, chosen = _tune(kind, X, y, schema, params, folds, progress, threads)
+    w_pos = positive_weight(y, params.loop["scale_pos_weight"]) if kind == CHURN else 1.0
     offset, scale, calibration = (math.log(w_pos) if kind == CHURN else 0.0), 1.0, {}
     if kind == CHURN and params.loop.get("calibration", "platt") == "platt":
         fitted = platt(tuned.oof_raw, y, offset)
         offset, scale, calibration = -fitted.intercept, fitted.slope, fitted.summary()
     if progress:
         progress(f"fitting {kind} model on all {len(y)} training rows, {tuned.rounds} rounds")
-    booster = lgb.train(_lgb_params(kind, chosen, threads), dataset(), num_boost_round=tuned.rounds)
+    booster = lgb.train(_lgb_params(kind, chosen, threads), _dataset(X, y, w_pos, schema), num_boost_round=tuned.rounds)
     model = TrainedModel(
         kind=kind,
         booster=booster,

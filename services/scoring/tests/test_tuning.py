@@ -127,3 +127,15 @@ def test_the_served_refit_keeps_the_evaluated_models_choices() -> None:
         evaluated.positive_weight,
     )
     assert served.model_text() != evaluated.model_text()  # refitted on the holdout's rows too
+
+
+def test_a_large_frame_is_tuned_on_a_sample_of_accounts_then_fitted_on_all_rows() -> None:
+    train, holdout = _usage_split(3000)
+    params = parse_params({**QUICK, "tuning_rows": "600"})
+    model = fit_and_evaluate(CHURN, train, holdout, params, with_baseline=False, refit_all=False).model
+    assert 300 < model.tuning["sampled_rows"] < 900 and model.tuning["trials"] == 4
+    # The chosen set's rounds come from an early-stopping split of every training row ...
+    assert model.validation_rows > 0 and model.train_rows + model.validation_rows == len(train)
+    assert model.params.lgbm != parse_params(QUICK).lgbm or model.tuning["chosen"] == {}
+    # ... and the churn probability is calibrated on that split's rows.
+    assert model.calibration["method"] in ("platt", "prior") and model.calibration["oof_log_loss_before"] > 0
