@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping, MutableMapping
 from typing import Any, cast
 
+from google.protobuf import json_format
+
 from services.profile.domain import model as m
 from services.profile.domain.features import reference_month_of
 from services.profile.domain.model import Score
@@ -147,7 +149,18 @@ def score_from_pb(msg: pb.AccountScore, now: dt.datetime) -> Score:
         msg.model_version,
         opt_time(msg.scored_at) or now,
         tuple((r.feature, r.description, r.contribution) for r in msg.reasons),
+        analytics_from_pb(msg.analytics) if msg.HasField("analytics") else None,
     )
+
+
+def analytics_from_pb(msg: common_pb2.ValueAnalytics) -> dict[str, Any]:
+    """ValueAnalytics as a JSON-ready dict keyed by the proto's field names (absent parts omitted)."""
+    return json_format.MessageToDict(msg, preserving_proto_field_name=True)
+
+
+def analytics_to_pb(analytics: Mapping[str, Any]) -> common_pb2.ValueAnalytics:
+    """The ValueAnalytics message of a stored dict (fields a later version added are ignored)."""
+    return json_format.ParseDict(dict(analytics), common_pb2.ValueAnalytics(), ignore_unknown_fields=True)
 
 
 def score_to_pb(score: Score) -> pb.AccountScore:
@@ -161,6 +174,7 @@ def score_to_pb(score: Score) -> pb.AccountScore:
         model_version=score.model_version,
         scored_at=ts(score.scored_at),
         reasons=[pb.ScoreReason(feature=f, description=d, contribution=c) for f, d, c in score.reasons],
+        analytics=None if score.analytics is None else analytics_to_pb(score.analytics),
     )
 
 

@@ -20,6 +20,8 @@ Limits defined here besides the shared ones:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from telco360.common.v1 import common_pb2
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime import bounds as b
@@ -196,7 +198,47 @@ def score_row_violations(i: int, s: pb.AccountScore) -> list[FieldViolation]:
             b.check_text(out, f"reasons[{k}].feature", reason.feature, max_len=FEATURE_NAME_MAX)
             b.check_text(out, f"reasons[{k}].description", reason.description, max_len=b.SHORT_TEXT_MAX)
             b.check_float(out, f"reasons[{k}].contribution", reason.contribution, lo=-b.MAX_QUANTITY, hi=b.MAX_QUANTITY)
+    if s.HasField("analytics"):
+        _analytics_violations(out, s.analytics)
     return out.violations
+
+
+ANALYTICS_REASONS_MAX = 10
+ANALYTICS_HORIZON_MONTHS_MAX = 240
+
+
+def _analytics_violations(out: ViolationCollector, a: common_pb2.ValueAnalytics) -> None:
+    """Bounds of a score row's value analytics (field paths under analytics.)."""
+    b.check_text(out, "analytics.run_id", a.run_id, max_len=b.ID_MAX)
+    lv = a.lifetime_value
+    money = {"lo": -b.MAX_MONEY_FEN, "hi": b.MAX_MONEY_FEN}
+    b.check_int(out, "analytics.lifetime_value.clv_fen", lv.clv_fen, **money)
+    b.check_int(out, "analytics.lifetime_value.horizon_months", lv.horizon_months, hi=ANALYTICS_HORIZON_MONTHS_MAX)
+    b.check_int(out, "analytics.lifetime_value.monthly_margin_fen", lv.monthly_margin_fen, **money)
+    b.check_float(
+        out, "analytics.lifetime_value.expected_months", lv.expected_months, lo=0.0, hi=ANALYTICS_HORIZON_MONTHS_MAX
+    )
+    b.check_float(out, "analytics.lifetime_value.discount_rate_annual", lv.discount_rate_annual, lo=0.0, hi=1.0)
+    b.check_text(out, "analytics.lifetime_value.tier", lv.tier, max_len=b.NAME_MAX)
+    _reason_texts(out, "analytics.lifetime_value.reasons", lv.reasons)
+    rfm = a.rfm
+    for name in ("recency", "frequency", "monetary"):
+        b.check_int(out, f"analytics.rfm.{name}", getattr(rfm, name), lo=0, hi=5)
+    b.check_text(out, "analytics.rfm.segment", rfm.segment, max_len=b.NAME_MAX)
+    b.check_float(out, "analytics.rfm.recency_days", rfm.recency_days, lo=0.0, hi=b.MAX_QUANTITY)
+    b.check_float(out, "analytics.rfm.frequency_value", rfm.frequency_value, lo=0.0, hi=b.MAX_QUANTITY)
+    b.check_float(out, "analytics.rfm.monetary_fen", rfm.monetary_fen, lo=-b.MAX_QUANTITY, hi=b.MAX_QUANTITY)
+    b.check_text(out, "analytics.cluster.label", a.cluster.label, max_len=b.NAME_MAX)
+    b.check_text(out, "analytics.cluster.name", a.cluster.name, max_len=b.SHORT_TEXT_MAX)
+    b.check_float(out, "analytics.cluster.distance", a.cluster.distance, lo=0.0, hi=b.MAX_QUANTITY)
+    b.check_float(out, "analytics.outlier.score", a.outlier.score, lo=0.0, hi=1.0)
+    _reason_texts(out, "analytics.outlier.reasons", a.outlier.reasons)
+
+
+def _reason_texts(out: ViolationCollector, field: str, reasons: Sequence[str]) -> None:
+    if b.check_count(out, field, reasons, max_items=ANALYTICS_REASONS_MAX):
+        for k, text in enumerate(reasons):
+            b.check_text(out, f"{field}[{k}]", text, max_len=b.SHORT_TEXT_MAX)
 
 
 def check_WatchAccountEvents(r: pb.WatchAccountEventsRequest) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from services.profile.domain import model as m
+from services.profile.domain.analytics import ANALYTICS_FEATURES, analytics_features
 from services.profile.domain.billing import BillingFacts, RevenueBase, month_index, month_of_datetime, month_str
 from services.profile.domain.model import Fact, MergedAccount, Score
 
@@ -353,7 +354,12 @@ def own_month_summary(features: dict[str, Any], computed_at: dt.datetime) -> tup
     return month, total, lines
 
 
-SCORE_FEATURES = ("churn_probability", "risk_band", "predicted_value_fen")
+SCORE_FEATURES = (
+    "churn_probability",
+    "risk_band",
+    "predicted_value_fen",
+    *ANALYTICS_FEATURES,
+)
 
 
 def set_score_features(result: FeatureResult, score: Score | None) -> None:
@@ -370,3 +376,5 @@ def _score_features(result: FeatureResult, score: Score | None) -> None:
     if score.risk_band in m.RISK_BAND_NAMES:
         result.features["risk_band"] = m.RISK_BAND_NAMES[score.risk_band]
     result.features["predicted_value_fen"] = float(score.predicted_value_fen)
+    if score.analytics:
+        result.features.update(analytics_features(score.analytics))

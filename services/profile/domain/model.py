@@ -90,3 +90,6 @@ class Score:
     model_version: str
     scored_at: dt.datetime
     reasons: tuple[tuple[str, str, float], ...] = ()
+    # ValueAnalytics as a dict with the proto's field names (None before scoring's first base
+    # analytics run): lifetime_value, rfm, cluster, outlier, run_id.
+    analytics: dict[str, Any] | None = None

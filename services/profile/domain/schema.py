@@ -144,6 +144,17 @@ def _specs() -> list[FeatureSpec]:
         FeatureSpec("churn_probability", NUMBER, "latest churn probability from scoring, 0-1"),
         FeatureSpec("risk_band", STRING, "latest churn risk band from scoring (LOW, MEDIUM, HIGH)"),
         FeatureSpec("predicted_value_fen", NUMBER, "latest predicted revenue from scoring, fen"),
+        # Base analytics published with the scores (scoring's latest run; absent before one).
+        FeatureSpec("clv_fen", NUMBER, "customer lifetime value from scoring: expected discounted margin, fen"),
+        FeatureSpec("clv_tier", STRING, "lifetime value tier from scoring (top, high, medium, low, negative)"),
+        FeatureSpec("rfm_recency_score", NUMBER, "RFM recency score 1-5 against the base's quintiles"),
+        FeatureSpec("rfm_frequency_score", NUMBER, "RFM frequency score 1-5 against the base's quintiles"),
+        FeatureSpec("rfm_monetary_score", NUMBER, "RFM monetary score 1-5 against the base's quintiles"),
+        FeatureSpec("rfm_segment", STRING, "RFM segment from scoring (champions, loyal, at_risk, hibernating, ...)"),
+        FeatureSpec("cluster", STRING, "k-means cluster label from scoring (stable across runs), e.g. c3"),
+        FeatureSpec("cluster_name", STRING, "what distinguishes the account's cluster, in words"),
+        FeatureSpec("outlier_flagged", BOOL, "flagged as an outlier (possible fraud) by scoring, not dismissed"),
+        FeatureSpec("outlier_score", NUMBER, "outlier score from scoring, 0-1 (higher = more unusual)"),
     ]
     for line in LINE_NAMES.values():
         s += [

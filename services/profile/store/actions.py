@@ -57,6 +57,7 @@ def record_scores(tx: Tx, scores: Sequence[Score], rules, types, base) -> dict:
                 "predicted_value_fen": sc.predicted_value_fen,
                 "value_horizon_months": sc.value_horizon_months,
                 "reasons": dumps([list(r) for r in sc.reasons]),
+                "analytics": None if sc.analytics is None else dumps(sc.analytics),
             }
         )
         current[sc.customer_id] = sc

@@ -333,14 +333,23 @@ def latest_scores(s: Session, customer_ids: list[str], at: dt.datetime) -> dict[
                 ScoreRow.model_version,
                 ScoreRow.scored_at,
                 ScoreRow.reasons,
+                ScoreRow.analytics,
             )
             .where(ScoreRow.customer_id.in_(part), ScoreRow.scored_at <= at)
             .order_by(ScoreRow.customer_id, ScoreRow.scored_at)
         ):
             latest[row[0]] = row
-        for cid, prob, band, value, horizon, model, scored_at, reasons in latest.values():
+        for cid, prob, band, value, horizon, model, scored_at, reasons, analytics in latest.values():
             out[cid] = Score(
-                cid, prob, band, value, horizon, model, utc(scored_at), tuple(tuple(x) for x in loads(reasons) or [])
+                cid,
+                prob,
+                band,
+                value,
+                horizon,
+                model,
+                utc(scored_at),
+                tuple(tuple(x) for x in loads(reasons) or []),
+                None if analytics is None else loads(analytics),
             )
     return out
 

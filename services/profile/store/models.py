@@ -258,6 +258,8 @@ class ScoreRow(Base):
     predicted_value_fen: Mapped[int] = mapped_column(BigInteger)
     value_horizon_months: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[str] = mapped_column(Text)
+    # ValueAnalytics as JSON (proto field names), None before the first base analytics run.
+    analytics: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Erasure(Base):
