@@ -22,7 +22,23 @@ from .params import CHURN, VALUE
 
 # Profile also exports scoring's own latest outputs as features; a model must never learn
 # from them (they would feed old scores back and leak the labels of earlier batches).
-FEEDBACK_FEATURES = ("churn_probability", "risk_band", "predicted_value_fen")
+# The same holds for the value analytics published with the scores (lifetime value is built
+# from the churn and value predictions; RFM, clusters and outliers from the whole base now).
+FEEDBACK_FEATURES = (
+    "churn_probability",
+    "risk_band",
+    "predicted_value_fen",
+    "clv_fen",
+    "clv_tier",
+    "rfm_recency_score",
+    "rfm_frequency_score",
+    "rfm_monetary_score",
+    "rfm_segment",
+    "cluster",
+    "cluster_name",
+    "outlier_flagged",
+    "outlier_score",
+)
 
 
 def utc(ts: datetime | pd.Timestamp | str) -> pd.Timestamp:
