@@ -81,24 +81,31 @@ BUILTIN_TAGS: tuple[BuiltinTag, ...] = (
         "rfm_champion",
         "RFM: champion",
         "rfm",
-        "Recent (paid or met within 45 days), frequent (6+ interactions a year) and high value (top 30 % of revenue).",
-        "status = 'ACTIVE' and min(days_since_last_payment, days_since_last_interaction) <= 45 "
-        "and interactions_365d >= 6 and revenue_cum_share_pct < 30",
+        "Scoring's RFM segment 'champions' (top quintiles of recency, frequency and spend in the base); "
+        "before scoring's first base analytics run: paid or met within 45 days, 6+ interactions a year "
+        "and in the top 30 % of revenue.",
+        "status = 'ACTIVE' and (rfm_segment = 'champions' or (is_null(rfm_segment) "
+        "and min(days_since_last_payment, days_since_last_interaction) <= 45 "
+        "and interactions_365d >= 6 and revenue_cum_share_pct < 30))",
     ),
     BuiltinTag(
         "rfm_at_risk",
         "RFM: valuable but drifting",
         "rfm",
-        "High value (top 50 % of revenue) but no interaction for more than 120 days.",
-        "status = 'ACTIVE' and revenue_cum_share_pct < 50 and coalesce(days_since_last_interaction, 100000) > 120",
+        "Scoring's RFM segments 'at_risk' and 'cannot_lose' (spent and came often, not lately); "
+        "before scoring's first base analytics run: top 50 % of revenue but no interaction for more than 120 days.",
+        "status = 'ACTIVE' and (rfm_segment in ('at_risk', 'cannot_lose') or (is_null(rfm_segment) "
+        "and revenue_cum_share_pct < 50 and coalesce(days_since_last_interaction, 100000) > 120))",
     ),
     BuiltinTag(
         "rfm_hibernating",
         "RFM: hibernating",
         "rfm",
-        "Low value, at most one interaction a year and none for more than 180 days.",
-        "status = 'ACTIVE' and revenue_cum_share_pct >= 50 and interactions_365d <= 1 "
-        "and coalesce(days_since_last_interaction, 100000) > 180",
+        "Scoring's RFM segments 'hibernating' and 'lost'; before scoring's first base analytics run: "
+        "low value, at most one interaction a year and none for more than 180 days.",
+        "status = 'ACTIVE' and (rfm_segment in ('hibernating', 'lost') or (is_null(rfm_segment) "
+        "and revenue_cum_share_pct >= 50 and interactions_365d <= 1 "
+        "and coalesce(days_since_last_interaction, 100000) > 180))",
     ),
     BuiltinTag(
         "dormant",
@@ -128,5 +135,35 @@ BUILTIN_TAGS: tuple[BuiltinTag, ...] = (
         "risk",
         "Satisfaction index below 3 over the last year, or 3+ complaints in 90 days.",
         "status = 'ACTIVE' and (satisfaction_index < 3 or complaints_90d >= 3)",
+    ),
+    BuiltinTag(
+        "rfm_loyal",
+        "RFM: loyal",
+        "rfm",
+        "Scoring's RFM segments 'loyal' and 'potential_loyalist': come often and spend well, recently.",
+        "status = 'ACTIVE' and rfm_segment in ('loyal', 'potential_loyalist')",
+    ),
+    BuiltinTag(
+        "clv_top",
+        "Top lifetime value",
+        "value",
+        "Lifetime value (expected discounted margin over scoring's horizon) in the top 30 % of the base.",
+        "status = 'ACTIVE' and clv_tier in ('top', 'high')",
+    ),
+    BuiltinTag(
+        "clv_negative",
+        "Loss-making over its lifetime",
+        "value",
+        "Expected discounted margin over scoring's horizon is below zero: serving the account costs more "
+        "than it brings.",
+        "status = 'ACTIVE' and clv_fen < 0",
+    ),
+    BuiltinTag(
+        "outlier_suspect",
+        "Outlier: review for fraud",
+        "risk",
+        "Scoring's outlier detector or a fraud rule (usage surge, arrears with rising usage, many lines at once) "
+        "flagged the account and no reviewer dismissed it; the reasons are in its score's analytics.",
+        "outlier_flagged",
     ),
 )

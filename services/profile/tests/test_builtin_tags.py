@@ -183,3 +183,21 @@ def test_value_tiers_set_on_a_partial_base_are_re_ranked_when_the_base_moves(sql
     fresh, _ = sqlite_store.features(["SMALL", *big], None)
     assert {r.customer_id: r.features["revenue_cum_share_pct"] for r in fresh} == stored
     assert sqlite_store.refresh_revenue_shares() == 0  # nothing moved: nothing patched
+
+
+def test_rfm_tags_follow_scored_segments_once_scored() -> None:
+    old_champion = {"days_since_last_payment": 10.0, "interactions_365d": 8.0, "revenue_cum_share_pct": 10.0}
+    # Scored segments decide, whatever the fallback rule would say.
+    assert not holds("rfm_champion", rfm_segment="lost", **old_champion)
+    assert holds("rfm_hibernating", rfm_segment="lost", **old_champion)
+    assert holds("rfm_champion", rfm_segment="champions")
+    assert holds("rfm_at_risk", rfm_segment="cannot_lose")
+    assert holds("rfm_loyal", rfm_segment="potential_loyalist") and not holds("rfm_loyal", rfm_segment="new")
+
+
+def test_lifetime_value_and_outlier_tags() -> None:
+    assert holds("clv_top", clv_tier="high") and not holds("clv_top", clv_tier="medium")
+    assert holds("clv_negative", clv_fen=-1.0) and not holds("clv_negative", clv_fen=0.0)
+    assert not holds("clv_negative")  # never scored: no lifetime value, no tag
+    assert holds("outlier_suspect", outlier_flagged=True)
+    assert not holds("outlier_suspect", outlier_flagged=False) and not holds("outlier_suspect")
