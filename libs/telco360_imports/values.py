@@ -20,6 +20,7 @@ KINDS: tuple[str, ...] = (
     "competitor",
     "opportunity",
     "lifecycle",
+    "cost",
 )
 """Payload kinds, named as the `payload` oneof's fields in ingest.proto."""
 

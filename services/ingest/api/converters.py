@@ -193,6 +193,8 @@ def mask_record(record: ingest_pb2.Record) -> None:
         record.service_event.summary = mask(record.service_event.summary)
     elif payload == "interaction" and masking.NOTES not in kinds:
         record.interaction.notes = mask(record.interaction.notes)
+    elif payload == "cost" and masking.NOTES not in kinds:
+        record.cost.note = mask(record.cost.note)
 
 
 def timestamp_us(stamp: Timestamp) -> int:

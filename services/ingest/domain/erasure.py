@@ -44,6 +44,9 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "interaction": ("notes",),  # NOTES
     "opportunity": ("need",),  # free text about the account's people and plans
     "lifecycle": ("detail",),  # free text
+    # Amounts, month, line, type and reference stay for margin aggregates; the note is free
+    # text an allocator may have written a person's name into.
+    "cost": ("note",),
 }
 """Payload fields blanked by an erasure or by log payload retention, per kind. Kinds not
 named (billing, subscription, competitor) carry no personal field."""

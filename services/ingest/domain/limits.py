@@ -31,6 +31,10 @@ DECISION_MAKERS_MAX = 50
 """Entries of opportunity.decision_maker_ids."""
 PRODUCT_LINES_MAX = 16
 """Entries of competitor / opportunity product_lines (the contract defines 12 lines)."""
+COST_NOTE_MAX = 500
+"""Characters of cost.note (how a cost was allocated: a sentence, not a document)."""
+COST_REFERENCE_MAX = 64
+"""Characters of cost.reference (a cost-centre, project or contract number)."""
 NOTES_MAX = 10_000
 """Characters of interaction.notes, the longest text a record may carry."""
 

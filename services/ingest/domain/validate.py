@@ -387,6 +387,16 @@ def _lifecycle(f: _Fields, record: Record, now_month: int) -> None:
     f.text("detail", max_len=2000)
 
 
+def _cost(f: _Fields, record: Record, now_month: int) -> None:
+    # Same month rule as billing: a cost belongs to a billed month, never a future one.
+    f.month("month", required=True, latest=now_month)
+    f.enum("product_line", required=True)
+    f.enum("cost_type", required=True)
+    f.integer("amount_fen", 0, limits.MAX_MONEY_FEN)
+    f.text("note", max_len=limits.COST_NOTE_MAX)
+    f.text("reference", max_len=limits.COST_REFERENCE_MAX)
+
+
 _PAYLOAD_CHECKS: dict[str, Callable[[_Fields, Record, int], None]] = {
     "account": _account,
     "contact": _contact,
@@ -397,6 +407,7 @@ _PAYLOAD_CHECKS: dict[str, Callable[[_Fields, Record, int], None]] = {
     "competitor": _competitor,
     "opportunity": _opportunity,
     "lifecycle": _lifecycle,
+    "cost": _cost,
 }
 assert set(_PAYLOAD_CHECKS) == set(KINDS)
 

@@ -93,6 +93,14 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "reason": "TERMINATION_REASON_COMPETITOR",
         "detail": "moved to a competitor",
     },
+    "cost": {
+        "month": "2024-05",
+        "product_line": "PRODUCT_LINE_DEDICATED_LINE",
+        "cost_type": "COST_TYPE_NETWORK",
+        "amount_fen": 700_000,
+        "note": "transmission share, allocated by bandwidth",
+        "reference": "CC-4410",
+    },
 }
 
 

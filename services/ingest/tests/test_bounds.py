@@ -103,6 +103,8 @@ NUMBERS: list[Case] = [
     ("opportunity", "budget_fen", "opportunity.budget_fen", _over(limits.MAX_MONEY_FEN, INT64), OUT_OF_RANGE),
     ("opportunity", "budget_fen", "opportunity.budget_fen", NEGATIVE64, OUT_OF_RANGE),
     ("account", "employee_count", "account.employee_count", _over(10_000_000, INT32), OUT_OF_RANGE),
+    ("cost", "amount_fen", "cost.amount_fen", _over(limits.MAX_MONEY_FEN, INT64), OUT_OF_RANGE),
+    ("cost", "amount_fen", "cost.amount_fen", NEGATIVE64, OUT_OF_RANGE),
     (
         "account",
         "attributes",
@@ -167,6 +169,8 @@ TEXTS: list[Case] = [
         ("opportunity", "opportunity_id", 64),
         ("opportunity", "need", 2000),
         ("lifecycle", "detail", 2000),
+        ("cost", "note", limits.COST_NOTE_MAX),
+        ("cost", "reference", limits.COST_REFERENCE_MAX),
     ]
 ] + [
     (
@@ -232,6 +236,8 @@ ENUMS: list[Case] = [
         ("opportunity", "stage"),
         ("lifecycle", "action"),
         ("lifecycle", "reason"),
+        ("cost", "product_line"),
+        ("cost", "cost_type"),
     ]
 ] + [
     (
@@ -244,6 +250,7 @@ ENUMS: list[Case] = [
 ]
 FULL_WIDTH_DIGITS: list[Case] = [
     ("billing", "month", "billing.month", _full_width("2024-05"), INVALID_FORMAT),
+    ("cost", "month", "cost.month", _full_width("2024-05"), INVALID_FORMAT),
     ("account", "contract_start_month", "account.contract_start_month", _full_width("2023-01"), INVALID_FORMAT),
     ("competitor", "contract_end_month", "competitor.contract_end_month", _full_width("2027-03"), INVALID_FORMAT),
     ("opportunity", "expected_close_month", "opportunity.expected_close_month", _full_width("2026-09"), INVALID_FORMAT),

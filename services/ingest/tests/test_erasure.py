@@ -118,6 +118,7 @@ def personal_records(customer_id: str, tag: str) -> tuple[list[dict[str, Any]], 
         "interaction": {"notes": f"notes {tag}"},
         "opportunity": {"need": f"need {tag}"},
         "lifecycle": {"detail": f"detail {tag}"},
+        "cost": {"note": f"allocated by {tag}"},
     }
     records = [raw(kind, f"{tag}-{kind}", customer_id=customer_id, **values.get(kind, {})) for kind in KINDS]
     secrets = [
@@ -131,6 +132,7 @@ def personal_records(customer_id: str, tag: str) -> tuple[list[dict[str, Any]], 
         f"notes {tag}",
         f"need {tag}",
         f"detail {tag}",
+        f"allocated by {tag}",
     ]
     return records, secrets
 
@@ -273,7 +275,7 @@ async def test_erasure_blanks_the_log_deletes_the_quarantine_and_repeats_its_ans
         (["C-GONE"], "service", "OK"),
     ]
     assert "repeated=True" in erasures[1].detail
-    assert "repeated=False" in erasures[2].detail and "log_payloads=7" in erasures[2].detail
+    assert "repeated=False" in erasures[2].detail and f"log_payloads={personal_kinds + 1}" in erasures[2].detail
     assert scan(ingest.url, gone_values) == []
 
 
