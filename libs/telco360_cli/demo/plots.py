@@ -92,3 +92,28 @@ def contact_chart(months: list[str], before: list[float], after: list[float]) ->
     ax.legend(frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
+
+
+def lifetime_value_chart(values_fen: list[float]) -> str:
+    """Histogram of lifetime values (¥10k), loss-making accounts in red."""
+    fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    wan = [v / 100 / 10_000 for v in values_fen]
+    low, high = min(wan, default=0.0), max(wan, default=1.0)
+    bins = 40
+    losses = [v for v in wan if v < 0]
+    gains = [v for v in wan if v >= 0]
+    ax.hist(
+        [gains, losses],
+        bins=bins,
+        range=(min(low, 0.0), max(high, 1e-9)),
+        stacked=True,
+        color=["#1565c0", "#e53935"],
+        label=[f"≥ 0 ({len(gains):,})", f"loss-making ({len(losses):,})"],
+    )
+    ax.set_yscale("log")
+    ax.set_xlabel("lifetime value: expected discounted margin, ¥10k")
+    ax.set_ylabel("accounts (log scale)")
+    ax.set_title("Customer lifetime value")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)

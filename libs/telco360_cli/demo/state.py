@@ -33,6 +33,8 @@ class DemoState:
     simulation: Any = None
     #: The campaign's GetCampaignMetrics answer.
     campaign: Any = None
+    #: Value analytics read back from profile (steps_value.ValueSummary).
+    value: Any = None
     reports: list[pathlib.Path] = field(default_factory=list)
     summary_path: pathlib.Path | None = None
 
@@ -94,6 +96,17 @@ def result_record(state: DemoState, status: int, failed_step: str, wall_seconds:
             "control_accepted": state.campaign.control_accepted,
             "conversion_rate": state.campaign.conversion_rate,
             "uplift": state.campaign.uplift,
+        },
+        "value": None
+        if state.value is None
+        else {
+            "lifetime_values": len(state.value.clv_fen),
+            "clv_tiers": state.value.clv_tiers,
+            "rfm_segments": state.value.rfm_segments,
+            "clusters": {label: {"name": c[0], "accounts": c[1]} for label, c in state.value.clusters.items()},
+            "outliers_flagged": state.value.flagged,
+            "planted_anomalies": None if state.value.planted is None else list(state.value.planted),
+            "margin_accounts": state.value.margin_accounts,
         },
         "reports": [str(p) for p in state.reports],
         "summary": str(state.summary_path) if state.summary_path else "",

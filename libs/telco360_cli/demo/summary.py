@@ -95,6 +95,8 @@ def render(state: DemoState) -> str:
             "<h2>Top at-risk valuable accounts</h2>"
             + _table(["account", "name", "service tier", "churn risk", "predicted value", "why"], rows, {3, 4})
         )
+    if state.value is not None:
+        parts.append(_value_section(state.value))
     if state.nbo_calls:
         rows = [
             [
@@ -135,6 +137,46 @@ def render(state: DemoState) -> str:
         )
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _value_section(v) -> str:
+    """Value beyond revenue: margin, lifetime value, RFM segments, clusters and outliers (steps_value)."""
+    out = ["<h2>Value beyond revenue</h2>"]
+    if v.margin_accounts:
+        rate = v.margin_12m_fen / v.fee_12m_fen if v.fee_12m_fen else 0.0
+        out.append(
+            f"<p>Margin over the last 12 months: <b>{html.escape(fmt.yuan_short(v.margin_12m_fen))}</b> on "
+            f"{html.escape(fmt.yuan_short(v.fee_12m_fen))} of fees ({fmt.percent(rate)}) across "
+            f"{v.margin_accounts:,} accounts with cost records; profitability tiers are among the tags above.</p>"
+        )
+    out.append(
+        "<div class='grid'>"
+        f"<div class='card'><img alt='lifetime value' src='{plots.lifetime_value_chart(v.clv_fen)}'></div>"
+        f"<div class='card'><img alt='rfm' src='{plots.bar_chart(v.rfm_segments, 'RFM segments', '#6a1b9a', True)}'>"
+        "</div></div>"
+    )
+    out.append(
+        "<h3>Clusters (k-means; labels stay the same across runs while a cluster persists)</h3>"
+        + _table(
+            ["cluster", "what distinguishes it", "accounts", "mean lifetime value"],
+            [[label, name, f"{n:,}", fmt.yuan_short(mean)] for label, (name, n, mean) in v.clusters.items()],
+            {2, 3},
+        )
+    )
+    planted = ""
+    if v.planted:
+        planted = f" The generator planted {v.planted[0]:,} anomalies; {v.planted[1]:,} of them are flagged."
+    out.append(
+        f"<h3>Outliers to review ({v.flagged:,} flagged)</h3><p class='sub'>Isolation forest over billing, "
+        f"usage, payment and subscription behaviour plus fraud rules; a reviewer's dismissal is remembered."
+        f"{html.escape(planted)}</p>"
+        + _table(
+            ["account", "name", "score", "why"],
+            [[cid, name, f"{score:.2f}", "; ".join(reasons)] for cid, name, score, reasons in v.outliers],
+            {2},
+        )
+    )
+    return "".join(out)
 
 
 def _campaign_section(m) -> str:
