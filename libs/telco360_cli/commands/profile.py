@@ -23,6 +23,29 @@ tags_group = typer.Typer(help="Tag definitions, dry runs and history.", no_args_
 
 
 # --------------------------------------------------------------------------- account
+def analytics_text(a: common_pb2.ValueAnalytics) -> str:
+    """Lifetime value, RFM, cluster and outlier lines of an account's value analytics."""
+    lines = []
+    if a.HasField("lifetime_value"):
+        lv = a.lifetime_value
+        lines.append(
+            f"lifetime value [bold]{fmt.yuan_short(lv.clv_fen)}[/] ({lv.tier or '?'}) over {lv.horizon_months} months"
+            f" · margin {fmt.yuan_short(lv.monthly_margin_fen)}/month · stays {lv.expected_months:.1f} months"
+        )
+        lines += [f"  • {r}" for r in lv.reasons]
+    if a.HasField("rfm"):
+        r = a.rfm
+        lines.append(f"RFM {r.recency}-{r.frequency}-{r.monetary} · segment [bold]{r.segment}[/]")
+    if a.HasField("cluster"):
+        lines.append(f"cluster [bold]{a.cluster.label}[/]: {a.cluster.name}")
+    if a.HasField("outlier"):
+        o = a.outlier
+        state = "dismissed by a reviewer" if o.dismissed else ("[bold red]flagged[/]" if o.flagged else "not flagged")
+        lines.append(f"outlier score {o.score:.2f} · {state}")
+        lines += [f"  • {r}" for r in o.reasons]
+    return "\n".join(lines) or "(not computed yet)"
+
+
 def render_customer360(view: profile_pb2.Customer360) -> None:
     """Print a Customer360 as panels and tables an account manager can read."""
     a = view.account
@@ -55,6 +78,8 @@ def render_customer360(view: profile_pb2.Customer360) -> None:
                 expand=False,
             )
         )
+        if s.HasField("analytics"):
+            console.print(Panel(analytics_text(s.analytics), title="Value analytics", expand=False))
     if view.tags:
         tags = Table(title="Tags", show_lines=False)
         for column in ("tag", "category", "since", "why (values when assigned)"):
