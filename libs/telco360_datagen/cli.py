@@ -57,7 +57,7 @@ def _billing_row(record: ingest_pb2.Record) -> list[object]:
 
 
 def write_truth(base: GeneratedBase, path: pathlib.Path) -> None:
-    """Ground truth as JSON: accounts, monthly totals and bad records."""
+    """Ground truth as JSON: accounts, monthly totals, bad records and planted anomalies."""
     truth = base.truth
     payload = {
         "months": list(truth.months),
@@ -73,6 +73,7 @@ def write_truth(base: GeneratedBase, path: pathlib.Path) -> None:
             }
             for b in truth.bad_records.values()
         ],
+        "anomalies": [asdict(a) for a in truth.anomalies.values()],
     }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
 
@@ -85,12 +86,17 @@ def main(
     out: pathlib.Path = typer.Option(..., help="JSON Lines file of ingest Records."),
     end_month: str = typer.Option("2026-10", help="Last generated month, YYYY-MM (a completed month)."),
     bad_share: float = typer.Option(0.0, min=0.0, max=0.5, help="Share of deliberately bad records."),
+    anomaly_share: float = typer.Option(
+        0.0, min=0.0, max=0.2, help="Share of accounts with a planted anomaly (outlier detection; anomalies.py)."
+    ),
     billing_csv: pathlib.Path | None = typer.Option(None, help="Also write billing records as CSV."),
     truth: pathlib.Path | None = typer.Option(None, help="Also write the ground truth as JSON."),
 ) -> None:
     """Generate the base and write it."""
     started = time.perf_counter()
-    base = generate(accounts, months, seed, end_month=end_month, bad_record_share=bad_share)
+    base = generate(
+        accounts, months, seed, end_month=end_month, bad_record_share=bad_share, anomaly_share=anomaly_share
+    )
     counts: Counter[str] = Counter()
     csv_file = billing_csv.open("w", newline="", encoding="utf-8") if billing_csv else None
     try:

@@ -12,7 +12,7 @@ import random
 from collections.abc import Iterator
 
 from telco360.ingest.v1 import ingest_pb2
-from telco360_datagen import activity, records, texts
+from telco360_datagen import activity, anomalies, records, texts
 from telco360_datagen.model import AccountPlan
 from telco360_datagen.months import billing_cutoff, month_start, working_time
 
@@ -58,6 +58,7 @@ class Emitter:
         onboard_ts = self._master(plan, st, t, month, term_ts, out)
         self._contacts(plan, t, month, onboard_ts, term_ts, out)
         self._subscriptions(plan, st, t, month, onboard_ts, term_ts, out)
+        anomalies.emit_subscriptions(plan, st, t, month, out)
         live = [line.spec.line for line in plan.lines if line.fees[t] > 0] or [
             line.spec.line for line in plan.lines[:1]
         ]
@@ -177,6 +178,7 @@ class Emitter:
             status, days = OVERDUE, rng.randint(5, 30) + int(60 * s_over * rng.random())
         elif t == self.months - 1 and rng.random() < 0.5:
             status = PENDING
+        status, days = anomalies.payment(plan, t, status, days)
         ts = billing_cutoff(month)
         for line in plan.lines:
             fee = line.fees[t]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from telco360.ingest.v1 import ingest_pb2
-from telco360_datagen import accounts, bad, billing, churn
+from telco360_datagen import accounts, anomalies, bad, billing, churn
 from telco360_datagen.catalog import TIER_NAMES
 from telco360_datagen.emit import Emitter
 from telco360_datagen.model import AccountPlan
@@ -56,13 +56,19 @@ class GeneratedBase:
 
 
 def generate(
-    accounts: int, months: int, seed: int, end_month: str = "2026-10", bad_record_share: float = 0.0
+    accounts: int,
+    months: int,
+    seed: int,
+    end_month: str = "2026-10",
+    bad_record_share: float = 0.0,
+    anomaly_share: float = 0.0,
 ) -> GeneratedBase:
     """Plan a base of ``accounts`` key accounts over the ``months`` months ending ``end_month``.
 
     Deterministic for a seed. ``end_month`` should be a completed month (bills of a month
     are dated at its end). ``bad_record_share`` (0-0.5) is the share of records made bad
-    for validation and quarantine demos (see bad.py).
+    for validation and quarantine demos (see bad.py). ``anomaly_share`` (0-0.2) is the share
+    of accounts given a planted anomaly for outlier detection (see anomalies.py; 0: none).
     """
     if accounts < 1:
         raise ValueError("accounts must be at least 1")
@@ -70,17 +76,23 @@ def generate(
         raise ValueError("months must be at least 1")
     if not 0.0 <= bad_record_share <= 0.5:
         raise ValueError("bad_record_share must be between 0 and 0.5")
+    if not 0.0 <= anomaly_share <= 0.2:
+        raise ValueError("anomaly_share must be between 0 and 0.2")
     last_abs = parse_month(end_month)
     first_abs = last_abs - months + 1
     if first_abs < 1990 * 12:
         raise ValueError("the generated period must not start before 1990")
 
     plans = _plan(seed, accounts, months, first_abs)
+    planted = anomalies.plant(
+        random.Random(f"telco360-datagen:{seed}:anomalies"), plans, months, first_abs, anomaly_share
+    )
     month_names = tuple(month_str(first_abs + t) for t in range(months))
     truth = GroundTruth(
         months=month_names,
         accounts={p.customer_id: _truth(p, first_abs) for p in plans},
         line_fees={p.customer_id: _line_fees(p) for p in plans},
+        anomalies=planted,
     )
     return GeneratedBase(seed=seed, months=month_names, bad_record_share=bad_record_share, truth=truth, plans=plans)
 

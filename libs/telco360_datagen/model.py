@@ -9,8 +9,12 @@ Month indexes ``t`` run from 0 (first generated month) to ``months - 1``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from telco360_datagen.catalog import IndustrySpec, ProductSpec, Region
+
+if TYPE_CHECKING:
+    from telco360_datagen.anomalies import Planted
 
 #: Names of the warning signals that precede churn (see the package docstring).
 SIGNALS: tuple[str, ...] = (
@@ -133,6 +137,8 @@ class AccountPlan:
     survey_mean: float = 4.1
     diligence: float = 1.0
     late_payer: float = 0.02
+    #: A planted anomaly's bill statuses and extra subscriptions (anomalies.py), else None.
+    planted: Planted | None = None
 
     def active(self, t: int) -> bool:
         """Whether the account is a customer in month t (the churn month counts)."""

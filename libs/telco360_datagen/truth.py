@@ -52,6 +52,21 @@ class AccountTruth:
 
 
 @dataclass(frozen=True, slots=True)
+class PlantedAnomaly:
+    """An anomaly planted in an account (anomalies.py), for measuring outlier detection."""
+
+    customer_id: str
+    #: usage_surge, arrears_rising_usage, lines_burst or fraud_like.
+    kind: str
+    #: The month whose bills show it ("YYYY-MM", the last generated month).
+    month: str
+    #: The signals it shows, as a detector's reason codes (fraud_like shows several).
+    signals: tuple[str, ...]
+    #: What was planted, in words (factors, subscriptions added).
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class BadRecord:
     """A deliberately bad record in the stream, with what is wrong and the good version."""
 
@@ -77,6 +92,8 @@ class GroundTruth:
     #: (source, source_record_id) -> bad record, in stream order; filled (afresh) while
     #: records are iterated. At most one version of a record id is made bad.
     bad_records: dict[tuple[str, str], BadRecord] = field(default_factory=dict)
+    #: customer_id -> planted anomaly (empty unless generate() was given an anomaly_share).
+    anomalies: dict[str, PlantedAnomaly] = field(default_factory=dict)
 
     def monthly_total(self, customer_id: str, month: str) -> int:
         """Total billed fee (fen) of the account in the month, 0 when nothing billed."""
