@@ -41,27 +41,28 @@ from sklearn.ensemble import IsolationForest
 
 #: Usage lines whose usage varies month to month (minutes, GB, connections).
 USAGE_LINES = ("voice", "mobile_data", "iot")
-#: Features taken as log1p(max(x, 0)): money (fen), quantities, counts, days.
+#: Taken as log1p(max(x, 0)): one size (so that size alone never isolates: levels of bills
+#: and usage are left out, or the largest accounts would be the outliers), counts and days.
 LOG_FEATURES = (
-    "fee_total_last_month",
     "fee_total_avg_6m",
-    "fee_total_sum_12m",
-    *(f"usage_{line}_last_month" for line in USAGE_LINES),
     "days_overdue",
     "days_since_last_payment",
     "active_products",
     "product_lines",
-    "subscribed_monthly_fee_fen",
 )
 #: Percent changes, taken as log(1 + pct/100) (the ratio new/old), floored at a 99 % fall.
 PCT_FEATURES = (
     "fee_total_vs_ref3_pct",
+    "fee_total_mom_pct",
     "fee_total_3v3_pct",
     *(f"usage_{line}_mom_pct" for line in USAGE_LINES),
 )
-FOREST_FEATURES: tuple[str, ...] = (*LOG_FEATURES, *PCT_FEATURES)
-#: Read by the rules only.
-RULE_ONLY_FEATURES = ("fee_total_ref3",)
+#: Taken as the log of the ratio to another feature: the recurring fee of held
+#: subscriptions against the average bill of the 3 months before last.
+RATIO_FEATURES: dict[str, str] = {"subscribed_monthly_fee_fen": "fee_total_ref3"}
+FOREST_FEATURES: tuple[str, ...] = (*LOG_FEATURES, *PCT_FEATURES, *RATIO_FEATURES)
+#: Read by the rules (and as ratio denominators) only.
+RULE_ONLY_FEATURES = ("fee_total_ref3", "fee_total_last_month", *(f"usage_{line}_last_month" for line in USAGE_LINES))
 
 # -- the isolation forest --------------------------------------------------------------
 
@@ -79,7 +80,7 @@ EXPLAIN_TOP = 3
 #: Usage surge: a usage line's usage at least this percent above the month before (+200 % =
 #: three times), with at least SURGE_MIN_USAGE last month (tiny bases double by chance) ...
 SURGE_USAGE_PCT = 200.0
-SURGE_MIN_USAGE = 50.0
+SURGE_MIN_USAGE = 20.0
 #: ... or last month's total bill at least this percent above the account's own 3-month
 #: average (+300 % = four times: an ICT project starting adds at most twice the usual bill),
 #: that average being at least SURGE_MIN_REFERENCE_FEN.
@@ -87,16 +88,16 @@ SURGE_FEE_PCT = 300.0
 SURGE_MIN_REFERENCE_FEN = 100_000.0
 #: Arrears: a bill of the last 3 months overdue at least this many days (written-off bills
 #: carry 90+), or no paid bill for at least ARREARS_MIN_DAYS_UNPAID days ...
-ARREARS_MIN_DAYS_OVERDUE = 30.0
+ARREARS_MIN_DAYS_OVERDUE = 31.0
 ARREARS_MIN_DAYS_UNPAID = 90.0
 #: ... while usage rises: a usage line at least this percent above the month before, or the
 #: total bill of the last 3 months this percent above the 3 before.
-ARREARS_USAGE_RISE_PCT = 40.0
+ARREARS_USAGE_RISE_PCT = 50.0
 ARREARS_FEE_RISE_PCT = 25.0
 #: Lines burst: the recurring fee of held subscriptions at least this many times the
 #: average bill of the 3 months before last (lines just added), that average at least
 #: SURGE_MIN_REFERENCE_FEN ...
-LINES_BURST_FEE_RATIO = 3.0
+LINES_BURST_FEE_RATIO = 3.5
 #: ... or at least this many more subscriptions held than product lines billed last month.
 LINES_BURST_EXTRA_PRODUCTS = 3.0
 
@@ -112,7 +113,8 @@ _LABELS = {
     "days_since_last_payment": "days since the last paid bill",
     "active_products": "subscriptions held",
     "product_lines": "product lines billed",
-    "subscribed_monthly_fee_fen": "recurring fee of held subscriptions",
+    "subscribed_monthly_fee_fen": "recurring fee of held subscriptions against the recent monthly bill",
+    "fee_total_mom_pct": "last month's bill against the month before",
     "fee_total_vs_ref3_pct": "last month's bill against its own 3-month average",
     "fee_total_3v3_pct": "bills of the last 3 months against the 3 before",
     **{f"usage_{k}_last_month": f"{w} usage last month" for k, w in _LINE_WORDS.items()},
@@ -120,6 +122,8 @@ _LABELS = {
 }
 
 FOREST_CODE = "isolation_forest"
+#: Input values are clipped to +-this (non-finite ones are missing).
+MAX_MAGNITUDE = 1e18
 _FORMAT_VERSION = 1
 
 
@@ -151,6 +155,8 @@ def _display(name: str, value: float) -> str:
     """A feature value as a person reads it."""
     if name in PCT_FEATURES:
         return f"{value:+.0f}%"
+    if name in RATIO_FEATURES:
+        return f"{value:.1f} times"
     if name.startswith(("fee_", "subscribed_")):
         return _yuan(value)
     for line, unit in _USAGE_UNITS.items():
@@ -167,14 +173,36 @@ def _column(columns: Mapping[str, np.ndarray], name: str, n: int) -> np.ndarray:
     col = np.asarray(raw, dtype=np.float64).reshape(-1)
     if len(col) != n:
         raise ValueError(f"column {name!r} has {len(col)} values for {n} accounts")
-    return np.where(np.isfinite(col), col, np.nan)
+    # No real feature comes near 1e18 (fen, days, percent); clipping keeps arithmetic finite.
+    return np.where(np.isfinite(col), np.clip(col, -MAX_MAGNITUDE, MAX_MAGNITUDE), np.nan)
 
 
-def _transform(name: str, col: np.ndarray) -> np.ndarray:
+def _values(columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """The forest's features as a person reads them (ratio features as the ratio), accounts x features."""
+    out = np.full((n, len(FOREST_FEATURES)), np.nan)
+    for j, name in enumerate(FOREST_FEATURES):
+        col = _column(columns, name, n)
+        if name in RATIO_FEATURES:
+            ref = _column(columns, RATIO_FEATURES[name], n)
+            with np.errstate(all="ignore"):
+                col = np.where(ref > 0, col / ref, np.nan)
+        out[:, j] = col
+    return out
+
+
+def _transform(values: np.ndarray) -> np.ndarray:
+    """log1p for levels, log of the ratio for percent changes and ratios."""
+    out = np.empty_like(values)
     with np.errstate(all="ignore"):
-        if name in PCT_FEATURES:
-            return np.log(np.maximum(1.0 + col / 100.0, 0.01))
-        return np.log1p(np.maximum(col, 0.0))
+        for j, name in enumerate(FOREST_FEATURES):
+            col = values[:, j]
+            if name in PCT_FEATURES:
+                out[:, j] = np.log(np.maximum(1.0 + col / 100.0, 0.01))
+            elif name in RATIO_FEATURES:
+                out[:, j] = np.log(np.maximum(col, 0.01))
+            else:
+                out[:, j] = np.log1p(np.maximum(col, 0.0))
+    return out
 
 
 def _spread(values: np.ndarray) -> float:
@@ -228,12 +256,12 @@ class OutlierDetector:
         if not 0.0 < contamination <= 0.5:
             raise ValueError("contamination must be in (0, 0.5]")
         n = len(customer_ids)
-        raw = np.column_stack([_column(columns, f, n) for f in FOREST_FEATURES]) if n else np.zeros((0, 0))
-        t = np.column_stack([_transform(f, raw[:, j]) for j, f in enumerate(FOREST_FEATURES)]) if n else raw
+        raw = _values(columns, n)
+        t = _transform(raw)
         k = len(FOREST_FEATURES)
-        medians = np.array([_nan_median(t[:, j]) for j in range(k)]) if n else np.zeros(k)
-        scales = np.array([_spread(t[:, j]) for j in range(k)]) if n else np.ones(k)
-        raw_medians = np.array([_nan_median(raw[:, j]) for j in range(k)]) if n else np.zeros(k)
+        medians = np.array([_nan_median(t[:, j]) for j in range(k)])
+        scales = np.array([_spread(t[:, j]) for j in range(k)])
+        raw_medians = np.array([_nan_median(raw[:, j]) for j in range(k)])
         forest: IsolationForest | None = None
         score_range = (0.0, 1.0)
         if n >= MIN_FIT_ACCOUNTS:
@@ -283,8 +311,8 @@ class OutlierDetector:
         n = len(customer_ids)
         if n == 0:
             return []
-        raw = np.column_stack([_column(columns, f, n) for f in FOREST_FEATURES])
-        t = np.column_stack([_transform(f, raw[:, j]) for j, f in enumerate(FOREST_FEATURES)])
+        raw = _values(columns, n)
+        t = _transform(raw)
         z = self._standardise(t, self._medians, self._scales)
         if self._forest is not None:
             s = -self._forest.score_samples(z)
