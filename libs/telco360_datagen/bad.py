@@ -6,7 +6,7 @@ records) and every iteration flags the same records. A bad record replaces the g
 the stream under the same identity (for CRM records sent in several versions, only the
 first version chosen); ground truth keeps the good version as its correction.
 
-Kinds: NEGATIVE_FEE and BAD_MONTH (billing), SURVEY_OUT_OF_RANGE (an answer of 6),
+Kinds: NEGATIVE_FEE and BAD_MONTH (billing), NEGATIVE_COST (cost records), SURVEY_OUT_OF_RANGE (an answer of 6),
 MALFORMED_PHONE (contacts), MISSING_REQUIRED (a required field left empty: product code,
 service event type, recorded_by, competitor name, need, contact name). Account master and
 lifecycle records are never made bad, so the hierarchy and churn truth stay whole.
@@ -46,6 +46,9 @@ def corrupt(record: ingest_pb2.Record, pick: int) -> tuple[ingest_pb2.Record, Ba
             year, month = record.billing.month.split("-")
             bad.billing.month = (f"{year}-13", f"{year}/{month}", f"{year}-{month}-01")[pick // 2 % 3]
             kind, field = "BAD_MONTH", "billing.month"
+    elif kind_name == "cost":
+        bad.cost.amount_fen = -max(1, record.cost.amount_fen)
+        kind, field = "NEGATIVE_COST", "cost.amount_fen"
     elif kind_name == "service_event" and record.service_event.type == EV.SERVICE_EVENT_TYPE_SATISFACTION_SURVEY:
         question = sorted(record.service_event.survey_answers)[pick % len(record.service_event.survey_answers)]
         bad.service_event.survey_answers[question] = 6

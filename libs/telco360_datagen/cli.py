@@ -74,6 +74,12 @@ def write_truth(base: GeneratedBase, path: pathlib.Path) -> None:
             for b in truth.bad_records.values()
         ],
         "anomalies": [asdict(a) for a in truth.anomalies.values()],
+        # Monthly cost per account (with --costs): month -> fen, and what shaped it.
+        "monthly_costs_fen": {
+            cid: {m: truth.monthly_cost(cid, m) for m in truth.months if truth.monthly_cost(cid, m)}
+            for cid in truth.costs
+        },
+        "cost_traits": {cid: list(c.traits) for cid, c in truth.costs.items() if c.traits},
     }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
 
@@ -89,13 +95,20 @@ def main(
     anomaly_share: float = typer.Option(
         0.0, min=0.0, max=0.2, help="Share of accounts with a planted anomaly (outlier detection; anomalies.py)."
     ),
+    costs: bool = typer.Option(False, help="Also generate monthly cost records (margin; costs.py)."),
     billing_csv: pathlib.Path | None = typer.Option(None, help="Also write billing records as CSV."),
     truth: pathlib.Path | None = typer.Option(None, help="Also write the ground truth as JSON."),
 ) -> None:
     """Generate the base and write it."""
     started = time.perf_counter()
     base = generate(
-        accounts, months, seed, end_month=end_month, bad_record_share=bad_share, anomaly_share=anomaly_share
+        accounts,
+        months,
+        seed,
+        end_month=end_month,
+        bad_record_share=bad_share,
+        anomaly_share=anomaly_share,
+        cost_records=costs,
     )
     counts: Counter[str] = Counter()
     csv_file = billing_csv.open("w", newline="", encoding="utf-8") if billing_csv else None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from telco360.ingest.v1 import ingest_pb2
-from telco360_datagen import accounts, anomalies, bad, billing, churn
+from telco360_datagen import accounts, anomalies, bad, billing, churn, costs
 from telco360_datagen.catalog import TIER_NAMES
 from telco360_datagen.emit import Emitter
 from telco360_datagen.model import AccountPlan
@@ -32,7 +33,10 @@ class GeneratedBase:
     def labelled_records(self) -> Iterator[tuple[ingest_pb2.Record, BadRecord | None]]:
         """Every record in ingest order, with its BadRecord when it was made bad."""
         first_abs = parse_month(self.months[0])
-        emitter = Emitter(self.plans, len(self.months), first_abs, self.seed)
+        emitter: Iterator[ingest_pb2.Record] = iter(Emitter(self.plans, len(self.months), first_abs, self.seed))
+        if self.truth.costs:  # booked inside their month: merged by time, the stream stays in order
+            booked = costs.cost_records(self.plans, self.truth.costs, first_abs)
+            emitter = heapq.merge(emitter, booked, key=lambda r: r.occurred_at.seconds)
         share = self.bad_record_share
         self.truth.bad_records.clear()
         for record in emitter:
@@ -62,6 +66,7 @@ def generate(
     end_month: str = "2026-10",
     bad_record_share: float = 0.0,
     anomaly_share: float = 0.0,
+    cost_records: bool = False,
 ) -> GeneratedBase:
     """Plan a base of ``accounts`` key accounts over the ``months`` months ending ``end_month``.
 
@@ -69,6 +74,8 @@ def generate(
     are dated at its end). ``bad_record_share`` (0-0.5) is the share of records made bad
     for validation and quarantine demos (see bad.py). ``anomaly_share`` (0-0.2) is the share
     of accounts given a planted anomaly for outlier detection (see anomalies.py; 0: none).
+    ``cost_records`` adds the monthly cost of serving each account (costs.py; off: the
+    records are exactly those without it), with the amounts in ``truth.costs``.
     """
     if accounts < 1:
         raise ValueError("accounts must be at least 1")
@@ -94,6 +101,9 @@ def generate(
         line_fees={p.customer_id: _line_fees(p) for p in plans},
         anomalies=planted,
     )
+    if cost_records:
+        rng = random.Random(f"telco360-datagen:{seed}:costs")
+        truth.costs = costs.plan_costs(rng, plans, truth.line_fees, months)
     return GeneratedBase(seed=seed, months=month_names, bad_record_share=bad_record_share, truth=truth, plans=plans)
 
 

@@ -67,13 +67,24 @@ class PlantedAnomaly:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountCosts:
+    """The cost of serving one account (costs.py), for hand-checking margins."""
+
+    customer_id: str
+    #: (ProductLine value, CostType value) -> amount in fen per month (aligned with ``months``).
+    amounts: dict[tuple[int, int], list[int]]
+    #: What shaped the costs: discounted, subsidised, partner_channel, loss_making.
+    traits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class BadRecord:
     """A deliberately bad record in the stream, with what is wrong and the good version."""
 
     source: str
     source_record_id: str
     customer_id: str
-    #: NEGATIVE_FEE, BAD_MONTH, SURVEY_OUT_OF_RANGE, MALFORMED_PHONE or MISSING_REQUIRED.
+    #: NEGATIVE_FEE, BAD_MONTH, NEGATIVE_COST, SURVEY_OUT_OF_RANGE, MALFORMED_PHONE or MISSING_REQUIRED.
     kind: str
     #: Path of the bad field, e.g. "billing.fee_fen".
     field: str
@@ -94,6 +105,27 @@ class GroundTruth:
     bad_records: dict[tuple[str, str], BadRecord] = field(default_factory=dict)
     #: customer_id -> planted anomaly (empty unless generate() was given an anomaly_share).
     anomalies: dict[str, PlantedAnomaly] = field(default_factory=dict)
+    #: customer_id -> cost of serving it (empty unless generate() was given costs=True).
+    costs: dict[str, AccountCosts] = field(default_factory=dict)
+
+    def monthly_cost(self, customer_id: str, month: str, cost_type: int | None = None) -> int:
+        """Total booked cost (fen) of the account in the month (of one CostType when given); 0 when none."""
+        t = parse_month(month) - parse_month(self.months[0])
+        account = self.costs.get(customer_id)
+        if account is None or not 0 <= t < len(self.months):
+            return 0
+        return sum(v[t] for (_, kind), v in account.amounts.items() if cost_type is None or kind == cost_type)
+
+    def monthly_margin(self, customer_id: str, month: str) -> int:
+        """Billed fee minus booked cost (fen) of the account in the month."""
+        return self.monthly_total(customer_id, month) - self.monthly_cost(customer_id, month)
+
+    def margin_rate(self, customer_id: str, months: list[str]) -> float | None:
+        """Margin / fee over the months (None when they have no fee)."""
+        fee = sum(self.monthly_total(customer_id, m) for m in months)
+        if fee <= 0:
+            return None
+        return sum(self.monthly_margin(customer_id, m) for m in months) / fee
 
     def monthly_total(self, customer_id: str, month: str) -> int:
         """Total billed fee (fen) of the account in the month, 0 when nothing billed."""

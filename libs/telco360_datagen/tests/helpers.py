@@ -31,6 +31,14 @@ def problems(record: ingest_pb2.Record) -> list[str]:
             out.append("billing.month")
         if record.billing.product_line == 0:
             out.append("billing.product_line")
+    elif kind == "cost":
+        cost = record.cost
+        if cost.amount_fen <= 0:
+            out.append("cost.amount_fen")
+        if not MONTH.match(cost.month):
+            out.append("cost.month")
+        if cost.product_line == 0 or cost.cost_type == 0:
+            out.append("cost")
     elif kind == "service_event":
         event = record.service_event
         if event.type == 0:
