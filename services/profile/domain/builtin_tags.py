@@ -6,6 +6,14 @@ accounts that together bring the first 5 % of revenue are diamond, and so on dow
 crystal. The fee-drop early warning fires when any product line's monthly fee is down
 20 % or more, or the total is down 10 % or more, against the account's own reference
 (the average of the three months before the last closed month).
+
+Profitability tiers (issue #19) read the margin of the last 3 costed months
+(`margin_3m_fen`, `margin_rate_3m`: fee minus cost over the months with a cost record, see
+domain/margin.py): loss-making when the margin is below zero; high at a margin rate of 35 %
+or more and at least 30,000 yuan of margin over the 3 months (a small account with a high
+rate is medium: its margin pays little of the account team); medium from 15 %; low below 15 %
+(a break-even account, or one costed without fee, is low). An account without a costed
+month in the window gets none of them: missing cost is not 100 % margin.
 """
 
 from __future__ import annotations
@@ -22,6 +30,12 @@ class BuiltinTag:
     category: str
     description: str
     expression: str
+
+
+PROFIT_HIGH_RATE = 0.35
+PROFIT_HIGH_MARGIN_FEN = 3_000_000  # 30,000 yuan over 3 months
+PROFIT_MEDIUM_RATE = 0.15
+_HIGH = f"margin_rate_3m >= {PROFIT_HIGH_RATE:g} and margin_3m_fen >= {PROFIT_HIGH_MARGIN_FEN}"
 
 
 def _tier(tag_id: str, name: str, low: float, high: float | None, chinese: str) -> BuiltinTag:
@@ -157,6 +171,36 @@ BUILTIN_TAGS: tuple[BuiltinTag, ...] = (
         "Expected discounted margin over scoring's horizon is below zero: serving the account costs more "
         "than it brings.",
         "status = 'ACTIVE' and clv_fen < 0",
+    ),
+    BuiltinTag(
+        "profitability_high",
+        "Profitability: high",
+        "profitability",
+        f"Margin rate of the last 3 costed months {PROFIT_HIGH_RATE:.0%} or more, with at least "
+        f"{PROFIT_HIGH_MARGIN_FEN // 100:,} yuan of margin over them.",
+        f"status = 'ACTIVE' and margin_3m_fen >= 0 and {_HIGH}",
+    ),
+    BuiltinTag(
+        "profitability_medium",
+        "Profitability: medium",
+        "profitability",
+        f"Margin rate of the last 3 costed months {PROFIT_MEDIUM_RATE:.0%} or more, and not high.",
+        f"status = 'ACTIVE' and margin_3m_fen >= 0 and margin_rate_3m >= {PROFIT_MEDIUM_RATE:g} and not ({_HIGH})",
+    ),
+    BuiltinTag(
+        "profitability_low",
+        "Profitability: low",
+        "profitability",
+        f"Margin of the last 3 costed months at or above zero but below {PROFIT_MEDIUM_RATE:.0%} of the fee "
+        "(break-even included).",
+        f"status = 'ACTIVE' and margin_3m_fen >= 0 and coalesce(margin_rate_3m, 0) < {PROFIT_MEDIUM_RATE:g}",
+    ),
+    BuiltinTag(
+        "profitability_loss_making",
+        "Profitability: loss-making",
+        "profitability",
+        "Serving the account cost more than it was billed over the last 3 costed months.",
+        "status = 'ACTIVE' and margin_3m_fen < 0",
     ),
     BuiltinTag(
         "outlier_suspect",

@@ -23,6 +23,7 @@ import numpy as np
 from services.profile.domain import model as m
 from services.profile.domain.analytics import ANALYTICS_FEATURES, analytics_features
 from services.profile.domain.billing import BillingFacts, RevenueBase, month_index, month_of_datetime, month_str
+from services.profile.domain.margin import MARGIN_BOOL_COLUMNS, CostFacts, margin_columns
 from services.profile.domain.model import Fact, MergedAccount, Score
 
 DAY = 86400.0
@@ -99,7 +100,7 @@ def _series_stats(s: np.ndarray) -> dict[str, np.ndarray]:
 
 
 #: Fee columns holding flags (the column matrix is float; these become bools).
-BOOL_COLUMNS = frozenset({"fee_last_month_missing"})
+BOOL_COLUMNS = frozenset({"fee_last_month_missing"}) | MARGIN_BOOL_COLUMNS
 
 
 def _fee_columns(billing: BillingFacts, n: int, closed: int | None, before: int) -> dict[str, np.ndarray]:
@@ -149,6 +150,7 @@ def _fee_columns(billing: BillingFacts, n: int, closed: int | None, before: int)
     ok = np.isfinite(billing.paid_at)
     np.maximum.at(paid, billing.account[ok], billing.paid_at[ok])
     cols["_last_paid_at"] = np.where(np.isfinite(paid), paid, np.nan)
+    cols["_ref"], cols["_total"] = ref, total  # the months margin features describe (domain/margin.py)
     return cols
 
 
@@ -158,14 +160,18 @@ def compute_features(
     as_of: dt.datetime,
     closed_month: int | None,
     base: RevenueBase | None = None,
+    costs: CostFacts | None = None,
 ) -> list[FeatureResult]:
     """Features of every account in `inputs` as of `as_of` (billing.account indexes inputs).
 
     `closed_month` is the base's latest closed billing month at as_of (ClosePolicy), None
-    when none is: then each account's reference is its own latest billed month.
+    when none is: then each account's reference is its own latest billed month. `costs`
+    (visible cost records, indexed like billing) adds the margin features of the same months.
     """
     n = len(inputs)
     cols = _fee_columns(billing, n, closed_month, month_of_datetime(as_of))
+    if costs is not None and "_ref" in cols:
+        cols.update(margin_columns(costs, cols["_ref"], cols["_total"]))
     if "fee_total_sum_12m" in cols:
         revenue = cols["fee_total_sum_12m"]
         cols["revenue_cum_share_pct"] = (base or RevenueBase(revenue)).cum_share_pct(revenue)

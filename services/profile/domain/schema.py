@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.profile.domain.margin import margin_feature_specs
 from services.profile.domain.model import LINE_NAMES
 
 NUMBER, STRING, BOOL = "number", "string", "bool"
@@ -156,6 +157,15 @@ def _specs() -> list[FeatureSpec]:
         FeatureSpec("outlier_flagged", BOOL, "flagged as an outlier (possible fraud) by scoring, not dismissed"),
         FeatureSpec("outlier_score", NUMBER, "outlier score from scoring, 0-1 (higher = more unusual)"),
     ]
+    # Margin (issue #19, domain/margin.py): same months as the fee features, costed months only.
+    s += [FeatureSpec(name, NUMBER, description) for name, description in margin_feature_specs()]
+    s.append(
+        FeatureSpec(
+            "cost_last_month_missing",
+            BOOL,
+            "the reference month has a bill but no cost record (its margin is unknown, not 100 %)",
+        )
+    )
     for line in LINE_NAMES.values():
         s += [
             FeatureSpec(f"fee_{line}_last_month", NUMBER, f"{line} fee of the last closed month, fen"),

@@ -34,6 +34,7 @@ _KINDS = {
     "competitor": "competitor",
     "opportunity": "opportunity",
     "lifecycle": "lifecycle",
+    "cost": "cost",
 }
 
 

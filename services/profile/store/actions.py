@@ -19,6 +19,7 @@ from services.profile.store.models import (
     AccountHistory,
     AccountTag,
     BillingFact,
+    CostFact,
     Erasure,
     ScoreRow,
     TagHistory,
@@ -100,6 +101,7 @@ def erase_customer(tx: Tx, customer_id: str, reason: str, purge: bool) -> dict[s
     if purge:
         count("records", s.execute(delete(AccountFact).where(AccountFact.customer_id == customer_id)))
         count("billing_records", s.execute(delete(BillingFact).where(BillingFact.customer_id == customer_id)))
+        count("cost_records", s.execute(delete(CostFact).where(CostFact.customer_id == customer_id)))
         count("scores", s.execute(delete(ScoreRow).where(ScoreRow.customer_id == customer_id)))
         count("tag_history", s.execute(delete(TagHistory).where(TagHistory.customer_id == customer_id)))
     else:

@@ -38,6 +38,7 @@ from services.profile.store.models import (
     AttributeType,
     BillingFact,
     BillingMonth,
+    CostFact,
     Erasure,
     PendingRefresh,
     RecordKey,
@@ -56,6 +57,8 @@ BILLING_FIELDS = (
     "payment_status",
     "days_overdue",
 )
+COST_FIELDS = ("month", "product_line", "cost_type", "amount_fen")
+"""Cost columns kept (the free-text note is not: no feature reads it and it may name people)."""
 
 
 @dataclass
@@ -134,6 +137,7 @@ def apply_batch(
     touched: set[tuple[str, str]] = set()
     pending: dict[tuple[str, str], dict] = {}
     billing_rows: list[dict] = []
+    cost_rows: list[dict] = []
     fact_rows: list[dict] = []
     supersede: list[tuple[tuple[str, str], str, dt.datetime]] = []
     dirty: dict[str, int] = {}
@@ -157,7 +161,7 @@ def apply_batch(
         if versions.is_stale(rank, current.get(key)):
             # Older by the source's own time than the version in force: history only.
             keys[key] = (r.version, prev[1], prev[2]) if prev is not None else (r.version, r.customer_id, r.kind)
-            _stale_row(r, billing_rows, fact_rows)
+            _stale_row(r, billing_rows, cost_rows, fact_rows)
             result.applied += 1
             continue
         current[key] = rank
@@ -178,6 +182,9 @@ def apply_batch(
             if month not in months or visible_at < months[month]:
                 months[month] = visible_at
             bills.setdefault(r.customer_id, set()).add(month)
+        elif r.kind == "cost":
+            row.update(_cost_values(r.payload))
+            cost_rows.append(row)
         else:
             row.update({"kind": r.kind, "payload": dumps(r.payload)})
             fact_rows.append(row)
@@ -199,7 +206,7 @@ def apply_batch(
         sources[r.customer_id] = r.source
         result.applied += 1
     for key, kind, at in supersede:
-        model = BillingFact if kind == "billing" else AccountFact
+        model = _model(kind)
         s.execute(
             update(model)
             .where(model.source == key[0], model.source_record_id == key[1], model.superseded_at.is_(None))
@@ -207,6 +214,8 @@ def apply_batch(
         )
     if billing_rows:
         insert_rows(s, BillingFact.__table__, billing_rows)
+    if cost_rows:
+        insert_rows(s, CostFact.__table__, cost_rows)
     if fact_rows:
         insert_rows(s, AccountFact.__table__, fact_rows)
     _write_keys(s, keys, known_keys, touched)
@@ -308,12 +317,11 @@ def _current_ranks(
     s: Session, keys: dict[tuple[str, str], tuple[int, str, str]]
 ) -> dict[tuple[str, str], tuple[dt.datetime, int]]:
     """(occurred_at, version) of the version in force of each known key (keys without one are absent)."""
-    wanted: dict[tuple[str, bool], list[str]] = {}
+    wanted: dict[tuple[str, type[AccountFact] | type[BillingFact] | type[CostFact]], list[str]] = {}
     for (source, srid), (_, _, kind) in keys.items():
-        wanted.setdefault((source, kind == "billing"), []).append(srid)
+        wanted.setdefault((source, _model(kind)), []).append(srid)
     out: dict[tuple[str, str], tuple[dt.datetime, int]] = {}
-    for (source, billing), srids in wanted.items():
-        model = BillingFact if billing else AccountFact
+    for (source, model), srids in wanted.items():
         for part in chunks(sorted(srids), 2000):
             for srid, occurred, version in s.execute(
                 select(model.source_record_id, model.occurred_at, model.version).where(
@@ -324,12 +332,24 @@ def _current_ranks(
     return out
 
 
-def _stale_row(r: LogRecord, billing_rows: list[dict], fact_rows: list[dict]) -> None:
+def _model(kind: str) -> type[AccountFact] | type[BillingFact] | type[CostFact]:
+    """The table that holds the versions of a record kind."""
+    if kind == "billing":
+        return BillingFact
+    if kind == "cost":
+        return CostFact
+    return AccountFact
+
+
+def _stale_row(r: LogRecord, billing_rows: list[dict], cost_rows: list[dict], fact_rows: list[dict]) -> None:
     """Keep a version that lost to the one in force: superseded from the moment it arrived."""
     row = {**_row_common(r), "superseded_at": r.ingested_at}
     if r.kind == "billing":
         row.update(_billing_values(r.payload))
         billing_rows.append(row)
+    elif r.kind == "cost":
+        row.update(_cost_values(r.payload))
+        cost_rows.append(row)
     else:
         row.update({"kind": r.kind, "payload": dumps(r.payload)})
         fact_rows.append(row)
@@ -341,6 +361,14 @@ def _billing_values(payload: dict) -> dict:
     row["usage_quantity"] = float(row["usage_quantity"] or 0.0)
     row["usage_unit"] = str(row["usage_unit"] or "")
     for f in ("fee_fen", "lines", "payment_status", "days_overdue", "product_line"):
+        row[f] = int(row[f] or 0)
+    return row
+
+
+def _cost_values(payload: dict) -> dict:
+    """The cost columns of a payload, with defaults for unset fields."""
+    row = {f: payload.get(f) for f in COST_FIELDS}
+    for f in ("product_line", "cost_type", "amount_fen"):
         row[f] = int(row[f] or 0)
     return row
 

@@ -28,16 +28,25 @@ from services.profile.domain.billing import (
     month_str,
 )
 from services.profile.domain.features import AccountInput, FeatureResult, compute_features
+from services.profile.domain.margin import CostFacts
 from services.profile.domain.merge import merge_account
 from services.profile.domain.model import Fact, Score
 from services.profile.store.codec import chunks, loads, utc
-from services.profile.store.models import AccountFact, BillingFact, BillingMonth, BillingPeriod, Erasure, ScoreRow
+from services.profile.store.models import (
+    AccountFact,
+    BillingFact,
+    BillingMonth,
+    BillingPeriod,
+    CostFact,
+    Erasure,
+    ScoreRow,
+)
 
 EVENT_KINDS = ("service_event", "interaction")
 EVENT_HORIZON = dt.timedelta(days=400)
 
 
-def visible(model: type[AccountFact] | type[BillingFact], as_of: dt.datetime | None):
+def visible(model: type[AccountFact] | type[BillingFact] | type[CostFact], as_of: dt.datetime | None):
     """SQL condition: the version was what the suite knew at as_of (current when None)."""
     if as_of is None:
         return model.superseded_at.is_(None)
@@ -62,6 +71,8 @@ class Loaded:
     inputs: list[AccountInput]
     billing: BillingFacts
     closed_month: int | None
+    costs: CostFacts | None = None
+    """Visible cost records of the same months as the bills (margin features)."""
 
     @property
     def ref_month(self) -> int | None:
@@ -279,6 +290,7 @@ def load_inputs(
     # own latest month): the window reaches 11 months below the lowest and up to as_of's month.
     start = closed if closed is not None else latest_month_index(s, effective)
     billing_rows: list[Any] = []
+    cost_rows: list[Any] = []
     if start is not None:
         low, high = month_str(start - 11), month_str(before - 1)
         for part in chunks(customer_ids):
@@ -302,13 +314,29 @@ def load_inputs(
                     )
                 ).all()
             )
+            # Costs of the same months, as visible at as_of as the bills (margin features).
+            cost_rows.extend(
+                s.execute(
+                    select(CostFact.customer_id, CostFact.month, CostFact.cost_type, CostFact.amount_fen).where(
+                        CostFact.customer_id.in_(part),
+                        CostFact.month >= low,
+                        CostFact.month <= high,
+                        visible(CostFact, as_of),
+                    )
+                ).all()
+            )
     billing_rows = [(*r[:7], utc(r[7]), r[8]) for r in billing_rows]
     scores = latest_scores(s, customer_ids, effective)
     inputs = [
         AccountInput(cid, merge_account(cid, facts.get(cid, []), priority), facts.get(cid, []), scores.get(cid))
         for cid in customer_ids
     ]
-    return Loaded(inputs, BillingFacts.from_rows(billing_rows, index), closed)
+    return Loaded(
+        inputs,
+        BillingFacts.from_rows(billing_rows, index),
+        closed,
+        CostFacts.from_rows([tuple(r) for r in cost_rows], index),
+    )
 
 
 def latest_month_index(s: Session, at: dt.datetime) -> int | None:
@@ -388,4 +416,4 @@ def features_at(
 ) -> list[FeatureResult]:
     """Compute the features of the accounts as of a moment (None = now)."""
     loaded = load_inputs(s, customer_ids, as_of, now, priority)
-    return compute_features(loaded.inputs, loaded.billing, as_of or now, loaded.closed_month, base)
+    return compute_features(loaded.inputs, loaded.billing, as_of or now, loaded.closed_month, base, loaded.costs)

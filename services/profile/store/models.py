@@ -99,6 +99,33 @@ class BillingFact(Base):
     )
 
 
+class CostFact(Base):
+    """A version of a monthly cost record (cost of serving one account, month, line and type).
+
+    Kept column-wise like billing so margin features read them per month; the record's free
+    text note is not kept (it may name people, and no feature reads it).
+    """
+
+    __tablename__ = "cost_facts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    month: Mapped[str] = mapped_column(String(7))
+    product_line: Mapped[int] = mapped_column(SmallInteger)
+    cost_type: Mapped[int] = mapped_column(SmallInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[dt.datetime] = mapped_column(TS)
+    ingested_at: Mapped[dt.datetime] = mapped_column(TS)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(64))
+    source_record_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        Index("ix_cost_customer_month", "customer_id", "month"),
+        Index("ix_cost_key", "source", "source_record_id"),
+    )
+
+
 class AccountFact(Base):
     """A version of any other record about an account (payload as JSON)."""
 

@@ -141,7 +141,7 @@ def refresh_accounts(
     }
     ids = [cid for cid in ids if not (cid in existing and existing[cid].erased)]
     loaded = load_inputs(s, ids, None, now, priority)
-    results = compute_features(loaded.inputs, loaded.billing, now, loaded.ref_month, base)
+    results = compute_features(loaded.inputs, loaded.billing, now, loaded.ref_month, base, loaded.costs)
     if keep_shares:
         for result in results:
             old = loads(existing[result.customer_id].features).get(SHARE) if result.customer_id in existing else None

@@ -12,6 +12,7 @@ from services.profile.domain.model import LogRecord
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 LINES = {"voice": 1, "mobile_data": 2, "broadband": 3, "dedicated_line": 4, "cloud": 5, "iot": 6, "ict_project": 7}
+COST_TYPES = {"network": 1, "service": 2, "discount": 3, "subsidy": 4, "channel_commission": 5, "ict_project": 6}
 
 
 class Clock:
@@ -105,3 +106,33 @@ class Log:
         """The same fees for `months` months ending at `last`."""
         end = month_index(last)
         return self.bills(cid, {month_str(end - k): dict(fees) for k in range(months - 1, -1, -1)})
+
+    def cost(
+        self,
+        cid: str,
+        month: str,
+        line: str,
+        cost_type: str,
+        amount_fen: int,
+        *,
+        occurred: dt.datetime | None = None,
+        srid: str | None = None,
+        version: int = 1,
+        ingested: dt.datetime | None = None,
+    ) -> LogRecord:
+        """One cost record (booked at the month's end unless told); cost_type by name, e.g. "network"."""
+        return self.rec(
+            "cost",
+            cid,
+            {
+                "month": month,
+                "product_line": LINES[line],
+                "cost_type": COST_TYPES[cost_type],
+                "amount_fen": amount_fen,
+            },
+            occurred or month_end(month),
+            source="finance",
+            srid=srid or f"COST-{cid}-{month}-{line}-{cost_type}",
+            version=version,
+            ingested=ingested,
+        )
