@@ -4,17 +4,23 @@ Input is the per-account feature frame scoring gets from profile's export, as co
 (feature name -> float array, NaN = missing, one entry per account). Two kinds of signal,
 each able to flag an account on its own:
 
-* **Isolation forest** (scikit-learn) over FOREST_FEATURES. Money, quantities, counts and
-  days are taken as log1p (heavy tails: a diamond account is not an outlier for being
-  large), percent changes as the log of the ratio new/old. Each transformed column is
-  robustly scaled by the base's median and IQR/1.349 (MAD x 1.4826, then the standard
-  deviation, then 1 where the spread is zero); missing values are imputed with the base's
-  median of the transformed column, as fitted. An account is flagged by the forest when it
-  is among the `contamination` share most easily isolated at fit time (sklearn's
-  `offset_`). Its reasons are the features furthest from the base (robust z-scores of the
-  values it really has, imputed ones never), phrased in words.
+* **Isolation forest** (scikit-learn) over FOREST_FEATURES: changes (bills and usage against
+  their own past, as the log of the ratio new/old), the recurring fee of held subscriptions
+  against the recent bills, days overdue and unpaid, subscription and product-line counts
+  (log1p), and a single size (the 6-month average bill, log1p). Levels of bills and usage
+  are left out: with them the largest accounts would be the outliers. Each transformed
+  column is robustly scaled by the base's median and IQR/1.349 (MAD x 1.4826, then the
+  standard deviation, then 1 where the spread is zero); missing values are imputed with
+  the base's median of the transformed column, as fitted. An account is flagged by the
+  forest when it is among the `contamination` share most easily isolated at fit time
+  (sklearn's `offset_`). Its reasons are the features furthest from the base (robust
+  z-scores of the values it really has, imputed ones never), phrased in words.
 * **Rules** the operator's practice names, with the thresholds below: a sudden usage
   surge, arrears while usage rises, many lines added at once.
+
+Reasons (and their codes, in the same order) put the rules that fired first, in the order
+above, then the forest's features by distance from the base. `to_bytes` pickles the state
+(numpy arrays and the fitted forest): it is only ever loaded from scoring's own store.
 
 `score` is the forest's anomaly score s = 2^(-E(h)/c(n)) rescaled over the fitted base
 (0 at the base's least unusual account, 1 at its most unusual; clipped). Fitted on fewer
@@ -60,7 +66,11 @@ PCT_FEATURES = (
 #: Taken as the log of the ratio to another feature: the recurring fee of held
 #: subscriptions against the average bill of the 3 months before last.
 RATIO_FEATURES: dict[str, str] = {"subscribed_monthly_fee_fen": "fee_total_ref3"}
-FOREST_FEATURES: tuple[str, ...] = (*LOG_FEATURES, *PCT_FEATURES, *RATIO_FEATURES)
+#: Derived: the largest of some percent changes (a surge on any one usage line shows in one
+#: column, which the forest's random splits find far more often than one of three). Reasons
+#: name the line whose change it is.
+MAX_FEATURES: dict[str, tuple[str, ...]] = {"usage_max_mom_pct": tuple(f"usage_{ln}_mom_pct" for ln in USAGE_LINES)}
+FOREST_FEATURES: tuple[str, ...] = (*LOG_FEATURES, *PCT_FEATURES, *MAX_FEATURES, *RATIO_FEATURES)
 #: Read by the rules (and as ratio denominators) only.
 RULE_ONLY_FEATURES = ("fee_total_ref3", "fee_total_last_month", *(f"usage_{line}_last_month" for line in USAGE_LINES))
 
@@ -153,7 +163,7 @@ def _qty(v: float) -> str:
 
 def _display(name: str, value: float) -> str:
     """A feature value as a person reads it."""
-    if name in PCT_FEATURES:
+    if name in PCT_FEATURES or name in MAX_FEATURES:
         return f"{value:+.0f}%"
     if name in RATIO_FEATURES:
         return f"{value:.1f} times"
@@ -181,6 +191,11 @@ def _values(columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     """The forest's features as a person reads them (ratio features as the ratio), accounts x features."""
     out = np.full((n, len(FOREST_FEATURES)), np.nan)
     for j, name in enumerate(FOREST_FEATURES):
+        if name in MAX_FEATURES:
+            parts = np.vstack([_column(columns, f, n) for f in MAX_FEATURES[name]])
+            has = np.isfinite(parts).any(axis=0)
+            out[:, j] = np.where(has, np.max(np.where(np.isfinite(parts), parts, -np.inf), axis=0), np.nan)
+            continue
         col = _column(columns, name, n)
         if name in RATIO_FEATURES:
             ref = _column(columns, RATIO_FEATURES[name], n)
@@ -196,7 +211,7 @@ def _transform(values: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         for j, name in enumerate(FOREST_FEATURES):
             col = values[:, j]
-            if name in PCT_FEATURES:
+            if name in PCT_FEATURES or name in MAX_FEATURES:
                 out[:, j] = np.log(np.maximum(1.0 + col / 100.0, 0.01))
             elif name in RATIO_FEATURES:
                 out[:, j] = np.log(np.maximum(col, 0.01))
@@ -222,10 +237,22 @@ def _nan_median(values: np.ndarray) -> float:
     return float(np.median(present)) if len(present) else 0.0
 
 
+def _source_of(j: int, raw: np.ndarray) -> int:
+    """The column a reason names: a derived maximum's largest source, else the column itself."""
+    sources = MAX_FEATURES.get(FOREST_FEATURES[j])
+    if not sources:
+        return j
+    index = [FOREST_FEATURES.index(f) for f in sources]
+    return max(index, key=lambda i: raw[i] if np.isfinite(raw[i]) else -np.inf)
+
+
 class OutlierDetector:
     """Isolation forest plus rules, fitted on one base (see the module docstring)."""
 
-    FEATURES: ClassVar[tuple[str, ...]] = (*FOREST_FEATURES, *RULE_ONLY_FEATURES)
+    #: The profile features read (derived ones are computed from these).
+    FEATURES: ClassVar[tuple[str, ...]] = tuple(
+        dict.fromkeys(f for f in (*FOREST_FEATURES, *RULE_ONLY_FEATURES) if f not in MAX_FEATURES)
+    )
 
     def __init__(
         self,
@@ -346,14 +373,15 @@ class OutlierDetector:
         chosen = [j for j in order[:EXPLAIN_TOP] if abs(z[j]) >= EXPLAIN_MIN_Z] or order[:1]
         if not chosen:
             return [(f"{FOREST_CODE}:combination", "an unusual combination of billing, usage and payment behaviour")]
-        out = []
+        out: dict[str, str] = {}
         for j in chosen:
-            name = FOREST_FEATURES[j]
             side = "far above" if z[j] > 0 else "far below"
-            typical = _display(name, float(self._raw_medians[j]))
+            k = _source_of(j, raw)
+            name = FOREST_FEATURES[k]
+            typical = _display(name, float(self._raw_medians[k]))
             words = f"{_LABELS[name]} {side} the base: {_display(name, float(raw[j]))} (typical {typical})"
-            out.append((f"{FOREST_CODE}:{name}", words))
-        return out
+            out.setdefault(f"{FOREST_CODE}:{name}", words)
+        return list(out.items())
 
 
 Fired = list[tuple[str, str] | None]

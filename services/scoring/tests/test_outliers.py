@@ -82,6 +82,10 @@ def test_planted_anomalies_found(generated) -> None:
     assert recall >= 0.85, recall
     assert precision >= 0.6, precision
     assert len(flagged) <= 0.06 * len(found)
+    # The forest on its own (no rule) finds a good part of them at its 2 % contamination.
+    forest = {f.customer_id for f in found if any(c.startswith("isolation_forest:") for c in f.reason_codes)}
+    assert len(forest & set(planted)) >= 0.45 * len(planted)
+    assert len(forest & set(planted)) >= 0.7 * len(forest)
     # Each kind is named by its own code for most planted accounts.
     by_id = {f.customer_id: f for f in found}
     named = Counter(a.kind for cid, a in planted.items() if set(a.signals) & set(by_id[cid].reason_codes))
@@ -154,6 +158,16 @@ def test_forest_reason_names_the_feature(normal) -> None:
 
 
 # -- reproducibility and persistence --------------------------------------------------------
+
+
+def test_forest_names_the_usage_line_of_a_surge(normal) -> None:
+    detector = OutlierDetector.fit(*normal, seed=0)
+    # Below the rule's threshold (x3), far outside the base: the forest's own flag.
+    odd = finding(detector, with_account(normal, usage_voice_mom_pct=150.0))
+    assert odd.flagged and "usage_surge" not in odd.reason_codes
+    assert odd.reason_codes[0] == "isolation_forest:usage_voice_mom_pct"
+    assert odd.reasons[0].startswith("voice usage against the month before far above the base: +150%")
+    assert not [c for c in odd.reason_codes if "usage_max" in c]
 
 
 def test_reproducible_for_a_seed(normal) -> None:
