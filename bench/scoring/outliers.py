@@ -39,7 +39,7 @@ from telco360_datagen.truth import PlantedAnomaly
 
 def three_sigma(columns: dict[str, np.ndarray], n: int) -> np.ndarray:
     """Accounts with any forest feature (log scale) beyond 3 standard deviations of the base."""
-    t = outliers._transform(outliers._values(columns, n))
+    t = outliers.forest_transform(outliers.forest_values(columns, n))
     with np.errstate(all="ignore"):
         mean, std = np.nanmean(t, axis=0), np.nanstd(t, axis=0)
         z = np.where(std > 0, (t - mean) / std, 0.0)

@@ -187,7 +187,7 @@ def _column(columns: Mapping[str, np.ndarray], name: str, n: int) -> np.ndarray:
     return np.where(np.isfinite(col), np.clip(col, -MAX_MAGNITUDE, MAX_MAGNITUDE), np.nan)
 
 
-def _values(columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+def forest_values(columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     """The forest's features as a person reads them (ratio features as the ratio), accounts x features."""
     out = np.full((n, len(FOREST_FEATURES)), np.nan)
     for j, name in enumerate(FOREST_FEATURES):
@@ -205,7 +205,7 @@ def _values(columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     return out
 
 
-def _transform(values: np.ndarray) -> np.ndarray:
+def forest_transform(values: np.ndarray) -> np.ndarray:
     """log1p for levels, log of the ratio for percent changes and ratios."""
     out = np.empty_like(values)
     with np.errstate(all="ignore"):
@@ -283,8 +283,8 @@ class OutlierDetector:
         if not 0.0 < contamination <= 0.5:
             raise ValueError("contamination must be in (0, 0.5]")
         n = len(customer_ids)
-        raw = _values(columns, n)
-        t = _transform(raw)
+        raw = forest_values(columns, n)
+        t = forest_transform(raw)
         k = len(FOREST_FEATURES)
         medians = np.array([_nan_median(t[:, j]) for j in range(k)])
         scales = np.array([_spread(t[:, j]) for j in range(k)])
@@ -338,8 +338,8 @@ class OutlierDetector:
         n = len(customer_ids)
         if n == 0:
             return []
-        raw = _values(columns, n)
-        t = _transform(raw)
+        raw = forest_values(columns, n)
+        t = forest_transform(raw)
         z = self._standardise(t, self._medians, self._scales)
         if self._forest is not None:
             s = -self._forest.score_samples(z)
