@@ -10,6 +10,7 @@ from services.profile.tests.harness import start_ingest, start_profile, wait_app
 from telco360.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from telco360.profile.v1 import profile_pb2 as pb
 from telco360_datagen import GeneratedBase, generate
+from telco360_runtime.testing import wait_until
 
 ACCEPTED = (ingest_pb2.RECORD_STATUS_ACCEPTED, ingest_pb2.RECORD_STATUS_CORRECTED)
 
@@ -33,6 +34,12 @@ async def test_margin_features_match_the_generated_costs(db_url, ingest) -> None
     )
     try:
         await wait_applied(stub, len(results))
+
+        # Applied is not yet settled: a catch-up queues its accounts' recompute (and views).
+        async def settled() -> bool:
+            return not (await stub.GetSyncStatus(pb.GetSyncStatusRequest())).settling
+
+        await wait_until(settled, timeout=60, message="profile still settling")
         ids = sorted(base.truth.accounts)
         reply = await stub.GetFeatures(pb.GetFeaturesRequest(customer_ids=ids))
         truth = base.truth
