@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from .analytics import AccountAnalytics
+
 
 @dataclass
 class FeatureLookup:
@@ -45,6 +47,8 @@ class PublishedScore:
     model_version: str
     scored_at: dt.datetime
     reasons: list[tuple[str, str, float]]
+    #: The account's base analytics (issue #19), when computed.
+    analytics: AccountAnalytics | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class StoredScore:
     scored_at: dt.datetime
     features_as_of: dt.datetime
     reasons: list[dict[str, Any]]
+    #: The account's base analytics from the latest run (issue #19), if any.
+    analytics: AccountAnalytics | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,8 @@ class BandChange:
 class Erasure:
     """An account's erasure as applied in scoring's store (its tombstone).
 
-    `removed` counts what the first application deleted ("scores", "latest_scores"); a repeat
+    `removed` counts what the first application deleted ("scores", "latest_scores" with the
+    account's analytics, "outlier_reviews"); a repeat
     answers the same counts and time, with `repeated` set."""
 
     customer_id: str

@@ -107,6 +107,49 @@ class LatestScoreRow(Base):
     scored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     features_as_of: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    #: The account's base analytics (issue #19: RFM, cluster, outlier, lifetime value) from the
+    #: latest run; null before the first run.
+    analytics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: The run those analytics come from, and the account's outlier state in it ("flagged",
+    #: "dismissed" or null), kept as columns so ListOutliers pages by index, not JSON.
+    analytics_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    outlier_state: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+
+
+class AnalyticsRunRow(Base):
+    """One base-analytics run (issue #19) with its fitted parts, so accounts can be assigned
+    later against it without a refit."""
+
+    __tablename__ = "analytics_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    accounts: Mapped[int] = mapped_column(Integer, nullable=False)
+    k: Mapped[int] = mapped_column(Integer, nullable=False)
+    silhouette: Mapped[float] = mapped_column(Float, nullable=False)
+    seed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rfm: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    clusters: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    clv: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    segment_counts: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False)
+    flagged: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    outlier_model: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class OutlierReviewRow(Base):
+    """A reviewer's decision on a flagged account: the reason codes it covered, so a dismissal
+    is remembered for those codes (issue #19)."""
+
+    __tablename__ = "outlier_reviews"
+
+    review_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    run_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    decision: Mapped[str] = mapped_column(String(16), nullable=False)
+    reason_codes: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    reviewer: Mapped[str] = mapped_column(String(128), nullable=False)
+    reviewed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
 class ErasedAccountRow(Base):

@@ -17,9 +17,19 @@ from sqlalchemy.orm import Session
 from telco360_runtime.db import Database
 from telco360_runtime.errors import FailedPrecondition, NotFound
 
+from ..domain.analytics import AccountAnalytics
 from ..domain.records import BandChange, Erasure, StoredScore
 from ..domain.registry import CHAMPION, READY, RETIRED, ModelRecord
-from .models import ChampionRow, ErasedAccountRow, LatestScoreRow, ModelRow, ScoreBatchRow, ScoreRow
+from .analytics import AnalyticsStore
+from .models import (
+    ChampionRow,
+    ErasedAccountRow,
+    LatestScoreRow,
+    ModelRow,
+    OutlierReviewRow,
+    ScoreBatchRow,
+    ScoreRow,
+)
 
 
 def _record(row: ModelRow, with_blobs: bool = True) -> ModelRecord:
@@ -56,6 +66,7 @@ class ScoringStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.analytics = AnalyticsStore(db)  # base analytics (issue #19): runs, reviews
 
     # -- registry ---------------------------------------------------------------------
 
@@ -272,6 +283,7 @@ class ScoringStore:
                 _aware(r.scored_at),
                 _aware(r.features_as_of),
                 list(r.reasons),
+                AccountAnalytics.from_json(r.customer_id, r.analytics) if r.analytics else None,
             )
 
     def batch_scores(self, batch_id: str) -> Iterable[tuple[str, float | None, str]]:
@@ -299,11 +311,14 @@ class ScoringStore:
                 return _erasure(row, repeated=True)
             scores = _deleted(s, delete(ScoreRow).where(ScoreRow.customer_id == customer_id))
             latest = _deleted(s, delete(LatestScoreRow).where(LatestScoreRow.customer_id == customer_id))
+            # The latest row carries the account's base analytics (issue #19); its outlier
+            # reviews go with it.
+            reviews = _deleted(s, delete(OutlierReviewRow).where(OutlierReviewRow.customer_id == customer_id))
             row = ErasedAccountRow(
                 customer_id=customer_id,
                 erasure_id=erasure_id,
                 erased_at=now,
-                removed={"scores": scores, "latest_scores": latest},
+                removed={"scores": scores, "latest_scores": latest, "outlier_reviews": reviews},
             )
             s.add(row)
             s.flush()

@@ -140,7 +140,8 @@ async def test_erased_accounts_leave_no_scores_and_get_none(running: Running) ->
 
     # Erased before any scoring: nothing to remove, and the first batch leaves it out.
     before = await erase(stub, first, "er-1")
-    assert before.customer_id == first and dict(before.removed) == {"scores": 0, "latest_scores": 0}
+    assert before.customer_id == first
+    assert dict(before.removed) == {"scores": 0, "latest_scores": 0, "outlier_reviews": 0}
     batch = await finished(stub, await stub.ScoreAll(pb.ScoreAllRequest(batch_size=400), metadata=ANALYST))
     assert batch.message.endswith("; 1 erased accounts skipped")
     published = {s.customer_id for s in running.profile.recorded}
@@ -150,7 +151,7 @@ async def test_erased_accounts_leave_no_scores_and_get_none(running: Running) ->
 
     # Erased after scoring: its batch score and latest score are deleted; a repeat answers the same.
     applied = await erase(stub, later, "er-2")
-    assert dict(applied.removed) == {"scores": 1, "latest_scores": 1}
+    assert dict(applied.removed) == {"scores": 1, "latest_scores": 1, "outlier_reviews": 0}
     again = await erase(stub, later, "er-2-retry")
     assert dict(again.removed) == dict(applied.removed) and again.erased_at == applied.erased_at
     assert naming(db, [first, later]) == []

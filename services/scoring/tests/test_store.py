@@ -184,7 +184,7 @@ def test_erasure_tombstone_deletes_scores_and_refuses_later_ones(store: ScoringS
     store.start_batch("b1", NOW, "m1", "", NOW)
     store.save_scores("b1", [score("A", "LOW"), score("B", "HIGH")])
     first = store.apply_erasure("A", "er-1", NOW)
-    assert (first.removed, first.repeated) == ({"scores": 1, "latest_scores": 1}, False)
+    assert (first.removed, first.repeated) == ({"scores": 1, "latest_scores": 1, "outlier_reviews": 0}, False)
     repeat = store.apply_erasure("A", "er-other", NOW + dt.timedelta(hours=1))
     assert (repeat.erasure_id, repeat.erased_at, repeat.removed, repeat.repeated) == ("er-1", NOW, first.removed, True)
     assert store.erased_among(["A", "B", "Z"]) == {"A"}
