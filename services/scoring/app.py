@@ -40,6 +40,7 @@ def domain_config(settings: ScoringSettings) -> DomainConfig:
         training_threads=settings.training_threads,
         default_churn_horizon=settings.default_churn_horizon_months,
         default_value_horizon=settings.default_value_horizon_months,
+        analytics_seed=settings.analytics_seed,
     )
 
 
@@ -101,6 +102,14 @@ def build_service(settings: ScoringSettings, db: Database) -> GrpcService:
     # Promotions made by other replicas: one cheap query per round; a failed round keeps
     # serving the current champions.
     service.add_periodic("champion-refresh", settings.champion_refresh_seconds, refresh_champions)
+
+    async def base_analytics_round() -> None:
+        job_id = await app.run_base_analytics(None, False, 0)
+        log.info("base_analytics_scheduled", job_id=job_id)
+
+    # The scheduled refit of the base analytics (issue #19): once per replica set, so in the
+    # leader worker only.
+    service.add_periodic("base-analytics", settings.analytics_interval_s, base_analytics_round, leader_only=True)
     service.add_shutdown(lambda: runner.join_all(settings.grace_seconds))
     service.add_shutdown(lambda: channel.close(None))
     service.add_shutdown(stop_scoring_threads)

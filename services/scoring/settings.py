@@ -90,3 +90,12 @@ class ScoringSettings(ServiceSettings):
 
     default_value_horizon_months: int = 12
     """Value target horizon when TrainModel leaves horizon_months at 0."""
+
+    analytics_interval_s: float = Field(default=0.0, ge=0.0)
+    """How often the base analytics run (RFM, clusters, outliers, lifetime value) is refitted
+    over the whole base without rescoring (RunBaseAnalytics), in the leader worker only;
+    0 (default) turns the schedule off (ScoreAll and RunBaseAnalytics still run it)."""
+
+    analytics_seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    """Seed of k-means (and its silhouette sample) and of the outlier detector: a fixed seed
+    on the same base gives the same clusters."""

@@ -30,4 +30,9 @@ ACCESS = {
     "GetJob": allow("service", "analyst"),
     "ApplyErasure": allow("service"),
     "LiftErasure": allow("service"),
+    # Base analytics (issue #19): analysts run and review; the summary is for model readers.
+    "RunBaseAnalytics": allow("analyst"),
+    "GetBaseAnalytics": allow(*MODEL_READERS),
+    "ListOutliers": allow("analyst"),
+    "ReviewOutlier": allow("analyst"),
 }

@@ -22,6 +22,7 @@ from ..domain.scoring import NOT_FOUND, OK, TERMINATED, AccountResult
 from ..domain.table import CSV, PARQUET
 from ..usecases.score import FeatureScores
 from ..usecases.train import TableRequest, TrainRequest
+from .analytics_converters import value_analytics_pb
 
 KIND_FROM_PB = {pb.MODEL_KIND_CHURN: CHURN, pb.MODEL_KIND_VALUE: VALUE}
 KIND_TO_PB = {CHURN: pb.MODEL_KIND_CHURN, VALUE: pb.MODEL_KIND_VALUE}
@@ -244,6 +245,9 @@ def account_to_pb(r: AccountResult) -> pb.AccountScore:
         out.scored_at.CopyFrom(to_timestamp(r.scored_at))
     if r.features_as_of:
         out.features_as_of.CopyFrom(to_timestamp(r.features_as_of))
+    analytics = value_analytics_pb(r.analytics)
+    if analytics is not None:
+        out.analytics.CopyFrom(analytics)
     return out
 
 
@@ -266,6 +270,7 @@ def stored_to_pb(s: StoredScore) -> pb.AccountScore:
         value_model_id=s.value_model_id,
         scored_at=to_timestamp(s.scored_at),
         features_as_of=to_timestamp(s.features_as_of),
+        analytics=value_analytics_pb(s.analytics),
     )
 
 

@@ -79,6 +79,8 @@ TEXT: dict[str, int] = {
     "ApplyErasureRequest.customer_id": b.ID_MAX,
     "LiftErasureRequest.customer_id": b.ID_MAX,
     "LiftErasureRequest.reason": b.TEXT_MAX,
+    "ReviewOutlierRequest.customer_id": b.ID_MAX,
+    "ReviewOutlierRequest.note": b.TEXT_MAX,
 }
 # "Message.field" -> most items of a repeated or map field.
 COUNT: dict[str, int] = {
@@ -103,6 +105,7 @@ INTS: dict[str, tuple[int, int]] = {
     "ScoreFeaturesRequest.top_reasons": (0, MAX_REASONS),
     "ScoreTableRequest.top_reasons": (0, MAX_REASONS),
     "ScoreAllRequest.batch_size": (0, 5000),
+    "RunBaseAnalyticsRequest.batch_size": (0, 5000),
 }
 # "Message.field" -> inclusive float range (finite); None = any float64 (feature values).
 FLOATS: dict[str, tuple[float, float] | None] = {

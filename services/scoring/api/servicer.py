@@ -16,12 +16,15 @@ from telco360.scoring.v1 import scoring_pb2 as pb
 from telco360.scoring.v1 import scoring_pb2_grpc
 from telco360_runtime.audit import AuditTrail
 from telco360_runtime.bounds import PAGE_MAX_BYTES, TOO_MANY
+from telco360_runtime.context import caller_identity
 from telco360_runtime.errors import FieldViolation, InvalidArgument
 from telco360_runtime.jobs import JobStore
 from telco360_runtime.proto_jobs import job_to_proto
+from telco360_runtime.reasons import REQUIRED
 from telco360_runtime.timeconv import to_timestamp
 
 from ..usecases.scoring_app import ScoringApp
+from . import analytics_converters as acv
 from . import converters as cv
 from . import request_bounds
 
@@ -150,6 +153,46 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             lifted = await self.app.lift_erasure(request.customer_id, request.reason)
             note.detail = f"lifted={lifted}"
         return common_pb2.LiftErasureResponse(customer_id=request.customer_id, lifted=lifted)
+
+    # -- base analytics (issue #19) --------------------------------------------------------
+
+    async def RunBaseAnalytics(self, request: pb.RunBaseAnalyticsRequest, context: Any) -> common_pb2.Job:
+        request_bounds.check(request)
+        with self.audit.recording("analytics.run", detail=f"skip_publish={request.skip_publish}") as note:
+            job_id = await self.app.run_base_analytics(
+                cv.optional_time(request.as_of), request.skip_publish, request.batch_size
+            )
+            note.detail += f" job_id={job_id}"
+        return await self._job(job_id)
+
+    async def GetBaseAnalytics(self, request: pb.GetBaseAnalyticsRequest, context: Any) -> pb.BaseAnalytics:
+        request_bounds.check(request)
+        return acv.run_to_pb(await self.app.latest_run())
+
+    async def ListOutliers(self, request: pb.ListOutliersRequest, context: Any) -> pb.ListOutliersResponse:
+        request_bounds.check(request)
+        with self.audit.recording("analytics.outliers.read", detail=f"dismissed={request.include_dismissed}") as note:
+            run, items, token, total = await self.app.list_outliers(request.include_dismissed, request.page)
+            note.add(a.customer_id for a in items)
+        return pb.ListOutliersResponse(
+            run_id=run.run_id,
+            outliers=[acv.outlier_account_pb(a) for a in items],
+            page=common_pb2.PageResponse(next_page_token=token, total_count=total),
+        )
+
+    async def ReviewOutlier(self, request: pb.ReviewOutlierRequest, context: Any) -> pb.OutlierReview:
+        # One answer lists the bounds broken and the required fields missing together.
+        bad = request_bounds.violations(request)
+        if not request.customer_id.strip():
+            bad.add("customer_id", "required", REQUIRED)
+        if request.decision == pb.REVIEW_DECISION_UNSPECIFIED:
+            bad.add("decision", "required: DISMISS or CONFIRM", REQUIRED)
+        bad.raise_if_any()
+        decision = acv.DECISION_FROM_PB.get(request.decision, "")
+        # The note is free text: it stays off the trail (the review keeps it).
+        with self.audit.recording("analytics.outlier.review", [request.customer_id], f"decision={decision}"):
+            review = await self.app.review_outlier(request.customer_id, decision, request.note, caller_identity())
+        return acv.review_to_pb(review)
 
     async def GetReport(self, request: pb.GetReportRequest, context: Any) -> pb.GetReportResponse:
         request_bounds.check(request)

@@ -242,8 +242,7 @@ def fit_run(
     detector_bytes = b""
     cls = detector_class()
     if cls is not None and n >= 2:
-        detector = cls()
-        detector.fit(list(customer_ids), _detector_columns(cls, columns, n), seed=seed)
+        detector = cls.fit(list(customer_ids), _detector_columns(cls, columns, n), seed=seed)
         detector_bytes = bytes(detector.to_bytes())
     settings = lifetime or LifetimeSettings()
     values = _lifetimes(customer_ids, columns, scores, settings)

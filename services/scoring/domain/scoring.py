@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .analytics import AccountAnalytics
 from .bands import BANDS, TIERS, risk_band_codes, value_tier_codes
 from .contributions import PATH
 from .params import CHURN
@@ -47,6 +48,8 @@ class AccountResult:
     value_model_id: str = ""
     scored_at: dt.datetime | None = None
     features_as_of: dt.datetime | None = None
+    #: Base analytics against the latest run (issue #19), when there is one.
+    analytics: AccountAnalytics | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from telco360_runtime.errors import FailedPrecondition, Unavailable
 from telco360_runtime.logs import get_logger
 from telco360_runtime.timeconv import from_timestamp, to_timestamp
 
+from ..api.analytics_converters import value_analytics_pb
 from ..domain.labels import Outcomes
 from ..domain.records import FeatureFrame, FeatureLookup, PublishedScore
 
@@ -162,17 +163,14 @@ class ProfileFeatureSource:
     async def record_scores(self, scores: Sequence[PublishedScore]) -> int:
         """Publish scores to profile in chunks; returns the band changes profile counted.
 
-        Chunks are small (500 by default) so one call stays well inside its deadline on a
-        busy profile, and a chunk that times out or finds profile unavailable is retried
+        Chunks are small (500 by default, at most PUBLISH_CHUNK_BYTES) so one call stays well
+        inside its deadline on a busy profile, and a chunk that times out or finds profile unavailable is retried
         with backoff: RecordScores sets each account's latest score, so a repeat is
         harmless (at worst profile counts a band change twice).
         """
         changes = 0
-        for start in range(0, len(scores), self._publish_chunk):
-            request = profile_pb2.RecordScoresRequest(
-                scores=[_score_pb(s) for s in scores[start : start + self._publish_chunk]]
-            )
-            reply = await self._record_with_retries(request)
+        for chunk in _chunks([_score_pb(s) for s in scores], self._publish_chunk):
+            reply = await self._record_with_retries(profile_pb2.RecordScoresRequest(scores=chunk))
             changes += reply.risk_band_changes
         return changes
 
@@ -188,7 +186,38 @@ class ProfileFeatureSource:
         raise AssertionError("unreachable")
 
 
+#: Bytes of one RecordScores request at most: within the runtime's default request bound
+#: (256 KiB, which every method accepts), since scores with their analytics and reasons reach
+#: about a kilobyte each.
+PUBLISH_CHUNK_BYTES = 200 * 1024
+
+
+def _chunks(scores: list[profile_pb2.AccountScore], most: int) -> list[list[profile_pb2.AccountScore]]:
+    """Scores in chunks of at most `most` accounts and PUBLISH_CHUNK_BYTES bytes."""
+    out: list[list[profile_pb2.AccountScore]] = []
+    chunk: list[profile_pb2.AccountScore] = []
+    size = 0
+    for score in scores:
+        item = score.ByteSize() + 4  # tag and length prefix
+        if chunk and (len(chunk) >= most or size + item > PUBLISH_CHUNK_BYTES):
+            out.append(chunk)
+            chunk, size = [], 0
+        chunk.append(score)
+        size += item
+    if chunk:
+        out.append(chunk)
+    return out
+
+
 def _score_pb(s: PublishedScore) -> profile_pb2.AccountScore:
+    out = _plain_score_pb(s)
+    analytics = value_analytics_pb(s.analytics)
+    if analytics is not None:
+        out.analytics.CopyFrom(analytics)
+    return out
+
+
+def _plain_score_pb(s: PublishedScore) -> profile_pb2.AccountScore:
     return profile_pb2.AccountScore(
         customer_id=s.customer_id,
         churn_probability=s.churn_probability,

@@ -226,8 +226,9 @@ class RuleDetector:
 
     FEATURES = ("days_overdue", "fee_total_3v3_pct")
 
-    def fit(self, customer_ids: Sequence[str], columns: Mapping[str, np.ndarray], *, seed: int = 0) -> None:
-        self.fitted = len(customer_ids)
+    @classmethod
+    def fit(cls, customer_ids: Sequence[str], columns: Mapping[str, np.ndarray], *, seed: int = 0) -> RuleDetector:
+        return cls()
 
     def assess(self, customer_ids: Sequence[str], columns: Mapping[str, np.ndarray]) -> list[Finding]:
         out = []

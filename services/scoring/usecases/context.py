@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from ..domain.lifetime import LifetimeSettings
 from ..domain.registry import ServingModels
 from .ports import FeatureSource
 
@@ -41,6 +42,10 @@ class DomainConfig:
     training_threads: int | None = None  # None: the CPUs the process may use
     default_churn_horizon: int = 3
     default_value_horizon: int = 12
+    #: Base analytics (issue #19): the seed of k-means and the outlier detector, how
+    #: lifetime value is computed.
+    analytics_seed: int = 0
+    lifetime: LifetimeSettings = field(default_factory=LifetimeSettings)
 
 
 @dataclass
@@ -57,6 +62,8 @@ class Context:
     cpu: ThreadPoolExecutor | None = None
     # One training fit at a time: concurrent training jobs queue here instead of sharing cores.
     training_slot: threading.Lock = field(default_factory=threading.Lock)
+    #: The latest base-analytics run with its fitted parts, loaded once per run id.
+    analytics_run: Any = None
 
     def bind_loop(self) -> None:
         """Remember the running event loop (called from async entry points)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telco360_runtime.bounds import preview
@@ -19,6 +19,7 @@ from ..domain.registry import ServingModel
 from ..domain.schema import ColumnBatch
 from ..domain.scoring import (
     NOT_FOUND,
+    OK,
     AccountResult,
     ModelScores,
     score_accounts,
@@ -27,6 +28,7 @@ from ..domain.scoring import (
     table_columns,
 )
 from ..domain.table import read_table
+from .analytics import analytics_for, score_inputs
 from .base import UseCases
 
 MAX_IDS = 1000
@@ -82,6 +84,7 @@ class ScoreUseCases(UseCases):
             lookup.as_of,
             self.ctx.config.reason_method,
         )
+        results = await self._with_analytics(results, lookup.rows)
         if not erased:
             return results
         return [
@@ -90,6 +93,19 @@ class ScoreUseCases(UseCases):
             else r
             for r in results
         ]
+
+    async def _with_analytics(
+        self, results: list[AccountResult], rows: Mapping[str, Mapping[str, Any]]
+    ) -> list[AccountResult]:
+        """The scored accounts' base analytics against the latest run (issue #19; no refit)."""
+        scored = {r.customer_id: r for r in results if r.status == OK}
+        if not scored:
+            return results
+        inputs = score_inputs(self.ctx, scored)
+        found = await analytics_for(self.ctx, self._db_run, {c: rows[c] for c in scored if c in rows}, inputs)
+        if not found:
+            return results
+        return [replace(r, analytics=found[r.customer_id]) if r.customer_id in found else r for r in results]
 
     async def _model_for(self, model_id: str, kind: str) -> ServingModel:
         """A champion by kind, or any registered model by id (loaded once, cached)."""

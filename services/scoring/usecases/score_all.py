@@ -1,11 +1,14 @@
-"""ScoreAll (usecases layer): score the whole base with the champions as a job, store, publish band changes.
+"""ScoreAll (usecases layer): score the whole base as a job, fit its analytics, store, publish changes.
 
 The champions are read once at the start, so the whole batch carries one pair of model
 versions even if a promotion happens meanwhile. Profile's export is consumed batch by
 batch (the stream is pulled from the job thread through the event loop), each batch is
 encoded straight from its frame, predicted and explained in one call per model, stored
-with its versions, and the accounts whose risk band changed are sent to profile. Erased
-accounts (tombstones) are left out of every batch: nothing is stored or published for them.
+with its versions. After the last batch the base analytics run is fitted over the whole
+base (usecases/analytics.py: RFM, clusters, outliers, lifetime value) and stored; then the
+accounts whose risk band or analytics changed are sent to profile, each once, with their
+analytics. Erased accounts (tombstones) are left out of every batch: nothing is stored or
+published for them.
 """
 
 from __future__ import annotations
@@ -15,19 +18,22 @@ import uuid
 from typing import Any
 
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from telco360_runtime.logs import get_logger
 
+from ..domain.analytics import AccountAnalytics
 from ..domain.contributions import PATH
 from ..domain.params import CHURN
 from ..domain.records import FeatureFrame, PublishedScore, StoredScore
 from ..domain.registry import ChampionSet
 from ..domain.scoring import score_matrix
+from .analytics import BaseCollector, analyse_base, run_message, score_inputs
 from .base import UseCases
 from .context import Context
 
 DEFAULT_BATCH = 1000
 
 
-def _model_version(champions: ChampionSet) -> str:
+def model_version(champions: ChampionSet) -> str:
     """'churn:7,value:3' for profile's AccountScore.model_version."""
     parts = [f"{k}:{m.version}" for k, m in ((CHURN, champions.churn), ("value", champions.value)) if m is not None]
     return ",".join(parts)
@@ -106,10 +112,15 @@ def run_score_all(
         champions.value.model_id if champions.value else "",
         ctx.clock(),
     )
-    version = _model_version(champions)
+    version = model_version(champions)
     horizon = champions.value.horizon_months if champions.value else 0
     stream = ctx.source.export_features(as_of, batch_size or DEFAULT_BATCH)
     scored = changed = published = skipped = 0
+    # The base's analytics inputs and every stored score are kept for the analytics run after
+    # the last batch; publishing waits for it so each account is sent once, with its analytics.
+    collected = BaseCollector()
+    kept: dict[str, StoredScore] = {}
+    band_changed: set[str] = set()
     progress.update(done=0, total=0, message="scoring")
     while True:
         try:
@@ -123,30 +134,56 @@ def run_score_all(
         changes = ctx.store.save_scores(batch_id, rows)
         scored += len(rows)
         changed += len(changes)
-        if publish and changes:
-            by_id = {r.customer_id: r for r in rows}
-            out = [
-                PublishedScore(
-                    customer_id=c.customer_id,
-                    churn_probability=float(by_id[c.customer_id].churn_probability or 0.0),
-                    risk_band=c.band,
-                    predicted_value_fen=int(by_id[c.customer_id].predicted_value_fen or 0),
-                    value_horizon_months=horizon,
-                    model_version=version,
-                    scored_at=now,
-                    reasons=[(r["feature"], r["phrase"], r["contribution"]) for r in by_id[c.customer_id].reasons],
-                )
-                for c in changes
-            ]
-            ctx.call(ctx.source.record_scores(out))
-            published += len(out)
+        collected.add(ff)
+        kept.update((r.customer_id, r) for r in rows)
+        band_changed.update(c.customer_id for c in changes)
         progress.update(done=scored, message=f"scored {scored} accounts; {changed} risk-band changes")
+    analytics, analytics_changed, analysed = _analyse(ctx, collected, kept, as_of, progress)
+    if publish:
+        due = (band_changed | analytics_changed) & kept.keys()
+        due -= ctx.store.erased_among(sorted(due))  # erased while the batch ran
+        out = [_published(kept[cid], horizon, version, analytics.get(cid)) for cid in sorted(due)]
+        for start in range(0, len(out), DEFAULT_BATCH):
+            ctx.call(ctx.source.record_scores(out[start : start + DEFAULT_BATCH]))
+        published = len(out)
     ctx.store.finish_batch(batch_id, ctx.clock())
     message = f"scored {scored} accounts; {changed} risk-band changes; {published} published to profile"
+    message += f"; {analysed}"
     if skipped:
         message += f"; {skipped} erased accounts skipped"
     progress.update(done=scored, total=scored, message=message, force=True)
     return batch_id
+
+
+def _published(s: StoredScore, horizon: int, version: str, analytics: AccountAnalytics | None) -> PublishedScore:
+    return PublishedScore(
+        customer_id=s.customer_id,
+        churn_probability=float(s.churn_probability or 0.0),
+        risk_band=s.risk_band,
+        predicted_value_fen=int(s.predicted_value_fen or 0),
+        value_horizon_months=horizon,
+        model_version=version,
+        scored_at=s.scored_at,
+        reasons=[(r["feature"], r["phrase"], r["contribution"]) for r in s.reasons],
+        analytics=analytics,
+    )
+
+
+def _analyse(
+    ctx: Context, collected: BaseCollector, kept: dict[str, StoredScore], as_of: dt.datetime, progress: Any
+) -> tuple[dict[str, AccountAnalytics], set[str], str]:
+    """The base analytics run after scoring: (analytics by account, accounts whose analytics
+    changed, a few words for the job message). A failed run leaves the scores in place: it is
+    logged and the job says so, since scores alone are still worth having."""
+    if not collected.ids:
+        return {}, set(), "no accounts for base analytics"
+    progress.update(message=f"base analytics over {len(collected.ids)} accounts")
+    try:
+        run, accounts, changed = analyse_base(ctx, collected, score_inputs(ctx, kept), as_of)
+    except Exception:  # noqa: BLE001 - the scores are stored; the failure is logged with its traceback
+        get_logger().exception("base_analytics_failed")
+        return {}, set(), "base analytics failed (see the server log)"
+    return {a.customer_id: a for a in accounts}, changed, run_message(run)
 
 
 class ScoreAllUseCases(UseCases):
