@@ -130,10 +130,17 @@ class FeatureHandlers(HandlerBase):
             batch, used = pb.OutcomeBatch(), 0
             for row in rows[start : start + size]:
                 o = pb.AccountOutcome(customer_id=row["customer_id"], status_at_end=row["status"])
-                for month, total, lines in row["months"]:
+                costs = row.get("costs", {})
+                billed = {month: (total, lines) for month, total, lines in row["months"]}
+                for month in sorted(set(billed) | set(costs)):
+                    total, lines = billed.get(month, (0, 0))
                     # One absurd stored fee must not make the whole export fail on int64.
                     o.months.add(
-                        month=month, total_fee_fen=max(INT64_MIN, min(INT64_MAX, int(total))), product_lines=lines
+                        month=month,
+                        total_fee_fen=max(INT64_MIN, min(INT64_MAX, int(total))),
+                        product_lines=lines,
+                        total_cost_fen=max(INT64_MIN, min(INT64_MAX, int(costs.get(month, 0)))),
+                        costed=month in costs,
                     )
                 for at, payload in row["lifecycle"]:
                     o.lifecycle.add(

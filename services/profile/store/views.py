@@ -14,7 +14,7 @@ from services.profile.domain.features import own_month_summary
 from services.profile.store.assemble import fact_parts, spend_from_rows, spend_rows, tags_of
 from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.loader import latest_scores
-from services.profile.store.models import Account, AccountEventRow, AccountFact, BillingFact, Erasure
+from services.profile.store.models import Account, AccountEventRow, AccountFact, BillingFact, CostFact, Erasure
 from services.profile.store.refresh import group_roots
 from services.profile.store.scope import Scope, visible
 
@@ -124,7 +124,11 @@ def read_events(s: Session, after: int, limit: int, types: list[int], customer_i
 
 
 def outcomes(s: Session, from_month: str, to_month: str, customer_ids: list[str]) -> list[dict]:
-    """Monthly totals and lifecycle changes of accounts in a window (everything known now)."""
+    """Monthly totals, costs and lifecycle changes of accounts in a window (everything known now).
+
+    `costs` maps each month with a cost record to its total cost (every current cost record
+    counts, as in the margin features); months without one are absent (cost unknown).
+    """
     erased = set(s.execute(select(Erasure.customer_id)).scalars())
     q = select(
         BillingFact.customer_id, BillingFact.month, BillingFact.product_line, BillingFact.fee_fen, BillingFact.sequence
@@ -139,6 +143,14 @@ def outcomes(s: Session, from_month: str, to_month: str, customer_ids: list[str]
     for (cid, month, _line), (fee, _) in slots.items():
         months[cid][month][0] += fee
         months[cid][month][1] += 1 if fee > 0 else 0
+    costs: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for cid, month, amount in s.execute(
+        select(CostFact.customer_id, CostFact.month, CostFact.amount_fen).where(
+            CostFact.superseded_at.is_(None), CostFact.month >= from_month, CostFact.month <= to_month
+        )
+    ):
+        if cid in wanted:
+            costs[cid][month] += int(amount)
     end = dt.datetime(int(to_month[:4]) + (to_month[5:7] == "12"), int(to_month[5:7]) % 12 + 1, 1, tzinfo=dt.UTC)
     life: dict[str, list] = defaultdict(list)
     for part in chunks(sorted(wanted)):
@@ -162,6 +174,7 @@ def outcomes(s: Session, from_month: str, to_month: str, customer_ids: list[str]
             {
                 "customer_id": cid,
                 "months": sorted((k, v[0], v[1]) for k, v in months.get(cid, {}).items()),
+                "costs": dict(costs.get(cid, {})),
                 "lifecycle": before + inside,
                 "status": status,
             }

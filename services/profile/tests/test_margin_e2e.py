@@ -70,6 +70,22 @@ async def test_margin_features_match_the_generated_costs(db_url, ingest) -> None
             if t.tag_id.startswith("profitability_")
         }
         assert tagged  # the profitability tiers are assigned from generated costs
+        # Label facts for scoring's margin target: fee and cost of every month, costed or not.
+        request = pb.ExportOutcomesRequest(from_month=truth.months[0], to_month=truth.months[-1])
+        exported = {
+            (o.customer_id, m.month): (m.total_fee_fen, m.total_cost_fen, m.costed)
+            async for batch in stub.ExportOutcomes(request)
+            for o in batch.outcomes
+            for m in o.months
+        }
+        expected = {
+            (cid, month): (truth.monthly_total(cid, month), truth.monthly_cost(cid, month), True)
+            for cid in ids
+            for month in truth.months
+            if truth.monthly_cost(cid, month) > 0
+        }
+        assert {k: v for k, v in exported.items() if v[2]} == expected
+        assert all(cost == 0 for _, cost, costed in exported.values() if not costed)
     finally:
         await channel.close()
         await service.stop(0)
