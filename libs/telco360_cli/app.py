@@ -8,7 +8,7 @@ import sys
 import typer
 
 from telco360_cli import config as cfg
-from telco360_cli.commands import audit, contact, demo, erase, ingest, pki, profile, scoring, services, token
+from telco360_cli.commands import analytics, audit, contact, demo, erase, ingest, pki, profile, scoring, services, token
 from telco360_cli.console import err_console
 from telco360_cli.errors import CliError, print_error
 
@@ -60,6 +60,7 @@ pki.register(app)
 token.register(app)
 audit.register(app)
 erase.register(app)
+analytics.register(app)
 
 
 def main() -> None:

@@ -49,6 +49,7 @@ ANALYST, MARKETING, SERVICE, ERASER = ((("authorization", f"Bearer {t}"),) for t
 class Running:
     stub: scoring_pb2_grpc.ScoringServiceStub
     profile: SyntheticProfile
+    address: str
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ async def running(tmp_path: pathlib.Path, db_url: str, rules: None) -> AsyncIter
     await service.start()
     try:
         async with grpc.aio.insecure_channel(service.address) as channel:
-            yield Running(scoring_pb2_grpc.ScoringServiceStub(channel), profile)
+            yield Running(scoring_pb2_grpc.ScoringServiceStub(channel), profile, service.address)
     finally:
         await service.stop(1)
         db.dispose()
