@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from telco360_cli.app import app
@@ -23,9 +24,9 @@ def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "250")  # rich folds cells to the terminal's width
 
 
-async def cli(address: str, *args: str, token: str = "t-an") -> object:
+async def cli(address: str, *args: str, token: str = "t-an") -> Result:
     argv = ["--scoring-addr", address, "--token", token, "analytics", *args]
-    return await asyncio.to_thread(CliRunner().invoke, app, argv)
+    return await asyncio.to_thread(lambda: CliRunner().invoke(app, argv))
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
