@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from telco360_cli.app import app
 
