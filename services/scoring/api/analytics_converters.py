@@ -1,8 +1,8 @@
 """Base analytics <-> protobuf (issue #19): ValueAnalytics for both AccountScore messages, the
 run summary, outliers and reviews.
 
-Used by the servicer (scoring's own answers) and by the profile client (RecordScores), so
-both carry the same message. An account without recorded activity has no recency in days:
+The servicer's side; the profile client translates the same record for RecordScores in
+peers/analytics_pb.py (layers translate for themselves). An account without recorded activity has no recency in days:
 `recency_days` is then -1 (the score is 1).
 """
 

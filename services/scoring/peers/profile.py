@@ -25,9 +25,9 @@ from telco360_runtime.errors import FailedPrecondition, Unavailable
 from telco360_runtime.logs import get_logger
 from telco360_runtime.timeconv import from_timestamp, to_timestamp
 
-from ..api.analytics_converters import value_analytics_pb
 from ..domain.labels import Outcomes
 from ..domain.records import FeatureFrame, FeatureLookup, PublishedScore
+from .analytics_pb import value_analytics_pb
 
 _PEER_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 _TERMINATED = profile_pb2.AccountStatus.ACCOUNT_STATUS_TERMINATED
@@ -139,11 +139,14 @@ class ProfileFeatureSource:
         """Monthly totals and lifecycle changes of the window (label facts)."""
         request = profile_pb2.ExportOutcomesRequest(from_month=from_month, to_month=to_month, batch_size=5000)
         revenue: list[tuple[str, str, int]] = []
+        costs: list[tuple[str, str, int]] = []
         lifecycle: list[tuple[str, dt.datetime, bool]] = []
         try:
             async for batch in self._stub.ExportOutcomes(request, timeout=self._export_timeout):
                 for o in batch.outcomes:
                     revenue.extend((o.customer_id, m.month, m.total_fee_fen) for m in o.months)
+                    # Only costed months: a month without a cost record has an unknown cost.
+                    costs.extend((o.customer_id, m.month, m.total_cost_fen) for m in o.months if m.costed)
                     lifecycle.extend(
                         (
                             o.customer_id,
@@ -158,7 +161,8 @@ class ProfileFeatureSource:
         lc = pd.DataFrame(lifecycle, columns=["customer_id", "occurred_at", "terminated"])
         lc["occurred_at"] = pd.to_datetime(lc["occurred_at"], utc=True)
         lc["terminated"] = lc["terminated"].astype(bool)
-        return Outcomes(revenue=rev, lifecycle=lc)
+        cost = pd.DataFrame(costs, columns=["customer_id", "month", "total_cost_fen"])
+        return Outcomes(revenue=rev, lifecycle=lc, costs=cost)
 
     async def record_scores(self, scores: Sequence[PublishedScore]) -> int:
         """Publish scores to profile in chunks; returns the band changes profile counted.
