@@ -4,8 +4,15 @@ For a cut-off `as_of` and a horizon of h months the label window is the h calend
 that start at or after `as_of` (as_of = 2025-06-01 and h = 3 -> June, July, August 2025),
 and terminations in (as_of, as_of + h months]. Churn: the account terminated in the window,
 or its total fee in the window's last month is zero while it was billed in the month before
-`as_of`. Value: the account's total fee over the window's months. Accounts already gone at
+`as_of`. Value: the account's total fee over the window's months, or with the value target
+"margin" its fee minus its cost over them (`margin_targets`). Accounts already gone at
 `as_of` are excluded. Features must have been computed as of exactly this cut-off.
+
+Missing cost is not zero cost: a margin label needs every window month in which the account
+was billed to have a cost record; an account with a billed but uncosted month has no margin
+label and is left out of a margin training set (a month costed without a fee counts with
+fee 0). A margin target without any cost facts fails (FAILED_PRECONDITION) instead of
+training on revenue under another name.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import pandas as pd
 
 from telco360_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
-from .params import CHURN, VALUE
+from .params import CHURN, MARGIN, REVENUE, VALUE, VALUE_TARGETS
 
 # Profile also exports scoring's own latest outputs as features; a model must never learn
 # from them (they would feed old scores back and leak the labels of earlier batches).
@@ -81,11 +88,14 @@ class Outcomes:
     lifecycle: customer_id, occurred_at (UTC), terminated (True = terminated, False =
     reactivated).
     data_end: first instant for which facts are not complete (labels must end before it).
+    costs: customer_id, month, total_cost_fen — months with a cost record only (None: the
+    source has no cost facts).
     """
 
     revenue: pd.DataFrame
     lifecycle: pd.DataFrame
     data_end: pd.Timestamp | None = None
+    costs: pd.DataFrame | None = None
 
     def status_terminated_at(self, as_of: pd.Timestamp) -> set[str]:
         """Accounts whose latest lifecycle change at or before as_of is a termination."""
@@ -136,18 +146,46 @@ def value_targets(outcomes: Outcomes, ids: pd.Index, as_of: pd.Timestamp, horizo
     return sums.reindex(ids).fillna(0).astype(np.float64)
 
 
+def margin_targets(outcomes: Outcomes, ids: pd.Index, as_of: pd.Timestamp, horizon: int) -> pd.Series:
+    """Each account's fee minus cost (fen) over the window's months; NaN where a billed month has no cost record."""
+    months = set(window_months(as_of, horizon))
+    if outcomes.costs is None or outcomes.costs.empty:
+        raise FailedPrecondition(
+            "the margin target needs cost facts, and profile exported none: ingest cost records first "
+            "or train on value_target revenue"
+        )
+    rev = outcomes.revenue[outcomes.revenue["month"].isin(months)]
+    cost = outcomes.costs[outcomes.costs["month"].isin(months)]
+    fee = rev.groupby("customer_id")["total_fee_fen"].sum().reindex(ids).fillna(0).astype(np.float64)
+    spent = cost.groupby("customer_id")["total_cost_fen"].sum().reindex(ids).fillna(0).astype(np.float64)
+    billed = rev.loc[rev["total_fee_fen"] > 0, ["customer_id", "month"]]
+    costed = set(zip(cost["customer_id"], cost["month"], strict=True))
+    uncosted = {
+        cid for cid, month in zip(billed["customer_id"], billed["month"], strict=True) if (cid, month) not in costed
+    }
+    margin = fee - spent
+    return margin.where(~margin.index.isin(list(uncosted)), np.nan)
+
+
 def build_training_set(
     features: pd.DataFrame,
     outcomes: Outcomes,
     as_of: datetime | pd.Timestamp | str,
     horizon: int,
     kind: str = CHURN,
+    value_target: str = REVENUE,
 ) -> pd.DataFrame:
     """One row per account active at as_of: its features as of as_of and its label.
 
-    Raises FailedPrecondition when the label window reaches past the data known
+    `value_target` (value models): "revenue" or "margin"; a margin set leaves out the
+    accounts whose margin is unknown (a billed month without cost). Raises
+    FailedPrecondition when the label window reaches past the data known
     (outcomes.data_end) or the features are not the snapshot of this cut-off.
     """
+    if value_target not in VALUE_TARGETS:
+        raise InvalidArgument(
+            FieldViolation("parameters[value_target]", f"unknown target {value_target!r}", "INVALID_VALUE")
+        )
     cut = utc(as_of)
     if horizon < 1:
         raise InvalidArgument(FieldViolation("horizon_months", "must be at least 1", "OUT_OF_RANGE"))
@@ -167,12 +205,16 @@ def build_training_set(
     ids = pd.Index(df["customer_id"])
     if kind == CHURN:
         label = churn_labels(outcomes, ids, cut, horizon)
+    elif kind == VALUE and value_target == MARGIN:
+        label = margin_targets(outcomes, ids, cut, horizon)
     elif kind == VALUE:
         label = value_targets(outcomes, ids, cut, horizon)
     else:
         raise InvalidArgument(FieldViolation("kind", f"unknown model kind {kind!r}", "INVALID_VALUE"))
     df["as_of"] = cut
     df["label"] = label.to_numpy()
+    if kind == VALUE and value_target == MARGIN:
+        df = df[df["label"].notna()].reset_index(drop=True)
     return df.drop(columns=[c for c in ("status", "terminated_at", *FEEDBACK_FEATURES) if c in df.columns])
 
 

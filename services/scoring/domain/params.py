@@ -24,6 +24,11 @@ from telco360_runtime.errors import FieldViolation, InvalidArgument
 
 CHURN = "churn"
 VALUE = "value"
+#: What a value model predicts (parameter `value_target`): the revenue over the horizon
+#: (default) or the margin, fee minus cost from profile's cost facts (labels.margin_targets).
+REVENUE = "revenue"
+MARGIN = "margin"
+VALUE_TARGETS = (REVENUE, MARGIN)
 
 #: Reason of a parameter name scoring does not expose.
 UNKNOWN_PARAMETER = "UNKNOWN_PARAMETER"
@@ -129,7 +134,7 @@ CALIBRATION_OPTIONS = ("platt", "none")
 IMBALANCE_OPTIONS = ("auto", "none", "sqrt")
 SCALE_POS_WEIGHT = _float(0.0, 1e6, "positive-class weight", lo_open=True)
 LGBM_NAMES = frozenset({*LGBM_BOUNDS, "objective"})
-LOOP_NAMES = frozenset({*LOOP_BOUNDS, "scale_pos_weight", "calibration"})
+LOOP_NAMES = frozenset({*LOOP_BOUNDS, "scale_pos_weight", "calibration", "value_target"})
 KNOWN = tuple(sorted(LGBM_NAMES | LOOP_NAMES))
 
 DEFAULT_LGBM: dict[str, Any] = {
@@ -179,6 +184,11 @@ class TrainParams:
     # LightGBM parameters the request set: tuning never changes them.
     fixed: frozenset[str] = frozenset()
 
+    @property
+    def value_target(self) -> str:
+        """What a value model predicts: revenue (default) or margin over the horizon."""
+        return str(self.loop.get("value_target", REVENUE))
+
     def as_strings(self) -> dict[str, str]:
         """All effective parameters as strings (for lineage)."""
         merged = {**self.lgbm, **self.loop}
@@ -211,6 +221,10 @@ def check_param(name: str, raw: str, kind: str = "") -> tuple[Any, FieldViolatio
         value, problem, reason = _option(text, OBJECTIVES, None)
     elif name == "calibration":
         value, problem, reason = _option(text, CALIBRATION_OPTIONS, None)
+    elif name == "value_target":
+        if kind == CHURN:
+            return None, FieldViolation(path, "only value models choose a target (revenue or margin)", OUT_OF_RANGE)
+        value, problem, reason = _option(text, VALUE_TARGETS, None)
     elif name == "scale_pos_weight":
         value, problem, reason = _option(text, IMBALANCE_OPTIONS, SCALE_POS_WEIGHT)
     else:

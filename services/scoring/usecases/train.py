@@ -280,12 +280,14 @@ def run_training(ctx: Context, plan: Plan, req: TrainRequest, job_id: str, progr
     for c in plan.train_cutoffs:
         ff = _collect_features(ctx, c)
         descriptions.update(ff.descriptions)
-        frames.append(build_training_set(ff.frame, outcomes, c, plan.horizon, plan.kind))
+        frames.append(build_training_set(ff.frame, outcomes, c, plan.horizon, plan.kind, plan.params.value_target))
         progress.advance(1, message=f"training set for cut-off {c.date()}: {len(frames[-1])} accounts")
     train_df = stack_training_sets(frames)
     hold_ff = _collect_features(ctx, plan.holdout)
     descriptions.update(hold_ff.descriptions)
-    holdout_df = build_training_set(hold_ff.frame, outcomes, plan.holdout, plan.horizon, plan.kind)
+    holdout_df = build_training_set(
+        hold_ff.frame, outcomes, plan.holdout, plan.horizon, plan.kind, plan.params.value_target
+    )
     data_seconds = time.perf_counter() - started
     progress.advance(1, message=f"holdout {plan.holdout.date()}: {len(holdout_df)} accounts; training")
     trainer, close = _trainer(ctx)
