@@ -252,7 +252,13 @@ def _facts_to_pb(data: dict, out: pb.Customer360, personal) -> None:
         )
     for month in data["spend"]:
         spend = out.spend_trend.add(
-            month=month["month"], total_fee_fen=fen(month["total"]), max_days_overdue=month["overdue"]
+            month=month["month"],
+            total_fee_fen=fen(month["total"]),
+            max_days_overdue=month["overdue"],
+            # Views stored before cost facts existed have none: read as not costed.
+            cost_fen=fen(month.get("cost", 0)),
+            margin_fen=fen(month.get("margin", 0)),
+            costed=bool(month.get("costed", False)),
         )
         for line in sorted(month["lines"]):
             spend.lines.add(**month["lines"][line])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.profile.domain import model as m
 from services.profile.store.codec import chunks, loads, utc
-from services.profile.store.models import Account, AccountTag, BillingFact, TagDefinitionRow
+from services.profile.store.models import Account, AccountTag, BillingFact, CostFact, TagDefinitionRow
 
 
 def fact_parts(rows: list[tuple], recent: int) -> dict:
@@ -92,11 +92,26 @@ def spend_rows(s: Session, ids: list[str], months: int, now: dt.datetime | None 
     )
 
 
-def spend_from_rows(rows: list, months: int) -> list[dict]:
+def cost_rows(s: Session, ids: list[str], months: int, now: dt.datetime | None = None) -> list[Any]:
+    """Current cost facts (customer_id, month, amount_fen) of `ids` from the oldest month a trend reads."""
+    return list(
+        s.execute(
+            select(CostFact.customer_id, CostFact.month, CostFact.amount_fen).where(
+                CostFact.customer_id.in_(ids),
+                CostFact.superseded_at.is_(None),
+                CostFact.month >= oldest_month(months, now),
+            )
+        ).all()
+    )
+
+
+def spend_from_rows(rows: list, months: int, costs: list | None = None) -> list[dict]:
     """Monthly spend (latest version per account, month and line) of the last `months` months in `rows`.
 
     Rows are (month, product_line, fee_fen, usage_quantity, usage_unit, lines, days_overdue,
-    sequence, customer_id) of current billing facts.
+    sequence, customer_id) of current billing facts; `costs` (customer_id, month, amount_fen)
+    of current cost facts add each month's cost and margin (margin over the accounts with a
+    cost record that month only: missing cost is not zero cost).
     """
     slots: dict[tuple, tuple] = {}
     for r in rows:
@@ -115,6 +130,17 @@ def spend_from_rows(rows: list, months: int) -> list[dict]:
         agg["fee_fen"] += r[2]
         agg["usage_quantity"] += r[3]
         agg["lines"] += r[5]
+    spent: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # month -> account -> cost
+    for cid, month, amount in costs or ():
+        spent[month][cid] += int(amount)
+    fees: dict[tuple[str, str], int] = defaultdict(int)
+    for (cid, month, _line), r in slots.items():
+        fees[(cid, month)] += r[2]
+    for month, entry in by_month.items():
+        by_account = spent.get(month, {})
+        entry["cost"] = sum(by_account.values())
+        entry["margin"] = sum(fees[(cid, month)] for cid in by_account) - entry["cost"]
+        entry["costed"] = bool(by_account)
     return [by_month[k] for k in sorted(by_month)[-months:]]
 
 

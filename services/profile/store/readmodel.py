@@ -30,7 +30,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from services.profile.domain.features import own_month_summary
-from services.profile.store.assemble import fact_parts, oldest_month, spend_from_rows, spend_rows, tags_of
+from services.profile.store.assemble import (
+    cost_rows,
+    fact_parts,
+    oldest_month,
+    spend_from_rows,
+    spend_rows,
+    tags_of,
+)
 from services.profile.store.bulk import insert_rows
 from services.profile.store.codec import chunks, dumps, loads, utc
 from services.profile.store.loader import latest_scores
@@ -153,9 +160,12 @@ def _rebuild_full(s: Session, ids: list[str], render: ViewRenderer, now: dt.date
     billing: dict[str, list] = defaultdict(list)
     for bill in spend_rows(s, ids, TREND_MONTHS, now):
         billing[bill[8]].append(bill)
+    costs: dict[str, list] = defaultdict(list)
+    for cost in cost_rows(s, ids, TREND_MONTHS, now):
+        costs[cost[0]].append(cost)
     rows = []
     for cid, state in states.items():
-        spend = spend_from_rows(billing.get(cid, []), TREND_MONTHS)
+        spend = spend_from_rows(billing.get(cid, []), TREND_MONTHS, costs.get(cid, []))
         body = render.facts({**fact_parts(facts.get(cid, []), RECENT_LIMIT), "spend": spend})
         rows.append({"customer_id": cid, "body": body, "state": state, **own[cid]})
     s.execute(delete(AccountView).where(AccountView.customer_id.in_(ids)))

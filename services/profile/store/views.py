@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.profile.domain import model as m
 from services.profile.domain.features import own_month_summary
-from services.profile.store.assemble import fact_parts, spend_from_rows, spend_rows, tags_of
+from services.profile.store.assemble import cost_rows, fact_parts, spend_from_rows, spend_rows, tags_of
 from services.profile.store.codec import chunks, loads, utc
 from services.profile.store.loader import latest_scores
 from services.profile.store.models import Account, AccountEventRow, AccountFact, BillingFact, CostFact, Erasure
@@ -83,8 +83,10 @@ def customer360(
             ).all()
         )
     billing: list[tuple] = []
+    costs: list[tuple] = []
     for part in chunks(scope):
         billing.extend(spend_rows(s, part, trend_months))
+        costs.extend(cost_rows(s, part, trend_months))
     return {
         "account": acct,
         "master": loads(acct.master),
@@ -92,7 +94,7 @@ def customer360(
         "root": root,
         "members_all": members_all,
         **fact_parts(facts, recent),
-        "spend": spend_from_rows(billing, trend_months),
+        "spend": spend_from_rows(billing, trend_months, costs),
         "tags": tags_of(s, scope),
         "features": loads(acct.features),
         "group_fee_last_month": _group_fee(s, members_all),

@@ -24,17 +24,20 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, text
 
+from services.profile.api import converters as cv
 from services.profile.domain import erasure as er
 from services.profile.domain.builtin_tags import BUILTIN_TAGS
 from services.profile.domain.features import FeatureResult
 from services.profile.domain.schema import BUILTIN_BY_NAME, type_map
 from services.profile.domain.tags import compile_rule, evaluate_rules
 from services.profile.peers.ingest import record_payload
-from services.profile.store import MIGRATIONS_DIR
+from services.profile.store import MIGRATIONS_DIR, readmodel, views
 from services.profile.store.models import AccountTag, CostFact
 from services.profile.tests.builders import NOW, Log
+from services.profile.usecases.profile import ProfileUseCases
 from telco360.common.v1 import common_pb2
 from telco360.ingest.v1 import ingest_pb2
+from telco360.profile.v1 import profile_pb2 as pb
 from telco360_runtime.db import Database, migrate
 
 UTC = dt.UTC
@@ -227,3 +230,30 @@ def test_a_cost_log_entry_becomes_a_cost_fact_payload() -> None:
         1,
         3_000_000,
     )
+
+
+def test_customer360_spend_shows_cost_and_margin_live_and_stored(db_url: str, clock, log: Log) -> None:
+    migrate(db_url, MIGRATIONS_DIR)
+    store = ProfileUseCases(Database(db_url, workers=2), clock=clock, base_ttl_seconds=0, render_view=cv.render_view)
+    try:
+        store.install_builtin_tags()
+        store.apply(base(log))
+        hierarchy = readmodel.Hierarchy()
+        for cid in ("M1", "M2", "M3"):
+            with store.db.session() as s:
+                live = views.customer360(s, cid, False, readmodel.TREND_MONTHS, readmodel.RECENT_LIMIT)
+                stored = readmodel.read_view(s, hierarchy, cid)
+            assert live is not None and stored is not None
+            view = cv.customer360_to_pb(live, pb.VIEW_LEVEL_ACCOUNT)
+            assert cv.stored_view_to_pb(*stored) == view, cid
+            trend = {m.month: (m.total_fee_fen, m.cost_fen, m.margin_fen, m.costed) for m in view.spend_trend}
+            if cid == "M1":
+                assert trend["2026-10"] == (5_000_000, 3_500_000, 1_500_000, True)
+                assert trend["2026-05"] == (5_000_000, 200_000, 4_800_000, True)
+                assert trend["2026-07"] == (5_000_000, 0, 0, False)  # not costed: margin unknown, not 100 %
+            elif cid == "M2":
+                assert not any(costed for *_, costed in trend.values())
+            else:
+                assert trend["2026-10"] == (1_000_000, 1_500_000, -500_000, True)
+    finally:
+        store.db.dispose()
