@@ -10,6 +10,7 @@ the flagged accounts are known from the synthetic base.
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,10 +32,10 @@ from telco360_runtime.status import field_violations
 
 from .profile_peer import SyntheticProfile
 from .test_base_analytics import rules  # noqa: F401 - the rule detector fixture
-from .test_erasure import finished
-from .test_service import FAST, cut, service_base
+from .test_service import cut, service_base
 
-# t-admin: what test_erasure.finished polls jobs with.
+#: Models only feed lifetime value here: a few rounds are enough.
+QUICK = {"num_boost_round": "40", "learning_rate": "0.2"}
 TOKENS = {
     "t-admin": "admin:root",
     "t-an": "analyst:ana-3",
@@ -83,6 +84,17 @@ async def running(tmp_path: pathlib.Path, db_url: str, rules: None) -> AsyncIter
         await peer.stop(0.5)
 
 
+async def finished(stub: scoring_pb2_grpc.ScoringServiceStub, job: common_pb2.Job) -> common_pb2.Job:
+    """The job once it ended (successfully); training waits for the shared cores, so up to 10 min."""
+    for _ in range(3000):
+        job = await stub.GetJob(common_pb2.GetJobRequest(job_id=job.job_id), metadata=ANALYST)
+        if job.state in (common_pb2.JOB_STATE_SUCCEEDED, common_pb2.JOB_STATE_FAILED):
+            assert job.state == common_pb2.JOB_STATE_SUCCEEDED, job.error_message
+            return job
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"job still {job.state}")
+
+
 async def all_outliers(stub: scoring_pb2_grpc.ScoringServiceStub, dismissed: bool = False) -> list[pb.OutlierAccount]:
     """Every page of ListOutliers, three accounts at a time."""
     out: list[pb.OutlierAccount] = []
@@ -106,15 +118,15 @@ async def test_runs_outliers_and_reviews_end_to_end(running: Running) -> None:
 
     train = pb.TrainModelRequest(
         kind=pb.MODEL_KIND_CHURN,
-        as_of=[cut(m) for m in (12, 15, 18, 21)],
+        as_of=[cut(m) for m in (15, 21)],
         holdout_as_of=cut(24),
         horizon_months=3,
-        parameters=FAST,
+        parameters=QUICK,
     )
     trained = await finished(stub, await stub.TrainModel(train, metadata=ANALYST))
     await stub.PromoteModel(pb.PromoteModelRequest(model_id=trained.result_ref), metadata=ANALYST)
     value = pb.TrainModelRequest(
-        kind=pb.MODEL_KIND_VALUE, as_of=[cut(6), cut(12)], holdout_as_of=cut(18), horizon_months=6, parameters=FAST
+        kind=pb.MODEL_KIND_VALUE, as_of=[cut(6), cut(12)], holdout_as_of=cut(18), horizon_months=6, parameters=QUICK
     )
     trained = await finished(stub, await stub.TrainModel(value, metadata=ANALYST))
     await stub.PromoteModel(pb.PromoteModelRequest(model_id=trained.result_ref), metadata=ANALYST)
@@ -156,6 +168,8 @@ async def test_runs_outliers_and_reviews_end_to_end(running: Running) -> None:
     )
     assert review.reason_codes == ["arrears"] and review.reviewer == "ana-3 (analyst)"
     assert review.run_id == summary.run_id and review.note == "known dispute"
+    told = profile.recorded[-1]  # profile hears of the review at once (its outlier tag follows)
+    assert told.customer_id == late[0] and told.analytics.outlier.dismissed and not told.analytics.outlier.flagged
     assert [o.customer_id for o in await all_outliers(stub)] == late[1:]
     with_dismissed = {o.customer_id: o for o in await all_outliers(stub, dismissed=True)}
     assert set(with_dismissed) == set(late) and with_dismissed[late[0]].assessment.dismissed
@@ -185,6 +199,7 @@ async def test_runs_outliers_and_reviews_end_to_end(running: Running) -> None:
         common_pb2.ApplyErasureRequest(erasure_id="er-9", customer_id=late[1]), metadata=ERASER
     )
     assert dict(erased.removed) == {"scores": 1, "latest_scores": 1, "outlier_reviews": 1}
+    profile.recorded.clear()
     await finished(stub, await stub.RunBaseAnalytics(pb.RunBaseAnalyticsRequest(), metadata=ANALYST))
     assert [o.customer_id for o in await all_outliers(stub, dismissed=True)] == [late[0], *late[2:]]
     assert late[1] not in {s.customer_id for s in profile.recorded}

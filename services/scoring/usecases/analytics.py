@@ -21,7 +21,7 @@ import pandas as pd
 
 from telco360_runtime import paging
 from telco360_runtime.bounds import ID_MAX, TEXT_MAX
-from telco360_runtime.errors import FieldViolation, InvalidArgument, NotFound
+from telco360_runtime.errors import DomainError, FieldViolation, InvalidArgument, NotFound
 from telco360_runtime.logs import get_logger
 
 from ..domain import analytics as domain_analytics
@@ -269,7 +269,29 @@ class AnalyticsUseCases(UseCases):
         dismissed = decision == DISMISS
         updated = replace(current, outlier=replace(o, flagged=not dismissed, dismissed=dismissed))
         await self._db_run(self.ctx.store.analytics.add_review, review, updated)
+        await self._publish_review(updated)
         return review
+
+    async def _publish_review(self, updated: AccountAnalytics) -> None:
+        """Tell profile at once (its outlier tag follows the review), with the stored score.
+
+        Best effort: the review is stored either way and the next run publishes it; an account
+        analysed but never scored has no score to send."""
+        if not self.ctx.config.publish_band_changes:
+            return
+        try:
+            stored = await self._db_run(self.ctx.store.latest_score, updated.customer_id)
+        except NotFound:
+            return
+        if not (stored.churn_model_id or stored.value_model_id):
+            return
+        from .score_all import model_version  # deferred: score_all imports this module
+
+        score = _published(stored, updated, model_version(self.ctx.serving.current), _value_horizon(self.ctx))
+        try:
+            await self.ctx.source.record_scores([score])
+        except DomainError as error:
+            get_logger().warning("review_publish_failed", code=type(error).__name__)
 
 
 async def analytics_for(
