@@ -199,9 +199,20 @@ class AnalyticsRun:
     flagged: int = 0
     seed: int = 0
 
+    #: The detector loaded from `outlier_model`, once per run object (ScoreCustomers reuses it).
+    _detector: Any = field(default=None, repr=False, compare=False)
+
     @property
     def k(self) -> int:
         return self.clusters.k
+
+    def detector(self, cls: Any) -> Any:
+        """The run's fitted outlier detector (None when the run has none)."""
+        if not self.outlier_model:
+            return None
+        if self._detector is None:
+            self._detector = cls.from_bytes(self.outlier_model)
+        return self._detector
 
 
 def columns_of(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
@@ -309,7 +320,7 @@ def assign(
     findings: list[Any] = [None] * n
     cls = detector_class()
     if cls is not None and run.outlier_model:
-        detector = cls.from_bytes(run.outlier_model)
+        detector = run.detector(cls)
         findings = list(detector.assess(list(customer_ids), _detector_columns(cls, columns, n)))
     values = list(lifetimes) if lifetimes is not None else _lifetimes(customer_ids, columns, scores, settings)
     out = []
