@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -324,3 +324,24 @@ def test_without_a_detector_the_outlier_part_is_empty(monkeypatch: pytest.Monkey
     run, accounts = fit_run("run-4", NOW, ids(), base_columns(), {})
     assert run.outlier_model == b"" and run.clv is None
     assert all(a.outlier is None and a.lifetime is None and a.rfm is not None for a in accounts)
+
+
+def test_the_real_detector_in_a_run_and_a_dismissal_across_runs() -> None:
+    # The service's own detector (domain/outliers.py) over a synthetic base, through two runs.
+    from services.scoring.domain import synthetic
+
+    frame = synthetic.features_as_of(synthetic.generate(600, months=30, seed=3), 30)
+    frame = frame[frame["status"] == "ACTIVE"]
+    cids = frame["customer_id"].tolist()
+    cols = {c: frame[c].to_numpy(dtype=float) for c in frame.columns if frame[c].dtype.kind in "fiub"}
+    run, accounts = fit_run("run-a", NOW, cids, cols, {}, seed=0)
+    flagged = [a for a in accounts if a.outlier and a.outlier.flagged]
+    assert run.outlier_model and 0 < run.flagged == len(flagged) < len(cids) // 5
+    first = flagged[0]
+    assert first.outlier is not None and first.outlier.reasons and first.outlier.reason_codes
+    gone = {first.customer_id: [Review(first.customer_id, DISMISS, first.outlier.reason_codes, "ana", NOW)]}
+    again, later = fit_run("run-b", NOW, cids, cols, {}, seed=0, previous=run, reviews=gone)
+    by_id = {a.customer_id: a for a in later}
+    assert by_id[first.customer_id].outlier == replace(first.outlier, flagged=False, dismissed=True)
+    assert again.flagged == run.flagged - 1
+    assert [c.label for c in again.clusters.clusters] == [c.label for c in run.clusters.clusters]
