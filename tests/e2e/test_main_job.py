@@ -92,3 +92,21 @@ def test_cli_prints_field_violations_not_tracebacks(demo_run) -> None:
     assert bad.returncode == 1
     assert "INVALID_ARGUMENT" in bad.stderr and "field " in bad.stderr
     assert "Traceback" not in bad.stderr + bad.stdout
+
+
+def test_value_analytics_reach_profile_and_the_summary(demo_run) -> None:
+    """Issue #19: margin from cost records, lifetime values, RFM segments, clusters in words and
+    flagged outliers, all read back through profile, and shown in the HTML summary."""
+    value = demo_run.result["value"]
+    assert value is not None
+    assert value["margin_accounts"] > 0
+    assert value["lifetime_values"] == demo_run.result["scored_accounts"]
+    assert set(value["clv_tiers"]) <= {"top", "high", "medium", "low", "negative"}
+    assert sum(value["rfm_segments"].values()) == demo_run.result["scored_accounts"]
+    assert len(value["clusters"]) >= 2 and all(c["name"] for c in value["clusters"].values())
+    assert value["outliers_flagged"] > 0
+    planted = value["planted_anomalies"]
+    if planted is not None:
+        assert planted[1] > 0
+    page = pathlib.Path(demo_run.result["summary"]).read_text(encoding="utf-8")
+    assert "Value beyond revenue" in page and "Outliers to review" in page

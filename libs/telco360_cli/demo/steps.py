@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from telco360_cli.commands.scoring import fetch_report
 from telco360_cli.console import console
-from telco360_cli.demo import steps_campaign, steps_contact, steps_data, steps_models, summary
+from telco360_cli.demo import steps_campaign, steps_contact, steps_data, steps_models, steps_value, summary
 from telco360_cli.demo.state import DemoState
 from telco360_cli.errors import CliError
 from telco360_cli.rpc import Clients
@@ -33,6 +33,7 @@ PIPELINE: list[tuple[str, Step]] = [
     ("tags and segments", steps_data.tags_and_segments),
     ("train churn and value models", steps_models.train_models),
     ("batch-score the base", steps_models.batch_score),
+    ("value beyond revenue: margin, lifetime value, clusters, outliers", steps_value.value_analytics),
     ("contact: offers and policy", steps_contact.configure_contact),
     ("contact: last quarter's contact history", steps_contact.record_history),
     ("next-best-offers for inbound calls", steps_contact.next_best_offers),

@@ -18,15 +18,27 @@ from telco360_cli.rpc import Clients
 from telco360_datagen import generate
 from telco360_runtime.timeconv import to_timestamp
 
+#: Share of generated accounts given a planted anomaly (usage surge, arrears, line burst, ...).
+DEMO_ANOMALY_SHARE = 0.02
 #: Records per account-month the generator emits on average (to size the bad-record share).
-_RECORDS_PER_ACCOUNT_MONTH = 6.4
+_RECORDS_PER_ACCOUNT_MONTH = 11.6  # 6.5 without cost records
 
 
 async def generate_base(state: DemoState, clients: Clients) -> None:
     """Plan a seeded base of key accounts (records are built lazily while ingesting)."""
     o = state.options
     share = min(0.5, o.bad_records / max(1.0, o.accounts * o.months * _RECORDS_PER_ACCOUNT_MONTH))
-    state.base = generate(o.accounts, o.months, o.seed, end_month=state.end_month, bad_record_share=share)
+    # Cost records give margin and lifetime value something real to measure; a few planted
+    # anomalies (truth kept aside) show what the outlier review finds.
+    state.base = generate(
+        o.accounts,
+        o.months,
+        o.seed,
+        end_month=state.end_month,
+        bad_record_share=share,
+        anomaly_share=DEMO_ANOMALY_SHARE,
+        cost_records=True,
+    )
     truth = state.base.truth
     churners = sum(1 for a in truth.accounts.values() if a.churn_month)
     console.print(

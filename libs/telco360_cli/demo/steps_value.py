@@ -20,7 +20,7 @@ from telco360_cli.rpc import Clients
 
 ANALYTICS = ["clv_fen", "clv_tier", "rfm_segment", "cluster", "cluster_name", "outlier_flagged", "outlier_score"]
 #: Profile's margin features when it holds cost records (shown when the schema has them).
-MARGIN = ["margin_12m_fen", "margin_rate_3m", "fee_total_sum_12m"]
+MARGIN = ["margin_12m_fen", "cost_12m_fen"]
 SHOWN_OUTLIERS = 8
 
 
@@ -36,7 +36,7 @@ class ValueSummary:
     #: (customer_id, name, outlier score, reasons).
     outliers: list[tuple[str, str, float, list[str]]] = field(default_factory=list)
     flagged: int = 0
-    #: Accounts with a measured margin, and the total margin and fee over 12 months (fen).
+    #: Accounts with a measured margin, and their margin and fee over the costed months of 12 (fen).
     margin_accounts: int = 0
     margin_12m_fen: float = 0.0
     fee_12m_fen: float = 0.0
@@ -72,10 +72,12 @@ async def value_analytics(state: DemoState, clients: Clients) -> None:
         if "outlier_flagged" in f and fmt.attr_py(f["outlier_flagged"]) is True:
             score = fmt.attr_number(f["outlier_score"]) if "outlier_score" in f else 0.0
             flagged.append((score, m.customer_id, m.name))
-        if "margin_12m_fen" in f and "fee_total_sum_12m" in f:
+        if "margin_12m_fen" in f and "cost_12m_fen" in f:
+            # Fee of the costed months = margin + cost (months without a cost record have no margin).
+            margin = fmt.attr_number(f["margin_12m_fen"])
             summary.margin_accounts += 1
-            summary.margin_12m_fen += fmt.attr_number(f["margin_12m_fen"])
-            summary.fee_12m_fen += fmt.attr_number(f["fee_total_sum_12m"])
+            summary.margin_12m_fen += margin
+            summary.fee_12m_fen += margin + fmt.attr_number(f["cost_12m_fen"])
     if not summary.clv_fen or not clusters or not segments:
         raise CliError("profile holds no lifetime values, clusters or RFM segments after batch scoring")
     summary.clv_tiers = dict(tiers.most_common())
