@@ -19,6 +19,7 @@ from telco360_runtime.db import Database
 from ..domain.analytics import AccountAnalytics, AnalyticsRun, Review
 from ..domain.clusters import ClusterModel
 from ..domain.lifetime import ClvThresholds
+from ..domain.records import StoredScore
 from ..domain.rfm import RfmModel
 from .models import AnalyticsRunRow, ErasedAccountRow, LatestScoreRow, OutlierReviewRow
 
@@ -148,6 +149,33 @@ class AnalyticsStore:
                     )
                 ).all()
                 out.update({cid: AccountAnalytics.from_json(cid, a) for cid, a in rows if a})
+        return out
+
+    def scored_among(self, customer_ids: Sequence[str]) -> dict[str, StoredScore]:
+        """The latest batch scores of the accounts that have model scores (one query per 500 ids)."""
+        out: dict[str, StoredScore] = {}
+        unique = list(dict.fromkeys(customer_ids))
+        with self.db.session() as s:
+            for start in range(0, len(unique), _CHUNK):
+                rows = s.execute(
+                    select(LatestScoreRow).where(
+                        LatestScoreRow.customer_id.in_(unique[start : start + _CHUNK]),
+                        (LatestScoreRow.churn_model_id != "") | (LatestScoreRow.value_model_id != ""),
+                    )
+                ).scalars()
+                for r in rows:
+                    out[r.customer_id] = StoredScore(
+                        r.customer_id,
+                        r.churn_probability,
+                        r.risk_band,
+                        r.predicted_value_fen,
+                        r.value_tier,
+                        r.churn_model_id,
+                        r.value_model_id,
+                        _aware(r.scored_at),
+                        _aware(r.features_as_of),
+                        list(r.reasons),
+                    )
         return out
 
     def outliers(

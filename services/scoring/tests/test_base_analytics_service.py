@@ -184,6 +184,7 @@ async def test_runs_outliers_and_reviews_end_to_end(running: Running) -> None:
     stored = await stub.GetStoredScore(pb.GetStoredScoreRequest(customer_id=late[0]), metadata=SERVICE)
     assert stored.analytics.run_id == again.run_id
     assert stored.analytics.outlier.dismissed and not stored.analytics.outlier.flagged
+    assert stored.analytics.lifetime_value.tier and again.HasField("clv")  # from the stored scores
 
     # ScoreCustomers applies the latest run (no refit) to the accounts asked for.
     scored = await stub.ScoreCustomers(pb.ScoreCustomersRequest(customer_ids=late[:2]), metadata=SERVICE)

@@ -178,14 +178,8 @@ def run_base_analytics(ctx: Context, as_of: dt.datetime, publish: bool, batch_si
             ff = FeatureFrame(ff.as_of, ff.frame[~ff.frame["customer_id"].astype(str).isin(erased)], ff.descriptions)
         collected.add(ff)
         progress.update(done=len(collected.ids), message=f"read {len(collected.ids)} accounts")
-    stored: dict[str, StoredScore] = {}
-    for cid in collected.ids:
-        try:
-            s = ctx.store.latest_score(cid)
-        except NotFound:
-            continue
-        if s.churn_model_id or s.value_model_id:  # analysed-only rows carry no model scores
-            stored[cid] = s
+    # Analysed-only rows carry no model scores and are left out (no lifetime value).
+    stored = ctx.store.analytics.scored_among(collected.ids)
     run, accounts, changed = analyse_base(ctx, collected, score_inputs(ctx, stored), as_of)
     published = 0
     if publish:
