@@ -12,6 +12,10 @@ import os
 import uuid
 from collections.abc import Iterator
 
+# Before anything loads OpenMP (see services/scoring/__init__.py): tests share two cores
+# with their own service subprocesses, where spinning OpenMP threads starve the others.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import pytest
 import sqlalchemy as sa
 
