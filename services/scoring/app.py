@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from services.scoring.api.access import ACCESS
 from services.scoring.api.servicer import ScoringServicer
+from services.scoring.domain.lifetime import LifetimeSettings
 from services.scoring.peers.profile import ProfileFeatureSource
 from services.scoring.settings import ScoringSettings
 from services.scoring.store import ScoringStore
@@ -41,6 +42,11 @@ def domain_config(settings: ScoringSettings) -> DomainConfig:
         default_churn_horizon=settings.default_churn_horizon_months,
         default_value_horizon=settings.default_value_horizon_months,
         analytics_seed=settings.analytics_seed,
+        lifetime=LifetimeSettings(
+            horizon_months=settings.clv_horizon_months,
+            discount_rate_annual=settings.clv_discount_rate_annual,
+            default_margin_rate=settings.clv_default_margin_rate,
+        ),
     )
 
 

@@ -96,6 +96,16 @@ class ScoringSettings(ServiceSettings):
     over the whole base without rescoring (RunBaseAnalytics), in the leader worker only;
     0 (default) turns the schedule off (ScoreAll and RunBaseAnalytics still run it)."""
 
+    clv_horizon_months: int = Field(default=36, ge=1, le=240)
+    """Horizon of customer lifetime value, months (domain/lifetime.py)."""
+
+    clv_discount_rate_annual: float = Field(default=0.08, ge=0.0, le=1.0)
+    """Annual discount rate of lifetime value (0.08 = 8 % a year)."""
+
+    clv_default_margin_rate: float = Field(default=0.35, ge=-1.0, le=1.0)
+    """Margin over revenue assumed for accounts without cost records (profile's
+    `margin_rate_3m` is used when the account has one); named in the reasons as assumed."""
+
     analytics_seed: int = Field(default=0, ge=0, le=2**31 - 1)
     """Seed of k-means (and its silhouette sample) and of the outlier detector: a fixed seed
     on the same base gives the same clusters."""

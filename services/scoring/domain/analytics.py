@@ -182,6 +182,8 @@ class ScoreInputs:
     churn_horizon_months: int
     predicted_value_fen: float | None
     value_horizon_months: int
+    #: The value model predicts margin (value_target=margin), not revenue.
+    value_is_margin: bool = False
 
 
 @dataclass
@@ -297,6 +299,7 @@ def _lifetimes(
                 churn_horizon_months=s.churn_horizon_months,
                 margin_rate=rate,
                 settings=settings,
+                value_is_margin=s.value_is_margin,
             )
         )
     return out

@@ -113,6 +113,8 @@ class ServingModel:
     version: int
     model: TrainedModel
     horizon_months: int
+    #: What a value model predicts: "revenue" or "margin" (its `value_target` parameter).
+    target: str = "revenue"
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,13 @@ class ServingModels:
         cached = self._cache.get(record.model_id)
         if cached is not None:
             return cached
+        parameters = record.lineage.get("parameters") or {}
         loaded = ServingModel(
-            record.model_id, record.version, record.load(), int(record.lineage.get("horizon_months", 0) or 0)
+            record.model_id,
+            record.version,
+            record.load(),
+            int(record.lineage.get("horizon_months", 0) or 0),
+            str(parameters.get("value_target", "revenue")) if isinstance(parameters, dict) else "revenue",
         )
         with self._lock:
             return self._cache.setdefault(record.model_id, loaded)

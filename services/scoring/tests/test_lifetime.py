@@ -108,3 +108,27 @@ def test_tiers_split_the_base() -> None:
     assert clv_tier(-1, bounds) == "negative"
     empty = clv_thresholds([-5.0, math.nan])
     assert clv_tier(0.0, empty) == "low"
+
+
+def test_a_run_uses_the_accounts_own_margin_and_a_margin_value_model() -> None:
+    import datetime as dt
+
+    import numpy as np
+
+    from services.scoring.domain.analytics import ScoreInputs, fit_run
+
+    ids = [f"KA{i}" for i in range(12)]
+    columns = {
+        "fee_total_sum_12m": np.linspace(1e6, 2e6, 12),
+        "margin_rate_3m": np.array([0.5] + [np.nan] * 11),
+    }
+    config = LifetimeSettings(horizon_months=12, discount_rate_annual=0.0, default_margin_rate=0.25)
+
+    def monthly(value_is_margin: bool) -> dict[str, int]:
+        scores = {cid: ScoreInputs(0.0, 3, 1_200_000.0, 12, value_is_margin) for cid in ids}
+        _, assigned = fit_run("r", dt.datetime(2026, 12, 1, tzinfo=dt.UTC), ids, columns, scores, lifetime=config)
+        return {a.customer_id: a.lifetime.monthly_margin_fen for a in assigned if a.lifetime}
+
+    revenue = monthly(False)
+    assert revenue["KA0"] == 50_000 and revenue["KA1"] == 25_000  # own 50 %, else the assumed 25 %
+    assert set(monthly(True).values()) == {100_000}  # the prediction is the margin itself

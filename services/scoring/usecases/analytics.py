@@ -101,6 +101,7 @@ def score_inputs(ctx: Context, stored: Mapping[str, HasScores]) -> dict[str, Sco
             churn_horizon_months=churn_h or ctx.config.default_churn_horizon,
             predicted_value_fen=None if s.predicted_value_fen is None else float(s.predicted_value_fen),
             value_horizon_months=value_h or ctx.config.default_value_horizon,
+            value_is_margin=champions.value is not None and champions.value.target == "margin",
         )
     return out
 
